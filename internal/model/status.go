@@ -1,0 +1,81 @@
+package model
+
+import "time"
+
+// Status is what the cluster has observed: node membership, transient node
+// attributes and each node's operation history per resource.
+type Status struct {
+	// HaveQuorum is whether the partition that produced the status has
+	// quorum.
+	HaveQuorum bool `json:"have_quorum"`
+	// DC is the name of the node coordinating the cluster, if known.
+	DC string `json:"dc,omitempty"`
+	// Now is the time the status describes (Pacemaker's execution-date);
+	// zero means "use the scheduler's input time".
+	Now   time.Time    `json:"now,omitempty"`
+	Nodes []NodeStatus `json:"nodes,omitempty"`
+}
+
+// NodeStatus is one node's membership, attributes and history.
+type NodeStatus struct {
+	Name string `json:"name"`
+	ID   string `json:"id,omitempty"`
+	// InCluster is "true" or "false" (empty when never seen): membership
+	// of the cluster layer.
+	InCluster string `json:"in_cluster,omitempty"`
+	// Peer is "online" or "offline": the node's controller process.
+	Peer string `json:"peer,omitempty"`
+	// Join is member, down, pending or banned.
+	Join string `json:"join,omitempty"`
+	// Expected is the state the node is expected to be in (member or down).
+	Expected string `json:"expected,omitempty"`
+	// Attributes are transient node attributes (fail counts, promotion
+	// scores, shutdown requests, ping results).
+	Attributes map[string]string `json:"attributes,omitempty"`
+	// Resources is the operation history per resource on this node.
+	Resources []ResourceHistory `json:"resources,omitempty"`
+}
+
+// ResourceHistory is the recorded operations of one resource on one node.
+type ResourceHistory struct {
+	ID        string     `json:"id"`
+	Class     string     `json:"class,omitempty"`
+	Provider  string     `json:"provider,omitempty"`
+	Type      string     `json:"type,omitempty"`
+	Container string     `json:"container,omitempty"`
+	Ops       []OpRecord `json:"ops,omitempty"`
+}
+
+// OpRecord is one recorded operation result.
+type OpRecord struct {
+	ID        string `json:"id,omitempty"`
+	Operation string `json:"operation"`
+	// Interval is the recurring interval in milliseconds (0: one-shot).
+	Interval int64 `json:"interval_ms,omitempty"`
+	CallID   int   `json:"call_id"`
+	// RC is the agent's exit code (OCF codes); OpStatus the executor's
+	// status (0 done, -1 pending, 1 cancelled, 2 timed out, 3 not
+	// supported, 4 error, 5 hard error, 6 fatal error, 7 not installed, 8
+	// not connected, 9 invalid).
+	RC       int `json:"rc"`
+	OpStatus int `json:"op_status"`
+	// TargetRC is the exit code the operation was expected to return.
+	TargetRC int `json:"target_rc"`
+	// TransitionKey identifies the transition that asked for the
+	// operation.
+	TransitionKey string `json:"transition_key,omitempty"`
+	// LastRun and LastRCChange are Unix seconds.
+	LastRun      int64  `json:"last_run,omitempty"`
+	LastRCChange int64  `json:"last_rc_change,omitempty"`
+	ExecTime     int    `json:"exec_time_ms,omitempty"`
+	Digest       string `json:"digest,omitempty"`
+	// RestartDigest and SecureDigest cover parameters that force a
+	// restart or are not secret.
+	RestartDigest string `json:"restart_digest,omitempty"`
+	SecureDigest  string `json:"secure_digest,omitempty"`
+	ForceRestart  string `json:"force_restart,omitempty"`
+	// MigrateSource and MigrateTarget are set on migrate_to/migrate_from.
+	MigrateSource string `json:"migrate_source,omitempty"`
+	MigrateTarget string `json:"migrate_target,omitempty"`
+	ExitReason    string `json:"exit_reason,omitempty"`
+}

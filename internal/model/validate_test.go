@@ -1,0 +1,101 @@
+package model
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func validConfig() *Config {
+	return &Config{
+		Nodes: []Node{{Name: "node1", ID: "1"}, {Name: "node2", ID: "2"}},
+		Resources: []Resource{
+			{ID: "ip", Kind: KindPrimitive, Class: "ocf", Provider: "heartbeat", Type: "IPaddr2"},
+			{ID: "g", Kind: KindGroup, Children: []Resource{
+				{ID: "g1", Kind: KindPrimitive, Class: "systemd", Type: "nginx"},
+			}},
+			{ID: "db-clone", Kind: KindClone, Meta: map[string]string{"promotable": "true"}, Children: []Resource{
+				{ID: "db", Kind: KindPrimitive, Class: "ocf", Provider: "pacemaker", Type: "Stateful",
+					Ops: []Op{{Name: "monitor", Role: "Promoted"}}},
+			}},
+		},
+		Locations: []Location{
+			{ID: "l1", Resource: "ip", Node: "node-not-configured", Score: 100},
+			{ID: "l2", ResourcePattern: "^g.*", Rules: []Rule{{BooleanOp: "or"}}},
+		},
+		Colocations: []Colocation{
+			{ID: "c1", Resource: "ip", With: "db-clone", WithRole: "Promoted", Score: Infinity},
+			{ID: "c2", Sets: []ResourceSet{{Resources: []string{"g1", "db"}}}},
+		},
+		Orders: []Order{{ID: "o1", First: "db-clone", FirstAction: "promote", Then: "g", Kind: "Optional"}},
+	}
+}
+
+func TestValidateOK(t *testing.T) {
+	if err := validConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Config{}).Validate(); err != nil {
+		t.Fatalf("empty config: %v", err)
+	}
+}
+
+func TestValidateProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(c *Config)
+		want   []string
+		is     error
+	}{
+		{"unknown with", func(c *Config) { c.Colocations[0].With = "foo" },
+			[]string{`colocation "c1": field "with": unknown resource "foo"`}, ErrUnknownResource},
+		{"unknown in set", func(c *Config) { c.Colocations[1].Sets[0].Resources[1] = "bar" },
+			[]string{`colocation "c2": field "sets[0].resources": unknown resource "bar"`}, ErrUnknownResource},
+		{"unknown order ends", func(c *Config) { c.Orders[0].First = "x"; c.Orders[0].Then = "y" },
+			[]string{`order "o1": field "first": unknown resource "x"`, `order "o1": field "then": unknown resource "y"`}, ErrUnknownResource},
+		{"unknown location resource", func(c *Config) { c.Locations[0].Resource = "nope" },
+			[]string{`location "l1": field "resource": unknown resource "nope"`}, ErrUnknownResource},
+		{"duplicate resource id", func(c *Config) { c.Resources[1].Children[0].ID = "ip" },
+			[]string{`resource "ip": field "id": duplicate id`}, ErrDuplicateID},
+		{"constraint id clashes", func(c *Config) { c.Orders[0].ID = "c1" },
+			[]string{`order "c1": field "id": duplicate id`}, ErrDuplicateID},
+		{"empty ids", func(c *Config) { c.Resources[0].ID = ""; c.Locations[1].ID = "" },
+			[]string{`resource "#1": field "id": empty id`, `location "#2": field "id": empty id`,
+				`location "l1": field "resource": unknown resource "ip"`, `colocation "c1": field "resource"`}, ErrEmptyID},
+		{"duplicate node", func(c *Config) { c.Nodes[1].Name = "node1"; c.Nodes[1].ID = "1" },
+			[]string{`node "node1": field "name": duplicate name`, `node "node1": field "id": duplicate id "1"`}, ErrDuplicateID},
+		{"bad values", func(c *Config) {
+			c.Orders[0].Kind = "Sometimes"
+			c.Colocations[0].Role = "Master"
+			c.Locations[1].ResourcePattern = "("
+		}, []string{`order "o1": field "kind": invalid value "Sometimes"`,
+			`colocation "c1": field "role": invalid value "Master"`, `location "l2": field "resource_pattern"`}, ErrInvalidValue},
+		{"bad structure", func(c *Config) {
+			c.Resources[1].Children = nil
+			c.Resources[2].Children = append(c.Resources[2].Children, Resource{ID: "x", Kind: KindPrimitive, Class: "ocf", Type: "y"})
+			c.Resources[0].Class = ""
+		}, []string{`resource "g": field "children": group without members`,
+			`resource "db-clone": field "children": clone has 2 children, want 1`,
+			`resource "ip": field "class"`, `colocation "c2": field "sets[0].resources": unknown resource "g1"`}, nil},
+	} {
+		c := validConfig()
+		tc.change(c)
+		err := c.Validate()
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error\n%v\ndoes not contain %q", tc.name, err, w)
+			}
+		}
+		if tc.is != nil && !errors.Is(err, tc.is) {
+			t.Errorf("%s: errors.Is(err, %v) is false", tc.name, tc.is)
+		}
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			t.Errorf("%s: no *FieldError in %v", tc.name, err)
+		}
+	}
+}

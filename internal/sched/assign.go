@@ -1,0 +1,538 @@
+package sched
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/paceline/paceline/internal/model"
+)
+
+// applyNodeCriteria applies location constraints, stickiness and migration
+// thresholds (Pacemaker's apply_node_criteria).
+func (ws *workingSet) applyNodeCriteria() error {
+	locs, err := ws.locations()
+	if err != nil {
+		return err
+	}
+	for _, l := range locs {
+		ws.applyLocation(l.rsc, l)
+	}
+	for _, r := range ws.resources {
+		ws.applyStickiness(r)
+	}
+	for _, n := range ws.nodes {
+		for _, r := range ws.resources {
+			ws.checkFailureThreshold(r, n)
+		}
+	}
+	return nil
+}
+
+func (ws *workingSet) applyStickiness(r *resource) {
+	if len(r.children) > 0 {
+		for _, c := range r.children {
+			ws.applyStickiness(c)
+		}
+		return
+	}
+	if !r.managed || r.stickiness < 1 || len(r.runningOn) != 1 {
+		return
+	}
+	n := r.runningOn[0]
+	if !ws.symmetric && r.allowed.get(n) == nil {
+		return
+	}
+	ws.addLocationOne(r, n, r.stickiness, "resource-stickiness (active here)")
+}
+
+// addLocationOne adds a score on one resource only (no children).
+func (ws *workingSet) addLocationOne(r *resource, n *node, s model.Score, why string) {
+	if w := r.allowed.get(n); w != nil {
+		w.score = model.AddScores(w.score, s)
+	} else {
+		r.allowed.set(n, s)
+	}
+	r.explain("%s: %s %s", n.name, s, why)
+}
+
+func (ws *workingSet) checkFailureThreshold(r *resource, n *node) {
+	if len(r.children) > 0 {
+		for _, c := range r.children {
+			ws.checkFailureThreshold(c, n)
+		}
+		return
+	}
+	if r.migrationThreshold == 0 || r.failureIgnored {
+		return
+	}
+	fc := ws.failCount(n, r, true)
+	if fc <= 0 {
+		return
+	}
+	ban := r
+	if r.isCloneInstance() && !r.top().unique {
+		ban = r.top()
+	}
+	if r.migrationThreshold-fc <= 0 {
+		ws.addLocation(ban, n, -model.Infinity, "failed "+itoa(fc)+" times and migration-threshold is "+itoa(r.migrationThreshold))
+	}
+}
+
+// nodeAvailable is pcmk__node_available.
+func nodeAvailable(w *weighted, considerScore bool) bool {
+	if w == nil || !w.n.canRun() {
+		return false
+	}
+	if considerScore && w.score < 0 {
+		return false
+	}
+	return true
+}
+
+// sortedNodes returns the table's nodes best first (compare_nodes).
+func (ws *workingSet) sortedNodes(t *nodeTable, preferred *node) []*weighted {
+	out := make([]*weighted, 0, t.len())
+	t.each(func(w *weighted) { out = append(out, w) })
+	sort.SliceStable(out, func(i, j int) bool { return ws.compareNodes(out[i], out[j], preferred) < 0 })
+	return out
+}
+
+func (ws *workingSet) compareNodes(a, b *weighted, preferred *node) int {
+	as, bs := -model.Infinity, -model.Infinity
+	if nodeAvailable(a, false) {
+		as = a.score
+	}
+	if nodeAvailable(b, false) {
+		bs = b.score
+	}
+	if as > bs {
+		return -1
+	}
+	if as < bs {
+		return 1
+	}
+	if ws.placementStrategy == "minimal" {
+		return strings.Compare(a.n.name, b.n.name)
+	}
+	if a.n.numResources < b.n.numResources {
+		return -1
+	}
+	if a.n.numResources > b.n.numResources {
+		return 1
+	}
+	if preferred != nil {
+		if a.n == preferred {
+			return -1
+		}
+		if b.n == preferred {
+			return 1
+		}
+	}
+	return strings.Compare(a.n.name, b.n.name)
+}
+
+// assign places a resource (and what it depends on); it returns the chosen
+// node or nil.
+func (ws *workingSet) assign(r *resource, prefer *node) *node {
+	switch r.variant {
+	case vGroup:
+		return ws.assignGroup(r, prefer)
+	case vClone:
+		return ws.assignClone(r, prefer)
+	}
+	return ws.assignPrimitive(r, prefer)
+}
+
+func (ws *workingSet) assignPrimitive(r *resource, prefer *node) *node {
+	if r.parent != nil && !r.parent.allocating {
+		ws.assign(r.parent, prefer)
+	}
+	if !r.provisional {
+		return r.assigned
+	}
+	if r.allocating {
+		return nil
+	}
+	r.allocating = true
+	for _, c := range append([]*colocation(nil), r.thisWith...) {
+		var archive *nodeTable
+		if c.depRole >= RolePromoted || (c.score < 0 && c.score > -model.Infinity) {
+			archive = r.allowed.clone()
+		}
+		ws.assign(c.primary, nil)
+		ws.colocationApply(r, c.primary, c)
+		if archive != nil && !r.allowed.anyAvailable() {
+			r.allowed = archive
+			r.explain("rolled back scores from %s (no node left)", c.primary.id)
+		}
+	}
+	for _, c := range r.withThis {
+		if !colocationHasInfluence(c) {
+			continue
+		}
+		r.allowed = ws.mergeWeights(c.dependent, r.id, r.allowed, c.nodeAttribute, float64(c.score)/float64(model.Infinity), mwRollback, r)
+	}
+	if r.nextRole == RoleStopped {
+		for _, n := range ws.nodes {
+			ws.addLocationOne(r, n, -model.Infinity, "target-role is Stopped")
+		}
+	} else if r.nextRole > r.role && !ws.haveQuorum && ws.noQuorumPolicy == "freeze" {
+		r.setNextRole(r.role, "no-quorum-policy=freeze")
+	}
+	if ws.stonithEnabled && !ws.haveStonith {
+		r.managed = false
+	}
+	switch {
+	case !r.managed:
+		r.setNextRole(r.role, "unmanaged")
+		ws.finalizeAssignment(r, r.current(), true)
+	case ws.stopEverything:
+		ws.finalizeAssignment(r, nil, true)
+	case r.provisional:
+		ws.chooseNode(r, prefer)
+	}
+	r.allocating = false
+	return r.assigned
+}
+
+func colocationHasInfluence(c *colocation) bool {
+	return c.influence || len(c.primary.runningOn) == 0
+}
+
+// chooseNode is assign_best_node.
+func (ws *workingSet) chooseNode(r *resource, prefer *node) bool {
+	if !r.provisional {
+		return r.assigned != nil
+	}
+	nodes := ws.sortedNodes(r.allowed, nil)
+	var best, chosen *weighted
+	if len(nodes) > 0 {
+		best = nodes[0]
+	}
+	if prefer != nil && len(nodes) > 0 {
+		chosen = r.allowed.get(prefer)
+		if chosen != nil && (chosen.score < best.score || !nodeAvailable(chosen, true)) {
+			chosen = nil
+		}
+	}
+	if chosen == nil && best != nil {
+		chosen = best
+		uniqueClone := r.parent != nil && r.parent.variant == vClone && r.parent.unique
+		if !uniqueClone && chosen.score > 0 && nodeAvailable(chosen, false) {
+			running := r.current()
+			if running != nil {
+				if rw := r.allowed.get(running); rw != nil && nodeAvailable(rw, true) {
+					for _, w := range nodes[1:] {
+						if w.score != chosen.score {
+							break
+						}
+						if w.n == running {
+							chosen = w
+						}
+					}
+				}
+			}
+		}
+	}
+	var n *node
+	if chosen != nil {
+		n = chosen.n
+	}
+	return ws.finalizeAssignment(r, n, false)
+}
+
+// finalizeAssignment is pcmk__finalize_assignment.
+func (ws *workingSet) finalizeAssignment(r *resource, chosen *node, force bool) bool {
+	if !force && chosen != nil {
+		w := r.allowed.get(chosen)
+		if w == nil || w.score < 0 || !nodeAvailable(w, true) {
+			r.setNextRole(RoleStopped, "node availability")
+			chosen = nil
+		}
+	}
+	r.assigned = nil
+	r.provisional = false
+	if chosen == nil {
+		r.setNextRole(RoleStopped, "unable to allocate")
+		return false
+	}
+	r.assigned = chosen
+	chosen.numResources++
+	if w := r.allowed.get(chosen); w != nil {
+		w.count++
+	}
+	return true
+}
+
+// colocationApply applies a colocation of dependent with primary to the
+// dependent's scores (native_rsc_colocation_rh + colocation_match).
+func (ws *workingSet) colocationApply(dep, prim *resource, c *colocation) {
+	switch ws.filterColocation(dep, prim, c, false) {
+	case influencePriority:
+		ws.influencePriority(dep, prim, c)
+	case influenceLocation:
+		ws.colocationMatch(dep, prim, c)
+	}
+}
+
+type colocFilter int
+
+const (
+	influenceNothing colocFilter = iota
+	influencePriority
+	influenceLocation
+)
+
+func (ws *workingSet) filterColocation(dep, prim *resource, c *colocation, preview bool) colocFilter {
+	if !preview && prim.provisional {
+		return influenceNothing
+	}
+	if c.depRole >= RoleUnpromoted && dep.parent != nil && dep.parent.promotable && !dep.provisional {
+		return influencePriority
+	}
+	if !preview && !dep.provisional {
+		return influenceNothing
+	}
+	if c.score > 0 && c.depRole != RoleUnknown && c.depRole != dep.nextRole {
+		return influenceNothing
+	}
+	if c.score > 0 && c.primRole != RoleUnknown && c.primRole != prim.nextRole {
+		return influenceNothing
+	}
+	if c.score < 0 && c.depRole != RoleUnknown && c.depRole == dep.nextRole {
+		return influenceNothing
+	}
+	if c.score < 0 && c.primRole != RoleUnknown && c.primRole == prim.nextRole {
+		return influenceNothing
+	}
+	return influenceLocation
+}
+
+func (ws *workingSet) colocationMatch(dep, prim *resource, c *colocation) {
+	attr := c.nodeAttribute
+	if attr == "" {
+		attr = "#uname"
+	}
+	var value string
+	var hasValue bool
+	if prim.assigned != nil {
+		value, hasValue = prim.assigned.attr(attr)
+	} else if c.score < 0 {
+		return
+	}
+	work := dep.allowed.clone()
+	work.each(func(w *weighted) {
+		switch {
+		case prim.assigned == nil:
+			w.score = model.AddScores(-c.score, w.score)
+		default:
+			v, ok := w.n.attr(attr)
+			if ok == hasValue && strings.EqualFold(v, value) {
+				if c.score < model.Infinity {
+					w.score = model.AddScores(c.score, w.score)
+				}
+			} else if c.score >= model.Infinity {
+				w.score = model.AddScores(-c.score, w.score)
+			}
+		}
+	})
+	if c.score <= -model.Infinity || c.score >= model.Infinity || work.anyAvailable() {
+		dep.allowed = work
+		if prim.assigned != nil {
+			dep.explain("colocation %s with %s (on %s): %s", c.id, prim.id, prim.assigned.name, c.score)
+		} else {
+			dep.explain("colocation %s with %s: %s because %s is not placed anywhere", c.id, prim.id, -c.score, prim.id)
+		}
+	} else {
+		dep.explain("colocation %s with %s ignored: it would leave no node", c.id, prim.id)
+	}
+}
+
+type mergeFlags int
+
+const (
+	mwInit mergeFlags = 1 << iota
+	mwForward
+	mwPositive
+	mwRollback
+)
+
+const infinityHack = model.Score(1000000 * 1000)
+
+// mergeWeights folds r's node preferences (scaled by factor) into nodes
+// (pcmk__native_merge_weights / pcmk__group_merge_weights).
+func (ws *workingSet) mergeWeights(r *resource, rhs string, nodes *nodeTable, attr string, factor float64, flags mergeFlags, explainOn *resource) *nodeTable {
+	if r.variant == vClone {
+		return ws.mergeWeightsNative(r, rhs, nodes, attr, factor, flags, explainOn)
+	}
+	return ws.mergeWeightsNative(r, rhs, nodes, attr, factor, flags, explainOn)
+}
+
+func (ws *workingSet) mergeWeightsNative(r *resource, rhs string, nodes *nodeTable, attr string, factor float64, flags mergeFlags, explainOn *resource) *nodeTable {
+	if r.merging {
+		return nodes
+	}
+	r.merging = true
+	defer func() { r.merging = false }()
+	isGroup := r.variant == vGroup && len(r.children) > 0
+	var work *nodeTable
+	if flags&mwInit != 0 {
+		if isGroup {
+			last := r.children[len(r.children)-1]
+			work = ws.mergeWeightsNative(last, rhs, nil, attr, factor, flags, explainOn)
+		} else {
+			work = r.allowed.clone()
+		}
+		flags &^= mwInit
+	} else if isGroup {
+		last := r.children[len(r.children)-1]
+		work = ws.mergeWeightsNative(last, rhs, nodes, attr, factor, flags, explainOn)
+	} else {
+		work = nodes.clone()
+		ws.addNodeScoresMatchingAttr(work, r, attr, factor, flags&mwPositive != 0, explainOn)
+	}
+	if canRunAny(work) {
+		multiplier := 1.0
+		if factor < 0 {
+			multiplier = -1
+		}
+		var list []*colocation
+		switch {
+		case flags&mwForward != 0:
+			list = r.thisWith
+		case isGroup:
+			list = r.children[len(r.children)-1].withThis
+		default:
+			list = r.withThis
+		}
+		for _, c := range list {
+			var other *resource
+			if flags&mwForward != 0 {
+				other = c.primary
+			} else if !colocationHasInfluence(c) {
+				continue
+			} else {
+				other = c.dependent
+			}
+			work = ws.mergeWeights(other, rhs, work, c.nodeAttribute, multiplier*float64(c.score)/float64(model.Infinity), flags|mwRollback, explainOn)
+		}
+	} else if flags&mwRollback != 0 {
+		return nodes
+	}
+	if flags&mwPositive != 0 {
+		work.each(func(w *weighted) {
+			if w.score == infinityHack {
+				w.score = 1
+			}
+		})
+	}
+	return work
+}
+
+func canRunAny(t *nodeTable) bool {
+	if t == nil {
+		return false
+	}
+	return t.anyAvailable()
+}
+
+func (ws *workingSet) addNodeScoresMatchingAttr(nodes *nodeTable, r *resource, attr string, factor float64, onlyPositive bool, explainOn *resource) {
+	if attr == "" {
+		attr = "#uname"
+	}
+	nodes.each(func(w *weighted) {
+		v, _ := w.n.attr(attr)
+		score := ws.bestNodeScoreMatchingAttr(r, attr, v)
+		if factor < 0 && score < 0 {
+			return
+		}
+		if w.score == infinityHack {
+			return
+		}
+		f := factor * float64(score)
+		var weight model.Score
+		if f < 0 {
+			weight = model.Score(f - 0.5)
+		} else {
+			weight = model.Score(f + 0.5)
+		}
+		if math.IsNaN(f) {
+			weight = 0
+		}
+		if weight == 0 && score != 0 {
+			if factor > 0 {
+				weight = 1
+			} else if factor < 0 {
+				weight = -1
+			}
+		}
+		newScore := model.AddScores(weight, w.score)
+		if onlyPositive && newScore < 0 && w.score > 0 {
+			w.score = infinityHack
+			return
+		}
+		if onlyPositive && newScore < 0 && w.score == 0 {
+			return
+		}
+		if weight != 0 && explainOn != nil {
+			explainOn.explain("%s: %s from the preferences of %s (colocated)", w.n.name, weight, r.id)
+		}
+		w.score = newScore
+	})
+}
+
+func (ws *workingSet) bestNodeScoreMatchingAttr(r *resource, attr, value string) model.Score {
+	best := -model.Infinity
+	r.allowed.each(func(w *weighted) {
+		v, _ := w.n.attr(attr)
+		if w.score > best && nodeAvailable(w, false) && strings.EqualFold(v, value) {
+			best = w.score
+		}
+	})
+	return best
+}
+
+// assignGroup is pcmk__group_allocate.
+func (ws *workingSet) assignGroup(r *resource, prefer *node) *node {
+	if !r.provisional {
+		return r.assigned
+	}
+	if r.allocating {
+		return nil
+	}
+	if len(r.children) == 0 {
+		r.provisional = false
+		return nil
+	}
+	r.allocating = true
+	first := r.children[0]
+	last := r.children[len(r.children)-1]
+	r.role = first.role
+	first.thisWith = append(first.thisWith, r.thisWith...)
+	r.thisWith = nil
+	last.withThis = append(last.withThis, r.withThis...)
+	r.withThis = nil
+	var groupNode *node
+	for i, c := range r.children {
+		n := ws.assign(c, prefer)
+		if i == 0 {
+			groupNode = n
+		}
+	}
+	r.setNextRole(first.nextRole, "first group member")
+	r.allocating = false
+	r.provisional = false
+	r.assigned = groupNode
+	return groupNode
+}
+
+func itoa(i int) string {
+	if i >= int(model.Infinity) {
+		return "INFINITY"
+	}
+	return strconvItoa(i)
+}
+
+func strconvItoa(i int) string { return strconv.Itoa(i) }

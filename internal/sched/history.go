@@ -1,0 +1,660 @@
+package sched
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/paceline/paceline/internal/model"
+)
+
+// Executor status codes as recorded in the history.
+const (
+	execPending      = -1
+	execDone         = 0
+	execCancelled    = 1
+	execTimeout      = 2
+	execNotSupported = 3
+	execError        = 4
+	execErrorHard    = 5
+	execErrorFatal   = 6
+	execNotInstalled = 7
+	execNotConnected = 8
+	execInvalid      = 9
+	execNoFenceDev   = 10
+	execNoSecrets    = 11
+)
+
+// OCF exit codes.
+const (
+	ocfOK              = 0
+	ocfError           = 1
+	ocfInvalidParam    = 2
+	ocfUnimplemented   = 3
+	ocfInsufficentPriv = 4
+	ocfNotInstalled    = 5
+	ocfNotConfigured   = 6
+	ocfNotRunning      = 7
+	ocfRunningPromoted = 8
+	ocfFailedPromoted  = 9
+	ocfDegraded        = 190
+	ocfDegradedPromo   = 191
+)
+
+func isProbe(op *model.OpRecord) bool {
+	return op.Operation == "monitor" && op.Interval == 0
+}
+
+// configuredOp finds the configured operation matching name and interval.
+func (r *resource) configuredOp(name string, intervalMS int64) *model.Op {
+	for i := range r.ops {
+		o := &r.ops[i]
+		if o.Name == name && o.Interval.Milliseconds() == intervalMS {
+			return o
+		}
+	}
+	return nil
+}
+
+// opOnFail computes an operation's on-fail policy and the role a failure
+// sends the resource to (Pacemaker's unpack_operation).
+func (ws *workingSet) opOnFail(r *resource, task string, intervalMS int64) (onFail, Role) {
+	value := ""
+	if o := r.configuredOp(task, intervalMS); o != nil {
+		value = o.OnFail
+		if value == "" && o.Meta != nil {
+			value = o.Meta["on-fail"]
+		}
+	}
+	if value == "" && intervalMS == 0 && (task == "promote" || task == "demote") {
+		// fall through to defaults
+	}
+	if value == "" {
+		value = ws.cfg.OpDefaults["on-fail"]
+	}
+	if value == "" && task == "monitor" && intervalMS == 0 {
+		value = ""
+	}
+	failRole := RoleStarted
+	var of onFail
+	switch strings.ToLower(value) {
+	case "block":
+		of = failBlock
+	case "fence":
+		if ws.stonithEnabled {
+			of = failFence
+		} else {
+			of = failStop
+			failRole = RoleStopped
+		}
+	case "standby":
+		of = failStandby
+	case "ignore", "nothing":
+		of = failIgnore
+	case "migrate":
+		of = failStandby
+	case "stop":
+		of = failStop
+		failRole = RoleStopped
+	case "restart":
+		of = failRestart
+	case "restart-container":
+		of = failRestart
+	case "demote":
+		of = failDemote
+		failRole = RoleUnpromoted
+	case "":
+		switch {
+		case task == "stop" && ws.stonithEnabled:
+			of = failFence
+		case task == "stop":
+			of = failBlock
+		default:
+			of = failRestart
+		}
+	default:
+		of = failRestart
+	}
+	if of == failFence && task == "stop" && !ws.stonithEnabled {
+		of = failBlock
+	}
+	return of, failRole
+}
+
+// unpackOp applies one history entry to the resource's state on n, as
+// unpack_rsc_op does.
+func (ws *workingSet) unpackOp(rsc *resource, n *node, op *model.OpRecord, lastFailure **model.OpRecord, on *onFail, all []model.OpRecord) {
+	task := op.Operation
+	switch task {
+	case "notify", "meta-data", "reload", "reload-agent":
+		if task == "reload" || task == "reload-agent" {
+			// a reload is a successful restart for state purposes
+		}
+		return
+	}
+	status := op.OpStatus
+	rc := op.RC
+	target := op.TargetRC
+	probe := isProbe(op)
+	if rc == ocfDegraded {
+		rc = ocfOK
+	} else if rc == ocfDegradedPromo {
+		rc = ocfRunningPromoted
+	}
+
+	if status == execCancelled {
+		return
+	}
+
+	expired := false
+	if status != execPending && rsc.failureTimeout > 0 && op.LastRCChange > 0 {
+		if ws.now >= op.LastRCChange+rsc.failureTimeout {
+			if ws.failCount(n, rsc, false) > 0 && ws.failCount(n, rsc, true) == 0 {
+				expired = true
+			} else if ws.failCount(n, rsc, false) == 0 {
+				expired = true
+			}
+			if ws.failCount(n, rsc, false) > 0 && ws.failCount(n, rsc, true) > 0 {
+				expired = false
+			}
+		}
+		if expired && probe {
+			switch rc {
+			case ocfOK, ocfNotRunning, ocfRunningPromoted:
+				expired = false
+			}
+		}
+	}
+
+	// Remap the result against the expected result.
+	if status == execDone || status == execError {
+		status = execDone
+		switch rc {
+		case ocfOK:
+			if probe && target == ocfNotRunning {
+				// probe found it active
+			} else if target != rc {
+				status = execError
+			}
+		case ocfNotRunning:
+			if probe || target == rc || !rsc.managed {
+				rsc.role = RoleStopped
+				*on = failIgnore
+				rsc.setNextRole(RoleUnknown, "not running")
+			} else if task != "stop" {
+				status = execError
+			}
+		case ocfRunningPromoted:
+			if probe && rc != target {
+				// found promoted
+			} else if target != rc {
+				status = execError
+			}
+			rsc.role = RolePromoted
+		case ocfFailedPromoted:
+			rsc.role = RolePromoted
+			status = execError
+		case ocfNotConfigured:
+			status = execErrorFatal
+		case ocfUnimplemented:
+			if op.Interval == 0 {
+				status = execErrorHard
+			} else {
+				status = execNotSupported
+			}
+		case ocfNotInstalled, ocfInvalidParam, ocfInsufficentPriv:
+			status = execErrorHard
+		default:
+			status = execError
+		}
+	}
+
+	if expired && status != execDone && status != execPending {
+		// An expired failure is as if it never happened.
+		return
+	}
+
+	// A probe that says the agent is not installed just means "not here".
+	if probe && (rc == ocfNotInstalled || op.OpStatus == execNotInstalled) && status != execDone {
+		if status == execErrorHard || status == execNotInstalled {
+			rsc.role = RoleStopped
+			if !ws.symmetric {
+				return
+			}
+			ws.banTop(rsc, n, "hard-error: agent not installed")
+			return
+		}
+	}
+
+	switch status {
+	case execPending:
+		switch task {
+		case "start":
+			rsc.startPending = true
+			rsc.setActive()
+		case "promote":
+			rsc.role = RolePromoted
+		case "migrate_to":
+			if n.unclean && op.MigrateTarget != "" {
+				// forced stop on the target happens at action time
+			}
+		}
+		if rsc.pendingTask == "" && (op.Interval != 0 || task != "monitor") {
+			rsc.pendingTask = task
+			rsc.pendingNode = n
+		}
+		return
+	case execDone:
+		ws.updateResourceState(rsc, n, op, task, rc, *lastFailure, on)
+		return
+	case execNotInstalled:
+		of, _ := ws.opOnFail(rsc, task, op.Interval)
+		if of == failIgnore {
+			*on = failStandby
+		}
+		ws.banTop(rsc, n, "hard-error")
+		ws.unpackFailure(rsc, n, rc, op, lastFailure, on)
+		return
+	case execNoFenceDev, execNoSecrets:
+		status = execErrorHard
+	}
+
+	of, _ := ws.opOnFail(rsc, task, op.Interval)
+	if of == failIgnore {
+		ws.updateResourceState(rsc, n, op, task, target, *lastFailure, on)
+		rsc.failureIgnored = true
+		return
+	}
+	ws.unpackFailure(rsc, n, rc, op, lastFailure, on)
+	if status == execErrorHard {
+		ws.banTop(rsc, n, "hard-error")
+	} else if status == execErrorFatal {
+		top := rsc.top()
+		for _, x := range ws.nodes {
+			ws.addLocation(top, x, -model.Infinity, "fatal-error")
+		}
+	}
+}
+
+// banTop bans the resource (its top-level parent) from a node.
+func (ws *workingSet) banTop(rsc *resource, n *node, why string) {
+	ws.addLocation(rsc.top(), n, -model.Infinity, why)
+}
+
+// addLocation is resource_location: add score for node n to r's allowed
+// table (and its children's for collective resources).
+func (ws *workingSet) addLocation(r *resource, n *node, s model.Score, why string) {
+	if n == nil {
+		return
+	}
+	if w := r.allowed.get(n); w != nil {
+		w.score = model.AddScores(w.score, s)
+	} else {
+		r.allowed.set(n, s)
+	}
+	r.explain("%s: %s %s", n.name, s, why)
+	for _, c := range r.children {
+		ws.addLocation(c, n, s, why)
+	}
+}
+
+func (ws *workingSet) updateResourceState(rsc *resource, n *node, op *model.OpRecord, task string, rc int, lastFailure *model.OpRecord, on *onFail) {
+	clear := false
+	switch {
+	case rc == ocfNotInstalled:
+		rsc.role = RoleStopped
+	case rc == ocfNotRunning:
+		clear = true
+	case task == "monitor":
+		if lastFailure != nil && opKeyOf(rsc, op) == opKeyOf(rsc, lastFailure) {
+			clear = true
+		}
+		if rsc.role < RoleStarted {
+			rsc.setActive()
+		}
+	case task == "start":
+		rsc.role = RoleStarted
+		clear = true
+	case task == "stop":
+		rsc.role = RoleStopped
+		clear = true
+	case task == "promote":
+		rsc.role = RolePromoted
+		clear = true
+	case task == "demote":
+		if *on == failDemote {
+			clear = true
+		}
+		rsc.role = RoleUnpromoted
+	case task == "migrate_from":
+		rsc.role = RoleStarted
+		clear = true
+	case task == "migrate_to":
+		ws.migrateToSuccess(rsc, n, op)
+	default:
+		if rsc.role < RoleStarted {
+			rsc.setActive()
+		}
+	}
+	if clear {
+		switch *on {
+		case failStop, failFence, failStandby:
+		default:
+			*on = failIgnore
+			rsc.setNextRole(RoleUnknown, "clear past failures")
+		}
+	}
+}
+
+func opKeyOf(rsc *resource, op *model.OpRecord) string {
+	return op.Operation + "_" + strconv.FormatInt(op.Interval, 10)
+}
+
+// migrateToSuccess handles a completed migrate_to on the source: the
+// resource is active on the source until the migration is completed by a
+// migrate_from on the target (or it is a partial migration).
+func (ws *workingSet) migrateToSuccess(rsc *resource, src *node, op *model.OpRecord) {
+	target := ws.nodeByName[op.MigrateTarget]
+	if target == nil {
+		rsc.setActive()
+		return
+	}
+	// Look at the target's history for this resource.
+	var tgtOps []model.OpRecord
+	if ws.st != nil {
+		for i := range ws.st.Nodes {
+			if ws.st.Nodes[i].Name != target.name {
+				continue
+			}
+			for _, h := range ws.st.Nodes[i].Resources {
+				if h.ID == rsc.id || strings.HasPrefix(h.ID, rsc.id+":") {
+					tgtOps = append(tgtOps, h.Ops...)
+				}
+			}
+		}
+	}
+	var migFrom, tgtStop, tgtStart *model.OpRecord
+	for i := range tgtOps {
+		o := &tgtOps[i]
+		switch o.Operation {
+		case "migrate_from":
+			if o.MigrateSource == src.name || o.MigrateSource == "" {
+				if migFrom == nil || o.CallID > migFrom.CallID {
+					migFrom = o
+				}
+			}
+		case "stop":
+			if tgtStop == nil || o.CallID > tgtStop.CallID {
+				tgtStop = o
+			}
+		case "start":
+			if tgtStart == nil || o.CallID > tgtStart.CallID {
+				tgtStart = o
+			}
+		}
+	}
+	// Was the source stopped after the migrate_to?
+	srcStopped := false
+	if ws.st != nil {
+		for i := range ws.st.Nodes {
+			if ws.st.Nodes[i].Name != src.name {
+				continue
+			}
+			for _, h := range ws.st.Nodes[i].Resources {
+				if h.ID != rsc.id && !strings.HasPrefix(h.ID, rsc.id+":") {
+					continue
+				}
+				for _, o := range h.Ops {
+					if o.Operation == "stop" && o.CallID > op.CallID && o.RC == 0 && o.OpStatus == 0 {
+						srcStopped = true
+					}
+				}
+			}
+		}
+	}
+	migDone := migFrom != nil && migFrom.RC == 0 && migFrom.OpStatus == execDone
+	if migFrom != nil && migFrom.OpStatus == execPending {
+		// migration in progress: active on both
+		rsc.setActive()
+		ws.addRunning(rsc, target, false)
+		return
+	}
+	if migDone {
+		// Migration completed on the target; the source still needs a
+		// stop unless it was already stopped.
+		if !srcStopped {
+			rsc.setActive()
+		}
+		return
+	}
+	if migFrom != nil && !migDone {
+		// migrate_from failed: active (failed) on the target too.
+		rsc.setActive()
+		return
+	}
+	// No migrate_from on the target: a partial migration, unless the
+	// target has since stopped or restarted the resource.
+	if tgtStop != nil && tgtStop.CallID > 0 {
+		rsc.setActive()
+		return
+	}
+	rsc.setActive()
+	if target.online && !target.unclean {
+		rsc.partialSource = src
+		rsc.partialTarget = target
+		ws.addRunning(rsc, target, false)
+	} else {
+		ws.addRunning(rsc, target, false)
+	}
+}
+
+func (ws *workingSet) unpackFailure(rsc *resource, n *node, rc int, op *model.OpRecord, lastFailure **model.OpRecord, on *onFail) {
+	*lastFailure = op
+	task := op.Operation
+	of, failRole := ws.opOnFail(rsc, task, op.Interval)
+	if of > *on {
+		*on = of
+	}
+	switch task {
+	case "stop":
+		ws.addLocation(rsc, n, -model.Infinity, "__stop_fail__")
+	case "migrate_to":
+		target := ws.nodeByName[op.MigrateTarget]
+		rsc.role = RoleStarted
+		if target != nil {
+			// The resource may be partially active on the target.
+			ws.addLocation(rsc, target, -model.Infinity, "migrate_to failure")
+		}
+	case "migrate_from":
+		rsc.role = RoleStarted
+		src := ws.nodeByName[op.MigrateSource]
+		if src != nil {
+			ws.addLocation(rsc, n, -model.Infinity, "migrate_from failure")
+		}
+	case "promote":
+		rsc.role = RolePromoted
+	case "demote":
+		switch {
+		case of == failBlock:
+			rsc.role = RolePromoted
+			rsc.setNextRole(RoleStopped, "demote with on-fail=block")
+		case rc == ocfNotRunning:
+			rsc.role = RoleStopped
+		default:
+			rsc.role = RoleUnpromoted
+		}
+	}
+	if isProbe(op) && rc == ocfNotInstalled {
+		rsc.role = RoleStopped
+	} else if rsc.role < RoleStarted {
+		rsc.setActive()
+	}
+	if failRole != RoleStarted && rsc.nextRole < failRole {
+		rsc.setNextRole(failRole, "failure")
+	}
+	if failRole == RoleStopped {
+		target := rsc
+		if rsc.parent != nil {
+			top := rsc.top()
+			if top.variant == vClone && !top.unique {
+				target = top
+			}
+		}
+		for _, x := range ws.nodes {
+			target.allowed.set(x, -model.Infinity)
+		}
+		for _, p := range target.primitives() {
+			for _, x := range ws.nodes {
+				p.allowed.set(x, -model.Infinity)
+			}
+		}
+		target.explain("on-fail=stop: will not be started under current conditions")
+	}
+}
+
+// processRscState is process_rsc_state: what the history of one node
+// means for the resource.
+func (ws *workingSet) processRscState(rsc *resource, n *node, on onFail) {
+	if rsc.role != RoleUnknown {
+		for it := rsc; it != nil; it = it.parent {
+			it.knownOn[n] = true
+			if it.unique {
+				break
+			}
+		}
+	}
+	if rsc.role > RoleStopped && !n.online && !n.maintenance && rsc.managed {
+		if ws.stonithEnabled {
+			ws.fenceNode(n, rsc.id+" is thought to be active there", false)
+		}
+	}
+	saved := on
+	if n.unclean {
+		on = failIgnore
+	}
+	switch on {
+	case failDemote:
+		rsc.failed = true
+	case failFence:
+		ws.fenceNode(n, rsc.id+" failed there", false)
+	case failStandby:
+		n.standby = true
+	case failBlock:
+		rsc.managed = false
+		rsc.block = true
+	case failStop:
+		rsc.setNextRole(RoleStopped, "on-fail=stop")
+	case failRestart:
+		if rsc.role != RoleStopped && rsc.role != RoleUnknown {
+			rsc.failed = true
+			rsc.stopFlag = true
+		}
+	}
+	if rsc.role != RoleStopped && rsc.role != RoleUnknown {
+		ws.addRunning(rsc, n, saved != failIgnore)
+		switch on {
+		case failIgnore:
+		case failDemote, failBlock:
+			rsc.failed = true
+		default:
+			rsc.failed = true
+			rsc.stopFlag = true
+		}
+	}
+	if rsc.role == RoleStopped && rsc.partialSource == n && rsc.partialTarget != nil && len(rsc.runningOn) > 0 {
+		rsc.role = RoleStarted
+	}
+}
+
+// addRunning is native_add_running.
+func (ws *workingSet) addRunning(rsc *resource, n *node, failed bool) {
+	for _, x := range rsc.runningOn {
+		if x == n {
+			return
+		}
+	}
+	rsc.runningOn = append(rsc.runningOn, n)
+	if rsc.variant == vPrimitive && n.maintenance {
+		rsc.managed = false
+		rsc.maintenance = true
+	}
+	if !rsc.managed {
+		ws.addLocation(rsc, n, model.Infinity, "not managed: stays where it is")
+		for p := rsc.parent; p != nil && n.online; p = p.parent {
+			p.runningOn = appendNode(p.runningOn, n)
+		}
+		return
+	}
+	if len(rsc.runningOn) > 1 {
+		switch rsc.recovery {
+		case "stop_only":
+			for _, x := range ws.nodes {
+				rsc.allowed.set(x, -model.Infinity)
+			}
+		case "block":
+			rsc.managed = false
+			rsc.block = true
+			if rsc.parent != nil && rsc.parent.variant == vGroup && rsc.parent.recovery == "block" {
+				for _, c := range rsc.parent.children {
+					c.managed = false
+					c.block = true
+				}
+			}
+		}
+	}
+	if rsc.parent != nil {
+		ws.addRunning(rsc.parent, n, false)
+	}
+}
+
+func appendNode(list []*node, n *node) []*node {
+	for _, x := range list {
+		if x == n {
+			return list
+		}
+	}
+	return append(list, n)
+}
+
+// failCount sums the fail counts of rsc on n from the node attributes;
+// effective drops counts whose last failure is older than failure-timeout.
+func (ws *workingSet) failCount(n *node, rsc *resource, effective bool) int {
+	id := rsc.id
+	if rsc.isCloneInstance() && !rsc.top().unique {
+		if i := strings.IndexByte(id, ':'); i >= 0 {
+			id = id[:i]
+		}
+	}
+	total := model.Score(0)
+	var last int64
+	for k, v := range n.attrs {
+		if !strings.HasPrefix(k, "fail-count-") {
+			if strings.HasPrefix(k, "last-failure-") && attrMatches(k[len("last-failure-"):], id) {
+				if t, err := strconv.ParseInt(v, 10, 64); err == nil && t > last {
+					last = t
+				}
+			}
+			continue
+		}
+		if attrMatches(k[len("fail-count-"):], id) {
+			total = model.AddScores(total, scoreOf(v))
+		}
+	}
+	if effective && total > 0 && rsc.failureTimeout > 0 && last > 0 {
+		if ws.now >= last+rsc.failureTimeout {
+			return 0
+		}
+	}
+	return int(total)
+}
+
+// attrMatches reports whether the rest of a fail-count attribute name
+// ("rsc" or "rsc#op_interval") is about resource id.
+func attrMatches(rest, id string) bool {
+	if rest == id {
+		return true
+	}
+	if strings.HasPrefix(rest, id+"#") {
+		return true
+	}
+	return false
+}

@@ -1,0 +1,316 @@
+package sched
+
+import (
+	"github.com/paceline/paceline/internal/model"
+)
+
+// Role is a resource's role, ordered as Pacemaker orders them.
+type Role int
+
+const (
+	RoleUnknown Role = iota
+	RoleStopped
+	RoleStarted
+	RoleUnpromoted
+	RolePromoted
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleStopped:
+		return "Stopped"
+	case RoleStarted:
+		return "Started"
+	case RoleUnpromoted:
+		return "Unpromoted"
+	case RolePromoted:
+		return "Promoted"
+	}
+	return "Unknown"
+}
+
+func parseRole(s string) Role {
+	switch s {
+	case "Stopped", "stopped":
+		return RoleStopped
+	case "Started", "started":
+		return RoleStarted
+	case "Unpromoted", "Slave", "unpromoted", "slave":
+		return RoleUnpromoted
+	case "Promoted", "Master", "promoted", "master":
+		return RolePromoted
+	}
+	return RoleUnknown
+}
+
+// node is a node as the scheduler sees it.
+type node struct {
+	name  string
+	id    string
+	index int
+	// state
+	online, unclean, standby, pending, shutdown, maintenance bool
+	expectedUp, unseen, remote                               bool
+	// standbyOnFail is a standby forced by on-fail=standby.
+	attrs map[string]string
+	// score is the node's own score (added to every allowed weight).
+	score model.Score
+	// numResources counts the resources assigned here so far.
+	numResources int
+	// fenceReason is set when the node must be fenced.
+	fenceReason string
+	fence       bool
+	// priority of the node (for priority-fencing-delay; unused).
+}
+
+func (n *node) attr(name string) (string, bool) {
+	switch name {
+	case "#uname":
+		return n.name, true
+	case "#id":
+		return n.id, true
+	case "#kind":
+		if n.remote {
+			return "remote", true
+		}
+		return "cluster", true
+	case "#is_dc":
+		v, ok := n.attrs["#is_dc"]
+		if !ok {
+			return "false", true
+		}
+		return v, true
+	}
+	v, ok := n.attrs[name]
+	return v, ok
+}
+
+// canRun is Pacemaker's can_run_resources.
+func (n *node) canRun() bool {
+	return n != nil && n.online && !n.shutdown && !n.unclean && !n.standby && !n.maintenance
+}
+
+// weighted is a node with a score in a resource's allowed table.
+type weighted struct {
+	n     *node
+	score model.Score
+	count int
+}
+
+// nodeTable maps nodes to scores; it keeps insertion order for
+// determinism.
+type nodeTable struct {
+	m     map[*node]*weighted
+	order []*node
+}
+
+func newNodeTable() *nodeTable { return &nodeTable{m: map[*node]*weighted{}} }
+
+func (t *nodeTable) get(n *node) *weighted { return t.m[n] }
+
+func (t *nodeTable) set(n *node, s model.Score) *weighted {
+	if w, ok := t.m[n]; ok {
+		w.score = s
+		return w
+	}
+	w := &weighted{n: n, score: s}
+	t.m[n] = w
+	t.order = append(t.order, n)
+	return w
+}
+
+func (t *nodeTable) clone() *nodeTable {
+	c := &nodeTable{m: make(map[*node]*weighted, len(t.m)), order: append([]*node(nil), t.order...)}
+	for k, v := range t.m {
+		vv := *v
+		c.m[k] = &vv
+	}
+	return c
+}
+
+func (t *nodeTable) each(f func(w *weighted)) {
+	for _, n := range t.order {
+		f(t.m[n])
+	}
+}
+
+func (t *nodeTable) len() int { return len(t.order) }
+
+// anyAvailable is pcmk__any_node_available: a node that can run resources
+// with a non-negative score.
+func (t *nodeTable) anyAvailable() bool {
+	for _, n := range t.order {
+		w := t.m[n]
+		if w.n.canRun() && w.score >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+type variant int
+
+const (
+	vPrimitive variant = iota
+	vGroup
+	vClone
+)
+
+// onFail is the failure policy, ordered by severity as in Pacemaker.
+type onFail int
+
+const (
+	failIgnore onFail = iota
+	failDemote
+	failRestart // also the default
+	failRestartContainer
+	failResetRemote
+	failStop
+	failStandby
+	failBlock
+	failFence
+)
+
+// resource is a resource (primitive, group, clone, or clone instance).
+type resource struct {
+	id      string
+	cfg     *model.Resource
+	variant variant
+	parent  *resource
+	// children are group members, or clone instances.
+	children []*resource
+	meta     map[string]string
+	ws       *workingSet
+
+	// flags
+	managed, orphan, failed, stopFlag, block, provisional, allocating,
+	merging, unique, promotable, notify, interleave, ordered, allowMigrate,
+	startPending, failureIgnored, needsFencing, needsQuorum, critical,
+	reload, stopUnexpected, restarting, maintenance, isClone,
+	orphanClone bool
+
+	priority           int
+	stickiness         model.Score
+	migrationThreshold int
+	failureTimeout     int64 // seconds
+	recovery           string
+	restartType        string
+
+	role, nextRole   Role
+	nextRoleReason   string
+	runningOn        []*node
+	pendingNode      *node
+	partialSource    *node
+	partialTarget    *node
+	danglingSources  []*node
+	lockNode         *node
+	allowed          *nodeTable
+	assigned         *node
+	knownOn          map[*node]bool
+	explanations     []string
+	promotionScore   model.Score
+	sortIndex        int
+	cloneName        string // for instances: the clone's id
+	instanceNum      int
+	ops              []model.Op
+	thisWith         []*colocation // constraints where this is dependent
+	withThis         []*colocation // constraints where this is primary
+	actions          []*Action
+	cloneMax         int
+	cloneNodeMax     int
+	promotedMax      int
+	promotedNodeMax  int
+	cloneMin         int
+	targetRoleSet    bool
+	targetRole       Role
+	failCountsCached map[*node]int
+	// historyNodes are nodes whose history mentions this resource.
+	historyNodes []*node
+	// lastFailure on nodes
+	pendingTask string
+}
+
+func (r *resource) top() *resource {
+	for r.parent != nil {
+		r = r.parent
+	}
+	return r
+}
+
+func (r *resource) isPrimitive() bool { return r.variant == vPrimitive }
+
+// current returns the first node the resource is active on.
+func (r *resource) current() *node {
+	if len(r.runningOn) > 0 {
+		return r.runningOn[0]
+	}
+	return nil
+}
+
+func (r *resource) primitives() []*resource {
+	if r.variant == vPrimitive {
+		return []*resource{r}
+	}
+	var out []*resource
+	for _, c := range r.children {
+		out = append(out, c.primitives()...)
+	}
+	return out
+}
+
+func (r *resource) setNextRole(role Role, why string) {
+	r.nextRole = role
+	r.nextRoleReason = why
+}
+
+// colocation is an unpacked colocation constraint between two resources.
+type colocation struct {
+	id            string
+	dependent     *resource
+	primary       *resource
+	score         model.Score
+	depRole       Role
+	primRole      Role
+	nodeAttribute string
+	influence     bool
+}
+
+// workingSet is everything the scheduler knows during one run.
+type workingSet struct {
+	cfg   *model.Config
+	st    *model.Status
+	now   int64
+	props map[string]string
+
+	nodes      []*node
+	nodeByName map[string]*node
+	resources  []*resource // top-level, in processing order
+	byID       map[string]*resource
+
+	symmetric         bool
+	stonithEnabled    bool
+	haveStonith       bool
+	haveQuorum        bool
+	noQuorumPolicy    string
+	stopOrphans       bool
+	stopOrphanActions bool
+	startFailFatal    bool
+	maintenanceMode   bool
+	stopEverything    bool
+	startupFencing    bool
+	concurrentFencing bool
+	placementStrategy string
+	enableProbes      bool
+	stonithAction     string
+	shutdownLock      bool
+	removeAfterStop   bool
+
+	colocations  []*colocation
+	orderings    []*ordering
+	actions      []*Action
+	nextActionID int
+
+	dcNode *node
+	errors []error
+	notes  []string
+}
