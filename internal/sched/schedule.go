@@ -45,6 +45,7 @@ func Schedule(in Input) (res *Result, err error) {
 	for _, r := range ws.resources {
 		ws.internalConstraints(r)
 	}
+	ws.checkConfigChanges()
 	for _, r := range ws.resources {
 		ws.assign(r, nil)
 	}
@@ -202,13 +203,6 @@ func (ws *workingSet) summary() []Change {
 		for _, a := range ws.actions {
 			if a.Task == "stonith" && a.node == n && !a.is(afOptional) && a.is(afRunnable) {
 				out = append(out, Change{Action: "Fence", To: n.name, FenceAction: a.fenceAction, Reason: a.reason})
-			}
-		}
-	}
-	for _, n := range ws.nodes {
-		for _, a := range ws.actions {
-			if a.Task == "do_shutdown" && a.node == n {
-				out = append(out, Change{Action: "Shutdown", To: n.name})
 			}
 		}
 	}

@@ -228,6 +228,8 @@ type resource struct {
 	historyNodes []*node
 	// lastFailure on nodes
 	pendingTask string
+	// historyID is the id the history used for this instance.
+	historyID string
 }
 
 func (r *resource) top() *resource {
