@@ -17,6 +17,7 @@ func (ws *workingSet) applyNodeCriteria() error {
 		return err
 	}
 	for _, l := range locs {
+		l.rsc.locs = append(l.rsc.locs, l)
 		ws.applyLocation(l.rsc, l)
 	}
 	for _, r := range ws.resources {
@@ -262,6 +263,7 @@ func (ws *workingSet) finalizeAssignment(r *resource, chosen *node, force bool) 
 	chosen.numResources++
 	if w := r.allowed.get(chosen); w != nil {
 		w.count++
+		r.assignedScore = w.score
 	}
 	return true
 }
@@ -269,6 +271,31 @@ func (ws *workingSet) finalizeAssignment(r *resource, chosen *node, force bool) 
 // colocationApply applies a colocation of dependent with primary to the
 // dependent's scores (native_rsc_colocation_rh + colocation_match).
 func (ws *workingSet) colocationApply(dep, prim *resource, c *colocation) {
+	switch prim.variant {
+	case vClone:
+		ws.cloneColocationRH(dep, prim, c)
+		return
+	case vGroup:
+		if prim.provisional || len(prim.children) == 0 {
+			return
+		}
+		colocated := prim.meta["collocated"] == "" || isTrue(prim.meta["collocated"])
+		if colocated {
+			if c.score >= model.Infinity {
+				ws.colocationApply(dep, prim.children[len(prim.children)-1], c)
+			} else {
+				ws.colocationApply(dep, prim.children[0], c)
+			}
+			return
+		}
+		if c.score >= model.Infinity {
+			return
+		}
+		for _, ch := range prim.children {
+			ws.colocationApply(dep, ch, c)
+		}
+		return
+	}
 	switch ws.filterColocation(dep, prim, c, false) {
 	case influencePriority:
 		ws.influencePriority(dep, prim, c)

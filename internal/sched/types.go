@@ -229,7 +229,11 @@ type resource struct {
 	// lastFailure on nodes
 	pendingTask string
 	// historyID is the id the history used for this instance.
-	historyID string
+	historyID      string
+	nextInstance   int
+	promotionAdded bool
+	locs           []*location
+	assignedScore  model.Score
 }
 
 func (r *resource) top() *resource {
@@ -312,7 +316,8 @@ type workingSet struct {
 	actions      []*Action
 	nextActionID int
 
-	dcNode *node
-	errors []error
-	notes  []string
+	dcNode        *node
+	cloneChildren map[string]*resource
+	errors        []error
+	notes         []string
 }
