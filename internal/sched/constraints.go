@@ -221,11 +221,11 @@ func (ws *workingSet) unpackColocation(c *model.Colocation) error {
 	}
 	dep := ws.findConstraintResource(c.Resource)
 	prim := ws.findConstraintResource(c.With)
-	if dep == nil {
-		return fmt.Errorf("colocation %q: unknown resource %q", c.ID, c.Resource)
-	}
-	if prim == nil {
-		return fmt.Errorf("colocation %q: unknown resource %q", c.ID, c.With)
+	if dep == nil || prim == nil {
+		// Pacemaker ignores a constraint naming an unknown resource (with
+		// a configuration error); so do we, with a note.
+		ws.notes = append(ws.notes, fmt.Sprintf("colocation %q ignored: unknown resource", c.ID))
+		return nil
 	}
 	influence := dep.critical
 	if c.Influence != nil {
@@ -415,11 +415,9 @@ func (ws *workingSet) unpackOrder(o *model.Order) error {
 	}
 	first := ws.findConstraintResource(o.First)
 	then := ws.findConstraintResource(o.Then)
-	if first == nil {
-		return fmt.Errorf("order %q: unknown resource %q", o.ID, o.First)
-	}
-	if then == nil {
-		return fmt.Errorf("order %q: unknown resource %q", o.ID, o.Then)
+	if first == nil || then == nil {
+		ws.notes = append(ws.notes, fmt.Sprintf("order %q ignored: unknown resource", o.ID))
+		return nil
 	}
 	fa := strings.ToLower(o.FirstAction)
 	if fa == "" {
