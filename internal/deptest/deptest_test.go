@@ -1,0 +1,273 @@
+// Package deptest checks Paceline's import rules (DESIGN.md, "Layers"): the
+// layers import only downwards, the model is plain data, and the scheduler
+// is a pure function that cannot reach the disk, the network or other
+// processes. It reads the import graph with "go list -deps -json".
+package deptest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/paceline/paceline"
+
+// pkg is the part of "go list -json" output the rules need.
+type pkg struct {
+	ImportPath string
+	Standard   bool
+	Imports    []string // direct imports (not tests)
+	Deps       []string // transitive imports
+	Error      *struct{ Err string }
+}
+
+// loadGraph lists every package of the module and all their dependencies.
+func loadGraph(t *testing.T) map[string]*pkg {
+	t.Helper()
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := exec.LookPath(goBin); err != nil {
+		goBin = "go"
+	}
+	// -e: report packages that fail to load instead of stopping, so the
+	// rules are checked even while a package does not compile.
+	cmd := exec.Command(goBin, "list", "-e", "-deps", "-json", module+"/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	graph := map[string]*pkg{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		graph[p.ImportPath] = &p
+	}
+	return graph
+}
+
+// own reports whether path is a package of this module.
+func own(path string) bool {
+	return path == module || strings.HasPrefix(path, module+"/")
+}
+
+// under reports whether path is dir or a package below it (dir relative
+// to the module, e.g. "internal/sched").
+func under(path, dir string) bool {
+	full := module + "/" + dir
+	return path == full || strings.HasPrefix(path, full+"/")
+}
+
+// packagesUnder returns the listed packages at or below dir.
+func packagesUnder(graph map[string]*pkg, dir string) []*pkg {
+	var ps []*pkg
+	for path, p := range graph {
+		if under(path, dir) {
+			ps = append(ps, p)
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].ImportPath < ps[j].ImportPath })
+	return ps
+}
+
+// rule is one import rule for the packages at or below Dir.
+type rule struct {
+	// Dir is the packages' directory relative to the module root.
+	Dir string
+	// Why is the design reason, quoted in failure messages.
+	Why string
+	// OwnAllowed lists the directories of this module the packages may
+	// depend on, directly or not (their own subtree is always allowed).
+	OwnAllowed []string
+	// ThirdPartyAllowed lists the module path prefixes of non-standard,
+	// non-module packages the packages may depend on (nil: none).
+	ThirdPartyAllowed []string
+	// StdForbidden lists standard packages the packages must not import
+	// directly (checked on direct imports only: fmt itself imports os).
+	StdForbidden []string
+}
+
+var rules = []rule{
+	{
+		Dir: "internal/model",
+		Why: "the model is plain data: it imports only the standard library",
+	},
+	{
+		Dir:        "internal/sched",
+		Why:        "the scheduler is a pure function of (config, status, now): no disk, network or processes, and only the model below it",
+		OwnAllowed: []string{"internal/model"},
+		StdForbidden: []string{"os", "os/exec", "os/signal", "net", "net/http", "net/rpc",
+			"syscall", "io/ioutil", "plugin", "unsafe"},
+	},
+	{
+		Dir:        "internal/cib",
+		Why:        "the CIB importer turns XML into the model: the standard library and the model only",
+		OwnAllowed: []string{"internal/model"},
+	},
+	{
+		Dir: "internal/cli",
+		Why: "the CLI reaches the engine directly only for the offline simulate and demo commands; " +
+			"everything else must go through the API client",
+		OwnAllowed:        []string{"internal/model", "internal/cib", "internal/sched"},
+		ThirdPartyAllowed: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap"},
+	},
+	{
+		Dir:               "cmd/paceline",
+		Why:               "main is a few lines that call the CLI",
+		OwnAllowed:        []string{"internal/cli", "internal/model", "internal/cib", "internal/sched"},
+		ThirdPartyAllowed: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap"},
+	},
+}
+
+func TestImportRules(t *testing.T) {
+	graph := loadGraph(t)
+	for _, r := range rules {
+		ps := packagesUnder(graph, r.Dir)
+		if len(ps) == 0 {
+			t.Logf("no packages under %s yet; rule not checked", r.Dir)
+			continue
+		}
+		for _, p := range ps {
+			if p.Error != nil {
+				t.Logf("note: %s does not load (%s); checking the imports go list could read", p.ImportPath, p.Error.Err)
+			}
+			checkRule(t, graph, r, p)
+		}
+	}
+}
+
+// reporter is the part of testing.TB the checker uses.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// recorder collects violations instead of failing a test.
+type recorder struct{ errs *[]string }
+
+func (recorder) Helper() {}
+func (r recorder) Errorf(format string, args ...any) {
+	*r.errs = append(*r.errs, fmt.Sprintf(format, args...))
+}
+
+func checkRule(t reporter, graph map[string]*pkg, r rule, p *pkg) {
+	t.Helper()
+	for _, imp := range p.Imports {
+		for _, f := range r.StdForbidden {
+			if imp == f {
+				t.Errorf("%s imports %q, which is forbidden there: %s", p.ImportPath, imp, r.Why)
+			}
+		}
+	}
+	for _, dep := range p.Deps {
+		d := graph[dep]
+		switch {
+		case d != nil && d.Standard:
+			continue
+		case own(dep):
+			if under(dep, r.Dir) || allowedOwn(dep, r.OwnAllowed) {
+				continue
+			}
+			t.Errorf("%s depends on %s (%s), which it may not: %s. Allowed in this module: %s",
+				p.ImportPath, dep, importChain(graph, p.ImportPath, dep), r.Why, describe(r.OwnAllowed))
+		default:
+			if d == nil && !strings.Contains(strings.SplitN(dep, "/", 2)[0], ".") {
+				continue // standard library package go list did not describe
+			}
+			if allowedThirdParty(dep, r.ThirdPartyAllowed) {
+				continue
+			}
+			t.Errorf("%s depends on third-party package %s (%s): %s. Allowed third-party modules: %s",
+				p.ImportPath, dep, importChain(graph, p.ImportPath, dep), r.Why, describe(r.ThirdPartyAllowed))
+		}
+	}
+}
+
+func allowedOwn(dep string, dirs []string) bool {
+	for _, d := range dirs {
+		if under(dep, d) {
+			return true
+		}
+	}
+	return false
+}
+
+func allowedThirdParty(dep string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if dep == p || strings.HasPrefix(dep, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func describe(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
+}
+
+// importChain returns one import path from "from" to "to" ("a -> b -> c"),
+// so a failure says where a forbidden dependency came in.
+func importChain(graph map[string]*pkg, from, to string) string {
+	prev := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		if cur == to {
+			var chain []string
+			for c := to; c != ""; c = prev[c] {
+				chain = append([]string{c}, chain...)
+			}
+			return "via " + strings.Join(chain, " -> ")
+		}
+		if p := graph[cur]; p != nil {
+			for _, imp := range p.Imports {
+				if _, seen := prev[imp]; !seen {
+					prev[imp] = cur
+					queue = append(queue, imp)
+				}
+			}
+		}
+	}
+	return "indirectly"
+}
+
+// TestRulesCatchViolations checks the checker on a made-up graph, so a
+// rule that can never fire is noticed.
+func TestRulesCatchViolations(t *testing.T) {
+	graph := map[string]*pkg{
+		module + "/internal/sched": {ImportPath: module + "/internal/sched",
+			Imports: []string{"os", module + "/internal/cib"},
+			Deps:    []string{"os", module + "/internal/cib", module + "/internal/model"}},
+		module + "/internal/cib":   {ImportPath: module + "/internal/cib", Imports: []string{module + "/internal/model"}, Deps: []string{module + "/internal/model"}},
+		module + "/internal/model": {ImportPath: module + "/internal/model"},
+		"os":                       {ImportPath: "os", Standard: true},
+	}
+	var r rule
+	for _, x := range rules {
+		if x.Dir == "internal/sched" {
+			r = x
+		}
+	}
+	var errs []string
+	rec := recorder{errs: &errs}
+	checkRule(rec, graph, r, graph[module+"/internal/sched"])
+	if len(errs) != 2 {
+		t.Fatalf("want 2 violations (imports os, depends on cib), got %d: %q", len(errs), errs)
+	}
+}
