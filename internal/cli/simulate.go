@@ -110,7 +110,11 @@ func runSimulate(s streams, opts simulateOptions) error {
 		return fmt.Errorf("read CIB: %w", err)
 	}
 	t1 := time.Now()
-	res, err := sched.Schedule(sched.Input{Config: cfg, Status: status, Now: t1})
+	in := sched.Input{Config: cfg, Status: status, Now: t1}
+	if opts.explain != "" {
+		in.Explain = []string{opts.explain}
+	}
+	res, err := sched.Schedule(in)
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w", opts.name, err)
 	}
@@ -120,7 +124,7 @@ func runSimulate(s streams, opts simulateOptions) error {
 	if opts.explain != "" {
 		e, ok := res.Explain[opts.explain]
 		if !ok || e == nil {
-			return fmt.Errorf("no resource %q in %s%s", opts.explain, opts.name, knownResources(res.Explain))
+			return fmt.Errorf("no resource %q in %s%s", opts.explain, opts.name, knownResources(res.Resources))
 		}
 		expl = e
 	}
@@ -153,14 +157,11 @@ func ms(d time.Duration) string {
 
 // knownResources lists (some of) the resources the scheduler explained, for
 // the error message of an unknown --explain name.
-func knownResources(m map[string]*sched.Explanation) string {
-	if len(m) == 0 {
+func knownResources(ids []string) string {
+	if len(ids) == 0 {
 		return ""
 	}
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
+	names := append([]string(nil), ids...)
 	sort.Strings(names)
 	const max = 10
 	more := ""

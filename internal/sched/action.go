@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -95,7 +96,7 @@ func (a *Action) String() string {
 
 // opKey builds Pacemaker's operation key "rsc_task_interval".
 func opKey(rsc, task string, intervalMS int64) string {
-	return fmt.Sprintf("%s_%s_%d", rsc, task, intervalMS)
+	return rsc + "_" + task + "_" + strconv.FormatInt(intervalMS, 10)
 }
 
 // parseOpKey splits an operation key into resource, task and interval.
@@ -104,8 +105,8 @@ func parseOpKey(key string) (rsc, task string, interval int64, ok bool) {
 	if i <= 0 {
 		return "", "", 0, false
 	}
-	var iv int64
-	if _, err := fmt.Sscanf(key[i+1:], "%d", &iv); err != nil {
+	iv, err := strconv.ParseInt(key[i+1:], 10, 64)
+	if err != nil {
 		return "", "", 0, false
 	}
 	rest := key[:i]

@@ -14,6 +14,9 @@ type Input struct {
 	Config *model.Config
 	Status *model.Status
 	Now    time.Time
+	// Explain lists the resources whose placement Result.Explain should
+	// explain (explanations cost time on large clusters).
+	Explain []string
 }
 
 // Result is the scheduler's decision.
@@ -26,6 +29,9 @@ type Result struct {
 	// Current and Revised describe the cluster before and after the
 	// transition, for display.
 	Current, Revised ClusterView
-	// Explain holds, per resource id, the placement explanation.
+	// Explain holds the placement explanation of each resource named in
+	// Input.Explain (and of their children).
 	Explain map[string]*Explanation
+	// Resources lists every resource id the scheduler knows, in order.
+	Resources []string
 }

@@ -202,17 +202,19 @@ func colocationHasInfluence(c *colocation) bool {
 	return c.influence || len(c.primary.runningOn) == 0
 }
 
-// chooseNode is assign_best_node.
+// chooseNode is assign_best_node: the best node by compareNodes; among
+// equally good nodes the one the resource already runs on.
 func (ws *workingSet) chooseNode(r *resource, prefer *node) bool {
 	if !r.provisional {
 		return r.assigned != nil
 	}
-	nodes := ws.sortedNodes(r.allowed, nil)
 	var best, chosen *weighted
-	if len(nodes) > 0 {
-		best = nodes[0]
-	}
-	if prefer != nil && len(nodes) > 0 {
+	r.allowed.each(func(w *weighted) {
+		if best == nil || ws.compareNodes(w, best, nil) < 0 {
+			best = w
+		}
+	})
+	if prefer != nil && best != nil {
 		chosen = r.allowed.get(prefer)
 		if chosen != nil && (chosen.score < best.score || !nodeAvailable(chosen, true)) {
 			chosen = nil
@@ -222,17 +224,9 @@ func (ws *workingSet) chooseNode(r *resource, prefer *node) bool {
 		chosen = best
 		uniqueClone := r.parent != nil && r.parent.variant == vClone && r.parent.unique
 		if !uniqueClone && chosen.score > 0 && nodeAvailable(chosen, false) {
-			running := r.current()
-			if running != nil {
-				if rw := r.allowed.get(running); rw != nil && nodeAvailable(rw, true) {
-					for _, w := range nodes[1:] {
-						if w.score != chosen.score {
-							break
-						}
-						if w.n == running {
-							chosen = w
-						}
-					}
+			if running := r.current(); running != nil {
+				if rw := r.allowed.get(running); rw != nil && nodeAvailable(rw, true) && rw.score == chosen.score {
+					chosen = rw
 				}
 			}
 		}
@@ -512,6 +506,15 @@ func (ws *workingSet) addNodeScoresMatchingAttr(nodes *nodeTable, r *resource, a
 
 func (ws *workingSet) bestNodeScoreMatchingAttr(r *resource, attr, value string) model.Score {
 	best := -model.Infinity
+	if attr == "#uname" {
+		// Node names are unique: only the node itself matches.
+		if n := ws.nodeByName[value]; n != nil {
+			if w := r.allowed.get(n); w != nil && nodeAvailable(w, false) {
+				return w.score
+			}
+		}
+		return best
+	}
 	r.allowed.each(func(w *weighted) {
 		v, _ := w.n.attr(attr)
 		if w.score > best && nodeAvailable(w, false) && strings.EqualFold(v, value) {

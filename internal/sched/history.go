@@ -615,36 +615,68 @@ func appendNode(list []*node, n *node) []*node {
 	return append(list, n)
 }
 
+// failInfo is what a node's attributes say about one resource's failures.
+type failInfo struct {
+	count model.Score
+	last  int64
+}
+
+// failIndex indexes a node's fail-count and last-failure attributes by
+// resource id ("rsc" of "fail-count-rsc#op_interval").
+func (ws *workingSet) failIndex(n *node) map[string]*failInfo {
+	if ws.failIdx == nil {
+		ws.failIdx = map[*node]map[string]*failInfo{}
+	}
+	if idx, ok := ws.failIdx[n]; ok {
+		return idx
+	}
+	idx := map[string]*failInfo{}
+	for k, v := range n.attrs {
+		var rest string
+		var isCount bool
+		switch {
+		case strings.HasPrefix(k, "fail-count-"):
+			rest, isCount = k[len("fail-count-"):], true
+		case strings.HasPrefix(k, "last-failure-"):
+			rest = k[len("last-failure-"):]
+		default:
+			continue
+		}
+		if i := strings.IndexByte(rest, '#'); i >= 0 {
+			rest = rest[:i]
+		}
+		fi := idx[rest]
+		if fi == nil {
+			fi = &failInfo{}
+			idx[rest] = fi
+		}
+		if isCount {
+			fi.count = model.AddScores(fi.count, scoreOf(v))
+		} else if t, err := strconv.ParseInt(v, 10, 64); err == nil && t > fi.last {
+			fi.last = t
+		}
+	}
+	ws.failIdx[n] = idx
+	return idx
+}
+
 // failCount sums the fail counts of rsc on n from the node attributes;
 // effective drops counts whose last failure is older than failure-timeout.
 func (ws *workingSet) failCount(n *node, rsc *resource, effective bool) int {
 	id := rsc.id
 	if rsc.isCloneInstance() && !rsc.top().unique {
-		if i := strings.IndexByte(id, ':'); i >= 0 {
-			id = id[:i]
-		}
+		id = baseID(id)
 	}
-	total := model.Score(0)
-	var last int64
-	for k, v := range n.attrs {
-		if !strings.HasPrefix(k, "fail-count-") {
-			if strings.HasPrefix(k, "last-failure-") && attrMatches(k[len("last-failure-"):], id) {
-				if t, err := strconv.ParseInt(v, 10, 64); err == nil && t > last {
-					last = t
-				}
-			}
-			continue
-		}
-		if attrMatches(k[len("fail-count-"):], id) {
-			total = model.AddScores(total, scoreOf(v))
-		}
+	fi := ws.failIndex(n)[id]
+	if fi == nil {
+		return 0
 	}
-	if effective && total > 0 && rsc.failureTimeout > 0 && last > 0 {
-		if ws.now >= last+rsc.failureTimeout {
+	if effective && fi.count > 0 && rsc.failureTimeout > 0 && fi.last > 0 {
+		if ws.now >= fi.last+rsc.failureTimeout {
 			return 0
 		}
 	}
-	return int(total)
+	return int(fi.count)
 }
 
 // attrMatches reports whether the rest of a fail-count attribute name

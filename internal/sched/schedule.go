@@ -60,7 +60,19 @@ func Schedule(in Input) (res *Result, err error) {
 	res.Actions = ws.exportActions()
 	res.Revised = ws.view(true)
 	for _, r := range ws.resources {
-		ws.collectExplanations(r, res.Explain)
+		var walk func(r *resource)
+		walk = func(r *resource) {
+			res.Resources = append(res.Resources, r.id)
+			for _, c := range r.children {
+				walk(c)
+			}
+		}
+		walk(r)
+	}
+	for _, id := range in.Explain {
+		if r, ok := ws.byID[id]; ok {
+			ws.collectExplanations(r, res.Explain)
+		}
 	}
 	return res, nil
 }

@@ -97,51 +97,58 @@ type weighted struct {
 	count int
 }
 
-// nodeTable maps nodes to scores; it keeps insertion order for
-// determinism.
+// nodeTable maps nodes to scores. It is dense, indexed by node index, so
+// copies and look-ups are cheap; iteration follows node order.
 type nodeTable struct {
-	m     map[*node]*weighted
-	order []*node
+	entries []weighted
+	count   int
 }
 
-func newNodeTable() *nodeTable { return &nodeTable{m: map[*node]*weighted{}} }
+func newNodeTable(size int) *nodeTable { return &nodeTable{entries: make([]weighted, size)} }
 
-func (t *nodeTable) get(n *node) *weighted { return t.m[n] }
+func (t *nodeTable) get(n *node) *weighted {
+	if n == nil || n.index >= len(t.entries) || t.entries[n.index].n == nil {
+		return nil
+	}
+	return &t.entries[n.index]
+}
 
 func (t *nodeTable) set(n *node, s model.Score) *weighted {
-	if w, ok := t.m[n]; ok {
-		w.score = s
-		return w
+	if n.index >= len(t.entries) {
+		grown := make([]weighted, n.index+1)
+		copy(grown, t.entries)
+		t.entries = grown
 	}
-	w := &weighted{n: n, score: s}
-	t.m[n] = w
-	t.order = append(t.order, n)
+	w := &t.entries[n.index]
+	if w.n == nil {
+		w.n = n
+		w.count = 0
+		t.count++
+	}
+	w.score = s
 	return w
 }
 
 func (t *nodeTable) clone() *nodeTable {
-	c := &nodeTable{m: make(map[*node]*weighted, len(t.m)), order: append([]*node(nil), t.order...)}
-	for k, v := range t.m {
-		vv := *v
-		c.m[k] = &vv
-	}
-	return c
+	return &nodeTable{entries: append([]weighted(nil), t.entries...), count: t.count}
 }
 
 func (t *nodeTable) each(f func(w *weighted)) {
-	for _, n := range t.order {
-		f(t.m[n])
+	for i := range t.entries {
+		if t.entries[i].n != nil {
+			f(&t.entries[i])
+		}
 	}
 }
 
-func (t *nodeTable) len() int { return len(t.order) }
+func (t *nodeTable) len() int { return t.count }
 
 // anyAvailable is pcmk__any_node_available: a node that can run resources
 // with a non-negative score.
 func (t *nodeTable) anyAvailable() bool {
-	for _, n := range t.order {
-		w := t.m[n]
-		if w.n.canRun() && w.score >= 0 {
+	for i := range t.entries {
+		w := &t.entries[i]
+		if w.n != nil && w.n.canRun() && w.score >= 0 {
 			return true
 		}
 	}
@@ -318,6 +325,7 @@ type workingSet struct {
 
 	dcNode        *node
 	cloneChildren map[string]*resource
+	failIdx       map[*node]map[string]*failInfo
 	errors        []error
 	notes         []string
 }

@@ -450,7 +450,7 @@ func (ws *workingSet) commonUnpack(r *resource) {
 	}
 	r.restartType = m["restart-type"]
 	r.provisional = true
-	r.allowed = newNodeTable()
+	r.allowed = newNodeTable(len(ws.nodes))
 	if tr, ok := m["target-role"]; ok {
 		r.targetRole = parseRole(tr)
 		r.targetRoleSet = true
