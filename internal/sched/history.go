@@ -249,7 +249,8 @@ func (ws *workingSet) unpackOp(rsc *resource, n *node, op *model.OpRecord, lastF
 	case execNotInstalled:
 		of, _ := ws.opOnFail(rsc, task, op.Interval)
 		if of == failIgnore {
-			*on = failStandby
+			// A missing agent cannot be ignored: recover elsewhere.
+			*on = failMigrate
 		}
 		ws.banTop(rsc, n, "hard-error")
 		ws.unpackFailure(rsc, n, rc, op, lastFailure, on)
@@ -337,7 +338,7 @@ func (ws *workingSet) updateResourceState(rsc *resource, n *node, op *model.OpRe
 	}
 	if clear {
 		switch *on {
-		case failStop, failFence, failStandby:
+		case failStop, failFence, failStandby, failMigrate:
 		default:
 			*on = failIgnore
 			rsc.setNextRole(RoleUnknown, "clear past failures")
@@ -538,6 +539,8 @@ func (ws *workingSet) processRscState(rsc *resource, n *node, on onFail) {
 		ws.fenceNode(n, rsc.id+" failed there", false)
 	case failStandby:
 		n.standby = true
+	case failMigrate:
+		ws.addLocation(rsc, n, -model.Infinity, "failed here (recovered elsewhere)")
 	case failBlock:
 		rsc.managed = false
 		rsc.block = true

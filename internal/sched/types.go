@@ -170,11 +170,12 @@ const (
 	failIgnore onFail = iota
 	failDemote
 	failRestart // also the default
-	failRestartContainer
 	failResetRemote
+	failRestartContainer
+	failMigrate // ban from the node (recover elsewhere)
+	failBlock
 	failStop
 	failStandby
-	failBlock
 	failFence
 )
 
