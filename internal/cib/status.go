@@ -120,6 +120,8 @@ func lrmRscOp(n *node) (model.OpRecord, error) {
 	o.Digest = n.get("op-digest")
 	o.RestartDigest = n.get("op-restart-digest")
 	o.SecureDigest = n.get("op-secure-digest")
+	o.SecureParams = n.get("op-secure-params")
+	o.FeatureSet = n.get("crm_feature_set")
 	o.ForceRestart = n.get("op-force-restart")
 	o.MigrateSource = n.get("migrate_source")
 	o.MigrateTarget = n.get("migrate_target")

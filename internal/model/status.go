@@ -73,6 +73,10 @@ type OpRecord struct {
 	// restart or are not secret.
 	RestartDigest string `json:"restart_digest,omitempty"`
 	SecureDigest  string `json:"secure_digest,omitempty"`
+	// SecureParams lists the private parameters left out of SecureDigest.
+	SecureParams string `json:"secure_params,omitempty"`
+	// FeatureSet is the version of the software that recorded the entry.
+	FeatureSet string `json:"feature_set,omitempty"`
 	ForceRestart  string `json:"force_restart,omitempty"`
 	// MigrateSource and MigrateTarget are set on migrate_to/migrate_from.
 	MigrateSource string `json:"migrate_source,omitempty"`

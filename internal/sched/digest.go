@@ -103,6 +103,13 @@ func (ws *workingSet) compareDigest(r *resource, n *node, op *model.OpRecord, ta
 		all["CRM_meta_timeout"] = strconv.FormatInt(ws.opTimeoutMS(o), 10)
 	}
 	calcAll := digest(all)
+	if op.SecureDigest != "" && calcAll != op.Digest {
+		// Histories may be sanitized (private values masked): when only
+		// private parameters differ, nothing changed.
+		if ws.secureDigest(r, all, op) == op.SecureDigest {
+			return digestMatch
+		}
+	}
 	if op.ForceRestart != "" && op.RestartDigest != "" {
 		keep := map[string]string{}
 		for k, v := range all {
@@ -302,6 +309,52 @@ func containsNode(list []*node, n *node) bool {
 		if x == n {
 			return true
 		}
+	}
+	return false
+}
+
+// secureDigest is the digest of the parameters that are not private.
+func (ws *workingSet) secureDigest(r *resource, all map[string]string, op *model.OpRecord) string {
+	secure := " passwd password user "
+	if op.SecureParams != "" {
+		secure = op.SecureParams
+	}
+	old := compareVersion(op.FeatureSet, "3.16.0") < 0
+	isFence := r.cfg != nil && r.cfg.Class == "stonith"
+	keep := map[string]string{}
+	for k, v := range all {
+		if strings.Contains(secure, " "+k+" ") {
+			continue
+		}
+		if old && isFence && isFenceParam(k) {
+			continue
+		}
+		if old && k == "CRM_meta_timeout" {
+			continue
+		}
+		keep[k] = v
+	}
+	return digest(keep)
+}
+
+// isFenceParam reports the pcmk_* parameters the fencer adds.
+func isFenceParam(p string) bool {
+	switch p {
+	case "provides", "stonith-timeout", "pcmk_action_limit", "pcmk_delay_base", "pcmk_delay_max",
+		"pcmk_host_argument", "pcmk_host_check", "pcmk_host_list", "pcmk_host_map":
+		return true
+	}
+	if !strings.HasPrefix(p, "pcmk_") {
+		return false
+	}
+	rest := p[5:]
+	i := strings.IndexByte(rest, '_')
+	if i < 0 {
+		return false
+	}
+	switch rest[i:] {
+	case "_action", "_timeout", "_retries":
+		return true
 	}
 	return false
 }
