@@ -444,8 +444,9 @@ func (ws *workingSet) unpackOrder(o *model.Order) error {
 		minBefore = 1
 	}
 	flags := orderingFlagsForKind(kind, fa, sym)
-	if then.restartType == "restart" && kind == "mandatory" {
-		flags |= ofRestart
+	// @COMPAT restart-type=restart makes "then" restart with "first".
+	if then.restartType == "restart" {
+		flags |= ofImpliesThen
 	}
 	if minBefore > 0 && first.variant == vClone {
 		// "then" waits for at least minBefore instances of "first".
@@ -466,8 +467,8 @@ func (ws *workingSet) unpackOrder(o *model.Order) error {
 			return nil
 		}
 		flags := orderingFlagsForKind(kind, ti, "inverse")
-		if first.restartType == "restart" && kind == "mandatory" {
-			flags |= ofRestart
+		if first.restartType == "restart" {
+			flags |= ofImpliesFirst
 		}
 		ws.newOrdering(then, opKey(then.id, ti, 0), nil, first, opKey(first.id, fi, 0), nil, flags)
 	}
