@@ -138,6 +138,9 @@ func (p *parser) status(root *node, cfg *model.Config) (*model.Status, error) {
 		}
 		st.HaveQuorum = q
 	}
+	if v, ok := root.attr("crm_feature_set"); ok {
+		st.FeatureSet = v
+	}
 	if v, ok := root.attr("execution-date"); ok && v != "" {
 		sec, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {

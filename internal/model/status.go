@@ -12,7 +12,11 @@ type Status struct {
 	DC string `json:"dc,omitempty"`
 	// Now is the time the status describes (Pacemaker's execution-date);
 	// zero means "use the scheduler's input time".
-	Now   time.Time    `json:"now,omitempty"`
+	Now time.Time `json:"now,omitempty"`
+	// FeatureSet is the version of the status format (Pacemaker's
+	// crm_feature_set); older histories count failures per resource
+	// rather than per operation.
+	FeatureSet string `json:"feature_set,omitempty"`
 	Nodes []NodeStatus `json:"nodes,omitempty"`
 }
 

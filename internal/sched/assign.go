@@ -72,8 +72,10 @@ func (ws *workingSet) checkFailureThreshold(r *resource, n *node) {
 	if fc <= 0 {
 		return
 	}
+	// A resource that is not globally unique is banned as a whole (the
+	// group or clone it belongs to).
 	ban := r
-	if r.isCloneInstance() && !r.top().unique {
+	if !r.unique {
 		ban = r.top()
 	}
 	if r.migrationThreshold-fc <= 0 {

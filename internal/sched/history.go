@@ -625,7 +625,10 @@ type failInfo struct {
 }
 
 // failIndex indexes a node's fail-count and last-failure attributes by
-// resource id ("rsc" of "fail-count-rsc#op_interval").
+// resource id. Histories older than feature set 3.0.13 count failures per
+// resource ("fail-count-rsc"); newer ones per operation
+// ("fail-count-rsc#op_interval"); only the form of the history's era
+// counts. An instance suffix (":N") is kept in the key.
 func (ws *workingSet) failIndex(n *node) map[string]*failInfo {
 	if ws.failIdx == nil {
 		ws.failIdx = map[*node]map[string]*failInfo{}
@@ -633,6 +636,7 @@ func (ws *workingSet) failIndex(n *node) map[string]*failInfo {
 	if idx, ok := ws.failIdx[n]; ok {
 		return idx
 	}
+	legacy := ws.st == nil || compareVersion(ws.st.FeatureSet, "3.0.13") < 0
 	idx := map[string]*failInfo{}
 	for k, v := range n.attrs {
 		var rest string
@@ -645,7 +649,11 @@ func (ws *workingSet) failIndex(n *node) map[string]*failInfo {
 		default:
 			continue
 		}
-		if i := strings.IndexByte(rest, '#'); i >= 0 {
+		i := strings.IndexByte(rest, '#')
+		if legacy != (i < 0) {
+			continue
+		}
+		if i >= 0 {
 			rest = rest[:i]
 		}
 		fi := idx[rest]
@@ -665,21 +673,46 @@ func (ws *workingSet) failIndex(n *node) map[string]*failInfo {
 
 // failCount sums the fail counts of rsc on n from the node attributes;
 // effective drops counts whose last failure is older than failure-timeout.
+// For resources that are not globally unique, counts recorded with an
+// instance number count too.
 func (ws *workingSet) failCount(n *node, rsc *resource, effective bool) int {
-	id := rsc.id
-	if rsc.isCloneInstance() && !rsc.top().unique {
-		id = baseID(id)
+	name := rsc.id
+	if rsc.historyID != "" {
+		name = rsc.historyID
 	}
-	fi := ws.failIndex(n)[id]
-	if fi == nil {
-		return 0
+	unique := rsc.top().unique
+	if !unique {
+		name = baseID(name)
 	}
-	if effective && fi.count > 0 && rsc.failureTimeout > 0 && fi.last > 0 {
-		if ws.now >= fi.last+rsc.failureTimeout {
+	var count model.Score
+	var last int64
+	for key, fi := range ws.failIndex(n) {
+		if key != name && (unique || baseID(key) != name || !isInstanceSuffix(key[len(name):])) {
+			continue
+		}
+		count = model.AddScores(count, fi.count)
+		if fi.last > last {
+			last = fi.last
+		}
+	}
+	if effective && count > 0 && rsc.failureTimeout > 0 && last > 0 {
+		if ws.now > last+rsc.failureTimeout {
 			return 0
 		}
 	}
-	return int(fi.count)
+	return int(count)
+}
+
+func isInstanceSuffix(s string) bool {
+	if len(s) < 2 || s[0] != ':' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // attrMatches reports whether the rest of a fail-count attribute name

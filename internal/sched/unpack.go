@@ -427,7 +427,12 @@ func (ws *workingSet) commonUnpack(r *resource) {
 		r.critical = isTrue(v)
 	}
 	r.notify = isTrue(m["notify"])
-	r.unique = isTrue(m["globally-unique"])
+	// Everything but anonymous clone instances is "unique" to Pacemaker.
+	if r.variant == vClone || r.isCloneInstance() {
+		r.unique = isTrue(m["globally-unique"])
+	} else {
+		r.unique = true
+	}
 	r.allowMigrate = isTrue(m["allow-migrate"])
 	if v, ok := m["resource-stickiness"]; ok && v != "default" {
 		r.stickiness = scoreOf(v)
@@ -438,7 +443,7 @@ func (ws *workingSet) commonUnpack(r *resource) {
 	if v, ok := m["migration-threshold"]; ok {
 		r.migrationThreshold = int(scoreOf(v))
 		if r.migrationThreshold < 0 {
-			r.migrationThreshold = 0
+			r.migrationThreshold = 1 // as Pacemaker does
 		}
 	}
 	if v, ok := m["failure-timeout"]; ok {
