@@ -27,6 +27,11 @@ func (p *parser) constraints(sec *node, cfg *model.Config) error {
 			if o, err = p.order(c); err == nil {
 				cfg.Orders = append(cfg.Orders, o)
 			}
+		case "rsc_ticket":
+			var t model.TicketConstraint
+			if t, err = p.ticket(c); err == nil {
+				cfg.Tickets = append(cfg.Tickets, t)
+			}
 		default:
 			err = unsupported(c, "", "")
 		}
@@ -52,6 +57,12 @@ func (p *parser) location(n *node) (model.Location, error) {
 	}
 	if l.Resource == "" && l.ResourcePattern == "" && len(l.Sets) == 0 {
 		return l, missing(n, "rsc")
+	}
+	if !p.refs.expandSets(l.Sets) && len(l.Sets) == 0 {
+		if set, ok := p.refs.toSet(l.Resource, false); ok {
+			set.Role, l.Role = l.Role, ""
+			l.Resource, l.Sets = "", []model.ResourceSet{set}
+		}
 	}
 	if l.Node = n.get("node"); l.Node != "" {
 		v, err := required(n, "score")
@@ -105,6 +116,9 @@ func (p *parser) colocation(n *node) (model.Colocation, error) {
 	}
 	c.Role = normRole(n.get("rsc-role"))
 	c.WithRole = normRole(n.get("with-rsc-role"))
+	if !p.refs.expandSets(c.Sets) && len(c.Sets) == 0 {
+		p.colocationRefs(&c)
+	}
 	c.NodeAttribute = n.get("node-attribute")
 	if c.Influence, err = optBool(n, "influence"); err != nil {
 		return c, err
@@ -131,6 +145,9 @@ func (p *parser) order(n *node) (model.Order, error) {
 		}
 	}
 	o.FirstAction, o.ThenAction = n.get("first-action"), n.get("then-action")
+	if !p.refs.expandSets(o.Sets) && len(o.Sets) == 0 {
+		p.orderRefs(&o)
+	}
 	o.Kind = orderKind(n.get("kind"))
 	if o.Score, err = optScore(n, "score"); err != nil {
 		return o, err
@@ -142,6 +159,73 @@ func (p *parser) order(n *node) (model.Order, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// colocationRefs turns a colocation whose rsc or with-rsc names a template
+// or tag into two resource sets, the dependent's first (as Pacemaker's
+// unpack_colocation_tags does); the roles move into the sets.
+func (p *parser) colocationRefs(c *model.Colocation) {
+	_, depRef := p.refs.expand(c.Resource)
+	_, primRef := p.refs.expand(c.With)
+	if !depRef && !primRef {
+		return
+	}
+	dep, _ := p.refs.toSet(c.Resource, true)
+	prim, _ := p.refs.toSet(c.With, true)
+	dep.Role, prim.Role = c.Role, c.WithRole
+	c.Resource, c.With, c.Role, c.WithRole = "", "", "", ""
+	c.Sets = []model.ResourceSet{dep, prim}
+}
+
+// orderRefs turns an order whose first or then names a template or tag
+// into two resource sets (unpack_order_tags); the actions move into the
+// sets, where an absent action means start.
+func (p *parser) orderRefs(o *model.Order) {
+	_, firstRef := p.refs.expand(o.First)
+	_, thenRef := p.refs.expand(o.Then)
+	if !firstRef && !thenRef {
+		return
+	}
+	first, _ := p.refs.toSet(o.First, true)
+	then, _ := p.refs.toSet(o.Then, true)
+	first.Action, then.Action = o.FirstAction, o.ThenAction
+	o.First, o.Then, o.FirstAction, o.ThenAction = "", "", "", ""
+	o.Sets = []model.ResourceSet{first, then}
+}
+
+// ticket reads an rsc_ticket. A template or tag in rsc becomes a resource
+// set (with the role), and references inside sets are expanded.
+func (p *parser) ticket(n *node) (model.TicketConstraint, error) {
+	var t model.TicketConstraint
+	var err error
+	if t.ID, err = required(n, "id"); err != nil {
+		return t, err
+	}
+	if t.Ticket, err = required(n, "ticket"); err != nil {
+		return t, err
+	}
+	if t.Sets, err = p.resourceSets(n); err != nil {
+		return t, err
+	}
+	t.Resource = n.get("rsc")
+	t.Role = normRole(n.get("rsc-role"))
+	if len(t.Sets) == 0 && t.Resource == "" {
+		return t, missing(n, "rsc")
+	}
+	t.LossPolicy = strings.ToLower(n.get("loss-policy"))
+	switch t.LossPolicy {
+	case "", "stop", "demote", "fence", "freeze":
+	default:
+		// Pacemaker applies the default for an unknown policy.
+		t.LossPolicy = ""
+	}
+	if !p.refs.expandSets(t.Sets) && len(t.Sets) == 0 {
+		if set, ok := p.refs.toSet(t.Resource, false); ok {
+			set.Role, t.Role = t.Role, ""
+			t.Resource, t.Sets = "", []model.ResourceSet{set}
+		}
+	}
+	return t, nil
 }
 
 // resourceSets reads the resource_set children of a constraint.
