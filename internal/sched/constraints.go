@@ -59,8 +59,8 @@ func (ws *workingSet) findConstraintResource(id string) *resource {
 }
 
 // unpackConstraints turns the configured constraints into the scheduler's
-// structures, in Pacemaker's order: locations, colocations, orders, each
-// in configuration order.
+// structures: orders, colocations and ticket dependencies, each in
+// configuration order (locations are applied with the node criteria).
 func (ws *workingSet) unpackConstraints() error {
 	for i := range ws.cfg.Orders {
 		if err := ws.unpackOrder(&ws.cfg.Orders[i]); err != nil {
@@ -71,6 +71,9 @@ func (ws *workingSet) unpackConstraints() error {
 		if err := ws.unpackColocation(&ws.cfg.Colocations[i]); err != nil {
 			return err
 		}
+	}
+	for i := range ws.cfg.Tickets {
+		ws.unpackTicket(&ws.cfg.Tickets[i])
 	}
 	return nil
 }

@@ -234,6 +234,8 @@ type resource struct {
 	promotionAdded bool
 	locs           []*location
 	assignedScore  model.Score
+	// tickets are the ticket dependencies naming this resource.
+	tickets []*ticketDep
 }
 
 func (r *resource) top() *resource {
@@ -313,6 +315,7 @@ type workingSet struct {
 
 	colocations  []*colocation
 	orderings    []*ordering
+	tickets      map[string]*ticket
 	actions      []*Action
 	nextActionID int
 
