@@ -19,7 +19,8 @@ func (p *parser) constraints(sec *node, cfg *model.Config) error {
 			}
 		case "rsc_colocation":
 			var co model.Colocation
-			if co, err = p.colocation(c); err == nil {
+			var keep bool
+			if co, keep, err = p.colocation(c); err == nil && keep {
 				cfg.Colocations = append(cfg.Colocations, co)
 			}
 		case "rsc_order":
@@ -91,39 +92,40 @@ func (p *parser) location(n *node) (model.Location, error) {
 	return l, nil
 }
 
-func (p *parser) colocation(n *node) (model.Colocation, error) {
-	var c model.Colocation
-	var err error
+// colocation reads an rsc_colocation; keep is false for one Pacemaker
+// ignores (between two templates or tags).
+func (p *parser) colocation(n *node) (c model.Colocation, keep bool, err error) {
 	if c.ID, err = required(n, "id"); err != nil {
-		return c, err
+		return c, false, err
 	}
 	if c.Sets, err = p.resourceSets(n); err != nil {
-		return c, err
+		return c, false, err
 	}
 	c.Resource, c.With = n.get("rsc"), n.get("with-rsc")
 	if len(c.Sets) == 0 {
 		if c.Resource == "" {
-			return c, missing(n, "rsc")
+			return c, false, missing(n, "rsc")
 		}
 		if c.With == "" {
-			return c, missing(n, "with-rsc")
+			return c, false, missing(n, "with-rsc")
 		}
 	}
 	if v, ok := n.attr("score"); ok {
 		if c.Score, err = model.ParseScore(v); err != nil {
-			return c, invalid(n, "score", err)
+			return c, false, invalid(n, "score", err)
 		}
 	}
 	c.Role = normRole(n.get("rsc-role"))
 	c.WithRole = normRole(n.get("with-rsc-role"))
+	keep = true
 	if !p.refs.expandSets(c.Sets) && len(c.Sets) == 0 {
-		p.colocationRefs(&c)
+		keep = p.colocationRefs(&c)
 	}
 	c.NodeAttribute = n.get("node-attribute")
 	if c.Influence, err = optBool(n, "influence"); err != nil {
-		return c, err
+		return c, false, err
 	}
-	return c, nil
+	return c, keep, nil
 }
 
 func (p *parser) order(n *node) (model.Order, error) {
@@ -163,18 +165,24 @@ func (p *parser) order(n *node) (model.Order, error) {
 
 // colocationRefs turns a colocation whose rsc or with-rsc names a template
 // or tag into two resource sets, the dependent's first (as Pacemaker's
-// unpack_colocation_tags does); the roles move into the sets.
-func (p *parser) colocationRefs(c *model.Colocation) {
+// unpack_colocation_tags does); the roles move into the sets. It returns
+// false for a colocation between two templates or tags, which Pacemaker
+// ignores.
+func (p *parser) colocationRefs(c *model.Colocation) bool {
 	_, depRef := p.refs.expand(c.Resource)
 	_, primRef := p.refs.expand(c.With)
 	if !depRef && !primRef {
-		return
+		return true
+	}
+	if depRef && primRef {
+		return false
 	}
 	dep, _ := p.refs.toSet(c.Resource, true)
 	prim, _ := p.refs.toSet(c.With, true)
 	dep.Role, prim.Role = c.Role, c.WithRole
 	c.Resource, c.With, c.Role, c.WithRole = "", "", "", ""
 	c.Sets = []model.ResourceSet{dep, prim}
+	return true
 }
 
 // orderRefs turns an order whose first or then names a template or tag

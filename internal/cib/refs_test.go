@@ -84,7 +84,8 @@ func TestTemplateErrors(t *testing.T) {
 // Constraints naming a template or a tag stand for its members: in place
 // inside resource sets, as a non-sequential set otherwise (with the role
 // or action moved into the set, and the other side of a colocation or
-// order turned into a one-member set).
+// order turned into a one-member set). A colocation between two of them
+// is dropped, as Pacemaker ignores it.
 func TestTemplateAndTagReferences(t *testing.T) {
 	cfg, _ := mustParse(t, cib("", `
     <resources>
@@ -101,6 +102,7 @@ func TestTemplateAndTagReferences(t *testing.T) {
       </rsc_location>
       <rsc_colocation id="c1" rsc="tmpl" with-rsc="r3" with-rsc-role="Promoted" score="INFINITY"/>
       <rsc_colocation id="c2" rsc="r3" with-rsc="r4" score="INFINITY"/>
+      <rsc_colocation id="c3" rsc="tmpl" with-rsc="tag1" score="INFINITY"/>
       <rsc_order id="o1" first="r3" first-action="promote" then="tag1"/>
       <rsc_ticket id="t1" rsc="tmpl" rsc-role="Started" ticket="ticketA" loss-policy="freeze"/>
     </constraints>
