@@ -19,13 +19,19 @@ func (p *parser) constraints(sec *node, cfg *model.Config) error {
 			}
 		case "rsc_colocation":
 			var co model.Colocation
-			if co, err = p.colocation(c); err == nil {
+			var keep bool
+			if co, keep, err = p.colocation(c); err == nil && keep {
 				cfg.Colocations = append(cfg.Colocations, co)
 			}
 		case "rsc_order":
 			var o model.Order
 			if o, err = p.order(c); err == nil {
 				cfg.Orders = append(cfg.Orders, o)
+			}
+		case "rsc_ticket":
+			var t model.TicketConstraint
+			if t, err = p.ticket(c); err == nil {
+				cfg.Tickets = append(cfg.Tickets, t)
 			}
 		default:
 			err = unsupported(c, "", "")
@@ -52,6 +58,12 @@ func (p *parser) location(n *node) (model.Location, error) {
 	}
 	if l.Resource == "" && l.ResourcePattern == "" && len(l.Sets) == 0 {
 		return l, missing(n, "rsc")
+	}
+	if !p.refs.expandSets(l.Sets) && len(l.Sets) == 0 {
+		if set, ok := p.refs.toSet(l.Resource, false); ok {
+			set.Role, l.Role = l.Role, ""
+			l.Resource, l.Sets = "", []model.ResourceSet{set}
+		}
 	}
 	if l.Node = n.get("node"); l.Node != "" {
 		v, err := required(n, "score")
@@ -80,36 +92,40 @@ func (p *parser) location(n *node) (model.Location, error) {
 	return l, nil
 }
 
-func (p *parser) colocation(n *node) (model.Colocation, error) {
-	var c model.Colocation
-	var err error
+// colocation reads an rsc_colocation; keep is false for one Pacemaker
+// ignores (between two templates or tags).
+func (p *parser) colocation(n *node) (c model.Colocation, keep bool, err error) {
 	if c.ID, err = required(n, "id"); err != nil {
-		return c, err
+		return c, false, err
 	}
 	if c.Sets, err = p.resourceSets(n); err != nil {
-		return c, err
+		return c, false, err
 	}
 	c.Resource, c.With = n.get("rsc"), n.get("with-rsc")
 	if len(c.Sets) == 0 {
 		if c.Resource == "" {
-			return c, missing(n, "rsc")
+			return c, false, missing(n, "rsc")
 		}
 		if c.With == "" {
-			return c, missing(n, "with-rsc")
+			return c, false, missing(n, "with-rsc")
 		}
 	}
 	if v, ok := n.attr("score"); ok {
 		if c.Score, err = model.ParseScore(v); err != nil {
-			return c, invalid(n, "score", err)
+			return c, false, invalid(n, "score", err)
 		}
 	}
 	c.Role = normRole(n.get("rsc-role"))
 	c.WithRole = normRole(n.get("with-rsc-role"))
+	keep = true
+	if !p.refs.expandSets(c.Sets) && len(c.Sets) == 0 {
+		keep = p.colocationRefs(&c)
+	}
 	c.NodeAttribute = n.get("node-attribute")
 	if c.Influence, err = optBool(n, "influence"); err != nil {
-		return c, err
+		return c, false, err
 	}
-	return c, nil
+	return c, keep, nil
 }
 
 func (p *parser) order(n *node) (model.Order, error) {
@@ -131,6 +147,9 @@ func (p *parser) order(n *node) (model.Order, error) {
 		}
 	}
 	o.FirstAction, o.ThenAction = n.get("first-action"), n.get("then-action")
+	if !p.refs.expandSets(o.Sets) && len(o.Sets) == 0 {
+		p.orderRefs(&o)
+	}
 	o.Kind = orderKind(n.get("kind"))
 	if o.Score, err = optScore(n, "score"); err != nil {
 		return o, err
@@ -142,6 +161,79 @@ func (p *parser) order(n *node) (model.Order, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// colocationRefs turns a colocation whose rsc or with-rsc names a template
+// or tag into two resource sets, the dependent's first (as Pacemaker's
+// unpack_colocation_tags does); the roles move into the sets. It returns
+// false for a colocation between two templates or tags, which Pacemaker
+// ignores.
+func (p *parser) colocationRefs(c *model.Colocation) bool {
+	_, depRef := p.refs.expand(c.Resource)
+	_, primRef := p.refs.expand(c.With)
+	if !depRef && !primRef {
+		return true
+	}
+	if depRef && primRef {
+		return false
+	}
+	dep, _ := p.refs.toSet(c.Resource, true)
+	prim, _ := p.refs.toSet(c.With, true)
+	dep.Role, prim.Role = c.Role, c.WithRole
+	c.Resource, c.With, c.Role, c.WithRole = "", "", "", ""
+	c.Sets = []model.ResourceSet{dep, prim}
+	return true
+}
+
+// orderRefs turns an order whose first or then names a template or tag
+// into two resource sets (unpack_order_tags); the actions move into the
+// sets, where an absent action means start.
+func (p *parser) orderRefs(o *model.Order) {
+	_, firstRef := p.refs.expand(o.First)
+	_, thenRef := p.refs.expand(o.Then)
+	if !firstRef && !thenRef {
+		return
+	}
+	first, _ := p.refs.toSet(o.First, true)
+	then, _ := p.refs.toSet(o.Then, true)
+	first.Action, then.Action = o.FirstAction, o.ThenAction
+	o.First, o.Then, o.FirstAction, o.ThenAction = "", "", "", ""
+	o.Sets = []model.ResourceSet{first, then}
+}
+
+// ticket reads an rsc_ticket. A template or tag in rsc becomes a resource
+// set (with the role), and references inside sets are expanded.
+func (p *parser) ticket(n *node) (model.TicketConstraint, error) {
+	var t model.TicketConstraint
+	var err error
+	if t.ID, err = required(n, "id"); err != nil {
+		return t, err
+	}
+	if t.Ticket, err = required(n, "ticket"); err != nil {
+		return t, err
+	}
+	if t.Sets, err = p.resourceSets(n); err != nil {
+		return t, err
+	}
+	t.Resource = n.get("rsc")
+	t.Role = normRole(n.get("rsc-role"))
+	if len(t.Sets) == 0 && t.Resource == "" {
+		return t, missing(n, "rsc")
+	}
+	t.LossPolicy = strings.ToLower(n.get("loss-policy"))
+	switch t.LossPolicy {
+	case "", "stop", "demote", "fence", "freeze":
+	default:
+		// Pacemaker applies the default for an unknown policy.
+		t.LossPolicy = ""
+	}
+	if !p.refs.expandSets(t.Sets) && len(t.Sets) == 0 {
+		if set, ok := p.refs.toSet(t.Resource, false); ok {
+			set.Role, t.Role = t.Role, ""
+			t.Resource, t.Sets = "", []model.ResourceSet{set}
+		}
+	}
+	return t, nil
 }
 
 // resourceSets reads the resource_set children of a constraint.

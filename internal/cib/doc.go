@@ -19,10 +19,22 @@
 //     id, name, interval, timeout, role, on-fail and enabled go to Op.Meta
 //     with the op's meta_attributes; op instance_attributes to Op.Params.
 //   - constraints: rsc_location (node and score, rules, resource sets),
-//     rsc_colocation and rsc_order, including resource sets.
+//     rsc_colocation, rsc_order and rsc_ticket (Config.Tickets; an
+//     unknown loss-policy becomes the default), including resource sets.
+//   - templates and tags are expanded, so the model never holds them. A
+//     primitive with template= gets the template's agent, attribute sets
+//     and operations (its own values win; a template operation is dropped
+//     when the primitive has one with the same name and role). A template
+//     or tag id inside a resource set is replaced by its members in place;
+//     as a constraint's rsc, with-rsc, first or then it becomes a
+//     non-sequential resource set of its members (named after it, taking
+//     the constraint's role or action), and the other side of a
+//     colocation or order a one-member set, as Pacemaker's
+//     pcmk__tag_to_set does.
 //   - status: have-quorum, dc-uuid (as a node name) and execution-date
 //     from the <cib> element; every node_state with its transient
-//     attributes and operation history.
+//     attributes and operation history; tickets (ticket_state granted,
+//     standby, last-granted) into Status.Tickets.
 //
 // Roles are normalised (Master -> Promoted, Slave -> Unpromoted) and order
 // kinds too (case-insensitive; an unknown kind becomes Mandatory, as in
@@ -37,8 +49,7 @@
 // # What is refused
 //
 // Features the model and scheduler do not support yet make Parse fail with
-// one *UnsupportedError naming the element and id: bundles, templates
-// (and primitives using one), rsc_ticket, tags, remote nodes (node
+// one *UnsupportedError naming the element and id: bundles, remote nodes (node
 // type="remote", ocf:pacemaker:remote primitives), guest nodes (meta
 // remote-node), rsc_location lifetime, and attribute sets with rules other
 // than a resource's instance_attributes (cluster properties, defaults,

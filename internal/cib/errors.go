@@ -11,11 +11,11 @@ import (
 var ErrMissingAttribute = errors.New("cib: missing attribute")
 
 // UnsupportedError reports a CIB feature Paceline does not support yet
-// (bundles, templates, tickets, tags, remote and guest nodes, rules on
+// (bundles, remote and guest nodes, rules on
 // meta-attribute sets, ...). Callers can tell it from a broken file with
 // errors.As.
 type UnsupportedError struct {
-	// Element is the XML element name (bundle, template, node, primitive,
+	// Element is the XML element name (bundle, node, primitive,
 	// meta_attributes, ...).
 	Element string
 	// ID is the element's id ("" for section-level refusals such as tags).

@@ -13,6 +13,8 @@ import (
 // parser carries the document index used to resolve id-refs.
 type parser struct {
 	idx *index
+	// refs resolves templates and tags (set by configuration).
+	refs *refs
 }
 
 // Parse reads a CIB document (the <cib> element with its configuration
@@ -60,6 +62,10 @@ func ParseFile(path string) (*model.Config, *model.Status, error) {
 }
 
 func (p *parser) configuration(c *node, cfg *model.Config) error {
+	var err error
+	if p.refs, err = scanRefs(c); err != nil {
+		return err
+	}
 	for _, sec := range c.children {
 		var err error
 		switch sec.name {
@@ -76,9 +82,7 @@ func (p *parser) configuration(c *node, cfg *model.Config) error {
 		case "constraints":
 			err = p.constraints(sec, cfg)
 		case "tags":
-			if len(sec.children) > 0 {
-				err = &UnsupportedError{Element: "tags"}
-			}
+			// Read by scanRefs: constraints naming a tag are expanded.
 		case "fencing-topology", "acls", "alerts":
 			// Not used for placement; ignored.
 		}
@@ -154,6 +158,10 @@ func (p *parser) status(root *node, cfg *model.Config) (*model.Status, error) {
 	}
 	if sec := root.child("status"); sec != nil {
 		for _, ns := range sec.children {
+			if ns.name == "tickets" {
+				st.Tickets = ticketStates(ns, st.Tickets)
+				continue
+			}
 			if ns.name != "node_state" {
 				continue
 			}

@@ -208,14 +208,6 @@ func TestUnsupported(t *testing.T) {
 	}{
 		{"bundle", `<resources><bundle id="httpd-bundle"><docker image="x"/></bundle></resources>`,
 			"bundle 'httpd-bundle' is not supported", "bundle"},
-		{"template", `<resources><template id="tmpl" class="ocf" provider="heartbeat" type="Dummy"/></resources>`,
-			"template 'tmpl' is not supported", "template"},
-		{"primitive from template", `<resources><primitive id="p" template="tmpl"/></resources>`,
-			"template 'tmpl' is not supported", "template"},
-		{"ticket", `<constraints><rsc_ticket id="x" rsc="a" ticket="t"/></constraints>`,
-			"rsc_ticket 'x' is not supported", "rsc_ticket"},
-		{"tags", `<tags><tag id="t"><obj_ref id="a"/></tag></tags>`,
-			"tags are not supported", "tags"},
 		{"remote primitive", `<resources><primitive id="r1" class="ocf" provider="pacemaker" type="remote"/></resources>`,
 			"remote node 'r1' is not supported", "primitive"},
 		{"guest node", `<resources><primitive id="vm" class="ocf" provider="heartbeat" type="VirtualDomain">

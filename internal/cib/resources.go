@@ -10,6 +10,11 @@ import (
 func (p *parser) resources(sec *node) ([]model.Resource, error) {
 	var out []model.Resource
 	for _, n := range sec.children {
+		if n.name == "template" {
+			// Templates are not resources: primitives using one are
+			// expanded (see refs.expandTemplate).
+			continue
+		}
 		r, err := p.resource(n, "")
 		if err != nil {
 			return nil, err
@@ -23,6 +28,13 @@ func (p *parser) resources(sec *node) ([]model.Resource, error) {
 // the element name of the enclosing group or clone ("" at top level).
 func (p *parser) resource(n *node, parent string) (model.Resource, error) {
 	var r model.Resource
+	if n.name == "primitive" && n.get("template") != "" {
+		e, err := p.refs.expandTemplate(n)
+		if err != nil {
+			return r, err
+		}
+		n = e
+	}
 	switch n.name {
 	case "primitive", "group", "clone", "master":
 	case "bundle", "template":
@@ -147,9 +159,6 @@ func sortByDocument(parent *node, sets []model.AttrSet) {
 
 func (p *parser) primitive(n *node, r *model.Resource) error {
 	r.Kind = model.KindPrimitive
-	if t := n.get("template"); t != "" {
-		return &UnsupportedError{Element: "template", ID: t}
-	}
 	var err error
 	if r.Class, err = required(n, "class"); err != nil {
 		return err

@@ -145,3 +145,32 @@ func targetRC(key string) (int, error) {
 	}
 	return rc, nil
 }
+
+// ticketStates reads a status <tickets> section into dst (created when
+// needed), as Pacemaker's unpack_tickets_state does: granted and standby
+// are true only for a true value (anything else, or nothing, is false),
+// and a later ticket_state with the same id replaces an earlier one's
+// values attribute by attribute.
+func ticketStates(sec *node, dst map[string]model.TicketState) map[string]model.TicketState {
+	for _, t := range sec.children {
+		id := t.get("id")
+		if t.name != "ticket_state" || id == "" {
+			continue
+		}
+		if dst == nil {
+			dst = make(map[string]model.TicketState)
+		}
+		ts := dst[id]
+		if v, ok := t.attr("granted"); ok {
+			ts.Granted, _ = parseBool(v)
+		}
+		if v, ok := t.attr("standby"); ok {
+			ts.Standby, _ = parseBool(v)
+		}
+		if v, ok := t.attr("last-granted"); ok {
+			ts.LastGranted, _ = strconv.ParseInt(v, 10, 64)
+		}
+		dst[id] = ts
+	}
+	return dst
+}

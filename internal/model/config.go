@@ -19,6 +19,8 @@ type Config struct {
 	Locations   []Location   `json:"locations,omitempty" yaml:"locations,omitempty"`
 	Colocations []Colocation `json:"colocations,omitempty" yaml:"colocations,omitempty"`
 	Orders      []Order      `json:"orders,omitempty" yaml:"orders,omitempty"`
+	// Tickets make resources depend on cluster tickets (rsc_ticket).
+	Tickets []TicketConstraint `json:"tickets,omitempty" yaml:"tickets,omitempty"`
 }
 
 // NodeType says what a node is to the cluster.
@@ -223,4 +225,24 @@ type ResourceSet struct {
 	Action     string   `json:"action,omitempty" yaml:"action,omitempty"`
 	Kind       string   `json:"kind,omitempty" yaml:"kind,omitempty"`
 	Score      *Score   `json:"score,omitempty" yaml:"score,omitempty"`
+}
+
+// TicketConstraint makes resources depend on a ticket (Pacemaker's
+// rsc_ticket): while the ticket is not granted, or is in standby, the
+// resources may not run (or, with Role Promoted, may not be promoted), and
+// LossPolicy says what happens to those already active when it is revoked.
+type TicketConstraint struct {
+	ID string `json:"id" yaml:"id"`
+	// Resource is the dependent resource; Sets name several instead.
+	Resource string `json:"resource,omitempty" yaml:"resource,omitempty"`
+	// Role limits the dependency to that role (Promoted: only promotion
+	// needs the ticket); empty or Started means any active role.
+	Role string `json:"role,omitempty" yaml:"role,omitempty"`
+	// Ticket is the ticket's name.
+	Ticket string `json:"ticket" yaml:"ticket"`
+	// LossPolicy is stop, demote, fence or freeze; empty means demote for
+	// Role Promoted and stop otherwise. fence falls back to stop when
+	// fencing is disabled.
+	LossPolicy string        `json:"loss_policy,omitempty" yaml:"loss_policy,omitempty"`
+	Sets       []ResourceSet `json:"sets,omitempty" yaml:"sets,omitempty"`
 }

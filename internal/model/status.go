@@ -18,6 +18,21 @@ type Status struct {
 	// rather than per operation.
 	FeatureSet string `json:"feature_set,omitempty"`
 	Nodes []NodeStatus `json:"nodes,omitempty"`
+	// Tickets is the state of every ticket the cluster knows, by name. A
+	// ticket without an entry is not granted.
+	Tickets map[string]TicketState `json:"tickets,omitempty"`
+}
+
+// TicketState is the observed state of one ticket.
+type TicketState struct {
+	// Granted is whether this site holds the ticket.
+	Granted bool `json:"granted"`
+	// Standby makes resources that depend on the ticket stop as if it
+	// had been revoked, although it is still granted.
+	Standby bool `json:"standby,omitempty"`
+	// LastGranted is when the ticket was last granted (Unix seconds,
+	// zero when unknown).
+	LastGranted int64 `json:"last_granted,omitempty"`
 }
 
 // NodeStatus is one node's membership, attributes and history.

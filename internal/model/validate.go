@@ -18,7 +18,7 @@ var (
 // FieldError is one problem Validate found: which object (kind and id) and
 // which field.
 type FieldError struct {
-	Object string // node, resource, op, location, colocation or order
+	Object string // node, resource, op, location, colocation, order or ticket
 	ID     string // the object's id (or "#N", its 1-based position, when empty)
 	Field  string // the field's JSON name, with set indexes (sets[0].resources)
 	Err    error
@@ -65,6 +65,9 @@ func (c *Config) Validate() error {
 	}
 	for i, o := range c.Orders {
 		v.order(o, i)
+	}
+	for i, t := range c.Tickets {
+		v.ticket(t, i)
 	}
 	return errors.Join(v.errs...)
 }
@@ -176,6 +179,9 @@ func (v *validator) constraintIDs(c *Config, ids map[string]bool) {
 	for i, o := range c.Orders {
 		check("order", o.ID, i)
 	}
+	for i, t := range c.Tickets {
+		check("ticket", t.ID, i)
+	}
 }
 
 func (v *validator) ref(object, id, field, rsc string) {
@@ -272,6 +278,25 @@ func (v *validator) order(o Order, pos int) {
 	v.action("order", id, "first_action", o.FirstAction)
 	v.action("order", id, "then_action", o.ThenAction)
 	v.orderKind("order", id, "kind", o.Kind)
+}
+
+func (v *validator) ticket(t TicketConstraint, pos int) {
+	id := orPosition(t.ID, pos)
+	if t.Ticket == "" {
+		v.add("ticket", id, "ticket", errors.New("no ticket named"))
+	}
+	if len(t.Sets) == 0 {
+		v.ref("ticket", id, "resource", t.Resource)
+	} else if t.Resource != "" {
+		v.add("ticket", id, "sets", errors.New("sets and resource are exclusive"))
+	}
+	v.sets("ticket", id, t.Sets)
+	v.role("ticket", id, "role", t.Role)
+	switch t.LossPolicy {
+	case "", "stop", "demote", "fence", "freeze":
+	default:
+		v.add("ticket", id, "loss_policy", fmt.Errorf("%w %q (want stop, demote, fence or freeze)", ErrInvalidValue, t.LossPolicy))
+	}
 }
 
 func (v *validator) role(object, id, field, role string) {

@@ -28,6 +28,10 @@ func validConfig() *Config {
 			{ID: "c2", Sets: []ResourceSet{{Resources: []string{"g1", "db"}}}},
 		},
 		Orders: []Order{{ID: "o1", First: "db-clone", FirstAction: "promote", Then: "g", Kind: "Optional"}},
+		Tickets: []TicketConstraint{
+			{ID: "t1", Resource: "db-clone", Role: "Promoted", Ticket: "ticketA", LossPolicy: "demote"},
+			{ID: "t2", Ticket: "ticketB", Sets: []ResourceSet{{Resources: []string{"ip", "g"}}}},
+		},
 	}
 }
 
@@ -70,6 +74,12 @@ func TestValidateProblems(t *testing.T) {
 			c.Locations[1].ResourcePattern = "("
 		}, []string{`order "o1": field "kind": invalid value "Sometimes"`,
 			`colocation "c1": field "role": invalid value "Master"`, `location "l2": field "resource_pattern"`}, ErrInvalidValue},
+		{"bad ticket", func(c *Config) {
+			c.Tickets[0].LossPolicy = "explode"
+			c.Tickets[1].Sets[0].Resources[0] = "nope"
+			c.Tickets[1].Ticket = ""
+		}, []string{`ticket "t1": field "loss_policy": invalid value "explode"`,
+			`ticket "t2": field "sets[0].resources": unknown resource "nope"`, `ticket "t2": field "ticket"`}, ErrInvalidValue},
 		{"bad structure", func(c *Config) {
 			c.Resources[1].Children = nil
 			c.Resources[2].Children = append(c.Resources[2].Children, Resource{ID: "x", Kind: KindPrimitive, Class: "ocf", Type: "y"})

@@ -59,8 +59,8 @@ func (ws *workingSet) findConstraintResource(id string) *resource {
 }
 
 // unpackConstraints turns the configured constraints into the scheduler's
-// structures, in Pacemaker's order: locations, colocations, orders, each
-// in configuration order.
+// structures: orders, colocations and ticket dependencies, each in
+// configuration order (locations are applied with the node criteria).
 func (ws *workingSet) unpackConstraints() error {
 	for i := range ws.cfg.Orders {
 		if err := ws.unpackOrder(&ws.cfg.Orders[i]); err != nil {
@@ -71,6 +71,9 @@ func (ws *workingSet) unpackConstraints() error {
 		if err := ws.unpackColocation(&ws.cfg.Colocations[i]); err != nil {
 			return err
 		}
+	}
+	for i := range ws.cfg.Tickets {
+		ws.unpackTicket(&ws.cfg.Tickets[i])
 	}
 	return nil
 }
@@ -236,12 +239,23 @@ func (ws *workingSet) unpackColocation(c *model.Colocation) error {
 }
 
 func (ws *workingSet) unpackColocationSets(c *model.Colocation) error {
-	// Sequential sets colocate each member with the previous one; a set
-	// with sequential=false has no internal colocation. Consecutive sets
-	// colocate every member of the later set with the previous set.
+	// Within a set (unpack_colocation_set): with a positive score each
+	// member is colocated with the one before it; with a negative score
+	// each is anti-colocated with every one before it; a set with
+	// sequential=false has no internal colocation. Between consecutive
+	// sets (colocate_rsc_sets): the first member of a sequential earlier
+	// set, or else each of its members, is colocated with the last member
+	// of a sequential later set, or else with each of its members.
+	influence := func(r *resource) bool {
+		if c.Influence != nil {
+			return *c.Influence
+		}
+		return r.critical
+	}
 	var prev []*resource
-	var prevRole string
-	for _, set := range c.Sets {
+	var prevSet *model.ResourceSet
+	for si := range c.Sets {
+		set := &c.Sets[si]
 		score := c.Score
 		if set.Score != nil {
 			score = *set.Score
@@ -255,20 +269,34 @@ func (ws *workingSet) unpackColocationSets(c *model.Colocation) error {
 			members = append(members, r)
 		}
 		sequential := set.Sequential == nil || *set.Sequential
-		if sequential {
+		switch {
+		case !sequential || score == 0:
+		case score > 0:
 			for i := 1; i < len(members); i++ {
-				ws.newColocation(c.ID, c.NodeAttribute, score, members[i], members[i-1], set.Role, set.Role, members[i].critical)
+				ws.newColocation(set.ID, "", score, members[i], members[i-1], set.Role, set.Role, influence(members[i]))
 			}
-		}
-		if prev != nil {
-			for _, m := range members {
-				if len(prev) > 0 {
-					ws.newColocation(c.ID, c.NodeAttribute, c.Score, prev[len(prev)-1], m, prevRole, set.Role, prev[len(prev)-1].critical)
+		default:
+			for i := 1; i < len(members); i++ {
+				for j := 0; j < i; j++ {
+					ws.newColocation(set.ID, "", score, members[i], members[j], set.Role, set.Role, influence(members[i]))
 				}
 			}
 		}
-		prev = members
-		prevRole = set.Role
+		if prevSet != nil && c.Score != 0 {
+			deps, prims := prev, members
+			if prevSet.Sequential == nil || *prevSet.Sequential {
+				deps = prev[:min(1, len(prev))]
+			}
+			if sequential && len(members) > 0 {
+				prims = members[len(members)-1:]
+			}
+			for _, d := range deps {
+				for _, p := range prims {
+					ws.newColocation(c.ID, "", c.Score, d, p, prevSet.Role, set.Role, influence(d))
+				}
+			}
+		}
+		prev, prevSet = members, set
 	}
 	return nil
 }

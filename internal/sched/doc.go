@@ -9,8 +9,10 @@
 //  1. unpack: node states (online, unclean, standby, maintenance), each
 //     resource's current role and location from its operation history,
 //     failures, fail counts and the on-fail policy that applies;
-//  2. node criteria: location constraints and rules, stickiness, migration
-//     thresholds;
+//  2. constraints and node criteria: ticket dependencies (a resource whose
+//     ticket is revoked or in standby is banned, or its nodes fenced, or it
+//     is frozen, by loss-policy), location constraints and rules,
+//     stickiness, migration thresholds;
 //  3. assignment: resources in priority order, each first placing what it is
 //     colocated with, then merging the preferences of what is colocated with
 //     it, then taking the best node (ties: fewer assigned resources, the

@@ -214,6 +214,7 @@ func (ws *workingSet) sortPromotable(r *resource) {
 			r.allowed = ws.mergeWeights(c.dependent, r.id, r.allowed, c.nodeAttribute, float64(c.score)/float64(model.Infinity), mwRollback|mwPositive, r)
 		}
 	}
+	ws.requirePromotionTickets(r)
 	for _, inst := range r.children {
 		n := inst.location()
 		if inst.managed && inst.priority < 0 {

@@ -242,6 +242,8 @@ type resource struct {
 	promotionAdded bool
 	locs           []*location
 	assignedScore  model.Score
+	// tickets are the ticket dependencies naming this resource.
+	tickets []*ticketDep
 }
 
 func (r *resource) top() *resource {
@@ -321,6 +323,7 @@ type workingSet struct {
 
 	colocations  []*colocation
 	orderings    []*ordering
+	tickets      map[string]*ticket
 	actions      []*Action
 	nextActionID int
 
