@@ -16,8 +16,8 @@ type Status struct {
 	// FeatureSet is the version of the status format (Pacemaker's
 	// crm_feature_set); older histories count failures per resource
 	// rather than per operation.
-	FeatureSet string `json:"feature_set,omitempty"`
-	Nodes []NodeStatus `json:"nodes,omitempty"`
+	FeatureSet string       `json:"feature_set,omitempty"`
+	Nodes      []NodeStatus `json:"nodes,omitempty"`
 	// Tickets is the state of every ticket the cluster knows, by name. A
 	// ticket without an entry is not granted.
 	Tickets map[string]TicketState `json:"tickets,omitempty"`
@@ -95,8 +95,8 @@ type OpRecord struct {
 	// SecureParams lists the private parameters left out of SecureDigest.
 	SecureParams string `json:"secure_params,omitempty"`
 	// FeatureSet is the version of the software that recorded the entry.
-	FeatureSet string `json:"feature_set,omitempty"`
-	ForceRestart  string `json:"force_restart,omitempty"`
+	FeatureSet   string `json:"feature_set,omitempty"`
+	ForceRestart string `json:"force_restart,omitempty"`
 	// MigrateSource and MigrateTarget are set on migrate_to/migrate_from.
 	MigrateSource string `json:"migrate_source,omitempty"`
 	MigrateTarget string `json:"migrate_target,omitempty"`
