@@ -117,6 +117,11 @@ func (ws *workingSet) compareNodes(a, b *weighted, preferred *node) int {
 	if ws.placementStrategy == "minimal" {
 		return strings.Compare(a.n.name, b.n.name)
 	}
+	if ws.placementStrategy == "balanced" {
+		if c := ws.compareNodeCapacities(a.n, b.n); c != 0 {
+			return c
+		}
+	}
 	if a.n.numResources < b.n.numResources {
 		return -1
 	}
@@ -204,6 +209,9 @@ func colocationHasInfluence(c *colocation) bool {
 
 // chooseNode is assign_best_node.
 func (ws *workingSet) chooseNode(r *resource, prefer *node) bool {
+	if mostFree := ws.banInsufficientCapacity(r); prefer == nil {
+		prefer = mostFree
+	}
 	if !r.provisional {
 		return r.assigned != nil
 	}
@@ -261,6 +269,7 @@ func (ws *workingSet) finalizeAssignment(r *resource, chosen *node, force bool) 
 	}
 	r.assigned = chosen
 	chosen.numResources++
+	ws.consumeCapacity(chosen, r)
 	if w := r.allowed.get(chosen); w != nil {
 		w.count++
 		r.assignedScore = w.score
