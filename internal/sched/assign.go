@@ -16,6 +16,7 @@ func (ws *workingSet) applyNodeCriteria() error {
 	if err != nil {
 		return err
 	}
+	locs = append(ws.healthLocations(), locs...)
 	for _, l := range locs {
 		l.rsc.locs = append(l.rsc.locs, l)
 		ws.applyLocation(l.rsc, l)
