@@ -337,12 +337,14 @@ func (ws *workingSet) rscAction(r *resource, current, next *node) []Change {
 		return []Change{item("Move", current, next, stop, nil)}
 	case r.reload:
 		return []Change{item("Reload", current, next, start, nil)}
-	case start != nil && !start.is(afOptional):
-		return []Change{item("Start", current, next, start, nil)}
-	case promote != nil && !promote.is(afOptional):
-		return []Change{item("Promote", current, next, promote, nil)}
-	case demote != nil && !demote.is(afOptional):
+	case stop != nil && !stop.is(afOptional):
+		return []Change{item("Restart", current, next, start, nil)}
+	case r.role == RolePromoted:
 		return []Change{item("Demote", current, next, demote, nil)}
+	case r.nextRole == RolePromoted:
+		return []Change{item("Promote", current, next, promote, nil)}
+	case r.role == RoleStopped && r.nextRole > RoleStopped:
+		return []Change{item("Start", current, next, start, nil)}
 	}
 	return nil
 }
