@@ -235,44 +235,6 @@ func (ws *workingSet) unpackColocation(c *model.Colocation) error {
 	return nil
 }
 
-func (ws *workingSet) unpackColocationSets(c *model.Colocation) error {
-	// Sequential sets colocate each member with the previous one; a set
-	// with sequential=false has no internal colocation. Consecutive sets
-	// colocate every member of the later set with the previous set.
-	var prev []*resource
-	var prevRole string
-	for _, set := range c.Sets {
-		score := c.Score
-		if set.Score != nil {
-			score = *set.Score
-		}
-		var members []*resource
-		for _, id := range set.Resources {
-			r := ws.findConstraintResource(id)
-			if r == nil {
-				return fmt.Errorf("colocation %q: unknown resource %q", c.ID, id)
-			}
-			members = append(members, r)
-		}
-		sequential := set.Sequential == nil || *set.Sequential
-		if sequential {
-			for i := 1; i < len(members); i++ {
-				ws.newColocation(c.ID, c.NodeAttribute, score, members[i], members[i-1], set.Role, set.Role, members[i].critical)
-			}
-		}
-		if prev != nil {
-			for _, m := range members {
-				if len(prev) > 0 {
-					ws.newColocation(c.ID, c.NodeAttribute, c.Score, prev[len(prev)-1], m, prevRole, set.Role, prev[len(prev)-1].critical)
-				}
-			}
-		}
-		prev = members
-		prevRole = set.Role
-	}
-	return nil
-}
-
 // newColocation is pcmk__new_colocation.
 func (ws *workingSet) newColocation(id, attr string, score model.Score, dep, prim *resource, depRole, primRole string, influence bool) {
 	if score == 0 || dep == nil || prim == nil {
@@ -486,65 +448,4 @@ func (ws *workingSet) pseudoAction(key, task string) *Action {
 	a.set(afPseudo | afRunnable | afOptional)
 	ws.actions = append(ws.actions, a)
 	return a
-}
-
-func (ws *workingSet) unpackOrderSets(o *model.Order) error {
-	kind := orderKind(o)
-	symmetric := kind != "serialize"
-	if o.Symmetrical != nil {
-		symmetric = *o.Symmetrical
-	}
-	var prev []*resource
-	var prevAction string
-	for _, set := range o.Sets {
-		action := strings.ToLower(set.Action)
-		if action == "" {
-			action = "start"
-		}
-		var members []*resource
-		for _, id := range set.Resources {
-			r := ws.findConstraintResource(id)
-			if r == nil {
-				return fmt.Errorf("order %q: unknown resource %q", o.ID, id)
-			}
-			members = append(members, r)
-		}
-		sequential := set.Sequential == nil || *set.Sequential
-		setKind := kind
-		if set.Kind != "" {
-			setKind = strings.ToLower(set.Kind)
-		}
-		if sequential {
-			for i := 1; i < len(members); i++ {
-				ws.orderPair(members[i-1], action, members[i], action, setKind, symmetric)
-			}
-		}
-		if prev != nil {
-			firsts := prev
-			thens := members
-			for _, f := range firsts {
-				for _, t := range thens {
-					ws.orderPair(f, prevAction, t, action, kind, symmetric)
-				}
-			}
-		}
-		prev = members
-		prevAction = action
-	}
-	return nil
-}
-
-func (ws *workingSet) orderPair(first *resource, fa string, then *resource, ta string, kind string, symmetric bool) {
-	sym := "asymmetric"
-	if symmetric {
-		sym = "symmetric"
-	}
-	flags := orderingFlagsForKind(kind, fa, sym)
-	ws.newOrdering(first, opKey(first.id, fa, 0), nil, then, opKey(then.id, ta, 0), nil, flags)
-	if symmetric {
-		fi, ti := invertAction(fa), invertAction(ta)
-		if fi != "" && ti != "" {
-			ws.newOrdering(then, opKey(then.id, ti, 0), nil, first, opKey(first.id, fi, 0), nil, orderingFlagsForKind(kind, ti, "inverse"))
-		}
-	}
 }
