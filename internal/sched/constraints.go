@@ -110,7 +110,12 @@ func (ws *workingSet) locations() ([]*location, error) {
 			continue
 		}
 		if l.ResourcePattern != "" {
-			re, err := regexp.Compile(l.ResourcePattern)
+			// A leading "!" inverts the pattern (and leaves no submatches).
+			pattern, invert := l.ResourcePattern, false
+			if strings.HasPrefix(pattern, "!") {
+				pattern, invert = pattern[1:], true
+			}
+			re, err := regexp.Compile(pattern)
 			if err != nil {
 				return nil, fmt.Errorf("location %q: invalid rsc-pattern %q: %v", l.ID, l.ResourcePattern, err)
 			}
@@ -118,7 +123,11 @@ func (ws *workingSet) locations() ([]*location, error) {
 				if r.orphan {
 					continue
 				}
-				if m := re.FindStringSubmatch(r.id); m != nil {
+				m := re.FindStringSubmatch(r.id)
+				switch {
+				case invert && m == nil:
+					out = append(out, ws.makeLocation(l, r, parseRole(l.Role), nil)...)
+				case !invert && m != nil:
 					out = append(out, ws.makeLocation(l, r, parseRole(l.Role), m)...)
 				}
 			}
