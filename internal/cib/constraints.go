@@ -267,6 +267,7 @@ func (p *parser) resourceSets(n *node) ([]model.ResourceSet, error) {
 		s.Role = normRole(e.get("role"))
 		s.Action = e.get("action")
 		s.Kind = orderKind(e.get("kind"))
+		s.Ordering = strings.ToLower(e.get("ordering"))
 		if s.Score, err = optScore(e, "score"); err != nil {
 			return nil, err
 		}

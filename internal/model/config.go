@@ -225,6 +225,10 @@ type ResourceSet struct {
 	Action     string   `json:"action,omitempty" yaml:"action,omitempty"`
 	Kind       string   `json:"kind,omitempty" yaml:"kind,omitempty"`
 	Score      *Score   `json:"score,omitempty" yaml:"score,omitempty"`
+	// Ordering is how a sequential colocation set chains its members:
+	// "group" (default: each member with the one before it) or "listed"
+	// (each member with the one after it).
+	Ordering string `json:"ordering,omitempty" yaml:"ordering,omitempty"`
 }
 
 // TicketConstraint makes resources depend on a ticket (Pacemaker's

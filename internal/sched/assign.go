@@ -16,6 +16,7 @@ func (ws *workingSet) applyNodeCriteria() error {
 	if err != nil {
 		return err
 	}
+	locs = append(ws.healthLocations(), locs...)
 	for _, l := range locs {
 		l.rsc.locs = append(l.rsc.locs, l)
 		ws.applyLocation(l.rsc, l)
@@ -119,6 +120,11 @@ func (ws *workingSet) compareNodes(a, b *weighted, preferred *node) int {
 	if ws.placementStrategy == "minimal" {
 		return strings.Compare(a.n.name, b.n.name)
 	}
+	if ws.placementStrategy == "balanced" {
+		if c := ws.compareNodeCapacities(a.n, b.n); c != 0 {
+			return c
+		}
+	}
 	if a.n.numResources < b.n.numResources {
 		return -1
 	}
@@ -207,6 +213,9 @@ func colocationHasInfluence(c *colocation) bool {
 // chooseNode is assign_best_node: the best node by compareNodes; among
 // equally good nodes the one the resource already runs on.
 func (ws *workingSet) chooseNode(r *resource, prefer *node) bool {
+	if mostFree := ws.banInsufficientCapacity(r); prefer == nil {
+		prefer = mostFree
+	}
 	if !r.provisional {
 		return r.assigned != nil
 	}
@@ -257,6 +266,7 @@ func (ws *workingSet) finalizeAssignment(r *resource, chosen *node, force bool) 
 	}
 	r.assigned = chosen
 	chosen.numResources++
+	ws.consumeCapacity(chosen, r)
 	if w := r.allowed.get(chosen); w != nil {
 		w.count++
 		r.assignedScore = w.score

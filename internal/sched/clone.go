@@ -365,6 +365,7 @@ func (ws *workingSet) unassign(c *resource) {
 	for _, p := range append([]*resource{c}, c.children...) {
 		if p.assigned != nil && p.variant == vPrimitive {
 			p.assigned.numResources--
+			ws.releaseCapacity(p.assigned, p)
 		}
 		p.assigned = nil
 		p.provisional = true
@@ -852,6 +853,7 @@ func (ws *workingSet) cloneUpdateOrdered(first, then *Action, n *node, flags, fi
 					for _, p := range tc.primitives() {
 						if p.assigned != nil {
 							p.assigned.numResources--
+							ws.releaseCapacity(p.assigned, p)
 							p.assigned = nil
 							p.setNextRole(RoleStopped, "no instance to pair with")
 							ct = true

@@ -113,7 +113,12 @@ func (ws *workingSet) locations() ([]*location, error) {
 			continue
 		}
 		if l.ResourcePattern != "" {
-			re, err := regexp.Compile(l.ResourcePattern)
+			// A leading "!" inverts the pattern (and leaves no submatches).
+			pattern, invert := l.ResourcePattern, false
+			if strings.HasPrefix(pattern, "!") {
+				pattern, invert = pattern[1:], true
+			}
+			re, err := regexp.Compile(pattern)
 			if err != nil {
 				return nil, fmt.Errorf("location %q: invalid rsc-pattern %q: %v", l.ID, l.ResourcePattern, err)
 			}
@@ -121,7 +126,11 @@ func (ws *workingSet) locations() ([]*location, error) {
 				if r.orphan {
 					continue
 				}
-				if m := re.FindStringSubmatch(r.id); m != nil {
+				m := re.FindStringSubmatch(r.id)
+				switch {
+				case invert && m == nil:
+					out = append(out, ws.makeLocation(l, r, parseRole(l.Role), nil)...)
+				case !invert && m != nil:
 					out = append(out, ws.makeLocation(l, r, parseRole(l.Role), m)...)
 				}
 			}
@@ -235,69 +244,6 @@ func (ws *workingSet) unpackColocation(c *model.Colocation) error {
 		influence = *c.Influence
 	}
 	ws.newColocation(c.ID, c.NodeAttribute, c.Score, dep, prim, c.Role, c.WithRole, influence)
-	return nil
-}
-
-func (ws *workingSet) unpackColocationSets(c *model.Colocation) error {
-	// Within a set (unpack_colocation_set): with a positive score each
-	// member is colocated with the one before it; with a negative score
-	// each is anti-colocated with every one before it; a set with
-	// sequential=false has no internal colocation. Between consecutive
-	// sets (colocate_rsc_sets): the first member of a sequential earlier
-	// set, or else each of its members, is colocated with the last member
-	// of a sequential later set, or else with each of its members.
-	influence := func(r *resource) bool {
-		if c.Influence != nil {
-			return *c.Influence
-		}
-		return r.critical
-	}
-	var prev []*resource
-	var prevSet *model.ResourceSet
-	for si := range c.Sets {
-		set := &c.Sets[si]
-		score := c.Score
-		if set.Score != nil {
-			score = *set.Score
-		}
-		var members []*resource
-		for _, id := range set.Resources {
-			r := ws.findConstraintResource(id)
-			if r == nil {
-				return fmt.Errorf("colocation %q: unknown resource %q", c.ID, id)
-			}
-			members = append(members, r)
-		}
-		sequential := set.Sequential == nil || *set.Sequential
-		switch {
-		case !sequential || score == 0:
-		case score > 0:
-			for i := 1; i < len(members); i++ {
-				ws.newColocation(set.ID, "", score, members[i], members[i-1], set.Role, set.Role, influence(members[i]))
-			}
-		default:
-			for i := 1; i < len(members); i++ {
-				for j := 0; j < i; j++ {
-					ws.newColocation(set.ID, "", score, members[i], members[j], set.Role, set.Role, influence(members[i]))
-				}
-			}
-		}
-		if prevSet != nil && c.Score != 0 {
-			deps, prims := prev, members
-			if prevSet.Sequential == nil || *prevSet.Sequential {
-				deps = prev[:min(1, len(prev))]
-			}
-			if sequential && len(members) > 0 {
-				prims = members[len(members)-1:]
-			}
-			for _, d := range deps {
-				for _, p := range prims {
-					ws.newColocation(c.ID, "", c.Score, d, p, prevSet.Role, set.Role, influence(d))
-				}
-			}
-		}
-		prev, prevSet = members, set
-	}
 	return nil
 }
 
@@ -515,65 +461,4 @@ func (ws *workingSet) pseudoAction(key, task string) *Action {
 	a.set(afPseudo | afRunnable | afOptional)
 	ws.actions = append(ws.actions, a)
 	return a
-}
-
-func (ws *workingSet) unpackOrderSets(o *model.Order) error {
-	kind := orderKind(o)
-	symmetric := kind != "serialize"
-	if o.Symmetrical != nil {
-		symmetric = *o.Symmetrical
-	}
-	var prev []*resource
-	var prevAction string
-	for _, set := range o.Sets {
-		action := strings.ToLower(set.Action)
-		if action == "" {
-			action = "start"
-		}
-		var members []*resource
-		for _, id := range set.Resources {
-			r := ws.findConstraintResource(id)
-			if r == nil {
-				return fmt.Errorf("order %q: unknown resource %q", o.ID, id)
-			}
-			members = append(members, r)
-		}
-		sequential := set.Sequential == nil || *set.Sequential
-		setKind := kind
-		if set.Kind != "" {
-			setKind = strings.ToLower(set.Kind)
-		}
-		if sequential {
-			for i := 1; i < len(members); i++ {
-				ws.orderPair(members[i-1], action, members[i], action, setKind, symmetric)
-			}
-		}
-		if prev != nil {
-			firsts := prev
-			thens := members
-			for _, f := range firsts {
-				for _, t := range thens {
-					ws.orderPair(f, prevAction, t, action, kind, symmetric)
-				}
-			}
-		}
-		prev = members
-		prevAction = action
-	}
-	return nil
-}
-
-func (ws *workingSet) orderPair(first *resource, fa string, then *resource, ta string, kind string, symmetric bool) {
-	sym := "asymmetric"
-	if symmetric {
-		sym = "symmetric"
-	}
-	flags := orderingFlagsForKind(kind, fa, sym)
-	ws.newOrdering(first, opKey(first.id, fa, 0), nil, then, opKey(then.id, ta, 0), nil, flags)
-	if symmetric {
-		fi, ti := invertAction(fa), invertAction(ta)
-		if fi != "" && ti != "" {
-			ws.newOrdering(then, opKey(then.id, ti, 0), nil, first, opKey(first.id, fi, 0), nil, orderingFlagsForKind(kind, ti, "inverse"))
-		}
-	}
 }

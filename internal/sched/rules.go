@@ -64,13 +64,10 @@ func (ws *workingSet) evalExpr(e *model.Expr, n *node, r *resource, submatch []s
 	right := e.Value
 	switch strings.ToLower(e.ValueSource) {
 	case "param":
+		// The resource's parameters as they apply on this node.
 		right = ""
 		if r != nil && r.cfg != nil {
-			for _, nv := range r.cfg.Params {
-				if nv.Name == e.Value {
-					right = nv.Value
-				}
-			}
+			right = ws.params(r, n)[e.Value]
 		}
 	case "meta":
 		right = ""

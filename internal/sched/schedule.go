@@ -46,6 +46,7 @@ func Schedule(in Input) (res *Result, err error) {
 		ws.internalConstraints(r)
 	}
 	ws.checkConfigChanges()
+	ws.sortResourcesForPlacement()
 	for _, r := range ws.resources {
 		ws.assign(r, nil)
 	}

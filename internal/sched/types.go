@@ -57,6 +57,9 @@ type node struct {
 	score model.Score
 	// numResources counts the resources assigned here so far.
 	numResources int
+	// capacity is the remaining utilization capacity (see utilization.go);
+	// nil until first used.
+	capacity capacity
 	// fenceReason is set when the node must be fenced.
 	fenceReason string
 	fence       bool
