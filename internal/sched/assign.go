@@ -220,8 +220,9 @@ func (ws *workingSet) chooseNode(r *resource, prefer *node) bool {
 		return r.assigned != nil
 	}
 	var best, chosen *weighted
+	current := r.current()
 	r.allowed.each(func(w *weighted) {
-		if best == nil || ws.compareNodes(w, best, nil) < 0 {
+		if best == nil || ws.compareNodes(w, best, current) < 0 {
 			best = w
 		}
 	})
