@@ -239,16 +239,24 @@ func (r *resource) findActiveOn() (*node, int, int) {
 	var active *node
 	all, clean := 0, 0
 	for _, n := range r.runningOn {
+		happy := n.online && !n.unclean
 		all++
-		if n.online && !n.unclean {
+		if happy {
 			clean++
 		}
-		if r.partialSource != nil && n == r.partialSource {
+		switch {
+		case r.partialSource != nil:
+			if n == r.partialSource {
+				active = n
+			}
+		case !r.needsFencing:
+			if happy && (active == nil || !active.online || active.unclean) {
+				active = n
+			}
+		}
+		if active == nil {
 			active = n
 		}
-	}
-	if active == nil && len(r.runningOn) > 0 {
-		active = r.runningOn[0]
 	}
 	return active, all, clean
 }

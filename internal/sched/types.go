@@ -258,12 +258,12 @@ func (r *resource) top() *resource {
 
 func (r *resource) isPrimitive() bool { return r.variant == vPrimitive }
 
-// current returns the first node the resource is active on.
+// current is pe__current_node: the node a resource is active on — the
+// partial migration source when migrating, else (for resources that do not
+// need fencing) the first clean node, else the first node.
 func (r *resource) current() *node {
-	if len(r.runningOn) > 0 {
-		return r.runningOn[0]
-	}
-	return nil
+	n, _, _ := r.findActiveOn()
+	return n
 }
 
 func (r *resource) primitives() []*resource {
