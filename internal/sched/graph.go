@@ -426,6 +426,27 @@ func (ws *workingSet) updateOrdered(first, then *Action, n *node, flags, filter 
 	return ws.updatePrimitiveOrdered(first, then, n, flags, filter, typ, depth)
 }
 
+// clearBecause clears a flag of action a because of action why, recording
+// why as Pacemaker words it ("required rsc start", "unrunnable rsc stop").
+func clearBecause(a *Action, f actionFlags, why *Action) {
+	if !a.is(f) {
+		return
+	}
+	a.clear(f)
+	if why == nil || a.rsc == why.rsc {
+		return
+	}
+	change := "unrunnable"
+	if f == afOptional {
+		change = "required"
+	}
+	text := change + " " + why.Task
+	if why.rsc != nil {
+		text = change + " " + why.rsc.id + " " + why.Task
+	}
+	a.setReason(text, f == afMigrateRunnable)
+}
+
 // updatePrimitiveOrdered is pcmk__update_ordered_actions.
 func (ws *workingSet) updatePrimitiveOrdered(first, then *Action, n *node, flags, filter actionFlags, typ orderFlags, depth int) (bool, bool) {
 	thenFlags := then.flags
@@ -435,41 +456,38 @@ func (ws *workingSet) updatePrimitiveOrdered(first, then *Action, n *node, flags
 	}
 	if typ&ofImpliesFirst != 0 && thenFlags&afOptional == 0 {
 		if filter&afOptional != 0 && flags&afOptional == 0 && firstFlags&afOptional != 0 {
-			first.clear(afOptional)
+			clearBecause(first, afOptional, then)
 		}
 		if flags&afMigrateRunnable != 0 && !then.is(afMigrateRunnable) {
-			first.clear(afMigrateRunnable)
+			clearBecause(first, afMigrateRunnable, then)
 		}
 	}
 	if typ&ofPromotedImpliesFirst != 0 && then.rsc != nil && then.rsc.role == RolePromoted &&
 		filter&afOptional != 0 && !then.is(afOptional) {
-		first.clear(afOptional)
+		clearBecause(first, afOptional, then)
 		if first.is(afMigrateRunnable) && !then.is(afMigrateRunnable) {
-			first.clear(afMigrateRunnable)
+			clearBecause(first, afMigrateRunnable, then)
 		}
 	}
 	if typ&ofImpliesFirstMigratable != 0 && filter&afOptional != 0 {
 		if !(then.is(afMigrateRunnable) && then.is(afRunnable)) {
-			first.clear(afRunnable)
+			clearBecause(first, afRunnable, then)
 		}
 		if !then.is(afOptional) {
-			first.clear(afOptional)
+			clearBecause(first, afOptional, then)
 		}
 	}
 	if typ&ofPseudoLeft != 0 && filter&afOptional != 0 && !first.is(afRunnable) {
-		then.clear(afMigrateRunnable)
+		clearBecause(then, afMigrateRunnable, first)
 		then.clear(afPseudo)
 	}
 	if typ&ofRunnableLeft != 0 && filter&afRunnable != 0 && then.is(afRunnable) && flags&afRunnable == 0 {
-		then.clear(afRunnable)
-		then.clear(afMigrateRunnable)
-		if then.reason == "" && first.rsc != nil {
-			then.reason = "unrunnable " + first.rsc.id + " " + first.Task
-		}
+		clearBecause(then, afRunnable, first)
+		clearBecause(then, afMigrateRunnable, first)
 	}
 	if typ&ofImpliesThen != 0 && filter&afOptional != 0 && then.is(afOptional) && flags&afOptional == 0 &&
 		!first.is(afMigrateRunnable) {
-		then.clear(afOptional)
+		clearBecause(then, afOptional, first)
 	}
 	if typ&ofRestart != 0 {
 		ws.handleRestart(first, then, filter)

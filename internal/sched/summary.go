@@ -59,10 +59,10 @@ func (c Change) details() string {
 // String renders the change as one Transition Summary line without the
 // leading "  * ".
 func (c Change) String() string {
-	return c.format(len(c.Resource))
+	return c.format(len(c.Resource), 0)
 }
 
-func (c Change) format(width int) string {
+func (c Change) format(rscWidth, detailWidth int) string {
 	if c.Action == "Fence" {
 		return fmt.Sprintf("Fence (%s) %s '%s'", c.FenceAction, c.To, c.Reason)
 	}
@@ -78,7 +78,7 @@ func (c Change) format(width int) string {
 	case c.Blocked:
 		reason = "blocked"
 	}
-	line := fmt.Sprintf("%-8s   %-*s   ( %s )", c.Action, width, c.Resource, c.details())
+	line := fmt.Sprintf("%-8s   %-*s   ( %*s )", c.Action, rscWidth, c.Resource, detailWidth, c.details())
 	if reason != "" {
 		line += "  " + reason
 	}
@@ -86,19 +86,23 @@ func (c Change) format(width int) string {
 }
 
 // WriteSummary writes the "Transition Summary:" section in crm_simulate's
-// format.
+// format, column widths included (they grow with the lines printed so far,
+// as crm_simulate's do).
 func WriteSummary(w io.Writer, changes []Change) {
-	width := 5
-	for _, c := range changes {
-		if n := len(c.Resource); n > width {
-			width = n + 2
-		}
-	}
+	rscWidth, detailWidth := 5, 5
 	var b strings.Builder
 	b.WriteString("Transition Summary:\n")
 	for _, c := range changes {
+		if c.Action != "Fence" && c.Action != "Shutdown" {
+			if n := len(c.Resource); n > rscWidth {
+				rscWidth = n + 2
+			}
+			if n := len(c.details()); n > detailWidth {
+				detailWidth = n
+			}
+		}
 		b.WriteString("  * ")
-		b.WriteString(c.format(width))
+		b.WriteString(c.format(rscWidth, detailWidth))
 		b.WriteString("\n")
 	}
 	io.WriteString(w, b.String())
