@@ -129,8 +129,20 @@ func parseOpKey(key string) (rsc, task string, interval int64, ok bool) {
 func (ws *workingSet) customAction(rsc *resource, key, task string, n *node, optional bool) *Action {
 	var a *Action
 	if rsc != nil {
-		for _, x := range rsc.actions {
-			if x.key == key && x.node == n {
+		// find_existing_action: newest first; a node-less action matches
+		// any node and is then placed on it.
+		for i := len(rsc.actions) - 1; i >= 0; i-- {
+			x := rsc.actions[i]
+			if x.key != key {
+				continue
+			}
+			if n == nil || x.node == n {
+				a = x
+				break
+			}
+			if x.node == nil {
+				x.node = n
+				x.Node = n.name
 				a = x
 				break
 			}
@@ -261,7 +273,8 @@ func (r *resource) findActions(key string, n *node) []*Action {
 // findAction returns the first action of rsc with task (non-recurring) on
 // node n; n nil matches any node.
 func (r *resource) findTask(task string, n *node) *Action {
-	for _, a := range r.actions {
+	for i := len(r.actions) - 1; i >= 0; i-- {
+		a := r.actions[i]
 		if a.Task != task || a.IntervalMS != 0 {
 			continue
 		}
@@ -273,7 +286,8 @@ func (r *resource) findTask(task string, n *node) *Action {
 }
 
 func (r *resource) findTaskExact(task string, n *node) *Action {
-	for _, a := range r.actions {
+	for i := len(r.actions) - 1; i >= 0; i-- {
+		a := r.actions[i]
 		if a.Task != task || a.IntervalMS != 0 {
 			continue
 		}
@@ -285,33 +299,30 @@ func (r *resource) findTaskExact(task string, n *node) *Action {
 }
 
 // orderActions records "first then then" with the given flags; it returns
-// false when the two were already ordered the same way.
+// false when an ordering between the two sharing any flag exists already.
+// Like Pacemaker's order_actions, a new ordering is a new edge (not merged
+// into an existing one) and edges are visited newest first.
 func orderActions(first, then *Action, typ orderFlags) bool {
-	if first == nil || then == nil || first == then {
-		return false
-	}
-	if typ == ofNone {
+	if first == nil || then == nil || first == then || typ == ofNone {
 		return false
 	}
 	for _, e := range first.after {
-		if e.action == then && e.typ&typ == typ {
+		if e.action == then && e.typ&typ != 0 {
 			return false
-		}
-	}
-	for _, e := range first.after {
-		if e.action == then {
-			e.typ |= typ
-			for _, b := range then.before {
-				if b.action == first {
-					b.typ |= typ
-				}
-			}
-			return true
 		}
 	}
 	first.after = append(first.after, &actionEdge{action: then, typ: typ})
 	then.before = append(then.before, &actionEdge{action: first, typ: typ})
 	return true
+}
+
+// newestFirst returns a copy of edges, most recently added first.
+func newestFirst(edges []*actionEdge) []*actionEdge {
+	out := make([]*actionEdge, len(edges))
+	for i, e := range edges {
+		out[len(edges)-1-i] = e
+	}
+	return out
 }
 
 func (a *Action) setReason(reason string, overwrite bool) {

@@ -889,7 +889,7 @@ func (ws *workingSet) cloneUpdateOrdered(first, then *Action, n *node, flags, fi
 			cf = cf || f
 			if t {
 				ct = true
-				for _, e := range append([]*actionEdge(nil), ta.after...) {
+				for _, e := range newestFirst(ta.after) {
 					ws.updateActionForOrderings(e.action, depth+1)
 				}
 			}

@@ -22,10 +22,15 @@ func (ws *workingSet) applyOrderings() {
 			orderActions(o.firstAction, o.thenAction, o.typ)
 		}
 	}
-	for _, a := range append([]*Action(nil), ws.actions...) {
+	// Pacemaker keeps actions newest first.
+	all := make([]*Action, len(ws.actions))
+	for i, a := range ws.actions {
+		all[len(ws.actions)-1-i] = a
+	}
+	for _, a := range all {
 		ws.blockColocationDependents(a)
 	}
-	for _, a := range append([]*Action(nil), ws.actions...) {
+	for _, a := range all {
 		ws.updateActionForOrderings(a, 0)
 	}
 }
@@ -248,7 +253,7 @@ func (ws *workingSet) updateActionForOrderings(then *Action, depth int) {
 		}
 		then.clear(afRunnable)
 	}
-	for i := 0; i < len(then.before); i++ {
+	for i := len(then.before) - 1; i >= 0; i-- {
 		other := then.before[i]
 		first := other.action
 		thenNode := then.node
@@ -281,7 +286,7 @@ func (ws *workingSet) updateActionForOrderings(then *Action, depth int) {
 			other.typ = ofNone
 		}
 		if changedFirst {
-			for _, e := range append([]*actionEdge(nil), first.after...) {
+			for _, e := range newestFirst(first.after) {
 				ws.updateActionForOrderings(e.action, depth+1)
 			}
 			ws.updateActionForOrderings(first, depth+1)
@@ -295,7 +300,7 @@ func (ws *workingSet) updateActionForOrderings(then *Action, depth int) {
 			ws.blockColocationDependents(then)
 		}
 		ws.updateActionForOrderings(then, depth+1)
-		for _, e := range append([]*actionEdge(nil), then.after...) {
+		for _, e := range newestFirst(then.after) {
 			ws.updateActionForOrderings(e.action, depth+1)
 		}
 	}
