@@ -224,7 +224,7 @@ func (ws *workingSet) chooseNode(r *resource, prefer *node) bool {
 	}
 	var best, chosen *weighted
 	r.allowed.each(func(w *weighted) {
-		if best == nil || ws.compareNodes(w, best, nil) < 0 {
+		if best == nil || ws.compareNodes(w, best, r.current()) < 0 {
 			best = w
 		}
 	})
