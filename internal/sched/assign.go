@@ -27,6 +27,7 @@ func (ws *workingSet) applyNodeCriteria() error {
 	for _, n := range ws.nodes {
 		for _, r := range ws.resources {
 			ws.checkFailureThreshold(r, n)
+			ws.applyExclusiveDiscovery(r, n)
 		}
 	}
 	return nil

@@ -264,6 +264,11 @@ type resource struct {
 	container   *resource
 	connFor     *node
 	reconnectMS int64
+	// discovery is each node's resource-discovery mode from location
+	// constraints; exclusiveDiscover is set by any exclusive one (see
+	// discovery.go).
+	discovery         map[*node]discoverMode
+	exclusiveDiscover bool
 }
 
 func (r *resource) top() *resource {
