@@ -49,14 +49,18 @@
 // # What is refused
 //
 // Features the model and scheduler do not support yet make Parse fail with
-// one *UnsupportedError naming the element and id: bundles, remote nodes (node
-// type="remote", ocf:pacemaker:remote primitives), guest nodes (meta
-// remote-node), rsc_location lifetime, and attribute sets with rules other
+// one *UnsupportedError naming the element and id: bundles, rsc_location lifetime, and attribute sets with rules other
 // than a resource's instance_attributes (cluster properties, defaults,
 // meta_attributes, utilization, node attributes, op attributes). Missing
 // required attributes and invalid values give an *AttrError; malformed XML
 // a plain error. fencing-topology, acls and alerts are ignored, as are
-// node_state entries of remote nodes and of unknown nodes without a uname.
+// node_state entries of unknown nodes without a uname.
+//
+// Remote nodes (node type="remote" or an ocf:pacemaker:remote primitive)
+// and guest nodes (a primitive's meta remote-node, remote-addr,
+// remote-port, remote-connect-timeout) are passed through as configured;
+// the scheduler derives the nodes from them. Their node_state entries
+// (remote_node="true") are kept with Remote set.
 //
 // # Example
 //

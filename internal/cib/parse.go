@@ -112,7 +112,7 @@ func (p *parser) nodes(sec *node) ([]model.Node, error) {
 		case "ping":
 			nd.Type = model.NodePing
 		case "remote":
-			return nil, &UnsupportedError{Element: "node", ID: id, Feature: "remote node"}
+			nd.Type = model.NodeRemote
 		default:
 			return nil, invalid(n, "type", fmt.Errorf("unknown node type %q", t))
 		}

@@ -208,11 +208,6 @@ func TestUnsupported(t *testing.T) {
 	}{
 		{"bundle", `<resources><bundle id="httpd-bundle"><docker image="x"/></bundle></resources>`,
 			"bundle 'httpd-bundle' is not supported", "bundle"},
-		{"remote primitive", `<resources><primitive id="r1" class="ocf" provider="pacemaker" type="remote"/></resources>`,
-			"remote node 'r1' is not supported", "primitive"},
-		{"guest node", `<resources><primitive id="vm" class="ocf" provider="heartbeat" type="VirtualDomain">
-			<meta_attributes id="vm-m"><nvpair id="vm-m-1" name="remote-node" value="guest1"/></meta_attributes></primitive></resources>`,
-			"primitive 'vm' with meta remote-node (guest node) is not supported", "primitive"},
 		{"meta rule", `<rsc_defaults><meta_attributes id="x"><rule id="r" score="0"/>
 			<nvpair id="x1" name="a" value="b"/></meta_attributes></rsc_defaults>`,
 			"meta_attributes 'x' with a rule is not supported", "meta_attributes"},
@@ -222,13 +217,6 @@ func TestUnsupported(t *testing.T) {
 		if !errors.As(err, &ue) || err.Error() != tc.want || ue.Element != tc.element {
 			t.Errorf("%s: err = %v (%#v), want %q", tc.name, err, ue, tc.want)
 		}
-	}
-	// A remote node in <nodes>.
-	doc := strings.Replace(cib("", "", ""), `<node id="2" uname="node2" type="member"/>`,
-		`<node id="r1" uname="r1" type="remote"/>`, 1)
-	_, _, err := Parse(strings.NewReader(doc))
-	if err == nil || err.Error() != "remote node 'r1' is not supported" {
-		t.Errorf("remote node: err = %v", err)
 	}
 }
 
@@ -277,6 +265,30 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+// Remote nodes (in <nodes> or as ocf:pacemaker:remote primitives) and
+// guest nodes (meta remote-node) are imported as configured.
+func TestRemoteAndGuestNodes(t *testing.T) {
+	doc := strings.Replace(cib("", `<resources>
+      <primitive id="r1" class="ocf" provider="pacemaker" type="remote">
+        <instance_attributes id="r1-i"><nvpair id="r1-i1" name="server" value="10.0.0.1"/>
+          <nvpair id="r1-i2" name="reconnect_interval" value="60s"/></instance_attributes></primitive>
+      <primitive id="vm" class="ocf" provider="heartbeat" type="VirtualDomain">
+        <meta_attributes id="vm-m"><nvpair id="vm-m-1" name="remote-node" value="guest1"/>
+          <nvpair id="vm-m-2" name="remote-port" value="3121"/></meta_attributes></primitive>
+    </resources>`, ""), `<node id="2" uname="node2" type="member"/>`, `<node id="r1" uname="r1" type="remote"/>`, 1)
+	cfg, _ := mustParse(t, doc)
+	if cfg.Nodes[1].Type != model.NodeRemote {
+		t.Errorf("node r1 type = %q", cfg.Nodes[1].Type)
+	}
+	r := cfg.Resources[0]
+	if r.Agent() != "ocf:pacemaker:remote" || len(r.Params) != 2 || r.Params[1].Value != "60s" {
+		t.Errorf("connection = %+v", r)
+	}
+	if g := cfg.Resources[1]; g.Meta["remote-node"] != "guest1" || g.Meta["remote-port"] != "3121" {
+		t.Errorf("guest = %+v", g)
+	}
+}
+
 func TestStatus(t *testing.T) {
 	_, st := mustParse(t, cib(`have-quorum="true" dc-uuid="2" execution-date="1600000000"`, "", `
     <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
@@ -296,12 +308,15 @@ func TestStatus(t *testing.T) {
     </node_state>
     <node_state id="2" in_ccm="false" crmd="offline" join="down" expected="down"/>
     <node_state id="99" in_ccm="false"/>
-    <node_state id="r1" uname="r1" remote_node="true"/>`))
+    <node_state id="r1" uname="r1" remote_node="true" node_fenced="1"/>`))
 	if !st.HaveQuorum || st.DC != "node2" || !st.Now.Equal(time.Unix(1600000000, 0)) {
 		t.Errorf("quorum %v, DC %q, now %v", st.HaveQuorum, st.DC, st.Now)
 	}
-	if len(st.Nodes) != 2 || st.Nodes[1].Name != "node2" || st.Nodes[1].Join != "down" {
+	if len(st.Nodes) != 3 || st.Nodes[1].Name != "node2" || st.Nodes[1].Join != "down" {
 		t.Fatalf("nodes = %+v", st.Nodes)
+	}
+	if r := st.Nodes[2]; r.Name != "r1" || !r.Remote || !r.RemoteFenced || st.Nodes[0].Remote {
+		t.Errorf("remote node state = %+v", r)
 	}
 	n := st.Nodes[0]
 	if n.InCluster != "true" || n.Peer != "online" || n.Attributes["fail-count-a#monitor_10000"] != "2" {

@@ -167,12 +167,6 @@ func (p *parser) primitive(n *node, r *model.Resource) error {
 		return err
 	}
 	r.Provider = n.get("provider")
-	if r.Class == "ocf" && r.Provider == "pacemaker" && r.Type == "remote" {
-		return &UnsupportedError{Element: "primitive", ID: r.ID, Feature: "remote node"}
-	}
-	if _, ok := r.Meta["remote-node"]; ok {
-		return &UnsupportedError{Element: "primitive", ID: r.ID, Detail: "with meta remote-node (guest node)"}
-	}
 	for _, c := range n.children {
 		if c.name != "operations" {
 			continue

@@ -9,16 +9,19 @@ import (
 )
 
 // nodeState reads one <node_state>. ok is false for an entry that names no
-// known node: a node_state without uname whose id is not configured, or a
-// remote node's entry (remote nodes are refused in the configuration, so
-// such entries are leftovers Pacemaker would ignore too).
+// known node: a node_state without uname whose id is not configured. A
+// remote or guest node's entry (remote_node="true") is kept even when no
+// <node> names it, since such nodes are usually defined by their
+// connection resource; the scheduler ignores entries for nodes that no
+// longer exist.
 func (p *parser) nodeState(n *node, nameByID map[string]string) (ns model.NodeStatus, ok bool, err error) {
 	if ns.ID, err = required(n, "id"); err != nil {
 		return ns, false, err
 	}
 	configured, known := nameByID[ns.ID]
-	if b, _ := parseBool(n.get("remote_node")); b && !known {
-		return ns, false, nil
+	ns.Remote, _ = parseBool(n.get("remote_node"))
+	if v := n.get("node_fenced"); v != "" && v != "0" {
+		ns.RemoteFenced = true
 	}
 	ns.Name = n.get("uname")
 	if ns.Name == "" {

@@ -48,6 +48,12 @@ type NodeStatus struct {
 	Join string `json:"join,omitempty"`
 	// Expected is the state the node is expected to be in (member or down).
 	Expected string `json:"expected,omitempty"`
+	// Remote marks the entry of a Pacemaker Remote or guest node, whose
+	// state comes from its connection resource rather than membership.
+	Remote bool `json:"remote,omitempty"`
+	// RemoteFenced says a remote node was fenced since its connection was
+	// last up (Pacemaker's node_fenced).
+	RemoteFenced bool `json:"remote_fenced,omitempty"`
 	// Attributes are transient node attributes (fail counts, promotion
 	// scores, shutdown requests, ping results).
 	Attributes map[string]string `json:"attributes,omitempty"`

@@ -208,7 +208,7 @@ func (ws *workingSet) updateRunnable(a *Action, created bool) {
 		a.set(afOptional)
 		return
 	}
-	if !a.node.online {
+	if !a.node.online && (!a.node.isGuest() || a.node.remoteReset) {
 		a.clear(afRunnable)
 		if rsc.managed && created && a.Task == "stop" && !a.node.unclean {
 			ws.fenceNode(a.node, "resource actions are unrunnable", false)

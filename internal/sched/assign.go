@@ -27,6 +27,7 @@ func (ws *workingSet) applyNodeCriteria() error {
 	for _, n := range ws.nodes {
 		for _, r := range ws.resources {
 			ws.checkFailureThreshold(r, n)
+			ws.applyExclusiveDiscovery(r, n)
 		}
 	}
 	return nil
@@ -203,6 +204,9 @@ func (ws *workingSet) assignPrimitive(r *resource, prefer *node) *node {
 		ws.chooseNode(r, prefer)
 	}
 	r.allocating = false
+	if r.connFor != nil {
+		ws.connectionAssigned(r)
+	}
 	return r.assigned
 }
 
@@ -254,7 +258,8 @@ func (ws *workingSet) chooseNode(r *resource, prefer *node) bool {
 func (ws *workingSet) finalizeAssignment(r *resource, chosen *node, force bool) bool {
 	if !force && chosen != nil {
 		w := r.allowed.get(chosen)
-		if w == nil || w.score < 0 || !nodeAvailable(w, true) {
+		// The graph may assume a guest node's connection will come up.
+		if w == nil || w.score < 0 || (!nodeAvailable(w, true) && !chosen.isGuest()) {
 			r.setNextRole(RoleStopped, "node availability")
 			chosen = nil
 		}

@@ -219,6 +219,7 @@ func (ws *workingSet) applyLocationTable(r *resource, l *location) {
 		} else {
 			r.allowed.set(wn.n, wn.score)
 		}
+		r.noteDiscovery(wn.n, l)
 		if r.parent == nil || r.variant != vPrimitive {
 			r.explain("%s: %s from location constraint %s", wn.n.name, wn.score, l.id)
 		} else {

@@ -342,6 +342,7 @@ func (ws *workingSet) primitiveInternal(r *resource) {
 		ws.newOrdering(r, opKey(r.id, "demote", 0), nil, r, opKey(r.id, "stop", 0), nil, ofPromotedImpliesFirst)
 		ws.newOrdering(r, opKey(r.id, "start", 0), nil, r, opKey(r.id, "promote", 0), nil, ofRunnableLeft)
 	}
+	ws.remoteInternal(r)
 }
 
 func (ws *workingSet) groupInternal(r *resource) {

@@ -71,6 +71,15 @@ func (ws *workingSet) opOnFail(r *resource, task string, intervalMS int64) (onFa
 	if value == "" {
 		value = ws.cfg.OpDefaults["on-fail"]
 	}
+	if strings.EqualFold(value, "restart-container") {
+		if r.container != nil {
+			return failRestartContainer, RoleStarted
+		}
+		value = ""
+	}
+	if of, role, ok := ws.remoteOnFail(r, task, intervalMS, value); ok {
+		return of, role
+	}
 	if value == "" && task == "monitor" && intervalMS == 0 {
 		value = ""
 	}
@@ -524,9 +533,7 @@ func (ws *workingSet) processRscState(rsc *resource, n *node, on onFail) {
 		}
 	}
 	if rsc.role > RoleStopped && !n.online && !n.maintenance && rsc.managed {
-		if ws.stonithEnabled {
-			ws.fenceNode(n, rsc.id+" is thought to be active there", false)
-		}
+		ws.activeOnDownNode(rsc, n)
 	}
 	saved := on
 	if n.unclean {
@@ -551,7 +558,12 @@ func (ws *workingSet) processRscState(rsc *resource, n *node, on onFail) {
 			rsc.failed = true
 			rsc.stopFlag = true
 		}
+	case failRestartContainer:
+		ws.restartContainer(rsc, n)
+	case failResetRemote:
+		ws.resetRemote(rsc, n)
 	}
+	ws.connectionFailed(rsc)
 	if rsc.role != RoleStopped && rsc.role != RoleUnknown {
 		ws.addRunning(rsc, n, saved != failIgnore)
 		switch on {

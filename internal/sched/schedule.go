@@ -47,12 +47,14 @@ func Schedule(in Input) (res *Result, err error) {
 	}
 	ws.checkConfigChanges()
 	ws.sortResourcesForPlacement()
+	ws.assignConnections()
 	for _, r := range ws.resources {
 		ws.assign(r, nil)
 	}
 	for _, r := range ws.resources {
 		ws.createActions(r)
 	}
+	ws.orderRemoteActions()
 	ws.scheduleFencing()
 	ws.applyOrderings()
 	ws.finishMigrations()
@@ -90,6 +92,13 @@ func (ws *workingSet) sortResources() {
 // nodes leaving (schedule_fencing_and_shutdowns).
 func (ws *workingSet) scheduleFencing() {
 	for _, n := range ws.nodes {
+		if n.isGuest() {
+			// Guests are "fenced" by recovering their container.
+			if n.remoteReset && ws.canFence(n) {
+				ws.fenceGuest(n)
+			}
+			continue
+		}
 		if n.unclean && ws.canFence(n) {
 			reason := n.fenceReason
 			if reason == "" {
@@ -215,7 +224,11 @@ func (ws *workingSet) summary() []Change {
 	for _, n := range ws.nodes {
 		for _, a := range ws.actions {
 			if a.Task == "stonith" && a.node == n && !a.is(afOptional) && a.is(afRunnable) {
-				out = append(out, Change{Action: "Fence", To: n.name, FenceAction: a.fenceAction, Reason: a.reason})
+				c := Change{Action: "Fence", To: n.name, FenceAction: a.fenceAction, Reason: a.reason}
+				if n.isGuest() {
+					c.Resource = n.conn.container.id
+				}
+				out = append(out, c)
 			}
 		}
 	}

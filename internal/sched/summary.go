@@ -63,6 +63,9 @@ func (c Change) String() string {
 }
 
 func (c Change) format(rscWidth, detailWidth int) string {
+	if c.Action == "Fence" && c.Resource != "" {
+		return fmt.Sprintf("Fence (%s) %s (resource: %s) '%s'", c.FenceAction, c.To, c.Resource, c.Reason)
+	}
 	if c.Action == "Fence" {
 		return fmt.Sprintf("Fence (%s) %s '%s'", c.FenceAction, c.To, c.Reason)
 	}

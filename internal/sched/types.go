@@ -63,6 +63,13 @@ type node struct {
 	// fenceReason is set when the node must be fenced.
 	fenceReason string
 	fence       bool
+	// Remote and guest nodes (see remote.go): conn is the connection
+	// resource; remoteReset says the node must be reset (fenced, or its
+	// container recovered) before it can be trusted again; remoteFenced
+	// says it was fenced since the connection was last up; unpacked says
+	// its history has been read.
+	conn                                *resource
+	remoteReset, remoteFenced, unpacked bool
 	// priority of the node (for priority-fencing-delay; unused).
 }
 
@@ -73,6 +80,9 @@ func (n *node) attr(name string) (string, bool) {
 	case "#id":
 		return n.id, true
 	case "#kind":
+		if n.isGuest() {
+			return "container", true
+		}
 		if n.remote {
 			return "remote", true
 		}
@@ -247,6 +257,18 @@ type resource struct {
 	assignedScore  model.Score
 	// tickets are the ticket dependencies naming this resource.
 	tickets []*ticketDep
+	// container is the resource this one lives in (meta container; for a
+	// guest node's connection, the guest's VM); connFor is the remote
+	// node this resource is the connection of; reconnectMS is a remote
+	// connection's reconnect_interval (see remote.go).
+	container   *resource
+	connFor     *node
+	reconnectMS int64
+	// discovery is each node's resource-discovery mode from location
+	// constraints; exclusiveDiscover is set by any exclusive one (see
+	// discovery.go).
+	discovery         map[*node]discoverMode
+	exclusiveDiscover bool
 }
 
 func (r *resource) top() *resource {

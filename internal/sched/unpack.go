@@ -166,6 +166,7 @@ func (ws *workingSet) unpackNodes() {
 		ws.nodes = append(ws.nodes, n)
 		ws.nodeByName[n.name] = n
 	}
+	ws.addRemoteNodes()
 	if ws.st == nil {
 		return
 	}
@@ -281,6 +282,9 @@ func (ws *workingSet) onlineFencing(n *node, ns *model.NodeStatus) bool {
 // fenceNode marks a node unclean and records why it must be fenced (the
 // first reason wins), as pe_fence_node does.
 func (ws *workingSet) fenceNode(n *node, reason string, priorityDelay bool) {
+	if ws.fenceRemote(n, reason) {
+		return
+	}
 	if n.unclean {
 		if n.fenceReason == "" {
 			// unclean from start-up: keep it reason-less
@@ -296,6 +300,8 @@ func (ws *workingSet) fenceNode(n *node, reason string, priorityDelay bool) {
 // canFence is pe_can_fence.
 func (ws *workingSet) canFence(n *node) bool {
 	switch {
+	case n.isGuest():
+		return ws.canFenceGuest(n)
 	case !ws.stonithEnabled:
 		return false
 	case !ws.haveStonith:
@@ -360,6 +366,7 @@ func (ws *workingSet) unpackResources() error {
 			}
 		}
 	}
+	ws.linkConnections()
 	for _, r := range ws.resources {
 		ws.finishResource(r)
 	}
@@ -514,19 +521,7 @@ func (ws *workingSet) unpackStatus() {
 	if ws.st == nil {
 		return
 	}
-	for i := range ws.st.Nodes {
-		ns := &ws.st.Nodes[i]
-		n := ws.nodeByName[ns.Name]
-		if n == nil || n.remote {
-			continue
-		}
-		if !(n.online || ws.stonithEnabled) {
-			continue
-		}
-		for j := range ns.Resources {
-			ws.unpackResourceHistory(n, &ns.Resources[j])
-		}
-	}
+	ws.unpackNodeHistories()
 	// Target roles apply to every primitive.
 	for _, r := range ws.resources {
 		for _, p := range r.primitives() {
@@ -668,6 +663,7 @@ func (ws *workingSet) orphan(id string, h *model.ResourceHistory) *resource {
 	ws.commonUnpack(r)
 	r.orphan = true
 	ws.byID[id] = r
+	ws.orphanConnection(r)
 	ws.finishResource(r)
 	if !ws.stopOrphans {
 		r.managed = false
