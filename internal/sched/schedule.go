@@ -51,6 +51,7 @@ func Schedule(in Input) (res *Result, err error) {
 	for _, r := range ws.resources {
 		ws.assign(r, nil)
 	}
+	ws.scheduleProbes()
 	for _, r := range ws.resources {
 		ws.createActions(r)
 	}
