@@ -321,3 +321,67 @@ func (ws *workingSet) migrateFromFailure(rsc *resource, n *node, op *model.OpRec
 		}
 	}
 }
+
+// Live migration, action side.
+//
+// A migrating resource gets migrate_to on the current node and
+// migrate_from on the chosen node (only migrate_from when continuing a
+// partial migration); its start becomes a pseudo-action and its stop and
+// start are marked migrate-runnable. Anything that later makes the
+// migration impossible clears that mark, and finishMigrations turns the
+// migration back into a plain stop and start.
+
+// canMigrate is pcmk__rsc_can_migrate: whether r may live-migrate away
+// from current to its chosen node.
+func (r *resource) canMigrate(current *node) bool {
+	switch {
+	case !r.allowMigrate:
+		return false
+	case !r.managed:
+		return false
+	case r.failed:
+		return false
+	case r.startPending:
+		return false
+	case current == nil || current.unclean:
+		return false
+	case r.assigned == nil || r.assigned.unclean:
+		return false
+	}
+	return true
+}
+
+// abortDanglingMigration stops r on the source of a migration that
+// completed without the source being stopped.
+func (ws *workingSet) abortDanglingMigration(r *resource, src *node) {
+	stop := ws.stopAction(r, src, false)
+	stop.set(afDangle)
+}
+
+// migrationActions creates migrate_to/migrate_from for a live migration
+// from current to r's chosen node (pcmk__create_migration_actions).
+func (ws *workingSet) migrationActions(r *resource, current, chosen *node) {
+	if current == nil || chosen == nil {
+		return
+	}
+	start := ws.startAction(r, chosen, true)
+	stop := ws.stopAction(r, current, true)
+	partial := r.partialTarget != nil
+	if !partial {
+		ws.customAction(r, opKey(r.id, "migrate_to", 0), "migrate_to", current, true).set(afMigrateRunnable)
+	}
+	ws.customAction(r, opKey(r.id, "migrate_from", 0), "migrate_from", chosen, true).set(afMigrateRunnable)
+	start.set(afMigrateRunnable | afPseudo)
+	stop.set(afMigrateRunnable)
+	if partial {
+		// probe, then migrate_from (the migrate_to already completed)
+		ws.newOrdering(r, opKey(r.id, "monitor", 0), nil, r, opKey(r.id, "migrate_from", 0), nil, ofOptional)
+	} else {
+		// probe, then migrate_to, then migrate_from
+		ws.newOrdering(r, opKey(r.id, "monitor", 0), nil, r, opKey(r.id, "migrate_to", 0), nil, ofOptional)
+		ws.newOrdering(r, opKey(r.id, "migrate_to", 0), nil, r, opKey(r.id, "migrate_from", 0), nil, ofOptional|ofImpliesFirstMigratable)
+	}
+	// migrate_from before the stop and the (pseudo) start
+	ws.newOrdering(r, opKey(r.id, "migrate_from", 0), nil, r, opKey(r.id, "stop", 0), nil, ofOptional|ofImpliesFirstMigratable)
+	ws.newOrdering(r, opKey(r.id, "migrate_from", 0), nil, r, opKey(r.id, "start", 0), nil, ofOptional|ofImpliesFirstMigratable|ofPseudoLeft)
+}
