@@ -121,7 +121,7 @@ func compareOps(a, b *model.OpRecord, sameNodeDefault bool) int {
 	case sameNode && bc >= 0 && ac > bc:
 		return 1
 	case ac >= 0 && bc >= 0 && (!sameNode || ac == bc):
-		la, lb := a.LastRCChange, b.LastRCChange
+		la, lb := rcChangeOrUnknown(a), rcChangeOrUnknown(b)
 		switch {
 		case la >= 0 && la < lb:
 			return -1
@@ -150,6 +150,15 @@ func compareOps(a, b *model.OpRecord, sameNodeDefault bool) int {
 		return 1
 	}
 	return 0
+}
+
+// rcChangeOrUnknown is the entry's last-rc-change, -1 when not recorded
+// (the history model stores a missing time as 0).
+func rcChangeOrUnknown(o *model.OpRecord) int64 {
+	if o.LastRCChange == 0 {
+		return -1
+	}
+	return o.LastRCChange
 }
 
 // decodeTransitionKey splits "action:transition:target_rc:uuid" into the
