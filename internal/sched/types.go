@@ -258,7 +258,6 @@ func (r *resource) top() *resource {
 
 func (r *resource) isPrimitive() bool { return r.variant == vPrimitive }
 
-// current returns the first node the resource is active on.
 // current is pe__current_node: where the resource is active (see
 // findActiveOn).
 func (r *resource) current() *node {
