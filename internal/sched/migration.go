@@ -394,3 +394,86 @@ func (ws *workingSet) migrationActions(r *resource, current, chosen *node) {
 	ws.newOrdering(r, opKey(r.id, "migrate_from", 0), nil, r, opKey(r.id, "stop", 0), nil, ofOptional|ofImpliesFirstMigratable)
 	ws.newOrdering(r, opKey(r.id, "migrate_from", 0), nil, r, opKey(r.id, "start", 0), nil, ofOptional|ofImpliesFirstMigratable|ofPseudoLeft)
 }
+
+// isAncestor reports whether anc is a (grand)parent of r.
+func isAncestor(anc, r *resource) bool {
+	for p := r.parent; p != nil; p = p.parent {
+		if p == anc {
+			return true
+		}
+	}
+	return false
+}
+
+// orderTask is the task an ordering names on one side.
+func orderTask(a *Action, key string) string {
+	if a != nil {
+		return a.Task
+	}
+	_, task, _, ok := parseOpKey(key)
+	if !ok {
+		return ""
+	}
+	return task
+}
+
+// orderMigrationEquivalents is pcmk__order_migration_equivalents: an
+// ordering between two unrelated resources, at least one of them allowed
+// to migrate, also orders the migration actions that stand in for the
+// ordered start or stop:
+//
+//	start A then start B:   migrate_from A then migrate_to B (both migrate),
+//	                        start A then migrate_to B (only if A's start is
+//	                        not part of a migration, when A can migrate too);
+//	stop A then stop B:     stop A then migrate_to B (and migrate_from B
+//	                        during a partial migration);
+//	promote A then start B: promote A then migrate_to B;
+//	demote A then stop B:   demote A then migrate_to B (and migrate_from B
+//	                        during a partial migration).
+func (ws *workingSet) orderMigrationEquivalents(o *ordering) {
+	first, then := o.firstRsc, o.thenRsc
+	if first == nil || then == nil || first == then || isAncestor(first, then) || isAncestor(then, first) {
+		return
+	}
+	firstMig, thenMig := first.allowMigrate, then.allowMigrate
+	if !firstMig && !thenMig {
+		return
+	}
+	key := func(r *resource, task string) string { return opKey(r.id, task, 0) }
+	order := func(firstTask, thenTask string, typ orderFlags) {
+		ws.newOrdering(first, key(first, firstTask), nil, then, key(then, thenTask), nil, typ)
+	}
+	typ := ofOptional
+	ft, tt := orderTask(o.firstAction, o.firstKey), orderTask(o.thenAction, o.thenKey)
+	switch {
+	case ft == "start" && tt == "start":
+		if firstMig && thenMig {
+			order("migrate_from", "migrate_to", typ)
+		}
+		if thenMig {
+			if firstMig {
+				typ |= ofApplyFirstNonMigratable
+			}
+			order("start", "migrate_to", typ)
+		}
+	case thenMig && ft == "stop" && tt == "stop":
+		if firstMig {
+			typ |= ofApplyFirstNonMigratable
+		}
+		order("stop", "migrate_to", typ)
+		if then.partialTarget != nil {
+			order("stop", "migrate_from", typ)
+		}
+	case ft == "promote" && tt == "start":
+		if thenMig {
+			order("promote", "migrate_to", typ)
+		}
+	case ft == "demote" && tt == "stop":
+		if thenMig {
+			order("demote", "migrate_to", typ)
+			if then.partialTarget != nil {
+				order("demote", "migrate_from", typ)
+			}
+		}
+	}
+}
