@@ -128,6 +128,7 @@ func lrmRscOp(n *node) (model.OpRecord, error) {
 	o.ForceRestart = n.get("op-force-restart")
 	o.MigrateSource = n.get("migrate_source")
 	o.MigrateTarget = n.get("migrate_target")
+	o.OnNode = n.get("on_node")
 	o.ExitReason = n.get("exit-reason")
 	return o, nil
 }

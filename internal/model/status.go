@@ -106,5 +106,8 @@ type OpRecord struct {
 	// MigrateSource and MigrateTarget are set on migrate_to/migrate_from.
 	MigrateSource string `json:"migrate_source,omitempty"`
 	MigrateTarget string `json:"migrate_target,omitempty"`
-	ExitReason    string `json:"exit_reason,omitempty"`
+	// OnNode is the node the entry says it ran on (older histories leave
+	// it out); it decides whether call ids of two entries are comparable.
+	OnNode     string `json:"on_node,omitempty"`
+	ExitReason string `json:"exit_reason,omitempty"`
 }

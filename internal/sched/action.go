@@ -44,6 +44,9 @@ const (
 	ofProbe
 	ofAntiColocation
 	ofPreserve
+	// ofApplyFirstNonMigratable orders 'then' after 'first' only when
+	// 'first' is not part of a live migration.
+	ofApplyFirstNonMigratable
 )
 
 // Action is one step of a transition: an operation of a resource on a

@@ -35,10 +35,12 @@ func (ws *workingSet) newOrdering(firstRsc *resource, firstKey string, firstActi
 	if thenAction != nil && thenRsc == nil {
 		thenRsc = thenAction.rsc
 	}
-	ws.orderings = append(ws.orderings, &ordering{
+	o := &ordering{
 		id: len(ws.orderings) + 1, firstRsc: firstRsc, firstAction: firstAction, firstKey: firstKey,
 		thenRsc: thenRsc, thenAction: thenAction, thenKey: thenKey, typ: typ,
-	})
+	}
+	ws.orderings = append(ws.orderings, o)
+	ws.orderMigrationEquivalents(o)
 }
 
 func (ws *workingSet) orderResourceActions(first *resource, firstTask string, then *resource, thenTask string, typ orderFlags) {

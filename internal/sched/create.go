@@ -134,27 +134,35 @@ func (ws *workingSet) createPrimitiveActions(r *resource) {
 			r.setNextRole(RoleStarted, "allocation")
 		}
 	}
-	allowMigrate := r.allowMigrate
 	current, numAll, numClean := r.findActiveOn()
 	for _, src := range r.danglingSources {
-		s := ws.stopAction(r, src, false)
-		s.set(afDangle)
+		ws.abortDanglingMigration(r, src)
 	}
-	needStop := false
-	needPromote := false
+
+	needStop, needPromote, isMoving, allowMigrate := false, false, false, false
+	if current != nil && chosen != nil && current != chosen && r.nextRole >= RoleStarted {
+		isMoving = true
+		allowMigrate = r.canMigrate(current)
+		needStop = true
+	}
+
 	multiply := false
-	if numAll == 2 && numClean == 2 && chosen != nil && r.partialSource != nil && r.partialTarget != nil &&
-		current == r.partialSource && chosen == r.partialTarget {
-		// continue the partial migration
-	} else if !r.needsFencing {
-		multiply = numClean > 1
-	} else {
+	switch {
+	case r.partialSource != nil && r.partialTarget != nil && allowMigrate && numAll == 2 &&
+		current == r.partialSource && chosen == r.partialTarget:
+		r.explain("partial migration from %s to %s will continue", r.partialSource.name, r.partialTarget.name)
+	case r.partialSource != nil || r.partialTarget != nil:
+		// A partial migration that cannot be continued: recover instead.
+		r.explain("forcing recovery: can no longer migrate from %s to %s", nodeName(r.partialSource), nodeName(r.partialTarget))
+		needStop = true
+		r.partialSource, r.partialTarget = nil, nil
+		allowMigrate = false
+	case r.needsFencing:
 		multiply = numAll > 1
+	default:
+		multiply = numClean > 1
 	}
 	if multiply {
-		if r.partialTarget != nil && r.partialSource != nil {
-			multiply = false
-		}
 		switch r.recovery {
 		case "stop_start":
 			needStop = true
@@ -162,21 +170,15 @@ func (ws *workingSet) createPrimitiveActions(r *resource) {
 			needStop = true
 			r.stopUnexpected = true
 		}
-		r.partialSource, r.partialTarget = nil, nil
-		allowMigrate = false
-	}
-	if !multiply {
+	} else {
 		r.stopUnexpected = false
 	}
 	if r.startPending {
 		s := ws.startAction(r, chosen, true)
 		s.set(afPrintAlways)
 	}
-	isMoving := false
 	switch {
-	case current != nil && chosen != nil && current != chosen:
-		isMoving = true
-		needStop = true
+	case isMoving:
 	case r.failed:
 		if r.stopFlag {
 			needStop = true
@@ -222,19 +224,22 @@ func (ws *workingSet) createPrimitiveActions(r *resource) {
 	if !r.block && (r.nextRole != RoleStopped || !r.managed) {
 		ws.startAction(r, chosen, true)
 	}
-
-	if r.partialTarget != nil && (chosen == nil || r.partialTarget != chosen) {
-		allowMigrate = false
-	} else if !isMoving || !r.managed || r.failed || r.startPending || (current != nil && current.unclean) || r.nextRole < RoleStarted {
-		allowMigrate = false
-	}
 	if allowMigrate {
 		ws.migrationActions(r, current, chosen)
 	}
 }
 
+func nodeName(n *node) string {
+	if n == nil {
+		return "(none)"
+	}
+	return n.name
+}
+
 // findActiveOn is pe__find_active_on: the node the resource is active on
-// (the partial migration source when migrating) and how many nodes.
+// and on how many nodes it is active, all and clean (online, not
+// unclean). A partial migration's source counts as the active node;
+// otherwise resources that need no fencing prefer the first clean node.
 func (r *resource) findActiveOn() (*node, int, int) {
 	var active *node
 	all, clean := 0, 0
@@ -259,38 +264,6 @@ func (r *resource) findActiveOn() (*node, int, int) {
 		}
 	}
 	return active, all, clean
-}
-
-// migrationActions creates migrate_to/migrate_from for a live migration.
-func (ws *workingSet) migrationActions(r *resource, current, chosen *node) {
-	if current == nil || chosen == nil {
-		return
-	}
-	start := ws.startAction(r, chosen, true)
-	var stop *Action
-	if s := r.findActions(opKey(r.id, "stop", 0), current); len(s) > 0 {
-		stop = s[0]
-	}
-	partial := r.partialTarget != nil
-	var migTo *Action
-	if !partial {
-		migTo = ws.customAction(r, opKey(r.id, "migrate_to", 0), "migrate_to", current, true)
-	}
-	migFrom := ws.customAction(r, opKey(r.id, "migrate_from", 0), "migrate_from", chosen, true)
-	start.set(afMigrateRunnable | afPseudo)
-	if stop != nil {
-		stop.set(afMigrateRunnable)
-	}
-	migFrom.set(afMigrateRunnable)
-	if partial {
-		ws.newOrdering(r, opKey(r.id, "monitor", 0), nil, r, opKey(r.id, "migrate_from", 0), nil, ofOptional)
-	} else {
-		migTo.set(afMigrateRunnable)
-		ws.newOrdering(r, opKey(r.id, "monitor", 0), nil, r, opKey(r.id, "migrate_to", 0), nil, ofOptional)
-		ws.newOrdering(r, opKey(r.id, "migrate_to", 0), nil, r, opKey(r.id, "migrate_from", 0), nil, ofOptional|ofImpliesFirstMigratable)
-	}
-	ws.newOrdering(r, opKey(r.id, "migrate_from", 0), nil, r, opKey(r.id, "stop", 0), nil, ofOptional|ofImpliesFirstMigratable)
-	ws.newOrdering(r, opKey(r.id, "stop", 0), nil, r, opKey(r.id, "start", 0), nil, ofOptional|ofImpliesFirstMigratable|ofPseudoLeft)
 }
 
 // createGroupActions is group_create_actions.

@@ -346,7 +346,7 @@ func (ws *workingSet) updateForOrderingFlags(first, then *Action, ff, tf actionF
 	}
 	if order.typ&ofImpliesFirst != 0 {
 		if first.rsc != nil {
-			add(ws.updateOrdered(first, then, n, ff, afOptional, ofImpliesFirst, depth))
+			add(ws.updateOrderedBy(first.rsc, first, then, n, ff, afOptional, ofImpliesFirst, depth))
 		} else if ff&afOptional == 0 && first.is(afRunnable) {
 			first.clear(afRunnable)
 			cf = true
@@ -411,7 +411,21 @@ func (ws *workingSet) updateForOrderingFlags(first, then *Action, ff, tf actionF
 
 // updateOrdered dispatches to the variant's update_ordered_actions.
 func (ws *workingSet) updateOrdered(first, then *Action, n *node, flags, filter actionFlags, typ orderFlags, depth int) (bool, bool) {
-	switch then.rsc.variant {
+	return ws.updateOrderedBy(then.rsc, first, then, n, flags, filter, typ, depth)
+}
+
+// updateOrderedBy is updateOrdered with the method of owner's variant;
+// Pacemaker uses the 'first' resource's method for implies-first
+// orderings, and 'then's for the others.
+func (ws *workingSet) updateOrderedBy(owner *resource, first, then *Action, n *node, flags, filter actionFlags, typ orderFlags, depth int) (bool, bool) {
+	if then.rsc == nil {
+		// A clone's method only updates resource actions.
+		if owner.variant == vClone {
+			return false, false
+		}
+		return ws.updatePrimitiveOrdered(first, then, n, flags, filter, typ, depth)
+	}
+	switch owner.variant {
 	case vGroup:
 		ct, cf := ws.updatePrimitiveOrdered(first, then, n, flags, filter, typ, depth)
 		for _, m := range then.rsc.children {

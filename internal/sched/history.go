@@ -359,104 +359,6 @@ func opKeyOf(rsc *resource, op *model.OpRecord) string {
 	return op.Operation + "_" + strconv.FormatInt(op.Interval, 10)
 }
 
-// migrateToSuccess handles a completed migrate_to on the source: the
-// resource is active on the source until the migration is completed by a
-// migrate_from on the target (or it is a partial migration).
-func (ws *workingSet) migrateToSuccess(rsc *resource, src *node, op *model.OpRecord) {
-	target := ws.nodeByName[op.MigrateTarget]
-	if target == nil {
-		rsc.setActive()
-		return
-	}
-	// Look at the target's history for this resource.
-	var tgtOps []model.OpRecord
-	if ws.st != nil {
-		for i := range ws.st.Nodes {
-			if ws.st.Nodes[i].Name != target.name {
-				continue
-			}
-			for _, h := range ws.st.Nodes[i].Resources {
-				if h.ID == rsc.id || strings.HasPrefix(h.ID, rsc.id+":") {
-					tgtOps = append(tgtOps, h.Ops...)
-				}
-			}
-		}
-	}
-	var migFrom, tgtStop, tgtStart *model.OpRecord
-	for i := range tgtOps {
-		o := &tgtOps[i]
-		switch o.Operation {
-		case "migrate_from":
-			if o.MigrateSource == src.name || o.MigrateSource == "" {
-				if migFrom == nil || o.CallID > migFrom.CallID {
-					migFrom = o
-				}
-			}
-		case "stop":
-			if tgtStop == nil || o.CallID > tgtStop.CallID {
-				tgtStop = o
-			}
-		case "start":
-			if tgtStart == nil || o.CallID > tgtStart.CallID {
-				tgtStart = o
-			}
-		}
-	}
-	// Was the source stopped after the migrate_to?
-	srcStopped := false
-	if ws.st != nil {
-		for i := range ws.st.Nodes {
-			if ws.st.Nodes[i].Name != src.name {
-				continue
-			}
-			for _, h := range ws.st.Nodes[i].Resources {
-				if h.ID != rsc.id && !strings.HasPrefix(h.ID, rsc.id+":") {
-					continue
-				}
-				for _, o := range h.Ops {
-					if o.Operation == "stop" && o.CallID > op.CallID && o.RC == 0 && o.OpStatus == 0 {
-						srcStopped = true
-					}
-				}
-			}
-		}
-	}
-	migDone := migFrom != nil && migFrom.RC == 0 && migFrom.OpStatus == execDone
-	if migFrom != nil && migFrom.OpStatus == execPending {
-		// migration in progress: active on both
-		rsc.setActive()
-		ws.addRunning(rsc, target, false)
-		return
-	}
-	if migDone {
-		// Migration completed on the target; the source still needs a
-		// stop unless it was already stopped.
-		if !srcStopped {
-			rsc.setActive()
-		}
-		return
-	}
-	if migFrom != nil && !migDone {
-		// migrate_from failed: active (failed) on the target too.
-		rsc.setActive()
-		return
-	}
-	// No migrate_from on the target: a partial migration, unless the
-	// target has since stopped or restarted the resource.
-	if tgtStop != nil && tgtStop.CallID > 0 {
-		rsc.setActive()
-		return
-	}
-	rsc.setActive()
-	if target.online && !target.unclean {
-		rsc.partialSource = src
-		rsc.partialTarget = target
-		ws.addRunning(rsc, target, false)
-	} else {
-		ws.addRunning(rsc, target, false)
-	}
-}
-
 func (ws *workingSet) unpackFailure(rsc *resource, n *node, rc int, op *model.OpRecord, lastFailure **model.OpRecord, on *onFail) {
 	*lastFailure = op
 	task := op.Operation
@@ -468,18 +370,9 @@ func (ws *workingSet) unpackFailure(rsc *resource, n *node, rc int, op *model.Op
 	case "stop":
 		ws.addLocation(rsc, n, -model.Infinity, "__stop_fail__")
 	case "migrate_to":
-		target := ws.nodeByName[op.MigrateTarget]
-		rsc.role = RoleStarted
-		if target != nil {
-			// The resource may be partially active on the target.
-			ws.addLocation(rsc, target, -model.Infinity, "migrate_to failure")
-		}
+		ws.migrateToFailure(rsc, n, op)
 	case "migrate_from":
-		rsc.role = RoleStarted
-		src := ws.nodeByName[op.MigrateSource]
-		if src != nil {
-			ws.addLocation(rsc, n, -model.Infinity, "migrate_from failure")
-		}
+		ws.migrateFromFailure(rsc, n, op)
 	case "promote":
 		rsc.role = RolePromoted
 	case "demote":

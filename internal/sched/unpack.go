@@ -118,6 +118,8 @@ func (ws *workingSet) unpackConfig() {
 	ws.props = p
 	ws.symmetric = propBool(p, "symmetric-cluster", true)
 	ws.stonithEnabled = propBool(p, "stonith-enabled", true)
+	// A watchdog (SBD) can fence a node itself: that counts as a device.
+	ws.haveStonith = propBool(p, "have-watchdog", false)
 	ws.noQuorumPolicy = strings.ToLower(p["no-quorum-policy"])
 	if ws.noQuorumPolicy == "" {
 		ws.noQuorumPolicy = "stop"
