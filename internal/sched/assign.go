@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -57,7 +58,7 @@ func (ws *workingSet) addLocationOne(r *resource, n *node, s model.Score, why st
 	} else {
 		r.allowed.set(n, s)
 	}
-	r.explain("%s: %s %s", n.name, s, why)
+	r.contrib(n, s, "%s", why)
 }
 
 func (ws *workingSet) checkFailureThreshold(r *resource, n *node) {
@@ -362,28 +363,33 @@ func (ws *workingSet) colocationMatch(dep, prim *resource, c *colocation) {
 		return
 	}
 	work := dep.allowed.clone()
+	var added []contribution
+	note := func(n *node, s model.Score, why string) {
+		if dep.explaining() {
+			added = append(added, contribution{n, s, why})
+		}
+	}
 	work.each(func(w *weighted) {
 		switch {
 		case prim.assigned == nil:
 			w.score = model.AddScores(-c.score, w.score)
+			note(w.n, -c.score, fmt.Sprintf("colocation %s with %s, which is not placed anywhere", c.id, prim.id))
 		default:
 			v, ok := w.n.attr(attr)
 			if ok == hasValue && strings.EqualFold(v, value) {
 				if c.score < model.Infinity {
 					w.score = model.AddScores(c.score, w.score)
+					note(w.n, c.score, fmt.Sprintf("colocation %s with %s, which is placed here", c.id, prim.id))
 				}
 			} else if c.score >= model.Infinity {
 				w.score = model.AddScores(-c.score, w.score)
+				note(w.n, -c.score, fmt.Sprintf("colocation %s: must run with %s, which is on %s", c.id, prim.id, prim.assigned.name))
 			}
 		}
 	})
 	if c.score <= -model.Infinity || c.score >= model.Infinity || work.anyAvailable() {
 		dep.allowed = work
-		if prim.assigned != nil {
-			dep.explain("colocation %s with %s (on %s): %s", c.id, prim.id, prim.assigned.name, c.score)
-		} else {
-			dep.explain("colocation %s with %s: %s because %s is not placed anywhere", c.id, prim.id, -c.score, prim.id)
-		}
+		dep.contribs = append(dep.contribs, added...)
 	} else {
 		dep.explain("colocation %s with %s ignored: it would leave no node", c.id, prim.id)
 	}
@@ -516,7 +522,7 @@ func (ws *workingSet) addNodeScoresMatchingAttr(nodes *nodeTable, r *resource, a
 			return
 		}
 		if weight != 0 && explainOn != nil {
-			explainOn.explain("%s: %s from the preferences of %s (colocated)", w.n.name, weight, r.id)
+			explainOn.contrib(w.n, weight, "preferences of %s, which is colocated with it (factor %.2f)", r.id, factor)
 		}
 		w.score = newScore
 	})

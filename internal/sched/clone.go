@@ -536,7 +536,11 @@ func (ws *workingSet) cloneColocationRH(dep, prim *resource, c *colocation) {
 			}
 		}
 		nodeListExclude(dep.allowed, affected, nil)
-		dep.explain("colocation %s: only nodes running %s are allowed", c.id, prim.id)
+		for _, n := range ws.nodes {
+			if !containsNode(affected, n) {
+				dep.contrib(n, -model.Infinity, "colocation %s: no instance of %s runs here", c.id, prim.id)
+			}
+		}
 		return
 	}
 	for _, inst := range prim.children {

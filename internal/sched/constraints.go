@@ -223,9 +223,9 @@ func (ws *workingSet) applyLocationTable(r *resource, l *location) {
 		}
 		r.noteDiscovery(wn.n, l)
 		if r.parent == nil || r.variant != vPrimitive {
-			r.explain("%s: %s from location constraint %s", wn.n.name, wn.score, l.id)
+			r.contrib(wn.n, wn.score, "location constraint %s", l.id)
 		} else {
-			r.explain("%s: %s from location constraint %s (on %s)", wn.n.name, wn.score, l.id, l.rsc.id)
+			r.contrib(wn.n, wn.score, "location constraint %s (on %s)", l.id, l.rsc.id)
 		}
 	}
 }

@@ -54,6 +54,6 @@ func (ws *workingSet) applyExclusiveDiscovery(r *resource, n *node) {
 	}
 	if w := r.allowed.get(n); w != nil && r.discovery[n] != discoverExclusive {
 		w.score = -model.Infinity
-		r.explain("%s: -INFINITY resource-discovery is exclusive elsewhere", n.name)
+		r.contrib(n, -model.Infinity, "resource-discovery=exclusive names other nodes")
 	}
 }

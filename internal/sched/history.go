@@ -301,7 +301,7 @@ func (ws *workingSet) addLocation(r *resource, n *node, s model.Score, why strin
 	} else {
 		r.allowed.set(n, s)
 	}
-	r.explain("%s: %s %s", n.name, s, why)
+	r.contrib(n, s, "%s", why)
 	for _, c := range r.children {
 		ws.addLocation(c, n, s, why)
 	}

@@ -304,7 +304,13 @@ func (ws *workingSet) updateDependentWithPromotable(prim, dep *resource, c *colo
 	}
 	if c.score >= model.Infinity && (c.depRole != RolePromoted || c.primRole != RolePromoted) {
 		nodeListExclude(dep.allowed, affected, scores)
-		dep.explain("colocation %s: only nodes where %s is %s are allowed", c.id, prim.id, c.primRole)
+		for _, n := range ws.nodes {
+			if !containsNode(affected, n) {
+				dep.contrib(n, -model.Infinity, "colocation %s: %s is not %s here", c.id, prim.id, c.primRole)
+			} else if s := scores[n]; s != 0 {
+				dep.contrib(n, s, "colocation %s: score of the %s instance of %s here", c.id, c.primRole, prim.id)
+			}
+		}
 	}
 }
 

@@ -19,6 +19,12 @@ func Schedule(in Input) (res *Result, err error) {
 		return nil, errors.New("sched: no configuration")
 	}
 	ws := &workingSet{cfg: in.Config, st: in.Status}
+	if len(in.Explain) > 0 {
+		ws.explainIDs = map[string]bool{}
+		for _, id := range in.Explain {
+			ws.explainIDs[id] = true
+		}
+	}
 	ws.now = in.Now.Unix()
 	if in.Status != nil && !in.Status.Now.IsZero() {
 		ws.now = in.Status.Now.Unix()

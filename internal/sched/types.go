@@ -217,18 +217,21 @@ type resource struct {
 	recovery           string
 	restartType        string
 
-	role, nextRole   Role
-	nextRoleReason   string
-	runningOn        []*node
-	pendingNode      *node
-	partialSource    *node
-	partialTarget    *node
-	danglingSources  []*node
-	lockNode         *node
-	allowed          *nodeTable
-	assigned         *node
-	knownOn          map[*node]bool
-	explanations     []string
+	role, nextRole  Role
+	nextRoleReason  string
+	runningOn       []*node
+	pendingNode     *node
+	partialSource   *node
+	partialTarget   *node
+	danglingSources []*node
+	lockNode        *node
+	allowed         *nodeTable
+	assigned        *node
+	knownOn         map[*node]bool
+	explanations    []string
+	// contribs records where each node score came from (only for
+	// resources being explained).
+	contribs         []contribution
 	promotionScore   model.Score
 	sortIndex        int
 	cloneName        string // for instances: the clone's id
@@ -352,7 +355,9 @@ type workingSet struct {
 	actions      []*Action
 	nextActionID int
 
-	dcNode        *node
+	dcNode *node
+	// explainIDs are the resources whose decisions are being explained.
+	explainIDs    map[string]bool
 	cloneChildren map[string]*resource
 	failIdx       map[*node]map[string]*failInfo
 	errors        []error

@@ -679,8 +679,41 @@ func (ws *workingSet) orphan(id string, h *model.ResourceHistory) *resource {
 	return r
 }
 
+// contribution is one addition to a resource's score on a node.
+type contribution struct {
+	node  *node
+	score model.Score
+	why   string
+}
+
+// explaining reports whether explanations are recorded for r (it, or a
+// collective resource it belongs to, was asked about).
+func (r *resource) explaining() bool {
+	if r.ws == nil || r.ws.explainIDs == nil {
+		return false
+	}
+	for p := r; p != nil; p = p.parent {
+		if r.ws.explainIDs[p.id] || r.ws.explainIDs[baseID(p.id)] {
+			return true
+		}
+	}
+	return false
+}
+
+// explain records a note about a decision for r.
 func (r *resource) explain(format string, args ...any) {
+	if !r.explaining() {
+		return
+	}
 	r.explanations = append(r.explanations, fmt.Sprintf(format, args...))
+}
+
+// contrib records that s was added to r's score on n, and why.
+func (r *resource) contrib(n *node, s model.Score, format string, args ...any) {
+	if !r.explaining() || n == nil {
+		return
+	}
+	r.contribs = append(r.contribs, contribution{node: n, score: s, why: fmt.Sprintf(format, args...)})
 }
 
 // setActive is set_active: a started resource, or unpromoted for
