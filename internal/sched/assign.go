@@ -362,28 +362,35 @@ func (ws *workingSet) colocationMatch(dep, prim *resource, c *colocation) {
 	} else if c.score < 0 {
 		return
 	}
-	work := dep.allowed.clone()
+	// Mandatory colocations are applied in place; optional ones on a copy
+	// that is kept only if some node remains available.
+	mandatory := c.score <= -model.Infinity || c.score >= model.Infinity
+	work := dep.allowed
+	if !mandatory {
+		work = dep.allowed.clone()
+	}
 	var added []contribution
-	note := func(n *node, s model.Score, why string) {
-		if dep.explaining() {
-			added = append(added, contribution{n, s, why})
+	explaining := dep.explaining()
+	note := func(n *node, s model.Score, format string, args ...any) {
+		if explaining {
+			added = append(added, contribution{n, s, fmt.Sprintf(format, args...)})
 		}
 	}
 	work.each(func(w *weighted) {
 		switch {
 		case prim.assigned == nil:
 			w.score = model.AddScores(-c.score, w.score)
-			note(w.n, -c.score, fmt.Sprintf("colocation %s with %s, which is not placed anywhere", c.id, prim.id))
+			note(w.n, -c.score, "colocation %s with %s, which is not placed anywhere", c.id, prim.id)
 		default:
 			v, ok := w.n.attr(attr)
 			if ok == hasValue && strings.EqualFold(v, value) {
 				if c.score < model.Infinity {
 					w.score = model.AddScores(c.score, w.score)
-					note(w.n, c.score, fmt.Sprintf("colocation %s with %s, which is placed here", c.id, prim.id))
+					note(w.n, c.score, "colocation %s with %s, which is placed here", c.id, prim.id)
 				}
 			} else if c.score >= model.Infinity {
 				w.score = model.AddScores(-c.score, w.score)
-				note(w.n, -c.score, fmt.Sprintf("colocation %s: must run with %s, which is on %s", c.id, prim.id, prim.assigned.name))
+				note(w.n, -c.score, "colocation %s: must run with %s, which is on %s", c.id, prim.id, prim.assigned.name)
 			}
 		}
 	})

@@ -357,7 +357,9 @@ type workingSet struct {
 
 	dcNode *node
 	// explainIDs are the resources whose decisions are being explained.
-	explainIDs    map[string]bool
+	explainIDs map[string]bool
+	// tableSlab is preallocated storage for node tables.
+	tableSlab     []weighted
 	cloneChildren map[string]*resource
 	failIdx       map[*node]map[string]*failInfo
 	errors        []error

@@ -320,6 +320,18 @@ func (ws *workingSet) canFence(n *node) bool {
 	return false
 }
 
+// newTable returns an empty node table sized for the cluster, carved from a
+// shared slab to keep allocation cheap on large clusters.
+func (ws *workingSet) newTable() *nodeTable {
+	n := len(ws.nodes)
+	if len(ws.tableSlab) < n {
+		ws.tableSlab = make([]weighted, n*256)
+	}
+	t := &nodeTable{entries: ws.tableSlab[:n:n]}
+	ws.tableSlab = ws.tableSlab[n:]
+	return t
+}
+
 // effectiveMeta merges a resource's meta with its parent's and the
 // rsc_defaults.
 func (ws *workingSet) effectiveMeta(r *model.Resource, parent *resource) map[string]string {
@@ -464,7 +476,7 @@ func (ws *workingSet) commonUnpack(r *resource) {
 	}
 	r.restartType = m["restart-type"]
 	r.provisional = true
-	r.allowed = newNodeTable(len(ws.nodes))
+	r.allowed = ws.newTable()
 	if tr, ok := m["target-role"]; ok {
 		r.targetRole = parseRole(tr)
 		r.targetRoleSet = true
