@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -573,6 +574,19 @@ func (ws *workingSet) failIndex(n *node) map[string]*failInfo {
 		}
 	}
 	ws.failIdx[n] = idx
+	if ws.failInstanceKeys == nil {
+		ws.failInstanceKeys = map[*node]map[string][]string{}
+	}
+	byBase := map[string][]string{}
+	for key := range idx {
+		if b := baseID(key); b != key && isInstanceSuffix(key[len(b):]) {
+			byBase[b] = append(byBase[b], key)
+		}
+	}
+	for _, keys := range byBase {
+		sort.Strings(keys)
+	}
+	ws.failInstanceKeys[n] = byBase
 	return idx
 }
 
@@ -589,15 +603,25 @@ func (ws *workingSet) failCount(n *node, rsc *resource, effective bool) int {
 	if !unique {
 		name = baseID(name)
 	}
+	idx := ws.failIndex(n)
+	if len(idx) == 0 {
+		return 0
+	}
 	var count model.Score
 	var last int64
-	for key, fi := range ws.failIndex(n) {
-		if key != name && (unique || baseID(key) != name || !isInstanceSuffix(key[len(name):])) {
-			continue
-		}
+	add := func(fi *failInfo) {
 		count = model.AddScores(count, fi.count)
 		if fi.last > last {
 			last = fi.last
+		}
+	}
+	if fi := idx[name]; fi != nil {
+		add(fi)
+	}
+	if !unique {
+		// Counts recorded with an instance number (":N") count too.
+		for _, key := range ws.failInstanceKeys[n][name] {
+			add(idx[key])
 		}
 	}
 	if effective && count > 0 && rsc.failureTimeout > 0 && last > 0 {

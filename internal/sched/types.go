@@ -359,9 +359,12 @@ type workingSet struct {
 	// explainIDs are the resources whose decisions are being explained.
 	explainIDs map[string]bool
 	// tableSlab is preallocated storage for node tables.
-	tableSlab     []weighted
-	cloneChildren map[string]*resource
-	failIdx       map[*node]map[string]*failInfo
-	errors        []error
-	notes         []string
+	tableSlab []weighted
+	// failInstanceKeys lists, per node and base resource id, the fail
+	// count keys recorded with an instance number.
+	failInstanceKeys map[*node]map[string][]string
+	cloneChildren    map[string]*resource
+	failIdx          map[*node]map[string]*failInfo
+	errors           []error
+	notes            []string
 }
