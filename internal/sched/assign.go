@@ -411,7 +411,9 @@ const (
 	mwRollback
 )
 
-const infinityHack = model.Score(1000000 * 1000)
+// infinityHack marks a node made unusable by a negative preference when
+// only non-negative preferences may be merged (Pacemaker's INFINITY_HACK).
+const infinityHack = model.Score(-100 * 1000000)
 
 // mergeWeights folds r's node preferences (scaled by factor) into nodes
 // (pcmk__native_merge_weights / pcmk__group_merge_weights).
@@ -430,22 +432,25 @@ func (ws *workingSet) mergeWeightsNative(r *resource, rhs string, nodes *nodeTab
 	defer func() { r.merging = false }()
 	isGroup := r.variant == vGroup && len(r.children) > 0
 	var work *nodeTable
-	if flags&mwInit != 0 {
-		if isGroup {
-			last := r.children[len(r.children)-1]
-			work = ws.mergeWeightsNative(last, rhs, nil, attr, factor, flags, explainOn)
-		} else {
-			work = r.allowed.clone()
-		}
-		flags &^= mwInit
-	} else if isGroup {
+	switch {
+	case flags&mwInit != 0 && isGroup:
+		// Only the resource ordering passes no table: start from the last
+		// member's view.
 		last := r.children[len(r.children)-1]
-		work = ws.mergeWeightsNative(last, rhs, nodes, attr, factor, flags, explainOn)
-	} else {
+		work = ws.mergeWeightsNative(last, rhs, nil, attr, factor, flags, explainOn)
+		flags &^= mwInit
+	case flags&mwInit != 0:
+		work = r.allowed.clone()
+		flags &^= mwInit
+	case isGroup:
+		// The first member incorporates the rest through the group's
+		// internal colocations.
+		work = ws.mergeWeights(r.children[0], rhs, nodes.clone(), attr, factor, flags, explainOn)
+	default:
 		work = nodes.clone()
 		ws.addNodeScoresMatchingAttr(work, r, attr, factor, flags&mwPositive != 0, explainOn)
 	}
-	if canRunAny(work) {
+	if work.anyAvailable() {
 		multiplier := 1.0
 		if factor < 0 {
 			multiplier = -1
@@ -569,12 +574,8 @@ func (ws *workingSet) assignGroup(r *resource, prefer *node) *node {
 	}
 	r.allocating = true
 	first := r.children[0]
-	last := r.children[len(r.children)-1]
 	r.role = first.role
-	first.thisWith = append(first.thisWith, r.thisWith...)
-	r.thisWith = nil
-	last.withThis = append(last.withThis, r.withThis...)
-	r.withThis = nil
+	ws.expandGroupColocations(r)
 	var groupNode *node
 	for i, c := range r.children {
 		n := ws.assign(c, prefer)
@@ -597,3 +598,33 @@ func itoa(i int) string {
 }
 
 func strconvItoa(i int) string { return strconv.Itoa(i) }
+
+// expandGroupColocations treats "group with X" as "first member with X"
+// (and, once a member is unmanaged, mandatory ones as "each later member
+// with X"), and "X with group" as "X with last member".
+func (ws *workingSet) expandGroupColocations(r *resource) {
+	first := r.children[0]
+	byPrimary := func(a, b *colocation) int { return cmpColocPriority(a.primary, b.primary) }
+	byDependent := func(a, b *colocation) int { return cmpColocPriority(a.dependent, b.dependent) }
+	for _, c := range r.thisWith {
+		first.thisWith = insertSorted(first.thisWith, c, byPrimary)
+	}
+	anyUnmanaged := !first.managed
+	for _, m := range r.children[1:] {
+		if anyUnmanaged {
+			for _, c := range r.thisWith {
+				if c.score == model.Infinity {
+					m.thisWith = insertSorted(m.thisWith, c, byPrimary)
+				}
+			}
+		} else if !m.managed {
+			anyUnmanaged = true
+		}
+	}
+	r.thisWith = nil
+	last := r.children[len(r.children)-1]
+	for _, c := range r.withThis {
+		last.withThis = insertSorted(last.withThis, c, byDependent)
+	}
+	r.withThis = nil
+}
