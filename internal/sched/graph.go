@@ -270,7 +270,12 @@ func (ws *workingSet) updateActionForOrderings(then *Action, depth int) {
 		}
 		changedFirst := false
 		if first.rsc != nil && other.typ&ofThenCancelsFirst != 0 && !then.is(afOptional) {
+			// 'then' is required, so 'first' is abandoned (a required stop
+			// cancels a reload).
 			first.set(afOptional)
+			if first.Task == "reload-agent" {
+				first.rsc.reload = false
+			}
 		}
 		if first.rsc != nil && then.rsc != nil && first.rsc != then.rsc && !isParent(then.rsc, first.rsc) {
 			first = ws.actionForOrdering(first)
