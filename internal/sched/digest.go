@@ -110,11 +110,16 @@ func (ws *workingSet) compareDigest(r *resource, n *node, op *model.OpRecord, ta
 			return digestMatch
 		}
 	}
-	if op.ForceRestart != "" && op.RestartDigest != "" {
-		keep := map[string]string{}
-		for k, v := range all {
-			if strings.Contains(" "+strings.TrimSpace(op.ForceRestart)+" ", " "+k+" ") {
-				keep[k] = v
+	if op.RestartDigest != "" {
+		// The restart digest covers the parameters that cannot be
+		// reloaded (op-force-restart), or all of them when none is named.
+		keep := all
+		if op.ForceRestart != "" {
+			keep = map[string]string{}
+			for k, v := range all {
+				if strings.Contains(" "+strings.TrimSpace(op.ForceRestart)+" ", " "+k+" ") {
+					keep[k] = v
+				}
 			}
 		}
 		if digest(keep) != op.RestartDigest {
