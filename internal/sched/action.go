@@ -230,14 +230,16 @@ func (ws *workingSet) updateRunnable(a *Action, created bool) {
 			needs = "quorum"
 		}
 	}
-	switch {
-	case needs == "nothing":
+	if needs == "nothing" {
 		a.reason = ""
 		a.set(afRunnable)
-	case !ws.haveQuorum && ws.noQuorumPolicy == "stop":
+		return
+	}
+	switch ws.effectiveQuorumPolicy(rsc) {
+	case "stop":
 		a.reason = "no quorum"
 		a.clear(afRunnable)
-	case !ws.haveQuorum && ws.noQuorumPolicy == "freeze":
+	case "freeze":
 		if !rsc.isActive() || rsc.nextRole > rsc.role {
 			a.reason = "quorum freeze"
 			a.clear(afRunnable)
@@ -245,6 +247,26 @@ func (ws *workingSet) updateRunnable(a *Action, created bool) {
 	default:
 		a.set(afRunnable)
 	}
+}
+
+// effectiveQuorumPolicy is what no-quorum-policy means for rsc now:
+// "ignore" with quorum; with policy demote, promotable instances are
+// demoted and may stay up, everything else stops.
+func (ws *workingSet) effectiveQuorumPolicy(rsc *resource) string {
+	if ws.haveQuorum {
+		return "ignore"
+	}
+	if ws.noQuorumPolicy != "demote" {
+		return ws.noQuorumPolicy
+	}
+	switch rsc.role {
+	case RolePromoted, RoleUnpromoted:
+		if rsc.nextRole > RoleUnpromoted {
+			rsc.setNextRole(RoleUnpromoted, "no-quorum-policy=demote")
+		}
+		return "ignore"
+	}
+	return "stop"
 }
 
 func (r *resource) isActive() bool {
