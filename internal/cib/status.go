@@ -71,6 +71,11 @@ func lrmResource(n *node) (model.ResourceHistory, error) {
 	}
 	h.Class, h.Provider, h.Type = n.get("class"), n.get("provider"), n.get("type")
 	h.Container = n.get("container")
+	if v := n.get("shutdown-lock"); v != "" {
+		if t, err := strconv.ParseInt(v, 10, 64); err == nil {
+			h.ShutdownLock = t
+		}
+	}
 	for _, c := range n.children {
 		if c.name != "lrm_rsc_op" {
 			continue

@@ -63,12 +63,15 @@ type NodeStatus struct {
 
 // ResourceHistory is the recorded operations of one resource on one node.
 type ResourceHistory struct {
-	ID        string     `json:"id"`
-	Class     string     `json:"class,omitempty"`
-	Provider  string     `json:"provider,omitempty"`
-	Type      string     `json:"type,omitempty"`
-	Container string     `json:"container,omitempty"`
-	Ops       []OpRecord `json:"ops,omitempty"`
+	ID        string `json:"id"`
+	Class     string `json:"class,omitempty"`
+	Provider  string `json:"provider,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Container string `json:"container,omitempty"`
+	// ShutdownLock is when the resource was locked to this node because
+	// the node shut down cleanly (Unix seconds; 0: not locked).
+	ShutdownLock int64      `json:"shutdown_lock,omitempty"`
+	Ops          []OpRecord `json:"ops,omitempty"`
 }
 
 // OpRecord is one recorded operation result.

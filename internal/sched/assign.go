@@ -18,6 +18,11 @@ func (ws *workingSet) applyNodeCriteria() error {
 		return err
 	}
 	locs = append(ws.healthLocations(), locs...)
+	if ws.shutdownLock {
+		for _, r := range ws.resources {
+			ws.applyShutdownLock(r)
+		}
+	}
 	for _, l := range locs {
 		l.rsc.locs = append(l.rsc.locs, l)
 		ws.applyLocation(l.rsc, l)
@@ -627,4 +632,45 @@ func (ws *workingSet) expandGroupColocations(r *resource) {
 		last.withThis = insertSorted(last.withThis, c, byDependent)
 	}
 	r.withThis = nil
+}
+
+// applyShutdownLock keeps a resource of a cleanly shut down node on that
+// node (shutdown-lock): it may not start anywhere else until the node
+// returns or the lock expires.
+func (ws *workingSet) applyShutdownLock(r *resource) {
+	switch r.variant {
+	case vGroup:
+		for _, c := range r.children {
+			ws.applyShutdownLock(c)
+		}
+		return
+	case vClone:
+		return
+	}
+	if (r.cfg != nil && r.cfg.Class == "stonith") || r.isRemoteConn() {
+		return
+	}
+	if r.lockNode != nil {
+		if len(r.runningOn) > 0 {
+			r.lockNode = nil
+			r.lockTime = 0
+		}
+	} else if len(r.runningOn) == 1 {
+		n := r.runningOn[0]
+		if n.shutdown && !n.unclean {
+			r.lockNode = n
+			r.lockTime = ws.now
+			if v, err := strconv.ParseInt(n.attrs["shutdown"], 10, 64); err == nil && v != 0 {
+				r.lockTime = v
+			}
+		}
+	}
+	if r.lockNode == nil {
+		return
+	}
+	for _, n := range ws.nodes {
+		if n != r.lockNode {
+			ws.addLocation(r, n, -model.Infinity, "shutdown-lock: locked to "+r.lockNode.name)
+		}
+	}
 }

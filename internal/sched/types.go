@@ -225,6 +225,7 @@ type resource struct {
 	partialTarget   *node
 	danglingSources []*node
 	lockNode        *node
+	lockTime        int64
 	allowed         *nodeTable
 	assigned        *node
 	knownOn         map[*node]bool
@@ -347,6 +348,7 @@ type workingSet struct {
 	enableProbes      bool
 	stonithAction     string
 	shutdownLock      bool
+	shutdownLockLimit int64 // seconds; 0: locks never expire
 	removeAfterStop   bool
 
 	colocations  []*colocation

@@ -144,6 +144,9 @@ func (ws *workingSet) unpackConfig() {
 		}
 	}
 	ws.shutdownLock = propBool(p, "shutdown-lock", false)
+	if ws.shutdownLock {
+		ws.shutdownLockLimit = parseIntervalMS(p["shutdown-lock-limit"]) / 1000
+	}
 	ws.haveQuorum = ws.st == nil || ws.st.HaveQuorum
 	if ws.noQuorumPolicy == "suicide" && !ws.stonithEnabled {
 		ws.noQuorumPolicy = "stop"
@@ -600,11 +603,25 @@ func sortOps(ops []model.OpRecord) []model.OpRecord {
 }
 
 func (ws *workingSet) unpackResourceHistory(n *node, h *model.ResourceHistory) {
-	if len(h.Ops) == 0 {
+	if len(h.Ops) == 0 && !ws.shutdownLock {
+		return
+	}
+	if len(h.Ops) == 0 && ws.lookupHistoryResource(h.ID) == nil {
 		return
 	}
 	rsc := ws.findHistoryResource(n, h)
 	if rsc == nil {
+		return
+	}
+	if ws.shutdownLock && h.ShutdownLock != 0 {
+		if ws.shutdownLockLimit > 0 && ws.now > h.ShutdownLock+ws.shutdownLockLimit {
+			rsc.explain("shutdown lock on %s expired", n.name)
+		} else {
+			rsc.lockNode = n
+			rsc.lockTime = h.ShutdownLock
+		}
+	}
+	if len(h.Ops) == 0 {
 		return
 	}
 	ops := sortOps(h.Ops)
