@@ -122,9 +122,9 @@ func (p *parser) colocation(n *node) (c model.Colocation, keep bool, err error) 
 		keep = p.colocationRefs(&c)
 	}
 	c.NodeAttribute = n.get("node-attribute")
-	if c.Influence, err = optBool(n, "influence"); err != nil {
-		return c, false, err
-	}
+	// Pacemaker uses the default (the dependent's critical meta) for an
+	// invalid influence rather than rejecting the constraint.
+	c.Influence, _ = optBool(n, "influence")
 	return c, keep, nil
 }
 

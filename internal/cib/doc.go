@@ -49,7 +49,7 @@
 // # What is refused
 //
 // Features the model and scheduler do not support yet make Parse fail with
-// one *UnsupportedError naming the element and id: bundles, rsc_location lifetime, and attribute sets with rules other
+// one *UnsupportedError naming the element and id: resource templates used directly, rsc_location lifetime, and attribute sets with rules other
 // than a resource's instance_attributes (cluster properties, defaults,
 // meta_attributes, utilization, node attributes, op attributes). Missing
 // required attributes and invalid values give an *AttrError; malformed XML

@@ -11,7 +11,7 @@ import (
 var ErrMissingAttribute = errors.New("cib: missing attribute")
 
 // UnsupportedError reports a CIB feature Paceline does not support yet
-// (bundles, rules on
+// (templates, rules on
 // meta-attribute sets, ...). Callers can tell it from a broken file with
 // errors.As.
 type UnsupportedError struct {

@@ -206,8 +206,6 @@ func TestUnsupported(t *testing.T) {
 	for _, tc := range []struct {
 		name, config, want, element string
 	}{
-		{"bundle", `<resources><bundle id="httpd-bundle"><docker image="x"/></bundle></resources>`,
-			"bundle 'httpd-bundle' is not supported", "bundle"},
 		{"meta rule", `<rsc_defaults><meta_attributes id="x"><rule id="r" score="0"/>
 			<nvpair id="x1" name="a" value="b"/></meta_attributes></rsc_defaults>`,
 			"meta_attributes 'x' with a rule is not supported", "meta_attributes"},

@@ -37,7 +37,11 @@ func (p *parser) resource(n *node, parent string) (model.Resource, error) {
 	}
 	switch n.name {
 	case "primitive", "group", "clone", "master":
-	case "bundle", "template":
+	case "bundle":
+		if parent != "" {
+			return r, fmt.Errorf("bundle '%s': a bundle cannot be inside a %s", n.get("id"), parent)
+		}
+	case "template":
 		return r, unsupported(n, "", "")
 	default:
 		return r, unsupported(n, "resource element <"+n.name+">", "")
@@ -86,6 +90,8 @@ func (p *parser) resource(n *node, parent string) (model.Resource, error) {
 	switch n.name {
 	case "primitive":
 		err = p.primitive(n, &r)
+	case "bundle":
+		err = p.bundle(n, &r)
 	case "group":
 		r.Kind = model.KindGroup
 		for _, c := range n.children {

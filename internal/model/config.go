@@ -52,6 +52,7 @@ const (
 	KindPrimitive Kind = "primitive"
 	KindGroup     Kind = "group"
 	KindClone     Kind = "clone"
+	KindBundle    Kind = "bundle"
 )
 
 // Resource is a primitive, a group of primitives, or a clone of a primitive
@@ -73,8 +74,11 @@ type Resource struct {
 	RuleParams  []AttrSet         `json:"rule_params,omitempty" yaml:"rule_params,omitempty"`
 	Utilization map[string]string `json:"utilization,omitempty" yaml:"utilization,omitempty"`
 	Ops         []Op              `json:"ops,omitempty" yaml:"ops,omitempty"`
-	// Children are a group's members in order, or a clone's single child.
+	// Children are a group's members in order, a clone's single child, or
+	// a bundle's inner primitive (none for a bare container bundle).
 	Children []Resource `json:"children,omitempty" yaml:"children,omitempty"`
+	// Bundle describes a bundle's containers; set only for KindBundle.
+	Bundle *Bundle `json:"bundle,omitempty" yaml:"bundle,omitempty"`
 }
 
 // Agent returns "class:provider:type" or "class:type".

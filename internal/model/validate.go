@@ -140,6 +140,8 @@ func (v *validator) resource(r *Resource, parent Kind, pos int, ids map[string]b
 		if len(r.Children) != 1 {
 			v.add("resource", id, "children", fmt.Errorf("clone has %d children, want 1", len(r.Children)))
 		}
+	case KindBundle:
+		v.bundle(r, parent)
 	default:
 		v.add("resource", id, "kind", fmt.Errorf("%w %q", ErrInvalidValue, r.Kind))
 	}

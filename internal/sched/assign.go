@@ -157,6 +157,8 @@ func (ws *workingSet) assign(r *resource, prefer *node) *node {
 		return ws.assignGroup(r, prefer)
 	case vClone:
 		return ws.assignClone(r, prefer)
+	case vBundle:
+		return ws.assignBundle(r, prefer)
 	}
 	return ws.assignPrimitive(r, prefer)
 }
@@ -292,6 +294,9 @@ func (ws *workingSet) colocationApply(dep, prim *resource, c *colocation) {
 	switch prim.variant {
 	case vClone:
 		ws.cloneColocationRH(dep, prim, c)
+		return
+	case vBundle:
+		ws.bundleColocationRH(dep, prim, c)
 		return
 	case vGroup:
 		if prim.provisional || len(prim.children) == 0 {

@@ -110,6 +110,13 @@ func instanceLocations(inst *resource) []*node {
 // findCloneInstance is unpack_find_resource + find_anonymous_clone.
 func (ws *workingSet) findCloneInstance(clone *resource, n *node, id string, h *model.ResourceHistory) *resource {
 	base := baseID(id)
+	if b := clone.parent; b != nil && b.bundle != nil && !clone.unique {
+		if inst := b.replicaForNode(n); inst != nil {
+			inst.historyID = id
+			return inst
+		}
+		return ws.orphan(id, h)
+	}
 	if clone.unique {
 		if r, ok := ws.byID[id]; ok && r.variant == vPrimitive {
 			r.historyID = id
@@ -198,7 +205,7 @@ func (ws *workingSet) assignClone(r *resource, prefer *node) *node {
 		}
 	}
 	sort.SliceStable(r.children, func(i, j int) bool { return ws.cmpInstance(r.children[i], r.children[j]) < 0 })
-	ws.distributeChildren(r)
+	ws.distributeChildren(r, r.children)
 	if r.promotable {
 		ws.setInstanceRoles(r)
 	}
@@ -207,7 +214,9 @@ func (ws *workingSet) assignClone(r *resource, prefer *node) *node {
 	return nil
 }
 
-func (ws *workingSet) distributeChildren(r *resource) {
+// distributeChildren is distribute_children: it places kids, the
+// instances of clone r (or the containers of bundle r).
+func (ws *workingSet) distributeChildren(r *resource, kids []*resource) {
 	available := 0
 	r.allowed.each(func(w *weighted) {
 		w.count = 0
@@ -225,7 +234,7 @@ func (ws *workingSet) distributeChildren(r *resource) {
 		loopMax = 1
 	}
 	allocated := 0
-	for _, c := range r.children {
+	for _, c := range kids {
 		if allocated >= max {
 			break
 		}
@@ -244,7 +253,7 @@ func (ws *workingSet) distributeChildren(r *resource) {
 			allocated++
 		}
 	}
-	for _, c := range r.children {
+	for _, c := range kids {
 		if !c.provisional {
 			continue
 		}
@@ -631,7 +640,7 @@ func (r *resource) currentLocation() *node {
 }
 
 func (ws *workingSet) compatibleByNode(n *node, clone *resource, filter Role, current bool) *resource {
-	for _, inst := range clone.children {
+	for _, inst := range clone.instances() {
 		var role Role
 		if current {
 			role = inst.state()
@@ -684,17 +693,7 @@ func (ws *workingSet) createCloneActions(r *resource) {
 		stopping = stopping || sp
 		starting = starting || st
 	}
-	start := ws.pseudo(r, "start", !starting, true)
-	_ = start
-	started := ws.pseudo(r, "running", !starting, false)
-	if active || starting {
-		started.set(afRunnable)
-	}
-	stop := ws.pseudo(r, "stop", !stopping, true)
-	ws.pseudo(r, "stopped", !stopping, true)
-	if allowDependentMigrations {
-		stop.set(afMigrateRunnable)
-	}
+	ws.pseudoStatusActions(r, starting, stopping, active, allowDependentMigrations)
 	if r.ordered {
 		var lastStop, lastStart *Action
 		kids := append([]*resource(nil), r.children...)
@@ -716,6 +715,38 @@ func (ws *workingSet) createCloneActions(r *resource) {
 	}
 	if r.promotable {
 		ws.createPromotableActions(r)
+	}
+}
+
+// clonePseudoActions is clone_create_pseudo_actions over kids (already
+// with their own actions).
+func (ws *workingSet) clonePseudoActions(r *resource, kids []*resource) {
+	starting, stopping, active := false, false, false
+	allowDependentMigrations := true
+	for _, c := range kids {
+		st, sp := false, false
+		cloneUpdatePseudoStatus(c, &sp, &st, &active)
+		if sp && st {
+			allowDependentMigrations = false
+		}
+		stopping = stopping || sp
+		starting = starting || st
+	}
+	ws.pseudoStatusActions(r, starting, stopping, active, allowDependentMigrations)
+}
+
+// pseudoStatusActions creates a collective resource's start, running,
+// stop and stopped pseudo-actions.
+func (ws *workingSet) pseudoStatusActions(r *resource, starting, stopping, active, allowDependentMigrations bool) {
+	ws.pseudo(r, "start", !starting, true)
+	started := ws.pseudo(r, "running", !starting, false)
+	if active || starting {
+		started.set(afRunnable)
+	}
+	stop := ws.pseudo(r, "stop", !stopping, true)
+	ws.pseudo(r, "stopped", !stopping, true)
+	if allowDependentMigrations {
+		stop.set(afMigrateRunnable)
 	}
 }
 
@@ -797,10 +828,15 @@ func (ws *workingSet) cloneInternal(r *resource) {
 
 // cloneActionFlags is summary_action_flags.
 func (ws *workingSet) cloneActionFlags(a *Action, n *node) actionFlags {
+	return ws.summaryActionFlags(a, a.rsc.children, n)
+}
+
+// summaryActionFlags is summary_action_flags over kids.
+func (ws *workingSet) summaryActionFlags(a *Action, kids []*resource, n *node) actionFlags {
 	flags := afOptional | afRunnable | afPseudo
 	task := taskToChild(a.Task)
 	anyRunnable := false
-	for _, c := range a.rsc.children {
+	for _, c := range kids {
 		var ca *Action
 		if len(c.children) > 0 {
 			ca = c.findTask(task, nil)
@@ -832,7 +868,7 @@ func canInterleave(first, then *Action) bool {
 	if first.rsc == nil || then.rsc == nil || first.rsc == then.rsc {
 		return false
 	}
-	if first.rsc.variant != vClone || then.rsc.variant != vClone {
+	if first.rsc.variant < vClone || then.rsc.variant < vClone {
 		return false
 	}
 	r := then.rsc
@@ -847,7 +883,7 @@ func (ws *workingSet) cloneUpdateOrdered(first, then *Action, n *node, flags, fi
 	ct, cf := false, false
 	if canInterleave(first, then) {
 		current := strings.HasSuffix(first.key, "_stopped_0") || strings.HasSuffix(first.key, "_demoted_0")
-		for _, tc := range then.rsc.children {
+		for _, tc := range then.rsc.instances() {
 			fc := ws.findCompatibleChild(tc, first.rsc, RoleUnknown, current)
 			if fc == nil {
 				if current {
@@ -882,7 +918,7 @@ func (ws *workingSet) cloneUpdateOrdered(first, then *Action, n *node, flags, fi
 	}
 	t, f := ws.updatePrimitiveOrdered(first, then, n, flags, filter, typ, depth)
 	ct, cf = t, f
-	for _, tc := range then.rsc.children {
+	for _, tc := range then.rsc.instances() {
 		ta := tc.findTask(then.Task, n)
 		if ta == nil {
 			continue

@@ -291,6 +291,8 @@ func (ws *workingSet) createActions(r *resource) {
 		ws.createGroupActions(r)
 	case vClone:
 		ws.createCloneActions(r)
+	case vBundle:
+		ws.createBundleActions(r)
 	}
 }
 
@@ -303,6 +305,8 @@ func (ws *workingSet) internalConstraints(r *resource) {
 		ws.groupInternal(r)
 	case vClone:
 		ws.cloneInternal(r)
+	case vBundle:
+		ws.bundleInternal(r)
 	}
 }
 

@@ -91,6 +91,12 @@ func (ws *workingSet) opTimeoutMS(o *model.Op) int64 {
 
 // compareDigest computes what changed for one recorded operation.
 func (ws *workingSet) compareDigest(r *resource, n *node, op *model.OpRecord, task string, o *model.Op) digestResult {
+	if r.implicit {
+		// A bundle's implicit resources are derived from the bundle,
+		// whose container parameters Paceline does not reproduce
+		// byte for byte; treat their definition as unchanged.
+		return digestMatch
+	}
 	all := ws.params(r, n)
 	extra := false
 	if o != nil && len(o.Params) > 0 {

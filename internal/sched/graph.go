@@ -124,6 +124,8 @@ func (ws *workingSet) actionFlagsFor(a *Action, n *node) actionFlags {
 		return ws.groupActionFlags(a, n)
 	case vClone:
 		return ws.cloneActionFlags(a, n)
+	case vBundle:
+		return ws.bundleActionFlags(a, n)
 	}
 	return a.flags
 }
@@ -169,7 +171,7 @@ func (ws *workingSet) actionFlagsForOrdering(a *Action, n *node) actionFlags {
 		return a.flags
 	}
 	flags := ws.actionFlagsFor(a, nil)
-	if n == nil || a.rsc.variant != vClone {
+	if n == nil || a.rsc.variant < vClone {
 		return flags
 	}
 	runnable := flags&afRunnable != 0
@@ -219,7 +221,7 @@ func (ws *workingSet) actionForOrdering(a *Action) *Action {
 		return a
 	}
 	key := opKey(r.id, remapped, 0)
-	if r.notify && r.variant == vClone && r.parent == nil {
+	if r.notify && r.variant == vClone && (r.parent == nil || r.parent.variant == vBundle) {
 		key = r.id + "_confirmed-post_notify_" + remapped + "_0"
 	}
 	for _, x := range r.actions {
@@ -444,7 +446,7 @@ func (ws *workingSet) updateOrderedBy(owner *resource, first, then *Action, n *n
 			}
 		}
 		return ct, cf
-	case vClone:
+	case vClone, vBundle:
 		return ws.cloneUpdateOrdered(first, then, n, flags, filter, typ, depth)
 	}
 	return ws.updatePrimitiveOrdered(first, then, n, flags, filter, typ, depth)

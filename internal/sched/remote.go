@@ -459,7 +459,10 @@ func (ws *workingSet) remoteInternal(r *resource) {
 		var remote *resource
 		switch {
 		case r.connFor != nil:
-			avoidRemoteNodes(c)
+			// Bundles may run their containers on remote nodes.
+			if r.parent == nil || r.parent.variant != vBundle {
+				avoidRemoteNodes(c)
+			}
 		case c.connFor != nil:
 			remote = c
 		default:

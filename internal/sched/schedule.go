@@ -246,6 +246,9 @@ func (ws *workingSet) summary() []Change {
 }
 
 func (ws *workingSet) resourceChanges(r *resource) []Change {
+	if r.bundle != nil {
+		return ws.bundleChanges(r)
+	}
 	if len(r.children) > 0 {
 		var out []Change
 		for _, c := range r.children {

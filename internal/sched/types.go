@@ -174,6 +174,7 @@ const (
 	vPrimitive variant = iota
 	vGroup
 	vClone
+	vBundle
 )
 
 // onFail is the failure policy, ordered by severity as in Pacemaker.
@@ -273,10 +274,16 @@ type resource struct {
 	// discovery.go).
 	discovery         map[*node]discoverMode
 	exclusiveDiscover bool
+	// bundle is set for bundles (see bundle.go); implicit marks the
+	// resources a bundle creates for its replicas.
+	bundle   *bundleData
+	implicit bool
 }
 
+// top is uber_parent: the outermost collective resource, except that a
+// bundle's replica resources and implicit clone count as top-level.
 func (r *resource) top() *resource {
-	for r.parent != nil {
+	for r.parent != nil && r.parent.variant != vBundle {
 		r = r.parent
 	}
 	return r

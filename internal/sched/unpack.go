@@ -172,6 +172,7 @@ func (ws *workingSet) unpackNodes() {
 		ws.nodeByName[n.name] = n
 	}
 	ws.addRemoteNodes()
+	ws.addBundleNodes()
 	if ws.st == nil {
 		return
 	}
@@ -401,6 +402,8 @@ func (ws *workingSet) newResource(cfg *model.Resource, parent *resource) (*resou
 		r.variant = vGroup
 	case model.KindClone:
 		r.variant = vClone
+	case model.KindBundle:
+		r.variant = vBundle
 	default:
 		return nil, fmt.Errorf("resource %q: kind %q is not supported", cfg.ID, cfg.Kind)
 	}
@@ -423,6 +426,10 @@ func (ws *workingSet) newResource(cfg *model.Resource, parent *resource) (*resou
 		}
 	case vClone:
 		if err := ws.unpackClone(r); err != nil {
+			return nil, err
+		}
+	case vBundle:
+		if err := ws.unpackBundle(r); err != nil {
 			return nil, err
 		}
 	}
@@ -522,6 +529,9 @@ func (ws *workingSet) finishResource(r *resource) {
 		for _, n := range ws.nodes {
 			r.allowed.set(n, n.score)
 		}
+	}
+	if r.bundle != nil {
+		ws.finishBundle(r)
 	}
 }
 

@@ -80,6 +80,8 @@ func (ws *workingSet) resourceView(r *resource, revised bool) ResourceView {
 		rv.Kind = "group"
 	case vClone:
 		rv.Kind = "clone"
+	case vBundle:
+		rv.Kind = "bundle"
 	default:
 		rv.Kind = "primitive"
 		if r.cfg != nil {
