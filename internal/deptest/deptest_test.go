@@ -91,6 +91,9 @@ type rule struct {
 	// OwnAllowed lists the directories of this module the packages may
 	// depend on, directly or not (their own subtree is always allowed).
 	OwnAllowed []string
+	// OwnForbidden lists directories inside OwnAllowed that are still
+	// off limits (checked first).
+	OwnForbidden []string
 	// ThirdPartyAllowed lists the module path prefixes of non-standard,
 	// non-module packages the packages may depend on (nil: none).
 	ThirdPartyAllowed []string
@@ -115,6 +118,23 @@ var rules = []rule{
 		Dir:        "internal/cib",
 		Why:        "the CIB importer turns XML into the model: the standard library and the model only",
 		OwnAllowed: []string{"internal/model"},
+	},
+	{
+		Dir: "internal/clock",
+		Why: "the clock is a leaf: the standard library only",
+	},
+	{
+		Dir: "internal/agents",
+		Why: "agent classes run one operation for the executor: the standard library and the model, " +
+			"never the executor, the store or the scheduler above them",
+		OwnAllowed: []string{"internal/model"},
+	},
+	{
+		Dir: "internal/executor",
+		Why: "the executor runs operations through the agent interface it declares: it knows the agent values, " +
+			"the model and the clock, not the classes (the daemon wires them) nor anything above it",
+		OwnAllowed:   []string{"internal/model", "internal/agents", "internal/clock"},
+		OwnForbidden: []string{"internal/agents/ocf", "internal/agents/builtin", "internal/agents/systemd"},
 	},
 	{
 		Dir: "internal/cli",
@@ -177,7 +197,7 @@ func checkRule(t reporter, graph map[string]*pkg, r rule, p *pkg) {
 		case d != nil && d.Standard:
 			continue
 		case own(dep):
-			if under(dep, r.Dir) || allowedOwn(dep, r.OwnAllowed) {
+			if under(dep, r.Dir) || (allowedOwn(dep, r.OwnAllowed) && !allowedOwn(dep, r.OwnForbidden)) {
 				continue
 			}
 			t.Errorf("%s depends on %s (%s), which it may not: %s. Allowed in this module: %s",
@@ -269,5 +289,27 @@ func TestRulesCatchViolations(t *testing.T) {
 	checkRule(rec, graph, r, graph[module+"/internal/sched"])
 	if len(errs) != 2 {
 		t.Fatalf("want 2 violations (imports os, depends on cib), got %d: %q", len(errs), errs)
+	}
+}
+
+// TestExecutorCannotImportClasses checks the executor rule's exception: it
+// may use internal/agents but not the agent classes below it.
+func TestExecutorCannotImportClasses(t *testing.T) {
+	ex, ocf := module+"/internal/executor", module+"/internal/agents/ocf"
+	graph := map[string]*pkg{
+		ex:                          {ImportPath: ex, Imports: []string{ocf}, Deps: []string{ocf, module + "/internal/agents"}},
+		ocf:                         {ImportPath: ocf, Imports: []string{module + "/internal/agents"}, Deps: []string{module + "/internal/agents"}},
+		module + "/internal/agents": {ImportPath: module + "/internal/agents"},
+	}
+	var r rule
+	for _, x := range rules {
+		if x.Dir == "internal/executor" {
+			r = x
+		}
+	}
+	var errs []string
+	checkRule(recorder{errs: &errs}, graph, r, graph[ex])
+	if len(errs) != 1 {
+		t.Fatalf("want 1 violation (depends on agents/ocf), got %d: %q", len(errs), errs)
 	}
 }

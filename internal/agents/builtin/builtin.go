@@ -1,0 +1,103 @@
+// Package builtin implements the agents that live inside the paceline
+// binary (class "builtin"): dummy, a stand-in that only records whether it
+// runs (like ocf:pacemaker:Dummy, plus promote/demote), and process, which
+// supervises a command.
+//
+// State lives in files under Config.RunDir, so an agent restart (not a
+// reboot) keeps it, as HA_RSCTMP does for OCF agents.
+package builtin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/paceline/paceline/internal/agents"
+)
+
+// Config configures the builtin class.
+type Config struct {
+	// RunDir holds the agents' state (dummy state files, process pid
+	// files and default logs). Required; created with mode 0700.
+	RunDir string
+	// StartGrace is how long process waits after spawning its command
+	// before checking that it is still alive. Default 100ms.
+	StartGrace time.Duration
+}
+
+// ErrNoRunDir is returned by New when Config.RunDir is empty or relative.
+var ErrNoRunDir = errors.New("builtin: RunDir must be an absolute path")
+
+// Class runs the builtin agents. It is safe for concurrent use across
+// resources; the executor runs one operation at a time per resource.
+type Class struct {
+	cfg Config
+}
+
+// New returns the builtin class.
+func New(cfg Config) (*Class, error) {
+	if cfg.RunDir == "" || !filepath.IsAbs(cfg.RunDir) {
+		return nil, ErrNoRunDir
+	}
+	if cfg.StartGrace == 0 {
+		cfg.StartGrace = 100 * time.Millisecond
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
+		return nil, fmt.Errorf("builtin: %w", err)
+	}
+	return &Class{cfg: cfg}, nil
+}
+
+// Run performs req with builtin:req.Agent.Name.
+func (c *Class) Run(ctx context.Context, req agents.Request) agents.Result {
+	start := time.Now()
+	ctx, cancel := agents.Deadline(ctx, &req)
+	defer cancel()
+	var res agents.Result
+	if !instancePattern.MatchString(req.ResourceID) {
+		res = agents.Failed(agents.RCInvalidParam, agents.StatusErrorFatal, "invalid resource id %q", req.ResourceID)
+	} else {
+		switch req.Agent.Name {
+		case "dummy":
+			res = c.dummy(ctx, &req)
+		case "process":
+			res = c.process(ctx, &req)
+		default:
+			res = agents.Failed(agents.RCNotInstalled, agents.StatusNotInstalled, "no builtin agent %q", req.Agent.Name)
+		}
+	}
+	if st := agents.Interrupted(ctx); st != agents.StatusDone && res.Status == agents.StatusDone {
+		res.RC, res.Status = agents.RCUnknownError, st
+		res.ExitReason = fmt.Sprintf("%s %s interrupted: %s", req.Agent, req.Op, st)
+	}
+	res.Duration = time.Since(start)
+	return res
+}
+
+// instancePattern is what a resource id may look like to become part of a
+// file name (clone instances are "id:N").
+var instancePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:-]*$`)
+
+func (c *Class) path(kind, id, ext string) string {
+	return filepath.Join(c.cfg.RunDir, kind+"-"+id+ext)
+}
+
+func ok() agents.Result { return agents.Result{RC: agents.RCOK, Status: agents.StatusDone} }
+
+func rc(code agents.RC, format string, args ...any) agents.Result {
+	return agents.Result{RC: code, Status: agents.StatusDone, ExitReason: fmt.Sprintf(format, args...)}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
