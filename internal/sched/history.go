@@ -66,66 +66,78 @@ func (ws *workingSet) opOnFail(r *resource, task string, intervalMS int64) (onFa
 			value = o.Meta["on-fail"]
 		}
 	}
-	if value == "" && intervalMS == 0 && (task == "promote" || task == "demote") {
-		// fall through to defaults
-	}
 	if value == "" {
 		value = ws.cfg.OpDefaults["on-fail"]
 	}
-	if strings.EqualFold(value, "restart-container") {
-		if r.container != nil {
-			return failRestartContainer, RoleStarted
+	value = strings.ToLower(value)
+	switch {
+	case task == "stop" && (value == "standby" || value == "demote" || value == "stop"):
+		value = "" // not valid for stop: back to the default
+	case task == "demote" && value == "":
+		// demote inherits the on-fail of the Promoted-role monitor
+		for _, o := range r.ops {
+			of := strings.ToLower(o.OnFail)
+			if of == "" || !o.IsEnabled() || o.Name != "monitor" || o.Interval <= 0 || of == "demote" {
+				continue
+			}
+			if parseRole(o.Role) != RolePromoted {
+				continue
+			}
+			value = of
+			break
 		}
-		value = ""
 	}
-	if of, role, ok := ws.remoteOnFail(r, task, intervalMS, value); ok {
-		return of, role
-	}
-	if value == "" && task == "monitor" && intervalMS == 0 {
-		value = ""
-	}
-	failRole := RoleStarted
-	var of onFail
-	switch strings.ToLower(value) {
+	failRole := RoleUnknown
+	of := onFail(-1)
+	switch value {
 	case "block":
 		of = failBlock
 	case "fence":
 		if ws.stonithEnabled {
 			of = failFence
 		} else {
-			of = failStop
-			failRole = RoleStopped
+			of, failRole = failStop, RoleStopped
 		}
 	case "standby":
 		of = failStandby
 	case "ignore", "nothing":
 		of = failIgnore
 	case "migrate":
-		of = failStandby
+		of = failMigrate
 	case "stop":
-		of = failStop
-		failRole = RoleStopped
+		of, failRole = failStop, RoleStopped
 	case "restart":
 		of = failRestart
 	case "restart-container":
-		of = failRestart
+		if r.container != nil {
+			of = failRestartContainer
+		}
 	case "demote":
 		of = failDemote
-		failRole = RoleUnpromoted
-	case "":
-		switch {
-		case task == "stop" && ws.stonithEnabled:
-			of = failFence
-		case task == "stop":
-			of = failBlock
-		default:
+	}
+	if of < 0 {
+		if rof, role, ok := ws.remoteOnFail(r, task, intervalMS, ""); ok {
+			of, failRole = rof, role
+		} else if task == "stop" {
+			if ws.stonithEnabled {
+				of = failFence
+			} else {
+				of = failBlock
+			}
+		} else {
 			of = failRestart
 		}
-	default:
-		of = failRestart
+	} else if of != failRestartContainer {
+		if rof, role, ok := ws.remoteOnFail(r, task, intervalMS, value); ok && !r.managed {
+			of, failRole = rof, role
+		}
 	}
-	if of == failFence && task == "stop" && !ws.stonithEnabled {
-		of = failBlock
+	if failRole == RoleUnknown {
+		if task == "promote" {
+			failRole = RoleUnpromoted
+		} else {
+			failRole = RoleStarted
+		}
 	}
 	return of, failRole
 }
@@ -270,9 +282,13 @@ func (ws *workingSet) unpackOp(rsc *resource, n *node, op *model.OpRecord, lastF
 	}
 
 	of, _ := ws.opOnFail(rsc, task, op.Interval)
-	if of == failIgnore {
+	if of == failIgnore || (of == failRestartContainer && task == "stop") {
+		// Pretend the failed operation succeeded.
 		ws.updateResourceState(rsc, n, op, task, target, *lastFailure, on)
 		rsc.failureIgnored = true
+		if of == failRestartContainer && *on <= failRestart {
+			*on = of
+		}
 		return
 	}
 	ws.unpackFailure(rsc, n, rc, op, lastFailure, on)
