@@ -208,8 +208,9 @@ func TestUnsupported(t *testing.T) {
 	}{
 		{"bundle", `<resources><bundle id="httpd-bundle"><docker image="x"/></bundle></resources>`,
 			"bundle 'httpd-bundle' is not supported", "bundle"},
-		{"meta rule", `<rsc_defaults><meta_attributes id="x"><rule id="r" score="0"/>
-			<nvpair id="x1" name="a" value="b"/></meta_attributes></rsc_defaults>`,
+		{"op meta rule", `<resources><primitive id="p" class="ocf" provider="pacemaker" type="Dummy">
+			<operations><op id="m" name="monitor" interval="10s"><meta_attributes id="x"><rule id="r" score="0"/>
+			<nvpair id="x1" name="a" value="b"/></meta_attributes></op></operations></primitive></resources>`,
 			"meta_attributes 'x' with a rule is not supported", "meta_attributes"},
 	} {
 		_, _, err := Parse(strings.NewReader(cib("", tc.config, "")))
