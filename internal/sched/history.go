@@ -70,7 +70,7 @@ func (ws *workingSet) opOnFail(r *resource, task string, intervalMS int64) (onFa
 		// fall through to defaults
 	}
 	if value == "" {
-		value = ws.cfg.OpDefaults["on-fail"]
+		value = ws.opDefaults(r, task, intervalMS)["on-fail"]
 	}
 	if strings.EqualFold(value, "restart-container") {
 		if r.container != nil {
