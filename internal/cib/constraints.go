@@ -339,6 +339,22 @@ func (p *parser) ruleAt(n *node, depth int) (model.Rule, error) {
 				}
 			}
 			r.Dates = append(r.Dates, d)
+		case "rsc_expression":
+			e, err := p.idx.deref(c)
+			if err != nil {
+				return r, err
+			}
+			r.Agents = append(r.Agents, model.AgentExpr{Class: e.get("class"), Provider: e.get("provider"), Type: e.get("type")})
+		case "op_expression":
+			e, err := p.idx.deref(c)
+			if err != nil {
+				return r, err
+			}
+			x := model.OpExpr{Interval: e.get("interval")}
+			if x.Name, err = required(e, "name"); err != nil {
+				return r, err
+			}
+			r.Operations = append(r.Operations, x)
 		case "rule":
 			sub, err := p.ruleAt(c, depth+1)
 			if err != nil {

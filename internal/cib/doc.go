@@ -7,8 +7,18 @@
 //
 //   - crm_config: every cluster_property_set merged into Config.Properties,
 //     the set "cib-bootstrap-options" first, then by descending set score,
-//     the first occurrence of a name winning (Pacemaker's rule).
-//     rsc_defaults and op_defaults meta_attributes likewise.
+//     the later set in the document first among equal scores, the first
+//     occurrence of a name winning (Pacemaker's rule). rsc_defaults and
+//     op_defaults meta_attributes likewise, and so are node and resource
+//     meta_attributes, instance_attributes and utilization. When any set
+//     of a kind has a rule (date_expression, rsc_expression,
+//     op_expression, expression), every set of that kind is also kept in
+//     document order (Config.PropertySets, RscDefaultSets, OpDefaultSets,
+//     Node.AttributeSets, UtilizationSets, Resource.MetaSets,
+//     UtilizationSets) and the map holds only the sets without a rule.
+//     An operation's meta_attributes are merged overwriting, as Pacemaker
+//     does: the first set of equal score wins, a lower score beats a
+//     higher one.
 //   - nodes: id, uname, type (member, ping), score, instance_attributes
 //     (Attributes) and utilization.
 //   - resources: primitive, group, clone and master (a clone with meta
@@ -49,9 +59,9 @@
 // # What is refused
 //
 // Features the model and scheduler do not support yet make Parse fail with
-// one *UnsupportedError naming the element and id: resource templates used directly, rsc_location lifetime, and attribute sets with rules other
-// than a resource's instance_attributes (cluster properties, defaults,
-// meta_attributes, utilization, node attributes, op attributes). Missing
+// one *UnsupportedError naming the element and id: resource templates used
+// directly, rsc_location lifetime, and attribute sets with rules inside an
+// operation (op meta_attributes and instance_attributes). Missing
 // required attributes and invalid values give an *AttrError; malformed XML
 // a plain error. fencing-topology, acls and alerts are ignored, as are
 // node_state entries of unknown nodes without a uname.

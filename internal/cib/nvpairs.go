@@ -2,6 +2,7 @@ package cib
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/paceline/paceline/internal/model"
 )
@@ -13,12 +14,15 @@ type attrSet struct {
 	score model.Score
 	rule  *node // its rule (expanded), or nil
 	pairs []model.NV
+	pos   int // position among its siblings
 }
 
 // attrSets returns the blocks named setName directly under parent, id-refs
 // expanded, in the order Pacemaker applies them: the set whose id is first
-// (if any) before all others, then by descending score, document order
-// among equal scores. Within a set, nvpairs keep document order.
+// (if any) before all others, then by descending score, the later set in
+// the document first among equal scores (Pacemaker builds its list by
+// prepending and sorts it stably, so with first-wins merging the last of
+// equally scored sets wins). Within a set, nvpairs keep document order.
 func (p *parser) attrSets(parent *node, setName, first string) ([]attrSet, error) {
 	var sets []attrSet
 	for _, c := range parent.children {
@@ -29,7 +33,7 @@ func (p *parser) attrSets(parent *node, setName, first string) ([]attrSet, error
 		if err != nil {
 			return nil, err
 		}
-		s := attrSet{elem: e}
+		s := attrSet{elem: e, pos: len(sets)}
 		if v, ok := e.attr("score"); ok {
 			if s.score, err = model.ParseScore(v); err != nil {
 				return nil, invalid(e, "score", err)
@@ -55,13 +59,16 @@ func (p *parser) attrSets(parent *node, setName, first string) ([]attrSet, error
 		}
 		sets = append(sets, s)
 	}
-	sort.SliceStable(sets, func(i, j int) bool {
-		fi := first != "" && sets[i].elem.get("id") == first
-		fj := first != "" && sets[j].elem.get("id") == first
+	sort.Slice(sets, func(i, j int) bool {
+		fi := first != "" && strings.EqualFold(sets[i].elem.get("id"), first)
+		fj := first != "" && strings.EqualFold(sets[j].elem.get("id"), first)
 		if fi != fj {
 			return fi
 		}
-		return sets[i].score > sets[j].score
+		if sets[i].score != sets[j].score {
+			return sets[i].score > sets[j].score
+		}
+		return sets[i].pos > sets[j].pos
 	})
 	return sets, nil
 }
@@ -128,20 +135,52 @@ func mergeList(dst []model.NV, sets []attrSet) []model.NV {
 	return dst
 }
 
-// plainMap reads the blocks named setName under parent into a map and
-// refuses blocks with a rule (Paceline evaluates rules only on instance
-// attributes of resources and in location constraints).
-func (p *parser) plainMap(parent *node, setName, first string) (map[string]string, error) {
-	sets, err := p.attrSets(parent, setName, first)
-	if err != nil {
-		return nil, err
+// mergeOverwrite merges sets into one map the way Pacemaker merges an
+// operation's meta_attributes (overwriting): a later set in sets replaces
+// the values of an earlier one.
+func mergeOverwrite(sets []attrSet) map[string]string {
+	rev := make([]attrSet, len(sets))
+	for i, s := range sets {
+		rev[len(sets)-1-i] = s
 	}
-	for _, s := range sets {
-		if s.rule != nil {
-			return nil, unsupported(s.elem, "", "with a rule")
+	return mergeMap(nil, rev)
+}
+
+// ruleMap reads the blocks named setName under parent. The map merges the
+// blocks without a rule. When any block has a rule, sets holds every
+// block in document order (rules and scores kept) for the scheduler to
+// evaluate; otherwise sets is nil and the map says everything.
+func (p *parser) ruleMap(parent *node, setName, first string) (m map[string]string, sets []model.AttrSet, err error) {
+	all, err := p.attrSets(parent, setName, first)
+	if err != nil {
+		return nil, nil, err
+	}
+	var plain []attrSet
+	hasRule := false
+	for _, s := range all {
+		if s.rule == nil {
+			plain = append(plain, s)
+		} else {
+			hasRule = true
 		}
 	}
-	return mergeMap(nil, sets), nil
+	m = mergeMap(nil, plain)
+	if !hasRule {
+		return m, nil, nil
+	}
+	sets = make([]model.AttrSet, len(all))
+	for _, s := range all {
+		ms := model.AttrSet{ID: s.elem.get("id"), Score: s.score, Values: dedupe(s.pairs)}
+		if s.rule != nil {
+			rule, err := p.rule(s.rule)
+			if err != nil {
+				return nil, nil, err
+			}
+			ms.Rule = &rule
+		}
+		sets[s.pos] = ms
+	}
+	return m, sets, nil
 }
 
 // dedupe returns the pairs of one set with later duplicates of a name

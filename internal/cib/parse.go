@@ -70,11 +70,11 @@ func (p *parser) configuration(c *node, cfg *model.Config) error {
 		var err error
 		switch sec.name {
 		case "crm_config":
-			cfg.Properties, err = p.plainMap(sec, "cluster_property_set", "cib-bootstrap-options")
+			cfg.Properties, cfg.PropertySets, err = p.ruleMap(sec, "cluster_property_set", "cib-bootstrap-options")
 		case "rsc_defaults":
-			cfg.RscDefaults, err = p.plainMap(sec, "meta_attributes", "")
+			cfg.RscDefaults, cfg.RscDefaultSets, err = p.ruleMap(sec, "meta_attributes", "")
 		case "op_defaults":
-			cfg.OpDefaults, err = p.plainMap(sec, "meta_attributes", "")
+			cfg.OpDefaults, cfg.OpDefaultSets, err = p.ruleMap(sec, "meta_attributes", "")
 		case "nodes":
 			cfg.Nodes, err = p.nodes(sec)
 		case "resources":
@@ -121,10 +121,10 @@ func (p *parser) nodes(sec *node) ([]model.Node, error) {
 				return nil, invalid(n, "score", err)
 			}
 		}
-		if nd.Attributes, err = p.plainMap(n, "instance_attributes", ""); err != nil {
+		if nd.Attributes, nd.AttributeSets, err = p.ruleMap(n, "instance_attributes", ""); err != nil {
 			return nil, err
 		}
-		if nd.Utilization, err = p.plainMap(n, "utilization", ""); err != nil {
+		if nd.Utilization, nd.UtilizationSets, err = p.ruleMap(n, "utilization", ""); err != nil {
 			return nil, err
 		}
 		out = append(out, nd)

@@ -206,8 +206,9 @@ func TestUnsupported(t *testing.T) {
 	for _, tc := range []struct {
 		name, config, want, element string
 	}{
-		{"meta rule", `<rsc_defaults><meta_attributes id="x"><rule id="r" score="0"/>
-			<nvpair id="x1" name="a" value="b"/></meta_attributes></rsc_defaults>`,
+		{"op meta rule", `<resources><primitive id="p" class="ocf" provider="pacemaker" type="Dummy">
+			<operations><op id="m" name="monitor" interval="10s"><meta_attributes id="x"><rule id="r" score="0"/>
+			<nvpair id="x1" name="a" value="b"/></meta_attributes></op></operations></primitive></resources>`,
 			"meta_attributes 'x' with a rule is not supported", "meta_attributes"},
 	} {
 		_, _, err := Parse(strings.NewReader(cib("", tc.config, "")))

@@ -185,11 +185,16 @@ func (x *refs) expandTemplate(n *node) (*node, error) {
 			out.attrs = append(out.attrs, a)
 		}
 	}
-	// Pacemaker puts the template's children first and, among attribute
-	// sets of equal score, the last set in the document wins; this
-	// importer lets the first set win (attrSets), so the primitive's own
-	// children come first here: either way the primitive's values win.
+	// Pacemaker puts the template's children first, then the
+	// primitive's; among attribute sets of equal score the last one in
+	// the document wins (attrSets), so the primitive's values win.
 	tOps, rOps := t.child("operations"), n.child("operations")
+	for _, c := range t.children {
+		if c == tOps && rOps != nil {
+			continue
+		}
+		out.children = append(out.children, c)
+	}
 	for _, c := range n.children {
 		if c != rOps || tOps == nil {
 			out.children = append(out.children, c)
@@ -208,12 +213,6 @@ func (x *refs) expandTemplate(n *node) (*node, error) {
 			}
 		}
 		out.children = append(out.children, merged)
-	}
-	for _, c := range t.children {
-		if c == tOps && rOps != nil {
-			continue
-		}
-		out.children = append(out.children, c)
 	}
 	return out, nil
 }

@@ -80,10 +80,10 @@ func (p *parser) resource(n *node, parent string) (model.Resource, error) {
 	// RuleParams in document order (attrSets sorted them by score).
 	sortByDocument(n, r.RuleParams)
 	r.Params = mergeList(nil, plain)
-	if r.Meta, err = p.plainMap(n, "meta_attributes", ""); err != nil {
+	if r.Meta, r.MetaSets, err = p.ruleMap(n, "meta_attributes", ""); err != nil {
 		return r, err
 	}
-	if r.Utilization, err = p.plainMap(n, "utilization", ""); err != nil {
+	if r.Utilization, r.UtilizationSets, err = p.ruleMap(n, "utilization", ""); err != nil {
 		return r, err
 	}
 
@@ -250,7 +250,10 @@ func (p *parser) op(o *node) (model.Op, error) {
 			return op, unsupported(s.elem, "", "with a rule")
 		}
 	}
-	if err := promoteOpMeta(o, &op, mergeMap(nil, sets)); err != nil {
+	// Pacemaker merges an op's meta_attributes overwriting: of sets with
+	// equal scores the first in the document wins, and a lower score
+	// beats a higher one.
+	if err := promoteOpMeta(o, &op, mergeOverwrite(sets)); err != nil {
 		return op, err
 	}
 	sets, err = p.attrSets(o, "instance_attributes", "")

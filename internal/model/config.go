@@ -13,7 +13,18 @@ type Config struct {
 	// resource and every operation.
 	RscDefaults map[string]string `json:"rsc_defaults,omitempty" yaml:"rsc_defaults,omitempty"`
 	OpDefaults  map[string]string `json:"op_defaults,omitempty" yaml:"op_defaults,omitempty"`
-	Nodes       []Node            `json:"nodes,omitempty" yaml:"nodes,omitempty"`
+	// PropertySets, RscDefaultSets and OpDefaultSets, when not empty,
+	// replace Properties, RscDefaults and OpDefaults: every set in
+	// document order with its score and optional rule (a maintenance
+	// window, defaults for one agent or one operation). The scheduler
+	// applies the matching sets by descending score, the set
+	// "cib-bootstrap-options" first among property sets and the later set
+	// first among equal scores; the first value of a name wins. The maps
+	// then hold only what the sets without a rule give.
+	PropertySets   []AttrSet `json:"property_sets,omitempty" yaml:"property_sets,omitempty"`
+	RscDefaultSets []AttrSet `json:"rsc_default_sets,omitempty" yaml:"rsc_default_sets,omitempty"`
+	OpDefaultSets  []AttrSet `json:"op_default_sets,omitempty" yaml:"op_default_sets,omitempty"`
+	Nodes          []Node    `json:"nodes,omitempty" yaml:"nodes,omitempty"`
 	// Resources are the top-level resources in configuration order.
 	Resources   []Resource   `json:"resources,omitempty" yaml:"resources,omitempty"`
 	Locations   []Location   `json:"locations,omitempty" yaml:"locations,omitempty"`
@@ -43,6 +54,12 @@ type Node struct {
 	// Attributes are permanent node attributes (standby, site, ...).
 	Attributes  map[string]string `json:"attributes,omitempty" yaml:"attributes,omitempty"`
 	Utilization map[string]string `json:"utilization,omitempty" yaml:"utilization,omitempty"`
+	// AttributeSets and UtilizationSets, when not empty, replace
+	// Attributes and Utilization (see Config.PropertySets). Their rules
+	// are evaluated without a node, so only dates and nested rules of
+	// dates can match.
+	AttributeSets   []AttrSet `json:"attribute_sets,omitempty" yaml:"attribute_sets,omitempty"`
+	UtilizationSets []AttrSet `json:"utilization_sets,omitempty" yaml:"utilization_sets,omitempty"`
 }
 
 // Kind is the kind of a resource.
@@ -69,6 +86,11 @@ type Resource struct {
 	Params []NV `json:"params,omitempty" yaml:"params,omitempty"`
 	// Meta are meta-attributes (target-role, resource-stickiness, ...).
 	Meta map[string]string `json:"meta,omitempty" yaml:"meta,omitempty"`
+	// MetaSets and UtilizationSets, when not empty, replace Meta and
+	// Utilization (see Config.PropertySets); their rules are evaluated
+	// without a node.
+	MetaSets        []AttrSet `json:"meta_sets,omitempty" yaml:"meta_sets,omitempty"`
+	UtilizationSets []AttrSet `json:"utilization_sets,omitempty" yaml:"utilization_sets,omitempty"`
 	// RuleParams are instance-attribute sets that apply only where their
 	// rule matches (per-node parameters); they override Params.
 	RuleParams  []AttrSet         `json:"rule_params,omitempty" yaml:"rule_params,omitempty"`
@@ -156,7 +178,12 @@ type Rule struct {
 	BooleanOp   string     `json:"boolean_op,omitempty" yaml:"boolean_op,omitempty"`
 	Expressions []Expr     `json:"expressions,omitempty" yaml:"expressions,omitempty"`
 	Dates       []DateExpr `json:"dates,omitempty" yaml:"dates,omitempty"`
-	Rules       []Rule     `json:"rules,omitempty" yaml:"rules,omitempty"`
+	// Agents and Operations are rsc_expression and op_expression
+	// conditions, which only rsc_defaults and op_defaults sets (and a
+	// resource's own meta_attributes) can satisfy.
+	Agents     []AgentExpr `json:"agents,omitempty" yaml:"agents,omitempty"`
+	Operations []OpExpr    `json:"operations,omitempty" yaml:"operations,omitempty"`
+	Rules      []Rule      `json:"rules,omitempty" yaml:"rules,omitempty"`
 	// Unsupported names an element the rule holds that Paceline cannot
 	// evaluate; such a rule never matches.
 	Unsupported string `json:"unsupported,omitempty" yaml:"unsupported,omitempty"`
@@ -172,6 +199,23 @@ type Expr struct {
 	Type string `json:"type,omitempty" yaml:"type,omitempty"`
 	// ValueSource is literal (default), param or meta.
 	ValueSource string `json:"value_source,omitempty" yaml:"value_source,omitempty"`
+}
+
+// AgentExpr matches a resource's agent (Pacemaker's rsc_expression). An
+// empty Class or Type matches any; Provider must equal the resource's
+// provider, empty matching only resources without one.
+type AgentExpr struct {
+	Class    string `json:"class,omitempty" yaml:"class,omitempty"`
+	Provider string `json:"provider,omitempty" yaml:"provider,omitempty"`
+	Type     string `json:"type,omitempty" yaml:"type,omitempty"`
+}
+
+// OpExpr matches an operation (Pacemaker's op_expression): its name and,
+// when Interval is set, its interval (as written: "10s", "PT10S"; an
+// invalid interval never matches).
+type OpExpr struct {
+	Name     string `json:"name" yaml:"name"`
+	Interval string `json:"interval,omitempty" yaml:"interval,omitempty"`
 }
 
 // DateExpr is a date_expression: in_range, gt, lt or date_spec.

@@ -21,8 +21,12 @@ func (ws *workingSet) params(r *resource, n *node) map[string]string {
 	if r.cfg == nil {
 		return out
 	}
-	sets := append([]model.AttrSet(nil), r.cfg.RuleParams...)
-	sort.SliceStable(sets, func(i, j int) bool { return sets[i].Score > sets[j].Score })
+	// By descending score, the later set first among equal scores (see
+	// orderSets).
+	sets := make([]model.AttrSet, 0, len(r.cfg.RuleParams))
+	for _, i := range orderSets(r.cfg.RuleParams, "") {
+		sets = append(sets, r.cfg.RuleParams[i])
+	}
 	apply := func(vals []model.NV) {
 		for _, nv := range vals {
 			if _, ok := out[nv.Name]; !ok {
@@ -79,11 +83,13 @@ const (
 	digestUnknown
 )
 
-func (ws *workingSet) opTimeoutMS(o *model.Op) int64 {
+// opTimeoutMS is the timeout of r's operation task with the given
+// interval: its own (o, nil if not configured), else the op_defaults'.
+func (ws *workingSet) opTimeoutMS(r *resource, task string, intervalMS int64, o *model.Op) int64 {
 	if o != nil && o.Timeout > 0 {
 		return o.Timeout.Milliseconds()
 	}
-	if v, ok := ws.cfg.OpDefaults["timeout"]; ok {
+	if v, ok := ws.opDefaults(r, task, intervalMS)["timeout"]; ok {
 		return parseIntervalMS(v)
 	}
 	return 20000
@@ -106,7 +112,7 @@ func (ws *workingSet) compareDigest(r *resource, n *node, op *model.OpRecord, ta
 		extra = true
 	}
 	if op.Interval > 0 {
-		all["CRM_meta_timeout"] = strconv.FormatInt(ws.opTimeoutMS(o), 10)
+		all["CRM_meta_timeout"] = strconv.FormatInt(ws.opTimeoutMS(r, task, op.Interval, o), 10)
 	}
 	calcAll := digest(all)
 	if op.SecureDigest != "" && calcAll != op.Digest {

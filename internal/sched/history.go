@@ -67,7 +67,7 @@ func (ws *workingSet) opOnFail(r *resource, task string, intervalMS int64) (onFa
 		}
 	}
 	if value == "" {
-		value = ws.cfg.OpDefaults["on-fail"]
+		value = ws.opDefaults(r, task, intervalMS)["on-fail"]
 	}
 	value = strings.ToLower(value)
 	switch {

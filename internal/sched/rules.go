@@ -8,9 +8,37 @@ import (
 	"github.com/paceline/paceline/internal/model"
 )
 
+// ruleContext is what a rule is evaluated against (Pacemaker's
+// pe_rule_eval_data_t). A missing part makes the expressions that need it
+// fail: attribute expressions without a node, rsc_expression without an
+// agent, op_expression without an operation.
+type ruleContext struct {
+	node *node
+	// rsc supplies value-source param/meta values; submatch holds
+	// rsc-pattern groups.
+	rsc      *resource
+	submatch []string
+	// agent is the resource whose class, provider and type an
+	// rsc_expression tests (rsc_defaults and meta_attributes).
+	agent *model.Resource
+	// op is the operation an op_expression tests (op_defaults).
+	op *opRef
+}
+
+// opRef names one operation for op_expression.
+type opRef struct {
+	name       string
+	intervalMS int64
+}
+
 // evalRule evaluates a rule for node n (nil: no node context) and resource
 // r (for value-source param/meta). submatch holds rsc-pattern groups.
 func (ws *workingSet) evalRule(rule *model.Rule, n *node, r *resource, submatch []string) bool {
+	return ws.evalRuleIn(rule, ruleContext{node: n, rsc: r, submatch: submatch})
+}
+
+// evalRuleIn evaluates a rule in context c (Pacemaker's pe_eval_expr).
+func (ws *workingSet) evalRuleIn(rule *model.Rule, c ruleContext) bool {
 	if rule.Unsupported != "" {
 		return false
 	}
@@ -31,7 +59,7 @@ func (ws *workingSet) evalRule(rule *model.Rule, n *node, r *resource, submatch 
 		return false, false
 	}
 	for i := range rule.Expressions {
-		if v, done := check(ws.evalExpr(&rule.Expressions[i], n, r, submatch)); done {
+		if v, done := check(c.node != nil && ws.evalExpr(&rule.Expressions[i], c.node, c.rsc, c.submatch)); done {
 			return v
 		}
 	}
@@ -40,8 +68,18 @@ func (ws *workingSet) evalRule(rule *model.Rule, n *node, r *resource, submatch 
 			return v
 		}
 	}
+	for i := range rule.Agents {
+		if v, done := check(agentMatches(&rule.Agents[i], c.agent)); done {
+			return v
+		}
+	}
+	for i := range rule.Operations {
+		if v, done := check(opMatches(&rule.Operations[i], c.op)); done {
+			return v
+		}
+	}
 	for i := range rule.Rules {
-		if v, done := check(ws.evalRule(&rule.Rules[i], n, r, submatch)); done {
+		if v, done := check(ws.evalRuleIn(&rule.Rules[i], c)); done {
 			return v
 		}
 	}
@@ -53,6 +91,41 @@ func (ws *workingSet) evalRule(rule *model.Rule, n *node, r *resource, submatch 
 		return any
 	}
 	return true
+}
+
+// agentMatches evaluates an rsc_expression against resource r (nil: no
+// resource data, no match). A group or clone has no agent, so only an
+// expression naming nothing matches it.
+func agentMatches(e *model.AgentExpr, r *model.Resource) bool {
+	if r == nil {
+		return false
+	}
+	var class, provider, typ string
+	if r.Kind == model.KindPrimitive || r.Kind == "" {
+		class, provider, typ = r.Class, r.Provider, r.Type
+	}
+	if e.Class != "" && e.Class != class {
+		return false
+	}
+	if e.Provider != provider {
+		return false
+	}
+	return e.Type == "" || e.Type == typ
+}
+
+// opMatches evaluates an op_expression against operation o (nil: no
+// operation data, no match).
+func opMatches(e *model.OpExpr, o *opRef) bool {
+	if o == nil {
+		return false
+	}
+	if e.Interval != "" {
+		ms, ok := intervalSpecMS(e.Interval)
+		if !ok || ms != o.intervalMS {
+			return false
+		}
+	}
+	return e.Name == o.name
 }
 
 func (ws *workingSet) evalExpr(e *model.Expr, n *node, r *resource, submatch []string) bool {
@@ -195,6 +268,11 @@ func parseDate(s string) (time.Time, bool) {
 		"2006-01-02T15:04:05Z07:00", "2006-01-02T15:04:05Z", "2006-01-02T15:04:05",
 		"2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05Z", "2006-01-02 15:04:05",
 		"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02",
+		// An offset after a space ("2019-09-23 12:30:00 -05:00"), as
+		// Pacemaker's crm_time_parse reads it.
+		"2006-01-02 15:04:05 -07:00", "2006-01-02T15:04:05 -07:00",
+		"2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05 -0700",
+		"2006-01-02 15:04:05 -07", "2006-01-02T15:04:05 -07",
 	}
 	for _, l := range layouts {
 		if t, err := time.Parse(l, s); err == nil {

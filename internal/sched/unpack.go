@@ -26,6 +26,28 @@ func propBool(props map[string]string, name string, def bool) bool {
 	return isTrue(v)
 }
 
+// intervalSpecMS reads an interval the way Pacemaker's
+// crm_parse_interval_spec does, reporting whether it was valid.
+func intervalSpecMS(s string) (int64, bool) {
+	t := strings.TrimSpace(strings.ToLower(s))
+	if strings.HasPrefix(t, "p") {
+		d, err := parseISODuration(t)
+		return d.Milliseconds(), err == nil
+	}
+	if t == "" || t[0] < '0' || t[0] > '9' {
+		return 0, false
+	}
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	switch strings.TrimSpace(t[i:]) {
+	case "", "s", "sec", "ms", "msec", "us", "usec", "m", "min", "h", "hr":
+		return parseIntervalMS(t), true
+	}
+	return 0, false
+}
+
 // parseInterval reads Pacemaker durations ("10s", "1min", "500ms", "60",
 // "PT10S") as milliseconds.
 func parseIntervalMS(s string) int64 {
@@ -111,7 +133,7 @@ func scoreOf(s string) model.Score {
 
 // unpackConfig reads cluster options.
 func (ws *workingSet) unpackConfig() {
-	p := ws.cfg.Properties
+	p := ws.mergeSets(ws.cfg.PropertySets, ws.cfg.Properties, bootstrapSet, ruleContext{})
 	if p == nil {
 		p = map[string]string{}
 	}
@@ -161,7 +183,9 @@ func (ws *workingSet) unpackNodes() {
 		if cn.Type == model.NodeRemote {
 			n.remote = true
 		}
-		for k, v := range cn.Attributes {
+		// Node attribute sets are evaluated without a node (as in
+		// Pacemaker's add_node_attrs): only date rules can match.
+		for k, v := range ws.mergeSets(cn.AttributeSets, cn.Attributes, "", ruleContext{}) {
 			n.attrs[k] = v
 		}
 		if ws.startupFencing {
@@ -336,24 +360,30 @@ func (ws *workingSet) newTable() *nodeTable {
 	return t
 }
 
-// effectiveMeta merges a resource's meta with its parent's and the
-// rsc_defaults.
+// effectiveMeta merges a resource's meta attributes as Pacemaker's
+// get_meta_attributes does, each source filling only names still unset:
+// the resource's own sets, its ancestors' own sets (nearest first), the
+// rsc_defaults, then everything its parent ended up with. Rules are
+// evaluated without a node, with r as the rsc_expression's resource.
 func (ws *workingSet) effectiveMeta(r *model.Resource, parent *resource) map[string]string {
 	m := map[string]string{}
-	for k, v := range r.Meta {
-		m[k] = v
-	}
-	if parent != nil {
-		for k, v := range parent.meta {
+	fill := func(src map[string]string) {
+		for k, v := range src {
 			if _, ok := m[k]; !ok {
 				m[k] = v
 			}
 		}
 	}
-	for k, v := range ws.cfg.RscDefaults {
-		if _, ok := m[k]; !ok {
-			m[k] = v
+	c := ruleContext{agent: r}
+	fill(ws.mergeSets(r.MetaSets, r.Meta, "", c))
+	for p := parent; p != nil; p = p.parent {
+		if p.cfg != nil {
+			fill(ws.mergeSets(p.cfg.MetaSets, p.cfg.Meta, "", c))
 		}
+	}
+	fill(ws.mergeSets(ws.cfg.RscDefaultSets, ws.cfg.RscDefaults, "", c))
+	if parent != nil {
+		fill(parent.meta)
 	}
 	return m
 }

@@ -67,7 +67,8 @@ func (ws *workingSet) remaining(n *node) capacity {
 	if n.capacity == nil {
 		var cfg map[string]string
 		if n.index < len(ws.cfg.Nodes) && ws.cfg.Nodes[n.index].Name == n.name {
-			cfg = ws.cfg.Nodes[n.index].Utilization
+			cn := &ws.cfg.Nodes[n.index]
+			cfg = ws.mergeSets(cn.UtilizationSets, cn.Utilization, "", ruleContext{})
 		}
 		n.capacity = parseCapacity(cfg)
 	}
@@ -79,7 +80,7 @@ func (r *resource) utilization() capacity {
 	if r.cfg == nil {
 		return capacity{}
 	}
-	return parseCapacity(r.cfg.Utilization)
+	return parseCapacity(r.ws.mergeSets(r.cfg.UtilizationSets, r.cfg.Utilization, "", ruleContext{}))
 }
 
 // compareNodeCapacities is negative when a has more free capacity than b,
