@@ -137,6 +137,24 @@ var rules = []rule{
 		OwnForbidden: []string{"internal/agents/ocf", "internal/agents/builtin", "internal/agents/systemd"},
 	},
 	{
+		Dir:        "internal/store",
+		Why:        "the replicated state machine is deterministic: the standard library and the model only, no disk, network, processes or clock",
+		OwnAllowed: []string{"internal/model"},
+		StdForbidden: []string{"os", "os/exec", "os/signal", "net", "net/http", "net/rpc",
+			"syscall", "io/ioutil", "plugin", "unsafe", "time", "math/rand", "math/rand/v2", "crypto/rand"},
+	},
+	{
+		Dir:        "internal/consensus",
+		Why:        "consensus is the only package that knows hashicorp/raft; it wraps the store and nothing above it",
+		OwnAllowed: []string{"internal/model", "internal/store"},
+		ThirdPartyAllowed: []string{"github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2",
+			// raft's and raft-boltdb's own dependencies
+			"github.com/hashicorp/go-hclog", "github.com/hashicorp/go-metrics", "github.com/armon/go-metrics",
+			"github.com/hashicorp/go-msgpack", "github.com/hashicorp/go-immutable-radix", "github.com/hashicorp/golang-lru",
+			"github.com/boltdb/bolt", "go.etcd.io/bbolt", "github.com/fatih/color", "github.com/mattn/go-colorable",
+			"github.com/mattn/go-isatty", "golang.org/x/sys"},
+	},
+	{
 		Dir: "internal/cli",
 		Why: "the CLI reaches the engine directly only for the offline simulate and demo commands; " +
 			"everything else must go through the API client",
@@ -311,5 +329,22 @@ func TestExecutorCannotImportClasses(t *testing.T) {
 	checkRule(recorder{errs: &errs}, graph, r, graph[ex])
 	if len(errs) != 1 {
 		t.Fatalf("want 1 violation (depends on agents/ocf), got %d: %q", len(errs), errs)
+	}
+}
+
+// TestOnlyConsensusImportsRaft checks that hashicorp/raft stays behind the
+// consensus package (DESIGN.md, Layers): other packages may depend on it
+// through consensus, but none imports it directly.
+func TestOnlyConsensusImportsRaft(t *testing.T) {
+	graph := loadGraph(t)
+	for path, p := range graph {
+		if !own(path) || under(path, "internal/consensus") {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if allowedThirdParty(imp, []string{"github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb"}) {
+				t.Errorf("%s imports %s: only internal/consensus may know hashicorp/raft", path, imp)
+			}
+		}
 	}
 }

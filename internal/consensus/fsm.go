@@ -1,0 +1,81 @@
+package consensus
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/paceline/paceline/internal/store"
+)
+
+// fsm adapts a store.Store to raft.FSM. Raft calls Apply, Snapshot and
+// Restore from its FSM goroutine; readers on other goroutines go through
+// read. Apply returns a store.Result (never a raw error).
+type fsm struct {
+	mu sync.RWMutex
+	st *store.Store
+}
+
+var _ raft.FSM = (*fsm)(nil)
+
+func newFSM() *fsm { return &fsm{st: store.New()} }
+
+func (f *fsm) Apply(l *raft.Log) any {
+	cmd, err := store.Decode(l.Data)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		return store.Result{Err: err, Epoch: f.st.Epoch()}
+	}
+	return f.st.Apply(cmd)
+}
+
+// Snapshot encodes the state now, under the lock, so Persist (which raft
+// runs concurrently with later Applies) writes a consistent copy.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	b, err := f.st.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return fsmSnapshot(b), nil
+}
+
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("consensus: read snapshot: %w", err)
+	}
+	st := store.New()
+	if err := st.Restore(b); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.st = st
+	f.mu.Unlock()
+	return nil
+}
+
+// read calls fn with the store under the read lock. fn must not keep the
+// store or mutate it; the store's read methods return copies.
+func (f *fsm) read(fn func(*store.Store)) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	fn(f.st)
+}
+
+type fsmSnapshot []byte
+
+func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("consensus: write snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (fsmSnapshot) Release() {}

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/paceline/paceline/internal/model"
+)
+
+func (s *Store) nodeJoin(p *NodeJoin) (bool, error) {
+	if p.Name == "" {
+		return false, fmt.Errorf("%w: node name", ErrEmptyName)
+	}
+	if !p.Role.Valid() {
+		return false, fmt.Errorf("%w: %q (want server, witness or client)", ErrInvalidRole, p.Role)
+	}
+	if m := s.members[p.Name]; m != nil {
+		changed := m.Role != p.Role || m.Address != p.Address
+		m.Role, m.Address = p.Role, p.Address
+		return changed, nil
+	}
+	s.members[p.Name] = &Member{Name: p.Name, Role: p.Role, Address: p.Address, State: StateOffline}
+	if s.configNode(p.Name) < 0 {
+		s.commit(clone(s.config), Change{Author: "paceline", Message: fmt.Sprintf("node %s joined as %s", p.Name, p.Role), At: p.At})
+	}
+	return true, nil
+}
+
+func (s *Store) nodeLeave(p *NodeLeave) (bool, error) {
+	if _, err := s.member(p.Name); err != nil {
+		return false, err
+	}
+	delete(s.members, p.Name)
+	if i := s.configNode(p.Name); i >= 0 {
+		cfg := clone(s.config)
+		cfg.Nodes = slices.Delete(cfg.Nodes, i, i+1)
+		s.commit(cfg, Change{Author: "paceline", Message: fmt.Sprintf("node %s left", p.Name), At: p.At})
+	}
+	return true, nil
+}
+
+// configNode returns the index of the named node's configuration entry,
+// or -1.
+func (s *Store) configNode(name string) int {
+	return slices.IndexFunc(s.config.Nodes, func(n model.Node) bool { return n.Name == name })
+}
+
+func (s *Store) nodeState(p *NodeState) (bool, error) {
+	m, err := s.member(p.Name)
+	if err != nil {
+		return false, err
+	}
+	if !p.State.liveness() {
+		return false, fmt.Errorf("%w: %q (want online, offline or unclean; standby and maintenance are node attributes)", ErrInvalidState, p.State)
+	}
+	changed := m.State != p.State || m.Lease != p.Lease
+	m.State, m.Lease = p.State, p.Lease
+	return changed, nil
+}
+
+func (s *Store) nodeAttrSet(p *NodeAttrSet) (bool, error) {
+	m, err := s.member(p.Name)
+	if err != nil {
+		return false, err
+	}
+	for k := range p.Attrs {
+		if k == "" {
+			return false, fmt.Errorf("%w: attribute name on node %q", ErrEmptyName, p.Name)
+		}
+	}
+	return setAttrs(m, p.Attrs), nil
+}
+
+func setAttrs(m *Member, attrs map[string]string) bool {
+	changed := false
+	for k, v := range attrs {
+		if old, ok := m.Attributes[k]; ok && old == v {
+			continue
+		}
+		if m.Attributes == nil {
+			m.Attributes = map[string]string{}
+		}
+		m.Attributes[k] = v
+		changed = true
+	}
+	return changed
+}
+
+func (s *Store) nodeAttrDelete(p *NodeAttrDelete) (bool, error) {
+	m, err := s.member(p.Name)
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	for _, k := range p.Attrs {
+		if _, ok := m.Attributes[k]; ok {
+			delete(m.Attributes, k)
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+// memberNames returns the members' names in order.
+func (s *Store) memberNames() []string {
+	names := make([]string, 0, len(s.members))
+	for n := range s.members {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Members returns deep copies of every member, by name.
+func (s *Store) Members() []Member {
+	ms := make([]Member, 0, len(s.members))
+	for _, n := range s.memberNames() {
+		ms = append(ms, clone(*s.members[n]))
+	}
+	return ms
+}
+
+// Member returns a deep copy of the named member.
+func (s *Store) Member(name string) (Member, bool) {
+	m := s.members[name]
+	if m == nil {
+		return Member{}, false
+	}
+	return clone(*m), true
+}
+
+// Status returns the observed status as the scheduler reads it (a deep
+// copy): one entry per member, by name, with its transient attributes and
+// operation history. Liveness maps to Pacemaker's node state: online is a
+// member in the cluster; offline a node that is down as expected; unclean
+// a node that is down but expected up, which the scheduler fences.
+// HaveQuorum, DC and Now are not replicated state: the caller (the
+// controller on the leader) fills them in.
+func (s *Store) Status() *model.Status {
+	st := &model.Status{}
+	for _, n := range s.memberNames() {
+		m := s.members[n]
+		ns := model.NodeStatus{
+			Name:       m.Name,
+			Attributes: clone(m.Attributes),
+			Resources:  clone(m.Resources),
+		}
+		switch m.State {
+		case StateOnline:
+			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "true", "online", "member", "member"
+		case StateUnclean:
+			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "member"
+		default:
+			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "down"
+		}
+		st.Nodes = append(st.Nodes, ns)
+	}
+	return st
+}

@@ -1,0 +1,155 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/paceline/paceline/internal/model"
+)
+
+// opKey is the record key of an operation (see OpResult).
+func opKey(rsc string, op *model.OpRecord) (key string, derived bool) {
+	if op.ID != "" {
+		return op.ID, false
+	}
+	if op.Interval > 0 {
+		return fmt.Sprintf("%s_%s_%d", rsc, op.Operation, op.Interval), true
+	}
+	return rsc + "_last_0", true
+}
+
+// failed reports whether an operation result is a failure: an unexpected
+// exit code, or an executor status other than done or pending.
+func failed(op *model.OpRecord) bool {
+	if op.OpStatus != 0 && op.OpStatus != -1 {
+		return true
+	}
+	return op.OpStatus == 0 && op.RC != op.TargetRC
+}
+
+// failAttr is the suffix of a resource operation's fail-count and
+// last-failure attribute names ("rsc#op_interval", Pacemaker 2.x).
+func failAttr(rsc, op string, interval int64) string {
+	return rsc + "#" + op + "_" + strconv.FormatInt(interval, 10)
+}
+
+func (s *Store) opResult(p *OpResult) (bool, error) {
+	m, err := s.member(p.Node)
+	if err != nil {
+		return false, err
+	}
+	rid := p.Resource.ID
+	if rid == "" {
+		return false, fmt.Errorf("%w: resource id of an operation result", ErrEmptyName)
+	}
+	if p.Op.Operation == "" {
+		return false, fmt.Errorf("%w: operation of a %s result", ErrEmptyName, rid)
+	}
+	i := slices.IndexFunc(m.Resources, func(r model.ResourceHistory) bool { return r.ID == rid })
+	if i < 0 {
+		m.Resources = append(m.Resources, model.ResourceHistory{ID: rid})
+		i = len(m.Resources) - 1
+	}
+	rh := &m.Resources[i]
+	rh.Class, rh.Provider, rh.Type, rh.Container = p.Resource.Class, p.Resource.Provider, p.Resource.Type, p.Resource.Container
+	op := p.Op
+	key, derived := opKey(rid, &op)
+	op.ID = key
+	putOp(rh, op)
+	if derived && failed(&op) {
+		op.ID = rid + "_last_failure_0"
+		putOp(rh, op)
+	}
+	if p.FailCountAdd != 0 {
+		suffix := failAttr(rid, p.Op.Operation, p.Op.Interval)
+		old, _ := model.ParseScore(m.Attributes["fail-count-"+suffix])
+		when := p.Op.LastRCChange
+		if when == 0 {
+			when = p.Op.LastRun
+		}
+		setAttrs(m, map[string]string{
+			"fail-count-" + suffix:   model.AddScores(old, p.FailCountAdd).String(),
+			"last-failure-" + suffix: strconv.FormatInt(when, 10),
+		})
+	}
+	return true, nil
+}
+
+// putOp replaces the record with op's ID, or appends op.
+func putOp(rh *model.ResourceHistory, op model.OpRecord) {
+	for j := range rh.Ops {
+		if rh.Ops[j].ID == op.ID {
+			rh.Ops[j] = op
+			return
+		}
+	}
+	rh.Ops = append(rh.Ops, op)
+}
+
+func (s *Store) failCountClear(p *FailCountClear) (bool, error) {
+	if p.Resource == "" {
+		return false, fmt.Errorf("%w: resource id to clear", ErrEmptyName)
+	}
+	var ms []*Member
+	if p.Node != "" {
+		m, err := s.member(p.Node)
+		if err != nil {
+			return false, err
+		}
+		ms = []*Member{m}
+	} else {
+		for _, n := range s.memberNames() {
+			ms = append(ms, s.members[n])
+		}
+	}
+	changed := false
+	for _, m := range ms {
+		for k := range m.Attributes {
+			if matchFailAttr(k, p) {
+				delete(m.Attributes, k)
+				changed = true
+			}
+		}
+		i := slices.IndexFunc(m.Resources, func(r model.ResourceHistory) bool { return r.ID == p.Resource })
+		if i < 0 {
+			continue
+		}
+		if p.History {
+			m.Resources = slices.Delete(m.Resources, i, i+1)
+			changed = true
+			continue
+		}
+		rh := &m.Resources[i]
+		n := len(rh.Ops)
+		rh.Ops = slices.DeleteFunc(rh.Ops, func(o model.OpRecord) bool {
+			return o.ID == p.Resource+"_last_failure_0" &&
+				(p.Operation == "" || o.Operation == p.Operation && o.Interval == p.Interval)
+		})
+		changed = changed || len(rh.Ops) != n
+	}
+	return changed, nil
+}
+
+// matchFailAttr reports whether k is a fail-count or last-failure attribute
+// FailCountClear p removes: per operation ("fail-count-rsc#op_interval")
+// or, from older histories, per resource ("fail-count-rsc").
+func matchFailAttr(k string, p *FailCountClear) bool {
+	var rest string
+	switch {
+	case strings.HasPrefix(k, "fail-count-"):
+		rest = k[len("fail-count-"):]
+	case strings.HasPrefix(k, "last-failure-"):
+		rest = k[len("last-failure-"):]
+	default:
+		return false
+	}
+	if rest == p.Resource {
+		return true
+	}
+	if p.Operation != "" {
+		return rest == failAttr(p.Resource, p.Operation, p.Interval)
+	}
+	return strings.HasPrefix(rest, p.Resource+"#")
+}

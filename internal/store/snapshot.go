@@ -1,0 +1,76 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/paceline/paceline/internal/model"
+)
+
+// snapshotVersion is the snapshot format version.
+const snapshotVersion = 1
+
+// snapshot is the encoded whole state. Members are sorted by name, so the
+// encoding of a state is unique: equal states give equal bytes.
+type snapshot struct {
+	Version int            `json:"v"`
+	Config  model.Config   `json:"config"`
+	History []HistoryEntry `json:"history,omitempty"`
+	Members []Member       `json:"members,omitempty"`
+}
+
+// Snapshot encodes the whole state. Equal states encode to equal bytes.
+func (s *Store) Snapshot() ([]byte, error) {
+	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history}
+	for _, n := range s.memberNames() {
+		snap.Members = append(snap.Members, *s.members[n])
+	}
+	b, err := json.Marshal(snap)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode snapshot: %w", err)
+	}
+	return b, nil
+}
+
+// Restore replaces the whole state with a snapshot's. On error the store
+// is unchanged.
+func (s *Store) Restore(b []byte) error {
+	var snap snapshot
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&snap); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+	}
+	if snap.Version != snapshotVersion {
+		return fmt.Errorf("%w: version %d (this node reads %d)", ErrBadSnapshot, snap.Version, snapshotVersion)
+	}
+	members := make(map[string]*Member, len(snap.Members))
+	for i := range snap.Members {
+		m := &snap.Members[i]
+		if m.Name == "" || members[m.Name] != nil {
+			return fmt.Errorf("%w: empty or duplicate member name %q", ErrBadSnapshot, m.Name)
+		}
+		members[m.Name] = m
+	}
+	if len(snap.History) > HistoryLimit {
+		snap.History = snap.History[len(snap.History)-HistoryLimit:]
+	}
+	s.config, s.history, s.members = snap.Config, snap.History, members
+	return nil
+}
+
+// clone returns a deep copy of a plain-data value by a JSON round trip.
+// The store's values (model types, members, history) hold only strings,
+// numbers, bools, slices, maps and pointers to those, so it cannot fail.
+func clone[T any](v T) T {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("store: clone %T: %v", v, err))
+	}
+	var out T
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(fmt.Sprintf("store: clone %T: %v", v, err))
+	}
+	return out
+}

@@ -1,0 +1,221 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/paceline/paceline/internal/model"
+)
+
+// Errors Apply returns in Result.Err (wrapped with context; test with
+// errors.Is).
+var (
+	ErrUnsupportedVersion = errors.New("store: unsupported command version")
+	ErrUnknownCommand     = errors.New("store: unknown command type")
+	ErrMalformed          = errors.New("store: malformed command")
+	ErrEpochMismatch      = errors.New("store: config epoch mismatch")
+	ErrUnknownEpoch       = errors.New("store: epoch not in history")
+	ErrUnknownNode        = errors.New("store: unknown node")
+	ErrInvalidRole        = errors.New("store: invalid node role")
+	ErrInvalidState       = errors.New("store: invalid node state")
+	ErrEmptyName          = errors.New("store: empty name")
+	ErrBadSnapshot        = errors.New("store: bad snapshot")
+)
+
+// HistoryLimit is how many configurations the history keeps (the newest).
+// It is a constant, not an option: it shapes the replicated state, which
+// must be the same on every node.
+const HistoryLimit = 64
+
+// Role is what a member is to the cluster.
+type Role string
+
+const (
+	RoleServer  Role = "server"  // a Raft voter that runs resources
+	RoleWitness Role = "witness" // a Raft voter that runs nothing
+	RoleClient  Role = "client"  // runs resources, does not vote
+)
+
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool { return r == RoleServer || r == RoleWitness || r == RoleClient }
+
+// Voter reports whether members of this role vote in Raft.
+func (r Role) Voter() bool { return r == RoleServer || r == RoleWitness }
+
+// State is a member's state as status shows it. Stored liveness is one of
+// Online, Offline and Unclean; Standby and Maintenance are shown for an
+// online member with that node attribute set (see Member.Display).
+type State string
+
+const (
+	StateOnline      State = "online"
+	StateOffline     State = "offline" // left cleanly, or never came up
+	StateUnclean     State = "unclean" // lost without a clean stop: must be fenced
+	StateStandby     State = "standby"
+	StateMaintenance State = "maintenance"
+)
+
+// liveness reports whether s may be stored by NodeState.
+func (s State) liveness() bool {
+	return s == StateOnline || s == StateOffline || s == StateUnclean
+}
+
+// Lease is what the store records of a member's lease. The lease itself
+// lives in the leader's memory on its monotonic clock (DESIGN.md, Safety);
+// these fields are for display and for a new leader's bookkeeping.
+type Lease struct {
+	// Leader is the node that granted the lease.
+	Leader string `json:"leader,omitempty"`
+	// GrantedAt is the leader's wall-clock time of the grant, in Unix
+	// milliseconds.
+	GrantedAt int64 `json:"granted_at_ms,omitempty"`
+	// TTL is the lease's length in milliseconds.
+	TTL int64 `json:"ttl_ms,omitempty"`
+}
+
+// Member is one node of the cluster: membership, liveness, transient
+// attributes and the operation history of its resources.
+type Member struct {
+	Name    string `json:"name"`
+	Role    Role   `json:"role"`
+	Address string `json:"address,omitempty"`
+	State   State  `json:"state"`
+	Lease   Lease  `json:"lease"`
+	// Attributes are the transient node attributes.
+	Attributes map[string]string `json:"attributes,omitempty"`
+	// Resources is the operation history per resource, in the order the
+	// resources were first recorded.
+	Resources []model.ResourceHistory `json:"resources,omitempty"`
+}
+
+// Display returns the state status shows: unclean or offline as stored;
+// for an online member, maintenance or standby when the transient
+// attribute of that name is true, otherwise online.
+func (m *Member) Display() State {
+	if m.State != StateOnline {
+		return m.State
+	}
+	switch {
+	case isTrue(m.Attributes["maintenance"]):
+		return StateMaintenance
+	case isTrue(m.Attributes["standby"]):
+		return StateStandby
+	}
+	return StateOnline
+}
+
+// HistoryEntry is one accepted configuration: the configuration as of
+// Epoch and the change that produced it.
+type HistoryEntry struct {
+	Epoch  uint64       `json:"epoch"`
+	Config model.Config `json:"config"`
+	Change
+}
+
+// Result is what Apply returns. It is a value: the same command on the
+// same state gives the same Result on every node.
+type Result struct {
+	// Err is nil when the command was accepted, or one of the package's
+	// errors wrapped with context. A rejected command changes nothing.
+	Err error
+	// Epoch is the configuration epoch after the command.
+	Epoch uint64
+	// Changed reports whether the command changed the state (setting an
+	// attribute to its current value does not).
+	Changed bool
+}
+
+// Store is the cluster's replicated state machine. It is not safe for
+// concurrent use: one goroutine owns it (the consensus layer guards it).
+// The zero value is not usable; call New.
+type Store struct {
+	config  model.Config
+	history []HistoryEntry
+	members map[string]*Member
+}
+
+// New returns an empty store: epoch 0, no members.
+func New() *Store {
+	return &Store{members: map[string]*Member{}}
+}
+
+// Epoch returns the current configuration epoch.
+func (s *Store) Epoch() uint64 { return s.config.Epoch }
+
+// Apply applies one command. It is deterministic: it reads nothing but the
+// store and the command, and a rejected command leaves the store as it
+// was.
+func (s *Store) Apply(c Command) Result {
+	if c.Version != Version {
+		return s.reject(fmt.Errorf("%w: %d (this node applies %d)", ErrUnsupportedVersion, c.Version, Version))
+	}
+	n, tagged := c.payloads()
+	switch {
+	case !knownType(c.Type):
+		return s.reject(fmt.Errorf("%w: %q", ErrUnknownCommand, c.Type))
+	case !tagged:
+		return s.reject(fmt.Errorf("%w: %s without its payload", ErrMalformed, c.Type))
+	case n > 1:
+		return s.reject(fmt.Errorf("%w: %s with %d payloads", ErrMalformed, c.Type, n))
+	}
+	var changed bool
+	var err error
+	switch c.Type {
+	case TypeConfigPut:
+		changed, err = s.configPut(c.ConfigPut)
+	case TypeConfigRollback:
+		changed, err = s.configRollback(c.ConfigRollback)
+	case TypeNodeJoin:
+		changed, err = s.nodeJoin(c.NodeJoin)
+	case TypeNodeLeave:
+		changed, err = s.nodeLeave(c.NodeLeave)
+	case TypeNodeState:
+		changed, err = s.nodeState(c.NodeState)
+	case TypeNodeAttrSet:
+		changed, err = s.nodeAttrSet(c.NodeAttrSet)
+	case TypeNodeAttrDelete:
+		changed, err = s.nodeAttrDelete(c.NodeAttrDelete)
+	case TypeOpResult:
+		changed, err = s.opResult(c.OpResult)
+	case TypeFailCountClear:
+		changed, err = s.failCountClear(c.FailCountClear)
+	}
+	if err != nil {
+		return s.reject(err)
+	}
+	return Result{Epoch: s.config.Epoch, Changed: changed}
+}
+
+func (s *Store) reject(err error) Result {
+	return Result{Err: err, Epoch: s.config.Epoch}
+}
+
+func knownType(t Type) bool {
+	switch t {
+	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState,
+		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear:
+		return true
+	}
+	return false
+}
+
+// member returns the named member or ErrUnknownNode.
+func (s *Store) member(name string) (*Member, error) {
+	if name == "" {
+		return nil, fmt.Errorf("%w: node name", ErrEmptyName)
+	}
+	m := s.members[name]
+	if m == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, name)
+	}
+	return m, nil
+}
+
+// isTrue is Pacemaker's crm_is_true.
+func isTrue(v string) bool {
+	switch v {
+	case "true", "on", "yes", "y", "1", "TRUE", "True", "ON", "On", "YES", "Yes":
+		return true
+	}
+	return false
+}
