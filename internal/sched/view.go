@@ -98,6 +98,9 @@ func (ws *workingSet) resourceView(r *resource, revised bool) ResourceView {
 	if revised {
 		role, nodes = ws.revisedState(r)
 	}
+	if role == RoleStarted && r.top().promotable {
+		role = RoleUnpromoted // as Pacemaker displays a started promotable instance
+	}
 	rv.Role = role.String()
 	if len(nodes) == 0 {
 		rv.Role = "Stopped"
