@@ -77,6 +77,13 @@ func (ws *workingSet) checkFailureThreshold(r *resource, n *node) {
 		return
 	}
 	fc := ws.failCount(n, r, true)
+	// A container's failures include those of the resources inside it
+	// (its "fillers"), unless it belongs to a bundle.
+	if r.bundleOf() == nil {
+		for _, f := range ws.fillers(r) {
+			fc = int(model.AddScores(model.Score(fc), model.Score(ws.failCount(n, f, true))))
+		}
+	}
 	if fc <= 0 {
 		return
 	}
@@ -678,4 +685,19 @@ func (ws *workingSet) applyShutdownLock(r *resource) {
 			ws.addLocation(r, n, -model.Infinity, "shutdown-lock: locked to "+r.lockNode.name)
 		}
 	}
+}
+
+// fillers lists the primitives that live in container c (meta container).
+func (ws *workingSet) fillers(c *resource) []*resource {
+	if ws.fillerMap == nil {
+		ws.fillerMap = map[*resource][]*resource{}
+		for _, r := range ws.resources {
+			for _, p := range r.primitives() {
+				if p.container != nil && p.container != p {
+					ws.fillerMap[p.container] = append(ws.fillerMap[p.container], p)
+				}
+			}
+		}
+	}
+	return ws.fillerMap[c]
 }

@@ -369,6 +369,8 @@ type workingSet struct {
 	explainIDs map[string]bool
 	// tableSlab is preallocated storage for node tables.
 	tableSlab []weighted
+	// fillerMap lists the resources inside each container.
+	fillerMap map[*resource][]*resource
 	// failInstanceKeys lists, per node and base resource id, the fail
 	// count keys recorded with an instance number.
 	failInstanceKeys map[*node]map[string][]string
