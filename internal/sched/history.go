@@ -157,18 +157,12 @@ func (ws *workingSet) unpackOp(rsc *resource, n *node, op *model.OpRecord, lastF
 	rc := op.RC
 	target := op.TargetRC
 	probe := isProbe(op)
-	if rc == ocfDegraded {
-		rc = ocfOK
-	} else if rc == ocfDegradedPromo {
-		rc = ocfRunningPromoted
-	}
-
 	if status == execCancelled {
 		return
 	}
-
+	// The expiry check sees the recorded result (check_operation_expiry).
 	expired := false
-	if status != execPending && rsc.failureTimeout > 0 && op.LastRCChange > 0 {
+	if status != execNotInstalled && status != execPending && rsc.failureTimeout > 0 && op.LastRCChange > 0 {
 		if ws.now >= op.LastRCChange+rsc.failureTimeout {
 			if ws.failCount(n, rsc, false) > 0 && ws.failCount(n, rsc, true) == 0 {
 				expired = true
@@ -181,70 +175,89 @@ func (ws *workingSet) unpackOp(rsc *resource, n *node, op *model.OpRecord, lastF
 		}
 		if expired && probe {
 			switch rc {
-			case ocfOK, ocfNotRunning, ocfRunningPromoted:
+			case ocfOK, ocfNotRunning, ocfRunningPromoted, ocfDegraded, ocfDegradedPromo:
 				expired = false
 			}
 		}
 	}
 
-	// Remap the result against the expected result.
+	// remap_operation: judge the result against the expected one.
+	if task == "monitor" {
+		switch rc {
+		case ocfDegraded:
+			rc = ocfOK
+		case ocfDegradedPromo:
+			rc = ocfRunningPromoted
+		}
+	}
+	// A probe saying the agent is missing or misconfigured only means the
+	// resource is not running here (pcmk_xe_mask_probe_failure).
+	masked := rsc.bundleOf() == nil && maskedProbeFailure(op)
+	if masked {
+		status, rc = execDone, ocfNotRunning
+	}
 	if status == execDone || status == execError {
 		status = execDone
+		if target != rc {
+			status = execError
+		}
 		switch rc {
 		case ocfOK:
 			if probe && target == ocfNotRunning {
-				// probe found it active
-			} else if target != rc {
-				status = execError
+				status = execDone // probe found it active
 			}
 		case ocfNotRunning:
 			if probe || target == rc || !rsc.managed {
+				status = execDone
 				rsc.role = RoleStopped
 				*on = failIgnore
 				rsc.setNextRole(RoleUnknown, "not running")
-			} else if task != "stop" {
-				status = execError
 			}
 		case ocfRunningPromoted:
 			if probe && rc != target {
-				// found promoted
-			} else if target != rc {
-				status = execError
+				status = execDone // probe found it promoted
 			}
 			rsc.role = RolePromoted
-		case ocfFailedPromoted:
+		case ocfDegradedPromo, ocfFailedPromoted:
 			rsc.role = RolePromoted
 			status = execError
 		case ocfNotConfigured:
 			status = execErrorFatal
 		case ocfUnimplemented:
 			if op.Interval == 0 {
+				ws.checkRecoverable(rsc, n, task)
 				status = execErrorHard
 			} else {
 				status = execNotSupported
 			}
 		case ocfNotInstalled, ocfInvalidParam, ocfInsufficentPriv:
+			ws.checkRecoverable(rsc, n, task)
 			status = execErrorHard
 		default:
-			status = execError
+			if status == execDone {
+				status = execError
+			}
 		}
 	}
 
-	if expired && status != execDone && status != execPending {
+	if expired && masked && op.RC != op.TargetRC {
+		if rsc.role <= RoleStopped {
+			rsc.role = RoleUnknown
+		}
+		return
+	}
+	if expired && rc != target {
 		// An expired failure is as if it never happened.
 		return
 	}
-
-	// A probe that says the agent is not installed just means "not here".
-	if probe && (rc == ocfNotInstalled || op.OpStatus == execNotInstalled) && status != execDone {
-		if status == execErrorHard || status == execNotInstalled {
-			rsc.role = RoleStopped
-			if !ws.symmetric {
-				return
-			}
-			ws.banTop(rsc, n, "hard-error: agent not installed")
-			return
+	if masked {
+		ws.updateResourceState(rsc, n, op, task, target, *lastFailure, on)
+		ban := rsc
+		if !rsc.unique {
+			ban = rsc.top()
 		}
+		ws.addLocation(ban, n, -model.Infinity, "probe found the agent missing or misconfigured")
+		return
 	}
 
 	switch status {
@@ -302,6 +315,23 @@ func (ws *workingSet) unpackOp(rsc *resource, n *node, op *model.OpRecord, lastF
 	}
 }
 
+// maskedProbeFailure is pcmk_xe_mask_probe_failure: a probe that found the
+// agent missing or misconfigured.
+func maskedProbeFailure(op *model.OpRecord) bool {
+	return isProbe(op) && (op.RC == ocfNotInstalled || op.RC == ocfInvalidParam || op.OpStatus == execNotInstalled)
+}
+
+// checkRecoverable is check_recoverable: a stop that failed hard on a node
+// that cannot be fenced leaves the resource blocked (unmanaged).
+func (ws *workingSet) checkRecoverable(rsc *resource, n *node, task string) {
+	if task != "stop" || ws.canFence(n) {
+		return
+	}
+	rsc.managed = false
+	rsc.block = true
+	rsc.explain("stop failed on %s, which cannot be fenced: no further recovery", n.name)
+}
+
 // banTop bans the resource (its top-level parent) from a node.
 func (ws *workingSet) banTop(rsc *resource, n *node, why string) {
 	ws.addLocation(rsc.top(), n, -model.Infinity, why)
@@ -327,7 +357,7 @@ func (ws *workingSet) addLocation(r *resource, n *node, s model.Score, why strin
 func (ws *workingSet) updateResourceState(rsc *resource, n *node, op *model.OpRecord, task string, rc int, lastFailure *model.OpRecord, on *onFail) {
 	clear := false
 	switch {
-	case rc == ocfNotInstalled:
+	case rc == ocfNotInstalled || (rsc.bundleOf() == nil && maskedProbeFailure(op)):
 		rsc.role = RoleStopped
 	case rc == ocfNotRunning:
 		clear = true
