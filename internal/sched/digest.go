@@ -45,6 +45,15 @@ func (ws *workingSet) params(r *resource, n *node) map[string]string {
 			apply(s.Values)
 		}
 	}
+	// Instance attributes of the enclosing group or clone apply too
+	// (get_rsc_attributes), where the resource does not set them.
+	if r.parent != nil {
+		for k, v := range ws.params(r.parent, n) {
+			if _, ok := out[k]; !ok {
+				out[k] = v
+			}
+		}
+	}
 	return out
 }
 
