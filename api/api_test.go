@@ -31,9 +31,9 @@ func TestConfigYAMLRoundTrip(t *testing.T) {
 
 func TestConfigYAMLStrict(t *testing.T) {
 	for doc, want := range map[string]string{
-		"epoch: 1\nresorces: []\n":          "resorces",
-		"epoch: 1\n---\nepoch: 2\n":         "more than one",
-		"":                                  "empty",
+		"epoch: 1\nresorces: []\n":           "resorces",
+		"epoch: 1\n---\nepoch: 2\n":          "more than one",
+		"":                                   "empty",
 		"resources:\n- id: a\n  colour: x\n": "colour",
 	} {
 		_, err := DecodeConfigYAML([]byte(doc))
