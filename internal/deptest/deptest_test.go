@@ -155,6 +155,25 @@ var rules = []rule{
 			"github.com/mattn/go-isatty", "golang.org/x/sys"},
 	},
 	{
+		Dir: "internal/pki",
+		Why: "the security material (CA, certificates, tokens, TLS configs) is a leaf: the standard library only",
+	},
+	{
+		Dir: "api",
+		Why: "the public client and wire types: the standard library, the model (aliased, so the config " +
+			"YAML/JSON schema is the model's) and the YAML codec; nothing that runs the cluster",
+		OwnAllowed:        []string{"internal/model"},
+		ThirdPartyAllowed: []string{"go.yaml.in/yaml/v3"},
+	},
+	{
+		Dir: "internal/httpapi",
+		Why: "the API server speaks the api/ wire types, reads and proposes through the small Backend interface " +
+			"it declares (store commands as values), and authenticates with pki; it never reaches consensus, " +
+			"the controller or the executor",
+		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store"},
+		ThirdPartyAllowed: []string{"go.yaml.in/yaml/v3"},
+	},
+	{
 		Dir: "internal/cli",
 		Why: "the CLI reaches the engine directly only for the offline simulate and demo commands; " +
 			"everything else must go through the API client",

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigYAMLRoundTrip(t *testing.T) {
+	in := &Config{
+		Epoch:      3,
+		Properties: map[string]string{"stonith-enabled": "false"},
+		Resources: []Resource{{ID: "web", Kind: "primitive", Class: "builtin", Type: "dummy",
+			Ops: []Op{{Name: "monitor", Interval: 5 * time.Second}}}},
+	}
+	b, err := EncodeConfigYAML(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "interval: 5s") {
+		t.Errorf("durations should be written as Go durations:\n%s", b)
+	}
+	out, err := DecodeConfigYAML(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Epoch != 3 || out.Resources[0].Ops[0].Interval != 5*time.Second || out.Properties["stonith-enabled"] != "false" {
+		t.Errorf("round trip lost data: %+v", out)
+	}
+}
+
+func TestConfigYAMLStrict(t *testing.T) {
+	for doc, want := range map[string]string{
+		"epoch: 1\nresorces: []\n":           "resorces",
+		"epoch: 1\n---\nepoch: 2\n":          "more than one",
+		"":                                   "empty",
+		"resources:\n- id: a\n  colour: x\n": "colour",
+	} {
+		_, err := DecodeConfigYAML([]byte(doc))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one mentioning %q", doc, err, want)
+		}
+	}
+}
+
+func TestResourceRequestPrimitive(t *testing.T) {
+	r := ResourceRequest{ID: "ip", Agent: "ocf:heartbeat:IPaddr2", Params: []NV{{Name: "ip", Value: "10.0.0.5"}},
+		Ops: []OpSpec{{Name: "monitor", Interval: "10s", Timeout: "20s"}}}
+	p, err := r.Primitive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Agent() != "ocf:heartbeat:IPaddr2" || p.Ops[0].Interval != 10*time.Second || p.Ops[0].Timeout != 20*time.Second {
+		t.Errorf("got %+v", p)
+	}
+	for _, bad := range []ResourceRequest{{ID: "x", Agent: "dummy"}, {ID: "x", Agent: "a:b:c:d"},
+		{ID: "x", Agent: "builtin:dummy", Ops: []OpSpec{{Name: "monitor", Interval: "soon"}}}} {
+		if _, err := bad.Primitive(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}

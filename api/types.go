@@ -1,0 +1,213 @@
+package api
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paceline/paceline/internal/model"
+)
+
+// The configuration types, shared with the engine (see the package doc).
+type (
+	Config      = model.Config
+	Resource    = model.Resource
+	Op          = model.Op
+	NV          = model.NV
+	Location    = model.Location
+	Colocation  = model.Colocation
+	Order       = model.Order
+	ResourceSet = model.ResourceSet
+	Score       = model.Score
+)
+
+// Node states in Status.
+const (
+	NodeOnline      = "online"
+	NodeOffline     = "offline"
+	NodeStandby     = "standby"
+	NodeMaintenance = "maintenance"
+	NodeUnclean     = "unclean"
+)
+
+// Resource roles in Status.
+const (
+	RoleStarted    = "Started"
+	RoleStopped    = "Stopped"
+	RolePromoted   = "Promoted"
+	RoleUnpromoted = "Unpromoted"
+	RoleFailed     = "Failed"
+)
+
+// Status is GET /v1/status and the payload of "status" events; it is also
+// what "paceline status --json" prints. Fields are only ever added.
+type Status struct {
+	// Leader is the Raft leader's node name ("" when there is none).
+	Leader string `json:"leader"`
+	// Quorum is whether the answering node's partition has quorum.
+	Quorum bool `json:"quorum"`
+	// Epoch is the configuration epoch.
+	Epoch     uint64           `json:"epoch"`
+	Nodes     []NodeStatus     `json:"nodes"`
+	Resources []ResourceStatus `json:"resources"`
+}
+
+// NodeStatus is one node in Status.
+type NodeStatus struct {
+	Name string `json:"name"`
+	// State is online, offline, standby, maintenance or unclean.
+	State string `json:"state"`
+	// Role is server, witness or client.
+	Role string `json:"role,omitempty"`
+}
+
+// ResourceStatus is one primitive in Status.
+type ResourceStatus struct {
+	ID    string `json:"id"`
+	Agent string `json:"agent"`
+	// Role is Started, Stopped, Promoted, Unpromoted or Failed.
+	Role string `json:"role"`
+	// Nodes are the nodes where the resource is active, by name.
+	Nodes []string `json:"nodes"`
+}
+
+// OpSpec is one operation of a ResourceRequest, pcs style:
+// "--op monitor interval=5s timeout=20s".
+type OpSpec struct {
+	Name string `json:"name"`
+	// Interval and Timeout are Go durations ("5s", "1m30s"); empty: zero.
+	Interval string `json:"interval,omitempty"`
+	Timeout  string `json:"timeout,omitempty"`
+	Role     string `json:"role,omitempty"`
+	OnFail   string `json:"on_fail,omitempty"`
+	// Meta holds any other operation attribute.
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// ResourceRequest creates (POST) or replaces (PUT) a primitive.
+type ResourceRequest struct {
+	// ID is required on POST; on PUT it may be empty or must equal the
+	// path's ID.
+	ID string `json:"id,omitempty"`
+	// Agent is "class:provider:type" or "class:type"
+	// (ocf:heartbeat:IPaddr2, builtin:dummy).
+	Agent  string            `json:"agent"`
+	Params []NV              `json:"params,omitempty"`
+	Meta   map[string]string `json:"meta,omitempty"`
+	Ops    []OpSpec          `json:"ops,omitempty"`
+}
+
+// Primitive converts the request to a model resource.
+func (r *ResourceRequest) Primitive() (Resource, error) {
+	res := Resource{ID: r.ID, Kind: model.KindPrimitive, Params: r.Params, Meta: r.Meta}
+	parts := strings.Split(r.Agent, ":")
+	switch {
+	case len(parts) == 2 && parts[0] != "" && parts[1] != "":
+		res.Class, res.Type = parts[0], parts[1]
+	case len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "":
+		res.Class, res.Provider, res.Type = parts[0], parts[1], parts[2]
+	default:
+		return Resource{}, fmt.Errorf("agent %q: want class:type or class:provider:type", r.Agent)
+	}
+	for i, o := range r.Ops {
+		op := model.Op{Name: o.Name, Role: o.Role, OnFail: o.OnFail, Meta: o.Meta}
+		if o.Name == "" {
+			return Resource{}, fmt.Errorf("ops[%d]: name is empty", i)
+		}
+		var err error
+		if op.Interval, err = duration(o.Interval); err != nil {
+			return Resource{}, fmt.Errorf("ops[%d] %s: interval: %w", i, o.Name, err)
+		}
+		if op.Timeout, err = duration(o.Timeout); err != nil {
+			return Resource{}, fmt.Errorf("ops[%d] %s: timeout: %w", i, o.Name, err)
+		}
+		res.Ops = append(res.Ops, op)
+	}
+	return res, nil
+}
+
+func duration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return d, nil
+}
+
+// Constraint kinds.
+const (
+	ConstraintLocation   = "location"
+	ConstraintColocation = "colocation"
+	ConstraintOrder      = "order"
+)
+
+// Constraint is POST /v1/constraints: a kind and exactly the one payload
+// it names.
+type Constraint struct {
+	Kind       string      `json:"kind"`
+	Location   *Location   `json:"location,omitempty"`
+	Colocation *Colocation `json:"colocation,omitempty"`
+	Order      *Order      `json:"order,omitempty"`
+}
+
+// Property is one cluster property.
+type Property struct {
+	Name  string `json:"name,omitempty"`
+	Value string `json:"value"`
+}
+
+// ConfigResult answers a configuration change.
+type ConfigResult struct {
+	// Epoch is the configuration epoch after the change.
+	Epoch uint64 `json:"epoch"`
+	// Changed is false when the applied configuration equalled the
+	// current one (no new epoch).
+	Changed bool `json:"changed"`
+}
+
+// Token kinds of TokenRequest.
+const TokenJoin = "join"
+
+// TokenRequest is POST /v1/tokens.
+type TokenRequest struct {
+	// Kind is "join" (the only kind so far).
+	Kind string `json:"kind"`
+	// TTL is a Go duration ("10m"); empty means 1h.
+	TTL string `json:"ttl,omitempty"`
+}
+
+// TokenResponse carries a new token, shown only once.
+type TokenResponse struct {
+	Token   string    `json:"token"`
+	Expires time.Time `json:"expires"`
+}
+
+// Error is the body of every error response, and the error the client
+// returns for one.
+type Error struct {
+	// StatusCode is the HTTP status (not part of the body).
+	StatusCode int `json:"-"`
+	// Addr is the base URL that answered (not part of the body).
+	Addr    string `json:"-"`
+	Message string `json:"error"`
+}
+
+func (e *Error) Error() string {
+	if e.Addr == "" {
+		return e.Message
+	}
+	return fmt.Sprintf("%s: %s (HTTP %d)", e.Addr, e.Message, e.StatusCode)
+}
+
+// Event is one server-sent event of GET /v1/events.
+type Event struct {
+	// Type is "status".
+	Type   string
+	Status Status
+}

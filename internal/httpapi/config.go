@@ -1,0 +1,157 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/store"
+)
+
+func wantsYAML(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, _ := mime.ParseMediaType(strings.TrimSpace(part))
+		if mt == "application/yaml" || mt == "application/x-yaml" || mt == "text/yaml" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
+	cfg := s.cfg.Backend.Config()
+	setEpoch(w, cfg.Epoch)
+	if !wantsYAML(r) {
+		writeJSON(w, http.StatusOK, cfg)
+		return nil
+	}
+	b, err := api.EncodeConfigYAML(cfg)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(b)
+	return err
+}
+
+// applyConfig replaces the configuration, compare-and-set on the body's
+// epoch (or on the current one with ?force=true).
+func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
+	var cfg *model.Config
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/yaml", "application/x-yaml", "text/yaml":
+		b, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		if cfg, err = api.DecodeConfigYAML(b); err != nil {
+			return errorf(http.StatusBadRequest, "bad request body: %v", err)
+		}
+	case "application/json", "":
+		cfg = &model.Config{}
+		if err := decodeJSON(r, cfg); err != nil {
+			return err
+		}
+	default:
+		return errorf(http.StatusUnsupportedMediaType, "content type %q: want application/json or application/yaml", mt)
+	}
+	expected := cfg.Epoch
+	if r.URL.Query().Get("force") == "true" {
+		expected = s.cfg.Backend.Config().Epoch
+	} else if expected == 0 {
+		return errorf(http.StatusBadRequest, "the configuration has no epoch: apply an exported configuration, or force it")
+	}
+	if err := invalid(cfg.Validate()); err != nil {
+		return err
+	}
+	res, err := s.propose(r.Context(), store.NewConfigPut(expected, *cfg, store.Change{
+		Author: author(p), Message: "config apply", At: s.cfg.Now().UnixMilli()}))
+	if err != nil {
+		return err
+	}
+	setEpoch(w, res.Epoch)
+	writeJSON(w, http.StatusOK, api.ConfigResult{Epoch: res.Epoch, Changed: res.Changed})
+	return nil
+}
+
+// keepAlive is how often an idle event stream gets a comment line.
+const keepAlive = 15 * time.Second
+
+// events streams a "status" event now and after every change.
+func (s *Server) events(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	ctx := r.Context()
+	idx, err := s.cfg.Backend.Wait(ctx, 0)
+	if err != nil {
+		return nil
+	}
+	for {
+		b, err := json.Marshal(s.status())
+		if err != nil {
+			return nil // the header is sent; nothing more to say
+		}
+		if _, err := fmt.Fprintf(w, "id: %d\nevent: status\ndata: %s\n\n", idx, b); err != nil {
+			return nil
+		}
+		if rc.Flush() != nil {
+			return nil
+		}
+		for {
+			wctx, cancel := context.WithTimeout(ctx, keepAlive)
+			next, err := s.cfg.Backend.Wait(wctx, idx)
+			cancel()
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil {
+				idx = next
+				break
+			}
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return nil
+			}
+		}
+	}
+}
+
+// maxJoinTTL caps a join token's lifetime.
+const maxJoinTTL = 7 * 24 * time.Hour
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
+	var req api.TokenRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Kind != api.TokenJoin {
+		return errorf(http.StatusBadRequest, "token kind %q: only %q tokens can be created so far", req.Kind, api.TokenJoin)
+	}
+	ttl := time.Hour
+	if req.TTL != "" {
+		d, err := time.ParseDuration(req.TTL)
+		if err != nil || d <= 0 || d > maxJoinTTL {
+			return errorf(http.StatusBadRequest, "ttl %q: want a duration between 1s and %v", req.TTL, maxJoinTTL)
+		}
+		ttl = d
+	}
+	if s.cfg.Join == nil {
+		return errorf(http.StatusNotImplemented, "this node does not issue join tokens")
+	}
+	tok, exp, err := s.cfg.Join.Issue(s.cfg.Now(), ttl)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, api.TokenResponse{Token: tok, Expires: exp.UTC()})
+	return nil
+}

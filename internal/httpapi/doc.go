@@ -1,0 +1,40 @@
+// Package httpapi is the server side of Paceline's HTTP/JSON API (/v1;
+// the endpoints, wire types and client are in package api).
+//
+// A Server is an http.Handler. It reads the cluster state and proposes
+// changes only through the Backend interface declared here (the daemon
+// implements it with the consensus node; tests and simulations with
+// MemBackend, a store.Store behind a mutex), authenticates bearer tokens
+// through an Authenticator (pki.TokenSet) and issues join tokens through a
+// JoinIssuer (pki.JoinTokens). The caller serves it over TLS built by
+// pki.APIServerTLS:
+//
+//	srv := httpapi.New(httpapi.Config{Backend: b, Tokens: tokens, Join: join})
+//	hs := &http.Server{Handler: srv, TLSConfig: pki.APIServerTLS(ca, cert),
+//		ReadHeaderTimeout: 10 * time.Second}
+//	go hs.ServeTLS(ln, "", "")
+//
+// # Requests
+//
+// Every request needs "Authorization: Bearer TOKEN" (401 otherwise) whose
+// role permits the route: reads need viewer, every write admin (issue 5
+// will open operational writes to operator). Bodies are limited to
+// MaxBodyBytes (413) and decoded strictly: unknown fields are a 400 that
+// names the field. Every error is {"error": "..."}.
+//
+// Writes are read-modify-write on the configuration: the server reads the
+// current configuration, changes it, validates the result
+// (model.Config.Validate) and proposes a store.ConfigPut expecting the
+// epoch it read; if another write won meanwhile it retries a few times.
+// POST /v1/config is the exception: the client's epoch is the expected
+// one, so a stale apply fails with 409 and changes nothing.
+//
+// # Status
+//
+// GET /v1/status derives each primitive's role from the members'
+// operation histories: the latest non-recurring operation (the "_last_0"
+// record) says whether it is active on that node (a successful start,
+// promote, demote, migrate_from or probe; rc 8 means promoted), and a
+// failed one marks it Failed. This is a first cut: the controller will
+// publish the authoritative view.
+package httpapi

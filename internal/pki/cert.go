@@ -1,0 +1,292 @@
+package pki
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Role is what a node certificate or an API token is allowed to be.
+// Node roles are server, witness and client; token roles viewer, operator
+// and admin.
+type Role string
+
+const (
+	RoleServer  Role = "server"
+	RoleWitness Role = "witness"
+	RoleClient  Role = "client"
+
+	RoleViewer   Role = "viewer"   // reads
+	RoleOperator Role = "operator" // reads and operational commands
+	RoleAdmin    Role = "admin"    // everything
+)
+
+// NodeRole reports whether r is a node role.
+func (r Role) NodeRole() bool { return r == RoleServer || r == RoleWitness || r == RoleClient }
+
+// rank orders the token roles; 0 for anything else.
+func (r Role) rank() int {
+	switch r {
+	case RoleViewer:
+		return 1
+	case RoleOperator:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
+}
+
+// TokenRole reports whether r is a token role.
+func (r Role) TokenRole() bool { return r.rank() > 0 }
+
+// Permits reports whether a token of role r may do what needs role need
+// (admin permits everything, viewer only viewer). Non-token roles permit
+// nothing.
+func (r Role) Permits(need Role) bool { return r.rank() > 0 && r.rank() >= need.rank() }
+
+// URIScheme is the scheme of the URI SAN naming a node.
+const URIScheme = "paceline"
+
+// CA is the cluster certificate authority.
+type CA struct {
+	Cert *x509.Certificate
+	Key  *ecdsa.PrivateKey // nil on nodes that only verify
+}
+
+// CertPool returns a pool holding only the CA certificate.
+func (ca *CA) CertPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.Cert)
+	return p
+}
+
+// Fingerprint returns "sha256:HEX" of the CA certificate.
+func (ca *CA) Fingerprint() string { return Fingerprint(ca.Cert) }
+
+// Fingerprint returns "sha256:HEX" of a certificate's DER encoding.
+func Fingerprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func serial() (*big.Int, error) {
+	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+}
+
+// NewCA creates a cluster CA named after the cluster, valid for validity
+// from now.
+func NewCA(cluster string, now time.Time, validity time.Duration) (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate CA key: %w", err)
+	}
+	sn, err := serial()
+	if err != nil {
+		return nil, fmt.Errorf("generate serial: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          sn,
+		Subject:               pkix.Name{CommonName: "paceline cluster CA " + cluster, Organization: []string{"paceline"}},
+		NotBefore:             now.Add(-time.Minute),
+		NotAfter:              now.Add(validity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("create CA certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse CA certificate: %w", err)
+	}
+	return &CA{Cert: cert, Key: key}, nil
+}
+
+// NodeCert is a node's certificate and key, PEM encoded.
+type NodeCert struct {
+	CertPEM, KeyPEM []byte
+}
+
+// TLSCertificate parses the pair for crypto/tls.
+func (n NodeCert) TLSCertificate() (tls.Certificate, error) {
+	c, err := tls.X509KeyPair(n.CertPEM, n.KeyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("node certificate: %w", err)
+	}
+	return c, nil
+}
+
+// Issue signs a certificate for node name with the given node role, valid
+// for validity from now, for the hosts (IP addresses or DNS names) it
+// serves on. It fails without the CA key.
+func (ca *CA) Issue(name string, role Role, hosts []string, now time.Time, validity time.Duration) (NodeCert, error) {
+	if ca.Key == nil {
+		return NodeCert{}, fmt.Errorf("issue certificate for %q: this node has no CA key", name)
+	}
+	if name == "" || strings.ContainsAny(name, "/?#") {
+		return NodeCert{}, fmt.Errorf("issue certificate: invalid node name %q", name)
+	}
+	if !role.NodeRole() {
+		return NodeCert{}, fmt.Errorf("%w: %q is not a node role", ErrInvalidRole, role)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return NodeCert{}, fmt.Errorf("generate node key: %w", err)
+	}
+	sn, err := serial()
+	if err != nil {
+		return NodeCert{}, fmt.Errorf("generate serial: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: sn,
+		Subject:      pkix.Name{CommonName: name, OrganizationalUnit: []string{string(role)}, Organization: []string{"paceline"}},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     now.Add(validity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		URIs:         []*url.URL{{Scheme: URIScheme, Host: "node", Path: "/" + name}},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if h != "" {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		return NodeCert{}, fmt.Errorf("sign certificate for %q: %w", name, err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return NodeCert{}, fmt.Errorf("encode node key: %w", err)
+	}
+	return NodeCert{
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
+	}, nil
+}
+
+// Identity is what a verified node certificate says.
+type Identity struct {
+	Node string
+	Role Role
+}
+
+// IdentityOf reads the node name and role of a certificate. It does not
+// verify the chain: use it on verified chains only (PeerIdentity).
+func IdentityOf(c *x509.Certificate) (Identity, error) {
+	var name string
+	for _, u := range c.URIs {
+		if u.Scheme == URIScheme && u.Host == "node" {
+			name = strings.TrimPrefix(u.Path, "/")
+		}
+	}
+	if name == "" || name != c.Subject.CommonName || len(c.Subject.OrganizationalUnit) != 1 {
+		return Identity{}, fmt.Errorf("%w: subject %q", ErrNotClusterPeer, c.Subject.String())
+	}
+	role := Role(c.Subject.OrganizationalUnit[0])
+	if !role.NodeRole() {
+		return Identity{}, fmt.Errorf("%w: role %q", ErrNotClusterPeer, role)
+	}
+	return Identity{Node: name, Role: role}, nil
+}
+
+// Save writes the CA certificate (0644) and, when present, its key (0600)
+// into dir, creating dir 0700.
+func (ca *CA) Save(p Paths) error {
+	if err := EnsureDir(p.Dir); err != nil {
+		return err
+	}
+	if err := WriteFile(p.CACert(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o644); err != nil {
+		return err
+	}
+	if ca.Key == nil {
+		return nil
+	}
+	kb, err := x509.MarshalECPrivateKey(ca.Key)
+	if err != nil {
+		return fmt.Errorf("encode CA key: %w", err)
+	}
+	return WriteFile(p.CAKey(), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+}
+
+// LoadCA reads the CA certificate and, if the file exists, its key
+// (refused with ErrInsecureFile when group or world accessible).
+func LoadCA(p Paths) (*CA, error) {
+	b, err := os.ReadFile(p.CACert())
+	if err != nil {
+		return nil, fmt.Errorf("load CA: %w", err)
+	}
+	cert, err := ParseCert(b)
+	if err != nil {
+		return nil, fmt.Errorf("load CA %s: %w", p.CACert(), err)
+	}
+	ca := &CA{Cert: cert}
+	kb, err := ReadSecret(p.CAKey())
+	switch {
+	case os.IsNotExist(err):
+		return ca, nil
+	case err != nil:
+		return nil, fmt.Errorf("load CA key: %w", err)
+	}
+	blk, _ := pem.Decode(kb)
+	if blk == nil {
+		return nil, fmt.Errorf("load CA key %s: %w", p.CAKey(), ErrBadPEM)
+	}
+	if ca.Key, err = x509.ParseECPrivateKey(blk.Bytes); err != nil {
+		return nil, fmt.Errorf("load CA key %s: %w", p.CAKey(), err)
+	}
+	return ca, nil
+}
+
+// ParseCert parses one PEM certificate.
+func ParseCert(b []byte) (*x509.Certificate, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return nil, ErrBadPEM
+	}
+	return x509.ParseCertificate(blk.Bytes)
+}
+
+// SaveNode writes the node certificate (0644) and key (0600).
+func SaveNode(p Paths, n NodeCert) error {
+	if err := EnsureDir(p.Dir); err != nil {
+		return err
+	}
+	if err := WriteFile(p.NodeCert(), n.CertPEM, 0o644); err != nil {
+		return err
+	}
+	return WriteFile(p.NodeKey(), n.KeyPEM, 0o600)
+}
+
+// LoadNode reads the node certificate and key, refusing a key file that
+// is group or world accessible.
+func LoadNode(p Paths) (tls.Certificate, error) {
+	cb, err := os.ReadFile(p.NodeCert())
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("load node certificate: %w", err)
+	}
+	kb, err := ReadSecret(p.NodeKey())
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("load node key: %w", err)
+	}
+	return NodeCert{CertPEM: cb, KeyPEM: kb}.TLSCertificate()
+}

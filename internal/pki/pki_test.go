@@ -1,0 +1,207 @@
+package pki
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestInitWritesPrivateFiles(t *testing.T) {
+	p := Paths{Dir: filepath.Join(t.TempDir(), "n1")}
+	in, err := InitNode(p, "c1", "n1", RoleServer, []string{"127.0.0.1"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{
+		p.Dir: 0o700, p.CAKey(): 0o600, p.NodeKey(): 0o600, p.AdminToken(): 0o600, p.Tokens(): 0o600,
+		p.CACert(): 0o644, p.NodeCert(): 0o644,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %04o, want %04o", path, got, want)
+		}
+	}
+	if _, err := InitNode(p, "c1", "n1", RoleServer, nil, t0); err == nil {
+		t.Error("second init overwrote the CA")
+	}
+	ca, err := LoadCA(p)
+	if err != nil || ca.Key == nil || ca.Fingerprint() != in.CA.Fingerprint() {
+		t.Fatalf("LoadCA: %v", err)
+	}
+	tok, err := ReadTokenFile(p.AdminToken())
+	if err != nil || tok != in.AdminToken {
+		t.Fatalf("admin token: %q %v", tok, err)
+	}
+	recs, err := LoadTokens(p.Tokens())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(mustRead(t, p.Tokens()), in.AdminToken) {
+		t.Error("tokens.json holds the token itself, not its hash")
+	}
+	pr, err := NewTokenSet(recs...).Authenticate(tok, t0)
+	if err != nil || pr.Role != RoleAdmin {
+		t.Fatalf("authenticate admin token: %+v %v", pr, err)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Issue 5, item 5: the agent refuses a key file that others can read.
+func TestRefusesReadableKey(t *testing.T) {
+	p := Paths{Dir: t.TempDir()}
+	if _, err := InitNode(p, "c1", "n1", RoleServer, nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{p.NodeKey(), p.CAKey()} {
+		if err := os.Chmod(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := LoadNode(p); !errors.Is(err, ErrInsecureFile) {
+		t.Errorf("LoadNode with a 0644 key: %v, want ErrInsecureFile", err)
+	}
+	if _, err := LoadCA(p); !errors.Is(err, ErrInsecureFile) {
+		t.Errorf("LoadCA with a 0644 key: %v, want ErrInsecureFile", err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	tok, rec, err := NewToken(RoleViewer, t0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewTokenSet(rec)
+	if p, err := s.Authenticate(tok, t0); err != nil || p.Role != RoleViewer || p.TokenID != rec.ID {
+		t.Errorf("valid token: %+v %v", p, err)
+	}
+	if _, err := s.Authenticate(tok, t0.Add(2*time.Hour)); !errors.Is(err, ErrTokenExpired) {
+		t.Errorf("expired: %v", err)
+	}
+	if _, err := s.Authenticate(tok+"x", t0); !errors.Is(err, ErrUnknownToken) {
+		t.Errorf("altered: %v", err)
+	}
+	if _, err := s.Authenticate("plt1.nope.secret", t0); !errors.Is(err, ErrUnknownToken) {
+		t.Errorf("unknown id: %v", err)
+	}
+	if _, err := s.Authenticate("garbage", t0); !errors.Is(err, ErrBadToken) {
+		t.Errorf("garbage: %v", err)
+	}
+	if RoleViewer.Permits(RoleAdmin) || !RoleAdmin.Permits(RoleOperator) || RoleServer.Permits(RoleViewer) {
+		t.Error("role order wrong")
+	}
+}
+
+func TestJoinTokensSingleUseAndExpiring(t *testing.T) {
+	ca, err := NewCA("c1", t0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := NewJoinTokens(ca.Fingerprint())
+	tok, _, err := j.Issue(t0, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt, err := ParseJoinToken(tok)
+	if err != nil || jt.CAFingerprint != ca.Fingerprint() {
+		t.Fatalf("parse: %+v %v", jt, err)
+	}
+	if err := j.Redeem(tok, t0.Add(time.Minute)); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if err := j.Redeem(tok, t0.Add(time.Minute)); !errors.Is(err, ErrTokenUsed) {
+		t.Errorf("reuse: %v, want ErrTokenUsed", err)
+	}
+	tok2, _, _ := j.Issue(t0, time.Minute)
+	if err := j.Redeem(tok2, t0.Add(2*time.Minute)); !errors.Is(err, ErrTokenExpired) {
+		t.Errorf("expired: %v, want ErrTokenExpired", err)
+	}
+	other := "plj1." + strings.Repeat("a", 64) + ".secret"
+	if err := j.Redeem(other, t0); !errors.Is(err, ErrUnknownToken) {
+		t.Errorf("foreign: %v", err)
+	}
+}
+
+func node(t *testing.T, ca *CA, name string, role Role) tls.Certificate {
+	t.Helper()
+	nc, err := ca.Issue(name, role, []string{"127.0.0.1"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := nc.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// handshake runs one TLS handshake between a NodeTLS server and client
+// and returns the identity the server saw and the client's error.
+func handshake(t *testing.T, srv, cli *tls.Config) (Identity, error) {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan Identity, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- Identity{}
+			return
+		}
+		defer c.Close()
+		tc := c.(*tls.Conn)
+		if tc.Handshake() != nil {
+			got <- Identity{}
+			return
+		}
+		id, _ := PeerIdentity(tc.ConnectionState())
+		got <- id
+	}()
+	cli = cli.Clone()
+	cli.ServerName = "127.0.0.1"
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(), cli)
+	if err == nil {
+		// TLS 1.3 reports a rejected client certificate on the first read.
+		_, err = c.Read(make([]byte, 1))
+		c.Close()
+		if err != nil && strings.Contains(err.Error(), "EOF") {
+			err = nil
+		}
+	}
+	return <-got, err
+}
+
+func TestNodeTLSMutual(t *testing.T) {
+	ca, _ := NewCA("c1", time.Now(), time.Hour)
+	other, _ := NewCA("c2", time.Now(), time.Hour)
+	srv := NodeTLS(ca, node(t, ca, "n1", RoleServer))
+	id, err := handshake(t, srv, NodeTLS(ca, node(t, ca, "n2", RoleWitness)))
+	if err != nil || id != (Identity{Node: "n2", Role: RoleWitness}) {
+		t.Fatalf("same cluster: identity %+v, err %v", id, err)
+	}
+	if id, err := handshake(t, srv, NodeTLS(ca, node(t, other, "n3", RoleServer))); err == nil || id.Node != "" {
+		t.Errorf("peer from another CA accepted: %+v", id)
+	}
+	if srv.MinVersion != tls.VersionTLS13 {
+		t.Error("node TLS allows versions before 1.3")
+	}
+}
