@@ -152,9 +152,9 @@ var rules = []rule{
 			"syscall", "io/ioutil", "plugin", "unsafe", "time", "math/rand", "math/rand/v2", "crypto/rand"},
 	},
 	{
-		Dir:        "internal/consensus",
-		Why:        "consensus is the only package that knows hashicorp/raft; it wraps the store and nothing above it",
-		OwnAllowed: []string{"internal/model", "internal/store"},
+		Dir:               "internal/consensus",
+		Why:               "consensus is the only package that knows hashicorp/raft; it wraps the store and nothing above it",
+		OwnAllowed:        []string{"internal/model", "internal/store"},
 		ThirdPartyAllowed: raftDeps,
 	},
 	{
