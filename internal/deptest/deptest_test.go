@@ -102,6 +102,14 @@ type rule struct {
 	StdForbidden []string
 }
 
+// raftDeps are hashicorp/raft, raft-boltdb and their own dependencies:
+// allowed in consensus and, through it, in the layers above.
+var raftDeps = []string{"github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2",
+	"github.com/hashicorp/go-hclog", "github.com/hashicorp/go-metrics", "github.com/armon/go-metrics",
+	"github.com/hashicorp/go-msgpack", "github.com/hashicorp/go-immutable-radix", "github.com/hashicorp/golang-lru",
+	"github.com/boltdb/bolt", "go.etcd.io/bbolt", "github.com/fatih/color", "github.com/mattn/go-colorable",
+	"github.com/mattn/go-isatty", "golang.org/x/sys"}
+
 var rules = []rule{
 	{
 		Dir: "internal/model",
@@ -144,15 +152,30 @@ var rules = []rule{
 			"syscall", "io/ioutil", "plugin", "unsafe", "time", "math/rand", "math/rand/v2", "crypto/rand"},
 	},
 	{
-		Dir:        "internal/consensus",
-		Why:        "consensus is the only package that knows hashicorp/raft; it wraps the store and nothing above it",
-		OwnAllowed: []string{"internal/model", "internal/store"},
-		ThirdPartyAllowed: []string{"github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2",
-			// raft's and raft-boltdb's own dependencies
-			"github.com/hashicorp/go-hclog", "github.com/hashicorp/go-metrics", "github.com/armon/go-metrics",
-			"github.com/hashicorp/go-msgpack", "github.com/hashicorp/go-immutable-radix", "github.com/hashicorp/golang-lru",
-			"github.com/boltdb/bolt", "go.etcd.io/bbolt", "github.com/fatih/color", "github.com/mattn/go-colorable",
-			"github.com/mattn/go-isatty", "golang.org/x/sys"},
+		Dir:               "internal/consensus",
+		Why:               "consensus is the only package that knows hashicorp/raft; it wraps the store and nothing above it",
+		OwnAllowed:        []string{"internal/model", "internal/store"},
+		ThirdPartyAllowed: raftDeps,
+	},
+	{
+		Dir:        "internal/membership",
+		Why:        "membership is lease and quorum bookkeeping with the time as an input: the model and the clock only",
+		OwnAllowed: []string{"internal/model", "internal/clock"},
+	},
+	{
+		Dir: "internal/controller",
+		Why: "the controller plans with the scheduler, reads and writes the store through consensus, and reaches " +
+			"node executors only through the Dispatcher it declares",
+		OwnAllowed: []string{"internal/sched", "internal/store", "internal/consensus", "internal/model",
+			"internal/membership", "internal/clock"},
+		// through consensus
+		ThirdPartyAllowed: raftDeps,
+	},
+	{
+		Dir:               "internal/testcluster",
+		Why:               "the in-process test cluster wires every internal layer together",
+		OwnAllowed:        []string{"internal"},
+		ThirdPartyAllowed: raftDeps,
 	},
 	{
 		Dir: "internal/pki",

@@ -1,0 +1,600 @@
+// Package controller is Paceline's DC: it runs on the Raft leader only and
+// drives the cluster towards what the scheduler plans.
+//
+// # Model
+//
+// One goroutine (Run) owns every piece of the controller's state: the
+// leader's lease table (package membership) and the set of operations in
+// flight. On every tick, every heartbeat that changes a node's liveness,
+// every operation result and every Kick it
+//
+//  1. updates node liveness in the store from the leases: a node whose
+//     lease expired becomes unclean; once it is recoverable (lease TTL plus
+//     the self-fence deadline, or the expiry alone with
+//     stonith-enabled=false) it becomes offline and its operation history
+//     is forgotten, since it has stopped everything it ran;
+//  2. builds sched.Input from the stored configuration and status, with
+//     HaveQuorum from the voters' leases and DC set to itself;
+//  3. calls sched.Schedule and dispatches every runnable, non-optional,
+//     non-pseudo action whose predecessors are done (pseudo actions are
+//     done when theirs are; real actions still in the plan are not) and
+//     for whose resource nothing is in flight;
+//  4. records each result with an op.result command (a failure counts
+//     one towards the fail count, except for probes), and plans again.
+//
+// The controller keeps no plan between steps: every step plans afresh from
+// the stored state, so an unexpected result simply changes the next plan,
+// and a new leader resumes from the stored state alone. A new leader first
+// waits one full lease TTL before it declares any node lost
+// (membership.NewLeases).
+//
+// # Caller's duties
+//
+// The caller starts a Controller when its node becomes the Raft leader
+// (consensus.Node.LeaderCh) and stops it when it stops being the leader;
+// it forwards node heartbeats (Heartbeat) and operation results (Report).
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/paceline/paceline/internal/clock"
+	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/sched"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// Errors of the controller.
+var (
+	ErrInvalidConfig = errors.New("controller: invalid config")
+	ErrStopped       = errors.New("controller: stopped")
+)
+
+// Raft is what the controller needs of the consensus layer
+// (*consensus.Node implements it). Apply and Barrier block until the
+// command commits or fails; Read's fn runs under a read lock and must not
+// keep the store.
+type Raft interface {
+	Apply(ctx context.Context, cmd store.Command) (store.Result, error)
+	Barrier(ctx context.Context) error
+	Read(fn func(*store.Store))
+}
+
+// Op is one operation the controller asks a node to perform.
+type Op struct {
+	// Resource names the resource and its agent.
+	Resource model.ResourceHistory
+	// Name is the action (start, stop, monitor, ...).
+	Name string
+	// Interval makes a monitor recurring; zero for everything else.
+	Interval time.Duration
+	// Timeout bounds each execution.
+	Timeout time.Duration
+	// Params are the resource's instance parameters.
+	Params map[string]string
+	// TargetRC is the exit code the operation is expected to return.
+	TargetRC int
+	// TransitionKey identifies the step that asked for the operation.
+	TransitionKey string
+}
+
+// Dispatcher delivers operations to node executors. Dispatch is called
+// from the controller's goroutine and must not block for long: it hands
+// the op over and returns; the result comes back through
+// Controller.Report. An error means the op was not handed over.
+type Dispatcher interface {
+	Dispatch(node string, op Op) error
+}
+
+// Clock is the leader's monotonic clock (clock.Real, or *clock.Fake in
+// tests).
+type Clock interface {
+	Now() time.Time
+}
+
+var (
+	_ Clock = clock.Real{}
+	_ Clock = (*clock.Fake)(nil)
+)
+
+// Config configures a Controller.
+type Config struct {
+	// Node is the leader's own node name (the DC). Required.
+	Node string
+	// Leases are the lease timings. Default membership.DefaultConfig().
+	Leases membership.Config
+	// Tick is how often the controller plans when nothing else wakes it
+	// (real time). Default 100 ms.
+	Tick time.Duration
+	// DefaultTimeout is an op's timeout when the configuration gives
+	// none. Default 20 s.
+	DefaultTimeout time.Duration
+	// Clock is the lease and scheduler clock. Default clock.Real{}.
+	Clock Clock
+	// Dispatcher delivers ops. Required.
+	Dispatcher Dispatcher
+	// Logf, when set, receives one line per decision.
+	Logf func(format string, args ...any)
+	// Debug also logs every planned action.
+	Debug bool
+}
+
+func (c *Config) setDefaults() {
+	if c.Leases == (membership.Config{}) {
+		c.Leases = membership.DefaultConfig()
+	}
+	if c.Tick == 0 {
+		c.Tick = 100 * time.Millisecond
+	}
+	if c.DefaultTimeout == 0 {
+		c.DefaultTimeout = 20 * time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Node == "" {
+		errs = append(errs, fmt.Errorf("%w: node name is empty", ErrInvalidConfig))
+	}
+	if c.Dispatcher == nil {
+		errs = append(errs, fmt.Errorf("%w: dispatcher is nil", ErrInvalidConfig))
+	}
+	if c.Tick < 0 || c.DefaultTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%w: tick and default timeout must not be negative", ErrInvalidConfig))
+	}
+	if c.Leases != (membership.Config{}) {
+		if err := c.Leases.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type heartbeat struct {
+	node  string
+	reply chan time.Time
+}
+
+type report struct {
+	node string
+	rh   model.ResourceHistory
+	rec  model.OpRecord
+}
+
+// Controller is the leader's controller. Its exported methods are safe for
+// concurrent use; its state belongs to the Run goroutine.
+type Controller struct {
+	cfg        Config
+	raft       Raft
+	heartbeats chan heartbeat
+	reports    chan report
+	kick       chan struct{}
+	done       chan struct{}
+
+	// Owned by Run.
+	leases   *membership.Leases
+	inflight map[string]string // "node/resource" -> op key in flight
+	step     int
+}
+
+// New returns a controller; Run starts it.
+func New(cfg Config, r Raft) (*Controller, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	return &Controller{
+		cfg: cfg, raft: r,
+		heartbeats: make(chan heartbeat),
+		reports:    make(chan report, 1024),
+		kick:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		inflight:   map[string]string{},
+	}, nil
+}
+
+// Run waits until every committed entry is applied (Barrier), then
+// controls the cluster until ctx ends. It returns ctx's error, or the
+// Barrier's.
+func (c *Controller) Run(ctx context.Context) error {
+	defer close(c.done)
+	if err := c.raft.Barrier(ctx); err != nil {
+		return fmt.Errorf("controller: barrier: %w", err)
+	}
+	c.leases = membership.NewLeases(c.cfg.Leases, c.cfg.Clock.Now())
+	t := time.NewTicker(c.cfg.Tick)
+	defer t.Stop()
+	for {
+		c.plan(ctx)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case hb := <-c.heartbeats:
+			hb.reply <- c.leases.Renew(hb.node, c.cfg.Clock.Now())
+		case r := <-c.reports:
+			c.record(ctx, r)
+			// Take every queued result before planning again.
+			for more := true; more; {
+				select {
+				case r := <-c.reports:
+					c.record(ctx, r)
+				default:
+					more = false
+				}
+			}
+		case <-c.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// Heartbeat renews node's lease and returns its expiry on the leader's
+// clock. It blocks until the controller's goroutine handles it, and fails
+// with ErrStopped once Run has returned or ctx ends.
+func (c *Controller) Heartbeat(ctx context.Context, node string) (time.Time, error) {
+	hb := heartbeat{node: node, reply: make(chan time.Time, 1)}
+	select {
+	case c.heartbeats <- hb:
+		return <-hb.reply, nil
+	case <-c.done:
+		return time.Time{}, ErrStopped
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	}
+}
+
+// Report hands over the result of an op on node. It does not block; it
+// fails with ErrStopped once Run has returned.
+func (c *Controller) Report(node string, rh model.ResourceHistory, rec model.OpRecord) error {
+	select {
+	case <-c.done:
+		return ErrStopped
+	default:
+	}
+	select {
+	case c.reports <- report{node: node, rh: rh, rec: rec}:
+		return nil
+	case <-c.done:
+		return ErrStopped
+	}
+}
+
+// Kick asks for a new plan now (after a configuration change, say).
+func (c *Controller) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Done is closed when Run has returned.
+func (c *Controller) Done() <-chan struct{} { return c.done }
+
+func opKey(node, rsc, task string, intervalMS int64) string {
+	return fmt.Sprintf("%s/%s_%s_%d", node, rsc, task, intervalMS)
+}
+
+// record writes a result to the store (unless nothing changed, as for a
+// recurring monitor repeating itself).
+func (c *Controller) record(ctx context.Context, r report) {
+	rec := r.rec
+	key := opKey(r.node, r.rh.ID, rec.Operation, rec.Interval)
+	if c.inflight[r.node+"/"+r.rh.ID] == key {
+		delete(c.inflight, r.node+"/"+r.rh.ID)
+	}
+	if rec.OpStatus == 1 { // cancelled: the op was replaced (a stop ends monitors)
+		return
+	}
+	if rec.Interval > 0 && c.sameAsStored(r.node, r.rh.ID, &rec) {
+		return
+	}
+	failed := rec.RC != rec.TargetRC || (rec.OpStatus != 0 && rec.OpStatus != -1)
+	res := store.OpResult{Node: r.node, Resource: model.ResourceHistory{ID: r.rh.ID, Class: r.rh.Class, Provider: r.rh.Provider, Type: r.rh.Type}, Op: rec}
+	probe := rec.Operation == "monitor" && rec.Interval == 0
+	if failed && !probe {
+		res.FailCountAdd = 1
+	}
+	c.cfg.Logf("controller: %s %s_%s_%d rc=%d status=%d failed=%v", r.node, r.rh.ID, rec.Operation, rec.Interval, rec.RC, rec.OpStatus, failed && !probe)
+	if _, err := c.raft.Apply(ctx, store.NewOpResult(res)); err != nil {
+		c.cfg.Logf("controller: record %s: %v", key, err)
+	}
+}
+
+// sameAsStored reports whether the store already holds this recurring
+// op's result with the same rc and status.
+func (c *Controller) sameAsStored(node, rsc string, rec *model.OpRecord) (same bool) {
+	c.raft.Read(func(s *store.Store) {
+		m, ok := s.Member(node)
+		if !ok {
+			return
+		}
+		for _, rh := range m.Resources {
+			if rh.ID != rsc {
+				continue
+			}
+			for _, op := range rh.Ops {
+				if op.Operation == rec.Operation && op.Interval == rec.Interval {
+					same = op.RC == rec.RC && op.OpStatus == rec.OpStatus
+				}
+			}
+		}
+	})
+	return same
+}
+
+// plan is one step: liveness, schedule, dispatch.
+func (c *Controller) plan(ctx context.Context) {
+	now := c.cfg.Clock.Now()
+	c.leases.Renew(c.cfg.Node, now) // the leader is alive by definition
+	var (
+		members []store.Member
+		cfg     *model.Config
+		st      *model.Status
+	)
+	c.raft.Read(func(s *store.Store) { members, cfg, st = s.Members(), s.Config(), s.Status() })
+	stonith := !isFalse(cfg.Properties["stonith-enabled"])
+	renewed := map[string]bool{}
+	for _, n := range c.leases.Nodes() {
+		renewed[n] = true
+	}
+	voters, alive := 0, 0
+	changed := false
+	for _, m := range members {
+		lv := c.leases.Liveness(m.Name, now, stonith)
+		want := m.State
+		switch {
+		case lv == membership.Alive && renewed[m.Name]:
+			want = store.StateOnline
+		case lv == membership.Expired && m.State == store.StateOnline:
+			want = store.StateUnclean
+		case lv == membership.Recoverable && m.State != store.StateOffline:
+			want = store.StateOffline
+		}
+		if m.Role.Voter() {
+			voters++
+			if lv == membership.Alive && (renewed[m.Name] || m.State == store.StateOnline) {
+				alive++
+			}
+		}
+		if want == m.State {
+			continue
+		}
+		c.cfg.Logf("controller: node %s %s -> %s (%v)", m.Name, m.State, want, lv)
+		if want == store.StateOffline {
+			// Fencing is confirmed: the node stopped everything it ran.
+			for _, rh := range m.Resources {
+				c.apply(ctx, store.NewFailCountClear(store.FailCountClear{Node: m.Name, Resource: rh.ID, History: true}))
+			}
+			for k := range c.inflight {
+				if strings.HasPrefix(k, m.Name+"/") {
+					delete(c.inflight, k)
+				}
+			}
+		}
+		lease := store.Lease{Leader: c.cfg.Node, GrantedAt: c.leases.Granted(m.Name).UnixMilli(), TTL: c.cfg.Leases.TTL.Milliseconds()}
+		c.apply(ctx, store.NewNodeState(m.Name, want, lease))
+		changed = true
+	}
+	if changed {
+		c.raft.Read(func(s *store.Store) { cfg, st = s.Config(), s.Status() })
+	}
+	if stonith {
+		// Self-fencing on lease expiry is watchdog fencing (Pacemaker's
+		// have-watchdog): the scheduler may rely on it, and the fence
+		// actions it plans complete when the node turns offline above.
+		cfg.Properties = maps.Clone(cfg.Properties)
+		if cfg.Properties == nil {
+			cfg.Properties = map[string]string{}
+		}
+		cfg.Properties["have-watchdog"] = "true"
+	}
+	st.HaveQuorum = membership.Quorum(alive, voters)
+	st.DC = c.cfg.Node
+	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: now})
+	if err != nil {
+		c.cfg.Logf("controller: schedule: %v", err)
+		return
+	}
+	c.step++
+	c.dispatch(cfg, res.Actions)
+	c.monitors(cfg, st, res.Actions)
+}
+
+// monitors starts the configured recurring monitors of resources that
+// run on a node without one newer than their start. The scheduler does
+// not plan recurring monitors yet, so the controller does (a stop cancels
+// them in the executor).
+func (c *Controller) monitors(cfg *model.Config, st *model.Status, actions []*sched.Action) {
+	planned := map[string]bool{}
+	for _, a := range actions {
+		planned[a.Node+"/"+a.Resource] = true
+	}
+	for _, ns := range st.Nodes {
+		if ns.InCluster != "true" {
+			continue
+		}
+		for _, rh := range ns.Resources {
+			k := ns.Name + "/" + rh.ID
+			if planned[k] || c.inflight[k] != "" {
+				continue
+			}
+			var last *model.OpRecord
+			for i := range rh.Ops {
+				if o := &rh.Ops[i]; o.Interval == 0 && (last == nil || o.CallID > last.CallID) {
+					last = o
+				}
+			}
+			if last == nil || last.RC != 0 || last.OpStatus != 0 || (last.Operation != "start" && last.Operation != "monitor") {
+				continue
+			}
+			base, _, _ := strings.Cut(rh.ID, ":")
+			r := findResource(cfg.Resources, base)
+			if r == nil {
+				continue
+			}
+			for _, mo := range r.Ops {
+				if mo.Name != "monitor" || mo.Interval <= 0 || !mo.IsEnabled() || (mo.Role != "" && mo.Role != "Started") {
+					continue
+				}
+				ms := mo.Interval.Milliseconds()
+				current := false
+				for _, o := range rh.Ops {
+					if o.Operation == "monitor" && o.Interval == ms && o.CallID > last.CallID {
+						current = true
+					}
+				}
+				if current {
+					continue
+				}
+				a := &sched.Action{Task: "monitor", Resource: rh.ID, Node: ns.Name, IntervalMS: ms}
+				op, ok := c.op(cfg, a)
+				if !ok {
+					continue
+				}
+				key := opKey(ns.Name, rh.ID, "monitor", ms)
+				c.cfg.Logf("controller: dispatch %s", key)
+				if err := c.cfg.Dispatcher.Dispatch(ns.Name, op); err != nil {
+					c.cfg.Logf("controller: dispatch %s: %v", key, err)
+					continue
+				}
+				c.inflight[k] = key
+				break
+			}
+		}
+	}
+}
+
+func (c *Controller) apply(ctx context.Context, cmd store.Command) {
+	r, err := c.raft.Apply(ctx, cmd)
+	if err == nil {
+		err = r.Err
+	}
+	if err != nil {
+		c.cfg.Logf("controller: apply %s: %v", cmd.Type, err)
+	}
+}
+
+// dispatch sends the ready actions of a plan.
+func (c *Controller) dispatch(cfg *model.Config, actions []*sched.Action) {
+	byID := map[int]*sched.Action{}
+	for _, a := range actions {
+		byID[a.ID] = a
+	}
+	memo := map[int]bool{}
+	var done func(a *sched.Action, depth int) bool
+	done = func(a *sched.Action, depth int) bool {
+		if a.Optional {
+			return true
+		}
+		if !a.Pseudo || !a.Runnable || depth > len(actions) {
+			return false
+		}
+		if v, ok := memo[a.ID]; ok {
+			return v
+		}
+		v := true
+		for _, id := range a.After {
+			if p := byID[id]; p != nil && !done(p, depth+1) {
+				v = false
+				break
+			}
+		}
+		memo[a.ID] = v
+		return v
+	}
+	for _, a := range actions {
+		if c.cfg.Debug {
+			c.cfg.Logf("controller: plan %d %s %s %s %d opt=%v run=%v pseudo=%v after=%v %s", a.ID, a.Task, a.Resource, a.Node, a.IntervalMS, a.Optional, a.Runnable, a.Pseudo, a.After, a.Reason)
+		}
+		if a.Optional || !a.Runnable || a.Pseudo || a.Resource == "" || a.Node == "" {
+			continue
+		}
+		ready := true
+		for _, id := range a.After {
+			if p := byID[id]; p != nil && !done(p, 0) {
+				ready = false
+				break
+			}
+		}
+		if !ready {
+			continue
+		}
+		rid := a.Node + "/" + a.Resource
+		if _, busy := c.inflight[rid]; busy {
+			continue
+		}
+		op, ok := c.op(cfg, a)
+		if !ok {
+			continue
+		}
+		key := opKey(a.Node, a.Resource, a.Task, a.IntervalMS)
+		c.cfg.Logf("controller: dispatch %s", key)
+		if err := c.cfg.Dispatcher.Dispatch(a.Node, op); err != nil {
+			c.cfg.Logf("controller: dispatch %s: %v", key, err)
+			continue
+		}
+		c.inflight[rid] = key
+	}
+}
+
+// op builds the Op for an action from the resource's configuration.
+func (c *Controller) op(cfg *model.Config, a *sched.Action) (Op, bool) {
+	base, _, _ := strings.Cut(a.Resource, ":")
+	r := findResource(cfg.Resources, base)
+	if r == nil || r.Class == "" {
+		return Op{}, false
+	}
+	op := Op{
+		Resource:      model.ResourceHistory{ID: a.Resource, Class: r.Class, Provider: r.Provider, Type: r.Type},
+		Name:          a.Task,
+		Interval:      time.Duration(a.IntervalMS) * time.Millisecond,
+		Timeout:       c.cfg.DefaultTimeout,
+		Params:        map[string]string{},
+		TransitionKey: fmt.Sprintf("%s:%d:%d", c.cfg.Node, c.step, a.ID),
+	}
+	for _, nv := range r.Params {
+		op.Params[nv.Name] = nv.Value
+	}
+	for _, o := range r.Ops {
+		if o.Name == a.Task && o.Interval.Milliseconds() == a.IntervalMS && o.Timeout > 0 {
+			op.Timeout = o.Timeout
+		}
+	}
+	if a.Task == "monitor" && a.IntervalMS == 0 {
+		op.TargetRC = 7 // a probe expects "not running"
+	}
+	return op, true
+}
+
+func findResource(rs []model.Resource, id string) *model.Resource {
+	for i := range rs {
+		if rs[i].ID == id {
+			return &rs[i]
+		}
+		if r := findResource(rs[i].Children, id); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+func isFalse(v string) bool {
+	switch strings.ToLower(v) {
+	case "false", "no", "off", "0", "n":
+		return true
+	}
+	return false
+}

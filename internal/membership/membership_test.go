@@ -1,0 +1,93 @@
+package membership
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+var t0 = time.Unix(1000, 0)
+
+func TestDefaultConfigValid(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	err := Config{Heartbeat: 0, TTL: 0, SelfFenceDeadline: -1}.Validate()
+	if !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("want ErrInvalidConfig, got %v", err)
+	}
+}
+
+// DESIGN.md, Safety: recovery only after lease TTL + self-fence deadline;
+// with stonith disabled, as soon as the lease expired.
+func TestLivenessRecoveryRule(t *testing.T) {
+	cfg := DefaultConfig()
+	l := NewLeases(cfg, t0)
+	l.Renew("n1", t0.Add(time.Second))
+	exp := t0.Add(time.Second + cfg.TTL)
+	cases := []struct {
+		at      time.Time
+		stonith bool
+		want    Liveness
+	}{
+		{exp.Add(-time.Nanosecond), true, Alive},
+		{exp, true, Expired},
+		{exp.Add(cfg.SelfFenceDeadline - time.Nanosecond), true, Expired},
+		{exp.Add(cfg.SelfFenceDeadline), true, Recoverable},
+		{exp, false, Recoverable},
+	}
+	for _, c := range cases {
+		if got := l.Liveness("n1", c.at, c.stonith); got != c.want {
+			t.Errorf("at %v stonith=%v: got %v want %v", c.at.Sub(t0), c.stonith, got, c.want)
+		}
+	}
+}
+
+// A new leader first waits one full TTL: a node it never heard from is
+// alive until then.
+func TestNewLeaderWaitsTTL(t *testing.T) {
+	cfg := DefaultConfig()
+	l := NewLeases(cfg, t0)
+	if got := l.Liveness("ghost", t0.Add(cfg.TTL-time.Millisecond), false); got != Alive {
+		t.Fatalf("got %v", got)
+	}
+	if got := l.Liveness("ghost", t0.Add(cfg.TTL), false); got != Recoverable {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestQuorum(t *testing.T) {
+	for _, c := range []struct {
+		alive, voters int
+		want          bool
+	}{
+		{0, 0, false}, {1, 1, true}, {1, 2, false}, {2, 3, true}, {1, 3, false}, {3, 5, true}, {2, 4, false},
+	} {
+		if got := Quorum(c.alive, c.voters); got != c.want {
+			t.Errorf("Quorum(%d,%d)=%v", c.alive, c.voters, got)
+		}
+	}
+}
+
+// The node's own expiry is never later than the leader's, so it stops its
+// resources before the leader may recover them.
+func TestHolderSelfFencesBeforeLeaderRecovers(t *testing.T) {
+	cfg := DefaultConfig()
+	h := NewHolder(cfg)
+	if h.SelfFence(t0) {
+		t.Fatal("no lease, nothing to fence")
+	}
+	sent := t0
+	h.Renewed(sent)
+	l := NewLeases(cfg, t0.Add(-time.Hour))
+	l.Renew("n1", sent.Add(5*time.Millisecond)) // granted after it was sent
+	if h.SelfFence(h.Expiry().Add(-time.Nanosecond)) || !h.SelfFence(h.Expiry()) {
+		t.Fatal("self-fence at expiry")
+	}
+	if h.Expiry().After(l.Expiry("n1")) {
+		t.Fatal("node expiry after leader's")
+	}
+	if l.Liveness("n1", h.Expiry(), true) == Recoverable {
+		t.Fatal("recoverable at the node's own expiry")
+	}
+}

@@ -1,0 +1,179 @@
+package testcluster
+
+import (
+	"testing"
+	"time"
+
+	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/store"
+)
+
+func newCluster(t *testing.T) *Cluster {
+	t.Helper()
+	logf := func(string, ...any) {}
+	if testing.Verbose() {
+		logf = t.Logf
+	}
+	c := New(t, Options{Nodes: 3, Logf: logf})
+	t.Cleanup(c.CheckNeverActiveTwice)
+	return c
+}
+
+// runningOn waits until rsc is active on exactly one node other than
+// those in not, and returns it.
+func runningOn(c *Cluster, rsc string, not ...string) string {
+	c.t.Helper()
+	var on string
+	c.Eventually(rsc+" active on one node", func() bool {
+		ns := c.ActiveOn(rsc)
+		if len(ns) != 1 {
+			return false
+		}
+		for _, x := range not {
+			if ns[0] == x {
+				return false
+			}
+		}
+		on = ns[0]
+		return true
+	})
+	return on
+}
+
+// lastEvent returns the last event of rsc on node with the given activity.
+func lastEvent(c *Cluster, rsc, node string, active bool) (Event, bool) {
+	evs := c.Events()
+	for i := len(evs) - 1; i >= 0; i-- {
+		if e := evs[i]; e.Resource == rsc && e.Node == node && e.Active == active {
+			return e, true
+		}
+	}
+	return Event{}, false
+}
+
+func TestResourceStarts(t *testing.T) {
+	c := newCluster(t)
+	c.CreateDummy("web", time.Second, nil)
+	t.Logf("web started on %s", runningOn(c, "web"))
+}
+
+// DESIGN.md, Safety: the leader recovers a lost node's resources only
+// after the lease TTL plus the self-fence deadline.
+func TestNodeLossRecoversAfterLeaseAndSelfFence(t *testing.T) {
+	c := newCluster(t)
+	c.CreateDummy("web", time.Second, nil)
+	from := runningOn(c, "web")
+	killedAt := c.Clock.Now()
+	c.Kill(from)
+	to := runningOn(c, "web", from)
+	start, _ := lastEvent(c, "web", to, true)
+	cfg := membership.DefaultConfig()
+	earliest := killedAt.Add(-cfg.Heartbeat + cfg.TTL + cfg.SelfFenceDeadline)
+	if start.At.Before(earliest) {
+		t.Errorf("web started on %s at +%v after the kill, before lease+self-fence (+%v)", to, start.At.Sub(killedAt), earliest.Sub(killedAt))
+	}
+	t.Logf("web moved %s -> %s, started %v (fake) after the kill", from, to, start.At.Sub(killedAt))
+}
+
+// With stonith-enabled=false recovery starts once the lease expired.
+func TestNodeLossWithoutStonithRecoversAfterLease(t *testing.T) {
+	c := newCluster(t)
+	c.SetProperty("stonith-enabled", "false")
+	c.CreateDummy("web", time.Second, nil)
+	from := runningOn(c, "web")
+	killedAt := c.Clock.Now()
+	c.Kill(from)
+	to := runningOn(c, "web", from)
+	start, _ := lastEvent(c, "web", to, true)
+	cfg := membership.DefaultConfig()
+	if start.At.Before(killedAt.Add(-cfg.Heartbeat + cfg.TTL)) {
+		t.Errorf("web started %v after the kill, before the lease expired", start.At.Sub(killedAt))
+	}
+}
+
+// A monitor that finds the resource stopped gets it recovered in place
+// (migration-threshold defaults to a million).
+func TestFailedMonitorRestarts(t *testing.T) {
+	c := newCluster(t)
+	c.CreateDummy("web", time.Second, nil)
+	on := runningOn(c, "web")
+	c.Eventually("the monitor recorded", func() bool { return hasOp(c, on, "web", "monitor", 1000, 0) })
+	c.Fail(on, "web")
+	failed, _ := lastEvent(c, "web", on, false)
+	c.Eventually("web restarted on "+on, func() bool {
+		e, ok := lastEvent(c, "web", on, true)
+		return ok && e.Seq > failed.Seq
+	})
+	if got := failCount(c, on, "web"); got == "" {
+		t.Errorf("no fail count recorded on %s", on)
+	}
+}
+
+func TestStandbyMovesAway(t *testing.T) {
+	c := newCluster(t)
+	c.CreateDummy("web", time.Second, nil)
+	on := runningOn(c, "web")
+	c.ApplyOnLeader(store.NewNodeAttrSet(on, map[string]string{"standby": "true"}))
+	t.Logf("web moved %s -> %s", on, runningOn(c, "web", on))
+}
+
+// Losing the leader stops nothing, and the new leader resumes from the
+// stored state.
+func TestLeaderLossKeepsResourcesRunning(t *testing.T) {
+	c := newCluster(t)
+	leader := c.Leader()
+	target := "n2"
+	if leader == target {
+		target = "n3"
+	}
+	c.CreateDummy("web", time.Second, nil)
+	c.Update("prefer "+target, func(cfg *model.Config) {
+		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-prefers", Resource: "web", Node: target, Score: 100})
+	})
+	c.Eventually("web on "+target, func() bool {
+		ns := c.ActiveOn("web")
+		return len(ns) == 1 && ns[0] == target
+	})
+	stops := len(c.Events())
+	c.Kill(leader)
+	c.WaitFor("a new leader", func() bool { return c.Leader() != "" })
+	t.Logf("leader %s -> %s", leader, c.Leader())
+	c.CreateDummy("db", time.Second, nil)
+	runningOn(c, "db", leader)
+	c.Advance(3 * time.Second)
+	if ns := c.ActiveOn("web"); len(ns) != 1 || ns[0] != target {
+		t.Errorf("web active on %v, want [%s]", ns, target)
+	}
+	for _, e := range c.Events()[stops:] {
+		if e.Resource == "web" {
+			t.Errorf("web changed after the leader loss: %+v", e)
+		}
+	}
+}
+
+func hasOp(c *Cluster, node, rsc, op string, intervalMS int64, rc int) (found bool) {
+	c.Node(c.Leader()).Raft.Read(func(s *store.Store) {
+		m, _ := s.Member(node)
+		for _, rh := range m.Resources {
+			for _, o := range rh.Ops {
+				if rh.ID == rsc && o.Operation == op && o.Interval == intervalMS && o.RC == rc {
+					found = true
+				}
+			}
+		}
+	})
+	return found
+}
+
+func failCount(c *Cluster, node, rsc string) (v string) {
+	c.Node(c.Leader()).Raft.Read(func(s *store.Store) {
+		m, _ := s.Member(node)
+		for k, val := range m.Attributes {
+			if len(k) > len("fail-count-"+rsc) && k[:len("fail-count-"+rsc)] == "fail-count-"+rsc {
+				v = val
+			}
+		}
+	})
+	return v
+}

@@ -1,0 +1,642 @@
+// Package testcluster runs N Paceline nodes in one process for fault
+// tests: each node has a consensus.Node on hashicorp/raft's in-memory
+// transport, an executor with the builtin agents (state in a temporary
+// directory), a lease holder, and, while it leads, a controller.
+//
+// Time: Raft runs on real time; leases, recurring monitors and the
+// scheduler run on one fake clock (clock.Fake) that only the test moves,
+// with Advance or Eventually. Every Advance step of one heartbeat delivers
+// the heartbeats of the nodes that can reach the leader and then lets any
+// node whose lease expired fence itself (stop its resources).
+//
+// Every start and stop the agents perform is recorded with both clocks
+// (Events), and CheckNeverActiveTwice replays them to check DESIGN.md's
+// safety rule: a resource is never active on two nodes at once.
+package testcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/paceline/paceline/internal/agents"
+	"github.com/paceline/paceline/internal/agents/builtin"
+	"github.com/paceline/paceline/internal/clock"
+	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/controller"
+	"github.com/paceline/paceline/internal/executor"
+	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// Options configures a Cluster.
+type Options struct {
+	// Nodes is the number of server nodes, named n1..nN. Default 3.
+	Nodes int
+	// Leases are the lease timings on the fake clock. Default
+	// membership.DefaultConfig().
+	Leases membership.Config
+	// Logf receives controller log lines (t.Logf is a good choice).
+	Logf func(format string, args ...any)
+}
+
+// Event is one change of a resource's activity on a node.
+type Event struct {
+	Seq      int
+	At       time.Time // fake clock
+	Real     time.Time
+	Node     string
+	Resource string
+	Active   bool
+	Why      string // start, stop, monitor, killed, failed, self-fence
+}
+
+// Cluster is a set of in-process nodes. Its methods are safe for
+// concurrent use, except that only one goroutine should move the clock.
+type Cluster struct {
+	t     testing.TB
+	opts  Options
+	Clock *clock.Fake
+
+	mu     sync.Mutex
+	nodes  map[string]*Node
+	names  []string
+	group  map[string]int // partition group per node; equal groups reach each other
+	events []Event
+	active map[string]map[string]agents.Type // resource -> node -> agent
+	double []string                          // violations seen
+	step   sync.Mutex                        // serialises Advance
+}
+
+// Node is one in-process member.
+type Node struct {
+	Name   string
+	c      *Cluster
+	Raft   *consensus.Node
+	trans  *raft.InmemTransport
+	ex     *executor.Executor
+	runDir string
+	holder *membership.Holder
+	alive  bool
+	ctrl   *controller.Controller
+	cancel context.CancelFunc
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// New starts a cluster, bootstraps n1, joins the others and waits until
+// every node is online in the store. It stops everything at test cleanup.
+func New(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	if opts.Nodes == 0 {
+		opts.Nodes = 3
+	}
+	if opts.Leases == (membership.Config{}) {
+		opts.Leases = membership.DefaultConfig()
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	c := &Cluster{t: t, opts: opts, Clock: clock.NewFake(time.Unix(1_700_000_000, 0)),
+		nodes: map[string]*Node{}, group: map[string]int{}, active: map[string]map[string]agents.Type{}}
+	base := t.TempDir()
+	for i := 1; i <= opts.Nodes; i++ {
+		name := fmt.Sprintf("n%d", i)
+		c.names = append(c.names, name)
+		c.startNode(name, filepath.Join(base, name))
+	}
+	t.Cleanup(c.Close)
+	n1 := c.nodes["n1"]
+	if err := n1.Raft.Bootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor("n1 to lead", func() bool { return n1.Raft.IsLeader() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, name := range c.names {
+		if r, err := n1.Raft.Join(ctx, name, string(c.nodes[name].trans.LocalAddr()), store.RoleServer); err != nil || r.Err != nil {
+			t.Fatalf("join %s: %v %v", name, err, r.Err)
+		}
+	}
+	for _, name := range c.names {
+		c.nodes[name].wg.Add(1)
+		go c.nodes[name].watchLeadership()
+	}
+	c.Eventually("every node online", func() bool {
+		for _, name := range c.names {
+			if c.NodeState(name) != store.StateOnline {
+				return false
+			}
+		}
+		return true
+	})
+	return c
+}
+
+func (c *Cluster) startNode(name, dir string) {
+	_, tr := raft.NewInmemTransport(raft.ServerAddress("addr-" + name))
+	for _, other := range c.nodes {
+		tr.Connect(other.trans.LocalAddr(), other.trans)
+		other.trans.Connect(tr.LocalAddr(), tr)
+	}
+	rc := consensus.DefaultConfig()
+	rc.ID, rc.Role, rc.InMemory = name, store.RoleServer, true
+	rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
+	rc.CommitTimeout, rc.ApplyTimeout = 5*time.Millisecond, 5*time.Second
+	rc.LogOutput = io.Discard
+	rn, err := consensus.NewNode(rc, tr)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	bc, err := builtin.New(builtin.Config{RunDir: dir})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n := &Node{Name: name, c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{})}
+	ex, err := executor.New(executor.Config{Node: name, Clock: c.Clock,
+		Agents: map[string]executor.Agent{"builtin": &recorder{inner: bc, n: n}}})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n.ex = ex
+	c.nodes[name] = n
+	n.wg.Add(1)
+	go n.forwardResults()
+}
+
+// recorder wraps the builtin agents to record starts and stops.
+type recorder struct {
+	inner executor.Agent
+	n     *Node
+}
+
+func (r *recorder) Run(ctx context.Context, req agents.Request) agents.Result {
+	c := r.n.c
+	switch req.Op {
+	case "start", "migrate_from", "promote":
+		// Count the resource active from the moment its start begins.
+		c.event(r.n.Name, req.ResourceID, req.Agent, true, req.Op)
+	}
+	res := r.inner.Run(ctx, req)
+	switch {
+	case req.Op == "stop" && res.RC == agents.RCOK && res.Status == agents.StatusDone:
+		c.event(r.n.Name, req.ResourceID, req.Agent, false, "stop")
+	case req.Op == "monitor" && res.RC == agents.RCNotRunning:
+		c.event(r.n.Name, req.ResourceID, req.Agent, false, "monitor")
+	}
+	return res
+}
+
+func (c *Cluster) event(node, rsc string, agent agents.Type, active bool, why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	on := c.active[rsc]
+	if on == nil {
+		on = map[string]agents.Type{}
+		c.active[rsc] = on
+	}
+	_, was := on[node]
+	if was == active {
+		return
+	}
+	if active {
+		on[node] = agent
+	} else {
+		delete(on, node)
+	}
+	c.events = append(c.events, Event{Seq: len(c.events), At: c.Clock.Now(), Real: time.Now(), Node: node, Resource: rsc, Active: active, Why: why})
+	if len(on) > 1 {
+		c.double = append(c.double, fmt.Sprintf("%s active on %v at %v (%s on %s)", rsc, keys(on), c.Clock.Now().Format("15:04:05.000"), why, node))
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// forwardResults sends the node's executor results to the leader's
+// controller when the node can reach it; otherwise they are lost, as on a
+// network.
+func (n *Node) forwardResults() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case r, ok := <-n.ex.Results():
+			if !ok {
+				return
+			}
+			ctrl, leader := n.c.leader()
+			if ctrl == nil || !n.c.reachable(leader, n.Name) {
+				continue
+			}
+			rh := model.ResourceHistory{ID: r.Resource, Class: r.Agent.Class, Provider: r.Agent.Provider, Type: r.Agent.Name}
+			ctrl.Report(n.Name, rh, r.Record)
+		}
+	}
+}
+
+// watchLeadership runs a controller while the node leads.
+func (n *Node) watchLeadership() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.stop:
+			n.stopController()
+			return
+		case lead := <-n.Raft.LeaderCh():
+			if !lead {
+				n.stopController()
+				continue
+			}
+			ctrl, err := controller.New(controller.Config{
+				Node: n.Name, Leases: n.c.opts.Leases, Tick: 20 * time.Millisecond, Clock: n.c.Clock,
+				Dispatcher: dispatcher{c: n.c, from: n.Name}, Logf: n.c.opts.Logf, Debug: os.Getenv("PACELINE_DEBUG") != "",
+			}, n.Raft)
+			if err != nil {
+				n.c.t.Errorf("controller: %v", err)
+				continue
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			n.c.mu.Lock()
+			n.ctrl, n.cancel = ctrl, cancel
+			n.c.mu.Unlock()
+			go ctrl.Run(ctx)
+		}
+	}
+}
+
+func (n *Node) stopController() {
+	n.c.mu.Lock()
+	ctrl, cancel := n.ctrl, n.cancel
+	n.ctrl, n.cancel = nil, nil
+	n.c.mu.Unlock()
+	if ctrl != nil {
+		cancel()
+		<-ctrl.Done()
+	}
+}
+
+// dispatcher delivers a leader's ops to node executors in-process.
+type dispatcher struct {
+	c    *Cluster
+	from string
+}
+
+var errUnreachable = errors.New("testcluster: node unreachable")
+
+func (d dispatcher) Dispatch(node string, op controller.Op) error {
+	if !d.c.reachable(d.from, node) {
+		return errUnreachable
+	}
+	d.c.mu.Lock()
+	n := d.c.nodes[node]
+	d.c.mu.Unlock()
+	_, err := n.ex.Exec(executor.Op{
+		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
+		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
+		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
+	})
+	return err
+}
+
+// reachable reports whether a and b are both alive and on the same side
+// of any partition.
+func (c *Cluster) reachable(a, b string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	na, nb := c.nodes[a], c.nodes[b]
+	return na != nil && nb != nil && na.alive && nb.alive && c.group[a] == c.group[b]
+}
+
+// leader returns the controller of the node that leads, if any.
+func (c *Cluster) leader() (*controller.Controller, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, name := range c.names {
+		n := c.nodes[name]
+		if n.alive && n.ctrl != nil && n.Raft.IsLeader() {
+			return n.ctrl, name
+		}
+	}
+	return nil, ""
+}
+
+// Leader returns the name of the node whose controller runs ("" if none).
+func (c *Cluster) Leader() string {
+	_, name := c.leader()
+	return name
+}
+
+// Advance moves the fake clock by d in steps of one heartbeat; after each
+// step the nodes that reach the leader renew their leases, and nodes whose
+// lease expired stop their resources.
+func (c *Cluster) Advance(d time.Duration) {
+	c.step.Lock()
+	defer c.step.Unlock()
+	hb := c.opts.Leases.Heartbeat
+	for moved := time.Duration(0); moved < d; moved += hb {
+		c.Clock.Advance(hb)
+		c.heartbeats()
+	}
+}
+
+func (c *Cluster) heartbeats() {
+	now := c.Clock.Now()
+	ctrl, leader := c.leader()
+	for _, name := range c.names {
+		c.mu.Lock()
+		n := c.nodes[name]
+		alive := n.alive
+		c.mu.Unlock()
+		if !alive {
+			continue
+		}
+		if ctrl != nil && c.reachable(leader, name) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			if _, err := ctrl.Heartbeat(ctx, name); err == nil {
+				n.holder.Renewed(now)
+			}
+			cancel()
+		}
+		if n.holder.SelfFence(now) {
+			c.selfFence(n)
+		}
+	}
+}
+
+// selfFence stops every resource the node runs (DESIGN.md, Safety).
+func (c *Cluster) selfFence(n *Node) {
+	n.holder.Reset()
+	c.mu.Lock()
+	var stops []executor.Op
+	for rsc, on := range c.active {
+		if a, ok := on[n.Name]; ok {
+			stops = append(stops, executor.Op{Resource: rsc, Agent: a, Name: "stop", Timeout: 20 * time.Second})
+		}
+	}
+	c.mu.Unlock()
+	c.opts.Logf("testcluster: %s self-fences, stopping %d resources", n.Name, len(stops))
+	for _, op := range stops {
+		n.ex.Exec(op)
+	}
+}
+
+// WaitFor polls cond on real time (the fake clock stands still) for up to
+// 10 s and fails the test if it never holds.
+func (c *Cluster) WaitFor(what string, cond func() bool) {
+	c.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	c.t.Fatalf("testcluster: timed out waiting for %s", what)
+}
+
+// Eventually waits up to 10 s of real time for cond, advancing the fake
+// clock one heartbeat every 10 ms while a leader's controller runs (time
+// stands still during elections, so no lease lapses only because real
+// time went by).
+func (c *Cluster) Eventually(what string, cond func() bool) {
+	c.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if cond() {
+			return
+		}
+		if c.Leader() != "" {
+			c.Advance(c.opts.Leases.Heartbeat)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.t.Fatalf("testcluster: timed out waiting for %s", what)
+}
+
+// Update changes the configuration on the leader (compare-and-set,
+// retried on a lost race or a leader change).
+func (c *Cluster) Update(why string, f func(cfg *model.Config)) {
+	c.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		ctrl, leader := c.leader()
+		if ctrl == nil {
+			continue
+		}
+		n := c.Node(leader)
+		cfg := n.Raft.Config()
+		f(cfg)
+		if err := cfg.Validate(); err != nil {
+			c.t.Fatalf("testcluster: %s: %v", why, err)
+		}
+		r, err := n.Raft.Apply(context.Background(), store.NewConfigPut(cfg.Epoch, *cfg, store.Change{Author: "testcluster", Message: why}))
+		if err == nil && r.Err == nil {
+			ctrl.Kick()
+			return
+		}
+	}
+	c.t.Fatalf("testcluster: %s: no leader accepted the change", why)
+}
+
+// ApplyOnLeader proposes a command on the leader, retrying across leader
+// changes.
+func (c *Cluster) ApplyOnLeader(cmd store.Command) store.Result {
+	c.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		ctrl, leader := c.leader()
+		if ctrl == nil {
+			continue
+		}
+		r, err := c.Node(leader).Raft.Apply(context.Background(), cmd)
+		if err == nil {
+			ctrl.Kick()
+			return r
+		}
+	}
+	c.t.Fatalf("testcluster: apply %s: no leader", cmd.Type)
+	return store.Result{}
+}
+
+// CreateDummy adds a builtin:dummy primitive with a recurring monitor and
+// the given meta-attributes.
+func (c *Cluster) CreateDummy(id string, monitor time.Duration, meta map[string]string) {
+	c.Update("create "+id, func(cfg *model.Config) {
+		r := model.Resource{ID: id, Kind: model.KindPrimitive, Class: "builtin", Type: "dummy", Meta: meta}
+		if monitor > 0 {
+			r.Ops = []model.Op{{Name: "monitor", Interval: monitor, Timeout: 20 * time.Second}}
+		}
+		cfg.Resources = append(cfg.Resources, r)
+	})
+}
+
+// SetProperty sets a cluster property.
+func (c *Cluster) SetProperty(name, value string) {
+	c.Update("property "+name, func(cfg *model.Config) {
+		if cfg.Properties == nil {
+			cfg.Properties = map[string]string{}
+		}
+		cfg.Properties[name] = value
+	})
+}
+
+// Node returns the named node.
+func (c *Cluster) Node(name string) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[name]
+}
+
+// NodeState returns a member's stored state as the leader (or else any
+// live node) sees it.
+func (c *Cluster) NodeState(name string) store.State {
+	src := c.Leader()
+	if src == "" {
+		src = c.anyAlive()
+	}
+	var st store.State
+	c.Node(src).Raft.Read(func(s *store.Store) {
+		if m, ok := s.Member(name); ok {
+			st = m.State
+		}
+	})
+	return st
+}
+
+func (c *Cluster) anyAlive() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, name := range c.names {
+		if c.nodes[name].alive {
+			return name
+		}
+	}
+	return ""
+}
+
+// ActiveOn returns the nodes where rsc is active now (by the agents'
+// record), sorted.
+func (c *Cluster) ActiveOn(rsc string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return keys(c.active[rsc])
+}
+
+// Events returns a copy of every recorded event.
+func (c *Cluster) Events() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Event(nil), c.events...)
+}
+
+// CheckNeverActiveTwice fails the test if any resource was ever active on
+// two nodes at once.
+func (c *Cluster) CheckNeverActiveTwice() {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range c.double {
+		c.t.Errorf("testcluster: safety violated: %s", d)
+	}
+}
+
+// Fail makes a dummy resource stop behind the cluster's back (its state
+// file disappears), so its next monitor reports "not running".
+func (c *Cluster) Fail(node, rsc string) {
+	n := c.Node(node)
+	if err := os.Remove(filepath.Join(n.runDir, "dummy-"+rsc+".state")); err != nil {
+		c.t.Fatalf("testcluster: fail %s on %s: %v", rsc, node, err)
+	}
+	c.event(node, rsc, agents.Type{}, false, "failed")
+}
+
+// Kill stops a node abruptly: its Raft instance and executor go away, its
+// resources die with it (their state is removed) and it answers nobody.
+func (c *Cluster) Kill(name string) {
+	c.mu.Lock()
+	n := c.nodes[name]
+	if !n.alive {
+		c.mu.Unlock()
+		return
+	}
+	n.alive = false
+	c.mu.Unlock()
+	close(n.stop)
+	n.stopController()
+	for _, other := range c.nodes {
+		if other != n {
+			other.trans.Disconnect(n.trans.LocalAddr())
+			n.trans.Disconnect(other.trans.LocalAddr())
+		}
+	}
+	n.Raft.Shutdown()
+	n.ex.Close()
+	n.wg.Wait()
+	for _, rsc := range c.resourcesOn(name) {
+		os.Remove(filepath.Join(n.runDir, "dummy-"+rsc+".state"))
+		c.event(name, rsc, agents.Type{}, false, "killed")
+	}
+}
+
+func (c *Cluster) resourcesOn(node string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var rs []string
+	for rsc, on := range c.active {
+		if _, ok := on[node]; ok {
+			rs = append(rs, rsc)
+		}
+	}
+	sort.Strings(rs)
+	return rs
+}
+
+// Partition splits the cluster: nodes in the same group reach each other,
+// others do not (nodes not named form one more group).
+func (c *Cluster) Partition(groups ...[]string) {
+	c.mu.Lock()
+	for _, name := range c.names {
+		c.group[name] = 0
+	}
+	for i, g := range groups {
+		for _, name := range g {
+			c.group[name] = i + 1
+		}
+	}
+	for _, a := range c.nodes {
+		for _, b := range c.nodes {
+			if a == b {
+				continue
+			}
+			if c.group[a.Name] == c.group[b.Name] && a.alive && b.alive {
+				a.trans.Connect(b.trans.LocalAddr(), b.trans)
+			} else {
+				a.trans.Disconnect(b.trans.LocalAddr())
+			}
+		}
+	}
+	c.mu.Unlock()
+}
+
+// Heal ends every partition.
+func (c *Cluster) Heal() { c.Partition() }
+
+// Close stops every node.
+func (c *Cluster) Close() {
+	for _, name := range c.names {
+		c.Kill(name)
+	}
+}
