@@ -291,6 +291,9 @@ func opKey(node, rsc, task string, intervalMS int64) string {
 // recurring monitor repeating itself).
 func (c *Controller) record(ctx context.Context, r report) {
 	rec := r.rec
+	if rec.FeatureSet == "" {
+		rec.FeatureSet = sched.FeatureSet
+	}
 	key := opKey(r.node, r.rh.ID, rec.Operation, rec.Interval)
 	if c.inflight[r.node+"/"+r.rh.ID] == key {
 		delete(c.inflight, r.node+"/"+r.rh.ID)
@@ -403,6 +406,9 @@ func (c *Controller) plan(ctx context.Context) {
 	}
 	st.HaveQuorum = membership.Quorum(alive, voters)
 	st.DC = c.cfg.Node
+	if st.FeatureSet == "" {
+		st.FeatureSet = sched.FeatureSet // the store keeps per-operation fail counts
+	}
 	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: now})
 	if err != nil {
 		c.cfg.Logf("controller: schedule: %v", err)

@@ -33,3 +33,10 @@
 //	if err != nil { ... }
 //	sched.WriteSummary(os.Stdout, res.Changes)
 package sched
+
+// FeatureSet is the status format this scheduler reads natively (Pacemaker
+// 2.1.5's crm_feature_set): per-operation fail counts
+// ("fail-count-rsc#op_interval") and digests that include the operation
+// timeout. Producers that write status (the controller) stamp it on the
+// status and on each operation record; imported CIBs keep their own.
+const FeatureSet = "3.16.2"

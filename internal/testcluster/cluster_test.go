@@ -110,6 +110,22 @@ func TestFailedMonitorRestarts(t *testing.T) {
 	}
 }
 
+// With migration-threshold=1 one failed monitor bans the resource from
+// its node: it is recovered on another node, and the fail count stays on
+// the node it failed on.
+func TestMigrationThresholdMovesAway(t *testing.T) {
+	c := newCluster(t)
+	c.CreateDummy("web", time.Second, map[string]string{"migration-threshold": "1"})
+	on := runningOn(c, "web")
+	c.Eventually("the monitor recorded", func() bool { return hasOp(c, on, "web", "monitor", 1000, 0) })
+	c.Fail(on, "web")
+	to := runningOn(c, "web", on)
+	if got := failCount(c, on, "web"); got == "" {
+		t.Errorf("no fail count recorded on %s", on)
+	}
+	t.Logf("web moved %s -> %s after one failure", on, to)
+}
+
 func TestStandbyMovesAway(t *testing.T) {
 	c := newCluster(t)
 	c.CreateDummy("web", time.Second, nil)

@@ -26,8 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/builtin"
 	"github.com/paceline/paceline/internal/clock"
@@ -83,7 +81,7 @@ type Node struct {
 	Name   string
 	c      *Cluster
 	Raft   *consensus.Node
-	trans  *raft.InmemTransport
+	trans  *consensus.MemTransport
 	ex     *executor.Executor
 	runDir string
 	holder *membership.Holder
@@ -124,7 +122,7 @@ func New(t testing.TB, opts Options) *Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, name := range c.names {
-		if r, err := n1.Raft.Join(ctx, name, string(c.nodes[name].trans.LocalAddr()), store.RoleServer); err != nil || r.Err != nil {
+		if r, err := n1.Raft.Join(ctx, name, c.nodes[name].trans.Addr(), store.RoleServer); err != nil || r.Err != nil {
 			t.Fatalf("join %s: %v %v", name, err, r.Err)
 		}
 	}
@@ -144,17 +142,17 @@ func New(t testing.TB, opts Options) *Cluster {
 }
 
 func (c *Cluster) startNode(name, dir string) {
-	_, tr := raft.NewInmemTransport(raft.ServerAddress("addr-" + name))
+	tr := consensus.NewMemTransport("addr-" + name)
 	for _, other := range c.nodes {
-		tr.Connect(other.trans.LocalAddr(), other.trans)
-		other.trans.Connect(tr.LocalAddr(), tr)
+		tr.Connect(other.trans)
+		other.trans.Connect(tr)
 	}
 	rc := consensus.DefaultConfig()
 	rc.ID, rc.Role, rc.InMemory = name, store.RoleServer, true
 	rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
 	rc.CommitTimeout, rc.ApplyTimeout = 5*time.Millisecond, 5*time.Second
 	rc.LogOutput = io.Discard
-	rn, err := consensus.NewNode(rc, tr)
+	rn, err := consensus.NewNode(rc, tr.Transport())
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -578,8 +576,8 @@ func (c *Cluster) Kill(name string) {
 	n.stopController()
 	for _, other := range c.nodes {
 		if other != n {
-			other.trans.Disconnect(n.trans.LocalAddr())
-			n.trans.Disconnect(other.trans.LocalAddr())
+			other.trans.Disconnect(n.trans)
+			n.trans.Disconnect(other.trans)
 		}
 	}
 	n.Raft.Shutdown()
@@ -622,9 +620,9 @@ func (c *Cluster) Partition(groups ...[]string) {
 				continue
 			}
 			if c.group[a.Name] == c.group[b.Name] && a.alive && b.alive {
-				a.trans.Connect(b.trans.LocalAddr(), b.trans)
+				a.trans.Connect(b.trans)
 			} else {
-				a.trans.Disconnect(b.trans.LocalAddr())
+				a.trans.Disconnect(b.trans)
 			}
 		}
 	}
