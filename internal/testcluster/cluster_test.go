@@ -168,6 +168,60 @@ func TestLeaderLossKeepsResourcesRunning(t *testing.T) {
 	}
 }
 
+// DESIGN.md, Safety: a node cut off from the majority stops its resources
+// (its lease lapses) before the majority starts them elsewhere; the
+// recorder fails the test if web is ever active on two nodes. Both cases:
+// the isolated node a follower, and the isolated node the leader.
+func TestMinorityPartitionStopsBeforeMajorityStarts(t *testing.T) {
+	for _, isolateLeader := range []bool{false, true} {
+		name := "follower"
+		if isolateLeader {
+			name = "leader"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := newCluster(t)
+			leader := c.Leader()
+			target := "n1"
+			for _, n := range []string{"n1", "n2", "n3"} {
+				if (n == leader) == isolateLeader {
+					target = n
+					break
+				}
+			}
+			c.CreateDummy("web", time.Second, nil)
+			c.Update("prefer "+target, func(cfg *model.Config) {
+				cfg.Locations = append(cfg.Locations, model.Location{ID: "web-prefers", Resource: "web", Node: target, Score: 100})
+			})
+			c.Eventually("web on "+target, func() bool {
+				ns := c.ActiveOn("web")
+				return len(ns) == 1 && ns[0] == target
+			})
+			var majority []string
+			for _, n := range []string{"n1", "n2", "n3"} {
+				if n != target {
+					majority = append(majority, n)
+				}
+			}
+			cutAt := c.Clock.Now()
+			c.Partition([]string{target}, majority)
+			to := runningOn(c, "web", target)
+			stop, ok := lastEvent(c, "web", target, false)
+			start, _ := lastEvent(c, "web", to, true)
+			if !ok || stop.Seq > start.Seq {
+				t.Fatalf("web started on %s before %s stopped it", to, target)
+			}
+			t.Logf("isolated %s: stopped at +%v, started on %s at +%v (fake clock)", target, stop.At.Sub(cutAt), to, start.At.Sub(cutAt))
+			c.Heal()
+			c.Eventually("the healed node back online", func() bool { return c.NodeState(target) == store.StateOnline })
+			// web goes back to target (no stickiness), never twice.
+			c.Eventually("web on "+target+" again", func() bool {
+				ns := c.ActiveOn("web")
+				return len(ns) == 1 && ns[0] == target
+			})
+		})
+	}
+}
+
 func hasOp(c *Cluster, node, rsc, op string, intervalMS int64, rc int) (found bool) {
 	c.Node(c.Leader()).Raft.Read(func(s *store.Store) {
 		m, _ := s.Member(node)
