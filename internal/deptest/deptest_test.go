@@ -204,6 +204,14 @@ var rules = []rule{
 		ThirdPartyAllowed: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap"},
 	},
 	{
+		Dir: "internal/daemon",
+		Why: "the daemon is the one wiring package: it may build every subsystem, but nothing of the CLI " +
+			"or the test cluster",
+		OwnAllowed:        []string{"internal", "api"},
+		OwnForbidden:      []string{"internal/cli", "internal/testcluster"},
+		ThirdPartyAllowed: append([]string{"go.yaml.in/yaml/v3"}, raftDeps...),
+	},
+	{
 		Dir:               "cmd/paceline",
 		Why:               "main is a few lines that call the CLI",
 		OwnAllowed:        []string{"internal/cli", "internal/model", "internal/cib", "internal/sched"},
