@@ -16,11 +16,15 @@ import (
 type fsm struct {
 	mu sync.RWMutex
 	st *store.Store
+	// index counts the changes applied here (starting at 1); changed is
+	// closed and replaced on each (see Node.WaitChange).
+	index   uint64
+	changed chan struct{}
 }
 
 var _ raft.FSM = (*fsm)(nil)
 
-func newFSM() *fsm { return &fsm{st: store.New()} }
+func newFSM() *fsm { return &fsm{st: store.New(), index: 1, changed: make(chan struct{})} }
 
 func (f *fsm) Apply(l *raft.Log) any {
 	cmd, err := store.Decode(l.Data)
@@ -29,7 +33,25 @@ func (f *fsm) Apply(l *raft.Log) any {
 	if err != nil {
 		return store.Result{Err: err, Epoch: f.st.Epoch()}
 	}
-	return f.st.Apply(cmd)
+	res := f.st.Apply(cmd)
+	if res.Err == nil && res.Changed {
+		f.bump()
+	}
+	return res
+}
+
+// bump records one change; f.mu must be held for writing.
+func (f *fsm) bump() {
+	f.index++
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// watch returns the change index and a channel closed at the next change.
+func (f *fsm) watch() (uint64, <-chan struct{}) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.index, f.changed
 }
 
 // Snapshot encodes the state now, under the lock, so Persist (which raft
@@ -56,6 +78,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.st = st
+	f.bump()
 	f.mu.Unlock()
 	return nil
 }

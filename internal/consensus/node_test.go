@@ -382,3 +382,51 @@ func TestBootstrapRules(t *testing.T) {
 		t.Fatalf("second bootstrap: %v", err)
 	}
 }
+
+// WaitChange wakes a follower's reader when a change committed on the
+// leader is applied there, and not for a rejected command.
+func TestWaitChangeOnFollower(t *testing.T) {
+	c := newCluster(t, 3, false)
+	leader := c.waitLeader()
+	var follower *Node
+	for _, n := range c.nodes {
+		if n != leader {
+			follower = n
+			break
+		}
+	}
+	e := leader.Epoch()
+	c.waitEpoch(e)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	idx, err := follower.WaitChange(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stale put changes nothing: no wake-up.
+	if r, err := leader.Apply(ctx, store.NewConfigPut(e-1, model.Config{}, store.Change{})); err != nil || r.Err == nil {
+		t.Fatalf("stale put: %+v %v", r, err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	if got, err := follower.WaitChange(short, idx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("woke for a rejected command: index %d -> %d, %v", idx, got, err)
+	}
+	cancelShort()
+	done := make(chan uint64, 1)
+	go func() {
+		got, _ := follower.WaitChange(ctx, idx)
+		done <- got
+	}()
+	put(t, leader, e, "b")
+	select {
+	case got := <-done:
+		if got <= idx {
+			t.Errorf("index %d after a change, was %d", got, idx)
+		}
+		if follower.Config().Properties["marker"] != "b" {
+			t.Errorf("woke before the change was applied: %+v", follower.Config().Properties)
+		}
+	case <-ctx.Done():
+		t.Fatal("follower never saw the change")
+	}
+}
