@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/model"
@@ -36,8 +37,24 @@ func (s *Server) update(ctx context.Context, p pki.Principal, msg string, fn fun
 		if err == nil || !errors.Is(res.Err, store.ErrEpochMismatch) {
 			break
 		}
+		s.catchUp(ctx, res.Epoch)
 	}
 	return res, err
+}
+
+// catchUp waits (at most a second) until this node's copy of the
+// configuration has reached epoch: a follower that lost a compare-and-set
+// because its copy lagged the leader's retries on the newer copy.
+func (s *Server) catchUp(ctx context.Context, epoch uint64) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var idx uint64
+	for s.cfg.Backend.Config().Epoch < epoch {
+		var err error
+		if idx, err = s.cfg.Backend.Wait(ctx, idx); err != nil {
+			return
+		}
+	}
 }
 
 // invalid turns model validation problems into one 400.

@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+
+	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// Forwarder hands a proposal to the leader when this node is not it
+// (PeerClient). It blocks until the leader answers or ctx ends; err is a
+// transport or consensus failure, res.Err the store's verdict.
+type Forwarder interface {
+	Forward(ctx context.Context, leader string, cmd store.Command) (res store.Result, err error)
+}
+
+// Backend is the API server's view of the replicated state on one node:
+// reads from the local copy, writes proposed on the leader, directly when
+// this node leads and through the Forwarder when it does not, so every
+// node's API accepts writes (PACELINE_ADDR may name any of them).
+type Backend struct {
+	node *consensus.Node
+	fwd  Forwarder
+}
+
+var _ httpapi.Backend = (*Backend)(nil)
+
+// NewBackend returns the backend of node; fwd nil makes a follower refuse
+// writes with consensus.ErrNotLeader.
+func NewBackend(node *consensus.Node, fwd Forwarder) *Backend {
+	return &Backend{node: node, fwd: fwd}
+}
+
+func (b *Backend) Config() *model.Config { return b.node.Config() }
+
+func (b *Backend) Members() (ms []store.Member) {
+	b.node.Read(func(s *store.Store) { ms = s.Members() })
+	return ms
+}
+
+// Leader names the leader this node follows; a node that knows a leader
+// is in the partition that has quorum (Raft forgets the leader when it
+// stops hearing from it).
+func (b *Backend) Leader() (string, bool) {
+	l := b.node.LeaderID()
+	return l, l != ""
+}
+
+// Propose applies cmd on the leader. When leadership moves between the
+// check and the apply, it forwards once to the new leader.
+func (b *Backend) Propose(ctx context.Context, cmd store.Command) (store.Result, error) {
+	if b.node.IsLeader() {
+		res, err := b.node.Apply(ctx, cmd)
+		if !errors.Is(err, consensus.ErrNotLeader) {
+			return res, err
+		}
+	}
+	leader := b.node.LeaderID()
+	if leader == "" {
+		return store.Result{}, consensus.ErrNotLeader
+	}
+	if b.fwd == nil || leader == b.node.ID() {
+		return store.Result{}, consensus.ErrNotLeader
+	}
+	return b.fwd.Forward(ctx, leader, cmd)
+}
+
+func (b *Backend) Wait(ctx context.Context, after uint64) (uint64, error) {
+	return b.node.WaitChange(ctx, after)
+}

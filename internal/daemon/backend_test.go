@@ -1,0 +1,253 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// apiCluster is three consensus nodes over the in-memory transport, each
+// with its API and peer endpoints on a real TLS listener on loopback,
+// wired as the daemon wires them.
+type apiCluster struct {
+	ca    *pki.CA
+	token string
+	nodes map[string]*consensus.Node
+	srv   map[string]*httptest.Server
+	mu    sync.Mutex
+	addrs map[string]string // node -> API host:port
+}
+
+func newAPICluster(t *testing.T) *apiCluster {
+	t.Helper()
+	now := time.Now()
+	ca, err := pki.NewCA("test", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, rec, err := pki.NewToken(pki.RoleAdmin, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := pki.NewTokenSet(rec)
+	c := &apiCluster{ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
+	trans := map[string]*consensus.MemTransport{}
+	names := []string{"n1", "n2", "n3"}
+	for _, name := range names {
+		trans[name] = consensus.NewMemTransport("raft-" + name)
+	}
+	for _, a := range names {
+		for _, b := range names {
+			if a != b {
+				trans[a].Connect(trans[b])
+			}
+		}
+	}
+	for _, name := range names {
+		cfg := consensus.DefaultConfig()
+		cfg.ID, cfg.Role, cfg.InMemory = name, store.RoleServer, true
+		cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
+		cfg.CommitTimeout = 5 * time.Millisecond
+		n, err := consensus.NewNode(cfg, trans[name].Transport())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.nodes[name] = n
+		nc, err := ca.Issue(name, pki.RoleServer, []string{"127.0.0.1"}, now, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := nc.TLSCertificate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		peers := NewPeerClient(pki.NodeTLS(ca, cert), c.resolve, 5*time.Second)
+		mux := http.NewServeMux()
+		mux.Handle(PeerPrefix, NewPeerHandler(n))
+		mux.Handle("/", httpapi.New(httpapi.Config{Backend: NewBackend(n, peers), Tokens: tokens}))
+		s := httptest.NewUnstartedServer(mux)
+		s.TLS = pki.APIServerTLS(ca, cert)
+		s.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
+		s.StartTLS()
+		c.srv[name] = s
+		c.mu.Lock()
+		c.addrs[name] = s.Listener.Addr().String()
+		c.mu.Unlock()
+		t.Cleanup(func() {
+			s.Close()
+			peers.Close()
+			n.Shutdown()
+		})
+	}
+	n1 := c.nodes["n1"]
+	if err := n1.Bootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "n1 leads", n1.IsLeader)
+	for _, name := range names {
+		if r, err := n1.Join(context.Background(), name, trans[name].Addr(), store.RoleServer); err != nil || r.Err != nil {
+			t.Fatalf("join %s: %v %v", name, err, r.Err)
+		}
+	}
+	return c
+}
+
+func (c *apiCluster) resolve(node string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.addrs[node]
+	return a, ok
+}
+
+func (c *apiCluster) leader() string {
+	for name, n := range c.nodes {
+		if n.IsLeader() {
+			return name
+		}
+	}
+	return ""
+}
+
+func (c *apiCluster) client(t *testing.T, nodes ...string) *api.Client {
+	t.Helper()
+	var addrs []string
+	for _, n := range nodes {
+		addrs = append(addrs, "https://"+c.srv[n].Listener.Addr().String())
+	}
+	cl, err := api.New(api.ClientConfig{Addrs: addrs, Token: c.token, Timeout: 5 * time.Second,
+		CACertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.ca.Cert.Raw})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// A write sent to a follower's API is forwarded to the leader over mutual
+// TLS and committed; every node then serves it, and status names the
+// leader with quorum.
+func TestFollowerAPIForwardsWrites(t *testing.T) {
+	c := newAPICluster(t)
+	leader := c.leader()
+	follower := "n2"
+	if leader == follower {
+		follower = "n3"
+	}
+	ctx := context.Background()
+	if err := c.client(t, follower).SetProperty(ctx, "stonith-enabled", "false"); err != nil {
+		t.Fatalf("set property through follower %s: %v", follower, err)
+	}
+	for name, n := range c.nodes {
+		waitUntil(t, name+" applies the change", func() bool { return n.Config().Properties["stonith-enabled"] == "false" })
+	}
+	st, err := c.client(t, "n3").Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Leader != leader || !st.Quorum || len(st.Nodes) != 3 {
+		t.Errorf("status through n3: leader %q quorum %v nodes %v; want leader %q, quorum, 3 nodes", st.Leader, st.Quorum, st.Nodes, leader)
+	}
+}
+
+// A store rejection on the leader reaches the follower's API caller as the
+// same error (a compare-and-set conflict stays a 409).
+func TestForwardedRejectionKeepsItsKind(t *testing.T) {
+	c := newAPICluster(t)
+	leader := c.leader()
+	var follower *consensus.Node
+	for name, n := range c.nodes {
+		if name != leader {
+			follower = n
+			break
+		}
+	}
+	b := NewBackend(follower, NewPeerClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second))
+	e := follower.Epoch()
+	res, err := b.Propose(context.Background(), store.NewConfigPut(e+5, *follower.Config(), store.Change{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(res.Err, store.ErrEpochMismatch) {
+		t.Errorf("forwarded stale put: %v, want ErrEpochMismatch", res.Err)
+	}
+}
+
+func (c *apiCluster) peerTLS(t *testing.T, name string) *tls.Config {
+	t.Helper()
+	nc, err := c.ca.Issue(name, pki.RoleServer, nil, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := nc.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pki.NodeTLS(c.ca, cert)
+}
+
+// The peer endpoints refuse callers without a node certificate of this
+// cluster: no certificate (403), or one from another CA (the handshake
+// fails); nothing is applied.
+func TestPeerEndpointsNeedClusterCertificate(t *testing.T) {
+	c := newAPICluster(t)
+	leader := c.leader()
+	url := "https://" + c.srv[leader].Listener.Addr().String() + PeerPrefix + "propose"
+	cmd, _ := store.Encode(store.NewNodeAttrSet(leader, map[string]string{"x": "1"}))
+	epoch := c.nodes[leader].Epoch()
+
+	noCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.ca.CertPool(), MinVersion: tls.VersionTLS13}}}
+	resp, err := noCert.Post(url, "application/json", strings.NewReader(string(cmd)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("no client certificate: status %d, want 403", resp.StatusCode)
+	}
+
+	other, err := pki.NewCA("other", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, _ := other.Issue("n9", pki.RoleServer, nil, time.Now(), time.Hour)
+	cert, _ := nc.TLSCertificate()
+	// Present it whatever CAs the server asks for, as an attacker would.
+	foreign := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.ca.CertPool(), MinVersion: tls.VersionTLS13,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }}}}
+	if resp, err := foreign.Post(url, "application/json", strings.NewReader(string(cmd))); err == nil {
+		resp.Body.Close()
+		t.Errorf("certificate of another cluster: got status %d, want a failed handshake", resp.StatusCode)
+	}
+	if m, _ := memberOf(c.nodes[leader], leader); m.Attributes["x"] != "" || c.nodes[leader].Epoch() != epoch {
+		t.Errorf("a refused call changed the state")
+	}
+}
+
+func memberOf(n *consensus.Node, name string) (m store.Member, ok bool) {
+	n.Read(func(s *store.Store) { m, ok = s.Member(name) })
+	return m, ok
+}

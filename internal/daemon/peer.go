@@ -1,0 +1,199 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// PeerPrefix is the path under which nodes call each other on the API
+// listener. Every call needs a node certificate of the cluster (mutual
+// TLS); API tokens are not accepted there.
+const PeerPrefix = "/internal/v1/"
+
+// maxPeerBody bounds a node-to-node request body.
+const maxPeerBody = 4 << 20
+
+// ErrPeer wraps node-to-node call failures.
+var ErrPeer = errors.New("daemon: peer call")
+
+// PeerHandler serves node-to-node calls on this node.
+//
+//	POST /internal/v1/propose   body: an encoded store command; the leader
+//	                            applies it and answers a peerResult; other
+//	                            nodes answer 421 naming the leader.
+type PeerHandler struct {
+	node *consensus.Node
+	mux  *http.ServeMux
+}
+
+// NewPeerHandler returns the handler of node's peer endpoints.
+func NewPeerHandler(node *consensus.Node) *PeerHandler {
+	h := &PeerHandler{node: node, mux: http.NewServeMux()}
+	h.mux.HandleFunc("POST "+PeerPrefix+"propose", h.propose)
+	return h
+}
+
+// ServeHTTP answers 403 unless the connection carries a verified node
+// certificate of this cluster.
+func (h *PeerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		peerError(w, http.StatusForbidden, "node-to-node calls need mutual TLS")
+		return
+	}
+	if _, err := pki.PeerIdentity(*r.TLS); err != nil {
+		peerError(w, http.StatusForbidden, "not a node of this cluster: "+err.Error())
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxPeerBody)
+	h.mux.ServeHTTP(w, r)
+}
+
+// peerResult is store.Result on the wire: the store's error as its kind
+// (the sentinel, so errors.Is works on the caller's side) and message.
+type peerResult struct {
+	Epoch   uint64 `json:"epoch"`
+	Changed bool   `json:"changed"`
+	Kind    string `json:"kind,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// storeErrors are the store's sentinels by wire kind.
+var storeErrors = map[string]error{
+	"unsupported_version": store.ErrUnsupportedVersion,
+	"unknown_command":     store.ErrUnknownCommand,
+	"malformed":           store.ErrMalformed,
+	"epoch_mismatch":      store.ErrEpochMismatch,
+	"unknown_epoch":       store.ErrUnknownEpoch,
+	"unknown_node":        store.ErrUnknownNode,
+	"invalid_role":        store.ErrInvalidRole,
+	"invalid_state":       store.ErrInvalidState,
+	"empty_name":          store.ErrEmptyName,
+	"bad_snapshot":        store.ErrBadSnapshot,
+}
+
+func toWire(res store.Result) peerResult {
+	w := peerResult{Epoch: res.Epoch, Changed: res.Changed}
+	if res.Err != nil {
+		w.Error, w.Kind = res.Err.Error(), "other"
+		for k, e := range storeErrors {
+			if errors.Is(res.Err, e) {
+				w.Kind = k
+			}
+		}
+	}
+	return w
+}
+
+func fromWire(w peerResult) store.Result {
+	res := store.Result{Epoch: w.Epoch, Changed: w.Changed}
+	if w.Kind != "" {
+		if e, ok := storeErrors[w.Kind]; ok {
+			res.Err = fmt.Errorf("%w (on the leader: %s)", e, w.Error)
+		} else {
+			res.Err = errors.New(w.Error)
+		}
+	}
+	return res
+}
+
+func (h *PeerHandler) propose(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		peerError(w, http.StatusRequestEntityTooLarge, "request body: "+err.Error())
+		return
+	}
+	cmd, err := store.Decode(b)
+	if err != nil {
+		peerError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !h.node.IsLeader() {
+		peerError(w, http.StatusMisdirectedRequest, fmt.Sprintf("not the leader (the leader is %q)", h.node.LeaderID()))
+		return
+	}
+	res, err := h.node.Apply(r.Context(), cmd)
+	if err != nil {
+		peerError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(toWire(res))
+}
+
+func peerError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// PeerClient calls other nodes' peer endpoints with this node's
+// certificate.
+type PeerClient struct {
+	hc      *http.Client
+	resolve func(node string) (apiAddr string, ok bool)
+}
+
+var _ Forwarder = (*PeerClient)(nil)
+
+// NewPeerClient returns a client that dials with tlsCfg (pki.NodeTLS) and
+// finds a node's API address (host:port) with resolve. timeout bounds one
+// call (0: 10 s).
+func NewPeerClient(tlsCfg *tls.Config, resolve func(node string) (string, bool), timeout time.Duration) *PeerClient {
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	tr := &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
+	return &PeerClient{hc: &http.Client{Transport: tr, Timeout: timeout}, resolve: resolve}
+}
+
+// Forward proposes cmd on the leader.
+func (c *PeerClient) Forward(ctx context.Context, leader string, cmd store.Command) (store.Result, error) {
+	addr, ok := c.resolve(leader)
+	if !ok {
+		return store.Result{}, fmt.Errorf("%w: no API address known for leader %q", ErrPeer, leader)
+	}
+	b, err := store.Encode(cmd)
+	if err != nil {
+		return store.Result{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+PeerPrefix+"propose", bytes.NewReader(b))
+	if err != nil {
+		return store.Result{}, fmt.Errorf("%w: %v", ErrPeer, err)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return store.Result{}, fmt.Errorf("%w: forward to leader %s: %v", ErrPeer, leader, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPeerBody))
+	if err != nil {
+		return store.Result{}, fmt.Errorf("%w: forward to leader %s: %v", ErrPeer, leader, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.Unmarshal(body, &e)
+		if resp.StatusCode == http.StatusMisdirectedRequest {
+			return store.Result{}, fmt.Errorf("%w: %s: %s", consensus.ErrNotLeader, leader, e.Error)
+		}
+		return store.Result{}, fmt.Errorf("%w: leader %s answered %d: %s", ErrPeer, leader, resp.StatusCode, e.Error)
+	}
+	var w peerResult
+	if err := json.Unmarshal(body, &w); err != nil {
+		return store.Result{}, fmt.Errorf("%w: leader %s: bad answer: %v", ErrPeer, leader, err)
+	}
+	return fromWire(w), nil
+}
+
+// Close releases idle connections.
+func (c *PeerClient) Close() { c.hc.CloseIdleConnections() }
