@@ -51,10 +51,10 @@ type Node struct {
 
 // NewNode starts a node: it opens (or creates) the log in cfg.DataDir,
 // restores the latest snapshot and replays the log, and starts Raft on
-// trans. The transport is the caller's (raft.NewInmemTransport in tests,
-// TLS later); Shutdown closes it if it can be closed. A node with no
-// cluster state waits, as a follower without peers, until Bootstrap or
-// until a leader adds it.
+// trans. The transport is the caller's (MemTransport.Transport or
+// TLSTransport.Transport); Shutdown closes it if it can be closed. A
+// node with no cluster state waits, as a follower without peers, until
+// Bootstrap or until a leader adds it.
 func NewNode(cfg Config, trans raft.Transport) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
