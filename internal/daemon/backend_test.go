@@ -15,8 +15,11 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/agents/builtin"
 	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
@@ -25,7 +28,9 @@ import (
 // with its API and peer endpoints on a real TLS listener on loopback,
 // wired as the daemon wires them.
 type apiCluster struct {
+	t     *testing.T
 	ca    *pki.CA
+	kill  map[string]func() // node -> stop it abruptly (with a runtime)
 	token string
 	nodes map[string]*consensus.Node
 	srv   map[string]*httptest.Server
@@ -33,7 +38,12 @@ type apiCluster struct {
 	addrs map[string]string // node -> API host:port
 }
 
-func newAPICluster(t *testing.T) *apiCluster {
+func newAPICluster(t *testing.T) *apiCluster { return newCluster(t, false) }
+
+// newCluster builds the cluster; withRuntime also gives every node an
+// executor with the builtin agents and its Runtime (leases on the fast
+// profile's timings).
+func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 	t.Helper()
 	now := time.Now()
 	ca, err := pki.NewCA("test", now, time.Hour)
@@ -45,7 +55,7 @@ func newAPICluster(t *testing.T) *apiCluster {
 		t.Fatal(err)
 	}
 	tokens := pki.NewTokenSet(rec)
-	c := &apiCluster{ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
+	c := &apiCluster{t: t, kill: map[string]func(){}, ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
 	trans := map[string]*consensus.MemTransport{}
 	names := []string{"n1", "n2", "n3"}
 	for _, name := range names {
@@ -77,8 +87,27 @@ func newAPICluster(t *testing.T) *apiCluster {
 			t.Fatal(err)
 		}
 		peers := NewPeerClient(pki.NodeTLS(ca, cert), c.resolve, 5*time.Second)
+		hooks := PeerHooks{}
+		var rt *Runtime
+		var ex *executor.Executor
+		if withRuntime {
+			bc, err := builtin.New(builtin.Config{RunDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex, err = executor.New(executor.Config{Node: name, Agents: map[string]executor.Agent{"builtin": bc}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt, err = NewRuntime(RuntimeConfig{Name: name, Node: n, Executor: ex, Peers: peers, Logf: t.Logf,
+				Leases: membership.Config{Heartbeat: 100 * time.Millisecond, TTL: 500 * time.Millisecond, SelfFenceDeadline: 300 * time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hooks = rt.Hooks()
+		}
 		mux := http.NewServeMux()
-		mux.Handle(PeerPrefix, NewPeerHandler(n))
+		mux.Handle(PeerPrefix, NewPeerHandler(n, hooks))
 		mux.Handle("/", httpapi.New(httpapi.Config{Backend: NewBackend(n, peers), Tokens: tokens}))
 		s := httptest.NewUnstartedServer(mux)
 		s.TLS = pki.APIServerTLS(ca, cert)
@@ -88,11 +117,29 @@ func newAPICluster(t *testing.T) *apiCluster {
 		c.mu.Lock()
 		c.addrs[name] = s.Listener.Addr().String()
 		c.mu.Unlock()
-		t.Cleanup(func() {
-			s.Close()
-			peers.Close()
-			n.Shutdown()
-		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		if rt != nil {
+			go func() { rt.Run(ctx); close(done) }()
+		} else {
+			close(done)
+		}
+		var once sync.Once
+		stop := func() {
+			once.Do(func() {
+				s.CloseClientConnections()
+				s.Close()
+				cancel()
+				<-done
+				peers.Close()
+				n.Shutdown()
+				if ex != nil {
+					ex.Close()
+				}
+			})
+		}
+		c.kill[name] = stop
+		t.Cleanup(stop)
 	}
 	n1 := c.nodes["n1"]
 	if err := n1.Bootstrap(); err != nil {

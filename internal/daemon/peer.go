@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/controller"
+	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
@@ -27,21 +29,136 @@ const maxPeerBody = 4 << 20
 // ErrPeer wraps node-to-node call failures.
 var ErrPeer = errors.New("daemon: peer call")
 
-// PeerHandler serves node-to-node calls on this node.
+// PeerHandler serves node-to-node calls on this node. The caller's node
+// name is taken from its verified certificate, never from the body.
 //
-//	POST /internal/v1/propose   body: an encoded store command; the leader
-//	                            applies it and answers a peerResult; other
-//	                            nodes answer 421 naming the leader.
+//	POST /internal/v1/propose    body: an encoded store command; the leader
+//	                             applies it and answers a peerResult; other
+//	                             nodes answer 421 naming the leader.
+//	POST /internal/v1/heartbeat  the leader renews the caller's lease (421
+//	                             elsewhere).
+//	POST /internal/v1/report     body: peerReport; the leader records the
+//	                             result of an op on the caller.
+//	POST /internal/v1/exec       body: controller.Op; accepted only from
+//	                             the node this node follows as leader, so a
+//	                             deposed leader cannot start anything.
 type PeerHandler struct {
-	node *consensus.Node
-	mux  *http.ServeMux
+	node  *consensus.Node
+	hooks PeerHooks
+	mux   *http.ServeMux
+}
+
+// PeerHooks connect the peer endpoints to the node's runtime.
+type PeerHooks struct {
+	// Controller returns the running controller while this node leads
+	// (nil otherwise). Nil: heartbeat and report answer 421.
+	Controller func() *controller.Controller
+	// Exec hands an op to this node's executor without blocking. Nil:
+	// exec answers 501 (a witness runs nothing).
+	Exec func(op controller.Op) error
 }
 
 // NewPeerHandler returns the handler of node's peer endpoints.
-func NewPeerHandler(node *consensus.Node) *PeerHandler {
-	h := &PeerHandler{node: node, mux: http.NewServeMux()}
+func NewPeerHandler(node *consensus.Node, hooks PeerHooks) *PeerHandler {
+	h := &PeerHandler{node: node, hooks: hooks, mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST "+PeerPrefix+"propose", h.propose)
+	h.mux.HandleFunc("POST "+PeerPrefix+"heartbeat", h.heartbeat)
+	h.mux.HandleFunc("POST "+PeerPrefix+"report", h.report)
+	h.mux.HandleFunc("POST "+PeerPrefix+"exec", h.exec)
 	return h
+}
+
+// caller is the verified node name of the request's peer (ServeHTTP has
+// checked it).
+func caller(r *http.Request) string {
+	id, _ := pki.PeerIdentity(*r.TLS)
+	return id.Node
+}
+
+// controller returns the running controller, or answers 421.
+func (h *PeerHandler) controller(w http.ResponseWriter) *controller.Controller {
+	var c *controller.Controller
+	if h.hooks.Controller != nil {
+		c = h.hooks.Controller()
+	}
+	if c == nil {
+		peerError(w, http.StatusMisdirectedRequest, fmt.Sprintf("not the leader (the leader is %q)", h.node.LeaderID()))
+	}
+	return c
+}
+
+func (h *PeerHandler) heartbeat(w http.ResponseWriter, r *http.Request) {
+	c := h.controller(w)
+	if c == nil {
+		return
+	}
+	exp, err := c.Heartbeat(r.Context(), caller(r))
+	if err != nil {
+		peerError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, map[string]int64{"expires_unix_ms": exp.UnixMilli()})
+}
+
+// peerReport is an op result on the wire.
+type peerReport struct {
+	Resource model.ResourceHistory `json:"resource"`
+	Record   model.OpRecord        `json:"record"`
+}
+
+func (h *PeerHandler) report(w http.ResponseWriter, r *http.Request) {
+	var rep peerReport
+	if err := decodeStrict(r.Body, &rep); err != nil {
+		peerError(w, http.StatusBadRequest, "report: "+err.Error())
+		return
+	}
+	c := h.controller(w)
+	if c == nil {
+		return
+	}
+	if err := c.Report(caller(r), rep.Resource, rep.Record); err != nil {
+		peerError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, map[string]bool{"ok": true})
+}
+
+func (h *PeerHandler) exec(w http.ResponseWriter, r *http.Request) {
+	var op controller.Op
+	if err := decodeStrict(r.Body, &op); err != nil {
+		peerError(w, http.StatusBadRequest, "exec: "+err.Error())
+		return
+	}
+	if from, leader := caller(r), h.node.LeaderID(); from != leader {
+		peerError(w, http.StatusForbidden, fmt.Sprintf("exec from %q, but this node follows leader %q", from, leader))
+		return
+	}
+	if h.hooks.Exec == nil {
+		peerError(w, http.StatusNotImplemented, "this node runs no resources")
+		return
+	}
+	if err := h.hooks.Exec(op); err != nil {
+		peerError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, map[string]bool{"ok": true})
+}
+
+func decodeStrict(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
 }
 
 // ServeHTTP answers 403 unless the connection carries a verified node
@@ -193,6 +310,62 @@ func (c *PeerClient) Forward(ctx context.Context, leader string, cmd store.Comma
 		return store.Result{}, fmt.Errorf("%w: leader %s: bad answer: %v", ErrPeer, leader, err)
 	}
 	return fromWire(w), nil
+}
+
+// post calls path on node with a JSON body and decodes a JSON answer.
+// 421 becomes consensus.ErrNotLeader.
+func (c *PeerClient) post(ctx context.Context, node, path string, in, out any) error {
+	addr, ok := c.resolve(node)
+	if !ok {
+		return fmt.Errorf("%w: no API address known for node %q", ErrPeer, node)
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+PeerPrefix+path, bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrPeer, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s to %s: %v", ErrPeer, path, node, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPeerBody))
+	if err != nil {
+		return fmt.Errorf("%w: %s to %s: %v", ErrPeer, path, node, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.Unmarshal(body, &e)
+		if resp.StatusCode == http.StatusMisdirectedRequest {
+			return fmt.Errorf("%w: %s: %s", consensus.ErrNotLeader, node, e.Error)
+		}
+		return fmt.Errorf("%w: %s to %s: %d: %s", ErrPeer, path, node, resp.StatusCode, e.Error)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("%w: %s to %s: bad answer: %v", ErrPeer, path, node, err)
+		}
+	}
+	return nil
+}
+
+// Heartbeat asks the leader to renew this node's lease.
+func (c *PeerClient) Heartbeat(ctx context.Context, leader string) error {
+	return c.post(ctx, leader, "heartbeat", struct{}{}, nil)
+}
+
+// Report sends an op result to the leader.
+func (c *PeerClient) Report(ctx context.Context, leader string, rh model.ResourceHistory, rec model.OpRecord) error {
+	return c.post(ctx, leader, "report", peerReport{Resource: rh, Record: rec}, nil)
+}
+
+// Exec hands op to node's executor.
+func (c *PeerClient) Exec(ctx context.Context, node string, op controller.Op) error {
+	return c.post(ctx, node, "exec", op, nil)
 }
 
 // Close releases idle connections.

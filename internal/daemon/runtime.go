@@ -1,0 +1,314 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/paceline/paceline/internal/agents"
+	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/controller"
+	"github.com/paceline/paceline/internal/executor"
+	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/model"
+)
+
+// RuntimeConfig configures a node's runtime.
+type RuntimeConfig struct {
+	// Name is this node's name. Required.
+	Name string
+	// Node is this node's consensus member. Required.
+	Node *consensus.Node
+	// Executor runs this node's operations; nil on a witness.
+	Executor *executor.Executor
+	// Peers reaches the other nodes. Required.
+	Peers *PeerClient
+	// Leases are the lease timings. Default membership.DefaultConfig().
+	Leases membership.Config
+	// Logf receives one line per notable event (default: discard).
+	Logf func(format string, args ...any)
+}
+
+// Runtime is what runs on every node besides Raft and the API: the
+// heartbeat loop that keeps this node's lease (and self-fences when it
+// cannot), the forwarding of executor results to the leader, and, while
+// this node leads, the controller (DESIGN.md, Safety and Layers).
+type Runtime struct {
+	cfg    RuntimeConfig
+	holder *membership.Holder
+
+	mu     sync.Mutex
+	ctrl   *controller.Controller
+	cancel context.CancelFunc
+	// active are the resources this node's executor has started and not
+	// stopped since, with the op that started them: self-fencing stops
+	// them.
+	active map[string]executor.Op
+	// lastOp is the last op handed to the executor per resource (to stop
+	// it with the same agent and parameters).
+	lastOp map[string]executor.Op
+
+	wg sync.WaitGroup
+}
+
+var _ controller.Dispatcher = (*Runtime)(nil)
+
+// NewRuntime returns a runtime; Run starts it.
+func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
+	if cfg.Name == "" || cfg.Node == nil || cfg.Peers == nil {
+		return nil, errors.New("daemon: runtime needs a name, a consensus node and a peer client")
+	}
+	if cfg.Leases == (membership.Config{}) {
+		cfg.Leases = membership.DefaultConfig()
+	}
+	if err := cfg.Leases.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	return &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases),
+		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}}, nil
+}
+
+// Hooks connects the runtime to the node's peer endpoints.
+func (r *Runtime) Hooks() PeerHooks {
+	h := PeerHooks{Controller: r.Controller}
+	if r.cfg.Executor != nil {
+		h.Exec = r.exec
+	}
+	return h
+}
+
+// Controller returns the controller while this node leads, else nil.
+func (r *Runtime) Controller() *controller.Controller {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ctrl
+}
+
+// Run runs the runtime until ctx ends, then stops the controller and
+// waits for its goroutines. It does not stop resources: a node that shuts
+// down cleanly is drained first (standby), one that dies is recovered
+// elsewhere after its lease.
+func (r *Runtime) Run(ctx context.Context) {
+	r.wg.Add(2)
+	go r.leadership(ctx)
+	go r.heartbeats(ctx)
+	if r.cfg.Executor != nil {
+		r.wg.Add(1)
+		go r.results(ctx)
+	}
+	<-ctx.Done()
+	r.wg.Wait()
+	r.stopController()
+}
+
+// leadership runs a controller while this node leads.
+func (r *Runtime) leadership(ctx context.Context) {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case lead := <-r.cfg.Node.LeaderCh():
+			r.stopController()
+			if !lead {
+				continue
+			}
+			c, err := controller.New(controller.Config{Node: r.cfg.Name, Leases: r.cfg.Leases, Dispatcher: r, Logf: r.cfg.Logf}, r.cfg.Node)
+			if err != nil {
+				r.cfg.Logf("daemon: controller: %v", err)
+				continue
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			r.mu.Lock()
+			r.ctrl, r.cancel = c, cancel
+			r.mu.Unlock()
+			r.cfg.Logf("daemon: %s leads; controller started", r.cfg.Name)
+			go c.Run(cctx)
+		}
+	}
+}
+
+func (r *Runtime) stopController() {
+	r.mu.Lock()
+	c, cancel := r.ctrl, r.cancel
+	r.ctrl, r.cancel = nil, nil
+	r.mu.Unlock()
+	if c != nil {
+		cancel()
+		<-c.Done()
+	}
+}
+
+// heartbeats renews this node's lease every heartbeat and self-fences
+// when the lease runs out: the node stops every resource it runs before
+// the leader may start them elsewhere.
+func (r *Runtime) heartbeats(ctx context.Context) {
+	defer r.wg.Done()
+	t := time.NewTicker(r.cfg.Leases.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sent := time.Now()
+		if r.renew(ctx) == nil {
+			r.mu.Lock()
+			r.holder.Renewed(sent)
+			r.mu.Unlock()
+		}
+		r.mu.Lock()
+		fence := r.holder.SelfFence(time.Now())
+		if fence {
+			r.holder.Reset()
+		}
+		r.mu.Unlock()
+		if fence {
+			r.selfFence()
+		}
+	}
+}
+
+// renew sends one heartbeat to the leader, bounded by the lease TTL.
+func (r *Runtime) renew(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Leases.TTL/2)
+	defer cancel()
+	leader := r.cfg.Node.LeaderID()
+	switch {
+	case leader == "":
+		return consensus.ErrNotLeader
+	case leader == r.cfg.Name:
+		c := r.Controller()
+		if c == nil {
+			return consensus.ErrNotLeader
+		}
+		_, err := c.Heartbeat(ctx, r.cfg.Name)
+		return err
+	default:
+		return r.cfg.Peers.Heartbeat(ctx, leader)
+	}
+}
+
+// selfFence stops every resource this node runs (DESIGN.md, Safety).
+func (r *Runtime) selfFence() {
+	if r.cfg.Executor == nil {
+		return
+	}
+	r.mu.Lock()
+	ids := make([]string, 0, len(r.active))
+	for id := range r.active {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	stops := make([]executor.Op, 0, len(ids))
+	for _, id := range ids {
+		op := r.active[id]
+		stops = append(stops, executor.Op{Resource: id, Agent: op.Agent, Name: "stop", Timeout: op.Timeout, Params: op.Params})
+	}
+	r.mu.Unlock()
+	r.cfg.Logf("daemon: %s lost its lease: self-fencing, stopping %d resources", r.cfg.Name, len(stops))
+	for _, op := range stops {
+		if _, err := r.cfg.Executor.Exec(op); err != nil {
+			r.cfg.Logf("daemon: self-fence stop %s: %v", op.Resource, err)
+		}
+	}
+}
+
+// results tracks what this node runs and forwards every result to the
+// leader; a result the leader cannot be told is lost, as on a network
+// (the next monitor or probe tells again).
+func (r *Runtime) results(ctx context.Context) {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case res, ok := <-r.cfg.Executor.Results():
+			if !ok {
+				return
+			}
+			r.track(res)
+			rh := model.ResourceHistory{ID: res.Resource, Class: res.Agent.Class, Provider: res.Agent.Provider, Type: res.Agent.Name}
+			if err := r.report(ctx, rh, res.Record); err != nil {
+				r.cfg.Logf("daemon: report %s %s: %v", res.Resource, res.Record.Operation, err)
+			}
+		}
+	}
+}
+
+func (r *Runtime) report(ctx context.Context, rh model.ResourceHistory, rec model.OpRecord) error {
+	leader := r.cfg.Node.LeaderID()
+	switch {
+	case leader == "":
+		return consensus.ErrNotLeader
+	case leader == r.cfg.Name:
+		c := r.Controller()
+		if c == nil {
+			return consensus.ErrNotLeader
+		}
+		return c.Report(r.cfg.Name, rh, rec)
+	default:
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return r.cfg.Peers.Report(ctx, leader, rh, rec)
+	}
+}
+
+// track keeps the set of resources this node runs from its results.
+func (r *Runtime) track(res executor.Result) {
+	rec := res.Record
+	ok := rec.OpStatus == int(agents.StatusDone)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch rec.Operation {
+	case "start", "promote", "demote", "migrate_from":
+		if ok && agents.RC(rec.RC) == agents.RCOK {
+			if op, known := r.lastOp[res.Resource]; known {
+				r.active[res.Resource] = op
+			}
+		}
+	case "stop":
+		if ok && agents.RC(rec.RC) == agents.RCOK {
+			delete(r.active, res.Resource)
+		}
+	case "monitor":
+		if ok && agents.RC(rec.RC) == agents.RCNotRunning {
+			delete(r.active, res.Resource)
+		}
+	}
+}
+
+// Dispatch implements controller.Dispatcher: ops for this node go to its
+// executor, others to the node's peer endpoint (bounded by a second, so
+// the controller's loop is never held up long).
+func (r *Runtime) Dispatch(node string, op controller.Op) error {
+	if node == r.cfg.Name {
+		return r.exec(op)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return r.cfg.Peers.Exec(ctx, node, op)
+}
+
+// exec hands op to the local executor.
+func (r *Runtime) exec(op controller.Op) error {
+	if r.cfg.Executor == nil {
+		return errors.New("daemon: this node runs no resources")
+	}
+	eop := executor.Op{
+		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
+		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
+		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
+	}
+	r.mu.Lock()
+	r.lastOp[eop.Resource] = eop
+	r.mu.Unlock()
+	_, err := r.cfg.Executor.Exec(eop)
+	return err
+}
