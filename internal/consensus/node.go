@@ -198,13 +198,19 @@ func (n *Node) Bootstrap() error {
 // (store.NodeJoin). Joining again with the same role and address is a
 // no-op. It blocks until both changes commit or the deadline passes.
 func (n *Node) Join(ctx context.Context, id string, addr string, role store.Role) (store.Result, error) {
+	return n.JoinAt(ctx, id, addr, addr, role)
+}
+
+// JoinAt is Join for a member whose API address (recorded in the store,
+// where other nodes look it up) differs from its Raft address.
+func (n *Node) JoinAt(ctx context.Context, id, raftAddr, apiAddr string, role store.Role) (store.Result, error) {
 	if !role.Valid() {
 		return store.Result{}, fmt.Errorf("consensus: join %s: %w: %q", id, store.ErrInvalidRole, role)
 	}
-	if err := n.addServer(ctx, id, addr, role); err != nil {
+	if err := n.addServer(ctx, id, raftAddr, role); err != nil {
 		return store.Result{}, err
 	}
-	return n.Apply(ctx, store.NewNodeJoin(id, role, addr))
+	return n.Apply(ctx, store.NewNodeJoin(id, role, apiAddr))
 }
 
 func (n *Node) addServer(ctx context.Context, id, addr string, role store.Role) error {

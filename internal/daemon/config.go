@@ -22,6 +22,10 @@ import (
 // when --config is not given; a missing file there is not an error.
 const DefaultConfigPath = "/etc/paceline/paceline.yaml"
 
+// NodeFile is the node's identity in its data directory (name, role,
+// addresses), written by init and join with mode 0600.
+const NodeFile = "node.yaml"
+
 // EnvPrefix prefixes the environment variables that override the file:
 // PACELINE_ and the upper-cased YAML key (PACELINE_DATA_DIR,
 // PACELINE_LEASE_TTL, ...).
@@ -106,6 +110,7 @@ func DefaultConfig() Config {
 // the error names the key and where its value came from.
 func LoadConfig(path string, environ []string, flags map[string]string) (Config, error) {
 	c := DefaultConfig()
+	explicit := map[string]bool{}
 	file := path
 	if file == "" {
 		file = DefaultConfigPath
@@ -115,6 +120,11 @@ func LoadConfig(path string, environ []string, flags map[string]string) (Config,
 	case err == nil:
 		if err := decodeYAML(b, &c); err != nil {
 			return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, file, err)
+		}
+		var present map[string]any
+		yaml.Unmarshal(b, &present)
+		for k := range present {
+			explicit[k] = true
 		}
 	case path == "" && errors.Is(err, fs.ErrNotExist):
 	default:
@@ -132,11 +142,29 @@ func LoadConfig(path string, environ []string, flags map[string]string) (Config,
 		if err := c.set(key, v); err != nil {
 			return Config{}, fmt.Errorf("%w: environment %s: %v", ErrConfig, k, err)
 		}
+		explicit[key] = true
 	}
 	for _, key := range sortedKeys(flags) {
 		if err := c.set(key, flags[key]); err != nil {
 			return Config{}, fmt.Errorf("%w: flag --%s: %v", ErrConfig, strings.ReplaceAll(key, "_", "-"), err)
 		}
+		explicit[key] = true
+	}
+	// The node's identity, written by init or join into the data
+	// directory, fills what nothing above set.
+	id := filepath.Join(c.DataDir, NodeFile)
+	if b, err := os.ReadFile(id); err == nil {
+		var n Config
+		if err := decodeYAML(b, &n); err != nil {
+			return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, id, err)
+		}
+		for key, v := range map[string]string{"name": n.Name, "role": n.Role, "listen": n.Listen, "advertise": n.Advertise, "raft_listen": n.RaftListen} {
+			if v != "" && !explicit[key] {
+				c.set(key, v)
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	c.resolve()
 	if err := c.Validate(); err != nil {

@@ -1,0 +1,237 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/paceline/paceline/internal/agents/builtin"
+	"github.com/paceline/paceline/internal/agents/ocf"
+	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/executor"
+	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// bootstrapFile marks a data directory made by init whose Raft cluster is
+// still to be bootstrapped by the first agent start.
+const bootstrapFile = "bootstrap"
+
+// InitOptions are the inputs of `paceline init`.
+type InitOptions struct {
+	// Name, Role, DataDir, Listen and Advertise as in Config.
+	Name, Role, DataDir, Listen, Advertise string
+	// Cluster names the cluster in its CA (default "paceline").
+	Cluster string
+}
+
+// InitResult tells where init wrote what the operator needs.
+type InitResult struct {
+	AdminToken, CACert string
+}
+
+// Init makes DataDir the first node of a new cluster: the cluster CA, the
+// node's certificate (for its advertised host), an admin token
+// (DataDir/admin.token), the node's identity (node.yaml) and the mark
+// that the next agent start bootstraps Raft. It refuses a directory that
+// already holds a cluster.
+func Init(o InitOptions) (InitResult, error) {
+	flags := map[string]string{"name": o.Name, "data_dir": o.DataDir}
+	for k, v := range map[string]string{"role": o.Role, "listen": o.Listen, "advertise": o.Advertise} {
+		if v != "" {
+			flags[k] = v
+		}
+	}
+	c, err := LoadConfig(os.DevNull, nil, flags)
+	if err != nil {
+		return InitResult{}, err
+	}
+	if c.Role != "server" {
+		return InitResult{}, fmt.Errorf("%w: role: the first node must be a server, not %s", ErrConfig, c.Role)
+	}
+	if o.Cluster == "" {
+		o.Cluster = "paceline"
+	}
+	if err := pki.EnsureDir(c.DataDir); err != nil {
+		return InitResult{}, err
+	}
+	host, _, _ := net.SplitHostPort(c.Advertise)
+	p := pki.Paths{Dir: c.DataDir}
+	if _, err := pki.InitNode(p, o.Cluster, c.Name, pki.RoleServer, []string{host}, time.Now()); err != nil {
+		return InitResult{}, err
+	}
+	if err := writeNodeFile(c); err != nil {
+		return InitResult{}, err
+	}
+	if err := pki.WriteFile(filepath.Join(c.DataDir, bootstrapFile), []byte("bootstrap on first start\n"), 0o600); err != nil {
+		return InitResult{}, err
+	}
+	return InitResult{AdminToken: p.AdminToken(), CACert: p.CACert()}, nil
+}
+
+func writeNodeFile(c Config) error {
+	b, err := yaml.Marshal(map[string]string{"name": c.Name, "role": c.Role, "listen": c.Listen, "advertise": c.Advertise, "raft_listen": c.RaftListen})
+	if err != nil {
+		return err
+	}
+	return pki.WriteFile(filepath.Join(c.DataDir, NodeFile), b, 0o600)
+}
+
+// raftAdvertise is the Raft address peers dial: the advertised host with
+// the Raft port.
+func raftAdvertise(c Config) string {
+	host, _, _ := net.SplitHostPort(c.Advertise)
+	_, port, _ := net.SplitHostPort(c.RaftListen)
+	return net.JoinHostPort(host, port)
+}
+
+// Run runs `paceline agent` until ctx ends: Raft over mutual TLS, the
+// executor (builtin and OCF agents), the runtime, and the API with the
+// peer endpoints on Listen. logw receives the log.
+func Run(ctx context.Context, c Config, logw io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level(c.LogLevel)}))
+	logf := func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
+	p := pki.Paths{Dir: c.DataDir}
+	ca, err := pki.LoadCA(p)
+	if err != nil {
+		return fmt.Errorf("%w (run paceline init or join first)", err)
+	}
+	cert, err := pki.LoadNode(p)
+	if err != nil {
+		return err
+	}
+	recs, err := pki.LoadTokens(p.Tokens())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	nodeTLS := pki.NodeTLS(ca, cert)
+
+	tc := consensus.DefaultTransportConfig()
+	tc.Bind, tc.Advertise, tc.Server, tc.Client = c.RaftListen, raftAdvertise(c), nodeTLS, nodeTLS
+	trans, err := consensus.NewTLSTransport(tc)
+	if err != nil {
+		return err
+	}
+	rc := consensus.DefaultConfig()
+	rc.ID, rc.Role, rc.DataDir = c.Name, store.Role(c.Role), filepath.Join(c.DataDir, "raft")
+	node, err := consensus.NewNode(rc, trans.Transport())
+	if err != nil {
+		trans.Close()
+		return err
+	}
+	defer node.Shutdown()
+
+	var ex *executor.Executor
+	if c.Role != "witness" {
+		bc, err := builtin.New(builtin.Config{RunDir: filepath.Join(c.DataDir, "run")})
+		if err != nil {
+			return err
+		}
+		oc := ocf.DefaultConfig()
+		oc.RunDir = filepath.Join(c.DataDir, "run", "ocf")
+		oca, err := ocf.New(oc)
+		if err != nil {
+			return err
+		}
+		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca}})
+		if err != nil {
+			return err
+		}
+		defer ex.Close()
+	}
+	peers := NewPeerClient(nodeTLS, func(name string) (addr string, ok bool) {
+		node.Read(func(s *store.Store) {
+			if m, found := s.Member(name); found && m.Address != "" {
+				addr, ok = m.Address, true
+			}
+		})
+		return addr, ok
+	}, 5*time.Second)
+	defer peers.Close()
+	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
+		Leases: membership.Config{Heartbeat: c.Heartbeat, TTL: c.LeaseTTL, SelfFenceDeadline: c.SelfFenceDeadline}})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle(PeerPrefix, NewPeerHandler(node, rt.Hooks()))
+	mux.Handle("/", httpapi.New(httpapi.Config{Backend: NewBackend(node, peers), Tokens: pki.NewTokenSet(recs...),
+		Join: pki.NewJoinTokens(ca.Fingerprint()), Logger: logger}))
+	srv := &http.Server{Addr: c.Listen, Handler: mux, TLSConfig: pki.APIServerTLS(ca, cert),
+		ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(logw, "http: ", 0)}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.Listen, err)
+	}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.ServeTLS(ln, "", "") }()
+	defer srv.Close()
+
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	rtDone := make(chan struct{})
+	go func() { rt.Run(rctx); close(rtDone) }()
+	defer func() { stop(); <-rtDone }()
+
+	if err := bootstrap(ctx, c, node, logf); err != nil {
+		return err
+	}
+	logf("paceline agent %s (%s) serving on %s, raft on %s", c.Name, c.Role, c.Listen, c.RaftListen)
+	select {
+	case <-ctx.Done():
+		logf("paceline agent %s stopping", c.Name)
+		return nil
+	case err := <-srvErr:
+		return fmt.Errorf("api server: %w", err)
+	}
+}
+
+// bootstrap makes the node of a fresh init a one-node cluster and records
+// it as a member, then drops the mark.
+func bootstrap(ctx context.Context, c Config, node *consensus.Node, logf func(string, ...any)) error {
+	mark := filepath.Join(c.DataDir, bootstrapFile)
+	if _, err := os.Stat(mark); err != nil {
+		return nil
+	}
+	if err := node.Bootstrap(); err != nil && !errors.Is(err, consensus.ErrAlreadyBootstrapped) {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !node.IsLeader() {
+		if time.Now().After(deadline) {
+			return errors.New("bootstrap: this node did not become the leader in 10s")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if r, err := node.JoinAt(ctx, c.Name, raftAdvertise(c), c.Advertise, store.Role(c.Role)); err != nil || r.Err != nil {
+		return fmt.Errorf("bootstrap: record %s: %v", c.Name, errors.Join(err, r.Err))
+	}
+	logf("bootstrapped a new cluster with %s as its first member", c.Name)
+	return os.Remove(mark)
+}
+
+func level(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
