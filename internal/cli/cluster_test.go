@@ -302,6 +302,9 @@ func TestUnknownResourceIsOneClearLine(t *testing.T) {
 	}
 	fails(t, ExitError, "constraint 'nope' not found", "constraint", "remove", "nope")
 	fails(t, ExitError, "node 'n9' not found", "node", "standby", "n9")
+	ok(t, "resource", "create", "web", "builtin:dummy")
+	fails(t, ExitError, "node 'n9' not found", "resource", "move", "web", "n9")
+	fails(t, ExitError, "node 'n9' not found", "resource", "ban", "web", "n9")
 	fails(t, ExitError, "property 'nope' is not set", "property", "get", "nope")
 }
 

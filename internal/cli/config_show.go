@@ -46,7 +46,7 @@ func printConfig(w io.Writer, cfg *api.Config) error {
 	}
 	fmt.Fprintf(tw, "\nNodes (%d):\n", len(cfg.Nodes))
 	for _, n := range cfg.Nodes {
-		fmt.Fprintf(tw, "  %s\t%s\n", n.Name, kvList(n.Attributes))
+		fmt.Fprintf(tw, "  %s\t%s\n", n.Name, dash(kvList(n.Attributes)))
 	}
 	fmt.Fprintf(tw, "\nResources (%d):\n", len(cfg.Resources))
 	var printRes func(rs []model.Resource, indent string)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/model"
@@ -68,6 +69,9 @@ func placeResource(ctx context.Context, what string, loc model.Location) error {
 	}
 	if findResource(cfg.Resources, loc.Resource) == nil {
 		return fmt.Errorf("resource %s not found", quote(loc.Resource))
+	}
+	if !slices.ContainsFunc(cfg.Nodes, func(n model.Node) bool { return n.Name == loc.Node }) {
+		return fmt.Errorf("node %s not found", quote(loc.Node))
 	}
 	con := api.Constraint{Kind: api.ConstraintLocation, Location: &loc}
 	err = c.AddConstraint(ctx, con)
