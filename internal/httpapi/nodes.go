@@ -34,6 +34,7 @@ func (s *Server) setNodeAttributes(w http.ResponseWriter, r *http.Request, _ pki
 	if !slices.ContainsFunc(s.cfg.Backend.Members(), func(m store.Member) bool { return m.Name == name }) {
 		return errorf(http.StatusNotFound, "no node %q", name)
 	}
+	epoch := s.cfg.Backend.Config().Epoch
 	set := map[string]string{}
 	var del []string
 	for k, v := range attrs {
@@ -48,15 +49,20 @@ func (s *Server) setNodeAttributes(w http.ResponseWriter, r *http.Request, _ pki
 	}
 	slices.Sort(del)
 	if len(set) > 0 {
-		if _, err := s.propose(r.Context(), store.NewNodeAttrSet(name, set)); err != nil {
+		res, err := s.propose(r.Context(), store.NewNodeAttrSet(name, set))
+		if err != nil {
 			return err
 		}
+		epoch = res.Epoch
 	}
 	if len(del) > 0 {
-		if _, err := s.propose(r.Context(), store.NewNodeAttrDelete(name, del...)); err != nil {
+		res, err := s.propose(r.Context(), store.NewNodeAttrDelete(name, del...))
+		if err != nil {
 			return err
 		}
+		epoch = res.Epoch
 	}
+	setEpoch(w, epoch)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -78,6 +84,7 @@ func (s *Server) cleanupResource(w http.ResponseWriter, r *http.Request, _ pki.P
 	if err != nil {
 		return err
 	}
+	setEpoch(w, res.Epoch)
 	writeJSON(w, http.StatusOK, api.CleanupResult{Changed: res.Changed})
 	return nil
 }
