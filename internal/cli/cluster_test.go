@@ -530,3 +530,24 @@ func equalJSONValues(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
+
+func TestClusterCommandHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"status", "--help"}, `"resources": [{"id"`},
+		{[]string{"resource", "create", "--help"}, "--op NAME"},
+		{[]string{"resource", "move", "--help"}, "cli-prefer-ID"},
+		{[]string{"constraint", "add", "order", "--help"}, "Serialize"},
+		{[]string{"node", "standby", "--help"}, "standby"},
+		{[]string{"config", "apply", "--help"}, "--force"},
+		{[]string{"token", "create", "--help"}, "--ttl"},
+		{[]string{"--help"}, "PACELINE_ADDR"},
+	} {
+		code, out, _ := run(t, tc.args...)
+		if code != ExitOK || !strings.Contains(out, tc.want) {
+			t.Errorf("paceline %s: exit %d, want %q in\n%s", strings.Join(tc.args, " "), code, tc.want, out)
+		}
+	}
+}
