@@ -256,6 +256,29 @@ func (c *Client) DeleteResource(ctx context.Context, id string) error {
 	return c.call(ctx, http.MethodDelete, "/v1/resources/"+url.PathEscape(id), nil, nil)
 }
 
+// CleanupResource forgets a resource's fail counts and operation history
+// on node (every node when node is empty), so it is probed again.
+func (c *Client) CleanupResource(ctx context.Context, id, node string) (*CleanupResult, error) {
+	path := "/v1/resources/" + url.PathEscape(id) + "/cleanup"
+	if node != "" {
+		path += "?node=" + url.QueryEscape(node)
+	}
+	var res CleanupResult
+	return &res, c.call(ctx, http.MethodPost, path, nil, &res)
+}
+
+// Nodes returns the cluster members.
+func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
+	var ns []Node
+	return ns, c.call(ctx, http.MethodGet, "/v1/nodes", nil, &ns)
+}
+
+// SetNodeAttributes sets transient attributes of a node; an empty value
+// deletes that attribute.
+func (c *Client) SetNodeAttributes(ctx context.Context, node string, attrs map[string]string) error {
+	return c.call(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(node)+"/attributes", attrs, nil)
+}
+
 // AddConstraint adds a location, colocation or order constraint.
 func (c *Client) AddConstraint(ctx context.Context, con Constraint) error {
 	return c.call(ctx, http.MethodPost, "/v1/constraints", con, nil)

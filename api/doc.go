@@ -16,6 +16,11 @@
 //	POST   /v1/resources           ResourceRequest -> Resource (201)
 //	PUT    /v1/resources/ID        ResourceRequest -> Resource (replaces agent, params, meta, ops)
 //	DELETE /v1/resources/ID        (204; also removes constraints that name it)
+//	POST   /v1/resources/ID/cleanup  -> CleanupResult: forgets fail counts and operation
+//	                               history (?node=NAME: on that node only); operator
+//	GET    /v1/nodes               []Node
+//	PUT    /v1/nodes/NAME/attributes  map of name to value (204): sets transient node
+//	                               attributes (standby, maintenance); "" deletes one; operator
 //	POST   /v1/constraints         Constraint (201)
 //	DELETE /v1/constraints/ID      (204)
 //	GET    /v1/properties          map of name to value

@@ -211,3 +211,23 @@ type Event struct {
 	Type   string
 	Status Status
 }
+
+// Node is one member in GET /v1/nodes.
+type Node struct {
+	Name string `json:"name"`
+	// Role is server, witness or client.
+	Role    string `json:"role"`
+	Address string `json:"address,omitempty"`
+	// State is online, offline, standby, maintenance or unclean (as in
+	// Status).
+	State string `json:"state"`
+	// Attributes are the transient node attributes (standby, maintenance,
+	// fail counts, ...).
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// CleanupResult answers POST /v1/resources/ID/cleanup.
+type CleanupResult struct {
+	// Changed is false when there was nothing to forget.
+	Changed bool `json:"changed"`
+}

@@ -1,19 +1,28 @@
 // Package cli is Paceline's command tree: one file per noun-verb
-// (simulate.go, version.go, demo.go), all hung off the root command built
-// here.
+// (status.go, resource_create.go, constraint_add.go, simulate.go, ...), all
+// hung off the root command built here.
 //
 // Conventions every command follows: results go to stdout, diagnostics to
 // stderr; an error is reported as exactly one line "paceline: <message>" on
 // stderr with exit status 1, or 2 for a usage error (unknown command or
-// flag, missing or extra argument); a panic anywhere below is recovered and
-// reported the same way (exit 1), never as a stack trace.
+// flag, missing or extra argument, a malformed key=value word); a panic
+// anywhere below is recovered and reported the same way (exit 1), never as
+// a stack trace.
 //
-// Today the commands work offline on files (simulate) or on embedded data
-// (demo); the commands that talk to a running cluster arrive with the
-// cluster runtime and will be clients of its HTTP API.
+// Two kinds of commands live here. simulate and demo work offline on files
+// or embedded data and call the engine directly. The cluster commands
+// (token, status, resource, constraint, node, property, config) are
+// clients of the public API package api/ and nothing else: they find the
+// cluster through PACELINE_ADDR (one or more base URLs, comma separated;
+// the next is tried when one cannot be reached), authenticate with
+// PACELINE_TOKEN or PACELINE_TOKEN_FILE and trust the CA in
+// PACELINE_CACERT. An API failure becomes one line naming what failed:
+// "paceline: resource 'web' not found" for a 404, the token variables for
+// a 401, the server's reason for a 403 or a 409.
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +58,12 @@ type streams struct {
 // Main runs the paceline command line with args (without the program name)
 // and returns the process exit status. It never panics.
 func Main(args []string, stdout, stderr io.Writer) (code int) {
+	return mainContext(context.Background(), args, stdout, stderr)
+}
+
+// mainContext is Main under ctx: commands that run until interrupted
+// (status --watch) also stop when ctx is done.
+func mainContext(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "paceline: internal error: %s\n", oneLine(fmt.Sprint(r)))
@@ -57,7 +72,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	}()
 	root := newRootCmd(streams{Out: stdout, Err: stderr})
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -84,10 +99,12 @@ of Linux hosts, moves them when a service, a node or the network fails,
 and fences nodes it can no longer trust. Its placement engine makes the
 same decisions as Pacemaker's scheduler.
 
-Available today: "paceline simulate" runs the placement engine offline on
+Cluster commands (status, resource, constraint, node, property, config,
+token) talk to a running cluster's API: set PACELINE_ADDR (https://HOST:PORT,
+several comma separated), PACELINE_TOKEN or PACELINE_TOKEN_FILE, and
+PACELINE_CACERT. "paceline simulate" runs the placement engine offline on
 a Pacemaker CIB XML file, and "paceline demo" shows it on a built-in
-sample cluster. The cluster runtime (agent, status, resource commands)
-is not part of this build yet.`,
+sample cluster.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		// Without Args, cobra reports an unknown subcommand as a plain
@@ -112,6 +129,13 @@ is not part of this build yet.`,
 		newVersionCmd(s),
 		newSimulateCmd(s),
 		newDemoCmd(s),
+		newTokenCmd(s),
+		newStatusCmd(s),
+		newResourceCmd(s),
+		newConstraintCmd(s),
+		newNodeCmd(s),
+		newPropertyCmd(s),
+		newConfigCmd(s),
 	)
 	return root
 }

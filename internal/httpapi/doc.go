@@ -17,8 +17,9 @@
 // # Requests
 //
 // Every request needs "Authorization: Bearer TOKEN" (401 otherwise) whose
-// role permits the route: reads need viewer, every write admin (issue 5
-// will open operational writes to operator). Bodies are limited to
+// role permits the route: reads need viewer; the operational writes
+// (resource cleanup, node attributes such as standby and maintenance)
+// need operator; every configuration write needs admin. Bodies are limited to
 // MaxBodyBytes (413) and decoded strictly: unknown fields are a 400 that
 // names the field. Every error is {"error": "..."}.
 //

@@ -72,13 +72,16 @@ func New(cfg Config) *Server {
 type handler func(w http.ResponseWriter, r *http.Request, p pki.Principal) error
 
 func (s *Server) routes() {
-	viewer, admin := pki.RoleViewer, pki.RoleAdmin
+	viewer, operator, admin := pki.RoleViewer, pki.RoleOperator, pki.RoleAdmin
 	s.handle("GET /v1/status", viewer, s.getStatus)
 	s.handle("GET /v1/resources", viewer, s.listResources)
 	s.handle("GET /v1/resources/{id}", viewer, s.getResource)
 	s.handle("POST /v1/resources", admin, s.createResource)
 	s.handle("PUT /v1/resources/{id}", admin, s.updateResource)
 	s.handle("DELETE /v1/resources/{id}", admin, s.deleteResource)
+	s.handle("POST /v1/resources/{id}/cleanup", operator, s.cleanupResource)
+	s.handle("GET /v1/nodes", viewer, s.listNodes)
+	s.handle("PUT /v1/nodes/{name}/attributes", operator, s.setNodeAttributes)
 	s.handle("POST /v1/constraints", admin, s.addConstraint)
 	s.handle("DELETE /v1/constraints/{id}", admin, s.removeConstraint)
 	s.handle("GET /v1/properties", viewer, s.listProperties)

@@ -1,0 +1,28 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+func newResourceCmd(s streams) *cobra.Command {
+	return groupCmd("resource", "Create, change, move and clean up resources",
+		newResourceCreateCmd(s),
+		newResourceUpdateCmd(s),
+		newResourceDeleteCmd(s),
+		newResourceEnableCmd(s, true),
+		newResourceEnableCmd(s, false),
+		newResourceMoveCmd(s),
+		newResourceBanCmd(s),
+		newResourceClearCmd(s),
+		newResourceCleanupCmd(s),
+	)
+}
+
+// wantsHelp reports whether raw words (of a command that parses its own
+// arguments) ask for help.
+func wantsHelp(words []string) bool {
+	for _, w := range words {
+		if w == "-h" || w == "--help" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/paceline/paceline/api"
+	"github.com/spf13/cobra"
+)
+
+func newResourceCreateCmd(s streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "create ID AGENT [key=value ...] [--meta key=value ...] [--op NAME key=value ...]",
+		Short: "Create a primitive resource (pcs style)",
+		Long: `Create a primitive resource, pcs style:
+
+  paceline resource create web builtin:dummy --op monitor interval=1s
+  paceline resource create vip ocf:heartbeat:IPaddr2 ip=10.0.0.10 cidr_netmask=24 \
+      --meta resource-stickiness=100 --op monitor interval=5s timeout=20s
+
+AGENT is class:type or class:provider:type. The key=value words right after
+it are the agent's instance parameters. "--meta" starts meta-attributes
+(target-role, resource-stickiness, ...); each "--op NAME" starts one
+operation whose words are interval, timeout (Go durations or seconds),
+role, on-fail or any other operation attribute. "--op" may be repeated.`,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if wantsHelp(args) {
+				return cmd.Help()
+			}
+			if len(args) < 2 {
+				return usagef("%s wants ID AGENT [key=value ...] (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
+			}
+			id, agent := args[0], args[1]
+			if err := checkID("resource id", id); err != nil {
+				return err
+			}
+			if err := checkID("agent", agent); err != nil {
+				return err
+			}
+			rw, err := parseResourceWords(args[2:])
+			if err != nil {
+				return err
+			}
+			req := api.ResourceRequest{ID: id, Agent: agent, Params: rw.params, Meta: rw.meta, Ops: rw.ops}
+			if _, err := req.Primitive(); err != nil {
+				return usagef("%v", err)
+			}
+			c, err := connect()
+			if err != nil {
+				return err
+			}
+			r, err := c.CreateResource(cmd.Context(), req)
+			if err != nil {
+				return failure("create resource "+quote(id), "", err)
+			}
+			_, err = fmt.Fprintf(s.Out, "created resource %s (%s)\n", quote(r.ID), r.Agent())
+			return err
+		},
+	}
+}

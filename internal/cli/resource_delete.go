@@ -1,0 +1,27 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newResourceDeleteCmd(s streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a resource and the constraints that name it",
+		Args:  exactArgs(1, "ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			c, err := connect()
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteResource(cmd.Context(), id); err != nil {
+				return failure("delete resource "+quote(id), "resource "+quote(id), err)
+			}
+			_, err = fmt.Fprintf(s.Out, "deleted resource %s\n", quote(id))
+			return err
+		},
+	}
+}

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paceline/paceline/api"
+)
+
+// resourceWords are the pcs-style words after "resource create ID AGENT"
+// and "resource update ID": instance parameters key=value, then any number
+// of groups "--meta key=value ..." and "--op NAME key=value ...".
+type resourceWords struct {
+	params []api.NV
+	meta   map[string]string
+	ops    []api.OpSpec
+}
+
+// parseResourceWords reads the words; every mistake is a usage error.
+func parseResourceWords(words []string) (resourceWords, error) {
+	var rw resourceWords
+	mode := "param"
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch w {
+		case "--meta", "meta":
+			mode = "meta"
+			continue
+		case "--op", "op":
+			if i+1 >= len(words) || strings.Contains(words[i+1], "=") || strings.HasPrefix(words[i+1], "-") {
+				return rw, usagef("%s wants an operation name (monitor, start, stop, ...) before its key=value words", w)
+			}
+			i++
+			rw.ops = append(rw.ops, api.OpSpec{Name: words[i]})
+			mode = "op"
+			continue
+		}
+		if strings.HasPrefix(w, "-") && !strings.Contains(w, "=") {
+			return rw, usagef("unknown flag %q (want --meta or --op)", w)
+		}
+		k, v, err := parseKV(w)
+		if err != nil {
+			return rw, err
+		}
+		switch mode {
+		case "param":
+			rw.params = setNV(rw.params, k, v)
+		case "meta":
+			if rw.meta == nil {
+				rw.meta = map[string]string{}
+			}
+			rw.meta[k] = v
+		case "op":
+			if err := setOpAttr(&rw.ops[len(rw.ops)-1], k, v); err != nil {
+				return rw, err
+			}
+		}
+	}
+	return rw, nil
+}
+
+// setNV sets name in an ordered list (replacing an earlier value).
+func setNV(nvs []api.NV, name, value string) []api.NV {
+	for i := range nvs {
+		if nvs[i].Name == name {
+			nvs[i].Value = value
+			return nvs
+		}
+	}
+	return append(nvs, api.NV{Name: name, Value: value})
+}
+
+// setOpAttr sets one key=value of an --op group. Durations may be Go
+// durations ("5s", "1m30s") or, as in pcs, plain seconds ("5").
+func setOpAttr(op *api.OpSpec, k, v string) error {
+	switch k {
+	case "interval", "timeout":
+		if n, err := strconv.Atoi(v); err == nil {
+			v = strconv.Itoa(n) + "s"
+		}
+		if d, err := time.ParseDuration(v); err != nil || d < 0 {
+			return usagef("--op %s %s=%s: want a duration such as 5s or 1m", op.Name, k, v)
+		}
+		if k == "interval" {
+			op.Interval = v
+		} else {
+			op.Timeout = v
+		}
+	case "role":
+		op.Role = v
+	case "on-fail", "on_fail":
+		op.OnFail = v
+	default:
+		if op.Meta == nil {
+			op.Meta = map[string]string{}
+		}
+		op.Meta[k] = v
+	}
+	return nil
+}
+
+// checkID refuses an id that is really a flag or a key=value word.
+func checkID(what, id string) error {
+	if id == "" || strings.HasPrefix(id, "-") || strings.Contains(id, "=") {
+		return usagef("bad %s %q", what, id)
+	}
+	return nil
+}
+
+// editResource changes one resource (at any depth: a group member, a
+// clone's child) with fn and applies the whole configuration
+// compare-and-set on the epoch it read, retrying when another write won
+// meanwhile. A missing resource is "resource 'ID' not found".
+func editResource(ctx context.Context, c *api.Client, what, id string, fn func(*api.Resource) error) error {
+	const attempts = 3
+	for i := 0; ; i++ {
+		cfg, err := c.Config(ctx)
+		if err != nil {
+			return failure(what, "", err)
+		}
+		r := findResource(cfg.Resources, id)
+		if r == nil {
+			return fmt.Errorf("resource %s not found", quote(id))
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		_, err = c.ApplyConfig(ctx, cfg, false)
+		if err == nil {
+			return nil
+		}
+		if !isStatus(err, 409) || i+1 == attempts {
+			return failure(what, "", err)
+		}
+	}
+}
+
+// findResource returns the resource with that id at any depth, or nil.
+func findResource(rs []api.Resource, id string) *api.Resource {
+	for i := range rs {
+		if rs[i].ID == id {
+			return &rs[i]
+		}
+		if r := findResource(rs[i].Children, id); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// opsFromSpecs converts --op groups to model operations.
+func opsFromSpecs(id string, specs []api.OpSpec) ([]api.Op, error) {
+	req := api.ResourceRequest{ID: id, Agent: "x:y", Ops: specs}
+	p, err := req.Primitive()
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return p.Ops, nil
+}
