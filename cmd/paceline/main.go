@@ -1,13 +1,42 @@
 // Command paceline is the Paceline high-availability cluster manager.
-// Everything lives in internal/cli; main only connects it to the process.
+// Everything lives in internal/cli; main connects it to the process and
+// hands it the daemon for the node-side commands (init, agent).
 package main
 
 import (
+	"context"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/paceline/paceline/internal/cli"
+	"github.com/paceline/paceline/internal/daemon"
 )
 
 func main() {
-	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.MainDaemon(ctx, os.Args[1:], os.Stdout, os.Stderr, node{})
+	stop()
+	os.Exit(code)
+}
+
+// node adapts the daemon package to cli.Daemon.
+type node struct{}
+
+func (node) Init(o cli.InitOptions) (string, string, error) {
+	r, err := daemon.Init(daemon.InitOptions{Name: o.Name, Role: o.Role, DataDir: o.DataDir, Listen: o.Listen, Advertise: o.Advertise})
+	return r.AdminToken, r.CACert, err
+}
+
+func (node) Join(ctx context.Context, o cli.InitOptions, token, seed string) error {
+	return daemon.Join(ctx, daemon.JoinOptions{Name: o.Name, Role: o.Role, DataDir: o.DataDir, Listen: o.Listen, Advertise: o.Advertise, Token: token, Seed: seed})
+}
+
+func (node) Agent(ctx context.Context, configPath string, flags map[string]string, log io.Writer) error {
+	c, err := daemon.LoadConfig(configPath, os.Environ(), flags)
+	if err != nil {
+		return err
+	}
+	return daemon.Run(ctx, c, log)
 }

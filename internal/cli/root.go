@@ -53,6 +53,8 @@ func usagef(format string, args ...any) error {
 type streams struct {
 	Out io.Writer
 	Err io.Writer
+	// Daemon serves init and agent (nil: those commands are unavailable).
+	Daemon Daemon
 }
 
 // Main runs the paceline command line with args (without the program name)
@@ -61,16 +63,27 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	return mainContext(context.Background(), args, stdout, stderr)
 }
 
+// MainDaemon is Main with the node-side commands (init, agent) served by
+// d, under ctx (the agent runs until ctx ends).
+func MainDaemon(ctx context.Context, args []string, stdout, stderr io.Writer, d Daemon) (code int) {
+	return runMain(ctx, args, streams{Out: stdout, Err: stderr, Daemon: d})
+}
+
 // mainContext is Main under ctx: commands that run until interrupted
 // (status --watch) also stop when ctx is done.
 func mainContext(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	return runMain(ctx, args, streams{Out: stdout, Err: stderr})
+}
+
+func runMain(ctx context.Context, args []string, s streams) (code int) {
+	stderr := s.Err
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "paceline: internal error: %s\n", oneLine(fmt.Sprint(r)))
 			code = ExitError
 		}
 	}()
-	root := newRootCmd(streams{Out: stdout, Err: stderr})
+	root := newRootCmd(s)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -136,6 +149,9 @@ sample cluster.`,
 		newNodeCmd(s),
 		newPropertyCmd(s),
 		newConfigCmd(s),
+		newInitCmd(s),
+		newJoinCmd(s),
+		newAgentCmd(s),
 	)
 	return root
 }

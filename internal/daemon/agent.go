@@ -166,10 +166,16 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return err
 	}
 
+	joins := pki.NewJoinTokens(ca.Fingerprint())
+	hooks := rt.Hooks()
+	hooks.Peers = peers
 	mux := http.NewServeMux()
-	mux.Handle(PeerPrefix, NewPeerHandler(node, rt.Hooks()))
+	mux.Handle(PeerPrefix, NewPeerHandler(node, hooks))
+	jh := &joinHandler{ca: ca, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
+	mux.Handle("/v1/join", jh)
+	mux.Handle("/v1/join/ca", jh)
 	mux.Handle("/", httpapi.New(httpapi.Config{Backend: NewBackend(node, peers), Tokens: pki.NewTokenSet(recs...),
-		Join: pki.NewJoinTokens(ca.Fingerprint()), Logger: logger}))
+		Join: joins, Logger: logger}))
 	srv := &http.Server{Addr: c.Listen, Handler: mux, TLSConfig: pki.APIServerTLS(ca, cert),
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(logw, "http: ", 0)}
 	ln, err := net.Listen("tcp", c.Listen)
@@ -187,6 +193,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	defer func() { stop(); <-rtDone }()
 
 	if err := bootstrap(ctx, c, node, logf); err != nil {
+		return err
+	}
+	if err := completeJoin(ctx, c, peers, logf); err != nil {
 		return err
 	}
 	logf("paceline agent %s (%s) serving on %s, raft on %s", c.Name, c.Role, c.Listen, c.RaftListen)

@@ -56,6 +56,9 @@ type PeerHooks struct {
 	// Exec hands an op to this node's executor without blocking. Nil:
 	// exec answers 501 (a witness runs nothing).
 	Exec func(op controller.Op) error
+	// Peers forwards join requests to the leader (nil: only the leader
+	// accepts them).
+	Peers *PeerClient
 }
 
 // NewPeerHandler returns the handler of node's peer endpoints.
@@ -65,6 +68,7 @@ func NewPeerHandler(node *consensus.Node, hooks PeerHooks) *PeerHandler {
 	h.mux.HandleFunc("POST "+PeerPrefix+"heartbeat", h.heartbeat)
 	h.mux.HandleFunc("POST "+PeerPrefix+"report", h.report)
 	h.mux.HandleFunc("POST "+PeerPrefix+"exec", h.exec)
+	h.mux.HandleFunc("POST "+PeerPrefix+"join", h.join)
 	return h
 }
 
@@ -139,6 +143,45 @@ func (h *PeerHandler) exec(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.hooks.Exec(op); err != nil {
 		peerError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, map[string]bool{"ok": true})
+}
+
+// join adds the caller (or, from a server forwarding it, the node it
+// names) to the cluster with its Raft and API addresses.
+func (h *PeerHandler) join(w http.ResponseWriter, r *http.Request) {
+	var req peerJoinRequest
+	if err := decodeStrict(r.Body, &req); err != nil {
+		peerError(w, http.StatusBadRequest, "join: "+err.Error())
+		return
+	}
+	id, _ := pki.PeerIdentity(*r.TLS)
+	if req.Node == "" {
+		req.Node, req.Role = id.Node, string(id.Role)
+	} else if id.Role != pki.RoleServer {
+		peerError(w, http.StatusForbidden, "only a server may forward a join")
+		return
+	}
+	if !h.node.IsLeader() {
+		leader := h.node.LeaderID()
+		if h.hooks.Peers == nil || leader == "" || leader == h.node.ID() {
+			peerError(w, http.StatusMisdirectedRequest, fmt.Sprintf("not the leader (the leader is %q)", leader))
+			return
+		}
+		if err := h.hooks.Peers.post(r.Context(), leader, "join", req, nil); err != nil {
+			peerError(w, http.StatusBadGateway, err.Error())
+			return
+		}
+		writeJSON(w, map[string]bool{"ok": true})
+		return
+	}
+	res, err := h.node.JoinAt(r.Context(), req.Node, req.RaftAddr, req.APIAddr, store.Role(req.Role))
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil {
+		peerError(w, http.StatusServiceUnavailable, "join "+req.Node+": "+err.Error())
 		return
 	}
 	writeJSON(w, map[string]bool{"ok": true})
@@ -319,6 +362,12 @@ func (c *PeerClient) post(ctx context.Context, node, path string, in, out any) e
 	if !ok {
 		return fmt.Errorf("%w: no API address known for node %q", ErrPeer, node)
 	}
+	return c.postAddr(ctx, addr, path, in, out)
+}
+
+// postAddr is post to a node known by its API address.
+func (c *PeerClient) postAddr(ctx context.Context, addr, path string, in, out any) error {
+	node := addr
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err

@@ -1,0 +1,31 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Daemon is what the node-side commands need of the daemon package. The
+// CLI does not import the daemon (it is a client of the API); main passes
+// the daemon's implementation to MainDaemon.
+type Daemon interface {
+	// Init makes a data directory the first node of a new cluster and
+	// returns the paths of the admin token and CA certificate it wrote.
+	Init(o InitOptions) (adminToken, caCert string, err error)
+	// Join trades a join token for this node's credentials from seed
+	// (HOST:PORT) and prepares the data directory; the next agent start
+	// completes the join.
+	Join(ctx context.Context, o InitOptions, token, seed string) error
+	// Agent loads the configuration (file at configPath, "" for the
+	// default; PACELINE_* environment; flags by YAML key) and runs the
+	// agent until ctx ends, logging to log.
+	Agent(ctx context.Context, configPath string, flags map[string]string, log io.Writer) error
+}
+
+// InitOptions are the flags of "paceline init".
+type InitOptions struct {
+	Name, Role, DataDir, Listen, Advertise string
+}
+
+var errNoDaemon = errors.New("this build of paceline has no agent (use the paceline binary built from cmd/paceline)")

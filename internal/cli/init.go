@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newInitCmd(s streams) *cobra.Command {
+	var o InitOptions
+	cmd := &cobra.Command{
+		Use:   "init --name NAME --data-dir DIR --listen HOST:PORT",
+		Short: "Create a new cluster: its CA, this node's certificate and an admin token",
+		Long: `Create a new cluster with this node as its first member. Writes into
+DIR (mode 0700): the cluster CA (ca.pem, ca.key), this node's certificate,
+an admin token (admin.token, mode 0600) and node.yaml; the first
+"paceline agent --data-dir DIR" then bootstraps the cluster.
+
+Clients use: PACELINE_ADDR=https://HOST:PORT PACELINE_TOKEN_FILE=DIR/admin.token
+PACELINE_CACERT=DIR/ca.pem.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if s.Daemon == nil {
+				return errNoDaemon
+			}
+			if o.Name == "" || o.DataDir == "" || o.Listen == "" {
+				return usagef("init needs --name, --data-dir and --listen")
+			}
+			tok, ca, err := s.Daemon.Init(o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.Out, "initialised cluster node %s in %s\nadmin token: %s\nCA certificate: %s\nstart it with: paceline agent --data-dir %s\n", o.Name, o.DataDir, tok, ca, o.DataDir)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Name, "name", "", "this node's name")
+	f.StringVar(&o.DataDir, "data-dir", "", "the node's data directory")
+	f.StringVar(&o.Listen, "listen", "", "HOST:PORT of the API (Raft uses PORT+1000)")
+	f.StringVar(&o.Advertise, "advertise", "", "HOST:PORT others reach the API at (default: --listen)")
+	f.StringVar(&o.Role, "role", "", "server (default) or witness")
+	return cmd
+}
