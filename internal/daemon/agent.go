@@ -243,4 +243,3 @@ func level(s string) slog.Level {
 	}
 	return l
 }
-
