@@ -43,7 +43,7 @@ func TestRootHelpSaysWhatPacelineIs(t *testing.T) {
 func TestCommandHelp(t *testing.T) {
 	for cmd, want := range map[string]string{
 		"simulate": "Transition Summary",
-		"demo":     "arrives with the cluster runtime",
+		"demo":     "crashes",
 		"version":  "version",
 	} {
 		code, out, _ := run(t, cmd, "--help")
@@ -167,11 +167,11 @@ func scheduleDirect(t *testing.T, path string) *sched.Result {
 	return res
 }
 
-func TestDemoOnce(t *testing.T) {
+func TestDemoSimulate(t *testing.T) {
 	scheduleDirect(t, demoFile(t))
-	code, out, errs := run(t, "demo", "--once")
+	code, out, errs := run(t, "demo", "--simulate")
 	if code != ExitOK {
-		t.Fatalf("demo --once: exit %d, stderr %q", code, errs)
+		t.Fatalf("demo --simulate: exit %d, stderr %q", code, errs)
 	}
 	for _, want := range []string{"Current cluster status:", "Transition Summary:", "Revised Cluster Status:", "Explanation for web-vip:"} {
 		if !strings.Contains(out, want) {

@@ -23,39 +23,44 @@ var demoCIB []byte
 const demoExplain = "web-vip"
 
 func newDemoCmd(s streams) *cobra.Command {
-	var once, printCIB bool
+	var once, simulate, printCIB bool
 	cmd := &cobra.Command{
-		Use:   "demo [--once] [--print-cib]",
-		Short: "Show the placement engine on a built-in 3-node sample cluster",
-		Long: `Demo needs no cluster, no configuration and no root: it runs "paceline
-simulate" on a built-in sample cluster and explains one decision.
+		Use:   "demo [--once] [--simulate [--print-cib]]",
+		Short: "Run a live 3-node cluster on this machine and fail a node over",
+		Long: `Demo needs no configuration and no root. It starts three Paceline
+agents on loopback as child processes of this binary (data in a private
+temporary directory), creates sample resources (web: an HTTP server run by
+builtin:process; app: a group of two dummies), shows the status, crashes
+the node running web (SIGKILL to its agent and everything it started),
+shows web recovered on another node, and brings the node back. Then it
+shows the status every 2 seconds until Ctrl-C, which cleans everything up.
 
-The sample: three nodes; a web VIP and a web server in a group that must
-run with the primary of a replicated database (a promotable clone);
-fencing enabled with a fence_dummy device. node3, which ran the database
-primary and the web group, has just dropped out of the cluster. Paceline
-decides to fence node3, promote a database standby and move the web
-group to it, and explains why web-vip lands where it does.
+--once tells the story once and exits: status 0 only if the recovery
+happened.
 
---print-cib prints the sample's CIB XML instead, to try your own
-variations with "paceline simulate --cib FILE".
-
-The live demo (three real Paceline nodes failing over on this machine)
-arrives with the cluster runtime; until then demo always runs once and
-exits, and --once (which asks for exactly that) keeps scripts working
-when it does.`,
+--simulate shows the placement engine instead, offline: it runs "paceline
+simulate" on a built-in sample (three nodes; a web VIP and server that
+follow the primary of a promotable database clone; fence_dummy fencing;
+node3 has just failed) and explains where web-vip goes. --print-cib
+prints that sample's CIB XML, to try variations with "paceline simulate
+--cib FILE".`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_ = once // one run is all there is until the live demo exists
-			if printCIB {
+			switch {
+			case printCIB:
 				_, err := s.Out.Write(demoCIB)
 				return err
+			case simulate:
+				return runDemo(s)
+			case s.Daemon == nil:
+				return errNoDaemon
 			}
-			return runDemo(s)
+			return runLiveDemo(cmd.Context(), s, once)
 		},
 	}
-	cmd.Flags().BoolVar(&once, "once", false, "run the simulation once and exit (status 0 on success)")
-	cmd.Flags().BoolVar(&printCIB, "print-cib", false, "print the sample cluster's CIB XML and exit")
+	cmd.Flags().BoolVar(&once, "once", false, "tell the story once and exit (status 0 only if web recovered)")
+	cmd.Flags().BoolVar(&simulate, "simulate", false, "show the placement engine on a built-in sample instead (offline)")
+	cmd.Flags().BoolVar(&printCIB, "print-cib", false, "print the offline sample's CIB XML and exit")
 	return cmd
 }
 

@@ -152,6 +152,7 @@ sample cluster.`,
 		newInitCmd(s),
 		newJoinCmd(s),
 		newAgentCmd(s),
+		newDemoWebCmd(s),
 	)
 	return root
 }

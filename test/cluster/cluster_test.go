@@ -275,3 +275,45 @@ func TestThreeNodeClusterOnLoopback(t *testing.T) {
 		t.Errorf("config export changed after the kill:\n%s\nwas\n%s", got, export)
 	}
 }
+
+// "paceline demo --once" tells its story (cluster up, the node running web
+// crashes, web recovers elsewhere, the node comes back) and exits 0 only
+// if the recovery happened; it leaves no process behind.
+func TestDemoOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process demo test skipped in -short mode")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "paceline")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/paceline/paceline/cmd/paceline").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "demo", "--once")
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo --once: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+		}
+	case <-time.After(3 * time.Minute):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatalf("demo --once did not finish in 3 minutes:\n%s", out.String())
+	}
+	for _, want := range []string{"web recovered on", "done: web recovered from the crash of"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// Its temporary data directory is gone.
+	if left, _ := filepath.Glob(filepath.Join(dir, "paceline-demo-*")); len(left) > 0 {
+		t.Errorf("demo left %v behind", left)
+	}
+}
