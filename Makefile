@@ -1,7 +1,7 @@
 # Paceline build, test and measurement entry points.
 GO ?= go
 
-.PHONY: build test conformance bench bench-go clean
+.PHONY: build test conformance bench bench-go bench-failover clean
 
 ## build: the paceline binary in bin/
 build:
@@ -24,6 +24,10 @@ bench: bench-go
 
 bench-go:
 	$(GO) test ./bench -run '^$$' -bench Schedule -benchtime 3x
+
+## bench-failover: ten runs of the loopback cluster failover (RUNS=N)
+bench-failover:
+	bench/cluster-failover.sh
 
 clean:
 	rm -rf bin out

@@ -7,9 +7,15 @@ package cluster
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -252,6 +258,11 @@ func TestThreeNodeClusterOnLoopback(t *testing.T) {
 		}
 	}
 
+	// A client certificate from another CA fails the handshake.
+	if _, err := foreignClient(t).Get("https://" + addr("n1") + "/v1/status"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("foreign client certificate: %v, want a failed handshake", err)
+	}
+
 	// SIGKILL the agent running web; the CLI tries every address.
 	var addrs []string
 	for _, n := range []string{"n1", "n2", "n3"} {
@@ -260,12 +271,20 @@ func TestThreeNodeClusterOnLoopback(t *testing.T) {
 	h.env = append(h.env, "PACELINE_ADDR="+strings.Join(addrs, ","))
 	killed := time.Now()
 	h.kill(victim)
+	var newLeader time.Duration
 	st = h.waitStatus("web Started on another node", 30*time.Second, func(st *status) bool {
+		if newLeader == 0 && st.Leader != "" && st.Leader != leader {
+			newLeader = time.Since(killed)
+		}
 		role, nodes := h.web(st)
 		return role == "Started" && len(nodes) == 1 && nodes[0] != victim && st.Leader != "" && st.Leader != victim
 	})
 	_, nodes = h.web(st)
-	t.Logf("killed %s (leader was %s): web Started on %s after %v; leader now %s", victim, leader, nodes[0], time.Since(killed).Round(10*time.Millisecond), st.Leader)
+	elected := "leader unchanged"
+	if newLeader > 0 {
+		elected = fmt.Sprintf("new leader %s after %v", st.Leader, newLeader.Round(10*time.Millisecond))
+	}
+	t.Logf("FAILOVER killed=%s old-leader=%s web-on=%s web-after=%v %s", victim, leader, nodes[0], time.Since(killed).Round(10*time.Millisecond), elected)
 
 	// Nothing acknowledged was lost.
 	if st.Epoch != epoch {
@@ -316,4 +335,24 @@ func TestDemoOnce(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, "paceline-demo-*")); len(left) > 0 {
 		t.Errorf("demo left %v behind", left)
 	}
+}
+
+// foreignClient presents a self-signed certificate (not from the
+// cluster's CA), whatever the server asks for.
+func foreignClient(t *testing.T) *http.Client {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "n1", OrganizationalUnit: []string{"server"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }}}}
 }
