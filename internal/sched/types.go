@@ -51,6 +51,9 @@ type node struct {
 	// state
 	online, unclean, standby, pending, shutdown, maintenance bool
 	expectedUp, unseen, remote                               bool
+	// ping is a quorum-only node (type ping, a witness): never online
+	// for resources, never unclean.
+	ping bool
 	// standbyOnFail is a standby forced by on-fail=standby.
 	attrs map[string]string
 	// score is the node's own score (added to every allowed weight).

@@ -183,6 +183,7 @@ func (ws *workingSet) unpackNodes() {
 		if cn.Type == model.NodeRemote {
 			n.remote = true
 		}
+		n.ping = cn.Type == model.NodePing
 		// Node attribute sets are evaluated without a node (as in
 		// Pacemaker's add_node_attrs): only date rules can match.
 		for k, v := range ws.mergeSets(cn.AttributeSets, cn.Attributes, "", ruleContext{}) {
@@ -236,6 +237,12 @@ func (ws *workingSet) unpackNodes() {
 		n.unclean = false
 		n.unseen = false
 		n.expectedUp = ns.Expected == "member"
+		if n.ping {
+			// A quorum-only node (a witness) is, as far as resources
+			// are concerned, safely offline (Pacemaker's ping nodes).
+			n.online = false
+			continue
+		}
 		if ws.stonithEnabled {
 			n.online = ws.onlineFencing(n, ns)
 		} else {
