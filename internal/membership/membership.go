@@ -142,12 +142,20 @@ func (l *Leases) Expiry(node string) time.Time { return l.Granted(node).Add(l.cf
 // not renew: the lease expiry plus the self-fence deadline, or the expiry
 // alone when fencing is disabled.
 func (l *Leases) RecoverableAt(node string, stonithEnabled bool) time.Time {
-	t := l.Expiry(node)
+	wait := l.cfg.TTL
 	if stonithEnabled {
-		t = t.Add(l.cfg.SelfFenceDeadline)
+		wait += l.cfg.SelfFenceDeadline
 	}
-	return t
+	// The node times its lease and deadline on its own clock, which may
+	// run slower than the leader's: wait the drift margin on top.
+	return l.Granted(node).Add(wait + time.Duration(float64(wait)*ClockDriftRate))
 }
+
+// ClockDriftRate bounds how much slower a node's monotonic clock may run
+// than the leader's (1%, far above real quartz drift of 10-100 ppm): the
+// leader's recovery wait is stretched by it, so a node whose clock lags
+// has stopped its resources before they start elsewhere.
+const ClockDriftRate = 0.01
 
 // Liveness returns the verdict on node at now.
 func (l *Leases) Liveness(node string, now time.Time, stonithEnabled bool) Liveness {

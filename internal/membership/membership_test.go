@@ -18,13 +18,18 @@ func TestDefaultConfigValid(t *testing.T) {
 	}
 }
 
-// DESIGN.md, Safety: recovery only after lease TTL + self-fence deadline;
-// with stonith disabled, as soon as the lease expired.
+// drift is the margin for a node clock up to ClockDriftRate slower.
+func drift(d time.Duration) time.Duration { return time.Duration(float64(d) * ClockDriftRate) }
+
+// DESIGN.md, Safety: recovery only after lease TTL + self-fence deadline
+// (plus the clock drift margin); with stonith disabled, once the lease
+// expired (plus the margin).
 func TestLivenessRecoveryRule(t *testing.T) {
 	cfg := DefaultConfig()
 	l := NewLeases(cfg, t0)
 	l.Renew("n1", t0.Add(time.Second))
 	exp := t0.Add(time.Second + cfg.TTL)
+	fenced := exp.Add(cfg.SelfFenceDeadline + drift(cfg.TTL+cfg.SelfFenceDeadline))
 	cases := []struct {
 		at      time.Time
 		stonith bool
@@ -32,9 +37,12 @@ func TestLivenessRecoveryRule(t *testing.T) {
 	}{
 		{exp.Add(-time.Nanosecond), true, Alive},
 		{exp, true, Expired},
-		{exp.Add(cfg.SelfFenceDeadline - time.Nanosecond), true, Expired},
-		{exp.Add(cfg.SelfFenceDeadline), true, Recoverable},
-		{exp, false, Recoverable},
+		{exp.Add(cfg.SelfFenceDeadline), true, Expired},
+		{fenced.Add(-time.Nanosecond), true, Expired},
+		{fenced, true, Recoverable},
+		{exp, false, Expired},
+		{exp.Add(drift(cfg.TTL) - time.Nanosecond), false, Expired},
+		{exp.Add(drift(cfg.TTL)), false, Recoverable},
 	}
 	for _, c := range cases {
 		if got := l.Liveness("n1", c.at, c.stonith); got != c.want {
@@ -51,7 +59,7 @@ func TestNewLeaderWaitsTTL(t *testing.T) {
 	if got := l.Liveness("ghost", t0.Add(cfg.TTL-time.Millisecond), false); got != Alive {
 		t.Fatalf("got %v", got)
 	}
-	if got := l.Liveness("ghost", t0.Add(cfg.TTL), false); got != Recoverable {
+	if got := l.Liveness("ghost", t0.Add(cfg.TTL+drift(cfg.TTL)), false); got != Recoverable {
 		t.Fatalf("got %v", got)
 	}
 }
