@@ -24,9 +24,12 @@ const (
 	Idle FeederState = iota
 	// Feeding: the lease was valid at the last tick and the watchdog was fed.
 	Feeding
-	// Starving: the lease was not valid at the last tick (or the feed
-	// failed); the watchdog was not fed and resets the host at its timeout.
+	// Starving: the lease was not valid at the last tick; the watchdog was
+	// not fed and resets the host at its timeout.
 	Starving
+	// Failing: the lease was valid but the last feed failed (the device or
+	// the simulator refused it); the Feeder keeps trying at every tick.
+	Failing
 )
 
 func (s FeederState) String() string {
@@ -37,6 +40,8 @@ func (s FeederState) String() string {
 		return "feeding"
 	case Starving:
 		return "starving"
+	case Failing:
+		return "failing"
 	default:
 		return fmt.Sprintf("FeederState(%d)", int(s))
 	}
@@ -154,19 +159,24 @@ func (f *Feeder) tick() {
 func (f *Feeder) tickLocked() {
 	now := f.clk.Now()
 	next := Starving
+	var feedErr error
 	if f.leaseValid(now) {
-		if err := f.w.Feed(); err != nil {
-			f.logf("watchdog: feed failed: %v", err)
+		if feedErr = f.w.Feed(); feedErr != nil {
+			next = Failing
 		} else {
 			f.feeds++
 			next = Feeding
 		}
 	}
+	// Log transitions only: a tick runs every interval.
 	if next != f.state {
-		if next == Starving {
+		switch {
+		case next == Starving:
 			f.logf("watchdog: lease not valid at %s: no longer feeding the watchdog", now.Format(time.RFC3339Nano))
-		} else if f.state == Starving {
-			f.logf("watchdog: lease valid again: feeding the watchdog")
+		case next == Failing:
+			f.logf("watchdog: feed failed (retrying every %v): %v", f.cfg.Interval, feedErr)
+		case f.state != Idle:
+			f.logf("watchdog: feeding the watchdog again (was %v)", f.state)
 		}
 		f.state = next
 	}

@@ -142,3 +142,33 @@ func TestFeederConfig(t *testing.T) {
 		t.Fatal("a zero interval must be rejected")
 	}
 }
+
+// TestFeederFeedErrorsAreRetriedAndLoggedOnce: a refused feed (device
+// error, simulator down) is retried at every tick and logged on the
+// transition only.
+func TestFeederFeedErrorsAreRetriedAndLoggedOnce(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	fail := true
+	tries := 0
+	w := feedFunc(func() error {
+		tries++
+		if fail {
+			return ErrClosed
+		}
+		return nil
+	})
+	var logs []string
+	f, _ := NewFeeder(w, func(time.Time) bool { return true }, clk, FeederConfig{Interval: time.Second,
+		Logf: func(format string, args ...any) { logs = append(logs, format) }})
+	f.Start()
+	clk.Advance(5 * time.Second)
+	if f.State() != Failing || tries != 6 || f.Feeds() != 0 || len(logs) != 1 {
+		t.Fatalf("state %v, %d tries, %d feeds, logs %q; want failing, 6, 0, one line", f.State(), tries, f.Feeds(), logs)
+	}
+	fail = false
+	clk.Advance(time.Second)
+	if f.State() != Feeding || f.Feeds() != 1 || len(logs) != 2 {
+		t.Fatalf("state %v, %d feeds, logs %q; want feeding, 1, two lines", f.State(), f.Feeds(), logs)
+	}
+	f.Stop()
+}

@@ -22,8 +22,9 @@ const (
 // Sim is the client of a simulated watchdog (RunSim): each Feed sends one
 // datagram to its socket. The simulator arms on the first feed.
 type Sim struct {
-	path string
-	conn *net.UnixConn
+	path   string
+	conn   *net.UnixConn // nil while disconnected
+	closed bool
 }
 
 var _ Watchdog = (*Sim)(nil)
@@ -50,14 +51,14 @@ func (s *Sim) dial() error {
 // Path returns the simulator's socket path.
 func (s *Sim) Path() string { return s.path }
 
-// Feed sends a feed datagram. If the simulator was restarted, it dials
-// again once.
+// Feed sends a feed datagram. If the simulator is gone or was restarted,
+// it dials again (once per call).
 func (s *Sim) Feed() error { return s.send(msgFeed) }
 
 // Close sends the magic close, which disarms the simulator, and closes the
 // socket.
 func (s *Sim) Close() error {
-	if s.conn == nil {
+	if s.closed {
 		return ErrClosed
 	}
 	err := s.send(msgClose)
@@ -67,35 +68,53 @@ func (s *Sim) Close() error {
 // CloseArmed closes the socket without disarming: the simulator resets the
 // host when its timeout passes.
 func (s *Sim) CloseArmed() error {
-	if s.conn == nil {
+	if s.closed {
 		return ErrClosed
 	}
+	s.closed = true
 	conn := s.conn
 	s.conn = nil
+	if conn == nil {
+		return nil
+	}
 	if err := conn.Close(); err != nil {
 		return fmt.Errorf("watchdog: sim %s: close: %w", s.path, err)
 	}
 	return nil
 }
 
+// sendTimeout bounds a send, so a hung simulator whose socket buffer is
+// full cannot block the Feeder.
+const sendTimeout = 100 * time.Millisecond
+
 func (s *Sim) send(msg string) error {
-	if s.conn == nil {
+	if s.closed {
 		return ErrClosed
 	}
-	if _, err := s.conn.Write([]byte(msg)); err == nil {
-		return nil
+	if s.conn != nil {
+		if err := s.write(msg); err == nil {
+			return nil
+		}
+		// The simulator may have been restarted (a new socket at the
+		// same path): dial again.
+		s.conn.Close()
+		s.conn = nil
 	}
-	// The simulator may have been restarted (a new socket at the same
-	// path): dial again once.
-	s.conn.Close()
-	s.conn = nil
 	if err := s.dial(); err != nil {
 		return err
 	}
-	if _, err := s.conn.Write([]byte(msg)); err != nil {
+	if err := s.write(msg); err != nil {
 		return fmt.Errorf("watchdog: sim %s: send: %w", s.path, err)
 	}
 	return nil
+}
+
+func (s *Sim) write(msg string) error {
+	if err := s.conn.SetWriteDeadline(time.Now().Add(sendTimeout)); err != nil {
+		return err
+	}
+	_, err := s.conn.Write([]byte(msg))
+	return err
 }
 
 // SimConfig configures RunSim.

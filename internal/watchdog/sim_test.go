@@ -242,3 +242,59 @@ func TestDialSimWithoutSimulator(t *testing.T) {
 		t.Fatal("DialSim succeeded with no simulator")
 	}
 }
+
+// TestSimClientSurvivesASimulatorRestart: a client keeps feeding a
+// simulator that was restarted on the same socket path.
+func TestSimClientSurvivesASimulatorRestart(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "wd.sock")
+	received := make(chan string, 16)
+	start := func() (context.CancelFunc, chan error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- RunSim(ctx, SimConfig{Socket: socket, Timeout: time.Hour, Clock: clock.NewFake(time.Unix(0, 0)),
+				Reset:    func(context.Context, string) error { return nil },
+				received: func(m string) { received <- m }})
+		}()
+		return cancel, done
+	}
+	waitMsg := func() {
+		t.Helper()
+		select {
+		case <-received:
+		case <-time.After(5 * time.Second):
+			t.Fatal("feed not received")
+		}
+	}
+	cancel, done := start()
+	var s *Sim
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var err error
+		if s, err = DialSim(socket); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+	defer s.CloseArmed()
+	if err := s.Feed(); err != nil {
+		t.Fatal(err)
+	}
+	waitMsg()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Feed(); err == nil {
+		t.Fatal("Feed succeeded with no simulator")
+	}
+	cancel, done = start()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(5 * time.Second); s.Feed() != nil; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the client did not reach the restarted simulator")
+		}
+	}
+	waitMsg()
+}
