@@ -121,7 +121,8 @@ func (s *Sim) write(msg string) error {
 type SimConfig struct {
 	// Socket is the unix socket path to listen on. Its directory is created
 	// with mode 0700 if missing; the socket gets mode 0600. A stale socket
-	// file at the path is replaced. Required.
+	// file at the path is replaced; a live one (another simulator) is an
+	// error. Required.
 	Socket string
 	// Netns is the network namespace of the simulated host: its processes
 	// are killed and its addresses removed on a reset. Required unless
@@ -307,6 +308,10 @@ func listenSim(path string) (*net.UnixConn, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("watchdog: sim: %s exists and is not a socket", path)
+		}
+		if c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"}); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("watchdog: sim: %s is in use by another simulator", path)
 		}
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("watchdog: sim: remove stale socket: %w", err)

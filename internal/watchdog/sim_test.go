@@ -298,3 +298,15 @@ func TestSimClientSurvivesASimulatorRestart(t *testing.T) {
 	}
 	waitMsg()
 }
+
+func TestSimRefusesASocketInUse(t *testing.T) {
+	h := startSim(t)
+	s := h.dial()
+	defer s.CloseArmed()
+	err := RunSim(context.Background(), SimConfig{Socket: h.socket, Timeout: time.Second,
+		Reset: func(context.Context, string) error { return nil }})
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("a second simulator on the same socket: %v", err)
+	}
+	h.send(s.Feed, msgFeed) // the first one still listens
+}

@@ -16,6 +16,36 @@
 // on a clean shutdown, after its resources are stopped, stops the Feeder and
 // calls Close (disarm). If it shuts down while it may still run resources,
 // it calls CloseArmed instead, so the host is still reset if it hangs.
+//
+// The Feeder's interval must be well below the watchdog timeout (a third of
+// it or less), and the leader's recovery delay must include the timeout in
+// force (Device.Timeout; the simulator's --timeout), since a node that
+// stopped feeding is known dead only when the timeout has passed.
+//
+// A worked example (the agent's side):
+//
+//	spec, err := watchdog.Parse(flagWatchdog) // "", "/dev/watchdog", "sim:unix:/run/pl/h1.sock"
+//	if err != nil {
+//		return err // a *SpecError naming the value
+//	}
+//	w, err := watchdog.Open(spec, watchdog.Options{Timeout: 5 * time.Second})
+//	if err != nil || w == nil {
+//		return err // nil, nil: no watchdog configured
+//	}
+//	f, err := watchdog.NewFeeder(w, lease.ValidAt, clock.Real{},
+//		watchdog.FeederConfig{Interval: time.Second, Logf: log.Printf})
+//	if err != nil {
+//		return err
+//	}
+//	f.Start()
+//	... // run; on shutdown, after the resources stopped:
+//	f.Stop()
+//	return w.Close() // or w.CloseArmed() if resources may still run
+//
+// The simulator's side (a test host is network namespace h1):
+//
+//	err := watchdog.RunSim(ctx, watchdog.SimConfig{
+//		Socket: "/run/pl/h1.sock", Netns: "h1", Timeout: 300 * time.Millisecond, Logf: log.Printf})
 package watchdog
 
 import (
