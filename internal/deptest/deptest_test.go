@@ -178,6 +178,13 @@ var rules = []rule{
 		ThirdPartyAllowed: raftDeps,
 	},
 	{
+		Dir: "internal/watchdog",
+		Why: "the watchdog (device, simulator, lease-gated feeder) is a leaf under the fence layer: " +
+			"the standard library, the clock and golang.org/x/sys for the kernel's watchdog ioctls",
+		OwnAllowed:        []string{"internal/clock"},
+		ThirdPartyAllowed: []string{"golang.org/x/sys"},
+	},
+	{
 		Dir: "internal/pki",
 		Why: "the security material (CA, certificates, tokens, TLS configs) is a leaf: the standard library only",
 	},
