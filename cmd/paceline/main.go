@@ -5,13 +5,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/paceline/paceline/internal/cli"
 	"github.com/paceline/paceline/internal/daemon"
+	"github.com/paceline/paceline/internal/watchdog"
 )
 
 func main() {
@@ -31,6 +34,11 @@ func (node) Init(o cli.InitOptions) (string, string, error) {
 
 func (node) Join(ctx context.Context, o cli.InitOptions, token, seed string) error {
 	return daemon.Join(ctx, daemon.JoinOptions{Name: o.Name, Role: o.Role, DataDir: o.DataDir, Listen: o.Listen, Advertise: o.Advertise, Token: token, Seed: seed})
+}
+
+func (node) WatchdogSim(ctx context.Context, socket, netns string, timeout time.Duration, log io.Writer) error {
+	logf := func(format string, args ...any) { fmt.Fprintf(log, "watchdog-sim: "+format+"\n", args...) }
+	return watchdog.RunSim(ctx, watchdog.SimConfig{Socket: socket, Netns: netns, Timeout: timeout, Logf: logf})
 }
 
 func (node) Agent(ctx context.Context, configPath string, flags map[string]string, log io.Writer) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // Daemon is what the node-side commands need of the daemon package. The
@@ -21,6 +22,11 @@ type Daemon interface {
 	// default; PACELINE_* environment; flags by YAML key) and runs the
 	// agent until ctx ends, logging to log.
 	Agent(ctx context.Context, configPath string, flags map[string]string, log io.Writer) error
+	// WatchdogSim runs the simulated watchdog of a test host until ctx
+	// ends: fed over the unix socket, it resets network namespace netns
+	// (kills its processes, removes its addresses) when not fed within
+	// timeout.
+	WatchdogSim(ctx context.Context, socket, netns string, timeout time.Duration, log io.Writer) error
 }
 
 // InitOptions are the flags of "paceline init".

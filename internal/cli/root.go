@@ -153,6 +153,7 @@ sample cluster.`,
 		newJoinCmd(s),
 		newAgentCmd(s),
 		newDemoWebCmd(s),
+		newWatchdogSimCmd(s),
 	)
 	return root
 }

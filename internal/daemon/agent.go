@@ -17,12 +17,14 @@ import (
 
 	"github.com/paceline/paceline/internal/agents/builtin"
 	"github.com/paceline/paceline/internal/agents/ocf"
+	"github.com/paceline/paceline/internal/clock"
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
+	"github.com/paceline/paceline/internal/watchdog"
 )
 
 // bootstrapFile marks a data directory made by init whose Raft cluster is
@@ -169,6 +171,32 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	joins := pki.NewJoinTokens(ca.Fingerprint())
 	hooks := rt.Hooks()
 	hooks.Peers = peers
+	// The watchdog is fed only while this node's lease is valid: a node
+	// that is cut off or hung is reset once the watchdog times out.
+	spec, err := watchdog.Parse(c.Watchdog)
+	if err != nil {
+		return fmt.Errorf("%w: watchdog: %v", ErrConfig, err)
+	}
+	wd, err := watchdog.Open(spec, watchdog.Options{Timeout: c.SelfFenceDeadline})
+	if err != nil {
+		return fmt.Errorf("watchdog %s: %w", c.Watchdog, err)
+	}
+	if wd != nil {
+		fc := watchdog.DefaultFeederConfig()
+		fc.Interval, fc.Logf = c.Heartbeat, logf
+		feeder, err := watchdog.NewFeeder(wd, rt.LeaseValid, clock.Real{}, fc)
+		if err != nil {
+			wd.Close()
+			return err
+		}
+		feeder.Start()
+		defer func() {
+			feeder.Stop()
+			wd.Close() // a clean stop disarms it
+		}()
+		logf("watchdog %s fed every %v while the lease is valid", spec, c.Heartbeat)
+	}
+
 	mux := http.NewServeMux()
 	mux.Handle(PeerPrefix, NewPeerHandler(node, hooks))
 	jh := &joinHandler{ca: ca, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}

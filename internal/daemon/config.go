@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/paceline/paceline/internal/watchdog"
 )
 
 // DefaultConfigPath is where `paceline agent` looks for its configuration
@@ -340,8 +342,8 @@ func (c Config) Validate() error {
 	if c.SelfFenceDeadline < 0 {
 		bad("self_fence_deadline", "%v must not be negative", c.SelfFenceDeadline)
 	}
-	if w := c.Watchdog; w != "" && !strings.HasPrefix(w, "/dev/") && !(strings.HasPrefix(w, "sim:unix:") && len(w) > len("sim:unix:")) {
-		bad("watchdog", "%q must be a device under /dev or sim:unix:PATH", w)
+	if _, err := watchdog.Parse(c.Watchdog); err != nil {
+		bad("watchdog", "%q: %v (want a device under /dev or sim:unix:PATH)", c.Watchdog, err)
 	}
 	if len(c.AgentDirs) == 0 {
 		bad("agent_dirs", "at least one directory is required")

@@ -73,6 +73,15 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}}, nil
 }
 
+// LeaseValid reports whether this node holds a valid lease at now (the
+// watchdog is fed only while it does).
+func (r *Runtime) LeaseValid(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	exp := r.holder.Expiry()
+	return !exp.IsZero() && now.Before(exp)
+}
+
 // Hooks connects the runtime to the node's peer endpoints.
 func (r *Runtime) Hooks() PeerHooks {
 	h := PeerHooks{Controller: r.Controller}
