@@ -115,7 +115,9 @@ type pingState struct {
 // should exceed the monitor interval; it returns RCOK while started (a
 // publication error is retried by the next monitor and reported in
 // Output), RCNotRunning when stopped. stop sets the attribute to "0" and
-// removes the state. With Config.Attrs nil, values are computed and shown
+// removes the state. Checks run on goroutines of their own, so they use
+// the network namespace of the process (not of the calling thread).
+// With Config.Attrs nil, values are computed and shown
 // in Output but not published.
 func (c *Class) ping(ctx context.Context, req *agents.Request) agents.Result {
 	switch req.Op {
@@ -303,7 +305,7 @@ func echo(ctx context.Context, host string) error {
 	for {
 		n, peer, err := conn.ReadFrom(buf)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 				return errors.New("no echo reply")
 			}
 			return err
