@@ -106,11 +106,12 @@ func (c *Class) vip(ctx context.Context, req *agents.Request) agents.Result {
 	}
 	link, err := vipLink(cfg)
 	if err != nil {
-		if req.Op == "stop" && cfg.nic != "" {
-			// The interface is gone, and the address with it.
+		// The named interface is gone (and the address with it), or no
+		// interface holds the address: stopped either way.
+		switch req.Op {
+		case "stop":
 			return ok()
-		}
-		if req.Op == "monitor" && cfg.nic != "" {
+		case "monitor":
 			return rc(agents.RCNotRunning, "%v", err)
 		}
 		return rc(agents.RCNotConfigured, "%v", err)

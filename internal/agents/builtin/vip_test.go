@@ -224,6 +224,8 @@ func TestVIPInNamespace(t *testing.T) {
 				t.Fatalf("exit reason %q does not say why", res.ExitReason)
 			}
 			expect(t, runIn(t, nsA, c, "vip", "vip-x", "validate-all", p), agents.RCNotConfigured, "validate-all "+ip)
+			expect(t, runIn(t, nsA, c, "vip", "vip-x", "monitor", p), agents.RCNotRunning, "monitor "+ip)
+			expect(t, runIn(t, nsA, c, "vip", "vip-x", "stop", p), agents.RCOK, "stop "+ip+": held nowhere")
 		}
 		res := runIn(t, nsA, c, "vip", "vip-x", "start", map[string]string{"ip": "10.77.9.102", "nic": "pl-nosuch0"})
 		expect(t, res, agents.RCNotConfigured, "start on a missing nic")
