@@ -39,8 +39,10 @@ type Config struct {
 // NodeAttrs sets attributes of the local node in the cluster status, as
 // attrd_updater does. SetNodeAttr is called from agent operations (any
 // goroutine, concurrently for different resources) and may block up to
-// the operation's context; an error fails the operation. Values are
-// decimal strings; ping stops by setting "0".
+// the operation's context. An error fails ping's start; monitor reports it
+// in its output and retries on the next monitor; stop reports it and
+// succeeds (a failed stop would get the node fenced). Values are decimal
+// strings; ping's stop sets "0" (it does not delete the attribute).
 type NodeAttrs interface {
 	SetNodeAttr(ctx context.Context, name, value string) error
 }
