@@ -110,6 +110,14 @@ var raftDeps = []string{"github.com/hashicorp/raft", "github.com/hashicorp/raft-
 	"github.com/boltdb/bolt", "go.etcd.io/bbolt", "github.com/fatih/color", "github.com/mattn/go-colorable",
 	"github.com/mattn/go-isatty", "golang.org/x/sys"}
 
+// netDeps are the builtin vip and ping agents' netlink, ARP, NDP and ICMP
+// libraries and their own dependencies: allowed in internal/agents and,
+// through builtin, in the layers that wire it.
+var netDeps = []string{"github.com/vishvananda/netlink", "github.com/vishvananda/netns",
+	"github.com/mdlayher/arp", "github.com/mdlayher/ndp", "github.com/mdlayher/ethernet",
+	"github.com/mdlayher/packet", "github.com/mdlayher/socket", "github.com/josharian/native",
+	"golang.org/x/net", "golang.org/x/sys", "golang.org/x/sync", "golang.org/x/text"}
+
 var rules = []rule{
 	{
 		Dir: "internal/model",
@@ -134,8 +142,10 @@ var rules = []rule{
 	{
 		Dir: "internal/agents",
 		Why: "agent classes run one operation for the executor: the standard library and the model, " +
-			"never the executor, the store or the scheduler above them",
-		OwnAllowed: []string{"internal/model"},
+			"never the executor, the store or the scheduler above them; builtin's vip and ping agents need " +
+			"netlink (addresses, routes), raw ARP/NDP announcements and ICMP echo",
+		OwnAllowed:        []string{"internal/model"},
+		ThirdPartyAllowed: netDeps,
 	},
 	{
 		Dir: "internal/executor",
@@ -175,7 +185,7 @@ var rules = []rule{
 		Dir:               "internal/testcluster",
 		Why:               "the in-process test cluster wires every internal layer together",
 		OwnAllowed:        []string{"internal"},
-		ThirdPartyAllowed: raftDeps,
+		ThirdPartyAllowed: append(append([]string{}, raftDeps...), netDeps...),
 	},
 	{
 		Dir: "internal/watchdog",
@@ -217,14 +227,14 @@ var rules = []rule{
 			"or the test cluster",
 		OwnAllowed:        []string{"internal", "api"},
 		OwnForbidden:      []string{"internal/cli", "internal/testcluster"},
-		ThirdPartyAllowed: append([]string{"go.yaml.in/yaml/v3"}, raftDeps...),
+		ThirdPartyAllowed: append(append([]string{"go.yaml.in/yaml/v3"}, raftDeps...), netDeps...),
 	},
 	{
 		Dir:        "cmd/paceline",
 		Why:        "main connects the CLI to the process and hands it the daemon (the one wiring package) for init and agent",
 		OwnAllowed: []string{"internal", "api"},
-		ThirdPartyAllowed: append([]string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap",
-			"go.yaml.in/yaml/v3"}, raftDeps...),
+		ThirdPartyAllowed: append(append([]string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap",
+			"go.yaml.in/yaml/v3"}, raftDeps...), netDeps...),
 	},
 }
 

@@ -1,7 +1,9 @@
 // Package builtin implements the agents that live inside the paceline
 // binary (class "builtin"): dummy, a stand-in that only records whether it
-// runs (like ocf:pacemaker:Dummy, plus promote/demote), and process, which
-// supervises a command.
+// runs (like ocf:pacemaker:Dummy, plus promote/demote); process, which
+// supervises a command; vip, a virtual IP address (like
+// ocf:heartbeat:IPaddr2); and ping, which keeps a node attribute counting
+// the reachable targets (like ocf:pacemaker:ping).
 //
 // State lives in files under Config.RunDir, so an agent restart (not a
 // reboot) keeps it, as HA_RSCTMP does for OCF agents.
@@ -27,6 +29,22 @@ type Config struct {
 	// StartGrace is how long process waits after spawning its command
 	// before checking that it is still alive. Default 100ms.
 	StartGrace time.Duration
+	// Attrs publishes the node attributes ping maintains (the daemon
+	// wires it to the cluster store). Optional: when nil, ping still
+	// checks its targets and reports the value in its output, but
+	// publishes nothing.
+	Attrs NodeAttrs
+}
+
+// NodeAttrs sets attributes of the local node in the cluster status, as
+// attrd_updater does. SetNodeAttr is called from agent operations (any
+// goroutine, concurrently for different resources) and may block up to
+// the operation's context. An error fails ping's start; monitor reports it
+// in its output and retries on the next monitor; stop reports it and
+// succeeds (a failed stop would get the node fenced). Values are decimal
+// strings; ping's stop sets "0" (it does not delete the attribute).
+type NodeAttrs interface {
+	SetNodeAttr(ctx context.Context, name, value string) error
 }
 
 // ErrNoRunDir is returned by New when Config.RunDir is empty or relative.
@@ -66,6 +84,10 @@ func (c *Class) Run(ctx context.Context, req agents.Request) agents.Result {
 			res = c.dummy(ctx, &req)
 		case "process":
 			res = c.process(ctx, &req)
+		case "vip":
+			res = c.vip(ctx, &req)
+		case "ping":
+			res = c.ping(ctx, &req)
 		default:
 			res = agents.Failed(agents.RCNotInstalled, agents.StatusNotInstalled, "no builtin agent %q", req.Agent.Name)
 		}
