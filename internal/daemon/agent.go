@@ -135,9 +135,20 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}
 	defer node.Shutdown()
 
+	peers := NewPeerClient(nodeTLS, func(name string) (addr string, ok bool) {
+		node.Read(func(s *store.Store) {
+			if m, found := s.Member(name); found && m.Address != "" {
+				addr, ok = m.Address, true
+			}
+		})
+		return addr, ok
+	}, 5*time.Second)
+	defer peers.Close()
+	backend := NewBackend(node, peers)
+
 	var ex *executor.Executor
 	if c.Role != "witness" {
-		bc, err := builtin.New(builtin.Config{RunDir: filepath.Join(c.DataDir, "run")})
+		bc, err := builtin.New(builtin.Config{RunDir: filepath.Join(c.DataDir, "run"), Attrs: nodeAttrs{b: backend, node: c.Name}})
 		if err != nil {
 			return err
 		}
@@ -153,15 +164,6 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		}
 		defer ex.Close()
 	}
-	peers := NewPeerClient(nodeTLS, func(name string) (addr string, ok bool) {
-		node.Read(func(s *store.Store) {
-			if m, found := s.Member(name); found && m.Address != "" {
-				addr, ok = m.Address, true
-			}
-		})
-		return addr, ok
-	}, 5*time.Second)
-	defer peers.Close()
 	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
 		Leases: membership.Config{Heartbeat: c.Heartbeat, TTL: c.LeaseTTL, SelfFenceDeadline: c.SelfFenceDeadline}})
 	if err != nil {
@@ -202,7 +204,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	jh := &joinHandler{ca: ca, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
 	mux.Handle("/v1/join", jh)
 	mux.Handle("/v1/join/ca", jh)
-	mux.Handle("/", httpapi.New(httpapi.Config{Backend: NewBackend(node, peers), Tokens: pki.NewTokenSet(recs...),
+	mux.Handle("/", httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
 		Join: joins, Logger: logger}))
 	srv := &http.Server{Addr: c.Listen, Handler: mux, TLSConfig: pki.APIServerTLS(ca, cert),
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(logw, "http: ", 0)}
@@ -270,4 +272,19 @@ func level(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// nodeAttrs publishes this node's attributes (builtin:ping's pingd)
+// through the replicated store.
+type nodeAttrs struct {
+	b    *Backend
+	node string
+}
+
+func (a nodeAttrs) SetNodeAttr(ctx context.Context, name, value string) error {
+	res, err := a.b.Propose(ctx, store.NewNodeAttrSet(a.node, map[string]string{name: value}))
+	if err == nil {
+		err = res.Err
+	}
+	return err
 }
