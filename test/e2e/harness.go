@@ -78,9 +78,13 @@ type Proc struct {
 	err  error
 }
 
-// Need skips the test with a notice unless it runs as root with ip and nft.
+// Need skips the test with a notice unless it runs as root with ip and
+// nft, and not in -short mode.
 func Need(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: network-namespace tests skipped in -short mode")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("e2e: needs root for network namespaces")
 	}
