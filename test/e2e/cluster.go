@@ -228,3 +228,46 @@ func (c *Cluster) CheckSingle(st *Status) {
 		}
 	}
 }
+
+// LogTime returns the time= stamp of the first line of an agent log
+// (log/slog text format) that contains substr and is not before since.
+func LogTime(log, substr string, since time.Time) (time.Time, bool) {
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, substr) {
+			continue
+		}
+		if at, ok := lineTime(line); ok && !at.Before(since) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func lineTime(line string) (time.Time, bool) {
+	f := strings.Fields(line)
+	if len(f) == 0 || !strings.HasPrefix(f[0], "time=") {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(f[0], "time="))
+	return at, err == nil
+}
+
+// GrepLog returns the lines of an agent log since a time that contain any
+// of words, each line once, for a failure message.
+func GrepLog(log string, since time.Time, words ...string) string {
+	var b strings.Builder
+	last := ""
+	for _, line := range strings.Split(log, "\n") {
+		if at, ok := lineTime(line); !ok || at.Before(since) || line == last {
+			continue
+		}
+		for _, w := range words {
+			if strings.Contains(line, w) {
+				b.WriteString("\n  " + line)
+				last = line
+				break
+			}
+		}
+	}
+	return b.String()
+}
