@@ -1,0 +1,273 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Port is the API port every node listens on; Raft uses Port+1000.
+const Port = 7100
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+// Binary builds cmd/paceline once per test process; RemoveBinary (from
+// TestMain) deletes it.
+func Binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "pl-e2e-bin-")
+		if buildErr != nil {
+			return
+		}
+		buildBin = filepath.Join(buildDir, "paceline")
+		out, err := exec.Command("go", "build", "-o", buildBin, "github.com/paceline/paceline/cmd/paceline").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
+}
+
+// RemoveBinary removes what Binary built.
+func RemoveBinary() {
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+}
+
+// Status is the part of `paceline status --json` the tests read.
+type Status struct {
+	Leader    string `json:"leader"`
+	Quorum    bool   `json:"quorum"`
+	Nodes     []struct{ Name, State string }
+	Resources []struct {
+		ID, Agent, Role string
+		Nodes           []string
+	}
+}
+
+// Resource returns the role and nodes of resource id.
+func (s *Status) Resource(id string) (role string, nodes []string) {
+	for _, r := range s.Resources {
+		if r.ID == id {
+			return r.Role, r.Nodes
+		}
+	}
+	return "", nil
+}
+
+// Online counts the nodes reported online.
+func (s *Status) Online() int {
+	n := 0
+	for _, x := range s.Nodes {
+		if x.State == "online" {
+			n++
+		}
+	}
+	return n
+}
+
+// Cluster is a Paceline cluster on a Net: node nI runs on host hI, the CLI
+// runs in the client namespace.
+type Cluster struct {
+	t      *testing.T
+	Net    *Net
+	Bin    string
+	dir    string
+	Agents map[string]*Proc // node name -> its `paceline agent`
+}
+
+// NodeName is the Paceline node name of host i (0-based): n1, n2, ...
+func NodeName(i int) string { return fmt.Sprintf("n%d", i+1) }
+
+// Listen is the --listen address of host h.
+func Listen(h *Host) string { return fmt.Sprintf("%s:%d", h.Addr, Port) }
+
+// Host returns the host running node name.
+func (c *Cluster) Host(name string) *Host {
+	for i, h := range c.Net.Hosts {
+		if NodeName(i) == name {
+			return h
+		}
+	}
+	c.t.Fatalf("e2e: no node %q", name)
+	return nil
+}
+
+// DataDir is node name's --data-dir.
+func (c *Cluster) DataDir(name string) string { return filepath.Join(c.dir, name) }
+
+// NewCluster runs the exact commands of a cluster's life on every host of
+// n: paceline init on h1, agent; token create (from the client), join and
+// agent on every other host; property set stonith-enabled=false. It waits
+// until every node is online with quorum.
+func NewCluster(t *testing.T, n *Net) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, Net: n, Bin: Binary(t), dir: t.TempDir(), Agents: map[string]*Proc{}}
+	h1 := n.Hosts[0]
+	c.must(h1, "init", "--name", "n1", "--data-dir", c.DataDir("n1"), "--listen", Listen(h1))
+	c.Agents["n1"] = h1.Start("n1-agent", c.Bin, "agent", "--data-dir", c.DataDir("n1"))
+	n.Client.Env = append(n.Client.Env, "PACELINE_ADDR=https://"+Listen(h1),
+		"PACELINE_TOKEN_FILE="+filepath.Join(c.DataDir("n1"), "admin.token"),
+		"PACELINE_CACERT="+filepath.Join(c.DataDir("n1"), "ca.pem"))
+	c.WaitStatus(nil, "n1 leads", 20*time.Second, func(st *Status) bool { return st.Leader == "n1" })
+	for i, h := range n.Hosts[1:] {
+		name := NodeName(i + 1)
+		tok := strings.TrimSpace(c.must(n.Client, "token", "create", "--ttl", "10m"))
+		c.must(h, "join", "--name", name, "--data-dir", c.DataDir(name), "--listen", Listen(h), "--token", tok, Listen(h1))
+		c.Agents[name] = h.Start(name+"-agent", c.Bin, "agent", "--data-dir", c.DataDir(name))
+	}
+	// From now on the CLI tries every node.
+	c.SetAddrs(n.Client, n.Hosts...)
+	c.must(n.Client, "property", "set", "stonith-enabled=false")
+	c.WaitStatus(nil, "every node online with quorum", 30*time.Second, func(st *Status) bool {
+		return st.Quorum && st.Online() == len(n.Hosts)
+	})
+	return c
+}
+
+// SetAddrs points the CLI on from at the API of hosts (PACELINE_ADDR).
+func (c *Cluster) SetAddrs(from *Host, hosts ...*Host) {
+	var addrs []string
+	for _, h := range hosts {
+		addrs = append(addrs, "https://"+Listen(h))
+	}
+	var env []string
+	for _, kv := range from.Env {
+		if !strings.HasPrefix(kv, "PACELINE_ADDR=") {
+			env = append(env, kv)
+		}
+	}
+	from.Env = append(env, "PACELINE_ADDR="+strings.Join(addrs, ","))
+}
+
+// Paceline runs the paceline CLI on host h.
+func (c *Cluster) Paceline(h *Host, args ...string) (string, error) {
+	return h.Exec(append([]string{c.Bin}, args...)...)
+}
+
+func (c *Cluster) must(h *Host, args ...string) string {
+	c.t.Helper()
+	out, err := c.Paceline(h, args...)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return out
+}
+
+// Must runs the CLI from the client namespace and fails the test on error.
+func (c *Cluster) Must(args ...string) string {
+	c.t.Helper()
+	return c.must(c.Net.Client, args...)
+}
+
+// Status runs `paceline status --json` from the client namespace against
+// the API of hosts (every host when none are named).
+func (c *Cluster) Status(hosts ...*Host) (*Status, error) {
+	cl := c.Net.Client
+	if len(hosts) > 0 {
+		cp := *cl // the same namespace, another PACELINE_ADDR
+		c.SetAddrs(&cp, hosts...)
+		cl = &cp
+	}
+	out, err := c.Paceline(cl, "status", "--json")
+	if err != nil {
+		return nil, err
+	}
+	var st Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return nil, fmt.Errorf("status --json: %w: %q", err, out)
+	}
+	return &st, nil
+}
+
+// WaitStatus polls status (from the API of hosts, or every host when nil)
+// until cond holds and returns that status; it fails the test after limit.
+// Every sample is checked: no resource is ever reported on two nodes.
+func (c *Cluster) WaitStatus(hosts []*Host, what string, limit time.Duration, cond func(*Status) bool) *Status {
+	c.t.Helper()
+	var last *Status
+	var lastErr error
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		st, err := c.Status(hosts...)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		last = st
+		c.CheckSingle(st)
+		if cond(st) {
+			return st
+		}
+	}
+	c.t.Fatalf("e2e: timed out after %v waiting for %s; last status %+v, last error %v", limit, what, last, lastErr)
+	return nil
+}
+
+// CheckSingle fails the test if st reports a resource active on two nodes.
+func (c *Cluster) CheckSingle(st *Status) {
+	c.t.Helper()
+	for _, r := range st.Resources {
+		if len(r.Nodes) > 1 {
+			c.t.Errorf("e2e: %s reported active on %v", r.ID, r.Nodes)
+		}
+	}
+}
+
+// LogTime returns the time= stamp of the first line of an agent log
+// (log/slog text format) that contains substr and is not before since.
+func LogTime(log, substr string, since time.Time) (time.Time, bool) {
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, substr) {
+			continue
+		}
+		if at, ok := lineTime(line); ok && !at.Before(since) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func lineTime(line string) (time.Time, bool) {
+	f := strings.Fields(line)
+	if len(f) == 0 || !strings.HasPrefix(f[0], "time=") {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(f[0], "time="))
+	return at, err == nil
+}
+
+// GrepLog returns the lines of an agent log since a time that contain any
+// of words, each line once, for a failure message.
+func GrepLog(log string, since time.Time, words ...string) string {
+	var b strings.Builder
+	last := ""
+	for _, line := range strings.Split(log, "\n") {
+		if at, ok := lineTime(line); !ok || at.Before(since) || line == last {
+			continue
+		}
+		for _, w := range words {
+			if strings.Contains(line, w) {
+				b.WriteString("\n  " + line)
+				last = line
+				break
+			}
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,398 @@
+// Package e2e runs Paceline on real hosts simulated by Linux network
+// namespaces (DESIGN.md, Tests, level 3): every host is a namespace with
+// one veth into a bridge that lives in its own switch namespace, so the
+// root namespace is left alone. Faults are real: SIGKILL and SIGSTOP of
+// process groups, links set down, nftables drop rules, and a host "crash"
+// (every process of the namespace killed, extra addresses removed, link
+// down) that stands in for a watchdog reset.
+//
+// Every namespace and link is named with the pl-e2e- prefix and removed by
+// t.Cleanup, also when the test fails; NewNet first removes leftovers of an
+// earlier run. The tests need root, ip and nft and skip with a notice
+// otherwise.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Prefix starts the name of every namespace and link the harness creates.
+const Prefix = "pl-e2e-"
+
+const (
+	switchNS = Prefix + "sw"
+	bridge   = Prefix + "br"
+	subnet   = "10.77.0."
+	// hostLink is every host's end of its veth, the same name in every
+	// namespace (so a VIP resource can name one nic for all hosts).
+	hostLink = "pl-eth0"
+	// nftTable is the nftables table (family inet) holding partition rules.
+	nftTable = "pl_e2e"
+	// execTimeout bounds every Exec; the process group is killed after it.
+	execTimeout = 20 * time.Second
+)
+
+// Net is a switch namespace with a bridge, N host namespaces and a client
+// namespace, all on 10.77.0.0/24. It is owned by one test.
+type Net struct {
+	t      *testing.T
+	dir    string
+	Hosts  []*Host // Hosts[i] is pl-e2e-h(i+1) with address 10.77.0.(11+i)
+	Client *Host   // pl-e2e-cl, 10.77.0.2: where the CLI runs
+
+	mu    sync.Mutex
+	procs []*Proc
+}
+
+// Host is one network namespace with one veth into the bridge.
+type Host struct {
+	net  *Net
+	Name string // short name: h1, h2, ... or cl
+	NS   string // namespace: pl-e2e-h1
+	Addr string // its address without prefix length: 10.77.0.11
+	Link string // its end of the veth, inside NS
+	peer string // the bridge's end, inside the switch namespace
+	// Env is the environment of Exec and Start (defaults to the test
+	// process's environment without PACELINE_* variables).
+	Env []string
+}
+
+// Proc is a long-running process started in a host namespace in its own
+// process group.
+type Proc struct {
+	Host *Host
+	Cmd  *exec.Cmd
+	Log  string // path of the file receiving stdout and stderr
+	done chan struct{}
+	err  error
+}
+
+// Need skips the test with a notice unless it runs as root with ip and
+// nft, and not in -short mode.
+func Need(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: network-namespace tests skipped in -short mode")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("e2e: needs root for network namespaces")
+	}
+	for _, tool := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("e2e: %s is missing (apt-get install iproute2 nftables)", tool)
+		}
+	}
+}
+
+// NewNet builds the network: the switch, hosts host namespaces and the
+// client. Everything is removed by t.Cleanup.
+func NewNet(t *testing.T, hosts int) *Net {
+	t.Helper()
+	Need(t)
+	if hosts < 1 || hosts > 9 {
+		t.Fatalf("e2e: %d hosts, want 1..9", hosts)
+	}
+	Cleanup()
+	n := &Net{t: t, dir: t.TempDir()}
+	t.Cleanup(n.close)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PACELINE_") {
+			env = append(env, kv)
+		}
+	}
+	n.must("ip", "netns", "add", switchNS)
+	n.must("ip", "-n", switchNS, "link", "add", bridge, "type", "bridge")
+	n.must("ip", "-n", switchNS, "link", "set", bridge, "up")
+	n.must("ip", "-n", switchNS, "link", "set", "lo", "up")
+	add := func(name, addr string) *Host {
+		h := &Host{net: n, Name: name, NS: Prefix + name, Addr: addr, Link: hostLink, peer: Prefix + name + "b", Env: env}
+		n.must("ip", "netns", "add", h.NS)
+		n.must("ip", "link", "add", h.Link, "netns", h.NS, "type", "veth", "peer", "name", h.peer, "netns", switchNS)
+		n.must("ip", "-n", switchNS, "link", "set", h.peer, "master", bridge, "up")
+		n.must("ip", "-n", h.NS, "link", "set", "lo", "up")
+		n.must("ip", "-n", h.NS, "addr", "add", addr+"/24", "dev", h.Link)
+		n.must("ip", "-n", h.NS, "link", "set", h.Link, "up")
+		return h
+	}
+	for i := range hosts {
+		n.Hosts = append(n.Hosts, add(fmt.Sprintf("h%d", i+1), subnet+strconv.Itoa(11+i)))
+	}
+	n.Client = add("cl", subnet+"2")
+	return n
+}
+
+// Cleanup removes every pl-e2e-* namespace (with its links) left behind
+// by an earlier run, killing the processes still inside first.
+func Cleanup() {
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], Prefix) {
+			continue
+		}
+		killNS(f[0])
+		exec.Command("ip", "netns", "del", f[0]).Run()
+	}
+	// A veth whose namespace vanished mid-setup may be left in the root.
+	out, _ = exec.Command("ip", "-o", "link", "show").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+		if strings.HasPrefix(name, Prefix) {
+			exec.Command("ip", "link", "del", name).Run()
+		}
+	}
+}
+
+// killNS SIGKILLs every process in the namespace.
+func killNS(ns string) {
+	out, _ := exec.Command("ip", "netns", "pids", ns).Output()
+	for _, f := range strings.Fields(string(out)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 1 && pid != os.Getpid() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+func (n *Net) close() {
+	n.mu.Lock()
+	procs := n.procs
+	n.procs = nil
+	n.mu.Unlock()
+	for _, p := range procs {
+		p.kill()
+	}
+	for _, h := range append(n.Hosts, n.Client) {
+		if h != nil {
+			killNS(h.NS)
+		}
+	}
+	for _, p := range procs {
+		p.wait(5 * time.Second)
+	}
+	if n.t.Failed() {
+		for _, p := range procs {
+			if b, err := os.ReadFile(p.Log); err == nil {
+				n.t.Logf("--- %s ---\n%s", filepath.Base(p.Log), tail(b, 8000))
+			}
+		}
+	}
+	Cleanup()
+}
+
+func tail(b []byte, max int) []byte {
+	if len(b) > max {
+		return b[len(b)-max:]
+	}
+	return b
+}
+
+func (n *Net) must(args ...string) string {
+	n.t.Helper()
+	out, err := run(context.Background(), nil, args...)
+	if err != nil {
+		n.t.Fatalf("e2e: %v", err)
+	}
+	return out
+}
+
+// run runs a command in its own process group and returns its stdout; the
+// error carries stderr. The group is killed when ctx ends.
+func run(ctx context.Context, env []string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, execTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
+}
+
+// Exec runs a command inside the host's namespace (ip netns exec) in its
+// own process group with h.Env and returns its stdout; the error carries
+// stderr. It is killed after 20 s.
+func (h *Host) Exec(args ...string) (string, error) {
+	return run(context.Background(), h.Env, append([]string{"ip", "netns", "exec", h.NS}, args...)...)
+}
+
+// Start starts a long-running process inside the host's namespace in its
+// own process group, stdout and stderr to a log file named name.log in the
+// test's directory. The harness kills it at cleanup.
+func (h *Host) Start(name string, args ...string) *Proc {
+	t := h.net.t
+	t.Helper()
+	logPath := filepath.Join(h.net.dir, name+".log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", h.NS}, args...)...)
+	cmd.Env = h.Env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("e2e: start %s on %s: %v", name, h.Name, err)
+	}
+	p := &Proc{Host: h, Cmd: cmd, Log: logPath, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	h.net.mu.Lock()
+	h.net.procs = append(h.net.procs, p)
+	h.net.mu.Unlock()
+	return p
+}
+
+// Exited reports whether the process has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// ReadLog returns what the process has logged so far.
+func (p *Proc) ReadLog() string {
+	b, _ := os.ReadFile(p.Log)
+	return string(b)
+}
+
+func (p *Proc) signal(sig syscall.Signal) {
+	if !p.Exited() {
+		syscall.Kill(-p.Cmd.Process.Pid, sig)
+	}
+}
+
+func (p *Proc) kill() {
+	p.signal(syscall.SIGCONT) // a stopped group dies too, but be explicit
+	p.signal(syscall.SIGKILL)
+}
+
+func (p *Proc) wait(limit time.Duration) {
+	select {
+	case <-p.done:
+	case <-time.After(limit):
+	}
+}
+
+// procs returns the live processes started on h.
+func (h *Host) procs() []*Proc {
+	h.net.mu.Lock()
+	defer h.net.mu.Unlock()
+	var ps []*Proc
+	for _, p := range h.net.procs {
+		if p.Host == h && !p.Exited() {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// KillAgent SIGKILLs the process group of every process Start started on
+// the host and waits for them to end.
+func (h *Host) KillAgent() {
+	for _, p := range h.procs() {
+		p.kill()
+		p.wait(5 * time.Second)
+	}
+}
+
+// StopAgent SIGSTOPs the process groups Start started on the host (a hung
+// host); ContAgent resumes them.
+func (h *Host) StopAgent() {
+	for _, p := range h.procs() {
+		p.signal(syscall.SIGSTOP)
+	}
+}
+
+// ContAgent SIGCONTs what StopAgent stopped.
+func (h *Host) ContAgent() {
+	for _, p := range h.procs() {
+		p.signal(syscall.SIGCONT)
+	}
+}
+
+// LinkDown sets the host's end of its veth down; LinkUp sets it up again.
+func (h *Host) LinkDown() { h.net.must("ip", "-n", h.NS, "link", "set", h.Link, "down") }
+
+// LinkUp sets the host's end of its veth up.
+func (h *Host) LinkUp() { h.net.must("ip", "-n", h.NS, "link", "set", h.Link, "up") }
+
+// Crash simulates a watchdog reset: every process in the namespace is
+// SIGKILLed, every address but the host's own is removed from its link
+// (a VIP does not survive a reset) and the link goes down.
+func (h *Host) Crash() {
+	killNS(h.NS)
+	for _, p := range h.procs() {
+		p.wait(5 * time.Second)
+	}
+	addrs, _ := linkAddrs(h)
+	for _, a := range addrs {
+		if ip, _, _ := strings.Cut(a, "/"); ip != h.Addr {
+			run(context.Background(), nil, "ip", "-n", h.NS, "addr", "del", a, "dev", h.Link)
+		}
+	}
+	h.LinkDown()
+}
+
+// Partition drops traffic between the hosts of a and b with nftables rules
+// in table inet pl_e2e of each host namespace. With oneWay only packets
+// from a to b are dropped (b still reaches a). Heal removes the rules.
+func (n *Net) Partition(a, b []*Host, oneWay bool) {
+	n.t.Helper()
+	drop := func(from, to []*Host) {
+		for _, h := range from {
+			for _, o := range to {
+				n.nft(h, "add rule inet "+nftTable+" output ip daddr "+o.Addr+" drop")
+			}
+		}
+		for _, h := range to {
+			for _, o := range from {
+				n.nft(h, "add rule inet "+nftTable+" input ip saddr "+o.Addr+" drop")
+			}
+		}
+	}
+	for _, h := range append(append([]*Host{}, a...), b...) {
+		n.nft(h, "add table inet "+nftTable)
+		n.nft(h, "add chain inet "+nftTable+" input { type filter hook input priority 0 ; policy accept ; }")
+		n.nft(h, "add chain inet "+nftTable+" output { type filter hook output priority 0 ; policy accept ; }")
+	}
+	drop(a, b)
+	if !oneWay {
+		drop(b, a)
+	}
+}
+
+// Heal removes every partition rule of every host.
+func (n *Net) Heal() {
+	for _, h := range append(append([]*Host{}, n.Hosts...), n.Client) {
+		run(context.Background(), nil, "ip", "netns", "exec", h.NS, "nft", "delete", "table", "inet", nftTable)
+	}
+}
+
+func (n *Net) nft(h *Host, rule string) {
+	n.t.Helper()
+	n.must("ip", "netns", "exec", h.NS, "nft", rule)
+}
