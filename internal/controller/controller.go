@@ -361,7 +361,10 @@ func (c *Controller) plan(ctx context.Context) {
 		switch {
 		case lv == membership.Alive && renewed[m.Name]:
 			want = store.StateOnline
-		case lv == membership.Expired && m.State == store.StateOnline:
+		case lv == membership.Expired && m.State == store.StateOnline && stonith:
+			// With stonith disabled the scheduler would take an unclean
+			// node's resources as stopped and recover them at once: the
+			// node stays online until it is recoverable.
 			want = store.StateUnclean
 		case lv == membership.Recoverable && m.State != store.StateOffline:
 			want = store.StateOffline

@@ -103,9 +103,10 @@ func (r *Runtime) Controller() *controller.Controller {
 // down cleanly is drained first (standby), one that dies is recovered
 // elsewhere after its lease.
 func (r *Runtime) Run(ctx context.Context) {
-	r.wg.Add(2)
+	r.wg.Add(3)
 	go r.leadership(ctx)
 	go r.heartbeats(ctx)
+	go r.watchLease(ctx)
 	if r.cfg.Executor != nil {
 		r.wg.Add(1)
 		go r.results(ctx)
@@ -153,9 +154,9 @@ func (r *Runtime) stopController() {
 	}
 }
 
-// heartbeats renews this node's lease every heartbeat and self-fences
-// when the lease runs out: the node stops every resource it runs before
-// the leader may start them elsewhere.
+// heartbeats renews this node's lease every heartbeat. Renewals run on
+// their own: one that hangs (a partition) never delays the lease check
+// (watchLease).
 func (r *Runtime) heartbeats(ctx context.Context) {
 	defer r.wg.Done()
 	t := time.NewTicker(r.cfg.Leases.Heartbeat)
@@ -172,15 +173,44 @@ func (r *Runtime) heartbeats(ctx context.Context) {
 			r.holder.Renewed(sent)
 			r.mu.Unlock()
 		}
+	}
+}
+
+// fenceAt is when this node must start stopping its resources: one
+// heartbeat before its own lease expires, so that the stops are done by
+// the time the leader (whose view of the lease never ends earlier) may
+// recover them, even with stonith-enabled=false, where it does so as soon
+// as the lease has expired.
+func (r *Runtime) fenceAt() (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	exp := r.holder.Expiry()
+	if exp.IsZero() {
+		return time.Time{}, false
+	}
+	return exp.Add(-r.cfg.Leases.Heartbeat), true
+}
+
+// watchLease checks the lease every quarter heartbeat and self-fences once
+// fenceAt has passed (DESIGN.md, Safety).
+func (r *Runtime) watchLease(ctx context.Context) {
+	defer r.wg.Done()
+	t := time.NewTicker(r.cfg.Leases.Heartbeat / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		at, ok := r.fenceAt()
+		if !ok || time.Now().Before(at) {
+			continue
+		}
 		r.mu.Lock()
-		fence := r.holder.SelfFence(time.Now())
-		if fence {
-			r.holder.Reset()
-		}
+		r.holder.Reset()
 		r.mu.Unlock()
-		if fence {
-			r.selfFence()
-		}
+		r.selfFence()
 	}
 }
 

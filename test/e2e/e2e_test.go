@@ -103,17 +103,7 @@ func crashOfWebHost(t *testing.T, onLeader bool) {
 // majority starts web elsewhere.
 func TestMinorityPartition(t *testing.T) {
 	for _, p := range placements {
-		// Known safety bug, web on an isolated follower: the leader
-		// dispatches web's start elsewhere 40-180 ms before the isolated
-		// follower's lease runs out and it self-fences (the follower only
-		// checks its lease on a heartbeat tick, after a renew that may block
-		// TTL/2; the leader's margin is smaller). Until internal/daemon and
-		// internal/membership fix it, that case reports the overlap and
-		// skips instead of failing; remove knownBug with the fix.
-		knownBug := ""
-		if !p.onLeader {
-			knownBug = "start dispatched before an isolated follower self-fences"
-		}
+		knownBug := "" // set to a reason to report an overlap as a skip while a fix is pending
 		t.Run(p.name, func(t *testing.T) { minorityPartition(t, p.onLeader, knownBug) })
 	}
 }
