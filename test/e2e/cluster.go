@@ -116,7 +116,10 @@ func (c *Cluster) DataDir(name string) string { return filepath.Join(c.dir, name
 // n: paceline init on h1, agent; token create (from the client), join and
 // agent on every other host; property set stonith-enabled=false. It waits
 // until every node is online with quorum.
-func NewCluster(t *testing.T, n *Net) *Cluster {
+//
+// roles, when given, are the --role of each host's node in order (the
+// first must be server); by default every node is a server.
+func NewCluster(t *testing.T, n *Net, roles ...string) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, Net: n, Bin: Binary(t), dir: t.TempDir(), Agents: map[string]*Proc{}}
 	h1 := n.Hosts[0]
@@ -129,7 +132,11 @@ func NewCluster(t *testing.T, n *Net) *Cluster {
 	for i, h := range n.Hosts[1:] {
 		name := NodeName(i + 1)
 		tok := strings.TrimSpace(c.must(n.Client, "token", "create", "--ttl", "10m"))
-		c.must(h, "join", "--name", name, "--data-dir", c.DataDir(name), "--listen", Listen(h), "--token", tok, Listen(h1))
+		args := []string{"join", "--name", name, "--data-dir", c.DataDir(name), "--listen", Listen(h), "--token", tok, Listen(h1)}
+		if i+1 < len(roles) && roles[i+1] != "" {
+			args = append(args, "--role", roles[i+1])
+		}
+		c.must(h, args...)
 		c.Agents[name] = h.Start(name+"-agent", c.Bin, "agent", "--data-dir", c.DataDir(name))
 	}
 	// From now on the CLI tries every node.
