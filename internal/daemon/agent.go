@@ -50,13 +50,7 @@ type InitResult struct {
 // that the next agent start bootstraps Raft. It refuses a directory that
 // already holds a cluster.
 func Init(o InitOptions) (InitResult, error) {
-	flags := map[string]string{"name": o.Name, "data_dir": o.DataDir}
-	for k, v := range map[string]string{"role": o.Role, "listen": o.Listen, "advertise": o.Advertise} {
-		if v != "" {
-			flags[k] = v
-		}
-	}
-	c, err := LoadConfig(os.DevNull, nil, flags)
+	c, err := nodeConfig(o.Name, o.Role, o.DataDir, o.Listen, o.Advertise)
 	if err != nil {
 		return InitResult{}, err
 	}
@@ -81,6 +75,18 @@ func Init(o InitOptions) (InitResult, error) {
 		return InitResult{}, err
 	}
 	return InitResult{AdminToken: p.AdminToken(), CACert: p.CACert()}, nil
+}
+
+// nodeConfig is the configuration init and join write for a node: only
+// what their flags say (no file, no environment), with the defaults.
+func nodeConfig(name, role, dataDir, listen, advertise string) (Config, error) {
+	flags := map[string]string{"name": name, "data_dir": dataDir}
+	for k, v := range map[string]string{"role": role, "listen": listen, "advertise": advertise} {
+		if v != "" {
+			flags[k] = v
+		}
+	}
+	return LoadConfig(os.DevNull, nil, flags)
 }
 
 func writeNodeFile(c Config) error {

@@ -133,13 +133,7 @@ func (h *joinHandler) join(w http.ResponseWriter, r *http.Request) {
 
 // Join makes DataDir a node of an existing cluster (step 1 above).
 func Join(ctx context.Context, o JoinOptions) error {
-	flags := map[string]string{"name": o.Name, "data_dir": o.DataDir}
-	for k, v := range map[string]string{"role": o.Role, "listen": o.Listen, "advertise": o.Advertise} {
-		if v != "" {
-			flags[k] = v
-		}
-	}
-	c, err := LoadConfig(os.DevNull, nil, flags)
+	c, err := nodeConfig(o.Name, o.Role, o.DataDir, o.Listen, o.Advertise)
 	if err != nil {
 		return err
 	}

@@ -319,38 +319,13 @@ func NewPeerClient(tlsCfg *tls.Config, resolve func(node string) (string, bool),
 
 // Forward proposes cmd on the leader.
 func (c *PeerClient) Forward(ctx context.Context, leader string, cmd store.Command) (store.Result, error) {
-	addr, ok := c.resolve(leader)
-	if !ok {
-		return store.Result{}, fmt.Errorf("%w: no API address known for leader %q", ErrPeer, leader)
-	}
 	b, err := store.Encode(cmd)
 	if err != nil {
 		return store.Result{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+PeerPrefix+"propose", bytes.NewReader(b))
-	if err != nil {
-		return store.Result{}, fmt.Errorf("%w: %v", ErrPeer, err)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return store.Result{}, fmt.Errorf("%w: forward to leader %s: %v", ErrPeer, leader, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPeerBody))
-	if err != nil {
-		return store.Result{}, fmt.Errorf("%w: forward to leader %s: %v", ErrPeer, leader, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
-		json.Unmarshal(body, &e)
-		if resp.StatusCode == http.StatusMisdirectedRequest {
-			return store.Result{}, fmt.Errorf("%w: %s: %s", consensus.ErrNotLeader, leader, e.Error)
-		}
-		return store.Result{}, fmt.Errorf("%w: leader %s answered %d: %s", ErrPeer, leader, resp.StatusCode, e.Error)
-	}
 	var w peerResult
-	if err := json.Unmarshal(body, &w); err != nil {
-		return store.Result{}, fmt.Errorf("%w: leader %s: bad answer: %v", ErrPeer, leader, err)
+	if err := c.post(ctx, leader, "propose", json.RawMessage(b), &w); err != nil {
+		return store.Result{}, err
 	}
 	return fromWire(w), nil
 }
