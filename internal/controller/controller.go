@@ -317,7 +317,7 @@ func (c *Controller) record(ctx context.Context, r report) {
 }
 
 // sameAsStored reports whether the store already holds this recurring
-// op's result with the same rc and status.
+// op's result: the same call (a repetition) with the same rc and status.
 func (c *Controller) sameAsStored(node, rsc string, rec *model.OpRecord) (same bool) {
 	c.raft.Read(func(s *store.Store) {
 		m, ok := s.Member(node)
@@ -330,7 +330,10 @@ func (c *Controller) sameAsStored(node, rsc string, rec *model.OpRecord) (same b
 			}
 			for _, op := range rh.Ops {
 				if op.Operation == rec.Operation && op.Interval == rec.Interval {
-					same = op.RC == rec.RC && op.OpStatus == rec.OpStatus
+					// A repetition keeps its call id; a new request of the
+					// same monitor (re-dispatched) must be recorded, or the
+					// controller would keep seeing no current monitor.
+					same = op.CallID == rec.CallID && op.RC == rec.RC && op.OpStatus == rec.OpStatus
 				}
 			}
 		}
