@@ -370,10 +370,3 @@ func mapErr(what string, err error, n *Node) error {
 	}
 	return fmt.Errorf("consensus: %s: %w", what, err)
 }
-
-// TransferLeadership asks Raft to hand leadership to another voter (a
-// witness does, so that losing the witness never costs an election). It
-// blocks until the transfer is done or failed.
-func (n *Node) TransferLeadership() error {
-	return mapErr("transfer leadership", n.raft.LeadershipTransfer().Error(), n)
-}

@@ -128,17 +128,6 @@ func (r *Runtime) leadership(ctx context.Context) {
 			if !lead {
 				continue
 			}
-			if r.cfg.Executor == nil {
-				// A witness runs nothing and should not lead either: if it
-				// did, losing it would cost an election, long enough for
-				// the servers' leases to lapse. It leads only until a
-				// server can take over.
-				go func() {
-					if err := r.cfg.Node.TransferLeadership(); err != nil {
-						r.cfg.Logf("daemon: %s (witness) could not hand over leadership: %v", r.cfg.Name, err)
-					}
-				}()
-			}
 			c, err := controller.New(controller.Config{Node: r.cfg.Name, Leases: r.cfg.Leases, Dispatcher: r, Logf: r.cfg.Logf}, r.cfg.Node)
 			if err != nil {
 				r.cfg.Logf("daemon: controller: %v", err)
