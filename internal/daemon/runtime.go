@@ -214,10 +214,19 @@ func (r *Runtime) watchLease(ctx context.Context) {
 	}
 }
 
-// renew sends one heartbeat to the leader, bounded by the lease TTL.
+// renew sends one heartbeat to the leader, bounded by half the lease TTL.
 func (r *Runtime) renew(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Leases.TTL/2)
 	defer cancel()
+	return r.toLeader(
+		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, r.cfg.Name); return err },
+		func(leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader) })
+}
+
+// toLeader calls local with this node's controller when it leads, remote
+// with the leader's name otherwise; consensus.ErrNotLeader when no leader
+// is known (or this node's controller is not running yet).
+func (r *Runtime) toLeader(local func(*controller.Controller) error, remote func(leader string) error) error {
 	leader := r.cfg.Node.LeaderID()
 	switch {
 	case leader == "":
@@ -227,10 +236,9 @@ func (r *Runtime) renew(ctx context.Context) error {
 		if c == nil {
 			return consensus.ErrNotLeader
 		}
-		_, err := c.Heartbeat(ctx, r.cfg.Name)
-		return err
+		return local(c)
 	default:
-		return r.cfg.Peers.Heartbeat(ctx, leader)
+		return remote(leader)
 	}
 }
 
@@ -282,21 +290,13 @@ func (r *Runtime) results(ctx context.Context) {
 }
 
 func (r *Runtime) report(ctx context.Context, rh model.ResourceHistory, rec model.OpRecord) error {
-	leader := r.cfg.Node.LeaderID()
-	switch {
-	case leader == "":
-		return consensus.ErrNotLeader
-	case leader == r.cfg.Name:
-		c := r.Controller()
-		if c == nil {
-			return consensus.ErrNotLeader
-		}
-		return c.Report(r.cfg.Name, rh, rec)
-	default:
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		return r.cfg.Peers.Report(ctx, leader, rh, rec)
-	}
+	return r.toLeader(
+		func(c *controller.Controller) error { return c.Report(r.cfg.Name, rh, rec) },
+		func(leader string) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return r.cfg.Peers.Report(ctx, leader, rh, rec)
+		})
 }
 
 // track keeps the set of resources this node runs from its results.
