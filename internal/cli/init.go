@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newInitCmd(s streams) *cobra.Command {
@@ -34,11 +35,15 @@ PACELINE_CACERT=DIR/ca.pem.`,
 			return nil
 		},
 	}
-	f := cmd.Flags()
+	addNodeFlags(cmd.Flags(), &o, "server (the first node must be one)")
+	return cmd
+}
+
+// addNodeFlags registers the node identity flags init and join share.
+func addNodeFlags(f *pflag.FlagSet, o *InitOptions, roleHelp string) {
 	f.StringVar(&o.Name, "name", "", "this node's name")
 	f.StringVar(&o.DataDir, "data-dir", "", "the node's data directory")
 	f.StringVar(&o.Listen, "listen", "", "HOST:PORT of the API (Raft uses PORT+1000)")
 	f.StringVar(&o.Advertise, "advertise", "", "HOST:PORT others reach the API at (default: --listen)")
-	f.StringVar(&o.Role, "role", "", "server (default) or witness")
-	return cmd
+	f.StringVar(&o.Role, "role", "", roleHelp)
 }

@@ -36,12 +36,7 @@ completes the join.`,
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.Name, "name", "", "this node's name")
-	f.StringVar(&o.DataDir, "data-dir", "", "the node's data directory")
-	f.StringVar(&o.Listen, "listen", "", "HOST:PORT of the API (Raft uses PORT+1000)")
-	f.StringVar(&o.Advertise, "advertise", "", "HOST:PORT others reach the API at (default: --listen)")
-	f.StringVar(&o.Role, "role", "", "server (default), witness or client")
-	f.StringVar(&token, "token", "", "join token from 'paceline token create'")
+	addNodeFlags(cmd.Flags(), &o, "server (default), witness or client")
+	cmd.Flags().StringVar(&token, "token", "", "join token from 'paceline token create'")
 	return cmd
 }
