@@ -14,7 +14,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,6 +53,8 @@ type Client struct {
 	token   string
 	hc      *http.Client // with timeout
 	watchHC *http.Client // without
+	// epoch is the newest configuration epoch a server answered with.
+	epoch atomic.Uint64
 }
 
 // New returns a client for cfg.
@@ -147,6 +151,9 @@ func (c *Client) do(ctx context.Context, hc *http.Client, r request) (*http.Resp
 		if r.contentType != "" {
 			req.Header.Set("Content-Type", r.contentType)
 		}
+		if e := c.epoch.Load(); e > 0 {
+			req.Header.Set("Paceline-Min-Epoch", strconv.FormatUint(e, 10))
+		}
 		req.Header.Set("Accept", "application/json")
 		if r.accept != "" {
 			req.Header.Set("Accept", r.accept)
@@ -159,6 +166,7 @@ func (c *Client) do(ctx context.Context, hc *http.Client, r request) (*http.Resp
 			}
 			return nil, fmt.Errorf("api: %s: %v", addr, rootCause(err))
 		}
+		c.sawEpoch(resp.Header.Get("Paceline-Epoch"))
 		if resp.StatusCode >= 300 {
 			defer resp.Body.Close()
 			return nil, readError(addr, resp)
@@ -166,6 +174,22 @@ func (c *Client) do(ctx context.Context, hc *http.Client, r request) (*http.Resp
 		return resp, nil
 	}
 	return nil, fmt.Errorf("api: no server answered: %s", strings.Join(failures, "; "))
+}
+
+// sawEpoch remembers the newest configuration epoch a server answered
+// with; later requests ask for a copy at least that new (header
+// Paceline-Min-Epoch), so a client reads its own writes on any node.
+func (c *Client) sawEpoch(v string) {
+	e, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return
+	}
+	for {
+		old := c.epoch.Load()
+		if e <= old || c.epoch.CompareAndSwap(old, e) {
+			return
+		}
+	}
 }
 
 // unreachable reports whether err means the request never reached the

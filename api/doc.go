@@ -34,7 +34,10 @@
 //	POST   /v1/tokens              TokenRequest -> TokenResponse (admin only)
 //
 // Every write answers with the new configuration epoch in the header
-// "Paceline-Epoch".
+// "Paceline-Epoch". A request with the header "Paceline-Min-Epoch: N" is
+// answered from a copy of the configuration at least at epoch N (waiting
+// up to a second for the node to catch up): the Client sends the newest
+// epoch it has seen, so it reads its own writes on any node.
 //
 // # Configuration schema
 //

@@ -111,6 +111,7 @@ func raftAdvertise(c Config) string {
 func Run(ctx context.Context, c Config, logw io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level(c.LogLevel)}))
 	logf := func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
+	leases := membership.Config{Heartbeat: c.Heartbeat, TTL: c.LeaseTTL, SelfFenceDeadline: c.SelfFenceDeadline}
 	p := pki.Paths{Dir: c.DataDir}
 	ca, err := pki.LoadCA(p)
 	if err != nil {
@@ -134,6 +135,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}
 	rc := consensus.DefaultConfig()
 	rc.ID, rc.Role, rc.DataDir = c.Name, store.Role(c.Role), filepath.Join(c.DataDir, "raft")
+	// Elections must end within the lease margin (membership.RaftTimeout).
+	rc.HeartbeatTimeout = leases.RaftTimeout()
+	rc.ElectionTimeout, rc.LeaderLeaseTimeout = rc.HeartbeatTimeout, rc.HeartbeatTimeout/2
 	node, err := consensus.NewNode(rc, trans.Transport())
 	if err != nil {
 		trans.Close()
@@ -171,7 +175,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		defer ex.Close()
 	}
 	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
-		Leases: membership.Config{Heartbeat: c.Heartbeat, TTL: c.LeaseTTL, SelfFenceDeadline: c.SelfFenceDeadline}})
+		Leases: leases})
 	if err != nil {
 		return err
 	}

@@ -154,12 +154,14 @@ func (r *Runtime) stopController() {
 	}
 }
 
-// heartbeats renews this node's lease every heartbeat. Renewals run on
-// their own: one that hangs (a partition) never delays the lease check
-// (watchLease).
+// heartbeats renews this node's lease every heartbeat, and every quarter
+// heartbeat after a renewal failed (no leader known during an election,
+// say), so the node reaches a new leader well inside its lease margin
+// (membership.Config.RaftTimeout). Renewals run on their own: one that
+// hangs (a partition) never delays the lease check (watchLease).
 func (r *Runtime) heartbeats(ctx context.Context) {
 	defer r.wg.Done()
-	t := time.NewTicker(r.cfg.Leases.Heartbeat)
+	t := time.NewTimer(r.cfg.Leases.Heartbeat)
 	defer t.Stop()
 	for {
 		select {
@@ -168,11 +170,14 @@ func (r *Runtime) heartbeats(ctx context.Context) {
 		case <-t.C:
 		}
 		sent := time.Now()
+		next := r.cfg.Leases.Heartbeat / 4
 		if r.renew(ctx) == nil {
 			r.mu.Lock()
 			r.holder.Renewed(sent)
 			r.mu.Unlock()
+			next = r.cfg.Leases.Heartbeat
 		}
+		t.Reset(max(time.Until(sent.Add(next)), 0))
 	}
 }
 

@@ -112,6 +112,17 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		}
+		// Read your writes: a client that saw epoch N (from another node,
+		// or from a write this node forwarded) is answered from a copy at
+		// least that new.
+		if v := r.Header.Get("Paceline-Min-Epoch"); v != "" {
+			min, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				writeError(w, errorf(http.StatusBadRequest, "header Paceline-Min-Epoch: %q is not an epoch", v))
+				return
+			}
+			s.catchUp(r.Context(), min)
+		}
 		if err := h(w, r, p); err != nil {
 			writeError(w, err)
 		}

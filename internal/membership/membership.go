@@ -56,6 +56,21 @@ func DefaultConfig() Config {
 	return Config{Heartbeat: 200 * time.Millisecond, TTL: 1500 * time.Millisecond, SelfFenceDeadline: time.Second}
 }
 
+// RaftTimeout is the Raft heartbeat (and election) timeout that fits these
+// lease timings. A node renews its lease with whoever leads, so while the
+// leader is lost nobody renews: the election must end, and the node renew
+// with the new leader, before it self-fences. A node renewed at most a
+// heartbeat before the leader died and self-fences a heartbeat before its
+// lease expires, which leaves TTL - 2*Heartbeat; a follower notices the
+// loss between one and two Raft timeouts after the last contact, the vote
+// takes a round trip and the node retries every quarter heartbeat. A
+// quarter of the margin leaves room for one split vote on a loaded host:
+// 275 ms with the default timings, 75 ms with the fast profile. Never
+// below 10 ms.
+func (c Config) RaftTimeout() time.Duration {
+	return max((c.TTL-2*c.Heartbeat)/4, 10*time.Millisecond)
+}
+
 // ErrInvalidConfig is wrapped by Validate's errors.
 var ErrInvalidConfig = errors.New("membership: invalid config")
 

@@ -99,3 +99,22 @@ func TestHolderSelfFencesBeforeLeaderRecovers(t *testing.T) {
 		t.Fatal("recoverable at the node's own expiry")
 	}
 }
+
+// An election must fit the lease margin (TTL - 2*Heartbeat) twice over.
+func TestRaftTimeoutFitsTheLeaseMargin(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want time.Duration
+	}{
+		{DefaultConfig(), 275 * time.Millisecond},
+		{Config{Heartbeat: 100 * time.Millisecond, TTL: 500 * time.Millisecond, SelfFenceDeadline: 300 * time.Millisecond}, 75 * time.Millisecond},
+		{Config{Heartbeat: 100 * time.Millisecond, TTL: 200 * time.Millisecond}, 10 * time.Millisecond},
+	} {
+		if got := tc.cfg.RaftTimeout(); got != tc.want {
+			t.Errorf("RaftTimeout(%+v) = %v, want %v", tc.cfg, got, tc.want)
+		}
+		if margin := tc.cfg.TTL - 2*tc.cfg.Heartbeat; margin > 0 && 4*tc.cfg.RaftTimeout() > margin {
+			t.Errorf("%+v: two elections of up to %v exceed the margin %v", tc.cfg, 2*tc.cfg.RaftTimeout(), margin)
+		}
+	}
+}

@@ -90,6 +90,8 @@ type Cluster struct {
 	Bin    string
 	dir    string
 	Agents map[string]*Proc // node name -> its `paceline agent`
+	opts   Options
+	starts int
 }
 
 // NodeName is the Paceline node name of host i (0-based): n1, n2, ...
@@ -121,10 +123,43 @@ func (c *Cluster) DataDir(name string) string { return filepath.Join(c.dir, name
 // first must be server); by default every node is a server.
 func NewCluster(t *testing.T, n *Net, roles ...string) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, Net: n, Bin: Binary(t), dir: t.TempDir(), Agents: map[string]*Proc{}}
+	return NewClusterWith(t, n, Options{Roles: roles})
+}
+
+// Options are NewClusterWith's choices.
+type Options struct {
+	// Roles are the --role of each host's node in order (the first must
+	// be server); by default every node is a server.
+	Roles []string
+	// AgentArgs are extra `paceline agent` flags for every node, such as
+	// "--profile", "fast".
+	AgentArgs []string
+	// WatchdogTimeout, when positive, runs `paceline watchdog-sim
+	// --socket PATH --netns HOST --timeout WatchdogTimeout` outside every
+	// host and starts each agent with --watchdog sim:unix:PATH.
+	WatchdogTimeout time.Duration
+}
+
+// NewClusterWith is NewCluster with options.
+func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, Net: n, Bin: Binary(t), dir: t.TempDir(), Agents: map[string]*Proc{}, opts: o}
+	if o.WatchdogTimeout > 0 {
+		for i, h := range n.Hosts {
+			sock := filepath.Join(c.dir, NodeName(i)+".wd")
+			n.StartOutside(h.Name+"-watchdog", c.Bin, "watchdog-sim", "--socket", sock, "--netns", h.NS, "--timeout", o.WatchdogTimeout.String())
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if _, err := os.Stat(sock); err == nil {
+					break
+				} else if time.Now().After(deadline) {
+					t.Fatalf("e2e: watchdog-sim for %s did not listen on %s", h.Name, sock)
+				}
+			}
+		}
+	}
 	h1 := n.Hosts[0]
 	c.must(h1, "init", "--name", "n1", "--data-dir", c.DataDir("n1"), "--listen", Listen(h1))
-	c.Agents["n1"] = h1.Start("n1-agent", c.Bin, "agent", "--data-dir", c.DataDir("n1"))
+	c.StartAgent(h1)
 	n.Client.Env = append(n.Client.Env, "PACELINE_ADDR=https://"+Listen(h1),
 		"PACELINE_TOKEN_FILE="+filepath.Join(c.DataDir("n1"), "admin.token"),
 		"PACELINE_CACERT="+filepath.Join(c.DataDir("n1"), "ca.pem"))
@@ -133,11 +168,11 @@ func NewCluster(t *testing.T, n *Net, roles ...string) *Cluster {
 		name := NodeName(i + 1)
 		tok := strings.TrimSpace(c.must(n.Client, "token", "create", "--ttl", "10m"))
 		args := []string{"join", "--name", name, "--data-dir", c.DataDir(name), "--listen", Listen(h), "--token", tok, Listen(h1)}
-		if i+1 < len(roles) && roles[i+1] != "" {
-			args = append(args, "--role", roles[i+1])
+		if i+1 < len(o.Roles) && o.Roles[i+1] != "" {
+			args = append(args, "--role", o.Roles[i+1])
 		}
 		c.must(h, args...)
-		c.Agents[name] = h.Start(name+"-agent", c.Bin, "agent", "--data-dir", c.DataDir(name))
+		c.StartAgent(h)
 	}
 	// From now on the CLI tries every node.
 	c.SetAddrs(n.Client, n.Hosts...)
@@ -146,6 +181,22 @@ func NewCluster(t *testing.T, n *Net, roles ...string) *Cluster {
 		return st.Quorum && st.Online() == len(n.Hosts)
 	})
 	return c
+}
+
+// StartAgent starts (again) `paceline agent` on host h with the cluster's
+// options.
+func (c *Cluster) StartAgent(h *Host) *Proc {
+	c.t.Helper()
+	name := nodeOf(c, h)
+	args := []string{c.Bin, "agent", "--data-dir", c.DataDir(name)}
+	if c.opts.WatchdogTimeout > 0 {
+		args = append(args, "--watchdog", "sim:unix:"+filepath.Join(c.dir, name+".wd"))
+	}
+	args = append(args, c.opts.AgentArgs...)
+	c.starts++
+	p := h.Start(fmt.Sprintf("%s-agent-%d", name, c.starts), args...)
+	c.Agents[name] = p
+	return p
 }
 
 // SetAddrs points the CLI on from at the API of hosts (PACELINE_ADDR).
@@ -277,4 +328,15 @@ func GrepLog(log string, since time.Time, words ...string) string {
 		}
 	}
 	return b.String()
+}
+
+// nodeOf is the node name of host h.
+func nodeOf(c *Cluster, h *Host) string {
+	for i, x := range c.Net.Hosts {
+		if x == h {
+			return NodeName(i)
+		}
+	}
+	c.t.Fatalf("e2e: no node on %s", h.Name)
+	return ""
 }

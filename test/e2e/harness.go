@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,13 +28,30 @@ import (
 	"time"
 )
 
-// Prefix starts the name of every namespace and link the harness creates.
-const Prefix = "pl-e2e-"
+// Prefix starts the name of every namespace and link the harness creates:
+// "pl-e2e-", or $PL_E2E_PREFIX (pl- and up to 4 more characters ending in
+// "-", such as "pl-b1-"), so that two runs on one machine (a benchmark
+// beside the tests) do not remove each other's namespaces.
+var Prefix = prefixFromEnv()
 
-const (
+func prefixFromEnv() string {
+	p := os.Getenv("PL_E2E_PREFIX")
+	if p == "" {
+		return "pl-e2e-"
+	}
+	if !regexp.MustCompile(`^pl-[a-z0-9]{1,3}-$`).MatchString(p) {
+		panic(fmt.Sprintf("e2e: PL_E2E_PREFIX %q: want pl-, 1 to 3 lower-case letters or digits, and -", p))
+	}
+	return p
+}
+
+var (
 	switchNS = Prefix + "sw"
 	bridge   = Prefix + "br"
-	subnet   = "10.77.0."
+)
+
+const (
+	subnet = "10.77.0."
 	// hostLink is every host's end of its veth, the same name in every
 	// namespace (so a VIP resource can name one nic for all hosts).
 	hostLink = "pl-eth0"
@@ -263,6 +281,33 @@ func (h *Host) Start(name string, args ...string) *Proc {
 	return p
 }
 
+// StartOutside starts a long-running process outside every host (in the
+// test's own namespaces), in its own process group, logged like Start's.
+// It is not a host's process: KillAgent and Crash leave it alone; the
+// harness kills it at cleanup.
+func (n *Net) StartOutside(name string, args ...string) *Proc {
+	t := n.t
+	t.Helper()
+	logPath := filepath.Join(n.dir, name+".log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("e2e: start %s: %v", name, err)
+	}
+	p := &Proc{Cmd: cmd, Log: logPath, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	n.mu.Lock()
+	n.procs = append(n.procs, p)
+	n.mu.Unlock()
+	return p
+}
+
 // Exited reports whether the process has ended.
 func (p *Proc) Exited() bool {
 	select {
@@ -355,6 +400,16 @@ func (h *Host) Crash() {
 		}
 	}
 	h.LinkDown()
+}
+
+// Restore brings a host back after a fault: its link up and its own
+// address back (a watchdog reset flushes every address). Processes are
+// the caller's to start again.
+func (h *Host) Restore() {
+	h.LinkUp()
+	if ok, _ := Holds(h, h.Addr); !ok {
+		h.net.must("ip", "-n", h.NS, "addr", "add", h.Addr+"/24", "dev", h.Link)
+	}
 }
 
 // Partition drops traffic between the hosts of a and b with nftables rules
