@@ -165,6 +165,7 @@ func (c Config) Validate() error {
 
 type heartbeat struct {
 	node  string
+	guard time.Duration
 	reply chan time.Time
 }
 
@@ -215,6 +216,13 @@ func (c *Controller) Run(ctx context.Context) error {
 		return fmt.Errorf("controller: barrier: %w", err)
 	}
 	c.leases = membership.NewLeases(c.cfg.Leases, c.cfg.Clock.Now())
+	// Nodes guarded by a watchdog (as the previous leader recorded them)
+	// are recovered at their lease expiry, also if they never renew here.
+	c.raft.Read(func(s *store.Store) {
+		for _, m := range s.Members() {
+			c.leases.Guard(m.Name, time.Duration(m.Lease.Watchdog)*time.Millisecond)
+		}
+	})
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
 	for {
@@ -223,6 +231,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case hb := <-c.heartbeats:
+			c.leases.Guard(hb.node, hb.guard)
 			hb.reply <- c.leases.Renew(hb.node, c.cfg.Clock.Now())
 		case r := <-c.reports:
 			c.record(ctx, r)
@@ -242,10 +251,12 @@ func (c *Controller) Run(ctx context.Context) error {
 }
 
 // Heartbeat renews node's lease and returns its expiry on the leader's
-// clock. It blocks until the controller's goroutine handles it, and fails
-// with ErrStopped once Run has returned or ctx ends.
-func (c *Controller) Heartbeat(ctx context.Context, node string) (time.Time, error) {
-	hb := heartbeat{node: node, reply: make(chan time.Time, 1)}
+// clock; guard is the timeout of the watchdog the node feeds only while
+// its lease is valid (0: none; membership.Leases.Guard). It blocks until
+// the controller's goroutine handles it, and fails with ErrStopped once
+// Run has returned or ctx ends.
+func (c *Controller) Heartbeat(ctx context.Context, node string, guard time.Duration) (time.Time, error) {
+	hb := heartbeat{node: node, guard: guard, reply: make(chan time.Time, 1)}
 	select {
 	case c.heartbeats <- hb:
 		return <-hb.reply, nil
@@ -378,10 +389,13 @@ func (c *Controller) plan(ctx context.Context) {
 				alive++
 			}
 		}
-		if want == m.State {
+		guard := c.leases.Guarded(m.Name).Milliseconds()
+		if want == m.State && (guard == m.Lease.Watchdog || !renewed[m.Name]) {
 			continue
 		}
-		c.cfg.Logf("controller: node %s %s -> %s (%v)", m.Name, m.State, want, lv)
+		if want != m.State {
+			c.cfg.Logf("controller: node %s %s -> %s (%v)", m.Name, m.State, want, lv)
+		}
 		if want == store.StateOffline {
 			// Fencing is confirmed: the node stopped everything it ran.
 			for _, rh := range m.Resources {
@@ -393,7 +407,7 @@ func (c *Controller) plan(ctx context.Context) {
 				}
 			}
 		}
-		lease := store.Lease{Leader: c.cfg.Node, GrantedAt: c.leases.Granted(m.Name).UnixMilli(), TTL: c.cfg.Leases.TTL.Milliseconds()}
+		lease := store.Lease{Leader: c.cfg.Node, GrantedAt: c.leases.Granted(m.Name).UnixMilli(), TTL: c.cfg.Leases.TTL.Milliseconds(), Watchdog: guard}
 		c.apply(ctx, store.NewNodeState(m.Name, want, lease))
 		changed = true
 	}

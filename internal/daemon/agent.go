@@ -174,8 +174,12 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		}
 		defer ex.Close()
 	}
+	var guard time.Duration // the watchdog guards the lease (Runtime.FeedWatchdog)
+	if c.Watchdog != "" {
+		guard = c.SelfFenceDeadline
+	}
 	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases})
+		Leases: leases, Watchdog: guard})
 	if err != nil {
 		return err
 	}
@@ -183,8 +187,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	joins := pki.NewJoinTokens(ca.Fingerprint())
 	hooks := rt.Hooks()
 	hooks.Peers = peers
-	// The watchdog is fed only while this node's lease is valid: a node
-	// that is cut off or hung is reset once the watchdog times out.
+	// The watchdog is fed only while this node's lease is valid for longer
+	// than the watchdog timeout: a node that is cut off or hung is reset
+	// before its lease expires, and the leader recovers it at expiry.
 	spec, err := watchdog.Parse(c.Watchdog)
 	if err != nil {
 		return fmt.Errorf("%w: watchdog: %v", ErrConfig, err)
@@ -196,7 +201,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	if wd != nil {
 		fc := watchdog.DefaultFeederConfig()
 		fc.Interval, fc.Logf = c.Heartbeat, logf
-		feeder, err := watchdog.NewFeeder(wd, rt.LeaseValid, clock.Real{}, fc)
+		feeder, err := watchdog.NewFeeder(wd, rt.FeedWatchdog, clock.Real{}, fc)
 		if err != nil {
 			wd.Close()
 			return err
@@ -206,7 +211,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 			feeder.Stop()
 			wd.Close() // a clean stop disarms it
 		}()
-		logf("watchdog %s fed every %v while the lease is valid", spec, c.Heartbeat)
+		logf("watchdog %s (timeout %v) fed every %v until %v before the lease expires", spec, guard, c.Heartbeat, guard+c.Heartbeat/2)
 	}
 
 	mux := http.NewServeMux()

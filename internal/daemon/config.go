@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/watchdog"
 )
 
@@ -71,8 +72,13 @@ type Config struct {
 	// least twice Heartbeat.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// SelfFenceDeadline is how long a node whose lease expired may take to
-	// stop its resources (the watchdog timeout when there is one). The
-	// leader recovers a lost node's resources after LeaseTTL plus this.
+	// stop its resources; with a watchdog it is the watchdog timeout (a
+	// simulated watchdog's --timeout must not be longer). Without a
+	// watchdog the leader recovers a lost node's resources after LeaseTTL
+	// plus this; with one, the node feeds it only until SelfFenceDeadline
+	// plus half a heartbeat before its lease expires, so it is reset by
+	// then and the leader recovers at LeaseTTL. With a watchdog it must
+	// be at most LeaseTTL - 1.5 x Heartbeat.
 	SelfFenceDeadline time.Duration `yaml:"self_fence_deadline"`
 	// Watchdog is "" (none), a device path ("/dev/watchdog") or
 	// "sim:unix:PATH" (the simulated watchdog of test hosts). Default "".
@@ -341,6 +347,11 @@ func (c Config) Validate() error {
 	}
 	if c.SelfFenceDeadline < 0 {
 		bad("self_fence_deadline", "%v must not be negative", c.SelfFenceDeadline)
+	} else if c.Watchdog != "" && c.LeaseTTL >= 2*c.Heartbeat && c.Heartbeat > 0 {
+		lc := membership.Config{Heartbeat: c.Heartbeat, TTL: c.LeaseTTL, SelfFenceDeadline: c.SelfFenceDeadline}
+		if err := lc.CanGuard(c.SelfFenceDeadline); err != nil {
+			bad("self_fence_deadline", "%v is the watchdog timeout (watchdog %s) and too long for lease_ttl %v: at most lease_ttl - 1.5 x heartbeat", c.SelfFenceDeadline, c.Watchdog, c.LeaseTTL)
+		}
 	}
 	if _, err := watchdog.Parse(c.Watchdog); err != nil {
 		bad("watchdog", "%q: %v (want a device under /dev or sim:unix:PATH)", c.Watchdog, err)

@@ -96,12 +96,28 @@ func (h *PeerHandler) heartbeat(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	exp, err := c.Heartbeat(r.Context(), caller(r))
+	var req peerHeartbeat
+	if err := decodeStrict(r.Body, &req); err != nil {
+		peerError(w, http.StatusBadRequest, "heartbeat: "+err.Error())
+		return
+	}
+	if req.WatchdogMS < 0 {
+		peerError(w, http.StatusBadRequest, "heartbeat: watchdog_ms is negative")
+		return
+	}
+	exp, err := c.Heartbeat(r.Context(), caller(r), time.Duration(req.WatchdogMS)*time.Millisecond)
 	if err != nil {
 		peerError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	writeJSON(w, map[string]int64{"expires_unix_ms": exp.UnixMilli()})
+}
+
+// peerHeartbeat is a lease renewal on the wire: WatchdogMS is the
+// timeout of the watchdog the node feeds only while its lease is valid
+// (0: none).
+type peerHeartbeat struct {
+	WatchdogMS int64 `json:"watchdog_ms"`
 }
 
 // peerReport is an op result on the wire.
@@ -377,9 +393,11 @@ func (c *PeerClient) postAddr(ctx context.Context, addr, path string, in, out an
 	return nil
 }
 
-// Heartbeat asks the leader to renew this node's lease.
-func (c *PeerClient) Heartbeat(ctx context.Context, leader string) error {
-	return c.post(ctx, leader, "heartbeat", struct{}{}, nil)
+// Heartbeat asks the leader to renew this node's lease; guard is the
+// timeout of the watchdog this node feeds only while its lease is valid
+// (0: none).
+func (c *PeerClient) Heartbeat(ctx context.Context, leader string, guard time.Duration) error {
+	return c.post(ctx, leader, "heartbeat", peerHeartbeat{WatchdogMS: guard.Milliseconds()}, nil)
 }
 
 // Report sends an op result to the leader.

@@ -27,6 +27,11 @@ type RuntimeConfig struct {
 	Peers *PeerClient
 	// Leases are the lease timings. Default membership.DefaultConfig().
 	Leases membership.Config
+	// Watchdog is the timeout of the watchdog this node feeds while
+	// FeedWatchdog allows (0: none). Heartbeats tell the leader, which
+	// then recovers this node at its lease expiry (membership.Leases.Guard).
+	// Must satisfy Leases.CanGuard.
+	Watchdog time.Duration
 	// Logf receives one line per notable event (default: discard).
 	Logf func(format string, args ...any)
 }
@@ -66,6 +71,11 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	if err := cfg.Leases.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Watchdog != 0 {
+		if err := cfg.Leases.CanGuard(cfg.Watchdog); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
@@ -80,6 +90,15 @@ func (r *Runtime) LeaseValid(now time.Time) bool {
 	defer r.mu.Unlock()
 	exp := r.holder.Expiry()
 	return !exp.IsZero() && now.Before(exp)
+}
+
+// FeedWatchdog reports whether the watchdog may be fed at now: the lease
+// is valid for longer than the watchdog timeout plus half a heartbeat, so
+// a node that stops renewing is reset before its lease expires.
+func (r *Runtime) FeedWatchdog(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.holder.FeedWatchdog(now, r.cfg.Watchdog)
 }
 
 // Hooks connects the runtime to the node's peer endpoints.
@@ -224,8 +243,8 @@ func (r *Runtime) renew(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Leases.TTL/2)
 	defer cancel()
 	return r.toLeader(
-		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, r.cfg.Name); return err },
-		func(leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader) })
+		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, r.cfg.Name, r.cfg.Watchdog); return err },
+		func(leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, r.cfg.Watchdog) })
 }
 
 // toLeader calls local with this node's controller when it leads, remote

@@ -122,12 +122,16 @@ type Leases struct {
 	cfg     Config
 	start   time.Time
 	granted map[string]time.Time
+	// guard is the watchdog timeout of nodes that feed a watchdog only
+	// while their lease is valid (Holder.FeedWatchdog): they are reset
+	// before their lease expires.
+	guard map[string]time.Duration
 }
 
 // NewLeases returns the table of a leader that took over at now: every
 // node, known or not yet, counts as granted at now.
 func NewLeases(cfg Config, now time.Time) *Leases {
-	return &Leases{cfg: cfg, start: now, granted: map[string]time.Time{}}
+	return &Leases{cfg: cfg, start: now, granted: map[string]time.Time{}, guard: map[string]time.Duration{}}
 }
 
 // Config returns the timings.
@@ -153,12 +157,28 @@ func (l *Leases) Granted(node string) time.Time {
 // Expiry returns when node's lease expires.
 func (l *Leases) Expiry(node string) time.Time { return l.Granted(node).Add(l.cfg.TTL) }
 
+// Guard records that node feeds a watchdog of timeout w only while its
+// lease is valid, stopping a margin before it expires (Holder.FeedWatchdog
+// with the same timings): a node that cannot renew is reset, its
+// resources gone, before its lease expires. w = 0 forgets it.
+func (l *Leases) Guard(node string, w time.Duration) {
+	if w > 0 {
+		l.guard[node] = w
+	} else {
+		delete(l.guard, node)
+	}
+}
+
+// Guarded returns node's watchdog timeout (0: none known).
+func (l *Leases) Guarded(node string) time.Duration { return l.guard[node] }
+
 // RecoverableAt returns when node's resources may be recovered if it does
 // not renew: the lease expiry plus the self-fence deadline, or the expiry
-// alone when fencing is disabled.
+// alone when fencing is disabled or the node is guarded by a watchdog
+// (Guard), which has reset it by then.
 func (l *Leases) RecoverableAt(node string, stonithEnabled bool) time.Time {
 	wait := l.cfg.TTL
-	if stonithEnabled {
+	if stonithEnabled && l.guard[node] == 0 {
 		wait += l.cfg.SelfFenceDeadline
 	}
 	// The node times its lease and deadline on its own clock, which may
@@ -227,6 +247,25 @@ func (h *Holder) Expiry() time.Time {
 		return time.Time{}
 	}
 	return h.sent.Add(h.cfg.TTL)
+}
+
+// FeedWatchdog reports whether a watchdog of timeout w may be fed at now:
+// only until w plus half a heartbeat before the lease expires, so a node
+// that stops renewing is reset at the latest half a heartbeat before its
+// lease expires (the leader then recovers at expiry: Leases.Guard).
+func (h *Holder) FeedWatchdog(now time.Time, w time.Duration) bool {
+	return h.valid && now.Before(h.Expiry().Add(-w-h.cfg.Heartbeat/2))
+}
+
+// CanGuard reports whether a watchdog of timeout w can guard leases of
+// these timings: fed only up to w + Heartbeat/2 before expiry, each
+// renewal must leave at least one heartbeat of feeding.
+func (c Config) CanGuard(w time.Duration) error {
+	if w <= 0 || c.TTL-w-c.Heartbeat/2 < c.Heartbeat {
+		return fmt.Errorf("%w: a watchdog timeout of %v needs a lease ttl of at least %v (timeout + 1.5 heartbeats), not %v",
+			ErrInvalidConfig, w, w+c.Heartbeat+c.Heartbeat/2, c.TTL)
+	}
+	return nil
 }
 
 // SelfFence reports whether the node must stop its resources at now: it

@@ -118,3 +118,54 @@ func TestRaftTimeoutFitsTheLeaseMargin(t *testing.T) {
 		}
 	}
 }
+
+// A node guarded by a watchdog is reset before its lease expires (it feeds
+// the watchdog only until timeout + Heartbeat/2 before expiry), so the
+// leader recovers it at expiry even with fencing enabled; an unguarded
+// node costs the self-fence deadline on top.
+func TestWatchdogGuardedLease(t *testing.T) {
+	cfg := Config{Heartbeat: 100 * time.Millisecond, TTL: 500 * time.Millisecond, SelfFenceDeadline: 300 * time.Millisecond}
+	const w = 300 * time.Millisecond
+	if err := cfg.CanGuard(w); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.CanGuard(400 * time.Millisecond); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("a 400ms watchdog on a 500ms lease with 100ms heartbeats: want ErrInvalidConfig, got %v", err)
+	}
+	l := NewLeases(cfg, t0)
+	l.Renew("n1", t0)
+	l.Renew("n2", t0)
+	l.Guard("n2", w)
+	ttl := cfg.TTL + drift(cfg.TTL)
+	if got := l.RecoverableAt("n2", true).Sub(t0); got != ttl {
+		t.Errorf("guarded n2 recoverable after %v, want %v", got, ttl)
+	}
+	full := cfg.TTL + cfg.SelfFenceDeadline
+	if got := l.RecoverableAt("n1", true).Sub(t0); got != full+drift(full) {
+		t.Errorf("unguarded n1 recoverable after %v, want %v", got, full+drift(full))
+	}
+	l.Guard("n2", 0)
+	if got := l.RecoverableAt("n2", true).Sub(t0); got != full+drift(full) {
+		t.Errorf("n2 no longer guarded: recoverable after %v, want %v", got, full+drift(full))
+	}
+
+	// The node's side: the last feed is at most 150ms after its last
+	// renewal, so the watchdog fires at most 450ms after it: before the
+	// 500ms expiry.
+	h := NewHolder(cfg)
+	if h.FeedWatchdog(t0, w) {
+		t.Error("fed without a lease")
+	}
+	h.Renewed(t0)
+	for _, tc := range []struct {
+		after time.Duration
+		feed  bool
+	}{{0, true}, {149 * time.Millisecond, true}, {150 * time.Millisecond, false}, {400 * time.Millisecond, false}} {
+		if got := h.FeedWatchdog(t0.Add(tc.after), w); got != tc.feed {
+			t.Errorf("feed %v after the renewal = %v, want %v", tc.after, got, tc.feed)
+		}
+	}
+	if last := t0.Add(149 * time.Millisecond); !last.Add(w).Before(h.Expiry()) {
+		t.Errorf("a watchdog fed at %v fires at %v, not before the expiry %v", last, last.Add(w), h.Expiry())
+	}
+}

@@ -71,6 +71,10 @@ type Lease struct {
 	GrantedAt int64 `json:"granted_at_ms,omitempty"`
 	// TTL is the lease's length in milliseconds.
 	TTL int64 `json:"ttl_ms,omitempty"`
+	// Watchdog is the timeout in milliseconds of the watchdog the node
+	// feeds only while its lease is valid (0: none): a leader that took
+	// over recovers such a node at its lease expiry (membership.Guard).
+	Watchdog int64 `json:"watchdog_ms,omitempty"`
 }
 
 // Member is one node of the cluster: membership, liveness, transient

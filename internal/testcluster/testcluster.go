@@ -368,7 +368,7 @@ func (c *Cluster) heartbeats() {
 		}
 		if ctrl != nil && c.reachable(leader, name) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			if _, err := ctrl.Heartbeat(ctx, name); err == nil {
+			if _, err := ctrl.Heartbeat(ctx, name, 0); err == nil {
 				n.holder.Renewed(now)
 			}
 			cancel()

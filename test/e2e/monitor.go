@@ -55,10 +55,11 @@ func Holds(h *Host, ip string) (bool, error) {
 // well within 20 ms on an idle machine (MeanGap and MaxGap report what
 // it achieved). Stop ends it.
 type Monitor struct {
-	IP    string
-	start time.Time
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	IP      string
+	start   time.Time
+	stopped time.Time // when Stop was first called
+	stop    chan struct{}
+	wg      sync.WaitGroup
 
 	mu     sync.Mutex
 	events []holdEvent // transitions, in the order recorded per host
@@ -179,6 +180,8 @@ func (m *Monitor) Stop() {
 	case <-m.stop:
 	default:
 		close(m.stop)
+		m.wg.Wait()
+		m.stopped = time.Now()
 	}
 	m.wg.Wait()
 }
