@@ -243,7 +243,10 @@ func (r *Runtime) renew(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Leases.TTL/2)
 	defer cancel()
 	return r.toLeader(
-		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, r.cfg.Name, r.cfg.Watchdog); return err },
+		func(c *controller.Controller) error {
+			_, err := c.Heartbeat(ctx, r.cfg.Name, r.cfg.Watchdog)
+			return err
+		},
 		func(leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, r.cfg.Watchdog) })
 }
 
