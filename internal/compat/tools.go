@@ -91,7 +91,8 @@ func Main(tool string, args []string, env Env) int {
 	case "pacemakerd":
 		err = r.pacemakerd(args)
 	default:
-		err = usage("unknown tool %q (one of %s)", tool, strings.Join(Tools, ", "))
+		err = &toolError{code: ExitUsage, raw: true,
+			msg: fmt.Sprintf("paceline compat: unknown tool %q (one of %s)", tool, strings.Join(Tools, ", "))}
 	}
 	if err == nil {
 		return ExitOK
