@@ -157,6 +157,17 @@ func TestDebianOCFAgents(t *testing.T) {
 	if got != "east\n" {
 		t.Errorf("crm_attribute -G -q on n3 for n2's e2e-site = %q, want east", got)
 	}
+	// A permanent attribute (-l forever) is a configuration change.
+	if _, err := helper(c, "n2", "crm_attribute", "-N", "n2", "-n", "e2e-rack", "-v", "r1", "-l", "forever"); err != nil {
+		t.Errorf("crm_attribute -l forever on n2: %v", err)
+	}
+	got = ""
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && got != "scope=nodes  name=e2e-rack value=r1\n"; time.Sleep(50 * time.Millisecond) {
+		got, _ = helper(c, "n1", "crm_attribute", "-N", "n2", "-n", "e2e-rack", "-G")
+	}
+	if got != "scope=nodes  name=e2e-rack value=r1\n" {
+		t.Errorf("crm_attribute -G on n1 for n2's permanent e2e-rack = %q", got)
+	}
 	if _, err := helper(c, "n3", "crm_attribute", "-N", "n3", "-n", "e2e-missing", "-G"); err == nil || !strings.Contains(err.Error(), "exit status 105") {
 		t.Errorf("querying a missing attribute: %v, want exit status 105", err)
 	}
