@@ -1,6 +1,8 @@
 // Command paceline is the Paceline high-availability cluster manager.
 // Everything lives in internal/cli; main connects it to the process and
-// hands it the daemon for the node-side commands (init, agent).
+// hands it the daemon for the node-side commands (init, agent, compat).
+// Run under the name of a Pacemaker helper (crm_node, crm_attribute, ...),
+// it is that helper (package compat).
 package main
 
 import (
@@ -9,15 +11,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/paceline/paceline/internal/cli"
+	"github.com/paceline/paceline/internal/compat"
 	"github.com/paceline/paceline/internal/daemon"
 	"github.com/paceline/paceline/internal/watchdog"
 )
 
 func main() {
+	// Run as crm_node, crm_attribute, ... (the links `paceline agent`
+	// installs for OCF agents), it is that Pacemaker helper.
+	if tool := filepath.Base(os.Args[0]); compat.IsTool(tool) {
+		os.Exit(compat.Main(tool, os.Args[1:], compat.Env{Getenv: os.Getenv, Out: os.Stdout, Err: os.Stderr}))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.MainDaemon(ctx, os.Args[1:], os.Stdout, os.Stderr, node{})
 	stop()
@@ -39,6 +48,10 @@ func (node) Join(ctx context.Context, o cli.InitOptions, token, seed string) err
 func (node) WatchdogSim(ctx context.Context, socket, netns string, timeout time.Duration, log io.Writer) error {
 	logf := func(format string, args ...any) { fmt.Fprintf(log, "watchdog-sim: "+format+"\n", args...) }
 	return watchdog.RunSim(ctx, watchdog.SimConfig{Socket: socket, Netns: netns, Timeout: timeout, Logf: logf})
+}
+
+func (node) Compat(tool string, args []string, stdout, stderr io.Writer) int {
+	return compat.Main(tool, args, compat.Env{Getenv: os.Getenv, Out: stdout, Err: stderr})
 }
 
 func (node) Agent(ctx context.Context, configPath string, flags map[string]string, log io.Writer) error {

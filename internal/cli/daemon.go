@@ -27,6 +27,10 @@ type Daemon interface {
 	// (kills its processes, removes its addresses) when not fed within
 	// timeout.
 	WatchdogSim(ctx context.Context, socket, netns string, timeout time.Duration, log io.Writer) error
+	// Compat runs the Pacemaker helper tool (crm_node, crm_attribute,
+	// crm_master, attrd_updater, pacemakerd) with args as OCF agents call
+	// it, against the local agent, and returns its exit status.
+	Compat(tool string, args []string, stdout, stderr io.Writer) int
 }
 
 // InitOptions are the flags of "paceline init".

@@ -44,6 +44,12 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// exitStatus ends a command that printed its own diagnostics (paceline
+// compat) with that exit status.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 // usagef returns a usage error with a formatted message.
 func usagef(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
@@ -88,6 +94,10 @@ func runMain(ctx context.Context, args []string, s streams) (code int) {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	var es exitStatus
+	if errors.As(err, &es) {
+		return int(es)
 	}
 	fmt.Fprintf(stderr, "paceline: %s\n", oneLine(err.Error()))
 	var ue *usageError
@@ -154,6 +164,7 @@ sample cluster.`,
 		newAgentCmd(s),
 		newDemoWebCmd(s),
 		newWatchdogSimCmd(s),
+		newCompatCmd(s),
 	)
 	return root
 }

@@ -164,6 +164,13 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		}
 		oc := ocf.DefaultConfig()
 		oc.RunDir = filepath.Join(c.DataDir, "run", "ocf")
+		// Agents find crm_node, crm_attribute, ... (package compat) first.
+		env, stopCompat, err := startCompat(c, backend, logf)
+		if err != nil {
+			return err
+		}
+		defer stopCompat()
+		oc.Env = env
 		oca, err := ocf.New(oc)
 		if err != nil {
 			return err

@@ -195,6 +195,11 @@ var rules = []rule{
 		ThirdPartyAllowed: []string{"golang.org/x/sys"},
 	},
 	{
+		Dir: "internal/compat",
+		Why: "the Pacemaker helper commands (crm_node, crm_attribute, ...) and their local endpoint are a leaf: " +
+			"the standard library only; the daemon implements the endpoint's Handler over the store",
+	},
+	{
 		Dir: "internal/pki",
 		Why: "the security material (CA, certificates, tokens, TLS configs) is a leaf: the standard library only",
 	},

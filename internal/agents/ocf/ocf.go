@@ -51,7 +51,8 @@ type Config struct {
 	// (root only).
 	TrustedUIDs []uint32
 	// RunDir is HA_RSCTMP, where agents keep state that must not survive
-	// a reboot. Default /run/resource-agents.
+	// a reboot; created (mode 0755) before an agent runs when missing.
+	// Default /run/resource-agents.
 	RunDir string
 	// Env is the base environment of every agent ("NAME=value"). Default
 	// PATH=/usr/sbin:/usr/bin:/sbin:/bin only: the daemon's own
@@ -157,6 +158,11 @@ func (c *Class) run(ctx context.Context, req *agents.Request) agents.Result {
 	env, err := c.environ(root, req)
 	if err != nil {
 		return agents.Failed(agents.RCNotConfigured, agents.StatusErrorFatal, "%v", err)
+	}
+	// Agents keep their state files in HA_RSCTMP and expect it to exist
+	// (Pacemaker's packaging creates /run/resource-agents at boot).
+	if err := os.MkdirAll(c.cfg.RunDir, 0o755); err != nil {
+		return agents.Failed(agents.RCUnknownError, agents.StatusError, "HA_RSCTMP: %v", err)
 	}
 
 	runCtx, cancel := agents.Deadline(ctx, req)

@@ -273,3 +273,16 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// HA_RSCTMP exists when the agent runs, as Dummy's "touch $state" needs,
+// even when nothing created it before.
+func TestRunDirCreated(t *testing.T) {
+	c, _ := testRoot(t, map[string]string{"Touch": "#!/bin/sh\ntouch \"$HA_RSCTMP/$OCF_RESOURCE_INSTANCE.state\"\n"})
+	c.cfg.RunDir = filepath.Join(t.TempDir(), "run", "ocf")
+	if res := c.Run(context.Background(), req("Touch", "start")); res.RC != agents.RCOK {
+		t.Fatalf("start: %v %v %q", res.Status, res.RC, res.Output)
+	}
+	if _, err := os.Stat(filepath.Join(c.cfg.RunDir, "r1.state")); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,54 @@
+// Package compat answers the Pacemaker helper commands that unmodified
+// OCF resource agents (Debian's resource-agents) call: crm_node,
+// crm_attribute, crm_master, attrd_updater, and pacemakerd --version
+// (ocf_local_nodename asks it before trusting crm_node -n).
+//
+// # How an agent reaches them
+//
+// The paceline binary is a multicall binary: run under one of the names in
+// Tools (a symlink), it behaves as that tool (Main); `paceline compat TOOL
+// ARGS...` does the same. `paceline agent` installs the links with
+// InstallLinks in DATA_DIR/bin (root-owned, mode 0755) and runs every OCF
+// agent with that directory first in PATH and as HA_SBIN_DIR, so
+// ocf-shellfuncs finds these tools before any installed Pacemaker ones.
+// AgentEnv lists the variables the agent adds to the agents' environment:
+//
+//	PATH=DATA_DIR/bin:/usr/sbin:/usr/bin:/sbin:/bin
+//	HA_SBIN_DIR=DATA_DIR/bin
+//	PACELINE_NODE=<this node's name>
+//	PACELINE_COMPAT_SOCKET=DATA_DIR/compat.sock
+//	OCF_RESKEY_crm_feature_set=3.16.2 (Pacemaker 2.1.5's, so
+//	ocf_promotion_score uses crm_attribute --promotion)
+//
+// # The local endpoint
+//
+// The tools hold no credentials. They talk to the local agent over the
+// unix socket PACELINE_COMPAT_SOCKET (default DefaultSocket): one JSON
+// Request per connection, one Response back. The socket is created with
+// mode 0600 in the 0700 data directory, and Serve additionally checks the
+// peer's credentials (SO_PEERCRED): only root, or the user the agent runs
+// as, is answered. The Handler behind it (the daemon's) reads the
+// replicated store and writes through it: transient attributes ("-l
+// reboot", scope status) with the store's node-attribute commands,
+// permanent ones ("-l forever", scope nodes) and cluster options (scope
+// crm_config) as configuration changes; followers forward writes to the
+// leader.
+//
+// # Output and exit codes
+//
+// Each tool prints what Pacemaker 2.1 prints for the options agents use
+// (crm_attribute -G -q prints the value alone; without -q
+// "scope=SCOPE  name=NAME value=VALUE"), reports an error as one line
+// "TOOL: message" on stderr, and exits with Pacemaker's codes: 0, 64
+// (CRM_EX_USAGE) for bad arguments, 105 (CRM_EX_NOSUCH) for an attribute
+// or node that does not exist, 1 for any other failure (crm_master's own
+// usage errors exit 1, as its shell script does).
+//
+// Example, from inside an agent on node n1:
+//
+//	crm_attribute -N n1 -n site -v east        # permanent node attribute (nodes)
+//	crm_attribute -N n1 -n site -G -q          # prints "east"
+//	crm_attribute -l reboot -n pingd -v 1000   # this node's transient attribute
+//	crm_master -l reboot -v 100                # master-<resource> on this node
+//	attrd_updater -n pingd -Q                  # name="pingd" host="n1" value="1000"
+package compat
