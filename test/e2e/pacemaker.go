@@ -30,7 +30,7 @@ import (
 	"time"
 )
 
-// VIPResource is the id of the IPaddr2 primitive NewPacemaker configures.
+// VIPResource is the id of the IPaddr2 primitive in the seeded CIB.
 const VIPResource = "vip"
 
 // ErrPacemakerDown is returned by Crm and friends for a host whose
@@ -56,6 +56,12 @@ type PacemakerOptions struct {
 	// two hosts corosync runs with two_node: 1, so the survivor of a pair
 	// keeps quorum.
 	NoQuorumPolicy string
+	// DCDeadtime is Pacemaker's dc-deadtime, how long a starting node
+	// waits to hear from a DC before it calls an election; default 2 s
+	// (Pacemaker's own default, 20 s, would add that much to every
+	// cluster start; it does not delay failover, where the survivors call
+	// an election as soon as they lose the DC).
+	DCDeadtime time.Duration
 	// StartTimeout bounds the wait for the cluster (and a restarted host)
 	// to come online and for the VIP to start; default 90 s.
 	StartTimeout time.Duration
@@ -68,6 +74,7 @@ func DefaultPacemakerOptions() PacemakerOptions {
 		CIDR:            24,
 		MonitorInterval: time.Second,
 		NoQuorumPolicy:  "stop",
+		DCDeadtime:      2 * time.Second,
 		StartTimeout:    90 * time.Second,
 	}
 }
@@ -85,6 +92,9 @@ func (o PacemakerOptions) withDefaults() PacemakerOptions {
 	}
 	if o.NoQuorumPolicy == "" {
 		o.NoQuorumPolicy = d.NoQuorumPolicy
+	}
+	if o.DCDeadtime == 0 {
+		o.DCDeadtime = d.DCDeadtime
 	}
 	if o.StartTimeout == 0 {
 		o.StartTimeout = d.StartTimeout
@@ -106,6 +116,9 @@ func (o PacemakerOptions) Validate() error {
 	}
 	if o.Token < 0 || o.Token%time.Millisecond != 0 {
 		errs = append(errs, fmt.Errorf("e2e: pacemaker: Token %v, want whole milliseconds >= 0", o.Token))
+	}
+	if o.DCDeadtime < time.Second || o.DCDeadtime%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("e2e: pacemaker: DCDeadtime %v, want whole seconds >= 1s", o.DCDeadtime))
 	}
 	switch o.NoQuorumPolicy {
 	case "stop", "ignore", "freeze", "demote":
@@ -176,12 +189,12 @@ func NeedPacemaker(t *testing.T) {
 	}
 }
 
-// NewPacemaker starts corosync and pacemakerd on hosts, waits until every
-// node is online with a DC elected, configures the cluster (stonith-enabled
-// =false: there are no fence devices; no-quorum-policy; resource-stickiness
-// =100) and the VIP (ocf:heartbeat:IPaddr2 on the hosts' link), and waits
-// until exactly one host holds the VIP. It fails the test if any of that
-// does not happen within opts.StartTimeout.
+// NewPacemaker starts corosync and pacemakerd on hosts with a seeded CIB
+// (stonith-enabled=false: there are no fence devices; no-quorum-policy;
+// dc-deadtime; resource-stickiness=100; the VIP as ocf:heartbeat:IPaddr2
+// on the hosts' link), waits until every node is online with a DC elected
+// and exactly one host holds the VIP. It fails the test if that does not
+// happen within opts.StartTimeout.
 func NewPacemaker(t *testing.T, n *Net, hosts []*Host, opts PacemakerOptions) *Pacemaker {
 	t.Helper()
 	NeedPacemaker(t)
@@ -200,38 +213,34 @@ func NewPacemaker(t *testing.T, n *Net, hosts []*Host, opts PacemakerOptions) *P
 	// Registered after TempDir, so it runs before the directory (the
 	// nodes' bind-mounted disks) is removed.
 	t.Cleanup(p.close)
-	conf := p.corosyncConf()
+	conf, cib := p.corosyncConf(), p.cib()
 	for i, h := range hosts {
 		nd := &pcmkNode{name: NodeName(i), dir: filepath.Join(dir, h.Name)}
 		p.nodes[h] = nd
-		if err := p.makeDisk(nd, conf); err != nil {
+		if err := p.makeDisk(nd, conf, cib); err != nil {
 			t.Fatal(err)
 		}
 	}
 	start := time.Now()
 	for _, h := range hosts {
-		p.startNode(h)
+		p.startCorosync(h)
+	}
+	for _, h := range hosts {
+		p.waitCorosync(h)
+	}
+	for _, h := range hosts {
+		p.startPacemakerd(h)
 	}
 	if err := p.WaitOnline(hosts, hosts, opts.StartTimeout); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("pacemaker: %d nodes online with a DC after %v", len(hosts), time.Since(start).Round(time.Millisecond))
-	if err := p.configure(hosts[0]); err != nil {
-		t.Fatal(err)
+	t.Logf("pacemaker: %d nodes online with a DC %v after start", len(hosts), time.Since(start).Round(time.Millisecond))
+	if err := waitFor(opts.StartTimeout, func() error { _, err := p.Holder(); return err }); err != nil {
+		out, _ := p.Crm(hosts[0], "crm_mon", "-1", "-r", "-f")
+		t.Fatalf("e2e: pacemaker: VIP not started: %v\n%s", err, out)
 	}
-	deadline := time.Now().Add(opts.StartTimeout)
-	for {
-		h, err := p.Holder()
-		if err == nil {
-			t.Logf("pacemaker: VIP %s started on %s after %v", opts.VIP, h.Name, time.Since(start).Round(time.Millisecond))
-			break
-		}
-		if time.Now().After(deadline) {
-			out, _ := p.Crm(hosts[0], "crm_mon", "-1", "-r", "-f")
-			t.Fatalf("e2e: pacemaker: VIP not started within %v: %v\n%s", opts.StartTimeout, err, out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	h, _ := p.Holder()
+	t.Logf("pacemaker: VIP %s on %s %v after start", opts.VIP, h.Name, time.Since(start).Round(time.Millisecond))
 	return p
 }
 
@@ -277,7 +286,7 @@ func (p *Pacemaker) corosyncConf() string {
 
 // makeDisk creates a node's directories with the owners and modes the
 // Debian packages give them, and its corosync.conf.
-func (p *Pacemaker) makeDisk(nd *pcmkNode, conf string) error {
+func (p *Pacemaker) makeDisk(nd *pcmkNode, conf, cib string) error {
 	root, ha := [2]int{0, 0}, [2]int{p.ids.uid, p.ids.gid}
 	dirs := []struct {
 		path  string
@@ -306,9 +315,16 @@ func (p *Pacemaker) makeDisk(nd *pcmkNode, conf string) error {
 			return fmt.Errorf("e2e: pacemaker: %w", err)
 		}
 	}
-	// The node directory itself must be reachable; TempDir is 0700 root,
-	// but the bind mounts are reached through their mount points.
+	// TempDir is 0700 root, but hacluster reaches the bind mounts through
+	// their mount points, not through it.
 	if err := os.WriteFile(filepath.Join(nd.dir, "etc-corosync", "corosync.conf"), []byte(conf), 0o644); err != nil {
+		return fmt.Errorf("e2e: pacemaker: %w", err)
+	}
+	cibPath := filepath.Join(nd.dir, "var-lib-pacemaker", "cib", "cib.xml")
+	if err := os.WriteFile(cibPath, []byte(cib), 0o600); err != nil {
+		return fmt.Errorf("e2e: pacemaker: %w", err)
+	}
+	if err := os.Chown(cibPath, p.ids.uid, p.ids.gid); err != nil {
 		return fmt.Errorf("e2e: pacemaker: %w", err)
 	}
 	return nil
@@ -330,15 +346,22 @@ mount --bind "$d/var-log" /var/log
 exec sleep infinity
 `
 
-// startNode starts the host's namespace holder, corosync (waiting until it
-// answers) and pacemakerd. It fails the test if the namespace or corosync
-// do not come up.
+// startNode starts the host's node and waits until corosync answers.
 func (p *Pacemaker) startNode(h *Host) {
+	p.t.Helper()
+	p.startCorosync(h)
+	p.waitCorosync(h)
+	p.startPacemakerd(h)
+}
+
+// startCorosync starts the host's mount namespace holder, waits until
+// its mounts are in place, and starts corosync. It fails the test if the
+// namespace does not come up.
+func (p *Pacemaker) startCorosync(h *Host) {
 	t := p.t
 	t.Helper()
 	nd := p.nodes[h]
-	prefix := "pcmk-" + h.Name + "-"
-	nd.ns = h.Start(prefix+"ns", "unshare", "--mount", "--propagation", "private", "sh", "-c", nsScript, "sh", nd.dir)
+	nd.ns = h.Start("pcmk-"+h.Name+"-ns", "unshare", "--mount", "--propagation", "private", "sh", "-c", nsScript, "sh", nd.dir)
 	nd.procs = append(nd.procs, nd.ns)
 	// ip netns exec, unshare and sh exec without forking: the Proc's pid
 	// becomes sleep once the mounts are in place.
@@ -357,18 +380,28 @@ func (p *Pacemaker) startNode(h *Host) {
 	}
 	nd.mnt = "/proc/" + pid + "/ns/mnt"
 	nd.mntID = nsInode(nd.mnt)
+	nd.procs = append(nd.procs, h.Start("pcmk-"+h.Name+"-corosync", "nsenter", "--mount="+nd.mnt, "--", "corosync", "-f"))
+}
 
-	enter := []string{"nsenter", "--mount=" + nd.mnt, "--"}
-	nd.procs = append(nd.procs, h.Start(prefix+"corosync", append(enter, "corosync", "-f")...))
+// waitCorosync waits until corosync on h answers corosync-cfgtool and
+// fails the test otherwise.
+func (p *Pacemaker) waitCorosync(h *Host) {
+	p.t.Helper()
 	if err := waitFor(20*time.Second, func() error {
 		_, err := p.Crm(h, "corosync-cfgtool", "-s")
 		return err
 	}); err != nil {
-		t.Fatalf("e2e: pacemaker: corosync on %s: %v", h.Name, err)
+		p.t.Fatalf("e2e: pacemaker: corosync on %s: %v", h.Name, err)
 	}
-	nd.procs = append(nd.procs, h.Start(prefix+"pacemakerd", append(enter,
-		"env", "PCMK_logfile=/var/log/pacemaker/pacemaker.log", "PCMK_logfacility=none",
-		"pacemakerd")...))
+}
+
+// startPacemakerd starts pacemakerd on h (logging to the node's
+// /var/log/pacemaker/pacemaker.log); it forks the subdaemons, each in
+// its own session.
+func (p *Pacemaker) startPacemakerd(h *Host) {
+	nd := p.nodes[h]
+	nd.procs = append(nd.procs, h.Start("pcmk-"+h.Name+"-pacemakerd", "nsenter", "--mount="+nd.mnt, "--",
+		"env", "PCMK_logfile=/var/log/pacemaker/pacemaker.log", "PCMK_logfacility=none", "pacemakerd"))
 }
 
 // waitFor polls f every 50 ms until it returns nil or limit passes, and
@@ -462,30 +495,43 @@ func (p *Pacemaker) WaitOnline(from, want []*Host, limit time.Duration) error {
 	})
 }
 
-// configure sets the cluster properties and creates the VIP, from h.
-func (p *Pacemaker) configure(h *Host) error {
+// cib is the seeded cib.xml of every node (without a .sig digest file,
+// which pacemaker-based accepts with a warning).
+func (p *Pacemaker) cib() string {
 	o := p.Opts
-	props := [][]string{
-		{"crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false"},
-		{"crm_attribute", "--type", "crm_config", "--name", "no-quorum-policy", "--update", o.NoQuorumPolicy},
-		{"crm_attribute", "--type", "rsc_defaults", "--name", "resource-stickiness", "--update", "100"},
-	}
-	for _, args := range props {
-		if _, err := p.Crm(h, args...); err != nil {
-			return err
-		}
-	}
-	id := VIPResource
-	vip := fmt.Sprintf(`<primitive id="%[1]s" class="ocf" provider="heartbeat" type="IPaddr2">`+
-		`<instance_attributes id="%[1]s-ia">`+
-		`<nvpair id="%[1]s-ip" name="ip" value="%[2]s"/>`+
-		`<nvpair id="%[1]s-cidr" name="cidr_netmask" value="%[3]d"/>`+
-		`<nvpair id="%[1]s-nic" name="nic" value="%[4]s"/>`+
-		`</instance_attributes>`+
-		`<operations><op id="%[1]s-monitor" name="monitor" interval="%[5]ds" timeout="20s"/></operations>`+
-		`</primitive>`, id, o.VIP, o.CIDR, hostLink, int(o.MonitorInterval/time.Second))
-	_, err := p.Crm(h, "cibadmin", "--create", "--scope", "resources", "--xml-text", vip)
-	return err
+	return fmt.Sprintf(`<cib validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="cib-bootstrap-options">
+        <nvpair id="cib-bootstrap-options-stonith-enabled" name="stonith-enabled" value="false"/>
+        <nvpair id="cib-bootstrap-options-no-quorum-policy" name="no-quorum-policy" value="%[6]s"/>
+        <nvpair id="cib-bootstrap-options-dc-deadtime" name="dc-deadtime" value="%[7]ds"/>
+        <nvpair id="cib-bootstrap-options-cluster-name" name="cluster-name" value="pl-e2e"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes/>
+    <resources>
+      <primitive id="%[1]s" class="ocf" provider="heartbeat" type="IPaddr2">
+        <instance_attributes id="%[1]s-ia">
+          <nvpair id="%[1]s-ip" name="ip" value="%[2]s"/>
+          <nvpair id="%[1]s-cidr" name="cidr_netmask" value="%[3]d"/>
+          <nvpair id="%[1]s-nic" name="nic" value="%[4]s"/>
+        </instance_attributes>
+        <operations>
+          <op id="%[1]s-monitor" name="monitor" interval="%[5]ds" timeout="20s"/>
+        </operations>
+      </primitive>
+    </resources>
+    <constraints/>
+    <rsc_defaults>
+      <meta_attributes id="rsc-options">
+        <nvpair id="rsc-options-resource-stickiness" name="resource-stickiness" value="100"/>
+      </meta_attributes>
+    </rsc_defaults>
+  </configuration>
+  <status/>
+</cib>
+`, VIPResource, o.VIP, o.CIDR, hostLink, int(o.MonitorInterval/time.Second), o.NoQuorumPolicy, int(o.DCDeadtime/time.Second))
 }
 
 // Holder returns the one host that has the VIP on its link; it is an
