@@ -28,7 +28,7 @@ import (
 )
 
 // Prefix starts the name of every namespace and link the harness creates.
-const Prefix = "pl-e2e-"
+const Prefix = "pl-ep-" // TEMP: this worktree's own prefix, so parallel e2e runs do not remove each other's namespaces
 
 const (
 	switchNS = Prefix + "sw"

@@ -468,6 +468,35 @@ func (p *Pacemaker) status(h *Host) (*crmMon, error) {
 	return &m, nil
 }
 
+// DC returns the host of the Designated Controller as crm_mon on h (any
+// running node if h is nil) sees it.
+func (p *Pacemaker) DC(h *Host) (*Host, error) {
+	if h == nil {
+		for _, o := range p.Hosts {
+			if p.nodes[o].running() {
+				h = o
+				break
+			}
+		}
+		if h == nil {
+			return nil, ErrPacemakerDown
+		}
+	}
+	m, err := p.status(h)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Summary.DC.Present {
+		return nil, fmt.Errorf("e2e: pacemaker: %s sees no DC", h.Name)
+	}
+	for _, o := range p.Hosts {
+		if p.Node(o) == m.Summary.DC.Name {
+			return o, nil
+		}
+	}
+	return nil, fmt.Errorf("e2e: pacemaker: DC %q is not a node", m.Summary.DC.Name)
+}
+
 // WaitOnline waits until, as seen from every host of from, a DC is
 // elected and every host of want is online; it returns an error naming
 // what was still missing after limit.

@@ -18,6 +18,9 @@ func TestPacemakerVIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if dc, err := p.DC(nil); err == nil {
+		t.Logf("pacemaker: VIP on %s, DC %s", from.Name, dc.Name)
+	}
 	m := Watch(p.Opts.VIP, n.Hosts)
 	defer m.Stop()
 	crashed := time.Now()
