@@ -19,6 +19,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -105,7 +106,7 @@ func (o PacemakerOptions) withDefaults() PacemakerOptions {
 // Validate reports every problem of the options at once.
 func (o PacemakerOptions) Validate() error {
 	var errs []error
-	if ip := strings.Split(o.VIP, "."); len(ip) != 4 {
+	if ip := net.ParseIP(o.VIP); ip == nil || ip.To4() == nil {
 		errs = append(errs, fmt.Errorf("e2e: pacemaker: VIP %q is not an IPv4 address", o.VIP))
 	}
 	if o.CIDR < 1 || o.CIDR > 32 {
@@ -591,9 +592,14 @@ func (p *Pacemaker) Holder() (*Host, error) {
 }
 
 // Kill SIGKILLs every process of h's node (a host whose cluster stack
-// dies): the process groups started for it and any process left in its
-// private mount namespace. Crash does this too; KillAgent only reaches
-// the process groups.
+// dies) and leaves its addresses alone: the process groups started for
+// it and any process left in its private mount namespace (pacemakerd's
+// subdaemons run in their own sessions, IPaddr2's send_arp is
+// daemonized). Crash kills them too. h.KillAgent reaches only the groups
+// of the namespace holder, corosync and pacemakerd; the subdaemons then
+// exit within milliseconds on losing corosync. Either way nothing removes
+// the VIP from h (there is no fencing), so it is held twice until Restart
+// lets Pacemaker see and recover the duplicate.
 func (p *Pacemaker) Kill(h *Host) {
 	nd := p.nodes[h]
 	for _, pr := range nd.procs {
