@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paceline/paceline/internal/clock"
@@ -163,30 +164,31 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-type heartbeat struct {
-	node  string
-	guard time.Duration
-	reply chan time.Time
-}
-
 type report struct {
-	node string
-	rh   model.ResourceHistory
-	rec  model.OpRecord
+	node, boot string
+	rh         model.ResourceHistory
+	rec        model.OpRecord
 }
 
 // Controller is the leader's controller. Its exported methods are safe for
 // concurrent use; its state belongs to the Run goroutine.
 type Controller struct {
-	cfg        Config
-	raft       Raft
-	heartbeats chan heartbeat
-	reports    chan report
-	kick       chan struct{}
-	done       chan struct{}
+	cfg  Config
+	raft Raft
+	// lmu guards leases, boots and retired: heartbeats renew leases from
+	// the callers' goroutines, plan reads them.
+	lmu    sync.Mutex
+	leases *membership.Leases
+	boots  map[string]string // node -> agent boot of its last renewal
+	// retired are the boots of nodes turned offline since: their history
+	// was cleared, so anything they still report is stale.
+	retired map[string]bool // "node/boot"
+
+	reports chan report
+	kick    chan struct{}
+	done    chan struct{}
 
 	// Owned by Run.
-	leases   *membership.Leases
 	inflight map[string]string // "node/resource" -> op key in flight
 	step     int
 }
@@ -199,11 +201,12 @@ func New(cfg Config, r Raft) (*Controller, error) {
 	cfg.setDefaults()
 	return &Controller{
 		cfg: cfg, raft: r,
-		heartbeats: make(chan heartbeat),
-		reports:    make(chan report, 1024),
-		kick:       make(chan struct{}, 1),
-		done:       make(chan struct{}),
-		inflight:   map[string]string{},
+		reports:  make(chan report, 1024),
+		kick:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		inflight: map[string]string{},
+		boots:    map[string]string{},
+		retired:  map[string]bool{},
 	}, nil
 }
 
@@ -215,14 +218,17 @@ func (c *Controller) Run(ctx context.Context) error {
 	if err := c.raft.Barrier(ctx); err != nil {
 		return fmt.Errorf("controller: barrier: %w", err)
 	}
-	c.leases = membership.NewLeases(c.cfg.Leases, c.cfg.Clock.Now())
+	leases := membership.NewLeases(c.cfg.Leases, c.cfg.Clock.Now())
 	// Nodes guarded by a watchdog (as the previous leader recorded them)
 	// are recovered at their lease expiry, also if they never renew here.
 	c.raft.Read(func(s *store.Store) {
 		for _, m := range s.Members() {
-			c.leases.Guard(m.Name, time.Duration(m.Lease.Watchdog)*time.Millisecond)
+			leases.Guard(m.Name, time.Duration(m.Lease.Watchdog)*time.Millisecond)
 		}
 	})
+	c.lmu.Lock()
+	c.leases = leases
+	c.lmu.Unlock()
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
 	for {
@@ -230,9 +236,6 @@ func (c *Controller) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case hb := <-c.heartbeats:
-			c.leases.Guard(hb.node, hb.guard)
-			hb.reply <- c.leases.Renew(hb.node, c.cfg.Clock.Now())
 		case r := <-c.reports:
 			c.record(ctx, r)
 			// Take every queued result before planning again.
@@ -250,33 +253,66 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// Heartbeat renews node's lease and returns its expiry on the leader's
-// clock; guard is the timeout of the watchdog the node feeds only while
-// its lease is valid (0: none; membership.Leases.Guard). It blocks until
-// the controller's goroutine handles it, and fails with ErrStopped once
-// Run has returned or ctx ends.
-func (c *Controller) Heartbeat(ctx context.Context, node string, guard time.Duration) (time.Time, error) {
-	hb := heartbeat{node: node, guard: guard, reply: make(chan time.Time, 1)}
-	select {
-	case c.heartbeats <- hb:
-		return <-hb.reply, nil
-	case <-c.done:
-		return time.Time{}, ErrStopped
-	case <-ctx.Done():
-		return time.Time{}, ctx.Err()
-	}
+// Renewal is one heartbeat of a node.
+type Renewal struct {
+	// Node is the renewing node.
+	Node string
+	// Boot identifies the node's agent process (random per start): a
+	// report from another boot than the last renewal's is stale (sent by
+	// a process that has since died, delivered late) and dropped.
+	Boot string
+	// Watchdog is the timeout of the watchdog the node feeds only while
+	// its lease is valid (0: none; membership.Leases.Guard).
+	Watchdog time.Duration
 }
 
-// Report hands over the result of an op on node. It does not block; it
-// fails with ErrStopped once Run has returned.
-func (c *Controller) Report(node string, rh model.ResourceHistory, rec model.OpRecord) error {
+// Heartbeat renews the node's lease and returns its expiry on the
+// leader's clock. It never waits for the controller's loop (a slow plan
+// must not starve renewals); it fails with ErrStopped before Run has taken
+// over (Barrier) and once Run has returned.
+func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error) {
+	select {
+	case <-c.done:
+		return time.Time{}, ErrStopped
+	default:
+	}
+	c.lmu.Lock()
+	defer c.lmu.Unlock()
+	if c.leases == nil {
+		return time.Time{}, ErrStopped
+	}
+	c.leases.Guard(r.Node, r.Watchdog)
+	if r.Boot != "" {
+		c.boots[r.Node] = r.Boot
+	}
+	return c.leases.Renew(r.Node, c.cfg.Clock.Now()), nil
+}
+
+// stale reports whether a report from node's agent boot comes from an
+// earlier process than the node's last renewal, or from a process whose
+// node has turned offline since (its report was delivered late, say
+// after a partition healed).
+func (c *Controller) stale(node, boot string) bool {
+	if boot == "" {
+		return false
+	}
+	c.lmu.Lock()
+	defer c.lmu.Unlock()
+	cur, ok := c.boots[node]
+	return c.retired[node+"/"+boot] || (ok && cur != boot)
+}
+
+// Report hands over the result of an op on node, run by the node's agent
+// boot (Renewal.Boot; "" if unknown). It does not block; it fails with
+// ErrStopped once Run has returned.
+func (c *Controller) Report(node, boot string, rh model.ResourceHistory, rec model.OpRecord) error {
 	select {
 	case <-c.done:
 		return ErrStopped
 	default:
 	}
 	select {
-	case c.reports <- report{node: node, rh: rh, rec: rec}:
+	case c.reports <- report{node: node, boot: boot, rh: rh, rec: rec}:
 		return nil
 	case <-c.done:
 		return ErrStopped
@@ -301,6 +337,10 @@ func opKey(node, rsc, task string, intervalMS int64) string {
 // record writes a result to the store (unless nothing changed, as for a
 // recurring monitor repeating itself).
 func (c *Controller) record(ctx context.Context, r report) {
+	if c.stale(r.node, r.boot) {
+		c.cfg.Logf("controller: dropped a stale %s %s result from %s's previous agent (boot %s)", r.rh.ID, r.rec.Operation, r.node, r.boot)
+		return
+	}
 	rec := r.rec
 	if rec.FeatureSet == "" {
 		rec.FeatureSet = sched.FeatureSet
@@ -355,7 +395,11 @@ func (c *Controller) sameAsStored(node, rsc string, rec *model.OpRecord) (same b
 // plan is one step: liveness, schedule, dispatch.
 func (c *Controller) plan(ctx context.Context) {
 	now := c.cfg.Clock.Now()
-	c.leases.Renew(c.cfg.Node, now) // the leader is alive by definition
+	type leaseView struct {
+		lv      membership.Liveness
+		guard   int64
+		granted time.Time
+	}
 	var (
 		members []store.Member
 		cfg     *model.Config
@@ -364,13 +408,20 @@ func (c *Controller) plan(ctx context.Context) {
 	c.raft.Read(func(s *store.Store) { members, cfg, st = s.Members(), s.Config(), s.Status() })
 	stonith := !isFalse(cfg.Properties["stonith-enabled"])
 	renewed := map[string]bool{}
+	views := map[string]leaseView{}
+	c.lmu.Lock()
+	c.leases.Renew(c.cfg.Node, now) // the leader is alive by definition
 	for _, n := range c.leases.Nodes() {
 		renewed[n] = true
 	}
+	for _, m := range members {
+		views[m.Name] = leaseView{lv: c.leases.Liveness(m.Name, now, stonith), guard: c.leases.Guarded(m.Name).Milliseconds(), granted: c.leases.Granted(m.Name)}
+	}
+	c.lmu.Unlock()
 	voters, alive := 0, 0
 	changed := false
 	for _, m := range members {
-		lv := c.leases.Liveness(m.Name, now, stonith)
+		lv := views[m.Name].lv
 		want := m.State
 		switch {
 		case lv == membership.Alive && renewed[m.Name]:
@@ -389,7 +440,7 @@ func (c *Controller) plan(ctx context.Context) {
 				alive++
 			}
 		}
-		guard := c.leases.Guarded(m.Name).Milliseconds()
+		guard := views[m.Name].guard
 		if want == m.State && (guard == m.Lease.Watchdog || !renewed[m.Name]) {
 			continue
 		}
@@ -397,6 +448,13 @@ func (c *Controller) plan(ctx context.Context) {
 			c.cfg.Logf("controller: node %s %s -> %s (%v)", m.Name, m.State, want, lv)
 		}
 		if want == store.StateOffline {
+			// Whatever the node's agent still reports is stale.
+			c.lmu.Lock()
+			if b, ok := c.boots[m.Name]; ok {
+				c.retired[m.Name+"/"+b] = true
+				delete(c.boots, m.Name)
+			}
+			c.lmu.Unlock()
 			// Fencing is confirmed: the node stopped everything it ran.
 			for _, rh := range m.Resources {
 				c.apply(ctx, store.NewFailCountClear(store.FailCountClear{Node: m.Name, Resource: rh.ID, History: true}))
@@ -407,7 +465,7 @@ func (c *Controller) plan(ctx context.Context) {
 				}
 			}
 		}
-		lease := store.Lease{Leader: c.cfg.Node, GrantedAt: c.leases.Granted(m.Name).UnixMilli(), TTL: c.cfg.Leases.TTL.Milliseconds(), Watchdog: guard}
+		lease := store.Lease{Leader: c.cfg.Node, GrantedAt: views[m.Name].granted.UnixMilli(), TTL: c.cfg.Leases.TTL.Milliseconds(), Watchdog: guard}
 		c.apply(ctx, store.NewNodeState(m.Name, want, lease))
 		changed = true
 	}

@@ -137,7 +137,10 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	rc.ID, rc.Role, rc.DataDir = c.Name, store.Role(c.Role), filepath.Join(c.DataDir, "raft")
 	// Elections must end within the lease margin (membership.RaftTimeout).
 	rc.HeartbeatTimeout = leases.RaftTimeout()
-	rc.ElectionTimeout, rc.LeaderLeaseTimeout = rc.HeartbeatTimeout, rc.HeartbeatTimeout/2
+	// The leader steps down after three quarters of it without a quorum:
+	// before any successor can be elected (followers wait a whole timeout),
+	// yet not at every scheduling hiccup of a loaded host.
+	rc.ElectionTimeout, rc.LeaderLeaseTimeout = rc.HeartbeatTimeout, rc.HeartbeatTimeout*3/4
 	node, err := consensus.NewNode(rc, trans.Transport())
 	if err != nil {
 		trans.Close()

@@ -62,7 +62,7 @@ type Config struct {
 	// Default: Listen's host with its port plus 1000 (7101 -> 8101).
 	RaftListen string `yaml:"raft_listen"`
 	// Profile picks the lease timings: "default" (heartbeat 200ms, lease
-	// TTL 1.5s, self-fence deadline 1s) or "fast" (100ms, 500ms, 300ms),
+	// TTL 1.5s, self-fence deadline 1s) or "fast" (100ms, 600ms, 300ms),
 	// for low-latency networks. Heartbeat, LeaseTTL and
 	// SelfFenceDeadline, when set, override the profile.
 	Profile string `yaml:"profile"`
@@ -93,7 +93,7 @@ type Config struct {
 // Lease timing profiles (Config.Profile).
 var profiles = map[string][3]time.Duration{
 	"default": {200 * time.Millisecond, 1500 * time.Millisecond, time.Second},
-	"fast":    {100 * time.Millisecond, 500 * time.Millisecond, 300 * time.Millisecond},
+	"fast":    {100 * time.Millisecond, 600 * time.Millisecond, 300 * time.Millisecond},
 }
 
 // DefaultConfig returns the defaults; Name is left empty.

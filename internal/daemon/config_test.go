@@ -33,7 +33,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 	if c.Advertise != "127.0.0.1:7301" || c.RaftListen != "127.0.0.1:8301" {
 		t.Errorf("derived advertise=%q raft_listen=%q, want 127.0.0.1:7301 and 127.0.0.1:8301", c.Advertise, c.RaftListen)
 	}
-	if c.Heartbeat != 100*time.Millisecond || c.LeaseTTL != 500*time.Millisecond || c.SelfFenceDeadline != 300*time.Millisecond {
+	if c.Heartbeat != 100*time.Millisecond || c.LeaseTTL != 600*time.Millisecond || c.SelfFenceDeadline != 300*time.Millisecond {
 		t.Errorf("fast profile timings: %v %v %v", c.Heartbeat, c.LeaseTTL, c.SelfFenceDeadline)
 	}
 }

@@ -105,7 +105,7 @@ func (h *PeerHandler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		peerError(w, http.StatusBadRequest, "heartbeat: watchdog_ms is negative")
 		return
 	}
-	exp, err := c.Heartbeat(r.Context(), caller(r), time.Duration(req.WatchdogMS)*time.Millisecond)
+	exp, err := c.Heartbeat(r.Context(), controller.Renewal{Node: caller(r), Boot: req.Boot, Watchdog: time.Duration(req.WatchdogMS) * time.Millisecond})
 	if err != nil {
 		peerError(w, http.StatusServiceUnavailable, err.Error())
 		return
@@ -118,12 +118,16 @@ func (h *PeerHandler) heartbeat(w http.ResponseWriter, r *http.Request) {
 // (0: none).
 type peerHeartbeat struct {
 	WatchdogMS int64 `json:"watchdog_ms"`
+	// Boot identifies the sending agent process (controller.Renewal).
+	Boot string `json:"boot,omitempty"`
 }
 
 // peerReport is an op result on the wire.
 type peerReport struct {
 	Resource model.ResourceHistory `json:"resource"`
 	Record   model.OpRecord        `json:"record"`
+	// Boot identifies the agent process that ran the op (controller.Renewal).
+	Boot string `json:"boot,omitempty"`
 }
 
 func (h *PeerHandler) report(w http.ResponseWriter, r *http.Request) {
@@ -136,7 +140,7 @@ func (h *PeerHandler) report(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	if err := c.Report(caller(r), rep.Resource, rep.Record); err != nil {
+	if err := c.Report(caller(r), rep.Boot, rep.Resource, rep.Record); err != nil {
 		peerError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
@@ -317,6 +321,7 @@ func peerError(w http.ResponseWriter, code int, msg string) {
 // certificate.
 type PeerClient struct {
 	hc      *http.Client
+	tr      *http.Transport
 	resolve func(node string) (apiAddr string, ok bool)
 }
 
@@ -329,8 +334,13 @@ func NewPeerClient(tlsCfg *tls.Config, resolve func(node string) (string, bool),
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	tr := &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
-	return &PeerClient{hc: &http.Client{Transport: tr, Timeout: timeout}, resolve: resolve}
+	tr := &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute,
+		// A peer that died without closing its connection (a crash, a
+		// watchdog reset) leaves it half-open, and HTTP/2 would send every
+		// call to it into the void: ping an idle connection and drop it
+		// when the ping goes unanswered.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: time.Second, PingTimeout: time.Second}}
+	return &PeerClient{hc: &http.Client{Transport: tr, Timeout: timeout}, tr: tr, resolve: resolve}
 }
 
 // Forward proposes cmd on the leader.
@@ -370,6 +380,8 @@ func (c *PeerClient) postAddr(ctx context.Context, addr, path string, in, out an
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		// The connection may be half-open: the next call dials afresh.
+		c.tr.CloseIdleConnections()
 		return fmt.Errorf("%w: %s to %s: %v", ErrPeer, path, node, err)
 	}
 	defer resp.Body.Close()
@@ -393,16 +405,15 @@ func (c *PeerClient) postAddr(ctx context.Context, addr, path string, in, out an
 	return nil
 }
 
-// Heartbeat asks the leader to renew this node's lease; guard is the
-// timeout of the watchdog this node feeds only while its lease is valid
-// (0: none).
-func (c *PeerClient) Heartbeat(ctx context.Context, leader string, guard time.Duration) error {
-	return c.post(ctx, leader, "heartbeat", peerHeartbeat{WatchdogMS: guard.Milliseconds()}, nil)
+// Heartbeat asks the leader to renew this node's lease (the leader takes
+// the node's name from its certificate, not from r.Node).
+func (c *PeerClient) Heartbeat(ctx context.Context, leader string, r controller.Renewal) error {
+	return c.post(ctx, leader, "heartbeat", peerHeartbeat{WatchdogMS: r.Watchdog.Milliseconds(), Boot: r.Boot}, nil)
 }
 
 // Report sends an op result to the leader.
-func (c *PeerClient) Report(ctx context.Context, leader string, rh model.ResourceHistory, rec model.OpRecord) error {
-	return c.post(ctx, leader, "report", peerReport{Resource: rh, Record: rec}, nil)
+func (c *PeerClient) Report(ctx context.Context, leader, boot string, rh model.ResourceHistory, rec model.OpRecord) error {
+	return c.post(ctx, leader, "report", peerReport{Resource: rh, Record: rec, Boot: boot}, nil)
 }
 
 // Exec hands op to node's executor.

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"sort"
 	"sync"
@@ -43,6 +45,9 @@ type RuntimeConfig struct {
 type Runtime struct {
 	cfg    RuntimeConfig
 	holder *membership.Holder
+	// boot identifies this agent process to the leader (random per start):
+	// results a dead predecessor sent, delivered late, are told apart.
+	boot string
 
 	mu     sync.Mutex
 	ctrl   *controller.Controller
@@ -79,7 +84,11 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases),
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	return &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases), boot: hex.EncodeToString(b[:]),
 		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}}, nil
 }
 
@@ -243,11 +252,13 @@ func (r *Runtime) renew(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Leases.TTL/2)
 	defer cancel()
 	return r.toLeader(
-		func(c *controller.Controller) error {
-			_, err := c.Heartbeat(ctx, r.cfg.Name, r.cfg.Watchdog)
-			return err
-		},
-		func(leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, r.cfg.Watchdog) })
+		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, r.renewal()); return err },
+		func(leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, r.renewal()) })
+}
+
+// renewal is this node's heartbeat.
+func (r *Runtime) renewal() controller.Renewal {
+	return controller.Renewal{Node: r.cfg.Name, Boot: r.boot, Watchdog: r.cfg.Watchdog}
 }
 
 // toLeader calls local with this node's controller when it leads, remote
@@ -318,11 +329,11 @@ func (r *Runtime) results(ctx context.Context) {
 
 func (r *Runtime) report(ctx context.Context, rh model.ResourceHistory, rec model.OpRecord) error {
 	return r.toLeader(
-		func(c *controller.Controller) error { return c.Report(r.cfg.Name, rh, rec) },
+		func(c *controller.Controller) error { return c.Report(r.cfg.Name, r.boot, rh, rec) },
 		func(leader string) error {
 			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			return r.cfg.Peers.Report(ctx, leader, rh, rec)
+			return r.cfg.Peers.Report(ctx, leader, r.boot, rh, rec)
 		})
 }
 

@@ -65,8 +65,8 @@ func DefaultConfig() Config {
 // loss between one and two Raft timeouts after the last contact, the vote
 // takes a round trip and the node retries every quarter heartbeat. A
 // quarter of the margin leaves room for one split vote on a loaded host:
-// 275 ms with the default timings, 75 ms with the fast profile. Never
-// below 10 ms.
+// 275 ms with the default timings, 100 ms with the fast profile
+// (heartbeat 100 ms, TTL 600 ms). Never below 10 ms.
 func (c Config) RaftTimeout() time.Duration {
 	return max((c.TTL-2*c.Heartbeat)/4, 10*time.Millisecond)
 }

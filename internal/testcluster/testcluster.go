@@ -245,7 +245,7 @@ func (n *Node) forwardResults() {
 				continue
 			}
 			rh := model.ResourceHistory{ID: r.Resource, Class: r.Agent.Class, Provider: r.Agent.Provider, Type: r.Agent.Name}
-			ctrl.Report(n.Name, rh, r.Record)
+			ctrl.Report(n.Name, "", rh, r.Record)
 		}
 	}
 }
@@ -368,7 +368,7 @@ func (c *Cluster) heartbeats() {
 		}
 		if ctrl != nil && c.reachable(leader, name) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			if _, err := ctrl.Heartbeat(ctx, name, 0); err == nil {
+			if _, err := ctrl.Heartbeat(ctx, controller.Renewal{Node: name}); err == nil {
 				n.holder.Renewed(now)
 			}
 			cancel()

@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,9 +205,18 @@ func (n *Net) close() {
 		p.wait(5 * time.Second)
 	}
 	if n.t.Failed() {
+		// PL_E2E_KEEP=DIR keeps every whole log of a failed test there.
+		keep := os.Getenv("PL_E2E_KEEP")
+		if keep != "" {
+			keep = filepath.Join(keep, strings.NewReplacer("/", "_").Replace(n.t.Name()))
+			os.MkdirAll(keep, 0o700)
+		}
 		for _, p := range procs {
 			if b, err := os.ReadFile(p.Log); err == nil {
 				n.t.Logf("--- %s ---\n%s", filepath.Base(p.Log), tail(b, 8000))
+				if keep != "" {
+					os.WriteFile(filepath.Join(keep, filepath.Base(p.Log)), b, 0o600)
+				}
 			}
 		}
 	}
@@ -296,12 +306,27 @@ func (n *Net) StartOutside(name string, args ...string) *Proc {
 	defer logf.Close()
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// Killed with the test process too (outside every host, Cleanup would
+	// not find it): the parent-death signal fires when the thread that
+	// started the process ends, so that thread stays locked to a
+	// goroutine that lives as long as the process.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p := &Proc{Cmd: cmd, Log: logPath, done: make(chan struct{})}
+	started := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err != nil {
+			return
+		}
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
 		t.Fatalf("e2e: start %s: %v", name, err)
 	}
-	p := &Proc{Cmd: cmd, Log: logPath, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
 	n.mu.Lock()
 	n.procs = append(n.procs, p)
 	n.mu.Unlock()

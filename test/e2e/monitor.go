@@ -136,6 +136,13 @@ func (m *Monitor) sample(h *Host) {
 	}
 }
 
+// The main goroutine keeps the main thread, so enterNS never moves it: a
+// process's namespace as others see it (ip netns pids, which a watchdog
+// reset uses to kill a host's processes) is its main thread's, and a
+// goroutine locked to the main thread that ends without unlocking leaves
+// the thread parked in the namespace it entered.
+func init() { runtime.LockOSThread() }
+
 // enterNS moves the calling (locked) thread into network namespace ns.
 func enterNS(ns string) error {
 	f, err := os.Open("/run/netns/" + ns)
