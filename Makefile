@@ -1,7 +1,7 @@
 # Paceline build, test and measurement entry points.
 GO ?= go
 
-.PHONY: build test conformance bench bench-go bench-failover clean
+.PHONY: build test conformance bench bench-go bench-failover bench-vip soak-cpu clean
 
 ## build: the paceline binary in bin/
 build:
@@ -28,6 +28,16 @@ bench-go:
 ## bench-failover: ten runs of the loopback cluster failover (RUNS=N)
 bench-failover:
 	bench/cluster-failover.sh
+
+## bench-vip: VIP failover of paceline, keepalived and Pacemaker on
+## namespace hosts (root; RUNS=7 per system and fault, SYSTEMS=...)
+bench-vip:
+	bench/failover.sh
+
+## soak-cpu: ten minutes per profile of both cores busy and no fault,
+## counting VIP moves and self-fences (root; MINUTES=10)
+soak-cpu:
+	bench/soak-cpu.sh
 
 clean:
 	rm -rf bin out

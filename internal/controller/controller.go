@@ -175,14 +175,11 @@ type report struct {
 type Controller struct {
 	cfg  Config
 	raft Raft
-	// lmu guards leases, boots and retired: heartbeats renew leases from
-	// the callers' goroutines, plan reads them.
+	// lmu guards leases and boots: heartbeats renew leases from the
+	// callers' goroutines, plan reads them.
 	lmu    sync.Mutex
 	leases *membership.Leases
 	boots  map[string]string // node -> agent boot of its last renewal
-	// retired are the boots of nodes turned offline since: their history
-	// was cleared, so anything they still report is stale.
-	retired map[string]bool // "node/boot"
 
 	reports chan report
 	kick    chan struct{}
@@ -206,7 +203,6 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		done:     make(chan struct{}),
 		inflight: map[string]string{},
 		boots:    map[string]string{},
-		retired:  map[string]bool{},
 	}, nil
 }
 
@@ -288,18 +284,24 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 	return c.leases.Renew(r.Node, c.cfg.Clock.Now()), nil
 }
 
-// stale reports whether a report from node's agent boot comes from an
-// earlier process than the node's last renewal, or from a process whose
-// node has turned offline since (its report was delivered late, say
-// after a partition healed).
+// stale reports whether a report from node's agent boot is stale: the
+// node is offline (its history was cleared when it turned offline; a
+// result still arriving was sent before, delivered late, say by a TCP
+// retransmission once a partition healed), or it comes from an earlier
+// agent process than the node's last renewal.
 func (c *Controller) stale(node, boot string) bool {
-	if boot == "" {
-		return false
+	offline := false
+	c.raft.Read(func(s *store.Store) {
+		m, ok := s.Member(node)
+		offline = ok && m.State == store.StateOffline
+	})
+	if offline {
+		return true
 	}
 	c.lmu.Lock()
 	defer c.lmu.Unlock()
 	cur, ok := c.boots[node]
-	return c.retired[node+"/"+boot] || (ok && cur != boot)
+	return boot != "" && ok && cur != boot
 }
 
 // Report hands over the result of an op on node, run by the node's agent
@@ -338,7 +340,7 @@ func opKey(node, rsc, task string, intervalMS int64) string {
 // recurring monitor repeating itself).
 func (c *Controller) record(ctx context.Context, r report) {
 	if c.stale(r.node, r.boot) {
-		c.cfg.Logf("controller: dropped a stale %s %s result from %s's previous agent (boot %s)", r.rh.ID, r.rec.Operation, r.node, r.boot)
+		c.cfg.Logf("controller: dropped a stale %s %s result from %s (offline, or an earlier agent: boot %s)", r.rh.ID, r.rec.Operation, r.node, r.boot)
 		return
 	}
 	rec := r.rec
@@ -448,13 +450,6 @@ func (c *Controller) plan(ctx context.Context) {
 			c.cfg.Logf("controller: node %s %s -> %s (%v)", m.Name, m.State, want, lv)
 		}
 		if want == store.StateOffline {
-			// Whatever the node's agent still reports is stale.
-			c.lmu.Lock()
-			if b, ok := c.boots[m.Name]; ok {
-				c.retired[m.Name+"/"+b] = true
-				delete(c.boots, m.Name)
-			}
-			c.lmu.Unlock()
 			// Fencing is confirmed: the node stopped everything it ran.
 			for _, rh := range m.Resources {
 				c.apply(ctx, store.NewFailCountClear(store.FailCountClear{Node: m.Name, Resource: rh.ID, History: true}))

@@ -247,3 +247,48 @@ func failCount(c *Cluster, node, rsc string) (v string) {
 	})
 	return v
 }
+
+// A result sent by a node's agent before the node was declared offline
+// and delivered only afterwards (a TCP retransmission once a partition
+// heals) must not count: the node's history was cleared when it turned
+// offline, and a stale "web is running here" would make web active on
+// two nodes and get it stopped on both.
+func TestStaleResultOfAnOfflineNodeIsDropped(t *testing.T) {
+	c := newCluster(t)
+	c.CreateDummy("web", time.Second, nil)
+	from := runningOn(c, "web")
+	boot := c.Node(from).Boot
+	c.Kill(from)
+	to := runningOn(c, "web", from)
+	c.Eventually(from+" offline", func() bool { return c.NodeState(from) == store.StateOffline })
+	ctrl := c.LeaderController()
+	if ctrl == nil {
+		t.Fatal("no leader")
+	}
+	rh := model.ResourceHistory{ID: "web", Class: "builtin", Type: "dummy"}
+	late := model.OpRecord{Operation: "monitor", Interval: 1000, CallID: 1 << 20, RC: 0, TargetRC: 0}
+	if err := ctrl.Report(from, boot, rh, late); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		c.Advance(100 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
+	var hist []model.ResourceHistory
+	c.Node(to).Raft.Read(func(s *store.Store) {
+		if m, ok := s.Member(from); ok {
+			hist = m.Resources
+		}
+	})
+	for _, rh := range hist {
+		if rh.ID == "web" {
+			t.Errorf("the stale result was recorded: %s's history has web: %+v", from, rh.Ops)
+		}
+	}
+	if e, ok := lastEvent(c, "web", to, false); ok {
+		t.Errorf("web was stopped on %s after the stale result: %+v", to, e)
+	}
+	if ns := c.ActiveOn("web"); len(ns) != 1 || ns[0] != to {
+		t.Errorf("web active on %v, want [%s]", ns, to)
+	}
+}

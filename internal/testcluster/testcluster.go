@@ -78,7 +78,9 @@ type Cluster struct {
 
 // Node is one in-process member.
 type Node struct {
-	Name   string
+	Name string
+	// Boot identifies the node's agent to the controller (Renewal.Boot).
+	Boot   string
 	c      *Cluster
 	Raft   *consensus.Node
 	trans  *consensus.MemTransport
@@ -160,7 +162,7 @@ func (c *Cluster) startNode(name, dir string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	n := &Node{Name: name, c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{})}
+	n := &Node{Name: name, Boot: name + "-boot", c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{})}
 	ex, err := executor.New(executor.Config{Node: name, Clock: c.Clock,
 		Agents: map[string]executor.Agent{"builtin": &recorder{inner: bc, n: n}}})
 	if err != nil {
@@ -245,7 +247,7 @@ func (n *Node) forwardResults() {
 				continue
 			}
 			rh := model.ResourceHistory{ID: r.Resource, Class: r.Agent.Class, Provider: r.Agent.Provider, Type: r.Agent.Name}
-			ctrl.Report(n.Name, "", rh, r.Record)
+			ctrl.Report(n.Name, n.Boot, rh, r.Record)
 		}
 	}
 }
@@ -336,6 +338,12 @@ func (c *Cluster) leader() (*controller.Controller, string) {
 	return nil, ""
 }
 
+// LeaderController returns the current leader's controller (nil if none).
+func (c *Cluster) LeaderController() *controller.Controller {
+	ctrl, _ := c.leader()
+	return ctrl
+}
+
 // Leader returns the name of the node whose controller runs ("" if none).
 func (c *Cluster) Leader() string {
 	_, name := c.leader()
@@ -368,7 +376,7 @@ func (c *Cluster) heartbeats() {
 		}
 		if ctrl != nil && c.reachable(leader, name) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			if _, err := ctrl.Heartbeat(ctx, controller.Renewal{Node: name}); err == nil {
+			if _, err := ctrl.Heartbeat(ctx, controller.Renewal{Node: name, Boot: n.Boot}); err == nil {
 				n.holder.Renewed(now)
 			}
 			cancel()

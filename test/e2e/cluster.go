@@ -92,6 +92,7 @@ type Cluster struct {
 	Agents map[string]*Proc // node name -> its `paceline agent`
 	opts   Options
 	starts int
+	all    []*Proc
 }
 
 // NodeName is the Paceline node name of host i (0-based): n1, n2, ...
@@ -196,8 +197,12 @@ func (c *Cluster) StartAgent(h *Host) *Proc {
 	c.starts++
 	p := h.Start(fmt.Sprintf("%s-agent-%d", name, c.starts), args...)
 	c.Agents[name] = p
+	c.all = append(c.all, p)
 	return p
 }
+
+// allAgents returns every agent process StartAgent started, in order.
+func (c *Cluster) allAgents() []*Proc { return c.all }
 
 // SetAddrs points the CLI on from at the API of hosts (PACELINE_ADDR).
 func (c *Cluster) SetAddrs(from *Host, hosts ...*Host) {

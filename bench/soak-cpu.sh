@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# soak-cpu.sh - the CPU-pressure soak (issue 4): a three-host Paceline
+# cluster (namespace hosts, simulated watchdogs, a VIP) with both cores
+# kept busy and no fault, MINUTES (default 10) per profile (SOAK_PROFILES,
+# default "default,fast"). Prints one SOAK line per profile: VIP holder
+# changes, watchdog resets, self-fences, dual-holder time. Fails if the
+# default profile had any. Needs root.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+if [[ $(id -u) -ne 0 ]]; then
+	echo "bench/soak-cpu.sh: needs root (network namespaces)" >&2
+	exit 1
+fi
+export PACELINE_SOAK=1 MINUTES=${MINUTES:-10}
+export PL_E2E_PREFIX=${PL_E2E_PREFIX:-pl-sk-}
+go test ./test/e2e -run '^TestSoakCPU$' -count=1 -v -timeout 120m 2>&1 |
+	grep --line-buffered -E '^(SOAK|--- |ok|FAIL|PASS)|soak_test|Error'
