@@ -380,13 +380,12 @@ vrrp_instance VI_1 {
 			kill:  func(h *Host) { procs[h].kill() },
 			alive: func(h *Host) bool { return !procs[h].Exited() },
 			restore: func(h *Host) {
-				if p := procs[h]; !p.Exited() {
-					p.kill()
-					p.wait(5 * time.Second)
+				// A keepalived that survived the fault (link) carries on;
+				// a killed one left its VIP behind, and a restarted one in
+				// BACKUP state removes it.
+				if procs[h].Exited() {
+					start(h)
 				}
-				// A killed keepalived leaves its VIP behind; a restarted
-				// one in BACKUP state removes it.
-				start(h)
 				time.Sleep(time.Second)
 			},
 		}
