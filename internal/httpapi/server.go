@@ -195,8 +195,9 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// decodeJSON decodes the body into v strictly: one JSON value, no unknown
-// fields (400 naming the field), within the size limit (413).
+// decodeJSON decodes the body into v strictly (see api.DecodeJSON): one
+// JSON value within api.DefaultLimits (depth, items, values), no unknown
+// fields (400 naming the field's path), within the size limit (413).
 func decodeJSON(r *http.Request, v any) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -205,14 +206,8 @@ func decodeJSON(r *http.Request, v any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return errorf(http.StatusBadRequest, "empty request body")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "json: ")
-		return errorf(http.StatusBadRequest, "bad request body: %s", msg)
-	}
-	if dec.More() {
-		return errorf(http.StatusBadRequest, "bad request body: data after the JSON value")
+	if err := api.DecodeJSON(b, v, api.DefaultLimits()); err != nil {
+		return errorf(http.StatusBadRequest, "bad request body: %v", err)
 	}
 	return nil
 }
