@@ -35,6 +35,13 @@ type Config struct {
 	MaxBodyBytes int64
 	// ProposeTimeout bounds one write (default 10s).
 	ProposeTimeout time.Duration
+	// AuthFailures and AuthFailureWindow limit failed authentications per
+	// source address: a burst of AuthFailures (default
+	// DefaultAuthFailures), refilled over AuthFailureWindow (default
+	// DefaultAuthFailureWindow); past it every request from that address
+	// gets 429 with Retry-After. Successes are not counted.
+	AuthFailures      int
+	AuthFailureWindow time.Duration
 	// Logger receives one line per refused authentication and per failed
 	// proposal (default: discard).
 	Logger *slog.Logger
@@ -42,8 +49,9 @@ type Config struct {
 
 // Server is the /v1 API handler.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg     Config
+	mux     *http.ServeMux
+	handler http.Handler // mux behind the failure limiter
 }
 
 // New returns a server; it panics without a Backend or Tokens, which is a
@@ -66,6 +74,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.routes()
+	s.handler = newFailureLimiter(cfg.AuthFailures, cfg.AuthFailureWindow, cfg.Now).wrap(s.mux)
 	return s
 }
 
@@ -130,7 +139,7 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // authenticate answers 401 and returns false unless the request carries a
 // valid bearer token.
