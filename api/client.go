@@ -348,6 +348,17 @@ func (c *Client) ConfigYAML(ctx context.Context) ([]byte, error) {
 	return io.ReadAll(resp.Body)
 }
 
+// ConfigYAMLWithSecrets is ConfigYAML with secret parameter values shown
+// (a 403 *Error unless the token is an admin's).
+func (c *Client) ConfigYAMLWithSecrets(ctx context.Context) ([]byte, error) {
+	resp, err := c.do(ctx, c.hc, request{method: http.MethodGet, path: "/v1/config?secrets=true", accept: "application/yaml"})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
 // ApplyConfigYAML applies a YAML configuration. Its epoch must be the
 // current one unless force is set (a 409 *Error otherwise).
 func (c *Client) ApplyConfigYAML(ctx context.Context, doc []byte, force bool) (*ConfigResult, error) {

@@ -10,6 +10,10 @@ import (
 // that is absent or empty.
 var ErrMissingAttribute = errors.New("cib: missing attribute")
 
+// ErrInputLimit is wrapped by the refusal of a document that declares a
+// document type or entities, or passes a size, depth or count bound.
+var ErrInputLimit = errors.New("cib: input limit")
+
 // UnsupportedError reports a CIB feature Paceline does not support yet
 // (templates, rules on
 // meta-attribute sets, ...). Callers can tell it from a broken file with

@@ -368,3 +368,27 @@ func FuzzParse(f *testing.F) {
 		Parse(strings.NewReader(doc))
 	})
 }
+
+// Hostile XML is refused before it is expanded or built: entity
+// declarations (the "billion laughs"), external entities and deep nesting.
+func TestHostileXMLRefused(t *testing.T) {
+	laughs := `<?xml version="1.0"?>
+<!DOCTYPE cib [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<cib><configuration><crm_config><cluster_property_set id="o"><nvpair id="n" name="x" value="&lol3;"/></cluster_property_set></crm_config></configuration></cib>`
+	external := `<!DOCTYPE cib [<!ENTITY x SYSTEM "file:///etc/shadow">]><cib><configuration/></cib>`
+	deep := "<cib><configuration>" + strings.Repeat("<a>", 300) + strings.Repeat("</a>", 300) + "</configuration></cib>"
+	undeclared := `<cib><configuration><crm_config><cluster_property_set id="o"><nvpair id="n" name="x" value="&lol;"/></cluster_property_set></crm_config></configuration></cib>`
+	for name, doc := range map[string]string{"billion laughs": laughs, "external entity": external, "deep": deep} {
+		_, _, err := Parse(strings.NewReader(doc))
+		if !errors.Is(err, ErrInputLimit) {
+			t.Errorf("%s: %v, want ErrInputLimit", name, err)
+		}
+	}
+	if _, _, err := Parse(strings.NewReader(undeclared)); err == nil || !strings.Contains(err.Error(), "entity") {
+		t.Errorf("undeclared entity: %v, want a refusal naming the entity", err)
+	}
+}

@@ -50,13 +50,46 @@ func (n *node) child(name string) *node {
 	return nil
 }
 
-// readTree reads a whole XML document and returns its root element.
+// Bounds on a CIB document. Real CIBs are far inside them: a few levels of
+// rules make the deepest nesting under 20, and a thousand-node cluster's
+// status section has some hundred thousand elements.
+const (
+	maxDepth    = 256
+	maxElements = 2_000_000
+	maxAttrs    = 512
+	maxBytes    = 256 << 20
+)
+
+// limitedReader fails with ErrInputLimit past n bytes.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, fmt.Errorf("%w: document over %d bytes", ErrInputLimit, int64(maxBytes))
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// readTree reads a whole XML document and returns its root element. It
+// refuses document type declarations (and so every entity declaration:
+// no "billion laughs"), and documents deeper, bigger or with more
+// elements or attributes than the bounds above, with an error wrapping
+// ErrInputLimit.
 func readTree(r io.Reader) (*node, error) {
-	d := xml.NewDecoder(r)
+	d := xml.NewDecoder(&limitedReader{r: r, n: maxBytes})
 	d.Strict = true
 	var (
-		root  *node
-		stack []*node
+		root     *node
+		stack    []*node
+		elements int
 	)
 	for {
 		tok, err := d.RawToken()
@@ -65,14 +98,30 @@ func readTree(r io.Reader) (*node, error) {
 		}
 		if err != nil {
 			var se *xml.SyntaxError
+			if errors.Is(err, ErrInputLimit) {
+				return nil, err
+			}
 			if errors.As(err, &se) {
 				return nil, fmt.Errorf("malformed XML: line %d: %s", se.Line, se.Msg)
 			}
 			return nil, fmt.Errorf("malformed XML: %w", err)
 		}
 		switch t := tok.(type) {
+		case xml.Directive:
+			line, _ := d.InputPos()
+			return nil, fmt.Errorf("%w: line %d: document type and entity declarations (<!%s) are not accepted",
+				ErrInputLimit, line, firstWord(t))
 		case xml.StartElement:
 			line, _ := d.InputPos()
+			if elements++; elements > maxElements {
+				return nil, fmt.Errorf("%w: line %d: more than %d elements", ErrInputLimit, line, maxElements)
+			}
+			if len(stack) >= maxDepth {
+				return nil, fmt.Errorf("%w: line %d: elements nested deeper than %d levels", ErrInputLimit, line, maxDepth)
+			}
+			if len(t.Attr) > maxAttrs {
+				return nil, fmt.Errorf("%w: line %d: <%s> has more than %d attributes", ErrInputLimit, line, t.Name.Local, maxAttrs)
+			}
 			// RawToken allocates a fresh Attr slice per element.
 			n := &node{name: t.Name.Local, attrs: t.Attr}
 			if len(stack) == 0 {
@@ -109,6 +158,19 @@ func readTree(r io.Reader) (*node, error) {
 		return nil, errors.New("malformed XML: no root element")
 	}
 	return root, nil
+}
+
+// firstWord is the keyword of a directive (DOCTYPE, ENTITY), for messages.
+func firstWord(d xml.Directive) string {
+	f := bytes.Fields(d)
+	if len(f) == 0 {
+		return ""
+	}
+	w := string(f[0])
+	if len(w) > 16 {
+		w = w[:16]
+	}
+	return w
 }
 
 // index finds elements by element name and id for id-ref resolution, as

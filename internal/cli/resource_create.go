@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/paceline/paceline/api"
 	"github.com/spf13/cobra"
@@ -21,7 +22,12 @@ AGENT is class:type or class:provider:type. The key=value words right after
 it are the agent's instance parameters. "--meta" starts meta-attributes
 (target-role, resource-stickiness, ...); each "--op NAME" starts one
 operation whose words are interval, timeout (Go durations or seconds),
-role, on-fail or any other operation attribute. "--op" may be repeated.`,
+role, on-fail or any other operation attribute. "--op" may be repeated.
+
+"--secret-file NAME=PATH" adds a secret parameter (a password) whose value
+is read from PATH, or from standard input when PATH is "-", so that it is
+never on a command line. Secret values reach the agent but are shown as
+***** everywhere (status, resource show, config export without --secrets).`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if wantsHelp(args) {
@@ -39,6 +45,9 @@ role, on-fail or any other operation attribute. "--op" may be repeated.`,
 			}
 			rw, err := parseResourceWords(args[2:])
 			if err != nil {
+				return err
+			}
+			if err := rw.readSecretFiles(os.Stdin); err != nil {
 				return err
 			}
 			req := api.ResourceRequest{ID: id, Agent: agent, Params: rw.params, Meta: rw.meta, Ops: rw.ops}

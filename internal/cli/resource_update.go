@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/paceline/paceline/api"
@@ -35,6 +36,9 @@ operations of that name. Everything not named stays as it is.
 			if err != nil {
 				return err
 			}
+			if err := rw.readSecretFiles(os.Stdin); err != nil {
+				return err
+			}
 			ops, err := opsFromSpecs(id, rw.ops)
 			if err != nil {
 				return err
@@ -52,6 +56,10 @@ operations of that name. Everything not named stays as it is.
 						r.Params = slices.DeleteFunc(r.Params, func(nv api.NV) bool { return nv.Name == p.Name })
 					} else {
 						r.Params = setNV(r.Params, p.Name, p.Value)
+						if p.Secret {
+							i := slices.IndexFunc(r.Params, func(nv api.NV) bool { return nv.Name == p.Name })
+							r.Params[i].Secret = true
+						}
 					}
 				}
 				setMeta(r, rw.meta)

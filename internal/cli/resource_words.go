@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,10 @@ type resourceWords struct {
 	params []api.NV
 	meta   map[string]string
 	ops    []api.OpSpec
+	// secretFiles are "--secret-file NAME=PATH" words: secret parameters
+	// whose values are read from PATH ("-": standard input) by
+	// readSecretFiles, so that they never appear on a command line.
+	secretFiles []api.NV
 }
 
 // parseResourceWords reads the words; every mistake is a usage error.
@@ -38,8 +44,20 @@ func parseResourceWords(words []string) (resourceWords, error) {
 			mode = "op"
 			continue
 		}
+		if w == "--secret-file" {
+			if i+1 >= len(words) || !strings.Contains(words[i+1], "=") {
+				return rw, usagef("--secret-file wants NAME=PATH (PATH - reads standard input)")
+			}
+			i++
+			k, v, err := parseKV(words[i])
+			if err != nil {
+				return rw, err
+			}
+			rw.secretFiles = append(rw.secretFiles, api.NV{Name: k, Value: v})
+			continue
+		}
 		if strings.HasPrefix(w, "-") && !strings.Contains(w, "=") {
-			return rw, usagef("unknown flag %q (want --meta or --op)", w)
+			return rw, usagef("unknown flag %q (want --meta, --op or --secret-file)", w)
 		}
 		k, v, err := parseKV(w)
 		if err != nil {
@@ -60,6 +78,31 @@ func parseResourceWords(words []string) (resourceWords, error) {
 		}
 	}
 	return rw, nil
+}
+
+// readSecretFiles reads the values of rw.secretFiles (one trailing
+// newline dropped; "-" is stdin) into secret parameters.
+func (rw *resourceWords) readSecretFiles(stdin io.Reader) error {
+	for _, sf := range rw.secretFiles {
+		var b []byte
+		var err error
+		if sf.Value == "-" {
+			b, err = io.ReadAll(io.LimitReader(stdin, 1<<16))
+		} else {
+			b, err = os.ReadFile(sf.Value)
+		}
+		if err != nil {
+			return usagef("secret parameter %s: %v", sf.Name, err)
+		}
+		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		rw.params = setNV(rw.params, sf.Name, v)
+		for i := range rw.params {
+			if rw.params[i].Name == sf.Name {
+				rw.params[i].Secret = true
+			}
+		}
+	}
+	return nil
 }
 
 // setNV sets name in an ordered list (replacing an earlier value).

@@ -25,8 +25,18 @@ func wantsYAML(r *http.Request) bool {
 	return false
 }
 
-func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
+// getConfig answers the configuration with secret parameters masked;
+// ?secrets=true shows them, to admins only.
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
 	cfg := s.cfg.Backend.Config()
+	if r.URL.Query().Get("secrets") == "true" {
+		if !p.Role.Permits(pki.RoleAdmin) {
+			return errorf(http.StatusForbidden, "token %s has role %s; showing secret parameters needs %s", p.TokenID, p.Role, pki.RoleAdmin)
+		}
+		s.cfg.Logger.Info("api secrets shown", "token", p.TokenID, "remote", r.RemoteAddr)
+	} else {
+		cfg.MaskSecrets()
+	}
 	setEpoch(w, cfg.Epoch)
 	if !wantsYAML(r) {
 		writeJSON(w, http.StatusOK, cfg)
@@ -53,7 +63,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 		if err != nil {
 			return err
 		}
-		if cfg, err = api.DecodeConfigYAML(b); err != nil {
+		if cfg, err = api.DecodeConfigYAMLLimits(b, api.DefaultLimits()); err != nil {
 			return errorf(http.StatusBadRequest, "bad request body: %v", err)
 		}
 	case "application/json", "":
@@ -69,6 +79,9 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 		expected = s.cfg.Backend.Config().Epoch
 	} else if expected == 0 {
 		return errorf(http.StatusBadRequest, "the configuration has no epoch: apply an exported configuration, or force it")
+	}
+	if err := cfg.KeepSecrets(s.cfg.Backend.Config()); err != nil {
+		return errorf(http.StatusBadRequest, "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	if err := invalid(cfg.Validate()); err != nil {
 		return err

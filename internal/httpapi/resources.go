@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -75,6 +76,9 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, _ pki.Pri
 	if rs == nil {
 		rs = []model.Resource{}
 	}
+	for i := range rs {
+		rs[i].MaskSecrets()
+	}
 	writeJSON(w, http.StatusOK, rs)
 	return nil
 }
@@ -85,6 +89,7 @@ func (s *Server) getResource(w http.ResponseWriter, r *http.Request, _ pki.Princ
 	if i < 0 {
 		return errorf(http.StatusNotFound, "no resource %q", r.PathValue("id"))
 	}
+	cfg.Resources[i].MaskSecrets()
 	writeJSON(w, http.StatusOK, cfg.Resources[i])
 	return nil
 }
@@ -101,6 +106,9 @@ func (s *Server) createResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	if err != nil {
 		return errorf(http.StatusBadRequest, "resource %q: %v", req.ID, err)
 	}
+	if err := prim.KeepSecrets(nil); err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
 	res, err := s.update(r.Context(), p, "create resource "+req.ID, func(cfg *model.Config) error {
 		if findTop(cfg, req.ID) >= 0 {
 			return errorf(http.StatusConflict, "resource %q exists", req.ID)
@@ -112,7 +120,12 @@ func (s *Server) createResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 		return err
 	}
 	setEpoch(w, res.Epoch)
-	writeJSON(w, http.StatusCreated, prim)
+	var out model.Resource
+	if err := copyJSON(&out, &prim); err != nil {
+		return err
+	}
+	out.MaskSecrets()
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -140,9 +153,17 @@ func (s *Server) updateResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 		if cur.Kind != model.KindPrimitive {
 			return errorf(http.StatusBadRequest, "resource %q is a %s; only primitives can be updated this way", id, cur.Kind)
 		}
+		if err := prim.KeepSecrets(cur); err != nil {
+			return errorf(http.StatusBadRequest, "%v", err)
+		}
 		cur.Class, cur.Provider, cur.Type = prim.Class, prim.Provider, prim.Type
 		cur.Params, cur.Meta, cur.Ops = prim.Params, prim.Meta, prim.Ops
-		out = *cur
+		// The answer is a deep copy: masking must not reach the
+		// configuration being proposed.
+		if err := copyJSON(&out, cur); err != nil {
+			return err
+		}
+		out.MaskSecrets()
 		return nil
 	})
 	if err != nil {
@@ -319,4 +340,13 @@ func (s *Server) setProperty(w http.ResponseWriter, r *http.Request, p pki.Princ
 	setEpoch(w, res.Epoch)
 	writeJSON(w, http.StatusOK, api.Property{Name: name, Value: prop.Value})
 	return nil
+}
+
+// copyJSON deep-copies src into dst through their JSON form.
+func copyJSON(dst, src any) error {
+	b, err := json.Marshal(src)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, dst)
 }

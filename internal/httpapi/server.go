@@ -35,6 +35,13 @@ type Config struct {
 	MaxBodyBytes int64
 	// ProposeTimeout bounds one write (default 10s).
 	ProposeTimeout time.Duration
+	// AuthFailures and AuthFailureWindow limit failed authentications per
+	// source address: a burst of AuthFailures (default
+	// DefaultAuthFailures), refilled over AuthFailureWindow (default
+	// DefaultAuthFailureWindow); past it every request from that address
+	// gets 429 with Retry-After. Successes are not counted.
+	AuthFailures      int
+	AuthFailureWindow time.Duration
 	// Logger receives one line per refused authentication and per failed
 	// proposal (default: discard).
 	Logger *slog.Logger
@@ -42,8 +49,9 @@ type Config struct {
 
 // Server is the /v1 API handler.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg     Config
+	mux     *http.ServeMux
+	handler http.Handler // mux behind the failure limiter
 }
 
 // New returns a server; it panics without a Backend or Tokens, which is a
@@ -66,6 +74,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.routes()
+	s.handler = newFailureLimiter(cfg.AuthFailures, cfg.AuthFailureWindow, cfg.Now).wrap(s.mux)
 	return s
 }
 
@@ -130,7 +139,7 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // authenticate answers 401 and returns false unless the request carries a
 // valid bearer token.
@@ -195,8 +204,9 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// decodeJSON decodes the body into v strictly: one JSON value, no unknown
-// fields (400 naming the field), within the size limit (413).
+// decodeJSON decodes the body into v strictly (see api.DecodeJSON): one
+// JSON value within api.DefaultLimits (depth, items, values), no unknown
+// fields (400 naming the field's path), within the size limit (413).
 func decodeJSON(r *http.Request, v any) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -205,14 +215,8 @@ func decodeJSON(r *http.Request, v any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return errorf(http.StatusBadRequest, "empty request body")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "json: ")
-		return errorf(http.StatusBadRequest, "bad request body: %s", msg)
-	}
-	if dec.More() {
-		return errorf(http.StatusBadRequest, "bad request body: data after the JSON value")
+	if err := api.DecodeJSON(b, v, api.DefaultLimits()); err != nil {
+		return errorf(http.StatusBadRequest, "bad request body: %v", err)
 	}
 	return nil
 }

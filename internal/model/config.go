@@ -115,6 +115,10 @@ func (r *Resource) Agent() string {
 type NV struct {
 	Name  string `json:"name" yaml:"name"`
 	Value string `json:"value" yaml:"value"`
+	// Secret marks an instance parameter (a password) whose value is
+	// write-only: it reaches the agent, but every view of the
+	// configuration shows SecretMask instead (see Config.MaskSecrets).
+	Secret bool `json:"secret,omitempty" yaml:"secret,omitempty"`
 }
 
 // AttrSet is a set of name/value pairs that applies when its rule matches.
