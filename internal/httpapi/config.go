@@ -129,13 +129,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ pki.Principal)
 // maxJoinTTL caps a join token's lifetime.
 const maxJoinTTL = 7 * 24 * time.Hour
 
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
 	var req api.TokenRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if req.Kind != api.TokenJoin {
-		return errorf(http.StatusBadRequest, "token kind %q: only %q tokens can be created so far", req.Kind, api.TokenJoin)
+	if req.Kind == api.TokenAPI {
+		return s.createAPIToken(w, r, p, req)
+	}
+	if req.Kind != api.TokenJoin || req.Role != "" {
+		return errorf(http.StatusBadRequest, "token kind %q: want %q (with a role) or %q (without)", req.Kind, api.TokenAPI, api.TokenJoin)
 	}
 	ttl := time.Hour
 	if req.TTL != "" {
