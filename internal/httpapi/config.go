@@ -70,6 +70,11 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 	} else if expected == 0 {
 		return errorf(http.StatusBadRequest, "the configuration has no epoch: apply an exported configuration, or force it")
 	}
+	if !operationalChange(s.cfg.Backend.Config(), cfg) {
+		if err := needAdmin(p, r, "operators may change only target-role, is-managed and the cli-prefer/cli-ban constraints"); err != nil {
+			return err
+		}
+	}
 	if err := invalid(cfg.Validate()); err != nil {
 		return err
 	}
