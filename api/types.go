@@ -174,18 +174,50 @@ type ConfigResult struct {
 // Token kinds of TokenRequest.
 const TokenJoin = "join"
 
+// TokenAPI is the kind of an API token (Role says which).
+const TokenAPI = "api"
+
 // TokenRequest is POST /v1/tokens.
 type TokenRequest struct {
-	// Kind is "join" (the only kind so far).
+	// Kind is "join" (a single-use join token) or "api" (an API token).
 	Kind string `json:"kind"`
-	// TTL is a Go duration ("10m"); empty means 1h.
+	// Role is an API token's role: "viewer" (reads), "operator" (reads
+	// and operational commands: standby, move, ban, clear, cleanup,
+	// enable, disable) or "admin" (everything). Empty for a join token.
+	Role string `json:"role,omitempty"`
+	// TTL is a Go duration ("10m"). Empty means 1h for a join token and
+	// 720h (30 days) for an API token; "0" means an API token never
+	// expires.
 	TTL string `json:"ttl,omitempty"`
 }
 
 // TokenResponse carries a new token, shown only once.
 type TokenResponse struct {
-	Token   string    `json:"token"`
-	Expires time.Time `json:"expires"`
+	Token string `json:"token"`
+	// ID and Role are set for an API token.
+	ID   string `json:"id,omitempty"`
+	Role string `json:"role,omitempty"`
+	// Expires is absent for an API token that never expires.
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// Where a token record is kept (TokenInfo.Source).
+const (
+	TokenSourceCluster = "cluster" // replicated: made by "paceline token create --role"
+	TokenSourceLocal   = "local"   // the node's tokens file: the bootstrap admin token
+)
+
+// TokenInfo is one entry of GET /v1/tokens: never the token or its hash.
+type TokenInfo struct {
+	ID      string    `json:"id"`
+	Role    string    `json:"role"`
+	Source  string    `json:"source"`
+	Creator string    `json:"creator,omitempty"`
+	Created time.Time `json:"created,omitzero"`
+	Expires time.Time `json:"expires,omitzero"`
+	// Revoked is when the token was revoked (absent: it is not).
+	Revoked   time.Time `json:"revoked,omitzero"`
+	RevokedBy string    `json:"revoked_by,omitempty"`
 }
 
 // Error is the body of every error response, and the error the client

@@ -28,6 +28,7 @@ import (
 // environment points the CLI at it with the admin token.
 type testCluster struct {
 	backend                 *httpapi.MemBackend
+	store                   *store.Store // behind backend: tests may tamper with it
 	url                     string
 	admin, operator, viewer string
 	caFingerprint           string
@@ -81,7 +82,7 @@ func newTestCluster(t *testing.T) *testCluster {
 	t.Setenv(api.EnvToken, admin)
 	t.Setenv(api.EnvTokenFile, "")
 	t.Setenv(api.EnvCACert, caFile)
-	return &testCluster{backend: b, url: ts.URL, admin: admin, operator: operator, viewer: viewer,
+	return &testCluster{backend: b, store: st, url: ts.URL, admin: admin, operator: operator, viewer: viewer,
 		caFingerprint: ca.Fingerprint()}
 }
 

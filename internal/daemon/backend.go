@@ -41,6 +41,21 @@ func (b *Backend) Members() (ms []store.Member) {
 	return ms
 }
 
+func (b *Backend) Token(id string) (t store.Token, ok bool) {
+	b.node.Read(func(s *store.Store) { t, ok = s.Token(id) })
+	return t, ok
+}
+
+func (b *Backend) Tokens() (ts []store.Token) {
+	b.node.Read(func(s *store.Store) { ts = s.Tokens() })
+	return ts
+}
+
+func (b *Backend) Audit() (es []store.AuditEntry) {
+	b.node.Read(func(s *store.Store) { es = s.Audit() })
+	return es
+}
+
 // Leader names the leader this node follows; a node that knows a leader
 // is in the partition that has quorum (Raft forgets the leader when it
 // stops hearing from it).

@@ -31,6 +31,13 @@ type Backend interface {
 	// returns the index; it returns ctx.Err() when ctx is done first. The
 	// index starts at 1 and grows with every applied change.
 	Wait(ctx context.Context, after uint64) (uint64, error)
+	// Token returns a copy of the replicated API token record with the id
+	// (store.Store.Token); it may lag the leader.
+	Token(id string) (store.Token, bool)
+	// Tokens returns copies of all replicated token records, by id.
+	Tokens() []store.Token
+	// Audit returns a copy of the kept audit entries, oldest first.
+	Audit() []store.AuditEntry
 }
 
 // Authenticator checks API tokens (pki.TokenSet).
@@ -77,6 +84,24 @@ func (m *MemBackend) Members() []store.Member {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.st.Members()
+}
+
+func (m *MemBackend) Token(id string) (store.Token, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st.Token(id)
+}
+
+func (m *MemBackend) Tokens() []store.Token {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st.Tokens()
+}
+
+func (m *MemBackend) Audit() []store.AuditEntry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st.Audit()
 }
 
 func (m *MemBackend) Leader() (string, bool) { return m.leader, true }

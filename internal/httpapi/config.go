@@ -83,6 +83,11 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 	if err := cfg.KeepSecrets(s.cfg.Backend.Config()); err != nil {
 		return errorf(http.StatusBadRequest, "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
+	if !operationalChange(s.cfg.Backend.Config(), cfg) {
+		if err := needAdmin(p, r, "operators may change only target-role, is-managed and the cli-prefer/cli-ban constraints"); err != nil {
+			return err
+		}
+	}
 	if err := invalid(cfg.Validate()); err != nil {
 		return err
 	}
@@ -142,13 +147,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ pki.Principal)
 // maxJoinTTL caps a join token's lifetime.
 const maxJoinTTL = 7 * 24 * time.Hour
 
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
 	var req api.TokenRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if req.Kind != api.TokenJoin {
-		return errorf(http.StatusBadRequest, "token kind %q: only %q tokens can be created so far", req.Kind, api.TokenJoin)
+	if req.Kind == api.TokenAPI {
+		return s.createAPIToken(w, r, p, req)
+	}
+	if req.Kind != api.TokenJoin || req.Role != "" {
+		return errorf(http.StatusBadRequest, "token kind %q: want %q (with a role) or %q (without)", req.Kind, api.TokenAPI, api.TokenJoin)
 	}
 	ttl := time.Hour
 	if req.TTL != "" {

@@ -16,10 +16,24 @@
 //
 // # Requests
 //
-// Every request needs "Authorization: Bearer TOKEN" (401 otherwise) whose
-// role permits the route: reads need viewer; the operational writes
-// (resource cleanup, node attributes such as standby and maintenance)
-// need operator; every configuration write needs admin. Bodies are limited to
+// Every request needs "Authorization: Bearer TOKEN" (401 otherwise, with
+// the reason: missing, malformed, unknown, "token X expired at T", "token X
+// was revoked at T by Y") whose role permits the route (403 naming the
+// token, its role and the role needed; default deny): reads need viewer;
+// the operational writes (resource cleanup, node attributes such as
+// standby and maintenance; move, ban and clear constraints; target-role
+// and is-managed in a configuration apply) need operator; everything
+// else, which changes what executes, needs admin (authz.go).
+//
+// Tokens are checked first against the replicated store (store.Token,
+// made by POST /v1/tokens {"kind":"api"}, revoked by DELETE
+// /v1/tokens/{id}), then against the node's tokens file (the bootstrap
+// admin token of "paceline init", copied at join), which a store
+// revocation also refuses (tokens.go).
+//
+// Every request to a route needing operator or admin appends a
+// hash-chained entry to the replicated audit log, including 403s but not
+// 401s; GET /v1/audit (viewer) returns it (audit.go). Bodies are limited to
 // MaxBodyBytes (413) and decoded strictly: unknown fields are a 400 that
 // names the field. Every error is {"error": "..."}.
 //

@@ -245,6 +245,11 @@ func (s *Server) addConstraint(w http.ResponseWriter, r *http.Request, p pki.Pri
 	if id == "" {
 		return errorf(http.StatusBadRequest, "constraint id is empty")
 	}
+	if !operationalConstraint(c) {
+		if err := needAdmin(p, r, "operators may add only the location constraints cli-prefer-* and cli-ban-* (move, ban)"); err != nil {
+			return err
+		}
+	}
 	res, err := s.update(r.Context(), p, "add constraint "+id, func(cfg *model.Config) error {
 		if constraintExists(cfg, id) {
 			return errorf(http.StatusConflict, "constraint %q exists", id)
@@ -276,6 +281,11 @@ func constraintExists(cfg *model.Config, id string) bool {
 
 func (s *Server) removeConstraint(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
 	id := r.PathValue("id")
+	if !operationalConstraintID(id) {
+		if err := needAdmin(p, r, "operators may remove only the constraints cli-prefer-* and cli-ban-* (clear)"); err != nil {
+			return err
+		}
+	}
 	res, err := s.update(r.Context(), p, "remove constraint "+id, func(cfg *model.Config) error {
 		if !constraintExists(cfg, id) {
 			return errorf(http.StatusNotFound, "no constraint %q", id)

@@ -25,8 +25,13 @@ const MaxBodyBytes = 1 << 20
 type Config struct {
 	// Backend is the cluster state (required).
 	Backend Backend
-	// Tokens authenticates API tokens (required).
+	// Tokens authenticates the API tokens kept in this node's tokens file
+	// (required); tokens in the replicated store are checked first (see
+	// tokens.go).
 	Tokens Authenticator
+	// IsSecret reports whether a parameter or field name holds a secret,
+	// whose value the audit log masks (default DefaultIsSecret).
+	IsSecret func(name string) bool
 	// Join issues join tokens (nil: POST /v1/tokens answers 501).
 	Join JoinIssuer
 	// Now is the clock (default time.Now).
@@ -72,6 +77,9 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.IsSecret == nil {
+		cfg.IsSecret = DefaultIsSecret
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.routes()
 	s.handler = newFailureLimiter(cfg.AuthFailures, cfg.AuthFailureWindow, cfg.Now).wrap(s.mux)
@@ -91,15 +99,18 @@ func (s *Server) routes() {
 	s.handle("POST /v1/resources/{id}/cleanup", operator, s.cleanupResource)
 	s.handle("GET /v1/nodes", viewer, s.listNodes)
 	s.handle("PUT /v1/nodes/{name}/attributes", operator, s.setNodeAttributes)
-	s.handle("POST /v1/constraints", admin, s.addConstraint)
-	s.handle("DELETE /v1/constraints/{id}", admin, s.removeConstraint)
+	s.handle("POST /v1/constraints", operator, s.addConstraint) // admin unless move/ban (authz.go)
+	s.handle("DELETE /v1/constraints/{id}", operator, s.removeConstraint)
 	s.handle("GET /v1/properties", viewer, s.listProperties)
 	s.handle("GET /v1/properties/{name}", viewer, s.getProperty)
 	s.handle("PUT /v1/properties/{name}", admin, s.setProperty)
 	s.handle("GET /v1/config", viewer, s.getConfig)
-	s.handle("POST /v1/config", admin, s.applyConfig)
+	s.handle("POST /v1/config", operator, s.applyConfig) // admin unless operational (authz.go)
 	s.handle("GET /v1/events", viewer, s.events)
 	s.handle("POST /v1/tokens", admin, s.createToken)
+	s.handle("GET /v1/tokens", admin, s.listTokens)
+	s.handle("DELETE /v1/tokens/{id}", admin, s.revokeToken)
+	s.handle("GET /v1/audit", viewer, s.getAudit)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.authenticate(w, r); ok {
 			writeError(w, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -107,19 +118,36 @@ func (s *Server) routes() {
 	})
 }
 
-// handle registers h behind authentication and a role check.
+// handle registers h behind authentication and a role check (default
+// deny: a route names the least role it needs). A route that needs more
+// than viewer is a change: its requests are audited (audit.go).
 func (s *Server) handle(pattern string, need pki.Role, h handler) {
+	change := need != pki.RoleViewer
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.authenticate(w, r)
 		if !ok {
 			return
 		}
 		if !p.Role.Permits(need) {
-			writeError(w, errorf(http.StatusForbidden, "token %s has role %s; this needs %s", p.TokenID, p.Role, need))
+			err := errorf(http.StatusForbidden, "token %s has role %s; %s %s needs %s", p.TokenID, p.Role, r.Method, r.URL.Path, need)
+			writeError(w, err)
+			if change {
+				s.record(r, p, nil, http.StatusForbidden, err)
+			}
 			return
 		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		}
+		var herr error // the handler's error, for the audit entry
+		if change {
+			tap := &bodyTap{ReadCloser: r.Body}
+			if r.Body != nil {
+				r.Body = tap
+			}
+			sw := &statusWriter{ResponseWriter: w}
+			w = sw
+			defer func() { s.record(r, p, tap.buf.Bytes(), sw.status, herr) }()
 		}
 		// Read your writes: a client that saw epoch N (from another node,
 		// or from a write this node forwarded) is answered from a copy at
@@ -132,8 +160,8 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 			}
 			s.catchUp(r.Context(), min)
 		}
-		if err := h(w, r, p); err != nil {
-			writeError(w, err)
+		if herr = h(w, r, p); herr != nil {
+			writeError(w, herr)
 		}
 	})
 }
@@ -151,11 +179,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (pki.Princ
 		writeError(w, errorf(http.StatusUnauthorized, "missing bearer token (Authorization: Bearer TOKEN)"))
 		return pki.Principal{}, false
 	}
-	p, err := s.cfg.Tokens.Authenticate(strings.TrimSpace(tok), s.cfg.Now())
+	p, err := s.identify(strings.TrimSpace(tok), s.cfg.Now())
 	if err != nil {
 		s.cfg.Logger.Warn("api authentication refused", "remote", r.RemoteAddr, "reason", err)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="paceline", error="invalid_token"`)
-		writeError(w, errorf(http.StatusUnauthorized, "invalid or expired token"))
+		writeError(w, errorf(http.StatusUnauthorized, "%v", err))
 		return pki.Principal{}, false
 	}
 	return p, true

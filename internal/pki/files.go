@@ -15,6 +15,7 @@ var (
 	ErrBadToken       = errors.New("pki: malformed token")
 	ErrUnknownToken   = errors.New("pki: unknown token")
 	ErrTokenExpired   = errors.New("pki: token expired")
+	ErrTokenRevoked   = errors.New("pki: token revoked")
 	ErrTokenUsed      = errors.New("pki: token already used")
 	ErrNotClusterPeer = errors.New("pki: peer certificate is not a cluster node certificate")
 	ErrInvalidRole    = errors.New("pki: invalid role")

@@ -33,6 +33,20 @@ func hashHex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// HashToken returns the hex SHA-256 of an API token, as TokenRecord.Hash
+// holds it.
+func HashToken(token string) string { return hashHex(token) }
+
+// TokenID returns the public id of an API token ("plt1.ID.SECRET"), or
+// ErrBadToken when it does not have that shape.
+func TokenID(token string) (string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || parts[0] != tokenPrefix || parts[1] == "" || parts[2] == "" {
+		return "", ErrBadToken
+	}
+	return parts[1], nil
+}
+
 // TokenRecord is what is kept of an API token: never the token itself.
 type TokenRecord struct {
 	ID   string `json:"id"`

@@ -29,6 +29,9 @@ const (
 	TypeNodeAttrDelete Type = "node.attr.delete" // *NodeAttrDelete
 	TypeOpResult       Type = "op.result"        // *OpResult
 	TypeFailCountClear Type = "failcount.clear"  // *FailCountClear
+	TypeTokenAdd       Type = "token.add"        // *TokenAdd
+	TypeTokenRevoke    Type = "token.revoke"     // *TokenRevoke
+	TypeAuditAppend    Type = "audit.append"     // *AuditAppend
 )
 
 // Command is one entry of the replicated log: a version, a type tag and
@@ -47,6 +50,9 @@ type Command struct {
 	NodeAttrDelete *NodeAttrDelete `json:"node_attr_delete,omitempty"`
 	OpResult       *OpResult       `json:"op_result,omitempty"`
 	FailCountClear *FailCountClear `json:"fail_count_clear,omitempty"`
+	TokenAdd       *TokenAdd       `json:"token_add,omitempty"`
+	TokenRevoke    *TokenRevoke    `json:"token_revoke,omitempty"`
+	AuditAppend    *AuditAppend    `json:"audit_append,omitempty"`
 }
 
 // Change describes who made a configuration change and why; it is kept in
@@ -230,6 +236,21 @@ func NewFailCountClear(f FailCountClear) Command {
 	return Command{Version: Version, Type: TypeFailCountClear, FailCountClear: &f}
 }
 
+// NewTokenAdd returns a TokenAdd command.
+func NewTokenAdd(t Token) Command {
+	return Command{Version: Version, Type: TypeTokenAdd, TokenAdd: &TokenAdd{Token: t}}
+}
+
+// NewTokenRevoke returns a TokenRevoke command.
+func NewTokenRevoke(id, by string, atMs int64) Command {
+	return Command{Version: Version, Type: TypeTokenRevoke, TokenRevoke: &TokenRevoke{ID: id, By: by, At: atMs}}
+}
+
+// NewAuditAppend returns an AuditAppend command.
+func NewAuditAppend(a AuditAppend) Command {
+	return Command{Version: Version, Type: TypeAuditAppend, AuditAppend: &a}
+}
+
 // payloads counts the payload fields that are set and reports whether the
 // one the tag names is among them.
 func (c *Command) payloads() (n int, tagged bool) {
@@ -243,6 +264,9 @@ func (c *Command) payloads() (n int, tagged bool) {
 		TypeNodeAttrDelete: c.NodeAttrDelete != nil,
 		TypeOpResult:       c.OpResult != nil,
 		TypeFailCountClear: c.FailCountClear != nil,
+		TypeTokenAdd:       c.TokenAdd != nil,
+		TypeTokenRevoke:    c.TokenRevoke != nil,
+		TypeAuditAppend:    c.AuditAppend != nil,
 	}
 	for _, v := range set {
 		if v {

@@ -17,6 +17,11 @@ import (
 //	status                      prints the scheduler's status as JSON
 //	members                     prints one line per member
 //	history                     prints one line per kept epoch
+//	tokens                      prints one line per token record
+//	audit                       prints one line per audit entry
+//	verify                      recomputes the audit chain (VerifyAudit)
+//	tamper seq=<n>              overwrites entry n's result with the input,
+//	                            as an attacker editing the stored state would
 //	restore                     snapshots the store and restores it into a
 //	                            new one, which the scenario continues with
 //
@@ -54,6 +59,33 @@ func TestDataDriven(t *testing.T) {
 					fmt.Fprintf(&b, "epoch=%d author=%q message=%q nodes=%d resources=%d\n", h.Epoch, h.Author, h.Message, len(h.Config.Nodes), len(h.Config.Resources))
 				}
 				return b.String()
+			case "tokens":
+				var b strings.Builder
+				for _, tk := range s.Tokens() {
+					fmt.Fprintf(&b, "%s role=%s hash=%.8s created=%d expires=%d creator=%s revoked=%d by=%s\n", tk.ID, tk.Role, tk.Hash, tk.Created, tk.Expires, tk.Creator, tk.Revoked, tk.RevokedBy)
+				}
+				return b.String()
+			case "audit":
+				var b strings.Builder
+				for _, e := range s.Audit() {
+					fmt.Fprintf(&b, "%d at=%d token=%s role=%s source=%s action=%q detail=%q result=%q prev=%.8s hash=%.8s\n", e.Seq, e.At, e.Token, e.Role, e.Source, e.Action, e.Detail, e.Result, e.Prev, e.Hash)
+				}
+				return b.String()
+			case "verify":
+				if err := VerifyAudit(s.Audit()); err != nil {
+					return "error: " + err.Error() + "\n"
+				}
+				return "ok\n"
+			case "tamper":
+				var seq uint64
+				d.ScanArgs(t, "seq", &seq)
+				for i := range s.audit {
+					if s.audit[i].Seq == seq {
+						s.audit[i].Result = strings.TrimSpace(d.Input)
+						return "ok\n"
+					}
+				}
+				t.Fatalf("no audit entry %d", seq)
 			case "restore":
 				b, err := s.Snapshot()
 				if err != nil {
@@ -78,6 +110,7 @@ func payloadField(t Type) string {
 		TypeNodeJoin: "node_join", TypeNodeLeave: "node_leave", TypeNodeState: "node_state",
 		TypeNodeAttrSet: "node_attr_set", TypeNodeAttrDelete: "node_attr_delete",
 		TypeOpResult: "op_result", TypeFailCountClear: "fail_count_clear",
+		TypeTokenAdd: "token_add", TypeTokenRevoke: "token_revoke", TypeAuditAppend: "audit_append",
 	}[t]
 }
 

@@ -18,11 +18,13 @@ type snapshot struct {
 	Config  model.Config   `json:"config"`
 	History []HistoryEntry `json:"history,omitempty"`
 	Members []Member       `json:"members,omitempty"`
+	Tokens  []Token        `json:"tokens,omitempty"`
+	Audit   []AuditEntry   `json:"audit,omitempty"`
 }
 
 // Snapshot encodes the whole state. Equal states encode to equal bytes.
 func (s *Store) Snapshot() ([]byte, error) {
-	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history}
+	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history, Tokens: s.Tokens(), Audit: s.audit}
 	for _, n := range s.memberNames() {
 		snap.Members = append(snap.Members, *s.members[n])
 	}
@@ -56,7 +58,21 @@ func (s *Store) Restore(b []byte) error {
 	if len(snap.History) > HistoryLimit {
 		snap.History = snap.History[len(snap.History)-HistoryLimit:]
 	}
+	tokens := make(map[string]*Token, len(snap.Tokens))
+	for i := range snap.Tokens {
+		t := &snap.Tokens[i]
+		if t.ID == "" || tokens[t.ID] != nil {
+			return fmt.Errorf("%w: empty or duplicate token id %q", ErrBadSnapshot, t.ID)
+		}
+		tokens[t.ID] = t
+	}
+	if len(snap.Audit) > AuditLimit {
+		snap.Audit = snap.Audit[len(snap.Audit)-AuditLimit:]
+	}
+	// The audit chain is not checked here: a tampered entry must stay
+	// visible to VerifyAudit ("paceline audit --verify"), not vanish.
 	s.config, s.history, s.members = snap.Config, snap.History, members
+	s.tokens, s.audit = tokens, snap.Audit
 	return nil
 }
 

@@ -20,6 +20,9 @@ var (
 	ErrInvalidState       = errors.New("store: invalid node state")
 	ErrEmptyName          = errors.New("store: empty name")
 	ErrBadSnapshot        = errors.New("store: bad snapshot")
+	ErrTokenExists        = errors.New("store: token id already exists")
+	ErrInvalidToken       = errors.New("store: invalid token record")
+	ErrAuditChain         = errors.New("store: audit chain broken")
 )
 
 // HistoryLimit is how many configurations the history keeps (the newest).
@@ -136,11 +139,13 @@ type Store struct {
 	config  model.Config
 	history []HistoryEntry
 	members map[string]*Member
+	tokens  map[string]*Token // by ID
+	audit   []AuditEntry      // oldest first, at most AuditLimit
 }
 
 // New returns an empty store: epoch 0, no members.
 func New() *Store {
-	return &Store{members: map[string]*Member{}}
+	return &Store{members: map[string]*Member{}, tokens: map[string]*Token{}}
 }
 
 // Epoch returns the current configuration epoch.
@@ -183,6 +188,12 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.opResult(c.OpResult)
 	case TypeFailCountClear:
 		changed, err = s.failCountClear(c.FailCountClear)
+	case TypeTokenAdd:
+		changed, err = s.tokenAdd(c.TokenAdd)
+	case TypeTokenRevoke:
+		changed, err = s.tokenRevoke(c.TokenRevoke)
+	case TypeAuditAppend:
+		changed, err = s.auditAppend(c.AuditAppend)
 	}
 	if err != nil {
 		return s.reject(err)
@@ -197,7 +208,8 @@ func (s *Store) reject(err error) Result {
 func knownType(t Type) bool {
 	switch t {
 	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState,
-		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear:
+		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear,
+		TypeTokenAdd, TypeTokenRevoke, TypeAuditAppend:
 		return true
 	}
 	return false

@@ -1,0 +1,81 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/pki"
+)
+
+// Operators may run the operational commands, not change what executes.
+// Three routes serve both kinds of change, so they need operator and the
+// handler asks for admin unless the change is operational:
+//
+//   - POST /v1/config: only resources' target-role and is-managed meta
+//     (enable, disable, manage, unmanage) and the location constraints
+//     move and ban own (ids cli-prefer-*, cli-ban-*) may differ;
+//   - POST /v1/constraints: only a location constraint with such an id;
+//   - DELETE /v1/constraints/{id}: only such an id (clear).
+
+// operationalMeta are the resource meta-attributes operators may set.
+var operationalMeta = []string{"target-role", "is-managed"}
+
+func operationalConstraintID(id string) bool {
+	return strings.HasPrefix(id, "cli-prefer-") || strings.HasPrefix(id, "cli-ban-")
+}
+
+// needAdmin answers 403 unless p is an admin; what says which change
+// needed it.
+func needAdmin(p pki.Principal, r *http.Request, what string) error {
+	if p.Role.Permits(pki.RoleAdmin) {
+		return nil
+	}
+	return errorf(http.StatusForbidden, "token %s has role %s; %s %s needs admin: %s", p.TokenID, p.Role, r.Method, r.URL.Path, what)
+}
+
+// operationalChange reports whether next differs from cur only in what
+// operators may change.
+func operationalChange(cur, next *model.Config) bool {
+	a, b := withoutOperational(cur), withoutOperational(next)
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
+}
+
+func withoutOperational(c *model.Config) *model.Config {
+	var out model.Config
+	b, err := json.Marshal(c)
+	if err != nil || json.Unmarshal(b, &out) != nil {
+		return c // compared as is: any difference needs admin
+	}
+	out.Epoch = 0
+	out.Locations = slices.DeleteFunc(out.Locations, func(l model.Location) bool { return operationalConstraintID(l.ID) })
+	if len(out.Locations) == 0 {
+		out.Locations = nil
+	}
+	var strip func(rs []model.Resource)
+	strip = func(rs []model.Resource) {
+		for i := range rs {
+			for _, k := range operationalMeta {
+				delete(rs[i].Meta, k)
+			}
+			if len(rs[i].Meta) == 0 {
+				rs[i].Meta = nil
+			}
+			strip(rs[i].Children)
+		}
+	}
+	strip(out.Resources)
+	return &out
+}
+
+// operationalConstraint reports whether c is one move or ban makes.
+func operationalConstraint(c api.Constraint) bool {
+	return c.Kind == api.ConstraintLocation && c.Location != nil && c.Colocation == nil && c.Order == nil &&
+		operationalConstraintID(c.Location.ID)
+}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+// AuditLimit is how many audit entries the store keeps (the newest). The
+// chain continues across the cap: the oldest kept entry's Prev is the hash
+// of the last dropped one.
+const AuditLimit = 10000
+
+// AuditEntry is one change request as the API saw it. Entries form a hash
+// chain: Prev is the Hash of the entry before (empty for the very first),
+// and Hash is AuditHash of the entry's other fields, so editing a stored
+// entry is detected by VerifyAudit.
+type AuditEntry struct {
+	// Seq numbers the entries from 1, without gaps.
+	Seq uint64 `json:"seq"`
+	// At is when the API answered, in Unix milliseconds (proposer's clock).
+	At int64 `json:"at_ms"`
+	// Token and Role are the caller's token id and role.
+	Token string `json:"token,omitempty"`
+	Role  string `json:"role,omitempty"`
+	// Source is the caller's network address.
+	Source string `json:"source,omitempty"`
+	// Action is the request ("POST /v1/resources").
+	Action string `json:"action"`
+	// Detail is the request body with secret values masked.
+	Detail string `json:"detail,omitempty"`
+	// Result is "ok" or the error the caller got.
+	Result string `json:"result"`
+	// Prev is the previous entry's Hash.
+	Prev string `json:"prev,omitempty"`
+	// Hash is AuditHash(entry).
+	Hash string `json:"hash"`
+}
+
+// AuditAppend appends an entry; Apply numbers it and chains it (the
+// payload's Seq, Prev and Hash are ignored).
+type AuditAppend struct {
+	Entry AuditEntry `json:"entry"`
+}
+
+// AuditHash is the hex SHA-256 of the entry's canonical encoding: the
+// line "paceline-audit-v1" and then the JSON array [seq, at_ms, token,
+// role, source, action, detail, result, prev] as encoding/json writes it.
+// Hash itself is not covered. api.VerifyAudit recomputes it the same way.
+func AuditHash(e AuditEntry) string {
+	b, err := json.Marshal([]any{e.Seq, e.At, e.Token, e.Role, e.Source, e.Action, e.Detail, e.Result, e.Prev})
+	if err != nil {
+		panic(fmt.Sprintf("store: encode audit entry: %v", err)) // strings and integers only
+	}
+	sum := sha256.Sum256(append([]byte("paceline-audit-v1\n"), b...))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Store) auditAppend(c *AuditAppend) (bool, error) {
+	e := c.Entry
+	if e.Action == "" {
+		return false, fmt.Errorf("%w: audit entry without an action", ErrMalformed)
+	}
+	e.Seq, e.Prev = 1, ""
+	if n := len(s.audit); n > 0 {
+		e.Seq, e.Prev = s.audit[n-1].Seq+1, s.audit[n-1].Hash
+	}
+	e.Hash = AuditHash(e)
+	s.audit = append(s.audit, e)
+	if over := len(s.audit) - AuditLimit; over > 0 {
+		s.audit = append([]AuditEntry(nil), s.audit[over:]...)
+	}
+	return true, nil
+}
+
+// Audit returns a copy of the kept audit entries, oldest first.
+func (s *Store) Audit() []AuditEntry {
+	return append([]AuditEntry(nil), s.audit...)
+}
+
+// VerifyAudit recomputes the chain of entries (oldest first) and returns
+// an error wrapping ErrAuditChain that names the first bad entry, or nil.
+// The first entry's Prev is taken on trust: it is the hash of an entry
+// that is no longer kept.
+func VerifyAudit(entries []AuditEntry) error {
+	for i, e := range entries {
+		if got := AuditHash(e); got != e.Hash {
+			return fmt.Errorf("%w: entry %d (%s by token %s) does not match its hash: it was changed after it was written", ErrAuditChain, e.Seq, e.Action, e.Token)
+		}
+		if i == 0 {
+			continue
+		}
+		p := entries[i-1]
+		if e.Seq != p.Seq+1 {
+			return fmt.Errorf("%w: entry %d follows entry %d: entries are missing", ErrAuditChain, e.Seq, p.Seq)
+		}
+		if e.Prev != p.Hash {
+			return fmt.Errorf("%w: entry %d does not chain to entry %d (prev hash differs)", ErrAuditChain, e.Seq, p.Seq)
+		}
+	}
+	return nil
+}
