@@ -35,7 +35,7 @@ type env struct {
 	srv     *httpapi.Server
 	backend *httpapi.MemBackend
 	log     *bytes.Buffer
-	tokens  map[string]string // by name: admin, operator, viewer, expired
+	tokens  map[string]string // by name: admin, operator, viewer, expired, revoked
 }
 
 // reply is what one case got: an HTTP answer, or for offline inputs (the
@@ -68,6 +68,14 @@ func newEnv(t *testing.T) *env {
 	}
 	e.tokens["expired"] = tok
 	recs = append(recs, rec)
+	// A token revoked in the replicated store.
+	tok, rec, err = pki.NewToken(pki.RoleAdmin, now, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tokens["revoked"] = tok
+	recs = append(recs, rec)
+	revokedID := rec.ID
 
 	st := store.New()
 	for _, c := range []store.Command{
@@ -77,6 +85,9 @@ func newEnv(t *testing.T) *env {
 		if r := st.Apply(c); r.Err != nil {
 			t.Fatal(r.Err)
 		}
+	}
+	if r := st.Apply(store.NewTokenRevoke(revokedID, "admin", now.UnixMilli())); r.Err != nil {
+		t.Fatal(r.Err)
 	}
 	e.backend = httpapi.NewMemBackend(st, "n1")
 	e.srv = httpapi.New(httpapi.Config{
@@ -196,8 +207,9 @@ func cases() []negCase {
 	return []negCase{
 		// Authentication and authorisation.
 		{name: "no token", run: get("/v1/status", ""), status: 401, msg: []string{"missing bearer token"}},
-		{name: "malformed token", run: get("/v1/status", "hunter2"), status: 401, msg: []string{"invalid"}},
-		{name: "unknown token", run: get("/v1/config", "plt1.abcdefgh.wrongsecret"), status: 401, msg: []string{"invalid"}},
+		{name: "malformed token", run: get("/v1/status", "hunter2"), status: 401, msg: []string{"malformed token"}},
+		{name: "unknown token", run: get("/v1/config", "plt1.abcdefgh.wrongsecret"), status: 401, msg: []string{"unknown token"}},
+		{name: "revoked token", run: get("/v1/status", "revoked"), status: 401, msg: []string{"revoked"}},
 		{name: "expired token", run: get("/v1/status", "expired"), status: 401, msg: []string{"expired"}},
 		{name: "viewer creates a resource", run: post("/v1/resources", "viewer", "application/json", `{"id":"x","agent":"builtin:dummy"}`),
 			status: 403, msg: []string{"role viewer", "needs admin"}},
@@ -264,8 +276,10 @@ func cases() []negCase {
 		{name: "unknown nested YAML field", run: post("/v1/config", "admin", "application/yaml",
 			"epoch: 2\nresources:\n- id: a\n  kind: primitive\n  params:\n  - name: x\n    value: y\n    flavour: z\n"),
 			status: 400, msg: []string{`"resources[0].params[0].flavour"`}},
-		{name: "unknown token request field", run: post("/v1/tokens", "admin", "application/json", `{"kind":"join","role":"admin"}`),
-			status: 400, msg: []string{`"role"`}},
+		{name: "unknown token request field", run: post("/v1/tokens", "admin", "application/json", `{"kind":"join","colour":"blue"}`),
+			status: 400, msg: []string{`"colour"`}},
+		{name: "join token with a role", run: post("/v1/tokens", "admin", "application/json", `{"kind":"join","role":"admin"}`),
+			status: 400, msg: []string{"token kind"}},
 		{name: "params of the wrong type", run: post("/v1/resources", "admin", "application/json", `{"id":"x","agent":"builtin:dummy","params":"a=b"}`),
 			status: 400, msg: []string{"cannot unmarshal string", "params"}},
 		{name: "epoch of the wrong type", run: post("/v1/config", "admin", "application/json", `{"epoch":"2"}`),
