@@ -65,6 +65,9 @@ type Raft interface {
 	Apply(ctx context.Context, cmd store.Command) (store.Result, error)
 	Barrier(ctx context.Context) error
 	Read(fn func(*store.Store))
+	// IsLeader reports whether this node is the Raft leader now: a
+	// controller whose node has stepped down grants no more leases.
+	IsLeader() bool
 }
 
 // Op is one operation the controller asks a node to perform.
@@ -211,9 +214,11 @@ func New(cfg Config, r Raft) (*Controller, error) {
 // Barrier's.
 func (c *Controller) Run(ctx context.Context) error {
 	defer close(c.done)
+	began := time.Now()
 	if err := c.raft.Barrier(ctx); err != nil {
 		return fmt.Errorf("controller: barrier: %w", err)
 	}
+	c.cfg.Logf("controller: caught up with the log in %v", time.Since(began).Round(time.Millisecond))
 	leases := membership.NewLeases(c.cfg.Leases, c.cfg.Clock.Now())
 	// Nodes guarded by a watchdog (as the previous leader recorded them)
 	// are recovered at their lease expiry, also if they never renew here.
@@ -271,6 +276,12 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 	case <-c.done:
 		return time.Time{}, ErrStopped
 	default:
+	}
+	// A leader that stepped down (it lost its quorum) must not extend
+	// anyone's lease, even before its controller is stopped: a successor
+	// counts leases only from its own election.
+	if !c.raft.IsLeader() {
+		return time.Time{}, ErrStopped
 	}
 	c.lmu.Lock()
 	defer c.lmu.Unlock()

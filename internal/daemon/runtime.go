@@ -144,29 +144,54 @@ func (r *Runtime) Run(ctx context.Context) {
 	r.stopController()
 }
 
-// leadership runs a controller while this node leads.
+// leadership runs a controller while this node leads. A controller that
+// stops on its own while the node still leads (its Barrier failed on a
+// loaded host, say) is logged and started again: a leader without a
+// controller would renew nobody's lease.
 func (r *Runtime) leadership(ctx context.Context) {
 	defer r.wg.Done()
+	failed := make(chan *controller.Controller, 1)
+	start := func() {
+		c, err := controller.New(controller.Config{Node: r.cfg.Name, Leases: r.cfg.Leases, Dispatcher: r, Logf: r.cfg.Logf}, r.cfg.Node)
+		if err != nil {
+			r.cfg.Logf("daemon: controller: %v", err)
+			return
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		r.mu.Lock()
+		r.ctrl, r.cancel = c, cancel
+		r.mu.Unlock()
+		r.cfg.Logf("daemon: %s leads; controller started", r.cfg.Name)
+		go func() {
+			err := c.Run(cctx)
+			if cctx.Err() == nil {
+				r.cfg.Logf("daemon: controller stopped while leading: %v", err)
+				failed <- c
+			}
+		}()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case lead := <-r.cfg.Node.LeaderCh():
 			r.stopController()
-			if !lead {
-				continue
+			if lead {
+				start()
 			}
-			c, err := controller.New(controller.Config{Node: r.cfg.Name, Leases: r.cfg.Leases, Dispatcher: r, Logf: r.cfg.Logf}, r.cfg.Node)
-			if err != nil {
-				r.cfg.Logf("daemon: controller: %v", err)
-				continue
+		case c := <-failed:
+			if r.Controller() != c || !r.cfg.Node.IsLeader() {
+				continue // already replaced or stopped
 			}
-			cctx, cancel := context.WithCancel(ctx)
-			r.mu.Lock()
-			r.ctrl, r.cancel = c, cancel
-			r.mu.Unlock()
-			r.cfg.Logf("daemon: %s leads; controller started", r.cfg.Name)
-			go c.Run(cctx)
+			r.stopController()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(r.cfg.Leases.Heartbeat / 4):
+			}
+			if r.cfg.Node.IsLeader() {
+				start()
+			}
 		}
 	}
 }
