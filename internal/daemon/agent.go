@@ -125,6 +125,10 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	// The keys passed their mode checks; keep the data directory 0700.
+	if err := pki.EnsureDir(c.DataDir); err != nil {
+		return err
+	}
 	nodeTLS := pki.NodeTLS(ca, cert)
 
 	tc := consensus.DefaultTransportConfig()
@@ -166,6 +170,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 			return err
 		}
 		oc := ocf.DefaultConfig()
+		if oc.Root, oc.ExtraRoots, err = ocfRoots(c.AgentDirs); err != nil {
+			return err
+		}
 		oc.RunDir = filepath.Join(c.DataDir, "run", "ocf")
 		// Agents find crm_node, crm_attribute, ... (package compat) first.
 		env, stopCompat, err := startCompat(c, backend, logf)
