@@ -2,6 +2,7 @@ package pki
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"os"
@@ -203,5 +204,31 @@ func TestNodeTLSMutual(t *testing.T) {
 	}
 	if srv.MinVersion != tls.VersionTLS13 {
 		t.Error("node TLS allows versions before 1.3")
+	}
+}
+
+// A revoked node certificate is refused in the handshake, in either
+// direction; the other certificates of the cluster still pass.
+func TestNodeTLSRefusesRevoked(t *testing.T) {
+	ca, _ := NewCA("c1", time.Now(), time.Hour)
+	good, bad := node(t, ca, "n2", RoleServer), node(t, ca, "n3", RoleServer)
+	badLeaf, err := x509.ParseCertificate(bad.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := func(serial string) bool { return serial == Serial(badLeaf) }
+	srv := NodeTLSRevoking(ca, node(t, ca, "n1", RoleServer), revoked)
+	if id, err := handshake(t, srv, NodeTLS(ca, good)); err != nil || id.Node != "n2" {
+		t.Fatalf("unrevoked peer: %+v %v", id, err)
+	}
+	if id, err := handshake(t, srv, NodeTLS(ca, bad)); err == nil || id.Node != "" {
+		t.Errorf("revoked client accepted: %+v", id)
+	}
+	// A node dialing a server whose certificate is revoked refuses it.
+	if _, err := handshake(t, NodeTLS(ca, bad), NodeTLSRevoking(ca, good, revoked)); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Errorf("revoked server: %v, want a refusal naming the revocation", err)
+	}
+	if err := CheckRevoked(badLeaf, revoked); !errors.Is(err, ErrRevoked) || !strings.Contains(err.Error(), `"n3"`) {
+		t.Errorf("CheckRevoked: %v", err)
 	}
 }

@@ -47,6 +47,8 @@ type Command struct {
 	NodeAttrDelete *NodeAttrDelete `json:"node_attr_delete,omitempty"`
 	OpResult       *OpResult       `json:"op_result,omitempty"`
 	FailCountClear *FailCountClear `json:"fail_count_clear,omitempty"`
+	NodeCert       *NodeCert       `json:"node_cert,omitempty"`
+	CertRevoke     *CertRevoke     `json:"cert_revoke,omitempty"`
 }
 
 // Change describes who made a configuration change and why; it is kept in
@@ -243,6 +245,8 @@ func (c *Command) payloads() (n int, tagged bool) {
 		TypeNodeAttrDelete: c.NodeAttrDelete != nil,
 		TypeOpResult:       c.OpResult != nil,
 		TypeFailCountClear: c.FailCountClear != nil,
+		TypeNodeCert:       c.NodeCert != nil,
+		TypeCertRevoke:     c.CertRevoke != nil,
 	}
 	for _, v := range set {
 		if v {

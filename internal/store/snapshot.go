@@ -18,11 +18,15 @@ type snapshot struct {
 	Config  model.Config   `json:"config"`
 	History []HistoryEntry `json:"history,omitempty"`
 	Members []Member       `json:"members,omitempty"`
+	Revoked []Revocation   `json:"revoked,omitempty"`
 }
 
 // Snapshot encodes the whole state. Equal states encode to equal bytes.
 func (s *Store) Snapshot() ([]byte, error) {
-	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history}
+	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history, Revoked: s.Revocations()}
+	if len(snap.Revoked) == 0 {
+		snap.Revoked = nil
+	}
 	for _, n := range s.memberNames() {
 		snap.Members = append(snap.Members, *s.members[n])
 	}
@@ -56,7 +60,17 @@ func (s *Store) Restore(b []byte) error {
 	if len(snap.History) > HistoryLimit {
 		snap.History = snap.History[len(snap.History)-HistoryLimit:]
 	}
-	s.config, s.history, s.members = snap.Config, snap.History, members
+	var revoked map[string]Revocation
+	for _, r := range snap.Revoked {
+		if !validSerial(r.Serial) {
+			return fmt.Errorf("%w: revoked serial %q", ErrBadSnapshot, r.Serial)
+		}
+		if revoked == nil {
+			revoked = map[string]Revocation{}
+		}
+		revoked[r.Serial] = r
+	}
+	s.config, s.history, s.members, s.revoked = snap.Config, snap.History, members, revoked
 	return nil
 }
 

@@ -90,6 +90,9 @@ type Member struct {
 	// Resources is the operation history per resource, in the order the
 	// resources were first recorded.
 	Resources []model.ResourceHistory `json:"resources,omitempty"`
+	// CertSerial is the serial (lowercase hex) of the node certificate
+	// the member joined with ("" when not recorded).
+	CertSerial string `json:"cert_serial,omitempty"`
 }
 
 // Display returns the state status shows: unclean or offline as stored;
@@ -136,6 +139,7 @@ type Store struct {
 	config  model.Config
 	history []HistoryEntry
 	members map[string]*Member
+	revoked map[string]Revocation // by serial
 }
 
 // New returns an empty store: epoch 0, no members.
@@ -183,6 +187,10 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.opResult(c.OpResult)
 	case TypeFailCountClear:
 		changed, err = s.failCountClear(c.FailCountClear)
+	case TypeNodeCert:
+		changed, err = s.nodeCert(c.NodeCert)
+	case TypeCertRevoke:
+		changed, err = s.certRevoke(c.CertRevoke)
 	}
 	if err != nil {
 		return s.reject(err)
@@ -197,7 +205,8 @@ func (s *Store) reject(err error) Result {
 func knownType(t Type) bool {
 	switch t {
 	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState,
-		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear:
+		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear,
+		TypeNodeCert, TypeCertRevoke:
 		return true
 	}
 	return false
