@@ -40,7 +40,9 @@ func revokedIn(node *consensus.Node) func(serial string) bool {
 // revocations is the revocation check of TLS configurations made before
 // the consensus node exists (the Raft transport's): nothing is revoked
 // until set is called.
-type revocations struct{ node atomic.Pointer[consensus.Node] }
+type revocations struct {
+	node atomic.Pointer[consensus.Node]
+}
 
 func (r *revocations) set(n *consensus.Node) { r.node.Store(n) }
 
