@@ -232,3 +232,31 @@ func TestNodeTLSRefusesRevoked(t *testing.T) {
 		t.Errorf("CheckRevoked: %v", err)
 	}
 }
+
+// The first step of a CA rotation: a trust bundle of the new CA and the
+// old one, saved and loaded back, lets nodes with certificates of either
+// CA talk to each other; without the old CA in the bundle, an old
+// certificate is refused.
+func TestTrustBundle(t *testing.T) {
+	oldCA, _ := NewCA("c1", time.Now(), time.Hour)
+	newCA, _ := NewCA("c1", time.Now(), time.Hour)
+	p := Paths{Dir: filepath.Join(t.TempDir(), "n1")}
+	bundle := &CA{Cert: newCA.Cert, Key: newCA.Key, Trust: []*x509.Certificate{oldCA.Cert}}
+	if err := bundle.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadCA(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.Cert.Equal(newCA.Cert) || len(loaded.Trust) != 1 || !loaded.Trust[0].Equal(oldCA.Cert) || loaded.Key == nil {
+		t.Fatalf("loaded bundle: %+v", loaded)
+	}
+	srv := NodeTLS(loaded, node(t, newCA, "n1", RoleServer))
+	if id, err := handshake(t, srv, NodeTLS(&CA{Cert: oldCA.Cert, Trust: []*x509.Certificate{newCA.Cert}}, node(t, oldCA, "n2", RoleServer))); err != nil || id.Node != "n2" {
+		t.Errorf("old-CA node during the rotation: %+v %v", id, err)
+	}
+	if id, err := handshake(t, NodeTLS(newCA, node(t, newCA, "n1", RoleServer)), NodeTLS(oldCA, node(t, oldCA, "n2", RoleServer))); err == nil || id.Node != "" {
+		t.Errorf("old-CA node accepted after the old CA was dropped: %+v", id)
+	}
+}
