@@ -1,7 +1,7 @@
 # Paceline build, test and measurement entry points.
 GO ?= go
 
-.PHONY: build test conformance bench bench-go bench-failover bench-vip soak-cpu clean
+.PHONY: build test lint race fuzz conformance bench bench-go bench-failover bench-vip soak-cpu clean
 
 ## build: the paceline binary in bin/
 build:
@@ -12,6 +12,24 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
+
+## lint: go vet and staticcheck (pinned; fetched through the module proxy)
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## race: the race detector over the packages with concurrency
+RACE_PKGS ?= ./internal/consensus ./internal/daemon ./internal/controller \
+	./internal/testcluster ./internal/executor ./internal/watchdog \
+	./internal/agents/... ./internal/httpapi ./internal/pki ./internal/membership
+race:
+	$(GO) test -race $(RACE_PKGS)
+
+## fuzz: every fuzz target for FUZZTIME each (default 5m), with totals
+FUZZTIME ?= 5m
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 ## conformance: score bin/paceline against Pacemaker 2.1.5 with tsum.py
 conformance:

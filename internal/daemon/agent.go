@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -125,7 +126,12 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	nodeTLS := pki.NodeTLS(ca, cert)
+	// The keys passed their mode checks; keep the data directory 0700.
+	if err := pki.EnsureDir(c.DataDir); err != nil {
+		return err
+	}
+	revoked := &revocations{}
+	nodeTLS := pki.NodeTLSRevoking(ca, cert, revoked.Revoked)
 
 	tc := consensus.DefaultTransportConfig()
 	tc.Bind, tc.Advertise, tc.Server, tc.Client = c.RaftListen, raftAdvertise(c), nodeTLS, nodeTLS
@@ -147,6 +153,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return err
 	}
 	defer node.Shutdown()
+	revoked.set(node)
 
 	peers := NewPeerClient(nodeTLS, func(name string) (addr string, ok bool) {
 		node.Read(func(s *store.Store) {
@@ -166,6 +173,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 			return err
 		}
 		oc := ocf.DefaultConfig()
+		if oc.Root, oc.ExtraRoots, err = ocfRoots(c.AgentDirs); err != nil {
+			return err
+		}
 		oc.RunDir = filepath.Join(c.DataDir, "run", "ocf")
 		// Agents find crm_node, crm_attribute, ... (package compat) first.
 		env, stopCompat, err := startCompat(c, backend, logf)
@@ -247,7 +257,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	go func() { rt.Run(rctx); close(rtDone) }()
 	defer func() { stop(); <-rtDone }()
 
-	if err := bootstrap(ctx, c, node, logf); err != nil {
+	if err := bootstrap(ctx, c, node, cert, logf); err != nil {
 		return err
 	}
 	if err := completeJoin(ctx, c, peers, logf); err != nil {
@@ -265,7 +275,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 
 // bootstrap makes the node of a fresh init a one-node cluster and records
 // it as a member, then drops the mark.
-func bootstrap(ctx context.Context, c Config, node *consensus.Node, logf func(string, ...any)) error {
+func bootstrap(ctx context.Context, c Config, node *consensus.Node, cert tls.Certificate, logf func(string, ...any)) error {
 	mark := filepath.Join(c.DataDir, bootstrapFile)
 	if _, err := os.Stat(mark); err != nil {
 		return nil
@@ -286,6 +296,13 @@ func bootstrap(ctx context.Context, c Config, node *consensus.Node, logf func(st
 	}
 	if r, err := node.JoinAt(ctx, c.Name, raftAdvertise(c), c.Advertise, store.Role(c.Role)); err != nil || r.Err != nil {
 		return fmt.Errorf("bootstrap: record %s: %v", c.Name, errors.Join(err, r.Err))
+	}
+	serial, err := leafSerial(cert)
+	if err == nil {
+		err = recordCertSerial(ctx, node, c.Name, serial)
+	}
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
 	}
 	logf("bootstrapped a new cluster with %s as its first member", c.Name)
 	return os.Remove(mark)

@@ -26,7 +26,10 @@ type Backend struct {
 	fwd  Forwarder
 }
 
-var _ httpapi.Backend = (*Backend)(nil)
+var (
+	_ httpapi.Backend     = (*Backend)(nil)
+	_ httpapi.NodeRemover = (*Backend)(nil)
+)
 
 // NewBackend returns the backend of node; fwd nil makes a follower refuse
 // writes with consensus.ErrNotLeader.

@@ -360,8 +360,8 @@ func (c Config) Validate() error {
 		bad("agent_dirs", "at least one directory is required")
 	}
 	for _, d := range c.AgentDirs {
-		if !filepath.IsAbs(d) {
-			bad("agent_dirs", "%q must be an absolute path", d)
+		if !filepath.IsAbs(d) || filepath.Base(d) != "resource.d" {
+			bad("agent_dirs", "%q must be an absolute path ending in /resource.d", d)
 		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {

@@ -240,6 +240,9 @@ type peerJoinRequest struct {
 	// Node and Role are set when a seed forwards to the leader.
 	Node string `json:"node,omitempty"`
 	Role string `json:"role,omitempty"`
+	// Serial is the joining node's certificate serial (pki.Serial), set
+	// by the seed that forwards; the leader records it (store.NodeCert).
+	Serial string `json:"serial,omitempty"`
 }
 
 // completeJoin is step 2: called by the agent when the join mark exists,

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
@@ -42,10 +44,17 @@ var ErrPeer = errors.New("daemon: peer call")
 //	POST /internal/v1/exec       body: controller.Op; accepted only from
 //	                             the node this node follows as leader, so a
 //	                             deposed leader cannot start anything.
+//	POST /internal/v1/remove     body: peerRemove; the leader removes the
+//	                             node and revokes its certificate.
+//
+// Each endpoint accepts only the node roles of peerRoles, propose refuses
+// the commands only the leader makes (leaderOnly), and a revoked
+// certificate is refused everywhere.
 type PeerHandler struct {
-	node  *consensus.Node
-	hooks PeerHooks
-	mux   *http.ServeMux
+	node    *consensus.Node
+	hooks   PeerHooks
+	mux     *http.ServeMux
+	revoked func(serial string) bool
 }
 
 // PeerHooks connect the peer endpoints to the node's runtime.
@@ -63,12 +72,13 @@ type PeerHooks struct {
 
 // NewPeerHandler returns the handler of node's peer endpoints.
 func NewPeerHandler(node *consensus.Node, hooks PeerHooks) *PeerHandler {
-	h := &PeerHandler{node: node, hooks: hooks, mux: http.NewServeMux()}
+	h := &PeerHandler{node: node, hooks: hooks, mux: http.NewServeMux(), revoked: revokedIn(node)}
 	h.mux.HandleFunc("POST "+PeerPrefix+"propose", h.propose)
 	h.mux.HandleFunc("POST "+PeerPrefix+"heartbeat", h.heartbeat)
 	h.mux.HandleFunc("POST "+PeerPrefix+"report", h.report)
 	h.mux.HandleFunc("POST "+PeerPrefix+"exec", h.exec)
 	h.mux.HandleFunc("POST "+PeerPrefix+"join", h.join)
+	h.mux.HandleFunc("POST "+PeerPrefix+"remove", h.remove)
 	return h
 }
 
@@ -178,7 +188,7 @@ func (h *PeerHandler) join(w http.ResponseWriter, r *http.Request) {
 	}
 	id, _ := pki.PeerIdentity(*r.TLS)
 	if req.Node == "" {
-		req.Node, req.Role = id.Node, string(id.Role)
+		req.Node, req.Role, req.Serial = id.Node, string(id.Role), pki.Serial(r.TLS.VerifiedChains[0][0])
 	} else if id.Role != pki.RoleServer {
 		peerError(w, http.StatusForbidden, "only a server may forward a join")
 		return
@@ -199,6 +209,9 @@ func (h *PeerHandler) join(w http.ResponseWriter, r *http.Request) {
 	res, err := h.node.JoinAt(r.Context(), req.Node, req.RaftAddr, req.APIAddr, store.Role(req.Role))
 	if err == nil {
 		err = res.Err
+	}
+	if err == nil && req.Serial != "" {
+		err = recordCertSerial(r.Context(), h.node, req.Node, req.Serial)
 	}
 	if err != nil {
 		peerError(w, http.StatusServiceUnavailable, "join "+req.Node+": "+err.Error())
@@ -231,8 +244,18 @@ func (h *PeerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		peerError(w, http.StatusForbidden, "node-to-node calls need mutual TLS")
 		return
 	}
-	if _, err := pki.PeerIdentity(*r.TLS); err != nil {
+	id, err := pki.PeerIdentity(*r.TLS)
+	if err != nil {
 		peerError(w, http.StatusForbidden, "not a node of this cluster: "+err.Error())
+		return
+	}
+	if err := pki.CheckRevoked(r.TLS.VerifiedChains[0][0], h.revoked); err != nil {
+		peerError(w, http.StatusForbidden, err.Error())
+		return
+	}
+	endpoint := strings.TrimPrefix(r.URL.Path, PeerPrefix)
+	if roles, ok := peerRoles[endpoint]; ok && !slices.Contains(roles, id.Role) {
+		peerError(w, http.StatusForbidden, fmt.Sprintf("%s: a %s node may not call it", endpoint, id.Role))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxPeerBody)
@@ -296,6 +319,10 @@ func (h *PeerHandler) propose(w http.ResponseWriter, r *http.Request) {
 	cmd, err := store.Decode(b)
 	if err != nil {
 		peerError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if leaderOnly[cmd.Type] {
+		peerError(w, http.StatusForbidden, fmt.Sprintf("propose: %s is made only by the leader", cmd.Type))
 		return
 	}
 	if !h.node.IsLeader() {

@@ -99,6 +99,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/resources/{id}/cleanup", operator, s.cleanupResource)
 	s.handle("GET /v1/nodes", viewer, s.listNodes)
 	s.handle("PUT /v1/nodes/{name}/attributes", operator, s.setNodeAttributes)
+	s.handle("DELETE /v1/nodes/{name}", admin, s.removeNode)
 	s.handle("POST /v1/constraints", operator, s.addConstraint) // admin unless move/ban (authz.go)
 	s.handle("DELETE /v1/constraints/{id}", operator, s.removeConstraint)
 	s.handle("GET /v1/properties", viewer, s.listProperties)

@@ -65,12 +65,20 @@ const URIScheme = "paceline"
 type CA struct {
 	Cert *x509.Certificate
 	Key  *ecdsa.PrivateKey // nil on nodes that only verify
+	// Trust are further CA certificates this node trusts (not signs
+	// with): the other half of a CA rotation's trust bundle. ca.pem holds
+	// Cert first, then these.
+	Trust []*x509.Certificate
 }
 
-// CertPool returns a pool holding only the CA certificate.
+// CertPool returns a pool holding the CA certificate and the trusted
+// ones.
 func (ca *CA) CertPool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(ca.Cert)
+	for _, c := range ca.Trust {
+		p.AddCert(c)
+	}
 	return p
 }
 
@@ -215,7 +223,11 @@ func (ca *CA) Save(p Paths) error {
 	if err := EnsureDir(p.Dir); err != nil {
 		return err
 	}
-	if err := WriteFile(p.CACert(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o644); err != nil {
+	bundle := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
+	for _, c := range ca.Trust {
+		bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	if err := WriteFile(p.CACert(), bundle, 0o644); err != nil {
 		return err
 	}
 	if ca.Key == nil {
@@ -235,11 +247,11 @@ func LoadCA(p Paths) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load CA: %w", err)
 	}
-	cert, err := ParseCert(b)
+	certs, err := ParseCerts(b)
 	if err != nil {
 		return nil, fmt.Errorf("load CA %s: %w", p.CACert(), err)
 	}
-	ca := &CA{Cert: cert}
+	ca := &CA{Cert: certs[0], Trust: certs[1:]}
 	kb, err := ReadSecret(p.CAKey())
 	switch {
 	case os.IsNotExist(err):
@@ -264,6 +276,30 @@ func ParseCert(b []byte) (*x509.Certificate, error) {
 		return nil, ErrBadPEM
 	}
 	return x509.ParseCertificate(blk.Bytes)
+}
+
+// ParseCerts parses a bundle of one or more PEM certificates.
+func ParseCerts(b []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			return nil, ErrBadPEM
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, ErrBadPEM
+	}
+	return out, nil
 }
 
 // SaveNode writes the node certificate (0644) and key (0600).

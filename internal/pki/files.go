@@ -19,6 +19,7 @@ var (
 	ErrTokenUsed      = errors.New("pki: token already used")
 	ErrNotClusterPeer = errors.New("pki: peer certificate is not a cluster node certificate")
 	ErrInvalidRole    = errors.New("pki: invalid role")
+	ErrRevoked        = errors.New("pki: certificate revoked")
 )
 
 // Paths names the security files in a node's data directory.

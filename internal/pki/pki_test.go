@@ -2,6 +2,7 @@ package pki
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"os"
@@ -203,5 +204,59 @@ func TestNodeTLSMutual(t *testing.T) {
 	}
 	if srv.MinVersion != tls.VersionTLS13 {
 		t.Error("node TLS allows versions before 1.3")
+	}
+}
+
+// A revoked node certificate is refused in the handshake, in either
+// direction; the other certificates of the cluster still pass.
+func TestNodeTLSRefusesRevoked(t *testing.T) {
+	ca, _ := NewCA("c1", time.Now(), time.Hour)
+	good, bad := node(t, ca, "n2", RoleServer), node(t, ca, "n3", RoleServer)
+	badLeaf, err := x509.ParseCertificate(bad.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := func(serial string) bool { return serial == Serial(badLeaf) }
+	srv := NodeTLSRevoking(ca, node(t, ca, "n1", RoleServer), revoked)
+	if id, err := handshake(t, srv, NodeTLS(ca, good)); err != nil || id.Node != "n2" {
+		t.Fatalf("unrevoked peer: %+v %v", id, err)
+	}
+	if id, err := handshake(t, srv, NodeTLS(ca, bad)); err == nil || id.Node != "" {
+		t.Errorf("revoked client accepted: %+v", id)
+	}
+	// A node dialing a server whose certificate is revoked refuses it.
+	if _, err := handshake(t, NodeTLS(ca, bad), NodeTLSRevoking(ca, good, revoked)); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Errorf("revoked server: %v, want a refusal naming the revocation", err)
+	}
+	if err := CheckRevoked(badLeaf, revoked); !errors.Is(err, ErrRevoked) || !strings.Contains(err.Error(), `"n3"`) {
+		t.Errorf("CheckRevoked: %v", err)
+	}
+}
+
+// The first step of a CA rotation: a trust bundle of the new CA and the
+// old one, saved and loaded back, lets nodes with certificates of either
+// CA talk to each other; without the old CA in the bundle, an old
+// certificate is refused.
+func TestTrustBundle(t *testing.T) {
+	oldCA, _ := NewCA("c1", time.Now(), time.Hour)
+	newCA, _ := NewCA("c1", time.Now(), time.Hour)
+	p := Paths{Dir: filepath.Join(t.TempDir(), "n1")}
+	bundle := &CA{Cert: newCA.Cert, Key: newCA.Key, Trust: []*x509.Certificate{oldCA.Cert}}
+	if err := bundle.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadCA(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.Cert.Equal(newCA.Cert) || len(loaded.Trust) != 1 || !loaded.Trust[0].Equal(oldCA.Cert) || loaded.Key == nil {
+		t.Fatalf("loaded bundle: %+v", loaded)
+	}
+	srv := NodeTLS(loaded, node(t, newCA, "n1", RoleServer))
+	if id, err := handshake(t, srv, NodeTLS(&CA{Cert: oldCA.Cert, Trust: []*x509.Certificate{newCA.Cert}}, node(t, oldCA, "n2", RoleServer))); err != nil || id.Node != "n2" {
+		t.Errorf("old-CA node during the rotation: %+v %v", id, err)
+	}
+	if id, err := handshake(t, NodeTLS(newCA, node(t, newCA, "n1", RoleServer)), NodeTLS(oldCA, node(t, oldCA, "n2", RoleServer))); err == nil || id.Node != "" {
+		t.Errorf("old-CA node accepted after the old CA was dropped: %+v", id)
 	}
 }

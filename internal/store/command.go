@@ -53,6 +53,8 @@ type Command struct {
 	TokenAdd       *TokenAdd       `json:"token_add,omitempty"`
 	TokenRevoke    *TokenRevoke    `json:"token_revoke,omitempty"`
 	AuditAppend    *AuditAppend    `json:"audit_append,omitempty"`
+	NodeCert       *NodeCert       `json:"node_cert,omitempty"`
+	CertRevoke     *CertRevoke     `json:"cert_revoke,omitempty"`
 }
 
 // Change describes who made a configuration change and why; it is kept in
@@ -267,6 +269,8 @@ func (c *Command) payloads() (n int, tagged bool) {
 		TypeTokenAdd:       c.TokenAdd != nil,
 		TypeTokenRevoke:    c.TokenRevoke != nil,
 		TypeAuditAppend:    c.AuditAppend != nil,
+		TypeNodeCert:       c.NodeCert != nil,
+		TypeCertRevoke:     c.CertRevoke != nil,
 	}
 	for _, v := range set {
 		if v {

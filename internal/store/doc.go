@@ -35,6 +35,8 @@
 //	op.result         OpResult: record an operation result, replacing the
 //	                  record with the same key; optionally count a failure
 //	failcount.clear   FailCountClear: forget fail counts (and history)
+//	node.cert         NodeCert: record the serial of a member's certificate
+//	cert.revoke       CertRevoke: add a serial to the revocation list
 //
 // # Determinism
 //

@@ -20,11 +20,15 @@ type snapshot struct {
 	Members []Member       `json:"members,omitempty"`
 	Tokens  []Token        `json:"tokens,omitempty"`
 	Audit   []AuditEntry   `json:"audit,omitempty"`
+	Revoked []Revocation   `json:"revoked,omitempty"`
 }
 
 // Snapshot encodes the whole state. Equal states encode to equal bytes.
 func (s *Store) Snapshot() ([]byte, error) {
-	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history, Tokens: s.Tokens(), Audit: s.audit}
+	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history, Tokens: s.Tokens(), Audit: s.audit, Revoked: s.Revocations()}
+	if len(snap.Revoked) == 0 {
+		snap.Revoked = nil
+	}
 	for _, n := range s.memberNames() {
 		snap.Members = append(snap.Members, *s.members[n])
 	}
@@ -71,7 +75,17 @@ func (s *Store) Restore(b []byte) error {
 	}
 	// The audit chain is not checked here: a tampered entry must stay
 	// visible to VerifyAudit ("paceline audit --verify"), not vanish.
-	s.config, s.history, s.members = snap.Config, snap.History, members
+	var revoked map[string]Revocation
+	for _, r := range snap.Revoked {
+		if !validSerial(r.Serial) {
+			return fmt.Errorf("%w: revoked serial %q", ErrBadSnapshot, r.Serial)
+		}
+		if revoked == nil {
+			revoked = map[string]Revocation{}
+		}
+		revoked[r.Serial] = r
+	}
+	s.config, s.history, s.members, s.revoked = snap.Config, snap.History, members, revoked
 	s.tokens, s.audit = tokens, snap.Audit
 	return nil
 }

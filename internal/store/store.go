@@ -93,6 +93,9 @@ type Member struct {
 	// Resources is the operation history per resource, in the order the
 	// resources were first recorded.
 	Resources []model.ResourceHistory `json:"resources,omitempty"`
+	// CertSerial is the serial (lowercase hex) of the node certificate
+	// the member joined with ("" when not recorded).
+	CertSerial string `json:"cert_serial,omitempty"`
 }
 
 // Display returns the state status shows: unclean or offline as stored;
@@ -139,8 +142,9 @@ type Store struct {
 	config  model.Config
 	history []HistoryEntry
 	members map[string]*Member
-	tokens  map[string]*Token // by ID
-	audit   []AuditEntry      // oldest first, at most AuditLimit
+	tokens  map[string]*Token     // by ID
+	audit   []AuditEntry          // oldest first, at most AuditLimit
+	revoked map[string]Revocation // by serial
 }
 
 // New returns an empty store: epoch 0, no members.
@@ -194,6 +198,10 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.tokenRevoke(c.TokenRevoke)
 	case TypeAuditAppend:
 		changed, err = s.auditAppend(c.AuditAppend)
+	case TypeNodeCert:
+		changed, err = s.nodeCert(c.NodeCert)
+	case TypeCertRevoke:
+		changed, err = s.certRevoke(c.CertRevoke)
 	}
 	if err != nil {
 		return s.reject(err)
@@ -209,7 +217,8 @@ func knownType(t Type) bool {
 	switch t {
 	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState,
 		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear,
-		TypeTokenAdd, TypeTokenRevoke, TypeAuditAppend:
+		TypeTokenAdd, TypeTokenRevoke, TypeAuditAppend,
+		TypeNodeCert, TypeCertRevoke:
 		return true
 	}
 	return false

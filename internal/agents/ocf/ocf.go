@@ -12,8 +12,11 @@
 //
 // Before running, the agent's path is resolved (symlinks included) and must
 // lie inside the root it was found in, be a regular file owned by a trusted
-// user (root) and not writable by group or others; otherwise the operation
-// fails with StatusErrorHard and RCInsufficientPriv without running anything.
+// user (root) and not writable by group or others, and every directory from
+// the root down to the file must be owned by a trusted user and not
+// writable by group or others (else an untrusted user could swap the file
+// between the check and the exec); otherwise the operation fails with
+// StatusErrorHard and RCInsufficientPriv without running anything.
 //
 // The agent runs in its own process group. When the operation times out the
 // whole group (the script and everything it started) gets SIGKILL and the
@@ -266,6 +269,16 @@ func (c *Class) secure(root, path string) error {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return fmt.Errorf("%w: %s resolves to %s, outside %s", ErrInsecure, path, real, realRoot)
 	}
+	dir := realRoot
+	for _, part := range append([]string{""}, strings.Split(filepath.Dir(rel), string(filepath.Separator))...) {
+		if part == "." {
+			continue
+		}
+		dir = filepath.Join(dir, part)
+		if err := c.trustedDir(dir); err != nil {
+			return err
+		}
+	}
 	fi, err := os.Stat(real)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInsecure, err)
@@ -276,16 +289,37 @@ func (c *Class) secure(root, path string) error {
 	if fi.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("%w: %s is writable by group or others (mode %v)", ErrInsecure, real, fi.Mode().Perm())
 	}
+	return c.trustedOwner(real, fi)
+}
+
+// trustedDir checks that dir is a directory owned by a trusted user and
+// not writable by group or others.
+func (c *Class) trustedDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInsecure, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%w: %s is not a directory", ErrInsecure, dir)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%w: directory %s is writable by group or others (mode %v)", ErrInsecure, dir, fi.Mode().Perm())
+	}
+	return c.trustedOwner(dir, fi)
+}
+
+// trustedOwner checks that the owner of path (fi) is a trusted user.
+func (c *Class) trustedOwner(path string, fi os.FileInfo) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return fmt.Errorf("%w: cannot read the owner of %s", ErrInsecure, real)
+		return fmt.Errorf("%w: cannot read the owner of %s", ErrInsecure, path)
 	}
 	for _, uid := range c.cfg.TrustedUIDs {
 		if st.Uid == uid {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %s is owned by uid %d, not a trusted user", ErrInsecure, real, st.Uid)
+	return fmt.Errorf("%w: %s is owned by uid %d, not a trusted user", ErrInsecure, path, st.Uid)
 }
 
 // environ builds the agent's environment.

@@ -267,6 +267,28 @@ func TestRefusesInsecureAgents(t *testing.T) {
 	}
 }
 
+// An agent in a directory that group or others may write is refused (they
+// could replace it between the check and the exec), and runs again once
+// the directory is tightened.
+func TestRefusesAgentInWritableDirectory(t *testing.T) {
+	c, root := testRoot(t, map[string]string{"Ok": "#!/bin/sh\nexit 0\n"})
+	for _, dir := range []string{filepath.Join(root, "resource.d", "test"), filepath.Join(root, "resource.d"), root} {
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		res := c.Run(context.Background(), req("Ok", "start"))
+		if res.RC != agents.RCInsufficientPriv || !strings.Contains(res.ExitReason, "directory "+dir+" is writable") {
+			t.Errorf("%s 0777: got %v %q, want refused naming the directory", dir, res.RC, res.ExitReason)
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if res := c.Run(context.Background(), req("Ok", "start")); res.RC != agents.RCOK {
+			t.Errorf("%s 0755: got %v %q, want ok", dir, res.RC, res.ExitReason)
+		}
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	_, err := New(Config{Root: "relative", RunDir: "also"})
 	if !errors.Is(err, ErrRelativeDir) {
