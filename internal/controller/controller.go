@@ -55,6 +55,9 @@ import (
 var (
 	ErrInvalidConfig = errors.New("controller: invalid config")
 	ErrStopped       = errors.New("controller: stopped")
+	// ErrStale refuses a renewal from an agent process older than the
+	// newest the node has run (Renewal.Boot).
+	ErrStale = errors.New("controller: stale")
 )
 
 // Raft is what the controller needs of the consensus layer
@@ -258,9 +261,12 @@ func (c *Controller) Run(ctx context.Context) error {
 type Renewal struct {
 	// Node is the renewing node.
 	Node string
-	// Boot identifies the node's agent process (random per start): a
-	// report from another boot than the last renewal's is stale (sent by
-	// a process that has since died, delivered late) and dropped.
+	// Boot identifies the node's agent process: its start time as 16 hex
+	// digits of Unix nanoseconds, "-", a random part. Boots of one node
+	// order by start: a renewal or report from an older boot than the
+	// newest seen is stale (sent by a process that has since died,
+	// delivered late, say by a TCP retransmission once a partition
+	// healed) and refused.
 	Boot string
 	// Watchdog is the timeout of the watchdog the node feeds only while
 	// its lease is valid (0: none; membership.Leases.Guard).
@@ -288,10 +294,13 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 	if c.leases == nil {
 		return time.Time{}, ErrStopped
 	}
-	c.leases.Guard(r.Node, r.Watchdog)
 	if r.Boot != "" {
+		if cur := c.boots[r.Node]; r.Boot < cur {
+			return time.Time{}, fmt.Errorf("%w: a renewal from %s's earlier agent (boot %s, now %s)", ErrStale, r.Node, r.Boot, cur)
+		}
 		c.boots[r.Node] = r.Boot
 	}
+	c.leases.Guard(r.Node, r.Watchdog)
 	return c.leases.Renew(r.Node, c.cfg.Clock.Now()), nil
 }
 
@@ -311,8 +320,7 @@ func (c *Controller) stale(node, boot string) bool {
 	}
 	c.lmu.Lock()
 	defer c.lmu.Unlock()
-	cur, ok := c.boots[node]
-	return boot != "" && ok && cur != boot
+	return boot != "" && boot < c.boots[node]
 }
 
 // Report hands over the result of an op on node, run by the node's agent

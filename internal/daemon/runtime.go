@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -88,7 +89,9 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
-	return &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases), boot: hex.EncodeToString(b[:]),
+	// Boots order by start time (controller.Renewal.Boot).
+	boot := fmt.Sprintf("%016x-%s", time.Now().UnixNano(), hex.EncodeToString(b[:]))
+	return &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases), boot: boot,
 		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}}, nil
 }
 

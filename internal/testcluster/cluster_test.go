@@ -1,9 +1,12 @@
 package testcluster
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/store"
@@ -290,5 +293,29 @@ func TestStaleResultOfAnOfflineNodeIsDropped(t *testing.T) {
 	}
 	if ns := c.ActiveOn("web"); len(ns) != 1 || ns[0] != to {
 		t.Errorf("web active on %v, want [%s]", ns, to)
+	}
+}
+
+// A renewal sent by an agent process older than the node's current one
+// (delivered late) is refused: it renews nothing and does not make the
+// old agent's late results count again.
+func TestRenewalFromAnEarlierAgentIsRefused(t *testing.T) {
+	c := newCluster(t)
+	var ctrl *controller.Controller
+	c.Eventually("a leader", func() bool { ctrl = c.LeaderController(); return ctrl != nil })
+	node := "n2"
+	if c.Leader() == node {
+		node = "n3"
+	}
+	c.Eventually(node+" renewed with its boot", func() bool {
+		_, err := ctrl.Heartbeat(context.Background(), controller.Renewal{Node: node, Boot: c.Node(node).Boot})
+		return err == nil
+	})
+	_, err := ctrl.Heartbeat(context.Background(), controller.Renewal{Node: node, Boot: "0000000000000001-old"})
+	if !errors.Is(err, controller.ErrStale) {
+		t.Fatalf("renewal from an earlier boot: got %v, want ErrStale", err)
+	}
+	if _, err := ctrl.Heartbeat(context.Background(), controller.Renewal{Node: node, Boot: c.Node(node).Boot}); err != nil {
+		t.Fatalf("renewal from the current boot after a stale one: %v", err)
 	}
 }

@@ -162,7 +162,7 @@ func (c *Cluster) startNode(name, dir string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	n := &Node{Name: name, Boot: name + "-boot", c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{})}
+	n := &Node{Name: name, Boot: fmt.Sprintf("%016x-%s", time.Now().UnixNano(), name), c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{})}
 	ex, err := executor.New(executor.Config{Node: name, Clock: c.Clock,
 		Agents: map[string]executor.Agent{"builtin": &recorder{inner: bc, n: n}}})
 	if err != nil {
