@@ -2,14 +2,11 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/paceline/paceline/internal/model"
 )
 
 // AuditLog is GET /v1/audit: the kept entries, oldest first.
@@ -44,42 +41,29 @@ type AuditEntry struct {
 }
 
 // ErrAuditChain is wrapped by VerifyAudit's errors.
-var ErrAuditChain = errors.New("audit chain broken")
+var ErrAuditChain = model.ErrAuditChain
 
-// AuditHash recomputes an entry's hash: the hex SHA-256 of the line
-// "paceline-audit-v1" followed by the JSON array [seq, at_ms, token, role,
-// source, action, detail, result, prev] (encoding/json). It is the
-// server's store.AuditHash, restated so a client checks the chain with no
-// help from the server.
-func AuditHash(e AuditEntry) string {
-	b, err := json.Marshal([]any{e.Seq, e.AtMs, e.Token, e.Role, e.Source, e.Action, e.Detail, e.Result, e.Prev})
-	if err != nil {
-		panic(fmt.Sprintf("api: encode audit entry: %v", err)) // strings and integers only
-	}
-	sum := sha256.Sum256(append([]byte("paceline-audit-v1\n"), b...))
-	return hex.EncodeToString(sum[:])
+// link is what the hash chain covers of e.
+func (e AuditEntry) link() model.AuditLink {
+	return model.AuditLink{Seq: e.Seq, AtMs: e.AtMs, Token: e.Token, Role: e.Role, Source: e.Source,
+		Action: e.Action, Detail: e.Detail, Result: e.Result, Prev: e.Prev, Hash: e.Hash}
 }
+
+// AuditHash recomputes an entry's hash (model.AuditLink.Sum, the same as
+// the server's): the hex SHA-256 of the line "paceline-audit-v1" followed
+// by the JSON array [seq, at_ms, token, role, source, action, detail,
+// result, prev].
+func AuditHash(e AuditEntry) string { return e.link().Sum() }
 
 // VerifyAudit recomputes the chain of entries (oldest first) and returns
 // an error wrapping ErrAuditChain naming the first bad entry, or nil. The
 // first entry's Prev is taken on trust (it names an entry no longer kept).
 func VerifyAudit(entries []AuditEntry) error {
+	links := make([]model.AuditLink, len(entries))
 	for i, e := range entries {
-		if AuditHash(e) != e.Hash {
-			return fmt.Errorf("%w: entry %d (%s by token %s) does not match its hash: it was changed after it was written", ErrAuditChain, e.Seq, e.Action, e.Token)
-		}
-		if i == 0 {
-			continue
-		}
-		p := entries[i-1]
-		if e.Seq != p.Seq+1 {
-			return fmt.Errorf("%w: entry %d follows entry %d: entries are missing", ErrAuditChain, e.Seq, p.Seq)
-		}
-		if e.Prev != p.Hash {
-			return fmt.Errorf("%w: entry %d does not chain to entry %d (prev hash differs)", ErrAuditChain, e.Seq, p.Seq)
-		}
+		links[i] = e.link()
 	}
-	return nil
+	return model.VerifyAuditChain(links)
 }
 
 // Audit returns the cluster's kept audit entries, oldest first.

@@ -1,10 +1,9 @@
 package store
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
+
+	"github.com/paceline/paceline/internal/model"
 )
 
 // AuditLimit is how many audit entries the store keeps (the newest). The
@@ -44,18 +43,16 @@ type AuditAppend struct {
 	Entry AuditEntry `json:"entry"`
 }
 
-// AuditHash is the hex SHA-256 of the entry's canonical encoding: the
-// line "paceline-audit-v1" and then the JSON array [seq, at_ms, token,
-// role, source, action, detail, result, prev] as encoding/json writes it.
-// Hash itself is not covered. api.VerifyAudit recomputes it the same way.
-func AuditHash(e AuditEntry) string {
-	b, err := json.Marshal([]any{e.Seq, e.At, e.Token, e.Role, e.Source, e.Action, e.Detail, e.Result, e.Prev})
-	if err != nil {
-		panic(fmt.Sprintf("store: encode audit entry: %v", err)) // strings and integers only
-	}
-	sum := sha256.Sum256(append([]byte("paceline-audit-v1\n"), b...))
-	return hex.EncodeToString(sum[:])
+// link is what the hash chain covers of e.
+func (e AuditEntry) link() model.AuditLink {
+	return model.AuditLink{Seq: e.Seq, AtMs: e.At, Token: e.Token, Role: e.Role, Source: e.Source,
+		Action: e.Action, Detail: e.Detail, Result: e.Result, Prev: e.Prev, Hash: e.Hash}
 }
+
+// AuditHash is the hex SHA-256 of the entry's canonical encoding
+// (model.AuditLink.Sum; api.VerifyAudit recomputes it the same way). Hash
+// itself is not covered.
+func AuditHash(e AuditEntry) string { return e.link().Sum() }
 
 func (s *Store) auditAppend(c *AuditAppend) (bool, error) {
 	e := c.Entry
@@ -84,20 +81,9 @@ func (s *Store) Audit() []AuditEntry {
 // The first entry's Prev is taken on trust: it is the hash of an entry
 // that is no longer kept.
 func VerifyAudit(entries []AuditEntry) error {
+	links := make([]model.AuditLink, len(entries))
 	for i, e := range entries {
-		if got := AuditHash(e); got != e.Hash {
-			return fmt.Errorf("%w: entry %d (%s by token %s) does not match its hash: it was changed after it was written", ErrAuditChain, e.Seq, e.Action, e.Token)
-		}
-		if i == 0 {
-			continue
-		}
-		p := entries[i-1]
-		if e.Seq != p.Seq+1 {
-			return fmt.Errorf("%w: entry %d follows entry %d: entries are missing", ErrAuditChain, e.Seq, p.Seq)
-		}
-		if e.Prev != p.Hash {
-			return fmt.Errorf("%w: entry %d does not chain to entry %d (prev hash differs)", ErrAuditChain, e.Seq, p.Seq)
-		}
+		links[i] = e.link()
 	}
-	return nil
+	return model.VerifyAuditChain(links)
 }

@@ -22,7 +22,7 @@ var (
 	ErrBadSnapshot        = errors.New("store: bad snapshot")
 	ErrTokenExists        = errors.New("store: token id already exists")
 	ErrInvalidToken       = errors.New("store: invalid token record")
-	ErrAuditChain         = errors.New("store: audit chain broken")
+	ErrAuditChain         = model.ErrAuditChain
 )
 
 // HistoryLimit is how many configurations the history keeps (the newest).
