@@ -112,28 +112,6 @@ func (t *bodyTap) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// statusWriter records the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // record appends the audit entry of a change request that reached a
 // handler (or was refused with 403: then err is that refusal).
 func (s *Server) record(r *http.Request, p pki.Principal, body []byte, status int, err error) {

@@ -146,7 +146,7 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 			if r.Body != nil {
 				r.Body = tap
 			}
-			sw := &statusWriter{ResponseWriter: w}
+			sw := &statusRecorder{ResponseWriter: w}
 			w = sw
 			defer func() { s.record(r, p, tap.buf.Bytes(), sw.status, herr) }()
 		}
