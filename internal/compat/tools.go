@@ -233,6 +233,22 @@ type attrOp struct {
 	promotion bool
 }
 
+// set applies the options crm_attribute and crm_master share.
+func (op *attrOp) set(f flag) {
+	switch f.key {
+	case "query", "delete":
+		op.cmd = f.key
+	case "update":
+		op.cmd, op.value = "update", f.value
+	case "node":
+		op.node = f.value
+	case "lifetime":
+		op.lifetime = f.value
+	case "quiet":
+		op.quiet = true
+	}
+}
+
 // crmAttribute: -n NAME with -G (default), -v VALUE or -D; -N NODE;
 // -l reboot|forever; -t nodes|status|crm_config; -q; -d DEFAULT;
 // -p [RSC] (the promotion score master-RSC).
@@ -262,18 +278,10 @@ func (r *run) crmAttribute(args []string) error {
 			return r.version()
 		case "name":
 			op.name = f.value
-		case "query", "delete":
-			op.cmd = f.key
-		case "update":
-			op.cmd, op.value = "update", f.value
-		case "node":
-			op.node = f.value
-		case "lifetime":
-			op.lifetime = f.value
+		case "query", "delete", "update", "node", "lifetime", "quiet":
+			op.set(f)
 		case "type":
 			op.typ = f.value
-		case "quiet":
-			op.quiet = true
 		case "default":
 			op.def, op.hasDef = f.value, true
 		case "promotion":
@@ -321,16 +329,8 @@ func (r *run) crmMaster(args []string) error {
 			return err
 		case "version":
 			return r.version()
-		case "quiet":
-			op.quiet = true
-		case "query", "delete":
-			op.cmd = f.key
-		case "update":
-			op.cmd, op.value = "update", f.value
-		case "node":
-			op.node = f.value
-		case "lifetime":
-			op.lifetime = f.value
+		case "query", "delete", "update", "node", "lifetime", "quiet":
+			op.set(f)
 		case "resource":
 			rsc = f.value
 		}
