@@ -505,13 +505,6 @@ func (ws *workingSet) mergeWeightsNative(r *resource, rhs string, nodes *nodeTab
 	return work
 }
 
-func canRunAny(t *nodeTable) bool {
-	if t == nil {
-		return false
-	}
-	return t.anyAvailable()
-}
-
 func (ws *workingSet) addNodeScoresMatchingAttr(nodes *nodeTable, r *resource, attr string, factor float64, onlyPositive bool, explainOn *resource) {
 	if attr == "" {
 		attr = "#uname"

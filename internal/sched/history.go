@@ -689,15 +689,3 @@ func isInstanceSuffix(s string) bool {
 	}
 	return true
 }
-
-// attrMatches reports whether the rest of a fail-count attribute name
-// ("rsc" or "rsc#op_interval") is about resource id.
-func attrMatches(rest, id string) bool {
-	if rest == id {
-		return true
-	}
-	if strings.HasPrefix(rest, id+"#") {
-		return true
-	}
-	return false
-}

@@ -65,7 +65,6 @@ type node struct {
 	capacity capacity
 	// fenceReason is set when the node must be fenced.
 	fenceReason string
-	fence       bool
 	// Remote and guest nodes (see remote.go): conn is the connection
 	// resource; remoteReset says the node must be reset (fenced, or its
 	// container recovered) before it can be trusted again; remoteFenced
@@ -211,8 +210,7 @@ type resource struct {
 	managed, orphan, failed, stopFlag, block, provisional, allocating,
 	merging, unique, promotable, notify, interleave, ordered, allowMigrate,
 	startPending, failureIgnored, needsFencing, needsQuorum, critical,
-	reload, stopUnexpected, restarting, maintenance, isClone,
-	orphanClone bool
+	reload, stopUnexpected, maintenance, isClone bool
 
 	priority           int
 	stickiness         model.Score
@@ -236,23 +234,20 @@ type resource struct {
 	explanations    []string
 	// contribs records where each node score came from (only for
 	// resources being explained).
-	contribs         []contribution
-	promotionScore   model.Score
-	sortIndex        int
-	cloneName        string // for instances: the clone's id
-	instanceNum      int
-	ops              []model.Op
-	thisWith         []*colocation // constraints where this is dependent
-	withThis         []*colocation // constraints where this is primary
-	actions          []*Action
-	cloneMax         int
-	cloneNodeMax     int
-	promotedMax      int
-	promotedNodeMax  int
-	cloneMin         int
-	targetRoleSet    bool
-	targetRole       Role
-	failCountsCached map[*node]int
+	contribs        []contribution
+	sortIndex       int
+	instanceNum     int
+	ops             []model.Op
+	thisWith        []*colocation // constraints where this is dependent
+	withThis        []*colocation // constraints where this is primary
+	actions         []*Action
+	cloneMax        int
+	cloneNodeMax    int
+	promotedMax     int
+	promotedNodeMax int
+	cloneMin        int
+	targetRoleSet   bool
+	targetRole      Role
 	// historyNodes are nodes whose history mentions this resource.
 	historyNodes []*node
 	// lastFailure on nodes
@@ -291,8 +286,6 @@ func (r *resource) top() *resource {
 	}
 	return r
 }
-
-func (r *resource) isPrimitive() bool { return r.variant == vPrimitive }
 
 // current is pe__current_node: the node a resource is active on — the
 // partial migration source when migrating, else (for resources that do not
@@ -353,13 +346,11 @@ type workingSet struct {
 	maintenanceMode   bool
 	stopEverything    bool
 	startupFencing    bool
-	concurrentFencing bool
 	placementStrategy string
 	enableProbes      bool
 	stonithAction     string
 	shutdownLock      bool
 	shutdownLockLimit int64 // seconds; 0: locks never expire
-	removeAfterStop   bool
 
 	colocations  []*colocation
 	orderings    []*ordering
@@ -379,6 +370,5 @@ type workingSet struct {
 	failInstanceKeys map[*node]map[string][]string
 	cloneChildren    map[string]*resource
 	failIdx          map[*node]map[string]*failInfo
-	errors           []error
 	notes            []string
 }

@@ -261,10 +261,7 @@ func (ws *workingSet) onlineNoFencing(n *node, ns *model.NodeStatus) bool {
 		return false
 	}
 	if ns.Peer == "online" {
-		if ns.Join == "member" {
-			return true
-		}
-		return false
+		return ns.Join == "member"
 	}
 	if !n.expectedUp {
 		return false
