@@ -95,15 +95,6 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}}, nil
 }
 
-// LeaseValid reports whether this node holds a valid lease at now (the
-// watchdog is fed only while it does).
-func (r *Runtime) LeaseValid(now time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	exp := r.holder.Expiry()
-	return !exp.IsZero() && now.Before(exp)
-}
-
 // FeedWatchdog reports whether the watchdog may be fed at now: the lease
 // is valid for longer than the watchdog timeout plus half a heartbeat, so
 // a node that stops renewing is reset before its lease expires.
