@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -38,8 +39,13 @@ type TransportConfig struct {
 	// narrowed to TLS 1.3. When ServerName is empty the host of the
 	// dialled address is verified against the peer's certificate, as
 	// crypto/tls does. pki.NodeTLS returns a suitable value (the same one
-	// may serve as Server). Required.
+	// may serve as Server). Required unless ClientFunc is set.
 	Client *tls.Config
+	// ClientFunc, when set, returns the client configuration for each
+	// dial instead of Client (checked like Client, cloned and narrowed to
+	// TLS 1.3 on every dial): the node's certificate and trusted CAs can
+	// then change at run time (a CA rotation) without a new transport.
+	ClientFunc func() *tls.Config
 
 	// HandshakeTimeout bounds the TLS handshake of an accepted or dialled
 	// connection, so a silent or slow peer cannot hold the transport.
@@ -104,19 +110,12 @@ func (c *TransportConfig) Validate() error {
 			bad("server TLS config has no client CAs (the cluster CA must verify peers)")
 		}
 	}
-	switch {
-	case c.Client == nil:
-		bad("client TLS config is nil")
-	default:
-		if len(c.Client.Certificates) == 0 && c.Client.GetClientCertificate == nil {
-			bad("client TLS config has no certificate (peers require one)")
-		}
-		if c.Client.RootCAs == nil {
-			bad("client TLS config has no root CAs (the cluster CA must verify peers)")
-		}
-		if c.Client.InsecureSkipVerify {
-			bad("client TLS config skips verification")
-		}
+	client := c.Client
+	if c.ClientFunc != nil {
+		client = c.ClientFunc()
+	}
+	if err := checkClientTLS(client); err != nil {
+		bad("%v", err)
 	}
 	if c.HandshakeTimeout <= 0 {
 		bad("handshake timeout %s is not positive", c.HandshakeTimeout)
@@ -134,6 +133,26 @@ func (c *TransportConfig) Validate() error {
 	case "trace", "debug", "info", "warn", "error":
 	default:
 		bad("log level %q is not trace, debug, info, warn or error", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+// checkClientTLS checks a configuration for dialled connections.
+func checkClientTLS(c *tls.Config) error {
+	var errs []error
+	switch {
+	case c == nil:
+		errs = append(errs, errors.New("client TLS config is nil"))
+	default:
+		if len(c.Certificates) == 0 && c.GetClientCertificate == nil {
+			errs = append(errs, errors.New("client TLS config has no certificate (peers require one)"))
+		}
+		if c.RootCAs == nil {
+			errs = append(errs, errors.New("client TLS config has no root CAs (the cluster CA must verify peers)"))
+		}
+		if c.InsecureSkipVerify {
+			errs = append(errs, errors.New("client TLS config skips verification"))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -183,8 +202,18 @@ func NewTLSTransport(cfg TransportConfig) (*TLSTransport, error) {
 	server := cfg.Server.Clone()
 	server.MinVersion, server.MaxVersion = tls.VersionTLS13, 0
 	server.ClientAuth = tls.RequireAndVerifyClientCert
-	client := cfg.Client.Clone()
-	client.MinVersion, client.MaxVersion = tls.VersionTLS13, 0
+	client := func() (*tls.Config, error) {
+		c := cfg.Client
+		if cfg.ClientFunc != nil {
+			c = cfg.ClientFunc()
+			if err := checkClientTLS(c); err != nil {
+				return nil, err
+			}
+		}
+		c = c.Clone()
+		c.MinVersion, c.MaxVersion = tls.VersionTLS13, 0
+		return c, nil
+	}
 
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {
@@ -219,6 +248,16 @@ func (t *TLSTransport) ListenAddr() string { return t.stream.ln.Addr().String() 
 // Transport is the value NewNode takes.
 func (t *TLSTransport) Transport() raft.Transport { return t.net }
 
+// CloseWhere closes every open connection, accepted or dialled, whose
+// peer certificate match reports (a revoked certificate, one from a CA
+// no longer trusted) and returns how many it closed. Raft dials again
+// when it next needs the peer, and the new handshake checks the
+// certificate anew. Established TLS connections are otherwise never
+// re-verified.
+func (t *TLSTransport) CloseWhere(match func(peer *x509.Certificate) bool) int {
+	return t.stream.closeWhere(match)
+}
+
 // Close stops listening, waits for pending handshakes to end and closes
 // every connection. It is safe to call more than once, also after the
 // Node using the transport has shut down (which closes it too).
@@ -238,7 +277,7 @@ type tlsStream struct {
 	ln        net.Listener
 	advertise tlsAddr
 	server    *tls.Config
-	client    *tls.Config
+	client    func() (*tls.Config, error) // per dial
 	timeout   time.Duration
 	logger    hclog.Logger
 
@@ -263,7 +302,7 @@ type tlsAddr string
 func (a tlsAddr) Network() string { return "tcp" }
 func (a tlsAddr) String() string  { return string(a) }
 
-func newTLSStream(ln net.Listener, advertise string, server, client *tls.Config, timeout time.Duration, maxPending int, logger hclog.Logger) *tlsStream {
+func newTLSStream(ln net.Listener, advertise string, server *tls.Config, client func() (*tls.Config, error), timeout time.Duration, maxPending int, logger hclog.Logger) *tlsStream {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &tlsStream{
 		ln: ln, advertise: tlsAddr(advertise), server: server, client: client, timeout: timeout, logger: logger,
@@ -352,7 +391,11 @@ func (s *tlsStream) Dial(address raft.ServerAddress, timeout time.Duration) (net
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, timeout)
 	defer cancel()
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: s.client}
+	cfg, err := s.client()
+	if err != nil {
+		return nil, fmt.Errorf("consensus: transport: dial %s: %w", address, err)
+	}
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: cfg}
 	c, err := d.DialContext(ctx, "tcp", string(address))
 	if err != nil {
 		return nil, fmt.Errorf("consensus: transport: dial %s: %w", address, err)
@@ -385,6 +428,27 @@ func (s *tlsStream) Close() error {
 		}
 	})
 	return err
+}
+
+// closeWhere closes every open connection whose peer certificate (the
+// leaf the handshake verified) match reports, and returns how many.
+func (s *tlsStream) closeWhere(match func(peer *x509.Certificate) bool) int {
+	s.mu.Lock()
+	var hit []*trackedConn
+	for c := range s.conns {
+		tc, ok := c.Conn.(*tls.Conn)
+		if !ok {
+			continue
+		}
+		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 && match(certs[0]) {
+			hit = append(hit, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range hit {
+		c.Close()
+	}
+	return len(hit)
 }
 
 // track records an open connection so Close can close it; after Close it

@@ -110,13 +110,19 @@ func startTLSNode(t *testing.T, id string, conf *tls.Config) (*Node, *TLSTranspo
 
 func newTLSCluster(t *testing.T, size int) *tlsCluster {
 	t.Helper()
+	return newTLSClusterWith(t, size, testTLS)
+}
+
+// newTLSClusterWith is newTLSCluster with each node's TLS config from mk.
+func newTLSClusterWith(t *testing.T, size int, mk func(t *testing.T, ca *pki.CA, name string) *tls.Config) *tlsCluster {
+	t.Helper()
 	c := &tlsCluster{
 		cluster: &cluster{t: t, nodes: map[string]*Node{}},
 		ca:      testCA(t, "test"), trans: map[string]*TLSTransport{}, logs: map[string]*syncBuffer{},
 	}
 	for i := 1; i <= size; i++ {
 		id := fmt.Sprintf("n%d", i)
-		c.nodes[id], c.trans[id], c.logs[id] = startTLSNode(t, id, testTLS(t, c.ca, id))
+		c.nodes[id], c.trans[id], c.logs[id] = startTLSNode(t, id, mk(t, c.ca, id))
 	}
 	n1 := c.nodes["n1"]
 	if err := n1.Bootstrap(); err != nil {
@@ -356,6 +362,8 @@ func TestTransportConfigValidate(t *testing.T) {
 		"no bind":          {func(c *TransportConfig) { c.Bind = "" }, "bind address"},
 		"no server":        {func(c *TransportConfig) { c.Server = nil }, "server TLS config is nil"},
 		"no client":        {func(c *TransportConfig) { c.Client = nil }, "client TLS config is nil"},
+		"nil client func":  {func(c *TransportConfig) { c.ClientFunc = func() *tls.Config { return nil } }, "client TLS config is nil"},
+		"insecure func":    {func(c *TransportConfig) { c.ClientFunc = func() *tls.Config { return insecure } }, "skips verification"},
 		"no client CAs":    {func(c *TransportConfig) { c.Server = &tls.Config{Certificates: conf.Certificates} }, "no client CAs"},
 		"no root CAs":      {func(c *TransportConfig) { c.Client = &tls.Config{Certificates: conf.Certificates} }, "no root CAs"},
 		"insecure client":  {func(c *TransportConfig) { c.Client = insecure }, "skips verification"},
@@ -380,5 +388,73 @@ func TestTransportConfigValidate(t *testing.T) {
 			tr.Close()
 		}
 		t.Fatalf("bind 0.0.0.0 without advertise: %v", err)
+	}
+}
+
+// A certificate revoked after its connections were made keeps them:
+// TLS verifies a peer once, in the handshake. CloseWhere cuts them, and
+// the handshakes of the new dials refuse the revoked certificate, so the
+// revoked node stops receiving the cluster's entries while the others go
+// on committing.
+func TestCloseWhereCutsARevokedPeer(t *testing.T) {
+	var revoked sync.Map // serial -> true, shared by every node
+	isRevoked := func(serial string) bool { _, ok := revoked.Load(serial); return ok }
+	serials := map[string]string{}
+	var mu sync.Mutex
+	c := newTLSClusterWith(t, 3, func(t *testing.T, ca *pki.CA, name string) *tls.Config {
+		nc, err := ca.Issue(name, pki.RoleServer, []string{"127.0.0.1"}, time.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := nc.TLSCertificate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(cert.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		serials[name] = pki.Serial(leaf)
+		mu.Unlock()
+		return pki.NodeTLSRevoking(ca, cert, isRevoked)
+	})
+	leader := c.waitLeader()
+	var victim string
+	for id := range c.nodes {
+		if id != leader.ID() {
+			victim = id
+			break
+		}
+	}
+	c.commitEverywhere("before")
+
+	revoked.Store(serials[victim], true)
+	// Nothing is re-verified yet: the victim still gets entries.
+	c.commitEverywhere("revoked-but-connected")
+
+	match := func(peer *x509.Certificate) bool { return isRevoked(pki.Serial(peer)) }
+	cut := 0
+	for id, tr := range c.trans {
+		if id != victim {
+			cut += tr.CloseWhere(match)
+		}
+	}
+	if cut == 0 {
+		t.Fatal("CloseWhere closed no connection to the revoked node")
+	}
+	e := put(t, leader, leader.Epoch(), "after-cut")
+	for id, n := range c.nodes {
+		if id == victim {
+			continue
+		}
+		waitFor(t, id+" to apply the marker", func() bool { return n.Epoch() >= e })
+	}
+	time.Sleep(time.Second) // raft retries the victim many times in a second
+	if got := c.nodes[victim].Config().Properties["marker"]; got != "revoked-but-connected" {
+		t.Fatalf("revoked %s has marker %q after its connections were cut, want the last one before", victim, got)
+	}
+	if got := c.logs[leader.ID()].String(); !strings.Contains(got, "revoked") {
+		t.Errorf("leader's transport log does not show the revoked certificate refused:\n%s", got)
 	}
 }
