@@ -143,24 +143,46 @@ func (n NodeCert) TLSCertificate() (tls.Certificate, error) {
 
 // Issue signs a certificate for node name with the given node role, valid
 // for validity from now, for the hosts (IP addresses or DNS names) it
-// serves on. It fails without the CA key.
+// serves on, with a new key. It fails without the CA key.
 func (ca *CA) Issue(name string, role Role, hosts []string, now time.Time, validity time.Duration) (NodeCert, error) {
-	if ca.Key == nil {
-		return NodeCert{}, fmt.Errorf("issue certificate for %q: this node has no CA key", name)
-	}
-	if name == "" || strings.ContainsAny(name, "/?#") {
-		return NodeCert{}, fmt.Errorf("issue certificate: invalid node name %q", name)
-	}
-	if !role.NodeRole() {
-		return NodeCert{}, fmt.Errorf("%w: %q is not a node role", ErrInvalidRole, role)
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return NodeCert{}, fmt.Errorf("generate node key: %w", err)
 	}
+	var ips []net.IP
+	var dns []string
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else if h != "" {
+			dns = append(dns, h)
+		}
+	}
+	certPEM, err := ca.sign(&key.PublicKey, name, role, ips, dns, now, validity)
+	if err != nil {
+		return NodeCert{}, err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return NodeCert{}, fmt.Errorf("encode node key: %w", err)
+	}
+	return NodeCert{CertPEM: certPEM, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})}, nil
+}
+
+// sign issues a node certificate for pub and returns it PEM encoded.
+func (ca *CA) sign(pub any, name string, role Role, ips []net.IP, dns []string, now time.Time, validity time.Duration) ([]byte, error) {
+	if ca.Key == nil {
+		return nil, fmt.Errorf("issue certificate for %q: this node has no CA key", name)
+	}
+	if name == "" || strings.ContainsAny(name, "/?#") {
+		return nil, fmt.Errorf("issue certificate: invalid node name %q", name)
+	}
+	if !role.NodeRole() {
+		return nil, fmt.Errorf("%w: %q is not a node role", ErrInvalidRole, role)
+	}
 	sn, err := serial()
 	if err != nil {
-		return NodeCert{}, fmt.Errorf("generate serial: %w", err)
+		return nil, fmt.Errorf("generate serial: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: sn,
@@ -170,27 +192,71 @@ func (ca *CA) Issue(name string, role Role, hosts []string, now time.Time, valid
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		URIs:         []*url.URL{{Scheme: URIScheme, Host: "node", Path: "/" + name}},
+		IPAddresses:  ips,
+		DNSNames:     dns,
 	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
-		return NodeCert{}, fmt.Errorf("sign certificate for %q: %w", name, err)
+		return nil, fmt.Errorf("sign certificate for %q: %w", name, err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+// NewRenewal makes a new key for this node and a certificate request
+// for it (both PEM): what a node sends to have its certificate renewed
+// by a new CA. The request names nothing: the signer takes name, role
+// and hosts from the node's current, verified certificate (Renew).
+func NewRenewal() (csrPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate node key: %w", err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create certificate request: %w", err)
 	}
 	kb, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return NodeCert{}, fmt.Errorf("encode node key: %w", err)
+		return nil, nil, fmt.Errorf("encode node key: %w", err)
 	}
-	return NodeCert{
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
-	}, nil
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), nil
 }
+
+// Renew signs the key of a certificate request (NewRenewal) for the node
+// that current (its verified certificate) names, with the same name,
+// role and hosts. It fails without the CA key or when the request's
+// signature does not verify (the caller does not hold the key).
+func (ca *CA) Renew(csrPEM []byte, current *x509.Certificate, now time.Time, validity time.Duration) ([]byte, error) {
+	blk, _ := pem.Decode(csrPEM)
+	if blk == nil || blk.Type != "CERTIFICATE REQUEST" {
+		return nil, fmt.Errorf("certificate request: %w", ErrBadPEM)
+	}
+	csr, err := x509.ParseCertificateRequest(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("certificate request: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("certificate request: %w", err)
+	}
+	if _, ok := csr.PublicKey.(*ecdsa.PublicKey); !ok {
+		return nil, fmt.Errorf("certificate request: key of type %T, want ECDSA", csr.PublicKey)
+	}
+	id, err := IdentityOf(current)
+	if err != nil {
+		return nil, err
+	}
+	return ca.sign(csr.PublicKey, id.Node, id.Role, current.IPAddresses, current.DNSNames, now, validity)
+}
+
+// KeyMatches reports whether ca holds the private key of its certificate.
+func (ca *CA) KeyMatches() bool {
+	pub, ok := ca.Cert.PublicKey.(*ecdsa.PublicKey)
+	return ok && ca.Key != nil && ca.Key.PublicKey.Equal(pub)
+}
+
+// Issued reports whether c was signed by ca's certificate.
+func (ca *CA) Issued(c *x509.Certificate) bool { return c.CheckSignatureFrom(ca.Cert) == nil }
 
 // Identity is what a verified node certificate says.
 type Identity struct {
@@ -233,15 +299,14 @@ func (ca *CA) Save(p Paths) error {
 	if ca.Key == nil {
 		return nil
 	}
-	kb, err := x509.MarshalECPrivateKey(ca.Key)
-	if err != nil {
-		return fmt.Errorf("encode CA key: %w", err)
-	}
-	return WriteFile(p.CAKey(), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return SaveKey(p.CAKey(), ca.Key)
 }
 
-// LoadCA reads the CA certificate and, if the file exists, its key
-// (refused with ErrInsecureFile when group or world accessible).
+// LoadCA reads the CA certificate bundle and, if the file exists, the
+// key of its first certificate (refused with ErrInsecureFile when group
+// or world accessible). The key is ca.key, or ca-next.key when a CA
+// rotation stopped between writing the new bundle and moving the new key
+// into place; a key that matches neither is an error.
 func LoadCA(p Paths) (*CA, error) {
 	b, err := os.ReadFile(p.CACert())
 	if err != nil {
@@ -252,21 +317,50 @@ func LoadCA(p Paths) (*CA, error) {
 		return nil, fmt.Errorf("load CA %s: %w", p.CACert(), err)
 	}
 	ca := &CA{Cert: certs[0], Trust: certs[1:]}
-	kb, err := ReadSecret(p.CAKey())
-	switch {
-	case os.IsNotExist(err):
-		return ca, nil
-	case err != nil:
-		return nil, fmt.Errorf("load CA key: %w", err)
+	for _, path := range []string{p.CAKey(), p.CANextKey()} {
+		key, err := LoadKey(path)
+		switch {
+		case os.IsNotExist(err):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("load CA key: %w", err)
+		}
+		if ca.Key = key; ca.KeyMatches() {
+			return ca, nil
+		}
+		ca.Key = nil
+	}
+	if _, err := os.Stat(p.CAKey()); err == nil {
+		return nil, fmt.Errorf("load CA: %s is not the key of the CA certificate in %s", p.CAKey(), p.CACert())
+	}
+	return ca, nil
+}
+
+// LoadKey reads an EC private key file, refusing it with ErrInsecureFile
+// when group or world accessible.
+func LoadKey(path string) (*ecdsa.PrivateKey, error) {
+	kb, err := ReadSecret(path)
+	if err != nil {
+		return nil, err
 	}
 	blk, _ := pem.Decode(kb)
 	if blk == nil {
-		return nil, fmt.Errorf("load CA key %s: %w", p.CAKey(), ErrBadPEM)
+		return nil, fmt.Errorf("%s: %w", path, ErrBadPEM)
 	}
-	if ca.Key, err = x509.ParseECPrivateKey(blk.Bytes); err != nil {
-		return nil, fmt.Errorf("load CA key %s: %w", p.CAKey(), err)
+	key, err := x509.ParseECPrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return ca, nil
+	return key, nil
+}
+
+// SaveKey writes an EC private key file (0600).
+func SaveKey(path string, key *ecdsa.PrivateKey) error {
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("encode key: %w", err)
+	}
+	return WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 }
 
 // ParseCert parses one PEM certificate.

@@ -9,6 +9,7 @@
 //
 //	ca.pem       the cluster CA certificate (public)
 //	ca.key       the CA private key (0600; only on nodes that issue certificates)
+//	ca-next.key  a new CA's key during a rotation, until ca.pem names it (0600)
 //	node.pem     this node's certificate, signed by the CA
 //	node.key     this node's private key (0600)
 //	admin.token  the admin API token written by init (0600)
@@ -37,6 +38,17 @@
 // client certificate is optional (API clients authenticate with tokens),
 // yet one that is presented must chain to the cluster CA, or the handshake
 // fails.
+//
+// # CA rotation
+//
+// ca.pem is a bundle: the CA that signs first, then further CAs this node
+// trusts. A rotation trusts the new and the old CA, renews every node's
+// certificate with the new one (NewRenewal on the node, Renew on the
+// signer: name, role and hosts come from the node's current verified
+// certificate, only the key from the request), then drops the old CA. A
+// Keyring holds a node's current CAs and certificate; the TLS
+// configurations it returns read them at every handshake, so the
+// rotation needs no restart.
 //
 // # Tokens
 //

@@ -27,6 +27,7 @@ type Paths struct{ Dir string }
 
 func (p Paths) CACert() string     { return filepath.Join(p.Dir, "ca.pem") }
 func (p Paths) CAKey() string      { return filepath.Join(p.Dir, "ca.key") }
+func (p Paths) CANextKey() string  { return filepath.Join(p.Dir, "ca-next.key") }
 func (p Paths) NodeCert() string   { return filepath.Join(p.Dir, "node.pem") }
 func (p Paths) NodeKey() string    { return filepath.Join(p.Dir, "node.key") }
 func (p Paths) AdminToken() string { return filepath.Join(p.Dir, "admin.token") }

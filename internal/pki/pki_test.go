@@ -260,3 +260,127 @@ func TestTrustBundle(t *testing.T) {
 		t.Errorf("old-CA node accepted after the old CA was dropped: %+v", id)
 	}
 }
+
+// A keyring changes what the configurations it returned accept, without
+// new configurations: the rotation's three steps (old CA; old and new;
+// new only) on one listening server, with a client of each CA.
+func TestKeyringRotatesWithoutANewConfig(t *testing.T) {
+	oldCA, _ := NewCA("c1", time.Now(), time.Hour)
+	newCA, _ := NewCA("c1", time.Now(), time.Hour)
+	k, err := NewKeyring(oldCA, node(t, oldCA, "n1", RoleServer), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := k.ServerTLS()
+	oldClient := NodeTLS(&CA{Cert: oldCA.Cert, Trust: []*x509.Certificate{newCA.Cert}}, node(t, oldCA, "n2", RoleServer))
+	newClient := NodeTLS(&CA{Cert: newCA.Cert, Trust: []*x509.Certificate{oldCA.Cert}}, node(t, newCA, "n3", RoleServer))
+	newOnly := NodeTLS(newCA, node(t, newCA, "n3", RoleServer))
+	if id, err := handshake(t, srv, oldClient); err != nil || id.Node != "n2" {
+		t.Fatalf("before: old-CA client: %+v %v", id, err)
+	}
+	if id, _ := handshake(t, srv, newClient); id.Node != "" {
+		t.Fatalf("before: new-CA client accepted: %+v", id)
+	}
+	if err := k.Set(newCA, node(t, oldCA, "n1", RoleServer)); err == nil {
+		t.Fatal("Set took a certificate its CAs do not trust")
+	}
+	bundle := &CA{Cert: newCA.Cert, Key: newCA.Key, Trust: []*x509.Certificate{oldCA.Cert}}
+	if err := k.Set(bundle, node(t, newCA, "n1", RoleServer)); err != nil {
+		t.Fatal(err)
+	}
+	for name, cli := range map[string]*tls.Config{"old": oldClient, "new": newClient, "new-only": newOnly} {
+		if id, err := handshake(t, srv, cli); err != nil || id.Node == "" {
+			t.Errorf("during: %s client: %+v %v", name, id, err)
+		}
+	}
+	// The client side of the keyring verifies the server against both.
+	if _, err := handshake(t, oldClient, k.ClientTLS()); err != nil {
+		t.Errorf("during: keyring dials an old-CA server: %v", err)
+	}
+	if err := k.Set(newCA, k.Certificate()); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := handshake(t, srv, oldClient); id.Node != "" {
+		t.Errorf("after: old-CA client accepted: %+v", id)
+	}
+	if id, err := handshake(t, srv, newOnly); err != nil || id.Node != "n3" {
+		t.Errorf("after: new-CA client: %+v %v", id, err)
+	}
+	if !k.Trusts(k.Leaf()) || k.Trusts(mustLeaf(t, node(t, oldCA, "n2", RoleServer))) {
+		t.Error("Trusts does not follow the current CA")
+	}
+}
+
+func mustLeaf(t *testing.T, c tls.Certificate) *x509.Certificate {
+	t.Helper()
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leaf
+}
+
+// Renew signs the requester's new key for the identity and hosts of its
+// current certificate, whatever the request says; a request signed with
+// another key than the one it carries is refused.
+func TestRenewKeepsIdentityAndHosts(t *testing.T) {
+	oldCA, _ := NewCA("c1", time.Now(), time.Hour)
+	newCA, _ := NewCA("c1", time.Now(), time.Hour)
+	cur := mustLeaf(t, node(t, oldCA, "n2", RoleWitness))
+	csr, key, err := NewRenewal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := newCA.Renew(csr, cur, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := NodeCert{CertPEM: certPEM, KeyPEM: key}
+	c, err := nc.TLSCertificate()
+	if err != nil {
+		t.Fatalf("renewed certificate does not match the new key: %v", err)
+	}
+	leaf := mustLeaf(t, c)
+	id, err := IdentityOf(leaf)
+	if err != nil || id != (Identity{Node: "n2", Role: RoleWitness}) || !newCA.Issued(leaf) || oldCA.Issued(leaf) {
+		t.Fatalf("renewed: %+v %v", id, err)
+	}
+	if len(leaf.IPAddresses) != 1 || leaf.IPAddresses[0].String() != "127.0.0.1" {
+		t.Errorf("renewed hosts %v, want 127.0.0.1", leaf.IPAddresses)
+	}
+	if _, err := (&CA{Cert: newCA.Cert}).Renew(csr, cur, time.Now(), time.Hour); err == nil {
+		t.Error("renewed without the CA key")
+	}
+	bad := []byte(strings.Replace(string(csr), string(csr[len(csr)/2:len(csr)/2+4]), "AAAA", 1))
+	if _, err := newCA.Renew(bad, cur, time.Now(), time.Hour); err == nil {
+		t.Error("renewed a tampered request")
+	}
+}
+
+// A rotation that stopped after the new bundle was written but before
+// the new key was moved into place still loads with the right key.
+func TestLoadCAFindsTheNextKey(t *testing.T) {
+	oldCA, _ := NewCA("c1", time.Now(), time.Hour)
+	newCA, _ := NewCA("c1", time.Now(), time.Hour)
+	p := Paths{Dir: filepath.Join(t.TempDir(), "n1")}
+	if err := oldCA.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveKey(p.CANextKey(), newCA.Key); err != nil {
+		t.Fatal(err)
+	}
+	if ca, err := LoadCA(p); err != nil || !ca.Cert.Equal(oldCA.Cert) || !ca.KeyMatches() {
+		t.Fatalf("before the bundle: %v", err)
+	}
+	if err := (&CA{Cert: newCA.Cert, Trust: []*x509.Certificate{oldCA.Cert}}).Save(p); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := LoadCA(p)
+	if err != nil || !ca.Cert.Equal(newCA.Cert) || !ca.KeyMatches() {
+		t.Fatalf("after the bundle: %v", err)
+	}
+	os.Remove(p.CANextKey())
+	if _, err := LoadCA(p); err == nil || !strings.Contains(err.Error(), "is not the key") {
+		t.Errorf("mismatched key: %v", err)
+	}
+}
