@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"sort"
 )
@@ -10,9 +12,16 @@ import (
 // (CertRevoke). The revocation list is replicated state, so every node
 // refuses a revoked certificate on every mutual-TLS handshake and peer
 // call, also after a restart or a snapshot.
+//
+// The cluster's CAs are replicated state too (CASet): the PEM bundle
+// every node trusts, signing CA first, and the node that holds the
+// signing key. A CA rotation is a CASet with the new CA first and the
+// old one after it, then, once every member's recorded certificate is
+// from the new CA, a CASet with the new CA alone.
 const (
 	TypeNodeCert   Type = "node.cert"   // *NodeCert
 	TypeCertRevoke Type = "cert.revoke" // *CertRevoke
+	TypeCASet      Type = "ca.set"      // *CASet
 )
 
 // NodeCert records the serial of a member's node certificate.
@@ -21,7 +30,29 @@ type NodeCert struct {
 	// Serial is the certificate's serial number in lowercase hex
 	// (pki.Serial).
 	Serial string `json:"serial"`
+	// Issuer is the fingerprint (pki.Fingerprint) of the CA that signed
+	// it, when known.
+	Issuer string `json:"issuer,omitempty"`
+	// NotAfter is when it expires, in Unix milliseconds, when known.
+	NotAfter int64 `json:"not_after_ms,omitempty"`
 }
+
+// CASet replaces the cluster's CA bundle.
+type CASet struct {
+	// Certs are PEM CA certificates: the one that signs first, then those
+	// still trusted (the old CA during a rotation). 1 to MaxCAs.
+	Certs []string `json:"certs"`
+	// Holder is the member that holds the signing CA's key.
+	Holder string `json:"holder"`
+	// At is when it was proposed, in Unix milliseconds.
+	At int64 `json:"at_ms,omitempty"`
+}
+
+// CA is the replicated CA state (CASet's payload as applied).
+type CA = CASet
+
+// MaxCAs bounds the bundle.
+const MaxCAs = 4
 
 // CertRevoke adds a certificate serial to the revocation list. Revoking a
 // revoked serial changes nothing. A serial is never un-revoked.
@@ -40,6 +71,17 @@ type Revocation = CertRevoke
 // NewNodeCert returns a NodeCert command.
 func NewNodeCert(name, serial string) Command {
 	return Command{Version: Version, Type: TypeNodeCert, NodeCert: &NodeCert{Name: name, Serial: serial}}
+}
+
+// NewCertRecord returns a NodeCert command with every field.
+func NewCertRecord(c NodeCert) Command {
+	return Command{Version: Version, Type: TypeNodeCert, NodeCert: &c}
+}
+
+// NewCASet returns a CASet command.
+func NewCASet(c CASet) Command {
+	c.Certs = append([]string(nil), c.Certs...)
+	return Command{Version: Version, Type: TypeCASet, CASet: &c}
 }
 
 // NewCertRevoke returns a CertRevoke command.
@@ -67,9 +109,43 @@ func (s *Store) nodeCert(p *NodeCert) (bool, error) {
 	if !validSerial(p.Serial) {
 		return false, fmt.Errorf("%w: serial %q is not lowercase hex", ErrMalformed, p.Serial)
 	}
-	changed := m.CertSerial != p.Serial
-	m.CertSerial = p.Serial
+	changed := m.CertSerial != p.Serial || m.CertIssuer != p.Issuer || m.CertNotAfter != p.NotAfter
+	if m.CertSerial != p.Serial && m.CertSerial != "" {
+		m.PrevCertSerial = m.CertSerial
+	}
+	m.CertSerial, m.CertIssuer, m.CertNotAfter = p.Serial, p.Issuer, p.NotAfter
 	return changed, nil
+}
+
+func (s *Store) caSet(p *CASet) (bool, error) {
+	if len(p.Certs) == 0 || len(p.Certs) > MaxCAs {
+		return false, fmt.Errorf("%w: %d CA certificates (1 to %d)", ErrMalformed, len(p.Certs), MaxCAs)
+	}
+	for i, c := range p.Certs {
+		blk, rest := pem.Decode([]byte(c))
+		if blk == nil || blk.Type != "CERTIFICATE" || len(rest) != 0 {
+			return false, fmt.Errorf("%w: CA certificate %d is not one PEM certificate", ErrMalformed, i+1)
+		}
+		cert, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil || !cert.IsCA {
+			return false, fmt.Errorf("%w: CA certificate %d is not a CA certificate", ErrMalformed, i+1)
+		}
+	}
+	if _, err := s.member(p.Holder); err != nil {
+		return false, fmt.Errorf("CA holder: %w", err)
+	}
+	changed := s.ca.Holder != p.Holder || len(s.ca.Certs) != len(p.Certs)
+	for i := range p.Certs {
+		changed = changed || s.ca.Certs[i] != p.Certs[i]
+	}
+	s.ca = CA{Certs: append([]string(nil), p.Certs...), Holder: p.Holder, At: p.At}
+	return changed, nil
+}
+
+// CA returns the replicated CA state (Certs empty when no CASet was ever
+// applied; the caller owns the copy).
+func (s *Store) CA() CA {
+	return CA{Certs: append([]string(nil), s.ca.Certs...), Holder: s.ca.Holder, At: s.ca.At}
 }
 
 func (s *Store) certRevoke(p *CertRevoke) (bool, error) {

@@ -55,6 +55,7 @@ type Command struct {
 	AuditAppend    *AuditAppend    `json:"audit_append,omitempty"`
 	NodeCert       *NodeCert       `json:"node_cert,omitempty"`
 	CertRevoke     *CertRevoke     `json:"cert_revoke,omitempty"`
+	CASet          *CASet          `json:"ca_set,omitempty"`
 }
 
 // Change describes who made a configuration change and why; it is kept in
@@ -271,6 +272,7 @@ func (c *Command) payloads() (n int, tagged bool) {
 		TypeAuditAppend:    c.AuditAppend != nil,
 		TypeNodeCert:       c.NodeCert != nil,
 		TypeCertRevoke:     c.CertRevoke != nil,
+		TypeCASet:          c.CASet != nil,
 	}
 	for _, v := range set {
 		if v {

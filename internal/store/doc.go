@@ -37,6 +37,7 @@
 //	failcount.clear   FailCountClear: forget fail counts (and history)
 //	node.cert         NodeCert: record the serial of a member's certificate
 //	cert.revoke       CertRevoke: add a serial to the revocation list
+//	ca.set            CASet: replace the CA bundle (a CA rotation's steps)
 //
 // # Determinism
 //

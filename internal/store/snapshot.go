@@ -21,6 +21,7 @@ type snapshot struct {
 	Tokens  []Token        `json:"tokens,omitempty"`
 	Audit   []AuditEntry   `json:"audit,omitempty"`
 	Revoked []Revocation   `json:"revoked,omitempty"`
+	CA      *CA            `json:"ca,omitempty"`
 }
 
 // Snapshot encodes the whole state. Equal states encode to equal bytes.
@@ -28,6 +29,10 @@ func (s *Store) Snapshot() ([]byte, error) {
 	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history, Tokens: s.Tokens(), Audit: s.audit, Revoked: s.Revocations()}
 	if len(snap.Revoked) == 0 {
 		snap.Revoked = nil
+	}
+	if len(s.ca.Certs) > 0 {
+		ca := s.CA()
+		snap.CA = &ca
 	}
 	for _, n := range s.memberNames() {
 		snap.Members = append(snap.Members, *s.members[n])
@@ -85,7 +90,14 @@ func (s *Store) Restore(b []byte) error {
 		}
 		revoked[r.Serial] = r
 	}
-	s.config, s.history, s.members, s.revoked = snap.Config, snap.History, members, revoked
+	var ca CA
+	if snap.CA != nil {
+		ca = *snap.CA
+		if len(ca.Certs) == 0 || len(ca.Certs) > MaxCAs {
+			return fmt.Errorf("%w: CA state with %d certificates held by %q", ErrBadSnapshot, len(ca.Certs), ca.Holder)
+		}
+	}
+	s.config, s.history, s.members, s.revoked, s.ca = snap.Config, snap.History, members, revoked, ca
 	s.tokens, s.audit = tokens, snap.Audit
 	return nil
 }

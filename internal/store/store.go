@@ -96,6 +96,13 @@ type Member struct {
 	// CertSerial is the serial (lowercase hex) of the node certificate
 	// the member joined with ("" when not recorded).
 	CertSerial string `json:"cert_serial,omitempty"`
+	// CertIssuer is the fingerprint of the CA that signed it and
+	// CertNotAfter when it expires (Unix ms), when known.
+	CertIssuer   string `json:"cert_issuer,omitempty"`
+	CertNotAfter int64  `json:"cert_not_after_ms,omitempty"`
+	// PrevCertSerial is the serial of the certificate before the current
+	// one (a CA rotation renews certificates; removal revokes both).
+	PrevCertSerial string `json:"prev_cert_serial,omitempty"`
 }
 
 // Display returns the state status shows: unclean or offline as stored;
@@ -145,6 +152,7 @@ type Store struct {
 	tokens  map[string]*Token     // by ID
 	audit   []AuditEntry          // oldest first, at most AuditLimit
 	revoked map[string]Revocation // by serial
+	ca      CA
 }
 
 // New returns an empty store: epoch 0, no members.
@@ -202,6 +210,8 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.nodeCert(c.NodeCert)
 	case TypeCertRevoke:
 		changed, err = s.certRevoke(c.CertRevoke)
+	case TypeCASet:
+		changed, err = s.caSet(c.CASet)
 	}
 	if err != nil {
 		return s.reject(err)
@@ -218,7 +228,7 @@ func knownType(t Type) bool {
 	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState,
 		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear,
 		TypeTokenAdd, TypeTokenRevoke, TypeAuditAppend,
-		TypeNodeCert, TypeCertRevoke:
+		TypeNodeCert, TypeCertRevoke, TypeCASet:
 		return true
 	}
 	return false
