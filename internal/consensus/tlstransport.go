@@ -249,12 +249,12 @@ func (t *TLSTransport) ListenAddr() string { return t.stream.ln.Addr().String() 
 func (t *TLSTransport) Transport() raft.Transport { return t.net }
 
 // CloseWhere closes every open connection, accepted or dialled, whose
-// peer certificate match reports (a revoked certificate, one from a CA
+// peer certificates (leaf first) match reports (a revoked certificate, one from a CA
 // no longer trusted) and returns how many it closed. Raft dials again
 // when it next needs the peer, and the new handshake checks the
 // certificate anew. Established TLS connections are otherwise never
 // re-verified.
-func (t *TLSTransport) CloseWhere(match func(peer *x509.Certificate) bool) int {
+func (t *TLSTransport) CloseWhere(match func(peer []*x509.Certificate) bool) int {
 	return t.stream.closeWhere(match)
 }
 
@@ -430,9 +430,9 @@ func (s *tlsStream) Close() error {
 	return err
 }
 
-// closeWhere closes every open connection whose peer certificate (the
-// leaf the handshake verified) match reports, and returns how many.
-func (s *tlsStream) closeWhere(match func(peer *x509.Certificate) bool) int {
+// closeWhere closes every open connection whose peer certificates (leaf
+// first, as the peer sent them) match reports, and returns how many.
+func (s *tlsStream) closeWhere(match func(peer []*x509.Certificate) bool) int {
 	s.mu.Lock()
 	var hit []*trackedConn
 	for c := range s.conns {
@@ -440,7 +440,7 @@ func (s *tlsStream) closeWhere(match func(peer *x509.Certificate) bool) int {
 		if !ok {
 			continue
 		}
-		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 && match(certs[0]) {
+		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 && match(certs) {
 			hit = append(hit, c)
 		}
 	}

@@ -433,7 +433,7 @@ func TestCloseWhereCutsARevokedPeer(t *testing.T) {
 	// Nothing is re-verified yet: the victim still gets entries.
 	c.commitEverywhere("revoked-but-connected")
 
-	match := func(peer *x509.Certificate) bool { return isRevoked(pki.Serial(peer)) }
+	match := func(peer []*x509.Certificate) bool { return isRevoked(pki.Serial(peer[0])) }
 	cut := 0
 	for id, tr := range c.trans {
 		if id != victim {

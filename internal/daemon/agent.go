@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -131,10 +130,16 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return err
 	}
 	revoked := &revocations{}
-	nodeTLS := pki.NodeTLSRevoking(ca, cert, revoked.Revoked)
+	// Every TLS configuration reads the keyring at each handshake: a CA
+	// rotation changes the trusted CAs and this node's certificate while
+	// the agent runs (ca.go).
+	keys, err := pki.NewKeyring(ca, cert, revoked.Revoked)
+	if err != nil {
+		return err
+	}
 
 	tc := consensus.DefaultTransportConfig()
-	tc.Bind, tc.Advertise, tc.Server, tc.Client = c.RaftListen, raftAdvertise(c), nodeTLS, nodeTLS
+	tc.Bind, tc.Advertise, tc.Server, tc.ClientFunc = c.RaftListen, raftAdvertise(c), keys.ServerTLS(), keys.ClientTLS
 	trans, err := consensus.NewTLSTransport(tc)
 	if err != nil {
 		return err
@@ -155,7 +160,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	defer node.Shutdown()
 	revoked.set(node)
 
-	peers := NewPeerClient(nodeTLS, func(name string) (addr string, ok bool) {
+	peers := NewPeerClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
 		node.Read(func(s *store.Store) {
 			if m, found := s.Member(name); found && m.Address != "" {
 				addr, ok = m.Address, true
@@ -205,8 +210,11 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}
 
 	joins := pki.NewJoinTokens(ca.Fingerprint())
+	cas := &caManager{name: c.Name, paths: p, node: node, keys: keys, peers: peers, joins: joins,
+		propose: backend.Propose, trans: trans, revoked: revoked.Revoked, logf: logf}
+	backend.ca = cas
 	hooks := rt.Hooks()
-	hooks.Peers = peers
+	hooks.Peers, hooks.CA, hooks.Trusts = peers, cas, keys.Trusts
 	// The watchdog is fed only while this node's lease is valid for longer
 	// than the watchdog timeout: a node that is cut off or hung is reset
 	// before its lease expires, and the leader recovers it at expiry.
@@ -236,12 +244,12 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 
 	mux := http.NewServeMux()
 	mux.Handle(PeerPrefix, NewPeerHandler(node, hooks))
-	jh := &joinHandler{ca: ca, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
+	jh := &joinHandler{ca: keys.CA, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
 	mux.Handle("/v1/join", jh)
 	mux.Handle("/v1/join/ca", jh)
 	mux.Handle("/", httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
 		Join: joins, Logger: logger}))
-	srv := &http.Server{Addr: c.Listen, Handler: mux, TLSConfig: pki.APIServerTLS(ca, cert),
+	srv := &http.Server{Addr: c.Listen, Handler: mux, TLSConfig: keys.APIServerTLS(),
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(logw, "http: ", 0)}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
@@ -257,9 +265,12 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	go func() { rt.Run(rctx); close(rtDone) }()
 	defer func() { stop(); <-rtDone }()
 
-	if err := bootstrap(ctx, c, node, cert, logf); err != nil {
+	if err := bootstrap(ctx, c, node, keys, logf); err != nil {
 		return err
 	}
+	caDone := make(chan struct{})
+	go func() { cas.run(rctx); close(caDone) }()
+	defer func() { stop(); <-caDone }()
 	if err := completeJoin(ctx, c, peers, logf); err != nil {
 		return err
 	}
@@ -275,7 +286,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 
 // bootstrap makes the node of a fresh init a one-node cluster and records
 // it as a member, then drops the mark.
-func bootstrap(ctx context.Context, c Config, node *consensus.Node, cert tls.Certificate, logf func(string, ...any)) error {
+func bootstrap(ctx context.Context, c Config, node *consensus.Node, keys *pki.Keyring, logf func(string, ...any)) error {
 	mark := filepath.Join(c.DataDir, bootstrapFile)
 	if _, err := os.Stat(mark); err != nil {
 		return nil
@@ -297,9 +308,19 @@ func bootstrap(ctx context.Context, c Config, node *consensus.Node, cert tls.Cer
 	if r, err := node.JoinAt(ctx, c.Name, raftAdvertise(c), c.Advertise, store.Role(c.Role)); err != nil || r.Err != nil {
 		return fmt.Errorf("bootstrap: record %s: %v", c.Name, errors.Join(err, r.Err))
 	}
-	serial, err := leafSerial(cert)
+	// The CA bundle and this node's certificate, so the cluster can
+	// rotate its CA (ca.go); this node holds the CA key.
+	ca := keys.CA()
+	bundle := []string{pemCert(ca.Cert)}
+	for _, t := range ca.Trust {
+		bundle = append(bundle, pemCert(t))
+	}
+	err := recordCert(ctx, node, c.Name, keys.Leaf(), pki.Fingerprint(ca.Cert))
 	if err == nil {
-		err = recordCertSerial(ctx, node, c.Name, serial)
+		var res store.Result
+		if res, err = node.Apply(ctx, store.NewCASet(store.CASet{Certs: bundle, Holder: c.Name, At: time.Now().UnixMilli()})); err == nil {
+			err = res.Err
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

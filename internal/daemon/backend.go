@@ -24,11 +24,13 @@ type Forwarder interface {
 type Backend struct {
 	node *consensus.Node
 	fwd  Forwarder
+	ca   *caManager // nil: /v1/ca answers an error
 }
 
 var (
 	_ httpapi.Backend     = (*Backend)(nil)
 	_ httpapi.NodeRemover = (*Backend)(nil)
+	_ httpapi.CAManager   = (*Backend)(nil)
 )
 
 // NewBackend returns the backend of node; fwd nil makes a follower refuse

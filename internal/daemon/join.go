@@ -58,15 +58,18 @@ type joinRequest struct {
 
 // joinResponse carries the new node's credentials.
 type joinResponse struct {
-	CertPEM string            `json:"cert_pem"`
-	KeyPEM  string            `json:"key_pem"`
-	Tokens  []pki.TokenRecord `json:"tokens"`
+	// TrustPEM are the CAs trusted beside the signing one (during a CA
+	// rotation), so the new node accepts members not yet renewed.
+	TrustPEM []string          `json:"trust_pem,omitempty"`
+	CertPEM  string            `json:"cert_pem"`
+	KeyPEM   string            `json:"key_pem"`
+	Tokens   []pki.TokenRecord `json:"tokens"`
 }
 
 // joinHandler serves /v1/join/ca and /v1/join (no API token: the join
 // token is the credential).
 type joinHandler struct {
-	ca     *pki.CA
+	ca     func() *pki.CA // the current CA (pki.Keyring.CA)
 	tokens *pki.JoinTokens
 	apiTok func() []pki.TokenRecord
 	node   *consensus.Node
@@ -76,7 +79,7 @@ func (h *joinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/join/ca":
 		w.Header().Set("Content-Type", "application/x-pem-file")
-		w.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.ca.Cert.Raw}))
+		w.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.ca().Cert.Raw}))
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/join":
 		h.join(w, r)
 	default:
@@ -90,7 +93,8 @@ func (h *joinHandler) join(w http.ResponseWriter, r *http.Request) {
 		peerError(w, http.StatusBadRequest, "join request: "+err.Error())
 		return
 	}
-	if h.ca.Key == nil {
+	ca := h.ca()
+	if !ca.KeyMatches() {
 		peerError(w, http.StatusServiceUnavailable, "this node does not hold the cluster CA key; join through the node that ran init")
 		return
 	}
@@ -123,12 +127,16 @@ func (h *joinHandler) join(w http.ResponseWriter, r *http.Request) {
 		peerError(w, http.StatusUnauthorized, "join token refused: "+err.Error())
 		return
 	}
-	nc, err := h.ca.Issue(req.Name, role, hosts, time.Now(), 2*365*24*time.Hour)
+	nc, err := ca.Issue(req.Name, role, hosts, time.Now(), certValidity)
 	if err != nil {
 		peerError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, joinResponse{CertPEM: string(nc.CertPEM), KeyPEM: string(nc.KeyPEM), Tokens: h.apiTok()})
+	resp := joinResponse{CertPEM: string(nc.CertPEM), KeyPEM: string(nc.KeyPEM), Tokens: h.apiTok()}
+	for _, t := range ca.Trust {
+		resp.TrustPEM = append(resp.TrustPEM, pemCert(t))
+	}
+	writeJSON(w, resp)
 }
 
 // Join makes DataDir a node of an existing cluster (step 1 above).
@@ -172,7 +180,15 @@ func Join(ctx context.Context, o JoinOptions) error {
 	if err := json.Unmarshal(b, &jr); err != nil {
 		return fmt.Errorf("join: bad answer from %s: %w", o.Seed, err)
 	}
-	if err := (&pki.CA{Cert: ca}).Save(p); err != nil {
+	bundle := &pki.CA{Cert: ca}
+	for _, t := range jr.TrustPEM {
+		c, err := pki.ParseCert([]byte(t))
+		if err != nil || !c.IsCA {
+			return fmt.Errorf("join: bad trusted CA from %s", o.Seed)
+		}
+		bundle.Trust = append(bundle.Trust, c)
+	}
+	if err := bundle.Save(p); err != nil {
 		return err
 	}
 	if err := pki.SaveNode(p, pki.NodeCert{CertPEM: []byte(jr.CertPEM), KeyPEM: []byte(jr.KeyPEM)}); err != nil {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -46,10 +48,15 @@ var ErrPeer = errors.New("daemon: peer call")
 //	                             deposed leader cannot start anything.
 //	POST /internal/v1/remove     body: peerRemove; the leader removes the
 //	                             node and revokes its certificate.
+//	POST /internal/v1/renew      body: peerRenew; the CA holder signs a new
+//	                             key for the caller (ca.go).
+//	POST /internal/v1/cert       the leader records the caller's certificate.
+//	POST /internal/v1/ca-rotate  the CA holder starts a CA rotation.
 //
 // Each endpoint accepts only the node roles of peerRoles, propose refuses
-// the commands only the leader makes (leaderOnly), and a revoked
-// certificate is refused everywhere.
+// the commands only the leader makes (leaderOnly) and lets only servers
+// propose a CA bundle, and a revoked certificate, or one from a CA no
+// longer trusted, is refused everywhere.
 type PeerHandler struct {
 	node    *consensus.Node
 	hooks   PeerHooks
@@ -68,6 +75,12 @@ type PeerHooks struct {
 	// Peers forwards join requests to the leader (nil: only the leader
 	// accepts them).
 	Peers *PeerClient
+	// CA signs renewals and starts rotations (nil: renew and ca-rotate
+	// answer 501).
+	CA *caManager
+	// Trusts reports whether a peer's certificates (leaf first) still
+	// chain to a trusted CA (nil: the handshake's verification is enough).
+	Trusts func(chain ...*x509.Certificate) bool
 }
 
 // NewPeerHandler returns the handler of node's peer endpoints.
@@ -79,6 +92,9 @@ func NewPeerHandler(node *consensus.Node, hooks PeerHooks) *PeerHandler {
 	h.mux.HandleFunc("POST "+PeerPrefix+"exec", h.exec)
 	h.mux.HandleFunc("POST "+PeerPrefix+"join", h.join)
 	h.mux.HandleFunc("POST "+PeerPrefix+"remove", h.remove)
+	h.mux.HandleFunc("POST "+PeerPrefix+"renew", h.renew)
+	h.mux.HandleFunc("POST "+PeerPrefix+"cert", h.cert)
+	h.mux.HandleFunc("POST "+PeerPrefix+"ca-rotate", h.caRotate)
 	return h
 }
 
@@ -253,6 +269,10 @@ func (h *PeerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		peerError(w, http.StatusForbidden, err.Error())
 		return
 	}
+	if h.hooks.Trusts != nil && !h.hooks.Trusts(r.TLS.PeerCertificates...) {
+		peerError(w, http.StatusForbidden, fmt.Sprintf("the certificate of %q is from a CA this cluster no longer trusts", id.Node))
+		return
+	}
 	endpoint := strings.TrimPrefix(r.URL.Path, PeerPrefix)
 	if roles, ok := peerRoles[endpoint]; ok && !slices.Contains(roles, id.Role) {
 		peerError(w, http.StatusForbidden, fmt.Sprintf("%s: a %s node may not call it", endpoint, id.Role))
@@ -325,6 +345,10 @@ func (h *PeerHandler) propose(w http.ResponseWriter, r *http.Request) {
 		peerError(w, http.StatusForbidden, fmt.Sprintf("propose: %s is made only by the leader", cmd.Type))
 		return
 	}
+	if id, _ := pki.PeerIdentity(*r.TLS); cmd.Type == store.TypeCASet && id.Role != pki.RoleServer {
+		peerError(w, http.StatusForbidden, fmt.Sprintf("propose: only a server may propose %s", cmd.Type))
+		return
+	}
 	if !h.node.IsLeader() {
 		peerError(w, http.StatusMisdirectedRequest, fmt.Sprintf("not the leader (the leader is %q)", h.node.LeaderID()))
 		return
@@ -358,10 +382,23 @@ var _ Forwarder = (*PeerClient)(nil)
 // finds a node's API address (host:port) with resolve. timeout bounds one
 // call (0: 10 s).
 func NewPeerClient(tlsCfg *tls.Config, resolve func(node string) (string, bool), timeout time.Duration) *PeerClient {
+	return NewPeerClientFunc(func() *tls.Config { return tlsCfg }, resolve, timeout)
+}
+
+// NewPeerClientFunc is NewPeerClient with the TLS configuration read at
+// every dial (pki.Keyring.ClientTLS), so a renewed certificate or a new
+// CA is used by the next connection.
+func NewPeerClientFunc(tlsFor func() *tls.Config, resolve func(node string) (string, bool), timeout time.Duration) *PeerClient {
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	tr := &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute,
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute,
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			cfg := tlsFor().Clone()
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+			return (&tls.Dialer{NetDialer: dialer, Config: cfg}).DialContext(ctx, network, addr)
+		},
 		// A peer that died without closing its connection (a crash, a
 		// watchdog reset) leaves it half-open, and HTTP/2 would send every
 		// call to it into the void: ping an idle connection and drop it

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,18 +50,6 @@ func (r *revocations) Revoked(serial string) bool {
 	return n != nil && revokedIn(n)(serial)
 }
 
-// leafSerial is the serial of the first certificate of a tls.Certificate.
-func leafSerial(c tls.Certificate) (string, error) {
-	if len(c.Certificate) == 0 {
-		return "", errors.New("no certificate")
-	}
-	leaf, err := x509.ParseCertificate(c.Certificate[0])
-	if err != nil {
-		return "", err
-	}
-	return pki.Serial(leaf), nil
-}
-
 // recordCertSerial records a member's certificate serial (on the leader).
 func recordCertSerial(ctx context.Context, node *consensus.Node, name, serial string) error {
 	res, err := node.Apply(ctx, store.NewNodeCert(name, serial))
@@ -90,8 +76,18 @@ func removeNode(ctx context.Context, node *consensus.Node, name string, now time
 	if !ok {
 		return fmt.Errorf("%w: %w: %q", ErrRemove, store.ErrUnknownNode, name)
 	}
-	if m.CertSerial != "" {
-		res, err := node.Apply(ctx, store.NewCertRevoke(store.CertRevoke{Serial: m.CertSerial, Node: name, At: now.UnixMilli()}))
+	var holder string
+	node.Read(func(s *store.Store) { holder = s.CA().Holder })
+	if name == holder {
+		return fmt.Errorf("%w: %q holds the cluster CA's key; it cannot be removed", ErrRemove, name)
+	}
+	// The previous certificate too: during a CA rotation it is still
+	// trusted.
+	for _, serial := range []string{m.CertSerial, m.PrevCertSerial} {
+		if serial == "" {
+			continue
+		}
+		res, err := node.Apply(ctx, store.NewCertRevoke(store.CertRevoke{Serial: serial, Node: name, At: now.UnixMilli()}))
 		if err == nil {
 			err = res.Err
 		}
@@ -168,4 +164,7 @@ var peerRoles = map[string][]pki.Role{
 	"exec":      {pki.RoleServer, pki.RoleWitness},                 // only a voter can lead
 	"join":      {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // forwarding: servers only (join)
 	"remove":    {pki.RoleServer},                                  // forwarded by a server's API
+	"renew":     {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // every member renews (ca.go)
+	"cert":      {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // every member's certificate is recorded
+	"ca-rotate": {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // every node's API forwards, as propose
 }

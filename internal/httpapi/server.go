@@ -112,6 +112,8 @@ func (s *Server) routes() {
 	s.handle("GET /v1/tokens", admin, s.listTokens)
 	s.handle("DELETE /v1/tokens/{id}", admin, s.revokeToken)
 	s.handle("GET /v1/audit", viewer, s.getAudit)
+	s.handle("GET /v1/ca", viewer, s.getCA)
+	s.handle("POST /v1/ca/rotate", admin, s.rotateCA)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.authenticate(w, r); ok {
 			writeError(w, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

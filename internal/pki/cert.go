@@ -2,6 +2,7 @@ package pki
 
 import (
 	"crypto/ecdsa"
+	"errors"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
@@ -114,7 +115,9 @@ func NewCA(cluster string, now time.Time, validity time.Duration) (*CA, error) {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		MaxPathLenZero:        true,
+		// One CA may sit between this one and a node certificate: the
+		// next CA, cross-signed by this one during a rotation (CrossSign).
+		MaxPathLen: 1,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -125,6 +128,48 @@ func NewCA(cluster string, now time.Time, validity time.Duration) (*CA, error) {
 		return nil, fmt.Errorf("parse CA certificate: %w", err)
 	}
 	return &CA{Cert: cert, Key: key}, nil
+}
+
+// CrossSign signs next (a new CA certificate) with this CA's key: the
+// same subject and key as next, issued by this CA. A node that trusts
+// only this CA verifies a node certificate of next through it, so a node
+// that was down when a rotation started still accepts its renewed peers
+// until it has learnt the new CA. It fails without the key, and when
+// this CA allows no CA below it (a CA made before cross-signing existed).
+func (ca *CA) CrossSign(next *x509.Certificate) (*x509.Certificate, error) {
+	if ca.Key == nil {
+		return nil, errors.New("cross-sign: this node has no CA key")
+	}
+	if ca.Cert.MaxPathLenZero || (ca.Cert.MaxPathLen == 0 && ca.Cert.BasicConstraintsValid) {
+		return nil, errors.New("cross-sign: the CA allows no CA below it")
+	}
+	sn, err := serial()
+	if err != nil {
+		return nil, fmt.Errorf("generate serial: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          sn,
+		Subject:               next.Subject,
+		SubjectKeyId:          next.SubjectKeyId,
+		NotBefore:             next.NotBefore,
+		NotAfter:              minTime(next.NotAfter, ca.Cert.NotAfter),
+		KeyUsage:              next.KeyUsage,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, next.PublicKey, ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("cross-sign: %w", err)
+	}
+	return x509.ParseCertificate(der)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // NodeCert is a node's certificate and key, PEM encoded.
@@ -407,8 +452,29 @@ func SaveNode(p Paths, n NodeCert) error {
 	return WriteFile(p.NodeKey(), n.KeyPEM, 0o600)
 }
 
+// SaveRenewedNode replaces the node certificate and key so that a crash
+// at any point leaves a matching pair: the new key goes to
+// node-next.key, then the certificate to node.pem, then the key is
+// renamed to node.key (LoadNode falls back to node-next.key).
+func SaveRenewedNode(p Paths, n NodeCert) error {
+	if _, err := n.TLSCertificate(); err != nil {
+		return err
+	}
+	if err := WriteFile(p.NodeNextKey(), n.KeyPEM, 0o600); err != nil {
+		return err
+	}
+	if err := WriteFile(p.NodeCert(), n.CertPEM, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(p.NodeNextKey(), p.NodeKey()); err != nil {
+		return fmt.Errorf("write %s: %w", p.NodeKey(), err)
+	}
+	return nil
+}
+
 // LoadNode reads the node certificate and key, refusing a key file that
-// is group or world accessible.
+// is group or world accessible. When node.key does not match node.pem
+// (a renewal stopped half-way: SaveRenewedNode), node-next.key is tried.
 func LoadNode(p Paths) (tls.Certificate, error) {
 	cb, err := os.ReadFile(p.NodeCert())
 	if err != nil {
@@ -418,5 +484,13 @@ func LoadNode(p Paths) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("load node key: %w", err)
 	}
-	return NodeCert{CertPEM: cb, KeyPEM: kb}.TLSCertificate()
+	c, err := NodeCert{CertPEM: cb, KeyPEM: kb}.TLSCertificate()
+	if err != nil {
+		if nb, nerr := ReadSecret(p.NodeNextKey()); nerr == nil {
+			if nc, nerr := (NodeCert{CertPEM: cb, KeyPEM: nb}).TLSCertificate(); nerr == nil {
+				return nc, nil
+			}
+		}
+	}
+	return c, err
 }

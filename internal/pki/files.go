@@ -25,11 +25,14 @@ var (
 // Paths names the security files in a node's data directory.
 type Paths struct{ Dir string }
 
-func (p Paths) CACert() string     { return filepath.Join(p.Dir, "ca.pem") }
-func (p Paths) CAKey() string      { return filepath.Join(p.Dir, "ca.key") }
-func (p Paths) CANextKey() string  { return filepath.Join(p.Dir, "ca-next.key") }
-func (p Paths) NodeCert() string   { return filepath.Join(p.Dir, "node.pem") }
-func (p Paths) NodeKey() string    { return filepath.Join(p.Dir, "node.key") }
+func (p Paths) CACert() string    { return filepath.Join(p.Dir, "ca.pem") }
+func (p Paths) CAKey() string     { return filepath.Join(p.Dir, "ca.key") }
+func (p Paths) CANextKey() string { return filepath.Join(p.Dir, "ca-next.key") }
+func (p Paths) NodeCert() string  { return filepath.Join(p.Dir, "node.pem") }
+func (p Paths) NodeKey() string   { return filepath.Join(p.Dir, "node.key") }
+func (p Paths) NodeNextKey() string {
+	return filepath.Join(p.Dir, "node-next.key")
+}
 func (p Paths) AdminToken() string { return filepath.Join(p.Dir, "admin.token") }
 func (p Paths) Tokens() string     { return filepath.Join(p.Dir, "tokens.json") }
 

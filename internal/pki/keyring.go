@@ -71,9 +71,20 @@ func (k *Keyring) Certificate() tls.Certificate { return k.cur.Load().cert }
 // Leaf returns this node's current certificate, parsed.
 func (k *Keyring) Leaf() *x509.Certificate { return k.cur.Load().leaf }
 
-// Trusts reports whether c chains to a CA the keyring trusts now.
-func (k *Keyring) Trusts(c *x509.Certificate) bool {
-	_, err := c.Verify(x509.VerifyOptions{Roots: k.cur.Load().ca.CertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+// Trusts reports whether chain (a peer's certificates, leaf first, the
+// rest intermediates) verifies against the CAs the keyring trusts now.
+func (k *Keyring) Trusts(chain ...*x509.Certificate) bool {
+	if len(chain) == 0 {
+		return false
+	}
+	opts := x509.VerifyOptions{Roots: k.cur.Load().ca.CertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	if len(chain) > 1 {
+		opts.Intermediates = x509.NewCertPool()
+		for _, c := range chain[1:] {
+			opts.Intermediates.AddCert(c)
+		}
+	}
+	_, err := chain[0].Verify(opts)
 	return err == nil
 }
 

@@ -384,3 +384,82 @@ func TestLoadCAFindsTheNextKey(t *testing.T) {
 		t.Errorf("mismatched key: %v", err)
 	}
 }
+
+// A renewal that stopped after the new certificate was written but
+// before the new key was renamed into place still loads a matching pair.
+func TestLoadNodeAfterAnInterruptedRenewal(t *testing.T) {
+	ca, _ := NewCA("c1", time.Now(), time.Hour)
+	p := Paths{Dir: filepath.Join(t.TempDir(), "n1")}
+	first, _ := ca.Issue("n1", RoleServer, nil, time.Now(), time.Hour)
+	if err := SaveNode(p, first); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := ca.Issue("n1", RoleServer, nil, time.Now(), time.Hour)
+	// The first two steps of SaveRenewedNode, then a crash.
+	if err := WriteFile(p.NodeNextKey(), second.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p.NodeCert(), second.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadNode(p)
+	if err != nil || mustLeaf(t, c).SerialNumber.Cmp(mustLeaf(t, mustPair(t, second)).SerialNumber) != 0 {
+		t.Fatalf("interrupted renewal: %v", err)
+	}
+	if err := SaveRenewedNode(p, second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p.NodeNextKey()); !os.IsNotExist(err) {
+		t.Errorf("node-next.key left behind: %v", err)
+	}
+	if _, err := LoadNode(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveRenewedNode(p, NodeCert{CertPEM: first.CertPEM, KeyPEM: second.KeyPEM}); err == nil {
+		t.Error("saved a certificate with another certificate's key")
+	}
+}
+
+func mustPair(t *testing.T, n NodeCert) tls.Certificate {
+	t.Helper()
+	c, err := n.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A node that still trusts only the old CA accepts a peer renewed by the
+// new CA when the peer presents the cross-signed new CA after its
+// certificate; without it, the handshake fails.
+func TestCrossSignedCALetsOldNodesVerifyNewCertificates(t *testing.T) {
+	oldCA, _ := NewCA("c1", time.Now(), time.Hour)
+	newCA, _ := NewCA("c1", time.Now(), time.Hour)
+	cross, err := oldCA.CrossSign(newCA.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed := node(t, newCA, "n2", RoleServer)
+	withCross := renewed
+	withCross.Certificate = append(append([][]byte(nil), renewed.Certificate...), cross.Raw)
+	srv := NodeTLS(oldCA, node(t, oldCA, "n1", RoleServer)) // down during the rotation's start
+	bundle := &CA{Cert: newCA.Cert, Trust: []*x509.Certificate{oldCA.Cert}}
+	if id, err := handshake(t, srv, NodeTLS(bundle, withCross)); err != nil || id.Node != "n2" {
+		t.Errorf("renewed peer with the cross-signed CA: %+v %v", id, err)
+	}
+	if id, _ := handshake(t, srv, NodeTLS(bundle, renewed)); id.Node != "" {
+		t.Errorf("renewed peer without it accepted: %+v", id)
+	}
+	k, err := NewKeyring(oldCA, node(t, oldCA, "n1", RoleServer), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.Trusts(mustLeaf(t, withCross), cross) || k.Trusts(mustLeaf(t, withCross)) {
+		t.Error("Trusts does not follow the cross-signed chain")
+	}
+	legacy := &CA{Cert: oldCA.Cert, Key: oldCA.Key}
+	legacy.Cert = &x509.Certificate{Raw: oldCA.Cert.Raw, IsCA: true, BasicConstraintsValid: true, MaxPathLenZero: true}
+	if _, err := legacy.CrossSign(newCA.Cert); err == nil {
+		t.Error("a CA that allows no CA below it cross-signed")
+	}
+}

@@ -213,6 +213,15 @@ func NewJoinTokens(caFingerprint string) *JoinTokens {
 	return &JoinTokens{fingerprint: caFingerprint, pending: map[string]time.Time{}, used: map[string]bool{}}
 }
 
+// SetFingerprint names the CA tokens issued from now on carry (after a
+// CA rotation). Tokens issued before name the old CA, which joining nodes
+// no longer find: issue new ones.
+func (j *JoinTokens) SetFingerprint(caFingerprint string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.fingerprint = caFingerprint
+}
+
 // Issue returns a new join token valid for ttl from now (ttl must be
 // positive).
 func (j *JoinTokens) Issue(now time.Time, ttl time.Duration) (string, time.Time, error) {
@@ -223,10 +232,10 @@ func (j *JoinTokens) Issue(now time.Time, ttl time.Duration) (string, time.Time,
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	tok := joinPrefix + "." + strings.TrimPrefix(j.fingerprint, "sha256:") + "." + secret
 	exp := now.Add(ttl)
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	tok := joinPrefix + "." + strings.TrimPrefix(j.fingerprint, "sha256:") + "." + secret
 	j.pending[hashHex(tok)] = exp
 	return tok, exp, nil
 }

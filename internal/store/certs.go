@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"sort"
 )
@@ -44,6 +45,9 @@ type CASet struct {
 	Certs []string `json:"certs"`
 	// Holder is the member that holds the signing CA's key.
 	Holder string `json:"holder"`
+	// Cross is, during a rotation, the new CA cross-signed by the old one
+	// (PEM; optional): renewed nodes present it after their certificate.
+	Cross string `json:"cross,omitempty"`
 	// At is when it was proposed, in Unix milliseconds.
 	At int64 `json:"at_ms,omitempty"`
 }
@@ -122,30 +126,43 @@ func (s *Store) caSet(p *CASet) (bool, error) {
 		return false, fmt.Errorf("%w: %d CA certificates (1 to %d)", ErrMalformed, len(p.Certs), MaxCAs)
 	}
 	for i, c := range p.Certs {
-		blk, rest := pem.Decode([]byte(c))
-		if blk == nil || blk.Type != "CERTIFICATE" || len(rest) != 0 {
-			return false, fmt.Errorf("%w: CA certificate %d is not one PEM certificate", ErrMalformed, i+1)
+		if err := checkCACert(c); err != nil {
+			return false, fmt.Errorf("%w: CA certificate %d %v", ErrMalformed, i+1, err)
 		}
-		cert, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil || !cert.IsCA {
-			return false, fmt.Errorf("%w: CA certificate %d is not a CA certificate", ErrMalformed, i+1)
+	}
+	if p.Cross != "" {
+		if err := checkCACert(p.Cross); err != nil {
+			return false, fmt.Errorf("%w: cross-signed CA: %v", ErrMalformed, err)
 		}
 	}
 	if _, err := s.member(p.Holder); err != nil {
 		return false, fmt.Errorf("CA holder: %w", err)
 	}
-	changed := s.ca.Holder != p.Holder || len(s.ca.Certs) != len(p.Certs)
+	changed := s.ca.Holder != p.Holder || s.ca.Cross != p.Cross || len(s.ca.Certs) != len(p.Certs)
 	for i := range p.Certs {
 		changed = changed || s.ca.Certs[i] != p.Certs[i]
 	}
-	s.ca = CA{Certs: append([]string(nil), p.Certs...), Holder: p.Holder, At: p.At}
+	s.ca = CA{Certs: append([]string(nil), p.Certs...), Holder: p.Holder, Cross: p.Cross, At: p.At}
 	return changed, nil
+}
+
+// checkCACert checks that c is one PEM CA certificate.
+func checkCACert(c string) error {
+	blk, rest := pem.Decode([]byte(c))
+	if blk == nil || blk.Type != "CERTIFICATE" || len(rest) != 0 {
+		return errors.New("is not one PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil || !cert.IsCA {
+		return errors.New("is not a CA certificate")
+	}
+	return nil
 }
 
 // CA returns the replicated CA state (Certs empty when no CASet was ever
 // applied; the caller owns the copy).
 func (s *Store) CA() CA {
-	return CA{Certs: append([]string(nil), s.ca.Certs...), Holder: s.ca.Holder, At: s.ca.At}
+	return CA{Certs: append([]string(nil), s.ca.Certs...), Holder: s.ca.Holder, Cross: s.ca.Cross, At: s.ca.At}
 }
 
 func (s *Store) certRevoke(p *CertRevoke) (bool, error) {

@@ -90,8 +90,9 @@ func TestCASetAndRenewedCertificates(t *testing.T) {
 	}
 	oldCA, newCA := testCert(t, true), testCert(t, true)
 	mustApply(t, s, NewCASet(CASet{Certs: []string{oldCA}, Holder: "n1", At: 1}))
-	mustApply(t, s, NewCASet(CASet{Certs: []string{newCA, oldCA}, Holder: "n1", At: 2}))
-	if ca := s.CA(); len(ca.Certs) != 2 || ca.Certs[0] != newCA || ca.Holder != "n1" {
+	cross := testCert(t, true)
+	mustApply(t, s, NewCASet(CASet{Certs: []string{newCA, oldCA}, Holder: "n1", Cross: cross, At: 2}))
+	if ca := s.CA(); len(ca.Certs) != 2 || ca.Certs[0] != newCA || ca.Holder != "n1" || ca.Cross != cross {
 		t.Fatalf("during the rotation: %+v", ca)
 	}
 	for name, bad := range map[string]CASet{
@@ -101,6 +102,7 @@ func TestCASetAndRenewedCertificates(t *testing.T) {
 		"two in one": {Certs: []string{newCA + oldCA}, Holder: "n1"},
 		"too many":   {Certs: []string{newCA, oldCA, newCA, oldCA, newCA}, Holder: "n1"},
 		"no holder":  {Certs: []string{newCA}, Holder: "n9"},
+		"bad cross":  {Certs: []string{newCA, oldCA}, Holder: "n1", Cross: testCert(t, false)},
 	} {
 		before := snap(t, s)
 		if r := s.Apply(NewCASet(bad)); r.Err == nil || string(snap(t, s)) != string(before) {

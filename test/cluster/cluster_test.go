@@ -10,10 +10,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
@@ -37,6 +40,9 @@ type status struct {
 		Nodes           []string
 	}
 }
+
+// addr is the API address of node n.
+func (h *harness) addr(n string) string { return fmt.Sprintf("127.0.0.1:%d", h.ports[n]) }
 
 type harness struct {
 	t      *testing.T
@@ -167,7 +173,11 @@ func (h *harness) waitStatus(what string, limit time.Duration, cond func(*status
 	return nil
 }
 
-func TestThreeNodeClusterOnLoopback(t *testing.T) {
+// startCluster builds paceline and brings up n1, n2 and n3 on loopback
+// with the exact commands of the cluster issue, and web (builtin:dummy)
+// Started; the agents are killed when the test ends.
+func startCluster(t *testing.T) (*harness, *status) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("multi-process cluster test skipped in -short mode")
 	}
@@ -183,7 +193,7 @@ func TestThreeNodeClusterOnLoopback(t *testing.T) {
 			h.kill(name)
 		}
 		if t.Failed() {
-			for _, n := range []string{"n1", "n2", "n3"} {
+			for n := range h.ports {
 				b, _ := os.ReadFile(filepath.Join(dir, n+".log"))
 				t.Logf("--- %s.log ---\n%s", n, b)
 			}
@@ -193,7 +203,7 @@ func TestThreeNodeClusterOnLoopback(t *testing.T) {
 	for _, n := range []string{"n1", "n2", "n3"} {
 		h.ports[n] = freePort(t, taken)
 	}
-	addr := func(n string) string { return fmt.Sprintf("127.0.0.1:%d", h.ports[n]) }
+	addr := h.addr
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PACELINE_") {
@@ -242,6 +252,12 @@ func TestThreeNodeClusterOnLoopback(t *testing.T) {
 			t.Errorf("web agent %q", r.Agent)
 		}
 	}
+	return h, st
+}
+
+func TestThreeNodeClusterOnLoopback(t *testing.T) {
+	h, st := startCluster(t)
+	addr := h.addr
 	_, nodes := h.web(st)
 	victim, leader := nodes[0], st.Leader
 	epoch := st.Epoch
@@ -293,6 +309,235 @@ func TestThreeNodeClusterOnLoopback(t *testing.T) {
 	if got := h.must("config", "export"); got != export {
 		t.Errorf("config export changed after the kill:\n%s\nwas\n%s", got, export)
 	}
+}
+
+// "paceline ca rotate" replaces the CA of a running cluster: no status
+// call fails meanwhile, web stays Started where it was, every node ends
+// with a certificate of the new CA and trusts only it (also after an
+// agent restart), the old CA's certificates are refused, and a node joins
+// with a join token issued after the rotation.
+func TestCARotationWithoutDowntime(t *testing.T) {
+	h, st := startCluster(t)
+	_, nodes := h.web(st)
+	webNode := nodes[0]
+	oldCA := caFingerprints(t, filepath.Join(h.dir, "n1", "ca.pem"))
+	if len(oldCA) != 1 {
+		t.Fatalf("before the rotation n1 trusts %v, want one CA", oldCA)
+	}
+	oldCert := mustReadFile(t, filepath.Join(h.dir, "n2", "node.pem"))
+	oldKey := mustReadFile(t, filepath.Join(h.dir, "n2", "node.key"))
+
+	// Poll the cluster through the CLI while the rotation runs.
+	h.env = append(h.env, "PACELINE_ADDR=https://"+h.addr("n1")+",https://"+h.addr("n2")+",https://"+h.addr("n3"))
+	stop := make(chan struct{})
+	type sample struct {
+		err  error
+		web  []string
+		role string
+		on   int
+	}
+	samples := make(chan sample, 10000)
+	go func() {
+		defer close(samples)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			st, err := h.status()
+			s := sample{err: err}
+			if err == nil {
+				s.role, s.web = h.web(st)
+				for _, n := range st.Nodes {
+					if n.State == "online" {
+						s.on++
+					}
+				}
+			}
+			samples <- s
+		}
+	}()
+	started := time.Now()
+	out := h.must("ca", "rotate", "--wait", "60s")
+	took := time.Since(started)
+	time.Sleep(500 * time.Millisecond) // a few samples after the end
+	close(stop)
+	n, failed := 0, 0
+	for s := range samples {
+		n++
+		switch {
+		case s.err != nil:
+			failed++
+			t.Errorf("status during the rotation: %v", s.err)
+		case s.role != "Started" || len(s.web) != 1 || s.web[0] != webNode || s.on != 3:
+			t.Errorf("during the rotation: web %s on %v (was on %s), %d nodes online", s.role, s.web, webNode, s.on)
+		}
+	}
+	if !strings.Contains(out, "rotation finished") {
+		t.Fatalf("ca rotate printed:\n%s", out)
+	}
+	t.Logf("ROTATION took=%v status-samples=%d failed=%d\n%s", took.Round(10*time.Millisecond), n, failed, out)
+	for _, node := range []string{"n1", "n2", "n3"} {
+		for _, line := range strings.Split(string(mustReadFile(t, filepath.Join(h.dir, node+".log"))), "\n") {
+			if strings.Contains(line, "CA:") || strings.Contains(line, "Raft connection") {
+				t.Logf("%s: %s", node, line)
+			}
+		}
+	}
+
+	// Every node trusts only the new CA and holds a certificate from it.
+	newCA := caFingerprints(t, filepath.Join(h.dir, "n1", "ca.pem"))
+	if len(newCA) != 1 || newCA[0] == oldCA[0] {
+		t.Fatalf("after the rotation n1 trusts %v (old %v), want one new CA", newCA, oldCA)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustReadFile(t, filepath.Join(h.dir, "n1", "ca.pem")))
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if got := caFingerprints(t, filepath.Join(h.dir, n, "ca.pem")); len(got) != 1 || got[0] != newCA[0] {
+			t.Errorf("%s trusts %v, want only %s", n, got, newCA[0])
+		}
+		c, err := tls.LoadX509KeyPair(filepath.Join(h.dir, n, "node.pem"), filepath.Join(h.dir, n, "node.key"))
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		leaf, _ := x509.ParseCertificate(c.Certificate[0])
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil || leaf.Subject.CommonName != n {
+			t.Errorf("%s's certificate (%s): %v", n, leaf.Subject.CommonName, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "n1", "ca-next.key")); !os.IsNotExist(err) {
+		t.Errorf("ca-next.key left behind: %v", err)
+	}
+	var cs struct {
+		Rotating bool
+		Nodes    []struct {
+			Name    string
+			Current bool
+		}
+	}
+	if err := json.Unmarshal([]byte(h.must("ca", "status", "--json")), &cs); err != nil {
+		t.Fatal(err)
+	}
+	if cs.Rotating || len(cs.Nodes) != 3 {
+		t.Errorf("ca status after the rotation: %+v", cs)
+	}
+	for _, n := range cs.Nodes {
+		if !n.Current {
+			t.Errorf("ca status: %s not on the new CA", n.Name)
+		}
+	}
+	// A second rotation is a new one; none is under way.
+	if out := h.must("ca", "status"); !strings.Contains(out, "state:      stable") {
+		t.Errorf("ca status:\n%s", out)
+	}
+
+	// A member that is down holds the next rotation: the others renew, a
+	// second rotation is refused while this one is under way, and once
+	// the member is back it renews and the rotation finishes.
+	late := "n3"
+	if webNode == late {
+		late = "n2"
+	}
+	h.kill(late)
+	h.waitStatus(late+" offline", 20*time.Second, func(st *status) bool {
+		for _, n := range st.Nodes {
+			if n.Name == late {
+				return n.State != "online"
+			}
+		}
+		return false
+	})
+	if out, err := h.run("ca", "rotate", "--wait", "3s"); err == nil || !strings.Contains(err.Error(), "has not finished yet (2 nodes renewed so far)") {
+		t.Fatalf("rotation with %s down: %v\n%s", late, err, out)
+	}
+	if _, err := h.run("ca", "rotate"); err == nil || !strings.Contains(err.Error(), "already under way") {
+		t.Errorf("second rotation while one is under way: %v", err)
+	}
+	if out := h.must("ca", "status"); !strings.Contains(out, "rotating (2 of 3 nodes renewed)") {
+		t.Errorf("ca status with %s down:\n%s", late, out)
+	}
+	if got := caFingerprints(t, filepath.Join(h.dir, "n1", "ca.pem")); len(got) != 2 || got[1] != newCA[0] {
+		t.Errorf("during the second rotation n1 trusts %v, want the third CA and %s", got, newCA[0])
+	}
+	back := time.Now()
+	h.agent(late)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if err := json.Unmarshal([]byte(h.must("ca", "status", "--json")), &cs); err != nil {
+			t.Fatal(err)
+		}
+		if !cs.Rotating {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rotation did not finish 30s after %s came back: %+v", late, cs)
+		}
+	}
+	t.Logf("ROTATION with %s down finished %v after it came back", late, time.Since(back).Round(10*time.Millisecond))
+	thirdCA := caFingerprints(t, filepath.Join(h.dir, late, "ca.pem"))
+	if len(thirdCA) != 1 || thirdCA[0] == newCA[0] || thirdCA[0] == oldCA[0] {
+		t.Errorf("%s trusts %v after the second rotation", late, thirdCA)
+	}
+	pool = x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustReadFile(t, filepath.Join(h.dir, "n1", "ca.pem")))
+
+	// n2's certificate of the first CA is refused by the peer endpoints.
+	old, err := tls.X509KeyPair(oldCert, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &old, nil }}}}
+	if resp, err := hc.Post("https://"+h.addr("n1")+"/internal/v1/heartbeat", "application/json", strings.NewReader("{}")); err == nil {
+		resp.Body.Close()
+		t.Errorf("old CA's certificate: status %d, want a failed handshake", resp.StatusCode)
+	}
+
+	// An agent restarted after the rotation comes back with its renewed
+	// certificate; a new node joins with a token issued now.
+	h.kill("n3")
+	h.agent("n3")
+	h.ports["n4"] = freePort(t, map[int]bool{h.ports["n1"]: true, h.ports["n2"]: true, h.ports["n3"]: true})
+	tok := strings.TrimSpace(h.must("token", "create", "--ttl", "10m"))
+	h.must("join", "--name", "n4", "--data-dir", filepath.Join(h.dir, "n4"), "--listen", h.addr("n4"), "--token", tok, h.addr("n1"))
+	h.agent("n4")
+	h.waitStatus("4 nodes online", 30*time.Second, func(st *status) bool {
+		online := 0
+		for _, n := range st.Nodes {
+			if n.State == "online" {
+				online++
+			}
+		}
+		return online == 4
+	})
+	if got := caFingerprints(t, filepath.Join(h.dir, "n4", "ca.pem")); len(got) != 1 || got[0] != thirdCA[0] {
+		t.Errorf("n4 trusts %v, want %s", got, thirdCA[0])
+	}
+}
+
+// caFingerprints returns the SHA-256 fingerprints of a PEM bundle's
+// certificates.
+func caFingerprints(t *testing.T, path string) []string {
+	t.Helper()
+	b := mustReadFile(t, path)
+	var out []string
+	for {
+		var blk *pem.Block
+		if blk, b = pem.Decode(b); blk == nil {
+			return out
+		}
+		sum := sha256.Sum256(blk.Bytes)
+		out = append(out, hex.EncodeToString(sum[:]))
+	}
+}
+
+func mustReadFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // "paceline demo --once" tells its story (cluster up, the node running web
