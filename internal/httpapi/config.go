@@ -31,7 +31,7 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, p pki.Princip
 	cfg := s.cfg.Backend.Config()
 	if r.URL.Query().Get("secrets") == "true" {
 		if !p.Role.Permits(pki.RoleAdmin) {
-			return errorf(http.StatusForbidden, "token %s has role %s; showing secret parameters needs %s", p.TokenID, p.Role, pki.RoleAdmin)
+			return errorf(http.StatusForbidden, "%s has role %s; showing secret parameters needs %s", who(p), p.Role, pki.RoleAdmin)
 		}
 		s.cfg.Logger.Info("api secrets shown", "token", p.TokenID, "remote", r.RemoteAddr)
 	} else {
@@ -84,7 +84,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 		return errorf(http.StatusBadRequest, "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	if !operationalChange(s.cfg.Backend.Config(), cfg) {
-		if err := needAdmin(p, r, "operators may change only target-role, is-managed and the cli-prefer/cli-ban constraints"); err != nil {
+		if err := needAdmin(p, r, "operators may change only target-role, is-managed, the cli-prefer/cli-ban constraints and node attributes"); err != nil {
 			return err
 		}
 	}
