@@ -237,4 +237,16 @@ func TestOperatorAppliesNodeAttributes(t *testing.T) {
 			t.Fatalf("cannot go on after %s", tc.what)
 		}
 	}
+
+	// A stale apply is a 409 (retry on the new epoch), not a 403, even when
+	// what changed meanwhile is beyond an operator: the Pacemaker helper
+	// commands' compare-and-set retries on it.
+	stale, _ := c.client.Config(ctx)
+	if _, err := c.client.CreateResource(ctx, api.ResourceRequest{ID: "web", Agent: "builtin:dummy"}); err != nil {
+		t.Fatal(err)
+	}
+	node(stale, "n1").Attributes = map[string]string{"standby": "on"}
+	if _, err := opc.ApplyConfig(ctx, stale, false); statusOf(err) != http.StatusConflict || !strings.Contains(err.Error(), "epoch") {
+		t.Errorf("an operator's stale apply: %v, want 409 naming the epoch", err)
+	}
 }
