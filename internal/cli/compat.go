@@ -23,7 +23,13 @@ answered by the local paceline agent over its unix socket
 DATA_DIR/bin and puts that directory first in the agents' PATH (and in
 HA_SBIN_DIR), so unmodified agents run them. Output and exit statuses are
 Pacemaker 2.1's: the value alone with -q, 105 when the attribute does not
-exist, 64 for bad arguments.`,
+exist, 64 for bad arguments.
+
+Writes go through the agent's API as an operator named local:uid=UID@NODE,
+with the same role check and audit log (paceline audit) as the CLI: node
+attributes are allowed; a cluster option (-t crm_config, or no node and no
+lifetime) needs admin, so it exits 4 (CRM_EX_INSUFFICIENT_PRIV): set it with
+paceline property set and an admin token.`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {

@@ -3,6 +3,7 @@ package compat
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +18,9 @@ import (
 type memHandler struct {
 	mu    sync.Mutex
 	attrs map[Scope]map[string]map[string]string // scope -> node ("" for crm_config) -> name -> value
+	// deny refuses writes in these scopes with ErrPermission, as the
+	// daemon refuses cluster options.
+	deny map[Scope]bool
 }
 
 func newMem() *memHandler {
@@ -27,6 +31,14 @@ var members = []Member{{1, "n1", true}, {2, "n2", true}, {3, "n3", false}}
 
 func (h *memHandler) Info(context.Context) (Info, error) {
 	return Info{Local: "n1", Members: members, Quorum: true}, nil
+}
+
+// checkWrite is check for a write.
+func (h *memHandler) checkWrite(scope Scope, node string) error {
+	if h.deny[scope] {
+		return fmt.Errorf("%w: local caller has role operator; %s needs admin", ErrPermission, scope)
+	}
+	return h.check(scope, node)
 }
 
 func (h *memHandler) check(scope Scope, node string) error {
@@ -57,7 +69,7 @@ func (h *memHandler) Get(_ context.Context, scope Scope, node, name string) (str
 func (h *memHandler) Set(_ context.Context, scope Scope, node, name, value string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.check(scope, node); err != nil {
+	if err := h.checkWrite(scope, node); err != nil {
 		return err
 	}
 	if h.attrs[scope] == nil {
@@ -73,7 +85,7 @@ func (h *memHandler) Set(_ context.Context, scope Scope, node, name, value strin
 func (h *memHandler) Delete(_ context.Context, scope Scope, node, name string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.check(scope, node); err != nil {
+	if err := h.checkWrite(scope, node); err != nil {
 		return err
 	}
 	delete(h.attrs[scope][node], name)
@@ -310,5 +322,63 @@ func TestGetopt(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("getopt(%q) = %+v, %v; want %+v", c.args, got, err, c.want)
 		}
+	}
+}
+
+// A change the handler refuses with ErrPermission exits with Pacemaker's
+// CRM_EX_INSUFFICIENT_PRIV (4) and one line saying what to do instead;
+// nothing is written. Reads of the same scope still work.
+func TestPermissionDenied(t *testing.T) {
+	h := newMem()
+	h.Set(context.Background(), ScopeConfig, "", "stonith-enabled", "true")
+	h.deny = map[Scope]bool{ScopeConfig: true, ScopeStatus: true}
+	sock := serve(t, h)
+	for _, c := range []struct {
+		tool string
+		args []string
+		err  string
+	}{
+		{"crm_attribute", []string{"-n", "stonith-enabled", "-v", "false"},
+			"crm_attribute: setting cluster option stonith-enabled needs admin: use `paceline property set stonith-enabled=false` with an admin token\n"},
+		{"crm_attribute", []string{"-t", "crm_config", "-n", "stonith-enabled", "-D"},
+			"crm_attribute: deleting cluster option stonith-enabled needs admin: use `paceline property set stonith-enabled=` with an admin token\n"},
+		{"crm_attribute", []string{"-l", "reboot", "-n", "pingd", "-v", "1"},
+			"crm_attribute: Error performing operation: compat: permission denied: local caller has role operator; status needs admin\n"},
+		{"attrd_updater", []string{"-n", "pingd", "-U", "1"},
+			"attrd_updater: Could not update pingd: compat: permission denied: local caller has role operator; status needs admin\n"},
+	} {
+		r := runTool(sock, nil, c.tool, c.args...)
+		if r.code != ExitPermission || r.stder != c.err || r.stdout != "" {
+			t.Errorf("%s %q: exit %d, stdout %q, stderr %q; want exit %d, stderr %q", c.tool, c.args, r.code, r.stdout, r.stder, ExitPermission, c.err)
+		}
+	}
+	if got := h.dump(); !reflect.DeepEqual(got, []string{"crm_config//stonith-enabled=true"}) {
+		t.Errorf("refused writes changed the store: %q", got)
+	}
+	if r := runTool(sock, nil, "crm_attribute", "-t", "crm_config", "-n", "stonith-enabled", "-G", "-q"); r.code != 0 || r.stdout != "true\n" {
+		t.Errorf("reading the cluster option: %+v", r)
+	}
+}
+
+// uidHandler answers Get with the caller's user id as Serve passed it.
+type uidHandler struct{ memHandler }
+
+func (h *uidHandler) Get(ctx context.Context, _ Scope, _, _ string) (string, error) {
+	uid, ok := PeerUID(ctx)
+	if !ok {
+		return "", fmt.Errorf("no peer uid")
+	}
+	return fmt.Sprint(uid), nil
+}
+
+// The Handler learns who called: Serve passes the peer's checked uid.
+func TestPeerUID(t *testing.T) {
+	sock := serve(t, &uidHandler{})
+	r := runTool(sock, nil, "crm_attribute", "-N", "n1", "-n", "x", "-G", "-q")
+	if want := fmt.Sprintln(os.Geteuid()); r.code != 0 || r.stdout != want {
+		t.Errorf("peer uid: %+v, want %q", r, want)
+	}
+	if _, ok := PeerUID(context.Background()); ok {
+		t.Errorf("PeerUID outside Serve reported a uid")
 	}
 }

@@ -27,12 +27,18 @@
 // Request per connection, one Response back. The socket is created with
 // mode 0600 in the 0700 data directory, and Serve additionally checks the
 // peer's credentials (SO_PEERCRED): only root, or the user the agent runs
-// as, is answered. The Handler behind it (the daemon's) reads the
-// replicated store and writes through it: transient attributes ("-l
-// reboot", scope status) with the store's node-attribute commands,
-// permanent ones ("-l forever", scope nodes) and cluster options (scope
-// crm_config) as configuration changes; followers forward writes to the
-// leader.
+// as, is answered, and the Handler learns that uid (PeerUID). The
+// Handler behind it (the daemon's) reads the replicated store directly
+// and sends every write through the agent's HTTP API as a local
+// principal of role operator ("local:uid=UID@NODE"), so the API's role
+// check and audit log cover the helper commands as they cover the CLI:
+// transient attributes ("-l reboot", scope status) are PUT
+// /v1/nodes/NODE/attributes, permanent ones ("-l forever", scope nodes)
+// a configuration apply that changes only node attributes (both
+// operator), and cluster options (scope crm_config) PUT
+// /v1/properties/NAME, which needs admin: the endpoint refuses them
+// (ErrPermission) and the tool tells the caller to use `paceline property
+// set` with an admin token. Followers forward writes to the leader.
 //
 // # Output and exit codes
 //
@@ -41,8 +47,10 @@
 // "scope=SCOPE  name=NAME value=VALUE"), reports an error as one line
 // "TOOL: message" on stderr, and exits with Pacemaker's codes: 0, 64
 // (CRM_EX_USAGE) for bad arguments, 105 (CRM_EX_NOSUCH) for an attribute
-// or node that does not exist, 1 for any other failure (crm_master's own
-// usage errors exit 1, as its shell script does).
+// or node that does not exist, 4 (CRM_EX_INSUFFICIENT_PRIV) for a change
+// the local endpoint may not make (a cluster option), 1 for any other
+// failure (crm_master's own usage errors exit 1, as its shell script
+// does).
 //
 // Example, from inside an agent on node n1:
 //
@@ -51,4 +59,5 @@
 //	crm_attribute -l reboot -n pingd -v 1000   # this node's transient attribute
 //	crm_master -l reboot -v 100                # master-<resource> on this node
 //	attrd_updater -n pingd -Q                  # name="pingd" host="n1" value="1000"
+//	crm_attribute -n stonith-enabled -v false  # exit 4: needs admin (paceline property set)
 package compat

@@ -56,11 +56,16 @@ var (
 	ErrNotFound = errors.New("compat: no such attribute")
 	// ErrNoNode: the named node is not a member.
 	ErrNoNode = errors.New("compat: no such node")
+	// ErrPermission: the change needs more than the local endpoint's
+	// callers may do (a cluster option needs an admin token).
+	ErrPermission = errors.New("compat: permission denied")
 )
 
 // Handler answers the endpoint's requests. The daemon implements it over
-// the replicated store. Serve calls it from one goroutine per connection;
-// calls may block (writes wait for commitment) until ctx ends.
+// the replicated store and its API. Serve calls it from one goroutine per
+// connection, with the caller's user id in ctx (PeerUID); calls may block
+// (writes wait for commitment) until ctx ends. Set and Delete return
+// ErrPermission (wrapped) for a change the caller may not make.
 type Handler interface {
 	Info(ctx context.Context) (Info, error)
 	// Get returns the value of name on node in scope; ErrNotFound when it
@@ -83,7 +88,7 @@ type Request struct {
 }
 
 // Response answers a Request. Error is empty on success; Code is
-// "not-found", "no-node" or "error" with it.
+// "not-found", "no-node", "denied" (ErrPermission) or "error" with it.
 type Response struct {
 	Info  *Info  `json:"info,omitempty"`
 	Value string `json:"value,omitempty"`
@@ -118,9 +123,20 @@ func Serve(ctx context.Context, ln *net.UnixListener, h Handler, logf func(strin
 				logf("compat endpoint: refused a peer (uid %d, %v)", uid, err)
 				return
 			}
-			serveConn(ctx, conn, h)
+			serveConn(context.WithValue(ctx, peerKey{}, uid), conn, h)
 		}()
 	}
+}
+
+// peerKey is the context key of the peer's user id.
+type peerKey struct{}
+
+// PeerUID returns the user id of the process that sent the request a
+// Handler is answering (Serve has checked it: root or the agent's user);
+// false outside Serve.
+func PeerUID(ctx context.Context) (uint32, bool) {
+	uid, ok := ctx.Value(peerKey{}).(uint32)
+	return uid, ok
 }
 
 func serveConn(ctx context.Context, conn net.Conn, h Handler) {
@@ -144,6 +160,8 @@ func handle(ctx context.Context, h Handler, req Request) Response {
 			code = "not-found"
 		case errors.Is(err, ErrNoNode):
 			code = "no-node"
+		case errors.Is(err, ErrPermission):
+			code = "denied"
 		}
 		return Response{Code: code, Error: err.Error()}
 	}
@@ -236,11 +254,13 @@ type errRemote struct{ code, msg string }
 
 func (e *errRemote) Error() string { return e.msg }
 func (e *errRemote) Is(target error) bool {
-	return (target == ErrNotFound && e.code == "not-found") || (target == ErrNoNode && e.code == "no-node")
+	return (target == ErrNotFound && e.code == "not-found") || (target == ErrNoNode && e.code == "no-node") ||
+		(target == ErrPermission && e.code == "denied")
 }
 
 // Do sends req and returns the answer; an error the endpoint reported
-// matches ErrNotFound or ErrNoNode with errors.Is when it was one of those.
+// matches ErrNotFound, ErrNoNode or ErrPermission with errors.Is when it
+// was one of those.
 func (c Client) Do(req Request) (Response, error) {
 	conn, err := net.DialTimeout("unix", c.Socket, 5*time.Second)
 	if err != nil {

@@ -24,10 +24,11 @@ func IsTool(name string) bool {
 
 // Exit statuses, Pacemaker's (crm_exit_t).
 const (
-	ExitOK     = 0
-	ExitError  = 1   // CRM_EX_ERROR
-	ExitUsage  = 64  // CRM_EX_USAGE
-	ExitNoSuch = 105 // CRM_EX_NOSUCH
+	ExitOK         = 0
+	ExitError      = 1   // CRM_EX_ERROR
+	ExitPermission = 4   // CRM_EX_INSUFFICIENT_PRIV
+	ExitUsage      = 64  // CRM_EX_USAGE
+	ExitNoSuch     = 105 // CRM_EX_NOSUCH
 )
 
 // PacemakerVersion and FeatureSet are the Pacemaker release whose tools'
@@ -406,11 +407,11 @@ func (r *run) attribute(op attrOp) error {
 	case "update":
 		req.Op, req.Value = "set", op.value
 		_, err = r.c.Do(req)
-		return r.attrErr(err, node)
+		return r.attrErr(err, req)
 	case "delete":
 		req.Op = "delete"
 		_, err = r.c.Do(req)
-		return r.attrErr(err, node)
+		return r.attrErr(err, req)
 	}
 	req.Op = "get"
 	res, err := r.c.Do(req)
@@ -419,7 +420,7 @@ func (r *run) attribute(op attrOp) error {
 		value, err = op.def, nil
 	}
 	if err != nil {
-		return r.attrErr(err, node)
+		return r.attrErr(err, req)
 	}
 	if op.quiet {
 		_, err = fmt.Fprintln(r.env.Out, value)
@@ -429,15 +430,25 @@ func (r *run) attribute(op attrOp) error {
 	return err
 }
 
-// attrErr turns an endpoint error into Pacemaker's message and status.
-func (r *run) attrErr(err error, node string) error {
+// attrErr turns the endpoint's error for req into Pacemaker's message and
+// status.
+func (r *run) attrErr(err error, req Request) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrNoNode):
-		return &toolError{code: ExitNoSuch, msg: fmt.Sprintf("Could not map name=%s to a UUID", node)}
+		return &toolError{code: ExitNoSuch, msg: fmt.Sprintf("Could not map name=%s to a UUID", req.Node)}
 	case errors.Is(err, ErrNotFound):
 		return &toolError{code: ExitNoSuch, msg: "Error performing operation: No such device or address"}
+	case errors.Is(err, ErrPermission) && req.Scope == ScopeConfig:
+		verb, arg := "setting", req.Name+"="+req.Value
+		if req.Op == "delete" {
+			verb, arg = "deleting", req.Name+"="
+		}
+		return &toolError{code: ExitPermission,
+			msg: fmt.Sprintf("%s cluster option %s needs admin: use `paceline property set %s` with an admin token", verb, req.Name, arg)}
+	case errors.Is(err, ErrPermission):
+		return &toolError{code: ExitPermission, msg: "Error performing operation: " + err.Error()}
 	}
 	return &toolError{code: ExitError, msg: "Error performing operation: " + err.Error()}
 }
@@ -541,6 +552,8 @@ func (r *run) attrdErr(err error, name, node string) error {
 		return nil
 	case errors.Is(err, ErrNoNode):
 		return &toolError{code: ExitNoSuch, msg: fmt.Sprintf("Could not update %s on %s: no such node", name, node)}
+	case errors.Is(err, ErrPermission):
+		return &toolError{code: ExitPermission, msg: fmt.Sprintf("Could not update %s: %v", name, err)}
 	}
 	return &toolError{code: ExitError, msg: fmt.Sprintf("Could not update %s: %v", name, err)}
 }

@@ -170,6 +170,11 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}, 5*time.Second)
 	defer peers.Close()
 	backend := NewBackend(node, peers)
+	// The API handler, served on Listen below; the Pacemaker helper
+	// commands' local endpoint (startCompat) writes through it too.
+	joins := pki.NewJoinTokens(ca.Fingerprint())
+	apiSrv := httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
+		Join: joins, Logger: logger})
 
 	var ex *executor.Executor
 	if c.Role != "witness" {
@@ -183,7 +188,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		}
 		oc.RunDir = filepath.Join(c.DataDir, "run", "ocf")
 		// Agents find crm_node, crm_attribute, ... (package compat) first.
-		env, stopCompat, err := startCompat(c, backend, logf)
+		env, stopCompat, err := startCompat(c, backend, apiSrv, logf)
 		if err != nil {
 			return err
 		}
@@ -209,7 +214,6 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return err
 	}
 
-	joins := pki.NewJoinTokens(ca.Fingerprint())
 	cas := &caManager{name: c.Name, paths: p, node: node, keys: keys, peers: peers, joins: joins,
 		propose: backend.Propose, trans: trans, revoked: revoked.Revoked, logf: logf}
 	backend.ca = cas
@@ -247,8 +251,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	jh := &joinHandler{ca: keys.CA, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
 	mux.Handle("/v1/join", jh)
 	mux.Handle("/v1/join/ca", jh)
-	mux.Handle("/", httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
-		Join: joins, Logger: logger}))
+	mux.Handle("/", apiSrv)
 	srv := &http.Server{Addr: c.Listen, Handler: mux, TLSConfig: keys.APIServerTLS(),
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(logw, "http: ", 0)}
 	ln, err := net.Listen("tcp", c.Listen)

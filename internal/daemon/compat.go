@@ -1,16 +1,24 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/compat"
+	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -22,12 +30,29 @@ const (
 	compatSocket  = "compat.sock"
 )
 
+// compatRole is the role of the local socket's callers in the API. Serve
+// lets in only root and the agent's own user, on this node: they may make
+// the operational changes OCF agents make (transient and permanent node
+// attributes), not change what executes. Cluster options need admin, so
+// crm_attribute --type crm_config is refused (exit 4) and the operator is
+// pointed at `paceline property set` with an admin token.
+const compatRole = pki.RoleOperator
+
+// localAPI serves an API request as an in-process principal: the agent's
+// *httpapi.Server. ServeLocal blocks until the request is answered.
+type localAPI interface {
+	ServeLocal(w http.ResponseWriter, r *http.Request, p pki.Principal)
+}
+
+var _ localAPI = (*httpapi.Server)(nil)
+
 // startCompat installs the helper links in DATA_DIR/bin, serves the local
 // endpoint on DATA_DIR/compat.sock until stop is called and returns the
-// environment OCF agents run with. A failure to install the links or
-// open the socket is returned: without them Debian's agents would find
+// environment OCF agents run with. The endpoint reads b and writes
+// through srv (the agent's API). A failure to install the links or open
+// the socket is returned: without them Debian's agents would find
 // Pacemaker's tools or none.
-func startCompat(c Config, b *Backend, logf func(string, ...any)) (env []string, stop func(), err error) {
+func startCompat(c Config, b *Backend, srv localAPI, logf func(string, ...any)) (env []string, stop func(), err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, nil, fmt.Errorf("compat: own executable: %w", err)
@@ -43,23 +68,37 @@ func startCompat(c Config, b *Backend, logf func(string, ...any)) (env []string,
 	if err != nil {
 		return nil, nil, err
 	}
+	h := compatHandler{b: b, api: srv, node: c.Name, source: "unix:" + sock}
 	ctx, stop := context.WithCancel(context.Background())
 	go func() {
-		if err := compat.Serve(ctx, ln, compatHandler{b: b, node: c.Name}, logf); err != nil {
+		if err := compat.Serve(ctx, ln, h, logf); err != nil {
 			logf("compat endpoint %s stopped: %v", sock, err)
 		}
 	}()
 	return compat.AgentEnv(dir, sock, c.Name), stop, nil
 }
 
-// compatHandler answers the helper commands from the replicated store:
-// transient attributes are the members' attributes (NodeAttrSet/Delete),
-// permanent ones the configuration's node entries and cluster options its
-// properties (compare-and-set configuration changes). Writes go to the
-// leader through the Backend.
+// compatHandler answers the helper commands. Transient attributes are the
+// members' attributes, permanent ones the configuration's node entries
+// and cluster options its properties.
+//
+// Reads (Info, Get) are direct reads of this node's copy of the
+// replicated state: nothing a viewer could not see, asked by root or the
+// agent's user on this node, who can read the data directory anyway (and
+// the API does not audit reads either).
+//
+// Writes are API requests served through api.ServeLocal as the local
+// principal "local:uid=UID@NODE" of role compatRole, so they pass the
+// same role check and land in the same audit log as the CLI's: PUT
+// /v1/nodes/NODE/attributes for transient attributes, a compare-and-set
+// POST /v1/config for permanent ones, PUT /v1/properties/NAME for cluster
+// options (refused: they need admin). The API forwards them to the
+// leader.
 type compatHandler struct {
-	b    *Backend
-	node string
+	b      *Backend
+	api    localAPI
+	node   string
+	source string // the audit entries' source: "unix:DATA_DIR/compat.sock"
 }
 
 var _ compat.Handler = compatHandler{}
@@ -124,31 +163,30 @@ func (h compatHandler) write(ctx context.Context, scope compat.Scope, node, name
 			return err
 		}
 	}
-	if scope == compat.ScopeStatus {
-		cmd := store.NewNodeAttrDelete(node, name)
+	switch scope {
+	case compat.ScopeStatus:
+		// The API's rule: an empty value deletes the attribute.
+		v := ""
 		if value != nil {
-			cmd = store.NewNodeAttrSet(node, map[string]string{name: *value})
+			v = *value
 		}
-		return propose(ctx, h.b, cmd)
-	}
-	what := fmt.Sprintf("cluster option %s", name)
-	if scope == compat.ScopeNodes {
-		what = fmt.Sprintf("node %s attribute %s", node, name)
-	}
-	msg := "delete " + what
-	if value != nil {
-		msg = fmt.Sprintf("set %s=%s", what, *value)
-	}
-	return h.updateConfig(ctx, msg, func(cfg *model.Config) bool {
-		attrs := &cfg.Properties
-		if scope == compat.ScopeNodes {
-			i := slices.IndexFunc(cfg.Nodes, func(n model.Node) bool { return n.Name == node })
-			if i < 0 {
-				cfg.Nodes = append(cfg.Nodes, model.Node{Name: node})
-				i = len(cfg.Nodes) - 1
-			}
-			attrs = &cfg.Nodes[i].Attributes
+		_, err := h.serve(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(node)+"/attributes", map[string]string{name: v})
+		return err
+	case compat.ScopeConfig:
+		v := "" // deletes, as above
+		if value != nil {
+			v = *value
 		}
+		_, err := h.serve(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name), api.Property{Value: v})
+		return err
+	}
+	return h.updateConfig(ctx, func(cfg *model.Config) bool {
+		i := slices.IndexFunc(cfg.Nodes, func(n model.Node) bool { return n.Name == node })
+		if i < 0 {
+			cfg.Nodes = append(cfg.Nodes, model.Node{Name: node})
+			i = len(cfg.Nodes) - 1
+		}
+		attrs := &cfg.Nodes[i].Attributes
 		old, had := (*attrs)[name]
 		if value == nil {
 			delete(*attrs, name)
@@ -162,33 +200,32 @@ func (h compatHandler) write(ctx context.Context, scope compat.Scope, node, name
 	})
 }
 
-// updateConfig applies change to the current configuration and proposes
-// it expecting the epoch it read, retrying when another write won; change
-// returns false when there is nothing to do.
-func (h compatHandler) updateConfig(ctx context.Context, msg string, change func(*model.Config) bool) error {
+// casAttempts bounds updateConfig's compare-and-set retries.
+const casAttempts = 5
+
+// updateConfig applies change to this node's copy of the configuration
+// and posts the result to POST /v1/config expecting the epoch it read;
+// when another write won (409: the API's answer to an epoch mismatch) it
+// waits for a newer copy and retries. change returns false when there is
+// nothing to do. The API validates the result and checks that it is an
+// operator's change (only node attributes differ).
+func (h compatHandler) updateConfig(ctx context.Context, change func(*model.Config) bool) error {
 	var err error
-	for range 5 {
+	for range casAttempts {
 		cfg := h.b.Config()
 		if !change(cfg) {
 			return nil
 		}
-		if verr := cfg.Validate(); verr != nil {
-			return fmt.Errorf("invalid configuration: %w", verr)
+		var status int
+		if status, err = h.serve(ctx, http.MethodPost, "/v1/config", cfg); status != http.StatusConflict {
+			return err
 		}
-		res, perr := h.b.Propose(ctx, store.NewConfigPut(cfg.Epoch, *cfg, store.Change{
-			Author: "node:" + h.node, Message: msg + " (Pacemaker helper command)", At: time.Now().UnixMilli()}))
-		switch {
-		case perr != nil:
-			return fmt.Errorf("change not committed: %w", perr)
-		case !errors.Is(res.Err, store.ErrEpochMismatch):
-			return res.Err
-		}
-		err = res.Err
 		// This node's copy lags the leader's: wait (at most a second) until
-		// it has the epoch that won, then retry on it.
+		// it is newer than the epoch that lost, then retry on it.
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
-		for idx := uint64(0); h.b.Config().Epoch < res.Epoch; {
-			if idx, perr = h.b.Wait(wctx, idx); perr != nil {
+		for idx := uint64(0); h.b.Config().Epoch <= cfg.Epoch; {
+			var werr error
+			if idx, werr = h.b.Wait(wctx, idx); werr != nil {
 				break
 			}
 		}
@@ -197,11 +234,63 @@ func (h compatHandler) updateConfig(ctx context.Context, msg string, change func
 	return err
 }
 
-// propose commits cmd and returns the transport's or the store's error.
-func propose(ctx context.Context, b *Backend, cmd store.Command) error {
-	res, err := b.Propose(ctx, cmd)
-	if err != nil {
-		return fmt.Errorf("change not committed: %w", err)
+// principal is the API principal of the request in ctx: the socket's
+// caller by uid (compat.PeerUID) on this node.
+func (h compatHandler) principal(ctx context.Context) pki.Principal {
+	who := "unknown"
+	if uid, ok := compat.PeerUID(ctx); ok {
+		who = fmt.Sprint(uid)
 	}
-	return res.Err
+	return httpapi.LocalPrincipal("uid="+who+"@"+h.node, compatRole)
+}
+
+// serve sends one API request with body as JSON through api.ServeLocal
+// and returns the status it answered and, for an error status, an error
+// with the API's message: wrapping compat.ErrPermission for a 403.
+func (h compatHandler) serve(ctx context.Context, method, path string, body any) (int, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	r, err := http.NewRequestWithContext(ctx, method, path, bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	r.Header.Set("Content-Type", "application/json")
+	r.RemoteAddr = h.source
+	w := &localResponse{header: http.Header{}}
+	h.api.ServeLocal(w, r, h.principal(ctx))
+	if w.status < 300 {
+		return w.status, nil
+	}
+	msg := strings.TrimSpace(w.body.String())
+	var e api.Error
+	if json.Unmarshal(w.body.Bytes(), &e) == nil && e.Message != "" {
+		msg = e.Message
+	}
+	if w.status == http.StatusForbidden {
+		return w.status, fmt.Errorf("%w: %s", compat.ErrPermission, msg)
+	}
+	return w.status, errors.New(msg)
+}
+
+// localResponse is the http.ResponseWriter of a ServeLocal request: the
+// status and body, kept in memory.
+type localResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *localResponse) Header() http.Header { return w.header }
+
+func (w *localResponse) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *localResponse) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
 }

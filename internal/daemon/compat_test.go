@@ -3,75 +3,116 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/paceline/paceline/internal/compat"
+	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/store"
 )
 
+// compatFixture is the local endpoint of one node of an apiCluster, as
+// startCompat wires it: reads from the node's backend, writes through an
+// API server over it.
+type compatFixture struct {
+	c    *apiCluster
+	node string
+	b    *Backend
+	sock string
+}
+
+func newCompatFixture(t *testing.T, c *apiCluster, node string) *compatFixture {
+	t.Helper()
+	peers := NewPeerClient(c.peerTLS(t, node), c.resolve, 5*time.Second)
+	t.Cleanup(func() { peers.Close() })
+	b := NewBackend(c.nodes[node], peers)
+	waitUntil(t, node+" sees every member", func() bool { return len(b.Members()) == len(c.nodes) })
+	srv := httpapi.New(httpapi.Config{Backend: b, Tokens: pki.NewTokenSet()})
+	dir, err := os.MkdirTemp("", "pl-daemon-compat-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "compat.sock")
+	ln, err := compat.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := compatHandler{b: b, api: srv, node: node, source: "unix:" + sock}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { compat.Serve(ctx, ln, h, t.Logf); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &compatFixture{c: c, node: node, b: b, sock: sock}
+}
+
+// tool runs a helper command against the endpoint: its exit status and
+// its stdout and stderr together.
+func (f *compatFixture) tool(name string, args ...string) (int, string) {
+	var out, errb bytes.Buffer
+	code := compat.Main(name, args, compat.Env{Out: &out, Err: &errb, Getenv: func(k string) string {
+		if k == "PACELINE_COMPAT_SOCKET" {
+			return f.sock
+		}
+		return ""
+	}})
+	return code, out.String() + errb.String()
+}
+
+// expect waits (reads on a follower lag the leader's commit a little)
+// until the command prints want.
+func (f *compatFixture) expect(t *testing.T, want string, name string, args ...string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, got = f.tool(name, args...); got == want {
+			return
+		}
+	}
+	t.Errorf("%s %q = %q, want %q", name, args, got, want)
+}
+
+func (f *compatFixture) must(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if code, out := f.tool(name, args...); code != 0 {
+		t.Fatalf("%s %q: exit %d: %s", name, args, code, out)
+	}
+}
+
+// auditAfter waits until the node's copy of the audit log has more than
+// n entries and returns those after the first n.
+func (f *compatFixture) auditAfter(t *testing.T, n int) []store.AuditEntry {
+	t.Helper()
+	var got []store.AuditEntry
+	waitUntil(t, "the audit entry", func() bool { got = f.b.Audit(); return len(got) > n })
+	return got[n:]
+}
+
 // The helper commands on a follower: they read its copy of the store and
-// their writes reach the leader (transient attributes, permanent ones and
-// cluster options), as crm_attribute does in an agent.
+// their writes reach the leader (transient and permanent attributes), as
+// crm_attribute does in an agent.
 func TestCompatOnFollower(t *testing.T) {
 	c := newAPICluster(t)
 	follower := "n2"
 	if c.leader() == follower {
 		follower = "n3"
 	}
-	peers := NewPeerClient(c.peerTLS(t, follower), c.resolve, 5*time.Second)
-	defer peers.Close()
-	h := compatHandler{b: NewBackend(c.nodes[follower], peers), node: follower}
-	dir, err := os.MkdirTemp("", "pl-daemon-compat-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	ln, err := compat.Listen(filepath.Join(dir, "compat.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { compat.Serve(ctx, ln, h, t.Logf); close(done) }()
-	defer func() { cancel(); <-done }()
+	f := newCompatFixture(t, c, follower)
 
-	tool := func(name string, args ...string) (int, string) {
-		var out, errb bytes.Buffer
-		code := compat.Main(name, args, compat.Env{Out: &out, Err: &errb, Getenv: func(k string) string {
-			if k == "PACELINE_COMPAT_SOCKET" {
-				return ln.Addr().String()
-			}
-			return ""
-		}})
-		return code, out.String() + errb.String()
-	}
-	// Reads on the follower lag the leader's commit a little.
-	expect := func(want string, name string, args ...string) {
-		t.Helper()
-		var got string
-		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if _, got = tool(name, args...); got == want {
-				return
-			}
-		}
-		t.Errorf("%s %q = %q, want %q", name, args, got, want)
-	}
-	must := func(name string, args ...string) {
-		t.Helper()
-		if code, out := tool(name, args...); code != 0 {
-			t.Fatalf("%s %q: exit %d: %s", name, args, code, out)
-		}
-	}
-	expect(follower+"\n", "crm_node", "-n")
+	f.expect(t, follower+"\n", "crm_node", "-n")
 	// No runtime renews leases here: every member is offline ("lost").
-	expect("1 n1 lost\n2 n2 lost\n3 n3 lost\n", "crm_node", "-l")
+	f.expect(t, "1 n1 lost\n2 n2 lost\n3 n3 lost\n", "crm_node", "-l")
 
-	must("crm_attribute", "-l", "reboot", "-n", "pingd", "-v", "100")
-	expect("100\n", "crm_attribute", "-l", "reboot", "-n", "pingd", "-G", "-q")
-	must("crm_attribute", "-N", "n1", "-n", "rack", "-v", "r7")
-	expect("scope=nodes  name=rack value=r7\n", "crm_attribute", "-N", "n1", "-n", "rack", "-G")
+	f.must(t, "crm_attribute", "-l", "reboot", "-n", "pingd", "-v", "100")
+	f.expect(t, "100\n", "crm_attribute", "-l", "reboot", "-n", "pingd", "-G", "-q")
+	f.must(t, "crm_attribute", "-N", "n1", "-n", "rack", "-v", "r7")
+	f.expect(t, "scope=nodes  name=rack value=r7\n", "crm_attribute", "-N", "n1", "-n", "rack", "-G")
 	for _, n := range c.nodes {
 		waitUntil(t, "the permanent attribute everywhere", func() bool {
 			for _, node := range n.Config().Nodes {
@@ -82,11 +123,114 @@ func TestCompatOnFollower(t *testing.T) {
 			return false
 		})
 	}
-	must("crm_attribute", "-n", "stonith-enabled", "-v", "false")
-	expect("false\n", "crm_attribute", "-t", "crm_config", "-n", "stonith-enabled", "-G", "-q")
-	must("crm_attribute", "-N", "n1", "-n", "rack", "-D")
-	expect("crm_attribute: Error performing operation: No such device or address\n", "crm_attribute", "-N", "n1", "-n", "rack", "-G", "-q")
-	must("attrd_updater", "-n", "pingd", "-D")
-	expect("attrd_updater: Could not query value of pingd: attribute does not exist\n", "attrd_updater", "-n", "pingd", "-Q")
-	expect("crm_attribute: Could not map name=n9 to a UUID\n", "crm_attribute", "-N", "n9", "-n", "x", "-v", "1")
+	// Cluster options are read here, set with an admin token.
+	if err := c.client(t, c.leader()).SetProperty(context.Background(), "stonith-enabled", "false"); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(t, "false\n", "crm_attribute", "-t", "crm_config", "-n", "stonith-enabled", "-G", "-q")
+	f.must(t, "crm_attribute", "-N", "n1", "-n", "rack", "-D")
+	f.expect(t, "crm_attribute: Error performing operation: No such device or address\n", "crm_attribute", "-N", "n1", "-n", "rack", "-G", "-q")
+	f.must(t, "attrd_updater", "-n", "pingd", "-D")
+	f.expect(t, "attrd_updater: Could not query value of pingd: attribute does not exist\n", "attrd_updater", "-n", "pingd", "-Q")
+	f.expect(t, "crm_attribute: Could not map name=n9 to a UUID\n", "crm_attribute", "-N", "n9", "-n", "x", "-v", "1")
+}
+
+// Issue: the CLI, web UI and local socket all go through the same check.
+// The socket's writes are API requests of the local principal
+// local:uid=UID@NODE (role operator): a transient and a permanent node
+// attribute are allowed and audited under that name with the socket as
+// source; a cluster option needs admin, so it is refused with exit 4
+// (CRM_EX_INSUFFICIENT_PRIV) and one line, changes nothing, and is audited
+// as refused.
+func TestCompatWritesAreAuditedAndChecked(t *testing.T) {
+	c := newAPICluster(t)
+	follower := "n2"
+	if c.leader() == follower {
+		follower = "n3"
+	}
+	f := newCompatFixture(t, c, follower)
+	who := fmt.Sprintf("local:uid=%d@%s", os.Geteuid(), follower)
+	src := "unix:" + f.sock
+	entry := func(e store.AuditEntry, action, result string) {
+		t.Helper()
+		if e.Token != who || e.Role != "operator" || e.Source != src || e.Action != action || !strings.Contains(e.Result, result) {
+			t.Errorf("audit entry %+v, want %s by %s (operator) from %s: %s", e, action, who, src, result)
+		}
+	}
+
+	n := len(f.b.Audit())
+	f.must(t, "attrd_updater", "-n", "pingd", "-U", "100")
+	got := f.auditAfter(t, n)
+	entry(got[0], "PUT /v1/nodes/"+follower+"/attributes", "ok")
+	if !strings.Contains(got[0].Detail, `"pingd":"100"`) {
+		t.Errorf("audit detail %q, want the attribute", got[0].Detail)
+	}
+
+	n = len(f.b.Audit())
+	f.must(t, "crm_attribute", "-N", "n1", "-l", "forever", "-n", "pgsql-data-status", "-v", "LATEST")
+	got = f.auditAfter(t, n)
+	entry(got[0], "POST /v1/config", "ok")
+	var author string
+	waitUntil(t, "the change in the history", func() bool {
+		c.nodes[follower].Read(func(s *store.Store) {
+			h := s.History()
+			if last := h[len(h)-1]; last.Config.Nodes[0].Attributes["pgsql-data-status"] == "LATEST" {
+				author = last.Author
+			}
+		})
+		return author != ""
+	})
+	if author != who {
+		t.Errorf("configuration history author %q, want %q", author, who)
+	}
+
+	epoch := f.b.Config().Epoch
+	n = len(f.b.Audit())
+	code, out := f.tool("crm_attribute", "--type", "crm_config", "-n", "stonith-enabled", "-v", "false")
+	want := "crm_attribute: setting cluster option stonith-enabled needs admin: use `paceline property set stonith-enabled=false` with an admin token\n"
+	if code != compat.ExitPermission || out != want {
+		t.Errorf("cluster option: exit %d, %q; want exit %d, %q", code, out, compat.ExitPermission, want)
+	}
+	got = f.auditAfter(t, n)
+	entry(got[0], "PUT /v1/properties/stonith-enabled", "needs admin")
+	for name, node := range c.nodes {
+		if e, v := node.Config().Epoch, node.Config().Properties["stonith-enabled"]; e != epoch || v != "" {
+			t.Errorf("%s after the refused cluster option: epoch %d (was %d), stonith-enabled=%q", name, e, epoch, v)
+		}
+	}
+	if code, out := f.tool("crm_attribute", "-n", "stonith-enabled", "-D"); code != compat.ExitPermission ||
+		!strings.Contains(out, "deleting cluster option stonith-enabled needs admin") {
+		t.Errorf("deleting a cluster option: exit %d, %q", code, out)
+	}
+}
+
+// Permanent attributes are compare-and-set configuration changes: writers
+// racing on a follower lose with 409 and retry until each has landed.
+func TestCompatPermanentAttributesRetry(t *testing.T) {
+	c := newAPICluster(t)
+	follower := "n2"
+	if c.leader() == follower {
+		follower = "n3"
+	}
+	f := newCompatFixture(t, c, follower)
+	const writers = 4
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, out := f.tool("crm_attribute", "-N", "n1", "-n", fmt.Sprintf("a%d", i), "-v", "x"); code != 0 {
+				t.Errorf("writer %d: exit %d: %s", i, code, out)
+			}
+		}()
+	}
+	wg.Wait()
+	waitUntil(t, "every attribute", func() bool {
+		for _, node := range f.b.Config().Nodes {
+			if node.Name == "n1" {
+				return len(node.Attributes) == writers
+			}
+		}
+		return false
+	})
 }

@@ -31,7 +31,7 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, p pki.Princip
 	cfg := s.cfg.Backend.Config()
 	if r.URL.Query().Get("secrets") == "true" {
 		if !p.Role.Permits(pki.RoleAdmin) {
-			return errorf(http.StatusForbidden, "token %s has role %s; showing secret parameters needs %s", p.TokenID, p.Role, pki.RoleAdmin)
+			return errorf(http.StatusForbidden, "%s has role %s; showing secret parameters needs %s", who(p), p.Role, pki.RoleAdmin)
 		}
 		s.cfg.Logger.Info("api secrets shown", "token", p.TokenID, "remote", r.RemoteAddr)
 	} else {
@@ -74,17 +74,25 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 	default:
 		return errorf(http.StatusUnsupportedMediaType, "content type %q: want application/json or application/yaml", mt)
 	}
+	cur := s.cfg.Backend.Config()
 	expected := cfg.Epoch
-	if r.URL.Query().Get("force") == "true" {
-		expected = s.cfg.Backend.Config().Epoch
-	} else if expected == 0 {
+	switch {
+	case r.URL.Query().Get("force") == "true":
+		expected = cur.Epoch
+	case expected == 0:
 		return errorf(http.StatusBadRequest, "the configuration has no epoch: apply an exported configuration, or force it")
+	case expected < cur.Epoch:
+		// Stale: this node has a newer configuration, so the leader has
+		// too and the proposal would fail. Say so before the role check,
+		// which compares with the current configuration and would refuse
+		// an operator's stale change with 403 rather than 409.
+		return errorf(http.StatusConflict, "%v: expected %d, current %d", store.ErrEpochMismatch, expected, cur.Epoch)
 	}
-	if err := cfg.KeepSecrets(s.cfg.Backend.Config()); err != nil {
+	if err := cfg.KeepSecrets(cur); err != nil {
 		return errorf(http.StatusBadRequest, "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	if !operationalChange(s.cfg.Backend.Config(), cfg) {
-		if err := needAdmin(p, r, "operators may change only target-role, is-managed and the cli-prefer/cli-ban constraints"); err != nil {
+	if !operationalChange(cur, cfg) {
+		if err := needAdmin(p, r, "operators may change only target-role, is-managed, the cli-prefer/cli-ban constraints and node attributes"); err != nil {
 			return err
 		}
 	}

@@ -21,15 +21,24 @@
 // was revoked at T by Y") whose role permits the route (403 naming the
 // token, its role and the role needed; default deny): reads need viewer;
 // the operational writes (resource cleanup, node attributes such as
-// standby and maintenance; move, ban and clear constraints; target-role
-// and is-managed in a configuration apply) need operator; everything
-// else, which changes what executes, needs admin (authz.go).
+// standby and maintenance; move, ban and clear constraints; target-role,
+// is-managed and permanent node attributes in a configuration apply) need
+// operator; everything else, which changes what executes, needs admin
+// (authz.go).
 //
 // Tokens are checked first against the replicated store (store.Token,
 // made by POST /v1/tokens {"kind":"api"}, revoked by DELETE
 // /v1/tokens/{id}), then against the node's tokens file (the bootstrap
 // admin token of "paceline init", copied at join), which a store
 // revocation also refuses (tokens.go).
+//
+// In-process callers that authenticate their own clients serve requests
+// with ServeLocal(w, r, LocalPrincipal(name, role)) instead of a token:
+// the same routes, role checks, limits and audit, the principal recorded
+// as "local:NAME" with r.RemoteAddr as its source. The principal travels
+// under a context key only ServeLocal sets, so no request from the
+// network can claim it. The daemon's local socket for the Pacemaker
+// helper commands (package compat) is such a caller, as an operator.
 //
 // Every request to a route needing operator or admin appends a
 // hash-chained entry to the replicated audit log, including 403s but not

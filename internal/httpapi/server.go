@@ -132,7 +132,7 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 			return
 		}
 		if !p.Role.Permits(need) {
-			err := errorf(http.StatusForbidden, "token %s has role %s; %s %s needs %s", p.TokenID, p.Role, r.Method, r.URL.Path, need)
+			err := errorf(http.StatusForbidden, "%s has role %s; %s %s needs %s", who(p), p.Role, r.Method, r.URL.Path, need)
 			writeError(w, err)
 			if change {
 				s.record(r, p, nil, http.StatusForbidden, err)
@@ -172,9 +172,52 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// localKey is the context key under which ServeLocal passes its
+// principal. The type is unexported, so nothing outside this package (and
+// nothing that arrives over the network) can set it.
+type localKey struct{}
+
+// localPrefix starts the TokenID of a local principal. Token ids are
+// base64url (pki.NewToken) and never contain ':', so no token can be
+// taken for one.
+const localPrefix = "local:"
+
+// LocalPrincipal is an in-process caller for ServeLocal: name says who it
+// is (e.g. "uid=0@n1" for a root process on node n1's local socket), role
+// what it may do. Its TokenID is "local:NAME", which the audit log and the
+// configuration history record as its author.
+func LocalPrincipal(name string, role pki.Role) pki.Principal {
+	return pki.Principal{TokenID: localPrefix + name, Role: role}
+}
+
+// ServeLocal serves r as p, for an in-process caller that has
+// authenticated its client itself (the daemon's local socket): the same
+// routes, role checks (403 when p's role is too low), body limits and
+// audit entries as ServeHTTP, without a bearer token; an Authorization
+// header is ignored. p must come from LocalPrincipal (500 otherwise).
+// r.RemoteAddr is recorded as the audit entry's source: set it to say
+// where the request came from (e.g. "unix:/var/lib/paceline/compat.sock");
+// empty, it is "local". It blocks until the handler has answered.
+func (s *Server) ServeLocal(w http.ResponseWriter, r *http.Request, p pki.Principal) {
+	if !strings.HasPrefix(p.TokenID, localPrefix) {
+		writeError(w, errorf(http.StatusInternalServerError, "httpapi: ServeLocal with %q, not a local principal", p.TokenID))
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), localKey{}, p))
+	if r.RemoteAddr == "" {
+		r.RemoteAddr = "local"
+	}
+	// Not through the failure limiter: a local request never fails to
+	// authenticate.
+	s.mux.ServeHTTP(w, r)
+}
+
 // authenticate answers 401 and returns false unless the request carries a
-// valid bearer token.
+// valid bearer token or was passed in by ServeLocal.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (pki.Principal, bool) {
+	if p, ok := r.Context().Value(localKey{}).(pki.Principal); ok {
+		return p, true
+	}
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
@@ -274,5 +317,20 @@ func setEpoch(w http.ResponseWriter, epoch uint64) {
 	w.Header().Set("Paceline-Epoch", strconv.FormatUint(epoch, 10))
 }
 
-// author names the principal in the configuration history.
-func author(p pki.Principal) string { return "token:" + p.TokenID }
+// author names the principal in the configuration history: "token:ID",
+// or a local principal's "local:NAME".
+func author(p pki.Principal) string {
+	if strings.HasPrefix(p.TokenID, localPrefix) {
+		return p.TokenID
+	}
+	return "token:" + p.TokenID
+}
+
+// who names the principal in error messages: "token ID", or "local caller
+// local:NAME".
+func who(p pki.Principal) string {
+	if strings.HasPrefix(p.TokenID, localPrefix) {
+		return "local caller " + p.TokenID
+	}
+	return "token " + p.TokenID
+}
