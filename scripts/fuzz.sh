@@ -15,6 +15,7 @@ targets=(
 	"./internal/cib FuzzParseCIBFiles"
 	"./internal/httpapi FuzzRequestBodies"
 	"./internal/store FuzzDecode"
+	"./internal/pki FuzzRenew"
 )
 failed=0
 summary=()

@@ -41,14 +41,15 @@ func FuzzPeerBodies(f *testing.F) {
 	for _, s := range []string{
 		`{"watchdog_ms":1500,"boot":"b1"}`, `{"resource":{"id":"web"},"record":{"operation":"start"}}`,
 		`{"raft_addr":"10.0.0.2:8100","api_addr":"10.0.0.2:7100"}`, `{"node":"n2"}`, `{}`, `{"x":1}`, `{} {}`,
+		`{"csr_pem":"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"}`,
 	} {
-		for i := range 5 {
+		for i := range 6 {
 			f.Add(uint8(i), []byte(s))
 		}
 	}
 	f.Fuzz(func(t *testing.T, kind uint8, b []byte) {
 		var v any
-		switch kind % 5 {
+		switch kind % 6 {
 		case 0:
 			v = &peerHeartbeat{}
 		case 1:
@@ -57,6 +58,8 @@ func FuzzPeerBodies(f *testing.F) {
 			v = &controller.Op{}
 		case 3:
 			v = &peerJoinRequest{}
+		case 4:
+			v = &peerRenew{}
 		default:
 			v = &peerRemove{}
 		}
