@@ -27,6 +27,17 @@ type compatFixture struct {
 	sock string
 }
 
+// newFollowerCompat is a cluster and the compat fixture of a follower.
+func newFollowerCompat(t *testing.T) (*apiCluster, string, *compatFixture) {
+	t.Helper()
+	c := newAPICluster(t)
+	follower := "n2"
+	if c.leader() == follower {
+		follower = "n3"
+	}
+	return c, follower, newCompatFixture(t, c, follower)
+}
+
 func newCompatFixture(t *testing.T, c *apiCluster, node string) *compatFixture {
 	t.Helper()
 	peers := NewPeerClient(c.peerTLS(t, node), c.resolve, 5*time.Second)
@@ -98,12 +109,7 @@ func (f *compatFixture) auditAfter(t *testing.T, n int) []store.AuditEntry {
 // their writes reach the leader (transient and permanent attributes), as
 // crm_attribute does in an agent.
 func TestCompatOnFollower(t *testing.T) {
-	c := newAPICluster(t)
-	follower := "n2"
-	if c.leader() == follower {
-		follower = "n3"
-	}
-	f := newCompatFixture(t, c, follower)
+	c, follower, f := newFollowerCompat(t)
 
 	f.expect(t, follower+"\n", "crm_node", "-n")
 	// No runtime renews leases here: every member is offline ("lost").
@@ -143,12 +149,7 @@ func TestCompatOnFollower(t *testing.T) {
 // (CRM_EX_INSUFFICIENT_PRIV) and one line, changes nothing, and is audited
 // as refused.
 func TestCompatWritesAreAuditedAndChecked(t *testing.T) {
-	c := newAPICluster(t)
-	follower := "n2"
-	if c.leader() == follower {
-		follower = "n3"
-	}
-	f := newCompatFixture(t, c, follower)
+	c, follower, f := newFollowerCompat(t)
 	who := fmt.Sprintf("local:uid=%d@%s", os.Geteuid(), follower)
 	src := "unix:" + f.sock
 	entry := func(e store.AuditEntry, action, result string) {
@@ -207,12 +208,7 @@ func TestCompatWritesAreAuditedAndChecked(t *testing.T) {
 // Permanent attributes are compare-and-set configuration changes: writers
 // racing on a follower lose with 409 and retry until each has landed.
 func TestCompatPermanentAttributesRetry(t *testing.T) {
-	c := newAPICluster(t)
-	follower := "n2"
-	if c.leader() == follower {
-		follower = "n3"
-	}
-	f := newCompatFixture(t, c, follower)
+	_, _, f := newFollowerCompat(t)
 	const writers = 4
 	var wg sync.WaitGroup
 	for i := range writers {
