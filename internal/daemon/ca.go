@@ -62,8 +62,12 @@ const (
 )
 
 // caInterval is how often a node reconciles without a store change (a
-// holder that was down, a failed renewal).
-const caInterval = 2 * time.Second
+// holder that was down), caRetry how soon after a failed step (a renewal
+// the holder could not sign yet).
+const (
+	caInterval = 2 * time.Second
+	caRetry    = 250 * time.Millisecond
+)
 
 // caManager keeps one node's CA material in line with the replicated
 // bundle (see above).
@@ -89,8 +93,11 @@ type caManager struct {
 func (m *caManager) run(ctx context.Context) {
 	var idx uint64
 	for ctx.Err() == nil {
-		m.reconcile(ctx)
-		wctx, cancel := context.WithTimeout(ctx, caInterval)
+		wait := caInterval
+		if err := m.reconcile(ctx); err != nil {
+			wait = caRetry
+		}
+		wctx, cancel := context.WithTimeout(ctx, wait)
 		next, err := m.node.WaitChange(wctx, idx)
 		cancel()
 		if errors.Is(err, consensus.ErrShutdown) {
@@ -117,8 +124,8 @@ func (m *caManager) state() (st store.CA, certs []*x509.Certificate, me store.Me
 }
 
 // reconcile runs the steps above once; errors are logged (once each) and
-// retried at the next change or tick.
-func (m *caManager) reconcile(ctx context.Context) {
+// returned, to be retried soon.
+func (m *caManager) reconcile(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	err := m.step(ctx)
@@ -130,6 +137,7 @@ func (m *caManager) reconcile(ctx context.Context) {
 		m.lastErr = err.Error()
 	}
 	m.cut()
+	return err
 }
 
 func (m *caManager) step(ctx context.Context) error {
@@ -177,7 +185,7 @@ func (m *caManager) trust(st store.CA, certs []*x509.Certificate) error {
 		}
 	}
 	if err := m.keys.Set(ca, m.keys.Certificate()); err != nil {
-		return fmt.Errorf("this node's certificate is not from a CA the cluster trusts any more (remove the node and join it again): %w", err)
+		return fmt.Errorf("the replicated CA bundle does not hold the CA of this node's certificate (normal while catching up on an old state; a node left out of a finished rotation must be removed and join again): %w", err)
 	}
 	if err := ca.Save(m.paths); err != nil {
 		return err
@@ -239,7 +247,7 @@ func (m *caManager) renew(ctx context.Context, holder string, signing *pki.CA) e
 		return err
 	}
 	// Pooled connections still present the old certificate.
-	m.peers.tr.CloseIdleConnections()
+	m.peers.Reset()
 	m.logf("CA: certificate renewed by CA %s (serial %s)", signing.Fingerprint(), pki.Serial(leaf))
 	return nil
 }
@@ -417,9 +425,13 @@ func (b *Backend) RotateCA(ctx context.Context) (api.CAStatus, error) {
 	if b.ca == nil {
 		return api.CAStatus{}, errors.New("no CA manager on this node")
 	}
-	st, _, _, err := b.ca.state()
+	st, certs, _, err := b.ca.state()
 	if err != nil {
 		return api.CAStatus{}, err
+	}
+	before := b.ca.keys.CA().Cert
+	if len(certs) > 0 {
+		before = certs[0]
 	}
 	switch {
 	case len(st.Certs) > 1:
@@ -434,9 +446,10 @@ func (b *Backend) RotateCA(ctx context.Context) (api.CAStatus, error) {
 	if err != nil {
 		return api.CAStatus{}, err
 	}
-	// Answer from a copy that has the new bundle.
+	// Answer from a copy that has the new CA (the rotation may even have
+	// finished by then).
 	for {
-		if st, _, _, _ := b.ca.state(); len(st.Certs) > 1 {
+		if _, certs, _, _ := b.ca.state(); len(certs) > 0 && !certs[0].Equal(before) {
 			break
 		}
 		wctx, cancel := context.WithTimeout(ctx, time.Second)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
@@ -371,8 +372,9 @@ func peerError(w http.ResponseWriter, code int, msg string) {
 // PeerClient calls other nodes' peer endpoints with this node's
 // certificate.
 type PeerClient struct {
-	hc      *http.Client
-	tr      *http.Transport
+	tr      atomic.Pointer[http.Transport]
+	newTr   func() *http.Transport
+	timeout time.Duration
 	resolve func(node string) (apiAddr string, ok bool)
 }
 
@@ -387,24 +389,37 @@ func NewPeerClient(tlsCfg *tls.Config, resolve func(node string) (string, bool),
 
 // NewPeerClientFunc is NewPeerClient with the TLS configuration read at
 // every dial (pki.Keyring.ClientTLS), so a renewed certificate or a new
-// CA is used by the next connection.
+// CA is used by the next connection (see Reset).
 func NewPeerClientFunc(tlsFor func() *tls.Config, resolve func(node string) (string, bool), timeout time.Duration) *PeerClient {
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute,
-		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			cfg := tlsFor().Clone()
-			cfg.NextProtos = []string{"h2", "http/1.1"}
-			return (&tls.Dialer{NetDialer: dialer, Config: cfg}).DialContext(ctx, network, addr)
-		},
-		// A peer that died without closing its connection (a crash, a
-		// watchdog reset) leaves it half-open, and HTTP/2 would send every
-		// call to it into the void: ping an idle connection and drop it
-		// when the ping goes unanswered.
-		HTTP2: &http.HTTP2Config{SendPingTimeout: time.Second, PingTimeout: time.Second}}
-	return &PeerClient{hc: &http.Client{Transport: tr, Timeout: timeout}, tr: tr, resolve: resolve}
+	c := &PeerClient{timeout: timeout, resolve: resolve, newTr: func() *http.Transport {
+		return &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute,
+			DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				cfg := tlsFor().Clone()
+				cfg.NextProtos = []string{"h2", "http/1.1"}
+				return (&tls.Dialer{NetDialer: dialer, Config: cfg}).DialContext(ctx, network, addr)
+			},
+			// A peer that died without closing its connection (a crash, a
+			// watchdog reset) leaves it half-open, and HTTP/2 would send
+			// every call to it into the void: ping an idle connection and
+			// drop it when the ping goes unanswered.
+			HTTP2: &http.HTTP2Config{SendPingTimeout: time.Second, PingTimeout: time.Second}}
+	}}
+	c.tr.Store(c.newTr())
+	return c
+}
+
+// Reset makes every later call use a new connection: after this node's
+// certificate changed, pooled connections (HTTP/2 keeps one per peer,
+// busy with heartbeats) would go on presenting the old one. Calls in
+// flight finish on the old connections, which are closed shortly after.
+func (c *PeerClient) Reset() {
+	old := c.tr.Swap(c.newTr())
+	old.CloseIdleConnections()
+	time.AfterFunc(c.timeout, old.CloseIdleConnections)
 }
 
 // Forward proposes cmd on the leader.
@@ -442,10 +457,11 @@ func (c *PeerClient) postAddr(ctx context.Context, addr, path string, in, out an
 		return fmt.Errorf("%w: %v", ErrPeer, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
+	tr := c.tr.Load()
+	resp, err := (&http.Client{Transport: tr, Timeout: c.timeout}).Do(req)
 	if err != nil {
 		// The connection may be half-open: the next call dials afresh.
-		c.tr.CloseIdleConnections()
+		tr.CloseIdleConnections()
 		return fmt.Errorf("%w: %s to %s: %v", ErrPeer, path, node, err)
 	}
 	defer resp.Body.Close()
@@ -486,4 +502,4 @@ func (c *PeerClient) Exec(ctx context.Context, node string, op controller.Op) er
 }
 
 // Close releases idle connections.
-func (c *PeerClient) Close() { c.hc.CloseIdleConnections() }
+func (c *PeerClient) Close() { c.tr.Load().CloseIdleConnections() }
