@@ -174,6 +174,13 @@ func (n *Node) LeaderID() string {
 	return string(id)
 }
 
+// CaughtUp reports whether this node knows a leader and has applied
+// every entry it knows to be committed: its store is then the cluster's
+// current state, not a restarted node's older one it is still replaying.
+func (n *Node) CaughtUp() bool {
+	return n.LeaderID() != "" && n.raft.AppliedIndex() >= n.raft.CommitIndex()
+}
+
 // ID returns this node's ID.
 func (n *Node) ID() string { return n.cfg.ID }
 

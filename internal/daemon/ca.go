@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +91,20 @@ type caManager struct {
 	lastErr string     // the last reconcile error logged (not repeated)
 }
 
+// caGenerationFile keeps the generation (store.CA.Generation) of the
+// bundle this node installed last, so that after a restart it does not
+// trust the older bundles it replays (a CA dropped since).
+const caGenerationFile = "ca.generation"
+
+func (m *caManager) installed() uint64 {
+	b, err := os.ReadFile(filepath.Join(m.paths.Dir, caGenerationFile))
+	if err != nil {
+		return 0
+	}
+	g, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return g
+}
+
 // run reconciles until ctx ends.
 func (m *caManager) run(ctx context.Context) {
 	var idx uint64
@@ -129,7 +145,7 @@ func (m *caManager) reconcile(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	err := m.step(ctx)
-	if err != nil && err.Error() != m.lastErr {
+	if err != nil && err.Error() != m.lastErr && !errors.Is(err, errCatchingUp) {
 		m.logf("CA: %v (retrying)", err)
 	}
 	m.lastErr = ""
@@ -140,7 +156,16 @@ func (m *caManager) reconcile(ctx context.Context) error {
 	return err
 }
 
+// errCatchingUp: a restarted node replaying the log would install the
+// bundles of the past (trust a CA dropped since) on its way to the
+// current one. CaughtUp avoids most of that; the installed generation
+// (caGenerationFile) all of it, also between two batches of a replay.
+var errCatchingUp = errors.New("catching up with the cluster's state")
+
 func (m *caManager) step(ctx context.Context) error {
+	if !m.node.CaughtUp() {
+		return errCatchingUp
+	}
 	st, certs, me, err := m.state()
 	if err != nil || len(certs) == 0 {
 		return err // no replicated bundle: a cluster from before rotation
@@ -172,6 +197,9 @@ func (m *caManager) step(ctx context.Context) error {
 // trust installs the replicated bundle: ca.pem, the keyring and, on the
 // holder, the signing key.
 func (m *caManager) trust(st store.CA, certs []*x509.Certificate) error {
+	if st.Generation < m.installed() {
+		return errCatchingUp
+	}
 	ca := &pki.CA{Cert: certs[0], Trust: certs[1:]}
 	cur := m.keys.CA()
 	fromNext := false
@@ -188,6 +216,9 @@ func (m *caManager) trust(st store.CA, certs []*x509.Certificate) error {
 		return fmt.Errorf("the replicated CA bundle does not hold the CA of this node's certificate (normal while catching up on an old state; a node left out of a finished rotation must be removed and join again): %w", err)
 	}
 	if err := ca.Save(m.paths); err != nil {
+		return err
+	}
+	if err := pki.WriteFile(filepath.Join(m.paths.Dir, caGenerationFile), []byte(strconv.FormatUint(st.Generation, 10)+"\n"), 0o600); err != nil {
 		return err
 	}
 	if fromNext {

@@ -50,6 +50,10 @@ type CASet struct {
 	Cross string `json:"cross,omitempty"`
 	// At is when it was proposed, in Unix milliseconds.
 	At int64 `json:"at_ms,omitempty"`
+	// Generation counts the bundles applied (set by Apply, ignored in a
+	// command): a node that replays the log after a restart passes
+	// through older bundles and must not trust them again.
+	Generation uint64 `json:"generation,omitempty"`
 }
 
 // CA is the replicated CA state (CASet's payload as applied).
@@ -142,7 +146,11 @@ func (s *Store) caSet(p *CASet) (bool, error) {
 	for i := range p.Certs {
 		changed = changed || s.ca.Certs[i] != p.Certs[i]
 	}
-	s.ca = CA{Certs: append([]string(nil), p.Certs...), Holder: p.Holder, Cross: p.Cross, At: p.At}
+	gen := s.ca.Generation
+	if changed {
+		gen++
+	}
+	s.ca = CA{Certs: append([]string(nil), p.Certs...), Holder: p.Holder, Cross: p.Cross, At: p.At, Generation: gen}
 	return changed, nil
 }
 
@@ -162,7 +170,9 @@ func checkCACert(c string) error {
 // CA returns the replicated CA state (Certs empty when no CASet was ever
 // applied; the caller owns the copy).
 func (s *Store) CA() CA {
-	return CA{Certs: append([]string(nil), s.ca.Certs...), Holder: s.ca.Holder, Cross: s.ca.Cross, At: s.ca.At}
+	c := s.ca
+	c.Certs = append([]string(nil), s.ca.Certs...)
+	return c
 }
 
 func (s *Store) certRevoke(p *CertRevoke) (bool, error) {

@@ -92,7 +92,7 @@ func TestCASetAndRenewedCertificates(t *testing.T) {
 	mustApply(t, s, NewCASet(CASet{Certs: []string{oldCA}, Holder: "n1", At: 1}))
 	cross := testCert(t, true)
 	mustApply(t, s, NewCASet(CASet{Certs: []string{newCA, oldCA}, Holder: "n1", Cross: cross, At: 2}))
-	if ca := s.CA(); len(ca.Certs) != 2 || ca.Certs[0] != newCA || ca.Holder != "n1" || ca.Cross != cross {
+	if ca := s.CA(); len(ca.Certs) != 2 || ca.Certs[0] != newCA || ca.Holder != "n1" || ca.Cross != cross || ca.Generation != 2 {
 		t.Fatalf("during the rotation: %+v", ca)
 	}
 	for name, bad := range map[string]CASet{
@@ -119,7 +119,10 @@ func TestCASetAndRenewedCertificates(t *testing.T) {
 	if err := r.Restore(b); err != nil {
 		t.Fatal(err)
 	}
-	if ca := r.CA(); len(ca.Certs) != 2 || ca.Certs[1] != oldCA {
+	if r := s.Apply(NewCASet(CASet{Certs: []string{newCA, oldCA}, Holder: "n1", Cross: cross, At: 2, Generation: 9})); r.Err != nil || r.Changed || s.CA().Generation != 2 {
+		t.Errorf("the same bundle again: %+v, generation %d, want unchanged 2", r, s.CA().Generation)
+	}
+	if ca := r.CA(); len(ca.Certs) != 2 || ca.Certs[1] != oldCA || ca.Generation != 2 {
 		t.Errorf("restored CA state: %+v", ca)
 	}
 	if string(snap(t, r)) != string(b) {
