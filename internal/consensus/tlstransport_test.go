@@ -28,6 +28,12 @@ import (
 // dial) for a server named name with a certificate for 127.0.0.1 from ca.
 func testTLS(t *testing.T, ca *pki.CA, name string) *tls.Config {
 	t.Helper()
+	return pki.NodeTLS(ca, testCert(t, ca, name))
+}
+
+// testCert is a server certificate for 127.0.0.1 named name, from ca.
+func testCert(t *testing.T, ca *pki.CA, name string) tls.Certificate {
+	t.Helper()
 	nc, err := ca.Issue(name, pki.RoleServer, []string{"127.0.0.1"}, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +42,7 @@ func testTLS(t *testing.T, ca *pki.CA, name string) *tls.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pki.NodeTLS(ca, cert)
+	return cert
 }
 
 func testCA(t *testing.T, cluster string) *pki.CA {
@@ -402,14 +408,7 @@ func TestCloseWhereCutsARevokedPeer(t *testing.T) {
 	serials := map[string]string{}
 	var mu sync.Mutex
 	c := newTLSClusterWith(t, 3, func(t *testing.T, ca *pki.CA, name string) *tls.Config {
-		nc, err := ca.Issue(name, pki.RoleServer, []string{"127.0.0.1"}, time.Now(), time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, err := nc.TLSCertificate()
-		if err != nil {
-			t.Fatal(err)
-		}
+		cert := testCert(t, ca, name)
 		leaf, err := x509.ParseCertificate(cert.Certificate[0])
 		if err != nil {
 			t.Fatal(err)
