@@ -314,9 +314,9 @@ func bootstrap(ctx context.Context, c Config, node *consensus.Node, keys *pki.Ke
 	// The CA bundle and this node's certificate, so the cluster can
 	// rotate its CA (ca.go); this node holds the CA key.
 	ca := keys.CA()
-	bundle := []string{pemCert(ca.Cert)}
+	bundle := []string{string(pki.EncodeCert(ca.Cert))}
 	for _, t := range ca.Trust {
-		bundle = append(bundle, pemCert(t))
+		bundle = append(bundle, string(pki.EncodeCert(t)))
 	}
 	err := recordCert(ctx, node, c.Name, keys.Leaf(), pki.Fingerprint(ca.Cert))
 	if err == nil {

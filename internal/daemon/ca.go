@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -398,11 +397,11 @@ func (m *caManager) rotate(ctx context.Context) error {
 	if err := pki.SaveKey(m.paths.CANextKey(), next.Key); err != nil {
 		return err
 	}
-	set := store.CASet{Certs: []string{pemCert(next.Cert), pemCert(cur.Cert)}, Holder: m.name, At: time.Now().UnixMilli()}
+	set := store.CASet{Certs: []string{string(pki.EncodeCert(next.Cert)), string(pki.EncodeCert(cur.Cert))}, Holder: m.name, At: time.Now().UnixMilli()}
 	if cross, err := cur.CrossSign(next.Cert); err != nil {
 		m.logf("CA: %v: a node down now must be back before the rotation can finish, or join again", err)
 	} else {
-		set.Cross = pemCert(cross)
+		set.Cross = string(pki.EncodeCert(cross))
 	}
 	res, err := m.propose(ctx, store.NewCASet(set))
 	if err == nil {
@@ -586,10 +585,6 @@ func issuerOf(c *x509.Certificate, certs []*x509.Certificate) string {
 
 func caCert(c *x509.Certificate) api.CACert {
 	return api.CACert{Fingerprint: pki.Fingerprint(c), Subject: c.Subject.CommonName, NotAfter: c.NotAfter.UTC()}
-}
-
-func pemCert(c *x509.Certificate) string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
 }
 
 func fingerprints(certs []*x509.Certificate) string {

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -79,7 +78,7 @@ func (h *joinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/join/ca":
 		w.Header().Set("Content-Type", "application/x-pem-file")
-		w.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.ca().Cert.Raw}))
+		w.Write(pki.EncodeCert(h.ca().Cert))
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/join":
 		h.join(w, r)
 	default:
@@ -134,7 +133,7 @@ func (h *joinHandler) join(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := joinResponse{CertPEM: string(nc.CertPEM), KeyPEM: string(nc.KeyPEM), Tokens: h.apiTok()}
 	for _, t := range ca.Trust {
-		resp.TrustPEM = append(resp.TrustPEM, pemCert(t))
+		resp.TrustPEM = append(resp.TrustPEM, string(pki.EncodeCert(t)))
 	}
 	writeJSON(w, resp)
 }

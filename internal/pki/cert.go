@@ -247,6 +247,11 @@ func (ca *CA) sign(pub any, name string, role Role, ips []net.IP, dns []string, 
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
+// EncodeCert returns c as one PEM certificate.
+func EncodeCert(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
 // NewRenewal makes a new key for this node and a certificate request
 // for it (both PEM): what a node sends to have its certificate renewed
 // by a new CA. The request names nothing: the signer takes name, role
@@ -334,9 +339,9 @@ func (ca *CA) Save(p Paths) error {
 	if err := EnsureDir(p.Dir); err != nil {
 		return err
 	}
-	bundle := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
+	bundle := EncodeCert(ca.Cert)
 	for _, c := range ca.Trust {
-		bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+		bundle = append(bundle, EncodeCert(c)...)
 	}
 	if err := WriteFile(p.CACert(), bundle, 0o644); err != nil {
 		return err
