@@ -318,7 +318,7 @@ func bootstrap(ctx context.Context, c Config, node *consensus.Node, keys *pki.Ke
 	for _, t := range ca.Trust {
 		bundle = append(bundle, string(pki.EncodeCert(t)))
 	}
-	err := recordCert(ctx, node, c.Name, keys.Leaf(), pki.Fingerprint(ca.Cert))
+	err := recordCert(ctx, node, certRecord(c.Name, keys.Leaf(), pki.Fingerprint(ca.Cert)))
 	if err == nil {
 		var res store.Result
 		if res, err = node.Apply(ctx, store.NewCASet(store.CASet{Certs: bundle, Holder: c.Name, At: time.Now().UnixMilli()})); err == nil {

@@ -319,7 +319,7 @@ func (m *caManager) record(ctx context.Context, leaf *x509.Certificate, certs []
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if m.node.IsLeader() {
-		return recordCert(cctx, m.node, m.name, leaf, issuerOf(leaf, certs))
+		return recordCert(cctx, m.node, certRecord(m.name, leaf, issuerOf(leaf, certs)))
 	}
 	leader := m.node.LeaderID()
 	if leader == "" {
@@ -535,7 +535,7 @@ func (h *PeerHandler) cert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	chain := r.TLS.VerifiedChains[0]
-	if err := recordCert(r.Context(), h.node, caller(r), chain[0], pki.Fingerprint(chain[len(chain)-1])); err != nil {
+	if err := recordCert(r.Context(), h.node, certRecord(caller(r), chain[0], pki.Fingerprint(chain[len(chain)-1]))); err != nil {
 		peerError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
@@ -561,15 +561,21 @@ func (h *PeerHandler) caRotate(w http.ResponseWriter, r *http.Request) {
 }
 
 // recordCert records a member's certificate (on the leader).
-func recordCert(ctx context.Context, node *consensus.Node, name string, leaf *x509.Certificate, issuer string) error {
-	res, err := node.Apply(ctx, store.NewCertRecord(store.NodeCert{Name: name, Serial: pki.Serial(leaf), Issuer: issuer, NotAfter: leaf.NotAfter.UnixMilli()}))
+func recordCert(ctx context.Context, node *consensus.Node, rec store.NodeCert) error {
+	res, err := node.Apply(ctx, store.NewNodeCert(rec))
 	if err == nil {
 		err = res.Err
 	}
 	if err != nil {
-		return fmt.Errorf("record the certificate of %s: %w", name, err)
+		return fmt.Errorf("record the certificate of %s: %w", rec.Name, err)
 	}
 	return nil
+}
+
+// certRecord is what the cluster records of node name's certificate
+// leaf, signed by the CA with fingerprint issuer.
+func certRecord(name string, leaf *x509.Certificate, issuer string) store.NodeCert {
+	return store.NodeCert{Name: name, Serial: pki.Serial(leaf), Issuer: issuer, NotAfter: leaf.NotAfter.UnixMilli()}
 }
 
 // issuerOf is the fingerprint of the CA of certs that signed c ("" when

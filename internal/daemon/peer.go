@@ -228,7 +228,7 @@ func (h *PeerHandler) join(w http.ResponseWriter, r *http.Request) {
 		err = res.Err
 	}
 	if err == nil && req.Serial != "" {
-		err = recordCertSerial(r.Context(), h.node, req.Node, req.Serial)
+		err = recordCert(r.Context(), h.node, store.NodeCert{Name: req.Node, Serial: req.Serial})
 	}
 	if err != nil {
 		peerError(w, http.StatusServiceUnavailable, "join "+req.Node+": "+err.Error())

@@ -50,18 +50,6 @@ func (r *revocations) Revoked(serial string) bool {
 	return n != nil && revokedIn(n)(serial)
 }
 
-// recordCertSerial records a member's certificate serial (on the leader).
-func recordCertSerial(ctx context.Context, node *consensus.Node, name, serial string) error {
-	res, err := node.Apply(ctx, store.NewNodeCert(name, serial))
-	if err == nil {
-		err = res.Err
-	}
-	if err != nil {
-		return fmt.Errorf("record the certificate of %s: %w", name, err)
-	}
-	return nil
-}
-
 // removeNode revokes name's certificate and removes it from the cluster;
 // it runs on the leader. The revocation commits first, so a removal that
 // fails half-way leaves the node unable to call anyone rather than a

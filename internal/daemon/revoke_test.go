@@ -123,7 +123,7 @@ func TestRemoveNodeRevokesItsCertificate(t *testing.T) {
 	}
 	victimHC, serial := c.certClient(t, victim, pki.RoleServer)
 	ctx := context.Background()
-	if err := recordCertSerial(ctx, c.nodes[leader], victim, serial); err != nil {
+	if err := recordCert(ctx, c.nodes[leader], store.NodeCert{Name: victim, Serial: serial}); err != nil {
 		t.Fatal(err)
 	}
 	// Before: the victim's certificate is accepted (a heartbeat reaches

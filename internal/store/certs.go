@@ -77,12 +77,7 @@ type CertRevoke struct {
 type Revocation = CertRevoke
 
 // NewNodeCert returns a NodeCert command.
-func NewNodeCert(name, serial string) Command {
-	return Command{Version: Version, Type: TypeNodeCert, NodeCert: &NodeCert{Name: name, Serial: serial}}
-}
-
-// NewCertRecord returns a NodeCert command with every field.
-func NewCertRecord(c NodeCert) Command {
+func NewNodeCert(c NodeCert) Command {
 	return Command{Version: Version, Type: TypeNodeCert, NodeCert: &c}
 }
 

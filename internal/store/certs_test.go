@@ -21,7 +21,7 @@ func TestCertRevocation(t *testing.T) {
 	s := New()
 	mustApply(t, s, NewNodeJoin("n1", RoleServer, "a"))
 	mustApply(t, s, NewNodeJoin("n2", RoleClient, "b"))
-	mustApply(t, s, NewNodeCert("n2", "1f2e"))
+	mustApply(t, s, NewNodeCert(NodeCert{Name: "n2", Serial: "1f2e"}))
 	if m, _ := s.Member("n2"); m.CertSerial != "1f2e" {
 		t.Fatalf("serial not recorded: %+v", m)
 	}
@@ -33,13 +33,13 @@ func TestCertRevocation(t *testing.T) {
 	if r := s.Apply(NewCertRevoke(CertRevoke{Serial: "1f2e", Node: "n2"})); r.Err != nil || r.Changed {
 		t.Errorf("second revocation: %+v, want unchanged", r)
 	}
-	for _, bad := range []Command{NewCertRevoke(CertRevoke{Serial: ""}), NewCertRevoke(CertRevoke{Serial: "1F2E"}), NewNodeCert("n1", "xyz")} {
+	for _, bad := range []Command{NewCertRevoke(CertRevoke{Serial: ""}), NewCertRevoke(CertRevoke{Serial: "1F2E"}), NewNodeCert(NodeCert{Name: "n1", Serial: "xyz"})} {
 		before := snap(t, s)
 		if r := s.Apply(bad); !errors.Is(r.Err, ErrMalformed) || string(snap(t, s)) != string(before) {
 			t.Errorf("%+v: got %v (or a change), want ErrMalformed and nothing changed", bad, r.Err)
 		}
 	}
-	if r := s.Apply(NewNodeCert("n9", "ab")); !errors.Is(r.Err, ErrUnknownNode) {
+	if r := s.Apply(NewNodeCert(NodeCert{Name: "n9", Serial: "ab"})); !errors.Is(r.Err, ErrUnknownNode) {
 		t.Errorf("serial of a non-member: %v, want ErrUnknownNode", r.Err)
 	}
 	b := snap(t, s)
@@ -109,8 +109,8 @@ func TestCASetAndRenewedCertificates(t *testing.T) {
 			t.Errorf("%s: got %v (or a change), want an error and nothing changed", name, r.Err)
 		}
 	}
-	mustApply(t, s, NewNodeCert("n1", "aa"))
-	mustApply(t, s, NewCertRecord(NodeCert{Name: "n1", Serial: "bb", Issuer: "sha256:00", NotAfter: 9}))
+	mustApply(t, s, NewNodeCert(NodeCert{Name: "n1", Serial: "aa"}))
+	mustApply(t, s, NewNodeCert(NodeCert{Name: "n1", Serial: "bb", Issuer: "sha256:00", NotAfter: 9}))
 	if m, _ := s.Member("n1"); m.CertSerial != "bb" || m.PrevCertSerial != "aa" || m.CertIssuer != "sha256:00" || m.CertNotAfter != 9 {
 		t.Errorf("renewed certificate: %+v", m)
 	}

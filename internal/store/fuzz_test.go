@@ -11,7 +11,7 @@ func FuzzDecode(f *testing.F) {
 		NewNodeJoin("n2", RoleClient, "127.0.0.1:7102"), NewNodeLeave("n1"),
 		NewNodeState("n1", StateOnline, Lease{Leader: "n1", TTL: 1000}),
 		NewNodeAttrSet("n1", map[string]string{"standby": "on"}), NewNodeAttrDelete("n1", "standby"),
-		NewFailCountClear(FailCountClear{Resource: "web"}), NewNodeCert("n1", "ab12"),
+		NewFailCountClear(FailCountClear{Resource: "web"}), NewNodeCert(NodeCert{Name: "n1", Serial: "ab12"}),
 		NewCertRevoke(CertRevoke{Serial: "ab12", Node: "n1"}), NewConfigRollback(1, 1, Change{}),
 	} {
 		b, err := Encode(c)
