@@ -291,7 +291,8 @@ func (m *caManager) sign(csr []byte, current *x509.Certificate) ([]byte, error) 
 	}
 	// Only with the CA the replicated state names: a request may come
 	// before this node has installed a new bundle.
-	if _, certs, _, err := m.state(); err != nil || len(certs) == 0 || !certs[0].Equal(ca.Cert) {
+	st, certs, _, err := m.state()
+	if err != nil || len(certs) == 0 || !certs[0].Equal(ca.Cert) {
 		return nil, fmt.Errorf("%w: the signing CA is not installed on this node yet", errNotHolder)
 	}
 	if ca.Issued(current) {
@@ -303,7 +304,7 @@ func (m *caManager) sign(csr []byte, current *x509.Certificate) ([]byte, error) 
 	}
 	// During a rotation the new CA cross-signed by the old one follows
 	// the certificate, for nodes that only know the old CA yet.
-	if st, _, _, _ := m.state(); len(st.Certs) > 1 && st.Cross != "" {
+	if len(st.Certs) > 1 && st.Cross != "" {
 		leaf = append(leaf, st.Cross...)
 	}
 	return leaf, nil
@@ -335,15 +336,13 @@ func (m *caManager) record(ctx context.Context, leaf *x509.Certificate, certs []
 // from the signing one (on the leader).
 func (m *caManager) finish(ctx context.Context, st store.CA, certs []*x509.Certificate) error {
 	fp := pki.Fingerprint(certs[0])
-	var waiting []string
+	renewed := true
 	m.node.Read(func(s *store.Store) {
 		for _, mem := range s.Members() {
-			if mem.CertIssuer != fp {
-				waiting = append(waiting, mem.Name)
-			}
+			renewed = renewed && mem.CertIssuer == fp
 		}
 	})
-	if len(waiting) > 0 {
+	if !renewed {
 		return nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -137,10 +138,7 @@ func (s *Store) caSet(p *CASet) (bool, error) {
 	if _, err := s.member(p.Holder); err != nil {
 		return false, fmt.Errorf("CA holder: %w", err)
 	}
-	changed := s.ca.Holder != p.Holder || s.ca.Cross != p.Cross || len(s.ca.Certs) != len(p.Certs)
-	for i := range p.Certs {
-		changed = changed || s.ca.Certs[i] != p.Certs[i]
-	}
+	changed := s.ca.Holder != p.Holder || s.ca.Cross != p.Cross || !slices.Equal(s.ca.Certs, p.Certs)
 	gen := s.ca.Generation
 	if changed {
 		gen++
