@@ -88,6 +88,16 @@ type caManager struct {
 	mu      sync.Mutex // one reconcile or rotation at a time
 	applied []string   // the bundle last installed
 	lastErr string     // the last reconcile error logged (not repeated)
+	// cutFor is what the last cut checked connections against: the
+	// trusted CAs and the length of the revocation list, and when.
+	// Handshakes check both, so only connections made before either
+	// changed need a look (again after caInterval, for a handshake that
+	// was under way during the change).
+	cutFor struct {
+		ca      *pki.CA
+		revoked int
+		at      time.Time
+	}
 }
 
 // caGenerationFile keeps the generation (store.CA.Generation) of the
@@ -359,11 +369,17 @@ func (m *caManager) finish(ctx context.Context, st store.CA, certs []*x509.Certi
 }
 
 // cut closes Raft connections whose peer certificate is revoked or from a
-// CA no longer trusted.
+// CA no longer trusted, when either changed since it last looked.
 func (m *caManager) cut() {
 	if m.trans == nil {
 		return
 	}
+	ca, revoked := m.keys.CA(), 0
+	m.node.Read(func(s *store.Store) { revoked = s.RevocationCount() })
+	if m.cutFor.ca == ca && m.cutFor.revoked == revoked && time.Since(m.cutFor.at) < caInterval {
+		return
+	}
+	m.cutFor.ca, m.cutFor.revoked, m.cutFor.at = ca, revoked, time.Now()
 	n := m.trans.CloseWhere(func(peer []*x509.Certificate) bool {
 		return (m.revoked != nil && m.revoked(pki.Serial(peer[0]))) || !m.keys.Trusts(peer...)
 	})

@@ -189,6 +189,9 @@ func (s *Store) Revoked(serial string) bool {
 	return ok
 }
 
+// RevocationCount is the length of the revocation list (it only grows).
+func (s *Store) RevocationCount() int { return len(s.revoked) }
+
 // Revocations returns the revocation list sorted by serial (the caller
 // owns it).
 func (s *Store) Revocations() []Revocation {
