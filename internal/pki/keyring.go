@@ -24,6 +24,7 @@ type Keyring struct {
 // configurations built from them.
 type material struct {
 	ca   *CA
+	pool *x509.CertPool // ca's certificates
 	cert tls.Certificate
 	leaf *x509.Certificate
 	node *tls.Config // node-to-node, both ways (NodeTLSRevoking)
@@ -51,13 +52,14 @@ func (k *Keyring) Set(ca *CA, cert tls.Certificate) error {
 	if err != nil {
 		return fmt.Errorf("pki: keyring: %w", err)
 	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: ca.CertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+	pool := ca.CertPool()
+	if err := verifyChain(pool, leaf); err != nil {
 		return fmt.Errorf("pki: keyring: the node certificate is not from a trusted CA: %w", err)
 	}
 	cert.Leaf = leaf
 	api := APIServerTLS(ca, cert)
 	api.NextProtos = []string{"h2", "http/1.1"}
-	k.cur.Store(&material{ca: ca, cert: cert, leaf: leaf, node: NodeTLSRevoking(ca, cert, k.revoked), api: api})
+	k.cur.Store(&material{ca: ca, pool: pool, cert: cert, leaf: leaf, node: NodeTLSRevoking(ca, cert, k.revoked), api: api})
 	return nil
 }
 
@@ -74,10 +76,13 @@ func (k *Keyring) Leaf() *x509.Certificate { return k.cur.Load().leaf }
 // Trusts reports whether chain (a peer's certificates, leaf first, the
 // rest intermediates) verifies against the CAs the keyring trusts now.
 func (k *Keyring) Trusts(chain ...*x509.Certificate) bool {
-	if len(chain) == 0 {
-		return false
-	}
-	opts := x509.VerifyOptions{Roots: k.cur.Load().ca.CertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	return len(chain) > 0 && verifyChain(k.cur.Load().pool, chain...) == nil
+}
+
+// verifyChain verifies chain[0] against roots, with chain[1:] as
+// intermediates, for any key usage.
+func verifyChain(roots *x509.CertPool, chain ...*x509.Certificate) error {
+	opts := x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
 	if len(chain) > 1 {
 		opts.Intermediates = x509.NewCertPool()
 		for _, c := range chain[1:] {
@@ -85,7 +90,7 @@ func (k *Keyring) Trusts(chain ...*x509.Certificate) bool {
 		}
 	}
 	_, err := chain[0].Verify(opts)
-	return err == nil
+	return err
 }
 
 // ServerTLS is the configuration to accept node-to-node connections
