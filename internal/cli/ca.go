@@ -69,13 +69,13 @@ func printCA(w io.Writer, st *api.CAStatus) error {
 		if n.Current {
 			cur = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, dash(n.Serial), short(n.Issuer), exp, cur)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, dash(n.Serial), abbrev(n.Issuer), exp, cur)
 	}
 	return tw.Flush()
 }
 
-// short abbreviates a fingerprint for tables.
-func short(fp string) string {
+// abbrev abbreviates a fingerprint for tables.
+func abbrev(fp string) string {
 	if len(fp) > 23 {
 		return fp[:23] + "…"
 	}

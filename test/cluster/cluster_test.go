@@ -41,6 +41,17 @@ type status struct {
 	}
 }
 
+// online counts the nodes in state online.
+func (st *status) online() int {
+	n := 0
+	for _, node := range st.Nodes {
+		if node.State == "online" {
+			n++
+		}
+	}
+	return n
+}
+
 // addr is the API address of node n.
 func (h *harness) addr(n string) string { return fmt.Sprintf("127.0.0.1:%d", h.ports[n]) }
 
@@ -246,14 +257,8 @@ func startCluster(t *testing.T) (*harness, *status) {
 	h.must("property", "set", "stonith-enabled=false")
 	h.must("resource", "create", "web", "builtin:dummy", "--op", "monitor", "interval=1s")
 	st := h.waitStatus("3 nodes online and web Started", 20*time.Second, func(st *status) bool {
-		online := 0
-		for _, n := range st.Nodes {
-			if n.State == "online" {
-				online++
-			}
-		}
 		role, nodes := h.web(st)
-		return st.Quorum && online == 3 && role == "Started" && len(nodes) == 1
+		return st.Quorum && st.online() == 3 && role == "Started" && len(nodes) == 1
 	})
 	for _, r := range st.Resources {
 		if r.ID == "web" && r.Agent != "builtin:dummy" {
@@ -357,11 +362,7 @@ func TestCARotationWithoutDowntime(t *testing.T) {
 			s := sample{err: err}
 			if err == nil {
 				s.role, s.web = h.web(st)
-				for _, n := range st.Nodes {
-					if n.State == "online" {
-						s.on++
-					}
-				}
+				s.on = st.online()
 			}
 			samples <- s
 		}
@@ -532,15 +533,7 @@ func TestCARotationWithoutDowntime(t *testing.T) {
 	tok := strings.TrimSpace(h.must("token", "create", "--ttl", "10m"))
 	h.must("join", "--name", "n4", "--data-dir", filepath.Join(h.dir, "n4"), "--listen", h.addr("n4"), "--token", tok, h.addr("n1"))
 	h.agent("n4")
-	h.waitStatus("4 nodes online", 30*time.Second, func(st *status) bool {
-		online := 0
-		for _, n := range st.Nodes {
-			if n.State == "online" {
-				online++
-			}
-		}
-		return online == 4
-	})
+	h.waitStatus("4 nodes online", 30*time.Second, func(st *status) bool { return st.online() == 4 })
 	if got := caFingerprints(t, filepath.Join(h.dir, "n4", "ca.pem")); len(got) != 1 || got[0] != thirdCA[0] {
 		t.Errorf("n4 trusts %v, want %s", got, thirdCA[0])
 	}
