@@ -163,20 +163,17 @@ func (h compatHandler) write(ctx context.Context, scope compat.Scope, node, name
 			return err
 		}
 	}
+	// The API's rule for attributes and properties: an empty value
+	// deletes.
+	v := ""
+	if value != nil {
+		v = *value
+	}
 	switch scope {
 	case compat.ScopeStatus:
-		// The API's rule: an empty value deletes the attribute.
-		v := ""
-		if value != nil {
-			v = *value
-		}
 		_, err := h.serve(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(node)+"/attributes", map[string]string{name: v})
 		return err
 	case compat.ScopeConfig:
-		v := "" // deletes, as above
-		if value != nil {
-			v = *value
-		}
 		_, err := h.serve(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name), api.Property{Value: v})
 		return err
 	}
