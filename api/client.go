@@ -340,18 +340,17 @@ func (c *Client) Config(ctx context.Context) (*Config, error) {
 // ConfigYAML returns the current configuration as the server renders it
 // in YAML ("config export").
 func (c *Client) ConfigYAML(ctx context.Context) ([]byte, error) {
-	resp, err := c.do(ctx, c.hc, request{method: http.MethodGet, path: "/v1/config", accept: "application/yaml"})
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	return io.ReadAll(resp.Body)
+	return c.configYAML(ctx, "/v1/config")
 }
 
 // ConfigYAMLWithSecrets is ConfigYAML with secret parameter values shown
 // (a 403 *Error unless the token is an admin's).
 func (c *Client) ConfigYAMLWithSecrets(ctx context.Context) ([]byte, error) {
-	resp, err := c.do(ctx, c.hc, request{method: http.MethodGet, path: "/v1/config?secrets=true", accept: "application/yaml"})
+	return c.configYAML(ctx, "/v1/config?secrets=true")
+}
+
+func (c *Client) configYAML(ctx context.Context, path string) ([]byte, error) {
+	resp, err := c.do(ctx, c.hc, request{method: http.MethodGet, path: path, accept: "application/yaml"})
 	if err != nil {
 		return nil, err
 	}
