@@ -18,7 +18,9 @@
 //  3. calls sched.Schedule and dispatches every runnable, non-optional,
 //     non-pseudo action whose predecessors are done (pseudo actions are
 //     done when theirs are; real actions still in the plan are not) and
-//     for whose resource nothing is in flight;
+//     for whose resource nothing an earlier plan asked for is in flight,
+//     on any node (that plan saw a state this one does not yet: a start
+//     in flight is not in the store);
 //  4. records each result with an op.result command (a failure counts
 //     one towards the fail count, except for probes), and plans again.
 //
@@ -192,8 +194,17 @@ type Controller struct {
 	done    chan struct{}
 
 	// Owned by Run.
-	inflight map[string]string // "node/resource" -> op key in flight
+	inflight map[string]flight // "node/resource" -> the op in flight there
 	step     int
+}
+
+// flight is an operation dispatched and not yet reported.
+type flight struct {
+	key string // opKey
+	// base is the resource's id without a clone instance number: the
+	// instances of one clone may be numbered differently by the next plan.
+	base      string
+	recurring bool
 }
 
 // New returns a controller; Run starts it.
@@ -207,7 +218,7 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		reports:  make(chan report, 1024),
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
-		inflight: map[string]string{},
+		inflight: map[string]flight{},
 		boots:    map[string]string{},
 	}, nil
 }
@@ -367,7 +378,7 @@ func (c *Controller) record(ctx context.Context, r report) {
 		rec.FeatureSet = sched.FeatureSet
 	}
 	key := opKey(r.node, r.rh.ID, rec.Operation, rec.Interval)
-	if c.inflight[r.node+"/"+r.rh.ID] == key {
+	if c.inflight[r.node+"/"+r.rh.ID].key == key {
 		delete(c.inflight, r.node+"/"+r.rh.ID)
 	}
 	if rec.OpStatus == 1 { // cancelled: the op was replaced (a stop ends monitors)
@@ -526,7 +537,7 @@ func (c *Controller) monitors(cfg *model.Config, st *model.Status, actions []*sc
 		}
 		for _, rh := range ns.Resources {
 			k := ns.Name + "/" + rh.ID
-			if planned[k] || c.inflight[k] != "" {
+			if _, busy := c.inflight[k]; planned[k] || busy {
 				continue
 			}
 			var last *model.OpRecord
@@ -568,7 +579,7 @@ func (c *Controller) monitors(cfg *model.Config, st *model.Status, actions []*sc
 					c.cfg.Logf("controller: dispatch %s: %v", key, err)
 					continue
 				}
-				c.inflight[k] = key
+				c.inflight[k] = flight{key: key, recurring: true}
 				break
 			}
 		}
@@ -613,6 +624,19 @@ func (c *Controller) dispatch(cfg *model.Config, actions []*sched.Action) {
 		memo[a.ID] = v
 		return v
 	}
+	// A resource with an operation in flight since an earlier plan is left
+	// alone, on every node: that plan was made from a state this one does
+	// not see yet (a start in flight is not in the store, so the resource
+	// looks stopped everywhere), and acting on it now could start the
+	// resource a second time elsewhere. Actions of this one plan for the
+	// same resource are consistent with each other and may go together.
+	// Recurring monitors change nothing and hold nothing up.
+	held := map[string]bool{}
+	for _, f := range c.inflight {
+		if !f.recurring {
+			held[f.base] = true
+		}
+	}
 	for _, a := range actions {
 		if c.cfg.Debug {
 			c.cfg.Logf("controller: plan %d %s %s %s %d opt=%v run=%v pseudo=%v after=%v %s", a.ID, a.Task, a.Resource, a.Node, a.IntervalMS, a.Optional, a.Runnable, a.Pseudo, a.After, a.Reason)
@@ -631,7 +655,8 @@ func (c *Controller) dispatch(cfg *model.Config, actions []*sched.Action) {
 			continue
 		}
 		rid := a.Node + "/" + a.Resource
-		if _, busy := c.inflight[rid]; busy {
+		base, _, _ := strings.Cut(a.Resource, ":")
+		if _, busy := c.inflight[rid]; busy || held[base] {
 			continue
 		}
 		op, ok := c.op(cfg, a)
@@ -644,7 +669,7 @@ func (c *Controller) dispatch(cfg *model.Config, actions []*sched.Action) {
 			c.cfg.Logf("controller: dispatch %s: %v", key, err)
 			continue
 		}
-		c.inflight[rid] = key
+		c.inflight[rid] = flight{key: key, base: base, recurring: a.IntervalMS > 0}
 	}
 }
 

@@ -319,3 +319,41 @@ func TestRenewalFromAnEarlierAgentIsRefused(t *testing.T) {
 		t.Fatalf("renewal from the current boot after a stale one: %v", err)
 	}
 }
+
+// A plan made while a start is in flight sees the resource stopped
+// everywhere (the result is not recorded yet). A configuration change in
+// that window (here a location preferring another node) must not start
+// the resource a second time elsewhere: the controller waits for the op
+// in flight, then moves the resource (stop, then start). CI caught this
+// as a flake of the partition test; a slow start makes it certain.
+func TestNoSecondStartWhileAStartIsInFlight(t *testing.T) {
+	c := newCluster(t)
+	c.Update("create web", func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: "web", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
+			Params: []model.NV{{Name: "op_sleep", Value: "300ms"}}})
+	})
+	var first string
+	c.WaitFor("web's start to begin", func() bool {
+		ns := c.ActiveOn("web")
+		if len(ns) == 1 {
+			first = ns[0]
+		}
+		return first != ""
+	})
+	other := "n1"
+	if first == other {
+		other = "n2"
+	}
+	c.Update("prefer "+other, func(cfg *model.Config) {
+		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-prefers", Resource: "web", Node: other, Score: 100})
+	})
+	c.Eventually("web on "+other, func() bool {
+		ns := c.ActiveOn("web")
+		return len(ns) == 1 && ns[0] == other
+	})
+	stop, ok := lastEvent(c, "web", first, false)
+	start, _ := lastEvent(c, "web", other, true)
+	if !ok || stop.Seq > start.Seq {
+		t.Fatalf("web started on %s before it stopped on %s: %+v", other, first, c.Events())
+	}
+}
