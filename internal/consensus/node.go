@@ -167,6 +167,11 @@ func (n *Node) LeaderCh() <-chan bool { return n.leaderCh }
 // IsLeader reports whether this node is the leader now.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
+// Term returns this node's current Raft term. A leader elected later has
+// a higher term; a node whose term is higher than an op's has heard of a
+// newer leader than the one that sent it.
+func (n *Node) Term() uint64 { return n.raft.CurrentTerm() }
+
 // LeaderID returns the leader's ID as this node knows it, or "" when it
 // knows none.
 func (n *Node) LeaderID() string {

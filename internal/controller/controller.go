@@ -26,9 +26,15 @@
 //
 // The controller keeps no plan between steps: every step plans afresh from
 // the stored state, so an unexpected result simply changes the next plan,
-// and a new leader resumes from the stored state alone. A new leader first
+// and a new leader resumes from the stored state. A new leader first
 // waits one full lease TTL before it declares any node lost
-// (membership.NewLeases).
+// (membership.NewLeases). What the store cannot know is an op its
+// predecessor asked for and no one has recorded yet: nodes list such ops
+// in their renewals (Renewal.Busy) and keep their results until a leader
+// takes them; a new leader dispatches nothing before every online node
+// has renewed with it, and leaves the resources those ops work on alone
+// until they are reported. Ops carry the leader's Raft term, and a node
+// refuses one from an older term than its own.
 //
 // # Caller's duties
 //
@@ -42,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +80,9 @@ type Raft interface {
 	// IsLeader reports whether this node is the Raft leader now: a
 	// controller whose node has stepped down grants no more leases.
 	IsLeader() bool
+	// Term is this node's current Raft term; the controller stamps its
+	// ops with the term it leads in (Op.Term).
+	Term() uint64
 }
 
 // Op is one operation the controller asks a node to perform.
@@ -91,6 +101,21 @@ type Op struct {
 	TargetRC int
 	// TransitionKey identifies the step that asked for the operation.
 	TransitionKey string
+	// Term is the Raft term of the leader that asks for the op. A node
+	// refuses an op from a term older than its own: a leader elected
+	// since may already have planned without it.
+	Term uint64
+	// Controller identifies the controller that asks (see Busy).
+	Controller string
+}
+
+// Busy is an operation a node has accepted and not yet reported to a
+// leader: queued, running, or its result still on the way.
+type Busy struct {
+	Resource string `json:"resource"`
+	// Controller is the controller that asked for it (Op.Controller);
+	// empty for one the node started itself (a self-fence stop).
+	Controller string `json:"controller,omitempty"`
 }
 
 // Dispatcher delivers operations to node executors. Dispatch is called
@@ -188,6 +213,14 @@ type Controller struct {
 	lmu    sync.Mutex
 	leases *membership.Leases
 	boots  map[string]string // node -> agent boot of its last renewal
+	// heard holds the nodes that renewed with this controller, busy what
+	// they last said they were busy with (Renewal.Busy).
+	heard map[string]bool
+	busy  map[string][]Busy
+	// id identifies this controller in its ops (Op.Controller); term is
+	// the Raft term it leads in. Set by Run before the first plan.
+	id   string
+	term uint64
 
 	reports chan report
 	kick    chan struct{}
@@ -220,6 +253,8 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		done:     make(chan struct{}),
 		inflight: map[string]flight{},
 		boots:    map[string]string{},
+		heard:    map[string]bool{},
+		busy:     map[string][]Busy{},
 	}, nil
 }
 
@@ -232,7 +267,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	if err := c.raft.Barrier(ctx); err != nil {
 		return fmt.Errorf("controller: barrier: %w", err)
 	}
-	c.cfg.Logf("controller: caught up with the log in %v", time.Since(began).Round(time.Millisecond))
+	c.term = c.raft.Term()
+	c.id = fmt.Sprintf("%s/%d/%x", c.cfg.Node, c.term, time.Now().UnixNano())
+	c.cfg.Logf("controller: caught up with the log in %v (term %d)", time.Since(began).Round(time.Millisecond), c.term)
 	leases := membership.NewLeases(c.cfg.Leases, c.cfg.Clock.Now())
 	// Nodes guarded by a watchdog (as the previous leader recorded them)
 	// are recovered at their lease expiry, also if they never renew here.
@@ -247,21 +284,22 @@ func (c *Controller) Run(ctx context.Context) error {
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
 	for {
+		// Take every queued result before planning: a node that said it
+		// is no longer busy has handed its results over before.
+		for more := true; more; {
+			select {
+			case r := <-c.reports:
+				c.record(ctx, r)
+			default:
+				more = false
+			}
+		}
 		c.plan(ctx)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case r := <-c.reports:
 			c.record(ctx, r)
-			// Take every queued result before planning again.
-			for more := true; more; {
-				select {
-				case r := <-c.reports:
-					c.record(ctx, r)
-				default:
-					more = false
-				}
-			}
 		case <-c.kick:
 		case <-t.C:
 		}
@@ -282,6 +320,12 @@ type Renewal struct {
 	// Watchdog is the timeout of the watchdog the node feeds only while
 	// its lease is valid (0: none; membership.Leases.Guard).
 	Watchdog time.Duration
+	// Busy lists the node's operations not yet reported (one-shot ones;
+	// recurring monitors change nothing). A new leader does not know
+	// what its predecessor asked for: until the node reports those ops
+	// done, it leaves their resources alone, and it dispatches nothing
+	// before every online node has renewed with it once.
+	Busy []Busy
 }
 
 // Heartbeat renews the node's lease and returns its expiry on the
@@ -312,6 +356,8 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 		c.boots[r.Node] = r.Boot
 	}
 	c.leases.Guard(r.Node, r.Watchdog)
+	c.heard[r.Node] = true
+	c.busy[r.Node] = slices.Clone(r.Busy)
 	return c.leases.Renew(r.Node, c.cfg.Clock.Now()), nil
 }
 
@@ -441,7 +487,20 @@ func (c *Controller) plan(ctx context.Context) {
 	stonith := !isFalse(cfg.Properties["stonith-enabled"])
 	renewed := map[string]bool{}
 	views := map[string]leaseView{}
+	heard := map[string]bool{}
+	held := map[string]bool{}
 	c.lmu.Lock()
+	for n := range c.heard {
+		heard[n] = true
+	}
+	for _, bs := range c.busy {
+		for _, b := range bs {
+			if b.Controller != c.id {
+				base, _, _ := strings.Cut(b.Resource, ":")
+				held[base] = true
+			}
+		}
+	}
 	c.leases.Renew(c.cfg.Node, now) // the leader is alive by definition
 	for _, n := range c.leases.Nodes() {
 		renewed[n] = true
@@ -452,6 +511,7 @@ func (c *Controller) plan(ctx context.Context) {
 	c.lmu.Unlock()
 	voters, alive := 0, 0
 	changed := false
+	var unheard []string // online nodes that have not renewed with us yet
 	for _, m := range members {
 		lv := views[m.Name].lv
 		want := m.State
@@ -472,6 +532,9 @@ func (c *Controller) plan(ctx context.Context) {
 				alive++
 			}
 		}
+		if want == store.StateOnline && !heard[m.Name] {
+			unheard = append(unheard, m.Name)
+		}
 		guard := views[m.Name].guard
 		if want == m.State && (guard == m.Lease.Watchdog || !renewed[m.Name]) {
 			continue
@@ -489,6 +552,9 @@ func (c *Controller) plan(ctx context.Context) {
 					delete(c.inflight, k)
 				}
 			}
+			c.lmu.Lock()
+			delete(c.busy, m.Name)
+			c.lmu.Unlock()
 		}
 		lease := store.Lease{Leader: c.cfg.Node, GrantedAt: views[m.Name].granted.UnixMilli(), TTL: c.cfg.Leases.TTL.Milliseconds(), Watchdog: guard}
 		c.apply(ctx, store.NewNodeState(m.Name, want, lease))
@@ -518,7 +584,14 @@ func (c *Controller) plan(ctx context.Context) {
 		return
 	}
 	c.step++
-	c.dispatch(cfg, res.Actions)
+	if len(unheard) > 0 {
+		// They may be running ops a previous leader asked for.
+		if c.cfg.Debug {
+			c.cfg.Logf("controller: waiting for the first renewal of %v before dispatching", unheard)
+		}
+		return
+	}
+	c.dispatch(cfg, res.Actions, held)
 	c.monitors(cfg, st, res.Actions)
 }
 
@@ -596,8 +669,9 @@ func (c *Controller) apply(ctx context.Context, cmd store.Command) {
 	}
 }
 
-// dispatch sends the ready actions of a plan.
-func (c *Controller) dispatch(cfg *model.Config, actions []*sched.Action) {
+// dispatch sends the ready actions of a plan, except for resources held
+// by ops in flight that another controller asked for (Renewal.Busy).
+func (c *Controller) dispatch(cfg *model.Config, actions []*sched.Action, held map[string]bool) {
 	byID := map[int]*sched.Action{}
 	for _, a := range actions {
 		byID[a.ID] = a
@@ -631,7 +705,6 @@ func (c *Controller) dispatch(cfg *model.Config, actions []*sched.Action) {
 	// resource a second time elsewhere. Actions of this one plan for the
 	// same resource are consistent with each other and may go together.
 	// Recurring monitors change nothing and hold nothing up.
-	held := map[string]bool{}
 	for _, f := range c.inflight {
 		if !f.recurring {
 			held[f.base] = true
@@ -687,6 +760,8 @@ func (c *Controller) op(cfg *model.Config, a *sched.Action) (Op, bool) {
 		Timeout:       c.cfg.DefaultTimeout,
 		Params:        map[string]string{},
 		TransitionKey: fmt.Sprintf("%s:%d:%d", c.cfg.Node, c.step, a.ID),
+		Term:          c.term,
+		Controller:    c.id,
 	}
 	for _, nv := range r.Params {
 		op.Params[nv.Name] = nv.Value

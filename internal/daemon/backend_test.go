@@ -30,7 +30,8 @@ import (
 type apiCluster struct {
 	t     *testing.T
 	ca    *pki.CA
-	kill  map[string]func() // node -> stop it abruptly (with a runtime)
+	kill  map[string]func()   // node -> stop it abruptly (with a runtime)
+	rts   map[string]*Runtime // node -> its runtime (with a runtime)
 	token string
 	nodes map[string]*consensus.Node
 	srv   map[string]*httptest.Server
@@ -55,7 +56,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 		t.Fatal(err)
 	}
 	tokens := pki.NewTokenSet(rec)
-	c := &apiCluster{t: t, kill: map[string]func(){}, ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
+	c := &apiCluster{t: t, kill: map[string]func(){}, rts: map[string]*Runtime{}, ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
 	trans := map[string]*consensus.MemTransport{}
 	names := []string{"n1", "n2", "n3"}
 	for _, name := range names {
@@ -105,6 +106,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 				t.Fatal(err)
 			}
 			hooks = rt.Hooks()
+			c.rts[name] = rt
 		}
 		mux := http.NewServeMux()
 		mux.Handle(PeerPrefix, NewPeerHandler(n, hooks))

@@ -132,7 +132,11 @@ func (h *PeerHandler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		peerError(w, http.StatusBadRequest, "heartbeat: watchdog_ms is negative")
 		return
 	}
-	exp, err := c.Heartbeat(r.Context(), controller.Renewal{Node: caller(r), Boot: req.Boot, Watchdog: time.Duration(req.WatchdogMS) * time.Millisecond})
+	if len(req.Busy) > maxBusy {
+		peerError(w, http.StatusBadRequest, fmt.Sprintf("heartbeat: busy lists %d ops, more than %d", len(req.Busy), maxBusy))
+		return
+	}
+	exp, err := c.Heartbeat(r.Context(), controller.Renewal{Node: caller(r), Boot: req.Boot, Watchdog: time.Duration(req.WatchdogMS) * time.Millisecond, Busy: req.Busy})
 	if err != nil {
 		peerError(w, http.StatusServiceUnavailable, err.Error())
 		return
@@ -147,7 +151,13 @@ type peerHeartbeat struct {
 	WatchdogMS int64 `json:"watchdog_ms"`
 	// Boot identifies the sending agent process (controller.Renewal).
 	Boot string `json:"boot,omitempty"`
+	// Busy are the node's ops not yet reported (controller.Renewal).
+	Busy []controller.Busy `json:"busy,omitempty"`
 }
+
+// maxBusy bounds Renewal.Busy on the wire: a node has one op in flight
+// per resource, and a queue of a few more.
+const maxBusy = 16384
 
 // peerReport is an op result on the wire.
 type peerReport struct {
@@ -488,7 +498,7 @@ func (c *PeerClient) postAddr(ctx context.Context, addr, path string, in, out an
 // Heartbeat asks the leader to renew this node's lease (the leader takes
 // the node's name from its certificate, not from r.Node).
 func (c *PeerClient) Heartbeat(ctx context.Context, leader string, r controller.Renewal) error {
-	return c.post(ctx, leader, "heartbeat", peerHeartbeat{WatchdogMS: r.Watchdog.Milliseconds(), Boot: r.Boot}, nil)
+	return c.post(ctx, leader, "heartbeat", peerHeartbeat{WatchdogMS: r.Watchdog.Milliseconds(), Boot: r.Boot, Busy: r.Busy}, nil)
 }
 
 // Report sends an op result to the leader.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -60,6 +61,9 @@ type Runtime struct {
 	// lastOp is the last op handed to the executor per resource (to stop
 	// it with the same agent and parameters).
 	lastOp map[string]executor.Op
+	// busy are the one-shot ops handed to the executor whose results no
+	// leader has taken yet, by call id (controller.Renewal.Busy).
+	busy map[int]controller.Busy
 
 	wg sync.WaitGroup
 }
@@ -92,7 +96,7 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	// Boots order by start time (controller.Renewal.Boot).
 	boot := fmt.Sprintf("%016x-%s", time.Now().UnixNano(), hex.EncodeToString(b[:]))
 	return &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases), boot: boot,
-		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}}, nil
+		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}, busy: map[int]controller.Busy{}}, nil
 }
 
 // FeedWatchdog reports whether the watchdog may be fed at now: the lease
@@ -277,7 +281,14 @@ func (r *Runtime) renew(ctx context.Context) error {
 
 // renewal is this node's heartbeat.
 func (r *Runtime) renewal() controller.Renewal {
-	return controller.Renewal{Node: r.cfg.Name, Boot: r.boot, Watchdog: r.cfg.Watchdog}
+	r.mu.Lock()
+	busy := make([]controller.Busy, 0, len(r.busy))
+	for _, b := range r.busy {
+		busy = append(busy, b)
+	}
+	r.mu.Unlock()
+	sort.Slice(busy, func(i, j int) bool { return busy[i].Resource < busy[j].Resource })
+	return controller.Renewal{Node: r.cfg.Name, Boot: r.boot, Watchdog: r.cfg.Watchdog, Busy: busy}
 }
 
 // toLeader calls local with this node's controller when it leads, remote
@@ -324,11 +335,24 @@ func (r *Runtime) selfFence() {
 	}
 }
 
+// maxUndelivered bounds the results kept for a leader that cannot be
+// reached; past it the oldest is dropped (a leader that comes back
+// probes again what it no longer knows).
+const maxUndelivered = 1024
+
 // results tracks what this node runs and forwards every result to the
-// leader; a result the leader cannot be told is lost, as on a network
-// (the next monitor or probe tells again).
+// leader, in order. A result the leader cannot be told now is kept and
+// sent again (every quarter heartbeat, and whenever a new result comes):
+// a new leader must learn what its predecessor asked for, and until it
+// has, the op counts as busy in this node's renewals. Of a recurring
+// monitor only the newest undelivered result is kept.
 func (r *Runtime) results(ctx context.Context) {
 	defer r.wg.Done()
+	var queue []executor.Result
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -338,12 +362,61 @@ func (r *Runtime) results(ctx context.Context) {
 				return
 			}
 			r.track(res)
+			queue = r.enqueue(queue, res)
+		case <-retry.C:
+		}
+		for len(queue) > 0 {
+			res := queue[0]
 			rh := model.ResourceHistory{ID: res.Resource, Class: res.Agent.Class, Provider: res.Agent.Provider, Type: res.Agent.Name}
 			if err := r.report(ctx, rh, res.Record); err != nil {
-				r.cfg.Logf("daemon: report %s %s: %v", res.Resource, res.Record.Operation, err)
+				if !failing {
+					r.cfg.Logf("daemon: report %s %s: %v (kept, sent again)", res.Resource, res.Record.Operation, err)
+				}
+				failing = true
+				break
 			}
+			if failing {
+				r.cfg.Logf("daemon: reports reach the leader again")
+			}
+			failing = false
+			queue = queue[1:]
+			r.delivered(res)
+		}
+		if len(queue) > 0 {
+			retry.Reset(r.cfg.Leases.Heartbeat / 4)
 		}
 	}
+}
+
+// enqueue appends res to the undelivered results, replacing an earlier
+// result of the same recurring op, and dropping the oldest past
+// maxUndelivered.
+func (r *Runtime) enqueue(queue []executor.Result, res executor.Result) []executor.Result {
+	if res.Record.Interval > 0 {
+		queue = slices.DeleteFunc(queue, func(q executor.Result) bool {
+			return q.Resource == res.Resource && q.Record.Operation == res.Record.Operation && q.Record.Interval == res.Record.Interval
+		})
+	}
+	queue = append(queue, res)
+	if len(queue) > maxUndelivered {
+		r.cfg.Logf("daemon: %d results undelivered: dropping %s %s", len(queue), queue[0].Resource, queue[0].Record.Operation)
+		r.delivered(queue[0])
+		queue = queue[1:]
+	}
+	return queue
+}
+
+// delivered ends the busy entry of a one-shot op whose result a leader
+// has taken.
+func (r *Runtime) delivered(res executor.Result) {
+	if res.Record.Interval > 0 {
+		return
+	}
+	r.mu.Lock()
+	if b, ok := r.busy[res.Record.CallID]; ok && b.Resource == res.Resource {
+		delete(r.busy, res.Record.CallID)
+	}
+	r.mu.Unlock()
 }
 
 func (r *Runtime) report(ctx context.Context, rh model.ResourceHistory, rec model.OpRecord) error {
@@ -392,19 +465,29 @@ func (r *Runtime) Dispatch(node string, op controller.Op) error {
 	return r.cfg.Peers.Exec(ctx, node, op)
 }
 
-// exec hands op to the local executor.
+// exec hands op to the local executor, unless it comes from an older
+// Raft term than this node's: a newer leader may already have planned
+// without it.
 func (r *Runtime) exec(op controller.Op) error {
 	if r.cfg.Executor == nil {
 		return errors.New("daemon: this node runs no resources")
+	}
+	if term := r.cfg.Node.Term(); op.Term < term {
+		return fmt.Errorf("daemon: %s %s from a leader of term %d, but this node is in term %d", op.Resource.ID, op.Name, op.Term, term)
 	}
 	eop := executor.Op{
 		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
 		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
 		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
 	}
+	// Under the lock, so the result (taken under it too) cannot be
+	// delivered before its busy entry exists.
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.lastOp[eop.Resource] = eop
-	r.mu.Unlock()
-	_, err := r.cfg.Executor.Exec(eop)
+	call, err := r.cfg.Executor.Exec(eop)
+	if err == nil && eop.Interval == 0 {
+		r.busy[call] = controller.Busy{Resource: eop.Resource, Controller: op.Controller}
+	}
 	return err
 }

@@ -2,11 +2,16 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/controller"
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/store"
 )
 
 // statusOf polls the status through any node's API.
@@ -94,4 +99,46 @@ func TestRuntimeRecoversLostNode(t *testing.T) {
 		t.Fatalf("web still on %s", victim)
 	}
 	t.Logf("web moved %s -> %s %v after the kill", victim, r.Nodes[0], time.Since(killed).Round(time.Millisecond))
+}
+
+// A node refuses an op from a leader of an older Raft term than its own
+// (a deposed leader that does not know it yet), and reports an op it
+// accepted as busy in its renewals until the leader has taken its result
+// (controller.Renewal.Busy): a new leader must not act on a resource an op
+// of its predecessor still works on.
+func TestRuntimeRefusesOldTermsAndReportsBusyOps(t *testing.T) {
+	c := newCluster(t, true)
+	all := []string{"n1", "n2", "n3"}
+	cl := c.client(t, all...)
+	waitStatus(t, c, cl, "all nodes online", 10*time.Second, func(st *api.Status) bool {
+		return len(st.Nodes) == 3 && !slices.ContainsFunc(st.Nodes, func(n api.NodeStatus) bool { return n.State != api.NodeOnline })
+	})
+	follower := "n1"
+	if c.leader() == follower {
+		follower = "n2"
+	}
+	rt, term := c.rts[follower], c.nodes[follower].Term()
+	probe := controller.Op{Resource: model.ResourceHistory{ID: "probe-me", Class: "builtin", Type: "dummy"}, Name: "monitor",
+		Params: map[string]string{"op_sleep": "300ms"}, Timeout: 5 * time.Second, TargetRC: 7, Controller: "test"}
+	old := probe
+	old.Term = term - 1
+	if err := rt.exec(old); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("term %d", term)) {
+		t.Fatalf("an op of term %d on a node in term %d: %v, want a refusal naming both", term-1, term, err)
+	}
+	probe.Term = term
+	if err := rt.exec(probe); err != nil {
+		t.Fatal(err)
+	}
+	if busy := rt.renewal().Busy; len(busy) != 1 || busy[0] != (controller.Busy{Resource: "probe-me", Controller: "test"}) {
+		t.Fatalf("busy right after exec = %+v, want probe-me of test", busy)
+	}
+	waitUntil(t, "the probe's result delivered", func() bool { return len(rt.renewal().Busy) == 0 })
+	// Taken means queued for the controller, which records it next.
+	waitUntil(t, "the probe recorded", func() (recorded bool) {
+		c.nodes[follower].Read(func(s *store.Store) {
+			m, _ := s.Member(follower)
+			recorded = slices.ContainsFunc(m.Resources, func(rh model.ResourceHistory) bool { return rh.ID == "probe-me" })
+		})
+		return recorded
+	})
 }

@@ -357,3 +357,45 @@ func TestNoSecondStartWhileAStartIsInFlight(t *testing.T) {
 		t.Fatalf("web started on %s before it stopped on %s: %+v", other, first, c.Events())
 	}
 }
+
+// A new leader does not know what its predecessor asked for: a start in
+// flight on a node when the leader dies is in no store yet. The node
+// reports it busy in its renewals (and delivers its result to the new
+// leader); until then the new leader leaves the resource alone, although
+// the configuration now prefers another node.
+func TestNewLeaderWaitsForOpsItsPredecessorAskedFor(t *testing.T) {
+	c := newCluster(t)
+	leader := c.Leader()
+	var others []string
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if n != leader {
+			others = append(others, n)
+		}
+	}
+	x, y := others[0], others[1]
+	c.Update("create web on "+x, func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: "web", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
+			Params: []model.NV{{Name: "op_sleep", Value: "1s"}}})
+		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-x", Resource: "web", Node: x, Score: 100})
+	})
+	c.WaitFor("web's start to begin on "+x, func() bool {
+		ns := c.ActiveOn("web")
+		return len(ns) == 1 && ns[0] == x
+	})
+	// The leader holds web while its start is in flight (the test
+	// above); its successor must too.
+	c.Update("prefer "+y, func(cfg *model.Config) {
+		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-y", Resource: "web", Node: y, Score: 200})
+	})
+	c.Kill(leader)
+	c.WaitFor("a new leader", func() bool { return c.Leader() != "" })
+	c.Eventually("web on "+y, func() bool {
+		ns := c.ActiveOn("web")
+		return len(ns) == 1 && ns[0] == y
+	})
+	stop, ok := lastEvent(c, "web", x, false)
+	start, _ := lastEvent(c, "web", y, true)
+	if !ok || stop.Seq > start.Seq {
+		t.Fatalf("web started on %s before it stopped on %s: %+v", y, x, c.Events())
+	}
+}

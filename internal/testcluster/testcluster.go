@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -92,6 +93,10 @@ type Node struct {
 	cancel context.CancelFunc
 	stop   chan struct{}
 	wg     sync.WaitGroup
+	// busy are the one-shot ops dispatched to the node whose results no
+	// leader has taken yet, by call id (controller.Renewal.Busy).
+	bmu  sync.Mutex
+	busy map[int]controller.Busy
 }
 
 // New starts a cluster, bootstraps n1, joins the others and waits until
@@ -162,7 +167,7 @@ func (c *Cluster) startNode(name, dir string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	n := &Node{Name: name, Boot: fmt.Sprintf("%016x-%s", time.Now().UnixNano(), name), c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{})}
+	n := &Node{Name: name, Boot: fmt.Sprintf("%016x-%s", time.Now().UnixNano(), name), c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{}), busy: map[int]controller.Busy{}}
 	ex, err := executor.New(executor.Config{Node: name, Clock: c.Clock,
 		Agents: map[string]executor.Agent{"builtin": &recorder{inner: bc, n: n}}})
 	if err != nil {
@@ -230,10 +235,14 @@ func keys[V any](m map[string]V) []string {
 }
 
 // forwardResults sends the node's executor results to the leader's
-// controller when the node can reach it; otherwise they are lost, as on a
-// network.
+// controller, in order, as the daemon does: while the node cannot reach
+// a leader they are kept and sent again (of a recurring monitor only the
+// newest), and the ops count as busy in the node's renewals.
 func (n *Node) forwardResults() {
 	defer n.wg.Done()
+	retry := time.NewTicker(5 * time.Millisecond)
+	defer retry.Stop()
+	var queue []executor.Result
 	for {
 		select {
 		case <-n.stop:
@@ -242,14 +251,43 @@ func (n *Node) forwardResults() {
 			if !ok {
 				return
 			}
+			if r.Record.Interval > 0 {
+				queue = slices.DeleteFunc(queue, func(q executor.Result) bool {
+					return q.Resource == r.Resource && q.Record.Operation == r.Record.Operation && q.Record.Interval == r.Record.Interval
+				})
+			}
+			queue = append(queue, r)
+		case <-retry.C:
+		}
+		for len(queue) > 0 {
 			ctrl, leader := n.c.leader()
 			if ctrl == nil || !n.c.reachable(leader, n.Name) {
-				continue
+				break
 			}
+			r := queue[0]
 			rh := model.ResourceHistory{ID: r.Resource, Class: r.Agent.Class, Provider: r.Agent.Provider, Type: r.Agent.Name}
-			ctrl.Report(n.Name, n.Boot, rh, r.Record)
+			if ctrl.Report(n.Name, n.Boot, rh, r.Record) != nil {
+				break
+			}
+			queue = queue[1:]
+			if r.Record.Interval == 0 {
+				n.bmu.Lock()
+				delete(n.busy, r.Record.CallID)
+				n.bmu.Unlock()
+			}
 		}
 	}
+}
+
+// renewal is the node's heartbeat.
+func (n *Node) renewal() controller.Renewal {
+	n.bmu.Lock()
+	defer n.bmu.Unlock()
+	r := controller.Renewal{Node: n.Name, Boot: n.Boot}
+	for _, b := range n.busy {
+		r.Busy = append(r.Busy, b)
+	}
+	return r
 }
 
 // watchLeadership runs a controller while the node leads.
@@ -308,11 +346,21 @@ func (d dispatcher) Dispatch(node string, op controller.Op) error {
 	d.c.mu.Lock()
 	n := d.c.nodes[node]
 	d.c.mu.Unlock()
-	_, err := n.ex.Exec(executor.Op{
+	// As the daemon: an op from a leader older than the node's term is
+	// refused, and a one-shot op is busy until its result is delivered.
+	if term := n.Raft.Term(); op.Term < term {
+		return fmt.Errorf("testcluster: op of term %d on %s, in term %d", op.Term, node, term)
+	}
+	n.bmu.Lock()
+	defer n.bmu.Unlock()
+	call, err := n.ex.Exec(executor.Op{
 		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
 		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
 		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
 	})
+	if err == nil && op.Interval == 0 {
+		n.busy[call] = controller.Busy{Resource: op.Resource.ID, Controller: op.Controller}
+	}
 	return err
 }
 
@@ -376,7 +424,7 @@ func (c *Cluster) heartbeats() {
 		}
 		if ctrl != nil && c.reachable(leader, name) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			if _, err := ctrl.Heartbeat(ctx, controller.Renewal{Node: name, Boot: n.Boot}); err == nil {
+			if _, err := ctrl.Heartbeat(ctx, n.renewal()); err == nil {
 				n.holder.Renewed(now)
 			}
 			cancel()
