@@ -33,8 +33,9 @@ import (
 //     configuration of the node reads at each handshake) hold the
 //     replicated bundle; the holder moves the new CA's key from
 //     ca-next.key to ca.key;
-//  2. its certificate: when the signing CA did not issue it, the node
-//     makes a new key and a certificate request and has the holder sign
+//  2. its certificate: when the signing CA did not issue it, or it has
+//     less than a third of its lifetime left (pki.DueForRenewal), the
+//     node makes a new key and a certificate request and has the holder sign
 //     it (POST /internal/v1/renew: name, role and hosts come from the
 //     caller's verified certificate), saves it (pki.SaveRenewedNode) and
 //     switches the keyring: the next connections use it;
@@ -87,7 +88,10 @@ type caManager struct {
 
 	mu      sync.Mutex // one reconcile or rotation at a time
 	applied []string   // the bundle last installed
-	lastErr string     // the last reconcile error logged (not repeated)
+	// agedRenewal is when this node last renewed its certificate because
+	// it was due (pki.DueForRenewal).
+	agedRenewal time.Time
+	lastErr     string // the last reconcile error logged (not repeated)
 	// cutFor is what the last cut checked connections against: the
 	// trusted CAs and the length of the revocation list, and when.
 	// Handshakes check both, so only connections made before either
@@ -186,7 +190,14 @@ func (m *caManager) step(ctx context.Context) error {
 	}
 	leaf := m.keys.Leaf()
 	signing := &pki.CA{Cert: certs[0]}
-	if !signing.Issued(leaf) {
+	// Renewed for its age at most once an hour: a holder whose clock is
+	// far behind would sign certificates that are due at once.
+	aged := signing.Issued(leaf) && pki.DueForRenewal(leaf, time.Now()) && time.Since(m.agedRenewal) > time.Hour
+	if !signing.Issued(leaf) || aged {
+		if aged {
+			m.agedRenewal = time.Now()
+			m.logf("CA: this node's certificate expires %s: renewing it", leaf.NotAfter.UTC().Format(time.RFC3339))
+		}
 		if err := m.renew(ctx, st.Holder, signing); err != nil {
 			return err
 		}
@@ -305,8 +316,8 @@ func (m *caManager) sign(csr []byte, current *x509.Certificate) ([]byte, error) 
 	if err != nil || len(certs) == 0 || !certs[0].Equal(ca.Cert) {
 		return nil, fmt.Errorf("%w: the signing CA is not installed on this node yet", errNotHolder)
 	}
-	if ca.Issued(current) {
-		return nil, fmt.Errorf("%w: the certificate is already from CA %s", errNothingToRenew, ca.Fingerprint())
+	if ca.Issued(current) && !pki.DueForRenewal(current, time.Now()) {
+		return nil, fmt.Errorf("%w: the certificate is from CA %s and valid until %s", errNothingToRenew, ca.Fingerprint(), current.NotAfter.UTC().Format(time.DateOnly))
 	}
 	leaf, err := ca.Renew(csr, current, time.Now(), certValidity)
 	if err != nil {

@@ -299,6 +299,16 @@ func (ca *CA) Renew(csrPEM []byte, current *x509.Certificate, now time.Time, val
 	return ca.sign(csr.PublicKey, id.Node, id.Role, current.IPAddresses, current.DNSNames, now, validity)
 }
 
+// DueForRenewal reports whether a certificate has less than a third of
+// its lifetime left at now (for a node certificate of two years: the last
+// eight months), when a node has it renewed: early enough that a holder
+// down for weeks, or a cluster switched off for months, still finds it
+// valid.
+func DueForRenewal(c *x509.Certificate, now time.Time) bool {
+	life := c.NotAfter.Sub(c.NotBefore)
+	return c.NotAfter.Sub(now) < life/3
+}
+
 // KeyMatches reports whether ca holds the private key of its certificate.
 func (ca *CA) KeyMatches() bool {
 	pub, ok := ca.Cert.PublicKey.(*ecdsa.PublicKey)
