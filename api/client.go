@@ -136,6 +136,7 @@ type request struct {
 // successful response (the caller closes its body) or one error.
 func (c *Client) do(ctx context.Context, hc *http.Client, r request) (*http.Response, error) {
 	var failures []string
+	var behind error // the last server that answered it is behind
 	for _, addr := range c.addrs {
 		var body io.Reader
 		if r.body != nil {
@@ -167,11 +168,21 @@ func (c *Client) do(ctx context.Context, hc *http.Client, r request) (*http.Resp
 			return nil, fmt.Errorf("api: %s: %v", addr, rootCause(err))
 		}
 		c.sawEpoch(resp.Header.Get("Paceline-Epoch"))
+		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get(HeaderRetryElsewhere) != "" {
+			// The server did nothing (its state is behind): try the next.
+			behind = readError(addr, resp)
+			resp.Body.Close()
+			failures = append(failures, behind.Error())
+			continue
+		}
 		if resp.StatusCode >= 300 {
 			defer resp.Body.Close()
 			return nil, readError(addr, resp)
 		}
 		return resp, nil
+	}
+	if len(failures) == 1 && behind != nil {
+		return nil, behind
 	}
 	return nil, fmt.Errorf("api: no server answered: %s", strings.Join(failures, "; "))
 }

@@ -37,7 +37,10 @@
 // "Paceline-Epoch". A request with the header "Paceline-Min-Epoch: N" is
 // answered from a copy of the configuration at least at epoch N (waiting
 // up to a second for the node to catch up): the Client sends the newest
-// epoch it has seen, so it reads its own writes on any node.
+// epoch it has seen, so it reads its own writes on any node. A node that
+// has restarted, or knows a leader it is behind, first waits a little for
+// its copy to catch up; if it does not, it answers 503 with the header
+// "Paceline-Retry-Elsewhere" and the Client tries its next address.
 //
 // # Configuration schema
 //

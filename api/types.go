@@ -174,6 +174,12 @@ type ConfigResult struct {
 // Token kinds of TokenRequest.
 const TokenJoin = "join"
 
+// HeaderRetryElsewhere is set on a 503 from a node that did nothing with
+// the request because its copy of the cluster's state is behind (it
+// restarted, or was cut off and has not caught up): another node may
+// answer. The Client then tries its next address.
+const HeaderRetryElsewhere = "Paceline-Retry-Elsewhere"
+
 // TokenAPI is the kind of an API token (Role says which).
 const TokenAPI = "api"
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
@@ -64,21 +62,11 @@ prints that sample's CIB XML, to try variations with "paceline simulate
 	return cmd
 }
 
-// runDemo writes the embedded CIB to a temporary file (the importer reads
-// files) and simulates it with --explain.
+// runDemo simulates the embedded CIB with --explain.
 func runDemo(s streams) error {
-	dir, err := os.MkdirTemp("", "paceline-demo-")
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "demo-cluster.xml")
-	if err := os.WriteFile(path, demoCIB, 0o600); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
 	var out bytes.Buffer
-	err = runSimulate(streams{Out: &out, Err: s.Err},
-		simulateOptions{cibPath: path, explain: demoExplain, name: "the demo cluster"})
+	err := runSimulate(streams{Out: &out, Err: s.Err},
+		simulateOptions{cibXML: demoCIB, explain: demoExplain, name: "the demo cluster"})
 	if err != nil {
 		return err
 	}

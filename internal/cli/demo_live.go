@@ -199,7 +199,7 @@ func runLiveDemo(ctx context.Context, s streams, once bool) (err error) {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "paceline-demo-")
+	dir, err := privateDir("paceline-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -364,4 +364,23 @@ func newDemoWebCmd(s streams) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve on")
 	return cmd
+}
+
+// privateDir makes a new directory (mode 0700) for the demo's nodes under
+// the user's own cache directory ($XDG_CACHE_HOME or ~/.cache, then
+// "paceline"), not in a shared temporary directory where another user
+// could have prepared a name or a symbolic link.
+func privateDir(prefix string) (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no private directory for the demo's data: %w", err)
+	}
+	base = filepath.Join(base, "paceline")
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", err
+	}
+	if fi, err := os.Lstat(base); err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%s must be a directory only its owner can use (mode 0700)", base)
+	}
+	return os.MkdirTemp(base, prefix)
 }

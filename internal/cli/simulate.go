@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paceline/paceline/internal/cib"
+	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/sched"
 )
 
@@ -19,6 +20,8 @@ import (
 type simulateOptions struct {
 	// cibPath is the Pacemaker CIB XML file to schedule.
 	cibPath string
+	// cibXML, when set, is scheduled instead of cibPath's file.
+	cibXML []byte
 	// explain names a resource whose placement is explained after the
 	// result; empty for none.
 	explain string
@@ -105,7 +108,16 @@ func runSimulate(s streams, opts simulateOptions) error {
 		opts.name = opts.cibPath
 	}
 	t0 := time.Now()
-	cfg, status, err := cib.ParseFile(opts.cibPath)
+	var (
+		cfg    *model.Config
+		status *model.Status
+		err    error
+	)
+	if opts.cibXML != nil {
+		cfg, status, err = cib.Parse(bytes.NewReader(opts.cibXML))
+	} else {
+		cfg, status, err = cib.ParseFile(opts.cibPath)
+	}
 	if err != nil {
 		return fmt.Errorf("read CIB: %w", err)
 	}

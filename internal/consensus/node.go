@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -47,6 +48,8 @@ type Node struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+	// synced is set once CaughtUp has held since the node started.
+	synced atomic.Bool
 }
 
 // NewNode starts a node: it opens (or creates) the log in cfg.DataDir,
@@ -179,12 +182,24 @@ func (n *Node) LeaderID() string {
 	return string(id)
 }
 
-// CaughtUp reports whether this node knows a leader and has applied
-// every entry it knows to be committed: its store is then the cluster's
-// current state, not a restarted node's older one it is still replaying.
+// CaughtUp reports whether this node knows a leader, has learnt from it
+// what is committed, and has applied all of it: its store is then the
+// cluster's current state, not a restarted node's older one it is still
+// replaying. (A restarted node knows nothing committed, index 0, until
+// the leader's first accepted append tells it.)
 func (n *Node) CaughtUp() bool {
-	return n.LeaderID() != "" && n.raft.AppliedIndex() >= n.raft.CommitIndex()
+	commit := n.raft.CommitIndex()
+	ok := n.LeaderID() != "" && commit > 0 && n.raft.AppliedIndex() >= commit
+	if ok {
+		n.synced.Store(true)
+	}
+	return ok
 }
+
+// Synced reports whether CaughtUp has held (when asked) since this node
+// started: a node cut off since has the state of then, one that was never
+// caught up the older state it restarted with.
+func (n *Node) Synced() bool { return n.synced.Load() }
 
 // ID returns this node's ID.
 func (n *Node) ID() string { return n.cfg.ID }

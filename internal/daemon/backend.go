@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/httpapi"
@@ -29,6 +31,7 @@ type Backend struct {
 
 var (
 	_ httpapi.Backend     = (*Backend)(nil)
+	_ httpapi.Freshness   = (*Backend)(nil)
 	_ httpapi.NodeRemover = (*Backend)(nil)
 	_ httpapi.CAManager   = (*Backend)(nil)
 )
@@ -90,4 +93,35 @@ func (b *Backend) Propose(ctx context.Context, cmd store.Command) (store.Result,
 
 func (b *Backend) Wait(ctx context.Context, after uint64) (uint64, error) {
 	return b.node.WaitChange(ctx, after)
+}
+
+// freshWait is how long a request waits for this node to catch up with
+// the cluster (Fresh): a restarted node hears from the leader within a
+// Raft heartbeat or an election.
+const freshWait = 1500 * time.Millisecond
+
+// Fresh implements httpapi.Freshness: nil once this node's copy of the
+// state is the cluster's (consensus.Node.CaughtUp), waiting up to
+// freshWait. A node that knows no leader but has been caught up since it
+// started answers from its copy at once: cut off from the majority, it
+// shows what it knows (no leader, no quorum). One that has not been caught
+// up since it started (its copy is from before it restarted), or that is
+// behind a leader it knows, is refused.
+func (b *Backend) Fresh(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, freshWait)
+	defer cancel()
+	for !b.node.CaughtUp() {
+		if b.node.LeaderID() == "" && b.node.Synced() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if b.node.LeaderID() == "" {
+				return fmt.Errorf("%s has not reached the cluster since it started: its state may be old; ask another node", b.node.ID())
+			}
+			return fmt.Errorf("%s is catching up with the cluster's state; ask another node", b.node.ID())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
 }

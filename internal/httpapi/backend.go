@@ -40,6 +40,16 @@ type Backend interface {
 	Audit() []store.AuditEntry
 }
 
+// Freshness is implemented by a backend whose copy of the state may be
+// older than the cluster's (a follower that restarted or was cut off).
+// Fresh returns nil when requests may be answered from this copy, after
+// waiting a little for it to catch up; otherwise an error saying why,
+// which the server answers with 503 and the header
+// api.HeaderRetryElsewhere: nothing was done, another node may answer.
+type Freshness interface {
+	Fresh(ctx context.Context) error
+}
+
 // Authenticator checks API tokens (pki.TokenSet).
 type Authenticator interface {
 	// Authenticate returns who holds token at now, or an error (unknown,

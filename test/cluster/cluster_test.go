@@ -24,6 +24,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -577,7 +579,8 @@ func TestDemoOnce(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "demo", "--once")
-	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	cache := filepath.Join(dir, "cache")
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -600,9 +603,19 @@ func TestDemoOnce(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
 	}
-	// Its temporary data directory is gone.
-	if left, _ := filepath.Glob(filepath.Join(dir, "paceline-demo-*")); len(left) > 0 {
+	// Its data directory (in the user's cache directory, not a shared
+	// temporary one) is gone.
+	if !strings.Contains(out.String(), "data in "+filepath.Join(cache, "paceline", "paceline-demo-")) {
+		t.Errorf("demo did not keep its data in %s:\n%s", filepath.Join(cache, "paceline"), out.String())
+	}
+	if left, _ := filepath.Glob(filepath.Join(cache, "paceline", "paceline-demo-*")); len(left) > 0 {
 		t.Errorf("demo left %v behind", left)
+	}
+	// The status it prints once the crashed node is back shows web still
+	// running, not the restarted node's old state.
+	_, back, _ := strings.Cut(out.String(), "bringing")
+	if !regexp.MustCompile(`(?m)^\s+web\s+builtin:process\s+Started\s`).MatchString(back) {
+		t.Errorf("the status after the node came back does not show web Started:\n%s", back)
 	}
 }
 
@@ -624,4 +637,64 @@ func foreignClient(t *testing.T) *http.Client {
 	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }}}}
+}
+
+// A node that restarts has the state it saved, older than the cluster's,
+// until the leader brings it up to date. Its API must not answer from that
+// old copy: it waits for the copy to catch up, or answers 503 with
+// Paceline-Retry-Elsewhere (the CLI then tries its next address). Here db
+// is created while n3 is down; n3 then restarts while n1 and n2 are down,
+// so it cannot catch up: it must refuse, not show a cluster without db;
+// once they are back, it answers with db.
+func TestRestartedNodeAnswersOnlyOnceCaughtUp(t *testing.T) {
+	h, _ := startCluster(t)
+	h.kill("n3")
+	h.must("resource", "create", "db", "builtin:dummy")
+	h.kill("n1")
+	h.kill("n2")
+	h.agent("n3")
+	only3 := append(slices.Clone(h.env), "PACELINE_ADDR=https://"+h.addr("n3"))
+	// poll asks n3 for its status: answered (always with db, or the test
+	// fails) or refused as behind.
+	poll := func() (answered, refused bool) {
+		cmd := exec.Command(h.bin, "status", "--json")
+		cmd.Env = only3
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return false, strings.Contains(errb.String(), "ask another node")
+		}
+		var st status
+		if err := json.Unmarshal(out.Bytes(), &st); err != nil {
+			t.Fatalf("status --json: %v: %q", err, out.String())
+		}
+		for _, r := range st.Resources {
+			if r.ID == "db" {
+				return true, false
+			}
+		}
+		t.Fatalf("restarted n3 answered from its old state (no db): %s", out.String())
+		return true, false
+	}
+	refusals := 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && refusals < 2; time.Sleep(50 * time.Millisecond) {
+		if answered, refused := poll(); answered {
+			t.Fatal("n3 answered with db before it could reach n1 or n2")
+		} else if refused {
+			refusals++
+		}
+	}
+	if refusals == 0 {
+		t.Fatal("n3 alone, restarted, never said it has not reached the cluster")
+	}
+	h.agent("n1")
+	h.agent("n2")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if answered, _ := poll(); answered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("n3 did not answer after n1 and n2 came back")
+		}
+	}
 }
