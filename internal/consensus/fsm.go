@@ -20,6 +20,10 @@ type fsm struct {
 	// closed and replaced on each (see Node.WaitChange).
 	index   uint64
 	changed chan struct{}
+	// raftIndex is the log index of the last command applied here (or of
+	// the snapshot the node started from); Raft counts entries as applied
+	// when it hands them to the FSM goroutine, before Apply runs.
+	raftIndex uint64
 }
 
 var _ raft.FSM = (*fsm)(nil)
@@ -30,6 +34,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	cmd, err := store.Decode(l.Data)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.raftIndex = l.Index
 	if err != nil {
 		return store.Result{Err: err, Epoch: f.st.Epoch()}
 	}
@@ -38,6 +43,20 @@ func (f *fsm) Apply(l *raft.Log) any {
 		f.bump()
 	}
 	return res
+}
+
+// applied returns the log index of the last command applied here.
+func (f *fsm) applied() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.raftIndex
+}
+
+// started records the index of the snapshot the node restored at start.
+func (f *fsm) started(index uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.raftIndex = max(f.raftIndex, index)
 }
 
 // bump records one change; f.mu must be held for writing.

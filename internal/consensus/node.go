@@ -50,6 +50,7 @@ type Node struct {
 	stopOnce sync.Once
 	// synced is set once CaughtUp has held since the node started.
 	synced atomic.Bool
+	logs   raft.LogStore
 }
 
 // NewNode starts a node: it opens (or creates) the log in cfg.DataDir,
@@ -111,7 +112,8 @@ func NewNode(cfg Config, trans raft.Transport) (*Node, error) {
 		}
 		return nil, fmt.Errorf("consensus: start raft: %w", err)
 	}
-	n.raft = r
+	n.raft, n.logs = r, logs
+	n.fsm.started(r.AppliedIndex()) // the snapshot NewRaft restored
 	n.wg.Add(1)
 	go n.forwardLeadership(notify)
 	return n, nil
@@ -189,11 +191,30 @@ func (n *Node) LeaderID() string {
 // the leader's first accepted append tells it.)
 func (n *Node) CaughtUp() bool {
 	commit := n.raft.CommitIndex()
-	ok := n.LeaderID() != "" && commit > 0 && n.raft.AppliedIndex() >= commit
+	ok := n.LeaderID() != "" && commit > 0 && n.raft.AppliedIndex() >= commit && n.fsmReached(commit)
 	if ok {
 		n.synced.Store(true)
 	}
 	return ok
+}
+
+// fsmReached reports whether the store has applied every command up to
+// index: Raft counts entries applied once handed to the FSM goroutine,
+// and passes it only commands (no no-ops, barriers or configurations), so
+// the store's last command index may rightly be lower than index when
+// only such entries follow it in the log.
+func (n *Node) fsmReached(index uint64) bool {
+	got := n.fsm.applied()
+	for i := index; i > got && index-i < 1024; i-- {
+		var l raft.Log
+		if err := n.logs.GetLog(i, &l); err != nil {
+			return true // compacted into a snapshot the store restored
+		}
+		if l.Type == raft.LogCommand {
+			return false
+		}
+	}
+	return index-got < 1024
 }
 
 // Synced reports whether CaughtUp has held (when asked) since this node
