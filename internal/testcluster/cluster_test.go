@@ -347,14 +347,21 @@ func TestNoSecondStartWhileAStartIsInFlight(t *testing.T) {
 	c.Update("prefer "+other, func(cfg *model.Config) {
 		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-prefers", Resource: "web", Node: other, Score: 100})
 	})
-	c.Eventually("web on "+other, func() bool {
-		ns := c.ActiveOn("web")
-		return len(ns) == 1 && ns[0] == other
+	waitMoved(t, c, "web", first, other)
+}
+
+// waitMoved waits until rsc is active on to alone, and fails the test if
+// it started there before it stopped on from.
+func waitMoved(t *testing.T, c *Cluster, rsc, from, to string) {
+	t.Helper()
+	c.Eventually(rsc+" on "+to, func() bool {
+		ns := c.ActiveOn(rsc)
+		return len(ns) == 1 && ns[0] == to
 	})
-	stop, ok := lastEvent(c, "web", first, false)
-	start, _ := lastEvent(c, "web", other, true)
+	stop, ok := lastEvent(c, rsc, from, false)
+	start, _ := lastEvent(c, rsc, to, true)
 	if !ok || stop.Seq > start.Seq {
-		t.Fatalf("web started on %s before it stopped on %s: %+v", other, first, c.Events())
+		t.Fatalf("%s started on %s before it stopped on %s: %+v", rsc, to, from, c.Events())
 	}
 }
 
@@ -389,13 +396,5 @@ func TestNewLeaderWaitsForOpsItsPredecessorAskedFor(t *testing.T) {
 	})
 	c.Kill(leader)
 	c.WaitFor("a new leader", func() bool { return c.Leader() != "" })
-	c.Eventually("web on "+y, func() bool {
-		ns := c.ActiveOn("web")
-		return len(ns) == 1 && ns[0] == y
-	})
-	stop, ok := lastEvent(c, "web", x, false)
-	start, _ := lastEvent(c, "web", y, true)
-	if !ok || stop.Seq > start.Seq {
-		t.Fatalf("web started on %s before it stopped on %s: %+v", y, x, c.Events())
-	}
+	waitMoved(t, c, "web", x, y)
 }
