@@ -116,6 +116,8 @@ type Busy struct {
 	// Controller is the controller that asked for it (Op.Controller);
 	// empty for one the node started itself (a self-fence stop).
 	Controller string `json:"controller,omitempty"`
+	// Key is the op's Op.TransitionKey.
+	Key string `json:"key,omitempty"`
 }
 
 // Dispatcher delivers operations to node executors. Dispatch is called
@@ -229,6 +231,9 @@ type Controller struct {
 	// Owned by Run.
 	inflight map[string]flight // "node/resource" -> the op in flight there
 	step     int
+	// reported are the transition keys of results received lately: a
+	// node's renewal may still list such an op as busy.
+	reported map[string]time.Time
 }
 
 // flight is an operation dispatched and not yet reported.
@@ -252,6 +257,7 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		inflight: map[string]flight{},
+		reported: map[string]time.Time{},
 		boots:    map[string]string{},
 		heard:    map[string]bool{},
 		busy:     map[string][]Busy{},
@@ -424,6 +430,9 @@ func (c *Controller) record(ctx context.Context, r report) {
 		rec.FeatureSet = sched.FeatureSet
 	}
 	key := opKey(r.node, r.rh.ID, rec.Operation, rec.Interval)
+	if rec.TransitionKey != "" {
+		c.reported[rec.TransitionKey] = time.Now()
+	}
 	if c.inflight[r.node+"/"+r.rh.ID].key == key {
 		delete(c.inflight, r.node+"/"+r.rh.ID)
 	}
@@ -488,18 +497,13 @@ func (c *Controller) plan(ctx context.Context) {
 	renewed := map[string]bool{}
 	views := map[string]leaseView{}
 	heard := map[string]bool{}
-	held := map[string]bool{}
+	var busy []Busy
 	c.lmu.Lock()
 	for n := range c.heard {
 		heard[n] = true
 	}
 	for _, bs := range c.busy {
-		for _, b := range bs {
-			if b.Controller != c.id {
-				base, _, _ := strings.Cut(b.Resource, ":")
-				held[base] = true
-			}
-		}
+		busy = append(busy, bs...)
 	}
 	c.leases.Renew(c.cfg.Node, now) // the leader is alive by definition
 	for _, n := range c.leases.Nodes() {
@@ -584,6 +588,21 @@ func (c *Controller) plan(ctx context.Context) {
 		return
 	}
 	c.step++
+	// Resources with an op in flight on some node that this controller
+	// has no result of: another controller's (a predecessor's), or its own
+	// whose dispatch failed after the node took it.
+	held := map[string]bool{}
+	for k, at := range c.reported {
+		if time.Since(at) > time.Minute {
+			delete(c.reported, k)
+		}
+	}
+	for _, b := range busy {
+		if _, done := c.reported[b.Key]; b.Controller != c.id || !done {
+			base, _, _ := strings.Cut(b.Resource, ":")
+			held[base] = true
+		}
+	}
 	if len(unheard) > 0 {
 		// They may be running ops a previous leader asked for.
 		if c.cfg.Debug {

@@ -487,7 +487,7 @@ func (r *Runtime) exec(op controller.Op) error {
 	r.lastOp[eop.Resource] = eop
 	call, err := r.cfg.Executor.Exec(eop)
 	if err == nil && eop.Interval == 0 {
-		r.busy[call] = controller.Busy{Resource: eop.Resource, Controller: op.Controller}
+		r.busy[call] = controller.Busy{Resource: eop.Resource, Controller: op.Controller, Key: op.TransitionKey}
 	}
 	return err
 }

@@ -119,7 +119,7 @@ func TestRuntimeRefusesOldTermsAndReportsBusyOps(t *testing.T) {
 	}
 	rt, term := c.rts[follower], c.nodes[follower].Term()
 	probe := controller.Op{Resource: model.ResourceHistory{ID: "probe-me", Class: "builtin", Type: "dummy"}, Name: "monitor",
-		Params: map[string]string{"op_sleep": "300ms"}, Timeout: 5 * time.Second, TargetRC: 7, Controller: "test"}
+		Params: map[string]string{"op_sleep": "300ms"}, Timeout: 5 * time.Second, TargetRC: 7, Controller: "test", TransitionKey: "test:1:1"}
 	old := probe
 	old.Term = term - 1
 	if err := rt.exec(old); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("term %d", term)) {
@@ -129,7 +129,7 @@ func TestRuntimeRefusesOldTermsAndReportsBusyOps(t *testing.T) {
 	if err := rt.exec(probe); err != nil {
 		t.Fatal(err)
 	}
-	if busy := rt.renewal().Busy; len(busy) != 1 || busy[0] != (controller.Busy{Resource: "probe-me", Controller: "test"}) {
+	if busy := rt.renewal().Busy; len(busy) != 1 || busy[0] != (controller.Busy{Resource: "probe-me", Controller: "test", Key: "test:1:1"}) {
 		t.Fatalf("busy right after exec = %+v, want probe-me of test", busy)
 	}
 	waitUntil(t, "the probe's result delivered", func() bool { return len(rt.renewal().Busy) == 0 })

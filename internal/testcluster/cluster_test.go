@@ -373,13 +373,51 @@ func waitMoved(t *testing.T, c *Cluster, rsc, from, to string) {
 func TestNewLeaderWaitsForOpsItsPredecessorAskedFor(t *testing.T) {
 	c := newCluster(t)
 	leader := c.Leader()
+	x, y := followers(c)
+	startSlowWeb(c, x)
+	// The leader holds web while its start is in flight (the test
+	// above); its successor must too.
+	c.Update("prefer "+y, func(cfg *model.Config) {
+		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-y", Resource: "web", Node: y, Score: 200})
+	})
+	c.Kill(leader)
+	c.WaitFor("a new leader", func() bool { return c.Leader() != "" })
+	waitMoved(t, c, "web", x, y)
+}
+
+// A dispatch that fails after the node took the op (its reply lost) is
+// not in flight for the controller, but the node lists the op busy in its
+// renewals: the controller must not start the resource elsewhere before
+// the op's result is in.
+func TestOpTakenDespiteAFailedDispatchHoldsTheResource(t *testing.T) {
+	c := newCluster(t)
+	x, y := followers(c)
+	c.LoseReplies(x, true)
+	startSlowWeb(c, x)
+	c.LoseReplies(x, false)
+	c.Advance(c.opts.Leases.Heartbeat) // x renews, listing the start busy
+	c.Update("prefer "+y, func(cfg *model.Config) {
+		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-y", Resource: "web", Node: y, Score: 200})
+	})
+	waitMoved(t, c, "web", x, y)
+}
+
+// followers returns the two nodes that do not lead.
+func followers(c *Cluster) (x, y string) {
+	leader := c.Leader()
 	var others []string
 	for _, n := range []string{"n1", "n2", "n3"} {
 		if n != leader {
 			others = append(others, n)
 		}
 	}
-	x, y := others[0], others[1]
+	return others[0], others[1]
+}
+
+// startSlowWeb creates web, a dummy whose every op takes a second,
+// preferring node x, and returns once its start has begun there.
+func startSlowWeb(c *Cluster, x string) {
+	c.t.Helper()
 	c.Update("create web on "+x, func(cfg *model.Config) {
 		cfg.Resources = append(cfg.Resources, model.Resource{ID: "web", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
 			Params: []model.NV{{Name: "op_sleep", Value: "1s"}}})
@@ -389,12 +427,4 @@ func TestNewLeaderWaitsForOpsItsPredecessorAskedFor(t *testing.T) {
 		ns := c.ActiveOn("web")
 		return len(ns) == 1 && ns[0] == x
 	})
-	// The leader holds web while its start is in flight (the test
-	// above); its successor must too.
-	c.Update("prefer "+y, func(cfg *model.Config) {
-		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-y", Resource: "web", Node: y, Score: 200})
-	})
-	c.Kill(leader)
-	c.WaitFor("a new leader", func() bool { return c.Leader() != "" })
-	waitMoved(t, c, "web", x, y)
 }

@@ -74,6 +74,7 @@ type Cluster struct {
 	events []Event
 	active map[string]map[string]agents.Type // resource -> node -> agent
 	double []string                          // violations seen
+	lost   map[string]bool                   // nodes whose dispatch replies are lost
 	step   sync.Mutex                        // serialises Advance
 }
 
@@ -359,9 +360,28 @@ func (d dispatcher) Dispatch(node string, op controller.Op) error {
 		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
 	})
 	if err == nil && op.Interval == 0 {
-		n.busy[call] = controller.Busy{Resource: op.Resource.ID, Controller: op.Controller}
+		n.busy[call] = controller.Busy{Resource: op.Resource.ID, Controller: op.Controller, Key: op.TransitionKey}
+	}
+	d.c.mu.Lock()
+	lost := d.c.lost[node]
+	d.c.mu.Unlock()
+	if err == nil && lost {
+		return errReplyLost
 	}
 	return err
+}
+
+var errReplyLost = errors.New("testcluster: the node took the op, its reply was lost")
+
+// LoseReplies makes the node take the ops dispatched to it while the
+// leader hears an error, as when a reply is lost (lose false ends it).
+func (c *Cluster) LoseReplies(node string, lose bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lost == nil {
+		c.lost = map[string]bool{}
+	}
+	c.lost[node] = lose
 }
 
 // reachable reports whether a and b are both alive and on the same side
