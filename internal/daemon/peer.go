@@ -34,6 +34,10 @@ const maxPeerBody = 4 << 20
 // ErrPeer wraps node-to-node call failures.
 var ErrPeer = errors.New("daemon: peer call")
 
+// ErrPeerRejected (an ErrPeer) is a peer's 400: it could not take the
+// request as sent, and sending it again will not help.
+var ErrPeerRejected = fmt.Errorf("%w rejected", ErrPeer)
+
 // PeerHandler serves node-to-node calls on this node. The caller's node
 // name is taken from its verified certificate, never from the body.
 //
@@ -482,8 +486,11 @@ func (c *PeerClient) postAddr(ctx context.Context, addr, path string, in, out an
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
 		json.Unmarshal(body, &e)
-		if resp.StatusCode == http.StatusMisdirectedRequest {
+		switch resp.StatusCode {
+		case http.StatusMisdirectedRequest:
 			return fmt.Errorf("%w: %s: %s", consensus.ErrNotLeader, node, e.Error)
+		case http.StatusBadRequest:
+			return fmt.Errorf("%w: %s to %s: %d: %s", ErrPeerRejected, path, node, resp.StatusCode, e.Error)
 		}
 		return fmt.Errorf("%w: %s to %s: %d: %s", ErrPeer, path, node, resp.StatusCode, e.Error)
 	}

@@ -345,7 +345,8 @@ const maxUndelivered = 1024
 // sent again (every quarter heartbeat, and whenever a new result comes):
 // a new leader must learn what its predecessor asked for, and until it
 // has, the op counts as busy in this node's renewals. Of a recurring
-// monitor only the newest undelivered result is kept.
+// monitor only the newest undelivered result is kept; one the leader
+// rejects as malformed (ErrPeerRejected) is dropped.
 func (r *Runtime) results(ctx context.Context) {
 	defer r.wg.Done()
 	var queue []executor.Result
@@ -368,7 +369,14 @@ func (r *Runtime) results(ctx context.Context) {
 		for len(queue) > 0 {
 			res := queue[0]
 			rh := model.ResourceHistory{ID: res.Resource, Class: res.Agent.Class, Provider: res.Agent.Provider, Type: res.Agent.Name}
-			if err := r.report(ctx, rh, res.Record); err != nil {
+			err := r.report(ctx, rh, res.Record)
+			if errors.Is(err, ErrPeerRejected) {
+				// Malformed for the leader (another version?): sending it
+				// again would hold every result after it.
+				r.cfg.Logf("daemon: report %s %s: %v (dropped)", res.Resource, res.Record.Operation, err)
+				err = nil
+			}
+			if err != nil {
 				if !failing {
 					r.cfg.Logf("daemon: report %s %s: %v (kept, sent again)", res.Resource, res.Record.Operation, err)
 				}
