@@ -12,7 +12,6 @@ import (
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/model"
-	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -153,17 +152,9 @@ func TestPeerRejectionIsTold(t *testing.T) {
 		l := c.leader()
 		return l != "" && c.rts[l].Controller() != nil
 	})
-	nc, err := c.ca.Issue("n1", pki.RoleServer, []string{"127.0.0.1"}, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := nc.TLSCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	peers := NewPeerClient(pki.NodeTLS(c.ca, cert), c.resolve, 5*time.Second)
+	peers := NewPeerClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second)
 	defer peers.Close()
-	err = peers.Heartbeat(context.Background(), c.leader(), controller.Renewal{Watchdog: -time.Millisecond})
+	err := peers.Heartbeat(context.Background(), c.leader(), controller.Renewal{Watchdog: -time.Millisecond})
 	if !errors.Is(err, ErrPeerRejected) || !strings.Contains(err.Error(), "watchdog_ms is negative") {
 		t.Fatalf("a heartbeat with a negative watchdog: %v, want ErrPeerRejected naming watchdog_ms", err)
 	}
