@@ -215,10 +215,10 @@ type Controller struct {
 	lmu    sync.Mutex
 	leases *membership.Leases
 	boots  map[string]string // node -> agent boot of its last renewal
-	// heard holds the nodes that renewed with this controller, busy what
-	// they last said they were busy with (Renewal.Busy).
-	heard map[string]bool
-	busy  map[string][]Busy
+	// busy holds what each node that renewed with this controller last
+	// said it was busy with (Renewal.Busy); a node without an entry has
+	// not renewed since the controller started (or since it went offline).
+	busy map[string][]Busy
 	// id identifies this controller in its ops (Op.Controller); term is
 	// the Raft term it leads in. Set by Run before the first plan.
 	id   string
@@ -259,7 +259,6 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		inflight: map[string]flight{},
 		reported: map[string]time.Time{},
 		boots:    map[string]string{},
-		heard:    map[string]bool{},
 		busy:     map[string][]Busy{},
 	}, nil
 }
@@ -362,7 +361,6 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 		c.boots[r.Node] = r.Boot
 	}
 	c.leases.Guard(r.Node, r.Watchdog)
-	c.heard[r.Node] = true
 	c.busy[r.Node] = slices.Clone(r.Busy)
 	return c.leases.Renew(r.Node, c.cfg.Clock.Now()), nil
 }
@@ -499,10 +497,8 @@ func (c *Controller) plan(ctx context.Context) {
 	heard := map[string]bool{}
 	var busy []Busy
 	c.lmu.Lock()
-	for n := range c.heard {
+	for n, bs := range c.busy {
 		heard[n] = true
-	}
-	for _, bs := range c.busy {
 		busy = append(busy, bs...)
 	}
 	c.leases.Renew(c.cfg.Node, now) // the leader is alive by definition
