@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -349,7 +348,7 @@ const maxUndelivered = 1024
 // rejects as malformed (ErrPeerRejected) is dropped.
 func (r *Runtime) results(ctx context.Context) {
 	defer r.wg.Done()
-	var queue []executor.Result
+	queue := executor.Backlog{Max: maxUndelivered}
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
@@ -363,11 +362,13 @@ func (r *Runtime) results(ctx context.Context) {
 				return
 			}
 			r.track(res)
-			queue = r.enqueue(queue, res)
+			if old, dropped := queue.Add(res); dropped {
+				r.cfg.Logf("daemon: %d results undelivered: dropping %s %s", maxUndelivered, old.Resource, old.Record.Operation)
+				r.delivered(old)
+			}
 		case <-retry.C:
 		}
-		for len(queue) > 0 {
-			res := queue[0]
+		for res, ok := queue.Next(); ok; res, ok = queue.Next() {
 			rh := model.ResourceHistory{ID: res.Resource, Class: res.Agent.Class, Provider: res.Agent.Provider, Type: res.Agent.Name}
 			err := r.report(ctx, rh, res.Record)
 			if errors.Is(err, ErrPeerRejected) {
@@ -387,31 +388,13 @@ func (r *Runtime) results(ctx context.Context) {
 				r.cfg.Logf("daemon: reports reach the leader again")
 			}
 			failing = false
-			queue = queue[1:]
+			queue.Pop()
 			r.delivered(res)
 		}
-		if len(queue) > 0 {
+		if queue.Len() > 0 {
 			retry.Reset(r.cfg.Leases.Heartbeat / 4)
 		}
 	}
-}
-
-// enqueue appends res to the undelivered results, replacing an earlier
-// result of the same recurring op, and dropping the oldest past
-// maxUndelivered.
-func (r *Runtime) enqueue(queue []executor.Result, res executor.Result) []executor.Result {
-	if res.Record.Interval > 0 {
-		queue = slices.DeleteFunc(queue, func(q executor.Result) bool {
-			return q.Resource == res.Resource && q.Record.Operation == res.Record.Operation && q.Record.Interval == res.Record.Interval
-		})
-	}
-	queue = append(queue, res)
-	if len(queue) > maxUndelivered {
-		r.cfg.Logf("daemon: %d results undelivered: dropping %s %s", len(queue), queue[0].Resource, queue[0].Record.Operation)
-		r.delivered(queue[0])
-		queue = queue[1:]
-	}
-	return queue
 }
 
 // delivered ends the busy entry of a one-shot op whose result a leader

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/builtin"
 	"github.com/paceline/paceline/internal/clock"
+	"github.com/paceline/paceline/internal/model"
 )
 
 // gate is a test agent with real behaviour: it records the order of
@@ -251,5 +253,32 @@ func TestCloseCancelsRunning(t *testing.T) {
 	defer g.mu.Unlock()
 	if g.active["a"] != 0 {
 		t.Fatal("operation still running after Close")
+	}
+}
+
+// The backlog keeps results in order, only the newest of a recurring op,
+// and drops the oldest past Max.
+func TestBacklog(t *testing.T) {
+	res := func(rsc, op string, interval int64, call int) Result {
+		return Result{Resource: rsc, Record: model.OpRecord{Operation: op, Interval: interval, CallID: call}}
+	}
+	b := Backlog{Max: 3}
+	b.Add(res("web", "monitor", 1000, 1))
+	b.Add(res("web", "stop", 0, 2))
+	b.Add(res("web", "monitor", 1000, 3)) // replaces call 1
+	if _, dropped := b.Add(res("db", "start", 0, 4)); dropped {
+		t.Fatal("dropped a result within Max")
+	}
+	d, dropped := b.Add(res("db", "monitor", 0, 5))
+	if !dropped || d.Record.CallID != 2 {
+		t.Fatalf("past Max dropped %+v %v, want call 2", d, dropped)
+	}
+	var calls []int
+	for r, ok := b.Next(); ok; r, ok = b.Next() {
+		calls = append(calls, r.Record.CallID)
+		b.Pop()
+	}
+	if !slices.Equal(calls, []int{3, 4, 5}) || b.Len() != 0 {
+		t.Errorf("delivered calls %v, want [3 4 5]", calls)
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -243,7 +242,7 @@ func (n *Node) forwardResults() {
 	defer n.wg.Done()
 	retry := time.NewTicker(5 * time.Millisecond)
 	defer retry.Stop()
-	var queue []executor.Result
+	var queue executor.Backlog
 	for {
 		select {
 		case <-n.stop:
@@ -252,25 +251,19 @@ func (n *Node) forwardResults() {
 			if !ok {
 				return
 			}
-			if r.Record.Interval > 0 {
-				queue = slices.DeleteFunc(queue, func(q executor.Result) bool {
-					return q.Resource == r.Resource && q.Record.Operation == r.Record.Operation && q.Record.Interval == r.Record.Interval
-				})
-			}
-			queue = append(queue, r)
+			queue.Add(r)
 		case <-retry.C:
 		}
-		for len(queue) > 0 {
+		for r, ok := queue.Next(); ok; r, ok = queue.Next() {
 			ctrl, leader := n.c.leader()
 			if ctrl == nil || !n.c.reachable(leader, n.Name) {
 				break
 			}
-			r := queue[0]
 			rh := model.ResourceHistory{ID: r.Resource, Class: r.Agent.Class, Provider: r.Agent.Provider, Type: r.Agent.Name}
 			if ctrl.Report(n.Name, n.Boot, rh, r.Record) != nil {
 				break
 			}
-			queue = queue[1:]
+			queue.Pop()
 			if r.Record.Interval == 0 {
 				n.bmu.Lock()
 				delete(n.busy, r.Record.CallID)
