@@ -60,9 +60,10 @@ type Runtime struct {
 	// lastOp is the last op handed to the executor per resource (to stop
 	// it with the same agent and parameters).
 	lastOp map[string]executor.Op
+
 	// busy are the one-shot ops handed to the executor whose results no
-	// leader has taken yet, by call id (controller.Renewal.Busy).
-	busy map[int]controller.Busy
+	// leader has taken yet (controller.Renewal.Busy).
+	busy controller.BusyOps
 
 	wg sync.WaitGroup
 }
@@ -95,7 +96,7 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	// Boots order by start time (controller.Renewal.Boot).
 	boot := fmt.Sprintf("%016x-%s", time.Now().UnixNano(), hex.EncodeToString(b[:]))
 	return &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases), boot: boot,
-		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}, busy: map[int]controller.Busy{}}, nil
+		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}}, nil
 }
 
 // FeedWatchdog reports whether the watchdog may be fed at now: the lease
@@ -280,14 +281,7 @@ func (r *Runtime) renew(ctx context.Context) error {
 
 // renewal is this node's heartbeat.
 func (r *Runtime) renewal() controller.Renewal {
-	r.mu.Lock()
-	busy := make([]controller.Busy, 0, len(r.busy))
-	for _, b := range r.busy {
-		busy = append(busy, b)
-	}
-	r.mu.Unlock()
-	sort.Slice(busy, func(i, j int) bool { return busy[i].Resource < busy[j].Resource })
-	return controller.Renewal{Node: r.cfg.Name, Boot: r.boot, Watchdog: r.cfg.Watchdog, Busy: busy}
+	return controller.Renewal{Node: r.cfg.Name, Boot: r.boot, Watchdog: r.cfg.Watchdog, Busy: r.busy.List()}
 }
 
 // toLeader calls local with this node's controller when it leads, remote
@@ -403,11 +397,7 @@ func (r *Runtime) delivered(res executor.Result) {
 	if res.Record.Interval > 0 {
 		return
 	}
-	r.mu.Lock()
-	if b, ok := r.busy[res.Record.CallID]; ok && b.Resource == res.Resource {
-		delete(r.busy, res.Record.CallID)
-	}
-	r.mu.Unlock()
+	r.busy.Delivered(res.Record.CallID, res.Resource)
 }
 
 func (r *Runtime) report(ctx context.Context, rh model.ResourceHistory, rec model.OpRecord) error {
@@ -471,14 +461,8 @@ func (r *Runtime) exec(op controller.Op) error {
 		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
 		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
 	}
-	// Under the lock, so the result (taken under it too) cannot be
-	// delivered before its busy entry exists.
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.lastOp[eop.Resource] = eop
-	call, err := r.cfg.Executor.Exec(eop)
-	if err == nil && eop.Interval == 0 {
-		r.busy[call] = controller.Busy{Resource: eop.Resource, Controller: op.Controller, Key: op.TransitionKey}
-	}
-	return err
+	r.mu.Unlock()
+	return r.busy.Exec(op, func() (int, error) { return r.cfg.Executor.Exec(eop) })
 }

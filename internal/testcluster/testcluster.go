@@ -94,9 +94,8 @@ type Node struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	// busy are the one-shot ops dispatched to the node whose results no
-	// leader has taken yet, by call id (controller.Renewal.Busy).
-	bmu  sync.Mutex
-	busy map[int]controller.Busy
+	// leader has taken yet (controller.Renewal.Busy).
+	busy controller.BusyOps
 }
 
 // New starts a cluster, bootstraps n1, joins the others and waits until
@@ -167,7 +166,7 @@ func (c *Cluster) startNode(name, dir string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	n := &Node{Name: name, Boot: fmt.Sprintf("%016x-%s", time.Now().UnixNano(), name), c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{}), busy: map[int]controller.Busy{}}
+	n := &Node{Name: name, Boot: fmt.Sprintf("%016x-%s", time.Now().UnixNano(), name), c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{})}
 	ex, err := executor.New(executor.Config{Node: name, Clock: c.Clock,
 		Agents: map[string]executor.Agent{"builtin": &recorder{inner: bc, n: n}}})
 	if err != nil {
@@ -265,9 +264,7 @@ func (n *Node) forwardResults() {
 			}
 			queue.Pop()
 			if r.Record.Interval == 0 {
-				n.bmu.Lock()
-				delete(n.busy, r.Record.CallID)
-				n.bmu.Unlock()
+				n.busy.Delivered(r.Record.CallID, r.Resource)
 			}
 		}
 	}
@@ -275,13 +272,7 @@ func (n *Node) forwardResults() {
 
 // renewal is the node's heartbeat.
 func (n *Node) renewal() controller.Renewal {
-	n.bmu.Lock()
-	defer n.bmu.Unlock()
-	r := controller.Renewal{Node: n.Name, Boot: n.Boot}
-	for _, b := range n.busy {
-		r.Busy = append(r.Busy, b)
-	}
-	return r
+	return controller.Renewal{Node: n.Name, Boot: n.Boot, Busy: n.busy.List()}
 }
 
 // watchLeadership runs a controller while the node leads.
@@ -345,16 +336,12 @@ func (d dispatcher) Dispatch(node string, op controller.Op) error {
 	if term := n.Raft.Term(); op.Term < term {
 		return fmt.Errorf("testcluster: op of term %d on %s, in term %d", op.Term, node, term)
 	}
-	n.bmu.Lock()
-	defer n.bmu.Unlock()
-	call, err := n.ex.Exec(executor.Op{
+	eop := executor.Op{
 		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
 		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
 		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
-	})
-	if err == nil && op.Interval == 0 {
-		n.busy[call] = controller.Busy{Resource: op.Resource.ID, Controller: op.Controller, Key: op.TransitionKey}
 	}
+	err := n.busy.Exec(op, func() (int, error) { return n.ex.Exec(eop) })
 	d.c.mu.Lock()
 	lost := d.c.lost[node]
 	d.c.mu.Unlock()
