@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,9 +117,19 @@ func TestSimResetsANetworkNamespace(t *testing.T) {
 
 func hasAddr(t *testing.T, ns, dev, addr string) bool {
 	t.Helper()
-	out, err := exec.Command("ip", "-n", ns, "-o", "addr", "show", "dev", dev).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip addr show: %v: %s", err, out)
+	for try := 0; ; try++ {
+		out, err := exec.Command("ip", "-n", ns, "-o", "addr", "show", "dev", dev).CombinedOutput()
+		// "ip -n" enters the namespace: a reset under way kills it with
+		// every other process there. Ask again.
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && try < 5 {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+				continue
+			}
+		}
+		if err != nil {
+			t.Fatalf("ip addr show: %v: %s", err, out)
+		}
+		return strings.Contains(string(out), addr+"/")
 	}
-	return strings.Contains(string(out), addr+"/")
 }
