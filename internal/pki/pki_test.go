@@ -109,6 +109,20 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+// A token id never starts with "-": "token revoke ID" would read it as a
+// flag. Without the rule about 1 in 64 ids does.
+func TestTokenIDsAreNoFlags(t *testing.T) {
+	for i := 0; i < 2000; i++ {
+		_, rec, err := NewToken(RoleViewer, time.Now(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(rec.ID, "-") || len(rec.ID) != 8 {
+			t.Fatalf("token id %q", rec.ID)
+		}
+	}
+}
+
 func TestJoinTokensSingleUseAndExpiring(t *testing.T) {
 	ca, err := NewCA("c1", t0, time.Hour)
 	if err != nil {

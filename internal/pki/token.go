@@ -63,9 +63,14 @@ func NewToken(role Role, now time.Time, ttl time.Duration) (string, TokenRecord,
 	if !role.TokenRole() {
 		return "", TokenRecord{}, fmt.Errorf("%w: %q is not a token role", ErrInvalidRole, role)
 	}
-	id, err := randString(6)
-	if err != nil {
-		return "", TokenRecord{}, err
+	// Users type the id as an argument ("token revoke ID"): one that
+	// began with "-" would be taken for a flag (1 id in 64).
+	var id string
+	for id == "" || strings.HasPrefix(id, "-") {
+		var err error
+		if id, err = randString(6); err != nil {
+			return "", TokenRecord{}, err
+		}
 	}
 	secret, err := randString(32)
 	if err != nil {
