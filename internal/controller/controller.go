@@ -210,8 +210,8 @@ type report struct {
 type Controller struct {
 	cfg  Config
 	raft Raft
-	// lmu guards leases and boots: heartbeats renew leases from the
-	// callers' goroutines, plan reads them.
+	// lmu guards leases, boots, busy and unsure: heartbeats renew leases
+	// from the callers' goroutines, plan reads them.
 	lmu    sync.Mutex
 	leases *membership.Leases
 	boots  map[string]string // node -> agent boot of its last renewal
@@ -219,6 +219,12 @@ type Controller struct {
 	// said it was busy with (Renewal.Busy); a node without an entry has
 	// not renewed since the controller started (or since it went offline).
 	busy map[string][]Busy
+	// unsure holds, by node, the resources of one-shot ops whose dispatch
+	// failed: the node may have taken the op all the same (only the reply
+	// was lost). Such a resource is held until the node has renewed twice
+	// since (a renewal lists what the node took; the first may have been
+	// composed before the op arrived), or until the node is offline.
+	unsure map[string]map[string]int
 	// id identifies this controller in its ops (Op.Controller); term is
 	// the Raft term it leads in. Set by Run before the first plan.
 	id   string
@@ -260,6 +266,7 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		reported: map[string]time.Time{},
 		boots:    map[string]string{},
 		busy:     map[string][]Busy{},
+		unsure:   map[string]map[string]int{},
 	}, nil
 }
 
@@ -362,6 +369,13 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 	}
 	c.leases.Guard(r.Node, r.Watchdog)
 	c.busy[r.Node] = slices.Clone(r.Busy)
+	for base, left := range c.unsure[r.Node] {
+		if left <= 1 {
+			delete(c.unsure[r.Node], base)
+		} else {
+			c.unsure[r.Node][base] = left - 1
+		}
+	}
 	return c.leases.Renew(r.Node, c.cfg.Clock.Now()), nil
 }
 
@@ -501,6 +515,12 @@ func (c *Controller) plan(ctx context.Context) {
 		heard[n] = true
 		busy = append(busy, bs...)
 	}
+	unsure := map[string]bool{}
+	for _, bases := range c.unsure {
+		for base := range bases {
+			unsure[base] = true
+		}
+	}
 	c.leases.Renew(c.cfg.Node, now) // the leader is alive by definition
 	for _, n := range c.leases.Nodes() {
 		renewed[n] = true
@@ -554,6 +574,7 @@ func (c *Controller) plan(ctx context.Context) {
 			}
 			c.lmu.Lock()
 			delete(c.busy, m.Name)
+			delete(c.unsure, m.Name)
 			c.lmu.Unlock()
 		}
 		lease := store.Lease{Leader: c.cfg.Node, GrantedAt: views[m.Name].granted.UnixMilli(), TTL: c.cfg.Leases.TTL.Milliseconds(), Watchdog: guard}
@@ -598,6 +619,9 @@ func (c *Controller) plan(ctx context.Context) {
 			base, _, _ := strings.Cut(b.Resource, ":")
 			held[base] = true
 		}
+	}
+	for base := range unsure {
+		held[base] = true
 	}
 	if len(unheard) > 0 {
 		// They may be running ops a previous leader asked for.
@@ -755,6 +779,15 @@ func (c *Controller) dispatch(cfg *model.Config, actions []*sched.Action, held m
 		c.cfg.Logf("controller: dispatch %s", key)
 		if err := c.cfg.Dispatcher.Dispatch(a.Node, op); err != nil {
 			c.cfg.Logf("controller: dispatch %s: %v", key, err)
+			if a.IntervalMS == 0 {
+				c.lmu.Lock()
+				if c.unsure[a.Node] == nil {
+					c.unsure[a.Node] = map[string]int{}
+				}
+				c.unsure[a.Node][base] = 2
+				c.lmu.Unlock()
+				held[base] = true
+			}
 			continue
 		}
 		c.inflight[rid] = flight{key: key, base: base, recurring: a.IntervalMS > 0}

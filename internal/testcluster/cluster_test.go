@@ -393,13 +393,73 @@ func TestOpTakenDespiteAFailedDispatchHoldsTheResource(t *testing.T) {
 	c := newCluster(t)
 	x, y := followers(c)
 	c.LoseReplies(x, true)
-	startSlowWeb(c, x)
+	createSlowWeb(c, x)
+	// The probes' replies are lost too: the controller learns their
+	// results from x's reports and its renewals.
+	c.Eventually("web's start to begin on "+x, func() bool {
+		ns := c.ActiveOn("web")
+		return len(ns) == 1 && ns[0] == x
+	})
 	c.LoseReplies(x, false)
-	c.Advance(c.opts.Leases.Heartbeat) // x renews, listing the start busy
+	// More renewals than the controller waits for after a failed
+	// dispatch: from now on only x's busy list holds web.
+	c.Advance(3 * c.opts.Leases.Heartbeat)
 	c.Update("prefer "+y, func(cfg *model.Config) {
 		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-y", Resource: "web", Node: y, Score: 200})
 	})
 	waitMoved(t, c, "web", x, y)
+}
+
+// A failed dispatch is not sent again before the node has renewed: the
+// node may have taken the op (its reply lost), and a second start queued
+// behind the first would only delay everything that waits for web.
+func TestFailedDispatchIsNotRepeatedBeforeTheNodeRenews(t *testing.T) {
+	c := newCluster(t)
+	x, _ := followers(c)
+	c.Update("create web, stopped, on "+x, func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: "web", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
+			Params: []model.NV{{Name: "op_sleep", Value: "1s"}}, Meta: map[string]string{"target-role": "Stopped"}})
+		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-x", Resource: "web", Node: x, Score: 100})
+	})
+	c.Eventually("web's probes", func() bool {
+		ok := c.Leader() != ""
+		for _, n := range []string{"n1", "n2", "n3"} {
+			ok = ok && len(c.Node(n).Busy()) == 0 && probed(c, n, "web")
+		}
+		return ok
+	})
+	c.LoseReplies(x, true)
+	c.Update("start web", func(cfg *model.Config) {
+		for i := range cfg.Resources {
+			if cfg.Resources[i].ID == "web" {
+				cfg.Resources[i].Meta = nil
+			}
+		}
+	})
+	c.WaitFor("web's start to begin on "+x, func() bool { return len(c.ActiveOn("web")) == 1 })
+	time.Sleep(300 * time.Millisecond) // many plans, no renewal
+	if bs := c.Node(x).Busy(); len(bs) != 1 {
+		t.Fatalf("%s took %d ops before renewing, want 1: %+v", x, len(bs), bs)
+	}
+	c.LoseReplies(x, false)
+	c.Eventually("web's start to end on "+x, func() bool {
+		ns := c.ActiveOn("web")
+		return len(ns) == 1 && ns[0] == x && len(c.Node(x).Busy()) == 0
+	})
+}
+
+// probed reports whether the leader's store holds a probe of rsc on node.
+func probed(c *Cluster, node, rsc string) bool {
+	found := false
+	c.Node(c.Leader()).Raft.Read(func(s *store.Store) {
+		m, _ := s.Member(node)
+		for _, rh := range m.Resources {
+			for _, o := range rh.Ops {
+				found = found || (rh.ID == rsc && o.Operation == "monitor" && o.Interval == 0)
+			}
+		}
+	})
+	return found
 }
 
 // followers returns the two nodes that do not lead.
@@ -414,17 +474,24 @@ func followers(c *Cluster) (x, y string) {
 	return others[0], others[1]
 }
 
-// startSlowWeb creates web, a dummy whose every op takes a second,
-// preferring node x, and returns once its start has begun there.
+// startSlowWeb creates web (createSlowWeb) and returns once its start
+// has begun on x.
 func startSlowWeb(c *Cluster, x string) {
+	c.t.Helper()
+	createSlowWeb(c, x)
+	c.WaitFor("web's start to begin on "+x, func() bool {
+		ns := c.ActiveOn("web")
+		return len(ns) == 1 && ns[0] == x
+	})
+}
+
+// createSlowWeb creates web, a dummy whose every op takes a second,
+// preferring node x.
+func createSlowWeb(c *Cluster, x string) {
 	c.t.Helper()
 	c.Update("create web on "+x, func(cfg *model.Config) {
 		cfg.Resources = append(cfg.Resources, model.Resource{ID: "web", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
 			Params: []model.NV{{Name: "op_sleep", Value: "1s"}}})
 		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-x", Resource: "web", Node: x, Score: 100})
-	})
-	c.WaitFor("web's start to begin on "+x, func() bool {
-		ns := c.ActiveOn("web")
-		return len(ns) == 1 && ns[0] == x
 	})
 }

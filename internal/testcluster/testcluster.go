@@ -554,6 +554,10 @@ func (c *Cluster) Node(name string) *Node {
 	return c.nodes[name]
 }
 
+// Busy returns the one-shot ops the node took and whose results no
+// leader has taken yet (what its renewals list).
+func (n *Node) Busy() []controller.Busy { return n.busy.List() }
+
 // NodeState returns a member's stored state as the leader (or else any
 // live node) sees it.
 func (c *Cluster) NodeState(name string) store.State {
