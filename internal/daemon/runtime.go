@@ -274,9 +274,9 @@ func (r *Runtime) watchLease(ctx context.Context) {
 func (r *Runtime) renew(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Leases.TTL/2)
 	defer cancel()
-	return r.toLeader(
+	return r.toLeader(ctx,
 		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, r.renewal()); return err },
-		func(leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, r.renewal()) })
+		func(ctx context.Context, leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, r.renewal()) })
 }
 
 // renewal is this node's heartbeat.
@@ -285,9 +285,10 @@ func (r *Runtime) renewal() controller.Renewal {
 }
 
 // toLeader calls local with this node's controller when it leads, remote
-// with the leader's name otherwise; consensus.ErrNotLeader when no leader
-// is known (or this node's controller is not running yet).
-func (r *Runtime) toLeader(local func(*controller.Controller) error, remote func(leader string) error) error {
+// with the leader's name otherwise (given up once another node leads, see
+// whileLeads); consensus.ErrNotLeader when no leader is known (or this
+// node's controller is not running yet).
+func (r *Runtime) toLeader(ctx context.Context, local func(*controller.Controller) error, remote func(ctx context.Context, leader string) error) error {
 	leader := r.cfg.Node.LeaderID()
 	switch {
 	case leader == "":
@@ -299,7 +300,32 @@ func (r *Runtime) toLeader(local func(*controller.Controller) error, remote func
 		}
 		return local(c)
 	default:
-		return remote(leader)
+		return whileLeads(ctx, leader, r.cfg.Node.LeaderID, r.cfg.Leases.Heartbeat/8, remote)
+	}
+}
+
+// whileLeads runs call(ctx, leader) until it returns, or until leaderNow
+// (polled every poll) names another node or none: it then cancels the
+// call and returns consensus.ErrNotLeader. A call to a leader that died
+// with its host may hang until its timeout (the packets go nowhere), and
+// a renewal stuck there while a new leader is elected eats the lease
+// margin: with the fast profile the watchdog reset every node.
+func whileLeads(ctx context.Context, leader string, leaderNow func() string, poll time.Duration, call func(ctx context.Context, leader string) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- call(ctx, leader) }()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C:
+			if now := leaderNow(); now != leader {
+				return fmt.Errorf("%w: %s no longer leads (now %q)", consensus.ErrNotLeader, leader, now)
+			}
+		}
 	}
 }
 
@@ -401,9 +427,9 @@ func (r *Runtime) delivered(res executor.Result) {
 }
 
 func (r *Runtime) report(ctx context.Context, rh model.ResourceHistory, rec model.OpRecord) error {
-	return r.toLeader(
+	return r.toLeader(ctx,
 		func(c *controller.Controller) error { return c.Report(r.cfg.Name, r.boot, rh, rec) },
-		func(leader string) error {
+		func(ctx context.Context, leader string) error {
 			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
 			return r.cfg.Peers.Report(ctx, leader, r.boot, rh, rec)
