@@ -146,6 +146,12 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}
 	rc := consensus.DefaultConfig()
 	rc.ID, rc.Role, rc.DataDir = c.Name, store.Role(c.Role), filepath.Join(c.DataDir, "raft")
+	// Raft's own warnings (elections, lost contact) go to the agent's log;
+	// with log_level debug, its informational lines too.
+	rc.LogOutput, rc.LogLevel = logw, "warn"
+	if c.LogLevel == "debug" {
+		rc.LogLevel = "info"
+	}
 	// Elections must end within the lease margin (membership.RaftTimeout).
 	rc.HeartbeatTimeout = leases.RaftTimeout()
 	// The leader steps down after three quarters of it without a quorum:
@@ -231,8 +237,12 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return fmt.Errorf("watchdog %s: %w", c.Watchdog, err)
 	}
 	if wd != nil {
+		// Fed every quarter heartbeat: the last feed before the lease
+		// check says stop comes at most that long before it (the watchdog
+		// resets the host no earlier), and a renewal that comes back in
+		// time is noticed at most that long after.
 		fc := watchdog.DefaultFeederConfig()
-		fc.Interval, fc.Logf = c.Heartbeat, logf
+		fc.Interval, fc.Logf = c.Heartbeat/4, logf
 		feeder, err := watchdog.NewFeeder(wd, rt.FeedWatchdog, clock.Real{}, fc)
 		if err != nil {
 			wd.Close()
@@ -243,7 +253,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 			feeder.Stop()
 			wd.Close() // a clean stop disarms it
 		}()
-		logf("watchdog %s (timeout %v) fed every %v until %v before the lease expires", spec, guard, c.Heartbeat, guard+c.Heartbeat/2)
+		logf("watchdog %s (timeout %v) fed every %v until %v before the lease expires", spec, guard, fc.Interval, guard+c.Heartbeat/2)
 	}
 
 	mux := http.NewServeMux()
