@@ -1,7 +1,7 @@
 # Paceline build, test and measurement entry points.
 GO ?= go
 
-.PHONY: build test lint race fuzz conformance bench bench-go bench-failover bench-vip soak-cpu clean
+.PHONY: build test lint race fuzz conformance bench bench-go bench-failover bench-vip soak-cpu soak-leader clean
 
 ## build: the paceline binary in bin/
 build:
@@ -56,6 +56,11 @@ bench-vip:
 ## counting VIP moves and self-fences (root; MINUTES=10)
 soak-cpu:
 	bench/soak-cpu.sh
+
+## soak-leader: RUNS (default 25) kills of the leader's agent per profile,
+## the leader holding the VIP; fails if any other node was reset (root)
+soak-leader:
+	bench/soak-leader.sh
 
 clean:
 	rm -rf bin out

@@ -237,10 +237,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return fmt.Errorf("watchdog %s: %w", c.Watchdog, err)
 	}
 	if wd != nil {
-		// Fed every quarter heartbeat: the last feed before the lease
+		// Fed every quarter heartbeat, so the last feed before the lease
 		// check says stop comes at most that long before it (the watchdog
-		// resets the host no earlier), and a renewal that comes back in
-		// time is noticed at most that long after.
+		// resets the host no earlier); a renewal feeds at once.
 		fc := watchdog.DefaultFeederConfig()
 		fc.Interval, fc.Logf = c.Heartbeat/4, logf
 		feeder, err := watchdog.NewFeeder(wd, rt.FeedWatchdog, clock.Real{}, fc)
@@ -249,6 +248,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 			return err
 		}
 		feeder.Start()
+		rt.OnRenewed(feeder.Kick)
 		defer func() {
 			feeder.Stop()
 			wd.Close() // a clean stop disarms it

@@ -64,6 +64,9 @@ type Runtime struct {
 	// busy are the one-shot ops handed to the executor whose results no
 	// leader has taken yet (controller.Renewal.Busy).
 	busy controller.BusyOps
+	// renewed, if set, is called after each renewal of this node's lease
+	// (OnRenewed).
+	renewed func()
 
 	wg sync.WaitGroup
 }
@@ -106,6 +109,15 @@ func (r *Runtime) FeedWatchdog(now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.holder.FeedWatchdog(now, r.cfg.Watchdog)
+}
+
+// OnRenewed makes f run after each renewal of this node's lease (the
+// watchdog Feeder's Kick: a renewal that ends a starving spell feeds at
+// once). Call it before Run.
+func (r *Runtime) OnRenewed(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.renewed = f
 }
 
 // Hooks connects the runtime to the node's peer endpoints.
@@ -205,11 +217,11 @@ func (r *Runtime) stopController() {
 	}
 }
 
-// heartbeats renews this node's lease every heartbeat, and every quarter
-// heartbeat after a renewal failed (no leader known during an election,
-// say), so the node reaches a new leader well inside its lease margin
-// (membership.Config.RaftTimeout). Renewals run on their own: one that
-// hangs (a partition) never delays the lease check (watchLease).
+// heartbeats renews this node's lease every heartbeat, and every eighth
+// of a heartbeat after a renewal failed (no leader known during an
+// election, say), so the node reaches a new leader well inside its lease
+// margin (membership.Config.RaftTimeout). Renewals run on their own: one
+// that hangs (a partition) never delays the lease check (watchLease).
 func (r *Runtime) heartbeats(ctx context.Context) {
 	defer r.wg.Done()
 	t := time.NewTimer(r.cfg.Leases.Heartbeat)
@@ -221,11 +233,15 @@ func (r *Runtime) heartbeats(ctx context.Context) {
 		case <-t.C:
 		}
 		sent := time.Now()
-		next := r.cfg.Leases.Heartbeat / 4
+		next := r.cfg.Leases.Heartbeat / 8
 		if r.renew(ctx) == nil {
 			r.mu.Lock()
 			r.holder.Renewed(sent)
+			renewed := r.renewed
 			r.mu.Unlock()
+			if renewed != nil {
+				renewed()
+			}
 			next = r.cfg.Leases.Heartbeat
 		}
 		t.Reset(max(time.Until(sent.Add(next)), 0))

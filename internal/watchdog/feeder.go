@@ -133,6 +133,22 @@ func (f *Feeder) Stop() {
 	f.state = Idle
 }
 
+// Kick ticks now, unless the Feeder is stopped or fed at its last tick:
+// the caller has just renewed the lease, and a Feeder that was starving
+// must not wait for its next tick to feed (the watchdog may fire first).
+// The ticks then go on every interval from now.
+func (f *Feeder) Kick() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.running || f.state == Feeding {
+		return
+	}
+	if f.timer != nil {
+		f.timer.Stop()
+	}
+	f.tickLocked()
+}
+
 // State returns the state after the last tick.
 func (f *Feeder) State() FeederState {
 	f.mu.Lock()

@@ -97,6 +97,45 @@ func TestFeederStopsFeedingWhenTheLeaseLapses(t *testing.T) {
 	}
 }
 
+// A starving Feeder kicked after a renewal feeds at once, not at its next
+// tick; a kick while feeding, or after Stop, changes nothing.
+func TestKickFeedsAStarvingFeederAtOnce(t *testing.T) {
+	start := time.Unix(1_000_000, 0)
+	clk := clock.NewFake(start)
+	w := &recorder{clk: clk}
+	l := &lease{expiry: start.Add(time.Second)}
+	f, err := NewFeeder(w, l.valid, clk, FeederConfig{Interval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Start()
+	f.Kick() // feeding: no extra feed
+	if n := len(w.fed()); n != 1 {
+		t.Fatalf("a kick while feeding: %d feeds, want 1", n)
+	}
+	clk.Advance(1100 * time.Millisecond) // ticks at 200..1000 ms; the lease lapsed at 1000
+	fed := len(w.fed())
+	if f.State() != Starving {
+		t.Fatalf("state %v after the lapse, want starving", f.State())
+	}
+	clk.Advance(50 * time.Millisecond) // mid-interval: the next tick is 50 ms away
+	l.renew(clk.Now().Add(time.Second))
+	f.Kick()
+	if got := w.fed(); len(got) != fed+1 || !got[len(got)-1].Equal(clk.Now()) || f.State() != Feeding {
+		t.Fatalf("after a renewal and a kick: %d feeds (last at %v), state %v; want %d, at %v, feeding",
+			len(got), got[len(got)-1].Sub(start), f.State(), fed+1, clk.Now().Sub(start))
+	}
+	if clk.Pending() != 1 {
+		t.Fatalf("%d timers after a kick, want 1 (the old tick was replaced)", clk.Pending())
+	}
+	f.Stop()
+	l.renew(clk.Now().Add(time.Second))
+	f.Kick()
+	if n := len(w.fed()); n != fed+1 || f.State() != Idle {
+		t.Fatalf("a kick after Stop: %d feeds, state %v; want %d, idle", n, f.State(), fed+1)
+	}
+}
+
 // TestFeederWithRealClock runs the Feeder on the real clock with the race
 // detector in mind: ticks run on timer goroutines, Stop from the test's.
 func TestFeederWithRealClock(t *testing.T) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -83,6 +84,92 @@ func TestSoakCPU(t *testing.T) {
 			if profile == "default" && (moves > 0 || resets > 0 || fences > 0) {
 				t.Errorf("default profile under CPU pressure: %d VIP holder changes, %d watchdog resets, %d self-fences, want none: %v", moves, resets, fences, m)
 			}
+		})
+	}
+}
+
+// The leader-kill soak: RUNS (default 25) times per profile, the VIP is
+// moved to the node that leads and that node's agent is killed (its
+// watchdog then resets its host, as a real one would). A new leader must
+// be elected and renew every other node's lease before their watchdogs
+// fire: the test fails if any other node's agent died (a cascade that
+// leaves no quorum). Prints one LEADERKILL line per run: how long until
+// the VIP answered from another host. It runs only with PACELINE_SOAK=1
+// (bench/soak-leader.sh); SOAK_PROFILES picks profiles (default
+// "fast,default").
+func TestSoakLeaderKill(t *testing.T) {
+	if os.Getenv("PACELINE_SOAK") != "1" {
+		t.Skip("soak: run bench/soak-leader.sh (PACELINE_SOAK=1)")
+	}
+	runs := 25
+	if v := os.Getenv("RUNS"); v != "" {
+		r, err := strconv.Atoi(v)
+		if err != nil || r <= 0 {
+			t.Fatalf("RUNS=%q: want a positive number", v)
+		}
+		runs = r
+	}
+	profiles := "fast,default"
+	if v := os.Getenv("SOAK_PROFILES"); v != "" {
+		profiles = v
+	}
+	for _, profile := range strings.Split(profiles, ",") {
+		t.Run(profile, func(t *testing.T) {
+			wd := time.Second
+			if profile == "fast" {
+				wd = 300 * time.Millisecond
+			}
+			n := NewNet(t, 3)
+			c := NewClusterWith(t, n, Options{AgentArgs: []string{"--profile", profile}, WatchdogTimeout: wd})
+			c.Must("property", "set", "stonith-enabled=true")
+			c.Must("resource", "create", "vip", "builtin:vip", "ip="+benchVIP, "cidr=24", "--op", "monitor", "interval=1s")
+			p := StartProber(t, n.Client, benchVIP, benchPort)
+			defer p.Stop()
+			services := map[*Host]*Proc{}
+			for _, h := range n.Hosts {
+				services[h] = benchService(h)
+			}
+			cascades := 0
+			for run := 1; run <= runs; run++ {
+				st := c.WaitStatus(nil, "every node online", 60*time.Second, func(st *Status) bool {
+					return st.Quorum && st.Online() == len(n.Hosts) && st.Leader != ""
+				})
+				leader := st.Leader
+				c.Must("resource", "move", "vip", leader)
+				c.WaitStatus(nil, "vip on "+leader, 30*time.Second, func(st *Status) bool {
+					_, ns := st.Resource("vip")
+					return len(ns) == 1 && ns[0] == leader
+				})
+				c.Must("resource", "clear", "vip")
+				time.Sleep(time.Second + time.Duration(rand.Int64N(int64(time.Second)))) // a random offset in the heartbeat cycle
+				at := time.Now()
+				c.Agents[leader].kill()
+				took := time.Duration(-1)
+				if ans, ok := p.FirstOtherThan(c.Host(leader).Name, at, 30*time.Second); ok {
+					took = ans.Sub(at)
+				}
+				time.Sleep(2 * time.Second)
+				var dead []string
+				for _, h := range n.Hosts {
+					name := nodeOf(c, h)
+					if c.Agents[name].Exited() {
+						if name != leader {
+							dead = append(dead, name)
+						}
+						h.Restore()
+						c.StartAgent(h)
+					}
+					if services[h].Exited() {
+						services[h] = benchService(h)
+					}
+				}
+				if len(dead) > 0 {
+					cascades++
+					t.Errorf("run %d: killing leader %s's agent also reset %v (their watchdogs fired before a new leader renewed them)", run, leader, dead)
+				}
+				fmt.Printf("LEADERKILL profile=%s run=%d leader=%s failover=%s other-resets=%d\n", profile, run, leader, fmtDur(took), len(dead))
+			}
+			fmt.Printf("LEADERKILL profile=%s runs=%d cascades=%d\n", profile, runs, cascades)
 		})
 	}
 }
