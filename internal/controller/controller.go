@@ -521,6 +521,7 @@ func (c *Controller) plan(ctx context.Context) {
 			unsure[base] = true
 		}
 	}
+	boots := maps.Clone(c.boots)
 	c.leases.Renew(c.cfg.Node, now) // the leader is alive by definition
 	for _, n := range c.leases.Nodes() {
 		renewed[n] = true
@@ -529,6 +530,27 @@ func (c *Controller) plan(ctx context.Context) {
 		views[m.Name] = leaseView{lv: c.leases.Liveness(m.Name, now, stonith), guard: c.leases.Guarded(m.Name).Milliseconds(), granted: c.leases.Granted(m.Name)}
 	}
 	c.lmu.Unlock()
+	// A node whose agent started anew (a boot other than the stored one)
+	// keeps no op of the old agent: its history is cleared, and the
+	// scheduler probes its resources again before it acts on them.
+	reread := false
+	for _, m := range members {
+		if b := boots[m.Name]; b != "" && b > m.Boot {
+			if m.Boot != "" {
+				c.cfg.Logf("controller: %s's agent started anew (boot %s, was %s): its operation history is cleared, its resources are probed again", m.Name, b, m.Boot)
+			}
+			c.apply(ctx, store.NewNodeBoot(m.Name, b))
+			for k := range c.inflight {
+				if strings.HasPrefix(k, m.Name+"/") {
+					delete(c.inflight, k)
+				}
+			}
+			reread = true
+		}
+	}
+	if reread {
+		c.raft.Read(func(s *store.Store) { members, cfg, st = s.Members(), s.Config(), s.Status() })
+	}
 	voters, alive := 0, 0
 	changed := false
 	var unheard []string // online nodes that have not renewed with us yet

@@ -25,6 +25,7 @@ const (
 	TypeNodeJoin       Type = "node.join"        // *NodeJoin
 	TypeNodeLeave      Type = "node.leave"       // *NodeLeave
 	TypeNodeState      Type = "node.state"       // *NodeState
+	TypeNodeBoot       Type = "node.boot"        // *NodeBoot
 	TypeNodeAttrSet    Type = "node.attr.set"    // *NodeAttrSet
 	TypeNodeAttrDelete Type = "node.attr.delete" // *NodeAttrDelete
 	TypeOpResult       Type = "op.result"        // *OpResult
@@ -46,6 +47,7 @@ type Command struct {
 	NodeJoin       *NodeJoin       `json:"node_join,omitempty"`
 	NodeLeave      *NodeLeave      `json:"node_leave,omitempty"`
 	NodeState      *NodeState      `json:"node_state,omitempty"`
+	NodeBoot       *NodeBoot       `json:"node_boot,omitempty"`
 	NodeAttrSet    *NodeAttrSet    `json:"node_attr_set,omitempty"`
 	NodeAttrDelete *NodeAttrDelete `json:"node_attr_delete,omitempty"`
 	OpResult       *OpResult       `json:"op_result,omitempty"`
@@ -117,6 +119,18 @@ type NodeState struct {
 	Name  string `json:"name"`
 	State State  `json:"state"`
 	Lease Lease  `json:"lease"`
+}
+
+// NodeBoot records the agent process a member runs (its boot, as its
+// renewals carry it). A boot other than the recorded one clears the
+// member's operation history: the new agent's executor numbers its calls
+// from 1 again and runs none of the old one's recurring monitors, so the
+// old records would look newer than everything it does. Probes rebuild
+// the history (as Pacemaker erases a rejoining node's lrm status). Fail
+// counts and attributes stay.
+type NodeBoot struct {
+	Name string `json:"name"`
+	Boot string `json:"boot"`
 }
 
 // NodeAttrSet sets transient attributes of a member (Pacemaker's attrd
@@ -219,6 +233,11 @@ func NewNodeState(name string, state State, lease Lease) Command {
 	return Command{Version: Version, Type: TypeNodeState, NodeState: &NodeState{Name: name, State: state, Lease: lease}}
 }
 
+// NewNodeBoot returns a NodeBoot command.
+func NewNodeBoot(name, boot string) Command {
+	return Command{Version: Version, Type: TypeNodeBoot, NodeBoot: &NodeBoot{Name: name, Boot: boot}}
+}
+
 // NewNodeAttrSet returns a NodeAttrSet command.
 func NewNodeAttrSet(name string, attrs map[string]string) Command {
 	return Command{Version: Version, Type: TypeNodeAttrSet, NodeAttrSet: &NodeAttrSet{Name: name, Attrs: attrs}}
@@ -263,6 +282,7 @@ func (c *Command) payloads() (n int, tagged bool) {
 		TypeNodeJoin:       c.NodeJoin != nil,
 		TypeNodeLeave:      c.NodeLeave != nil,
 		TypeNodeState:      c.NodeState != nil,
+		TypeNodeBoot:       c.NodeBoot != nil,
 		TypeNodeAttrSet:    c.NodeAttrSet != nil,
 		TypeNodeAttrDelete: c.NodeAttrDelete != nil,
 		TypeOpResult:       c.OpResult != nil,

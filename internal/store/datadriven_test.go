@@ -108,6 +108,7 @@ func payloadField(t Type) string {
 	return map[Type]string{
 		TypeConfigPut: "config_put", TypeConfigRollback: "config_rollback",
 		TypeNodeJoin: "node_join", TypeNodeLeave: "node_leave", TypeNodeState: "node_state",
+		TypeNodeBoot:    "node_boot",
 		TypeNodeAttrSet: "node_attr_set", TypeNodeAttrDelete: "node_attr_delete",
 		TypeOpResult: "op_result", TypeFailCountClear: "fail_count_clear",
 		TypeTokenAdd: "token_add", TypeTokenRevoke: "token_revoke", TypeAuditAppend: "audit_append",

@@ -58,6 +58,21 @@ func (s *Store) nodeState(p *NodeState) (bool, error) {
 	return changed, nil
 }
 
+func (s *Store) nodeBoot(p *NodeBoot) (bool, error) {
+	m, err := s.member(p.Name)
+	if err != nil {
+		return false, err
+	}
+	if p.Boot == "" {
+		return false, fmt.Errorf("%w: boot of node %q", ErrEmptyName, p.Name)
+	}
+	if m.Boot == p.Boot {
+		return false, nil
+	}
+	m.Boot, m.Resources = p.Boot, nil
+	return true, nil
+}
+
 func (s *Store) nodeAttrSet(p *NodeAttrSet) (bool, error) {
 	m, err := s.member(p.Name)
 	if err != nil {

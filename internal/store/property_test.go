@@ -33,7 +33,7 @@ func (g *gen) expected() uint64 {
 }
 
 func (g *gen) command() Command {
-	switch g.r.IntN(11) {
+	switch g.r.IntN(12) {
 	case 0, 1:
 		cfg := model.Config{Properties: map[string]string{"stonith-enabled": fmt.Sprint(g.r.IntN(2) == 0)}}
 		for range g.r.IntN(3) {
@@ -70,6 +70,8 @@ func (g *gen) command() Command {
 			}
 		}
 		return NewOpResult(OpResult{Node: g.pick(genNodes), Resource: model.ResourceHistory{ID: g.pick(genRscs), Class: "builtin", Type: "dummy"}, Op: op, FailCountAdd: add})
+	case 10:
+		return NewNodeBoot(g.pick(genNodes), g.pick([]string{"0001-a", "0002-b", ""}))
 	default:
 		node := ""
 		if g.r.IntN(2) == 0 {

@@ -88,6 +88,8 @@ type Member struct {
 	Address string `json:"address,omitempty"`
 	State   State  `json:"state"`
 	Lease   Lease  `json:"lease"`
+	// Boot identifies the member's agent process (NodeBoot).
+	Boot string `json:"boot,omitempty"`
 	// Attributes are the transient node attributes.
 	Attributes map[string]string `json:"attributes,omitempty"`
 	// Resources is the operation history per resource, in the order the
@@ -192,6 +194,8 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.nodeLeave(c.NodeLeave)
 	case TypeNodeState:
 		changed, err = s.nodeState(c.NodeState)
+	case TypeNodeBoot:
+		changed, err = s.nodeBoot(c.NodeBoot)
 	case TypeNodeAttrSet:
 		changed, err = s.nodeAttrSet(c.NodeAttrSet)
 	case TypeNodeAttrDelete:
@@ -225,7 +229,7 @@ func (s *Store) reject(err error) Result {
 
 func knownType(t Type) bool {
 	switch t {
-	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState,
+	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState, TypeNodeBoot,
 		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear,
 		TypeTokenAdd, TypeTokenRevoke, TypeAuditAppend,
 		TypeNodeCert, TypeCertRevoke, TypeCASet:

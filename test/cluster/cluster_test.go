@@ -698,3 +698,47 @@ func TestRestartedNodeAnswersOnlyOnceCaughtUp(t *testing.T) {
 		}
 	}
 }
+
+// An agent killed and started again before its lease expires keeps its
+// node online, and its resources keep running (the dummy's state file
+// stays). The new agent knows nothing of the old one's ops: the leader
+// must clear the node's history and probe it again, and monitor what runs
+// there anew. Then a failure there is noticed (the state file removed),
+// and web recovers.
+func TestAgentRestartedInPlaceMonitorsAgain(t *testing.T) {
+	h, st := startCluster(t)
+	_, nodes := h.web(st)
+	on := nodes[0]
+	state := filepath.Join(h.dir, on, "run", "dummy-web.state")
+	if _, err := os.Stat(state); err != nil {
+		t.Fatalf("web runs on %s but its state file: %v", on, err)
+	}
+	h.kill(on)
+	h.agent(on)
+	h.waitStatus(on+"'s new agent renewing, web still on it", 20*time.Second, func(st *status) bool {
+		role, nodes := h.web(st)
+		return st.Quorum && st.online() == 3 && role == "Started" && len(nodes) == 1 && nodes[0] == on
+	})
+	if _, err := os.Stat(state); err != nil {
+		t.Fatalf("web's state file on %s after the agent restart: %v", on, err)
+	}
+	time.Sleep(3 * time.Second) // the probe and a monitor or two
+	if err := os.Remove(state); err != nil {
+		t.Fatal(err)
+	}
+	removed := time.Now()
+	for deadline := removed.Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(state); err == nil {
+			break // restarted in place after its monitor failed
+		}
+		if st, err := h.status(); err == nil {
+			if role, nodes := h.web(st); role == "Started" && len(nodes) == 1 && nodes[0] != on {
+				break // or moved
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("web's state file on %s removed %v ago and nothing noticed: no monitor runs there since its agent restarted", on, time.Since(removed).Round(time.Second))
+		}
+	}
+	t.Logf("web recovered %v after its failure on %s", time.Since(removed).Round(time.Millisecond), on)
+}
