@@ -35,14 +35,7 @@ func TestFailoverBench(t *testing.T) {
 	if os.Getenv("PACELINE_BENCH_FAILOVER") != "1" {
 		t.Skip("benchmark: run bench/failover.sh (PACELINE_BENCH_FAILOVER=1)")
 	}
-	runs := 7
-	if v := os.Getenv("BENCH_RUNS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("BENCH_RUNS=%q: want a positive number", v)
-		}
-		runs = n
-	}
+	runs := envCount(t, "BENCH_RUNS", 7)
 	systems := []benchSystem{
 		{name: "paceline-fast", start: startPaceline("fast", 300*time.Millisecond)},
 		{name: "paceline-default", start: startPaceline("default", time.Second)},

@@ -31,21 +31,9 @@ func TestSoakCPU(t *testing.T) {
 		}
 		minutes = m
 	}
-	profiles := "default,fast"
-	if v := os.Getenv("SOAK_PROFILES"); v != "" {
-		profiles = v
-	}
-	for _, profile := range strings.Split(profiles, ",") {
+	for _, profile := range soakProfiles("default,fast") {
 		t.Run(profile, func(t *testing.T) {
-			wd := time.Second
-			if profile == "fast" {
-				wd = 300 * time.Millisecond
-			}
-			n := NewNet(t, 3)
-			c := NewClusterWith(t, n, Options{AgentArgs: []string{"--profile", profile}, WatchdogTimeout: wd})
-			c.Must("property", "set", "stonith-enabled=true")
-			c.Must("resource", "create", "vip", "builtin:vip", "ip="+benchVIP, "cidr=24", "--op", "monitor", "interval=1s",
-				"--meta", "resource-stickiness=100")
+			n, c := startSoakCluster(t, profile, "--meta", "resource-stickiness=100")
 			holder := vipHolder(t, n, benchVIP, 30*time.Second)
 			m := watchSettled(t, benchVIP, n.Hosts, holder)
 			// Two busy loops, one per core, outside the hosts.
@@ -101,28 +89,10 @@ func TestSoakLeaderKill(t *testing.T) {
 	if os.Getenv("PACELINE_SOAK") != "1" {
 		t.Skip("soak: run bench/soak-leader.sh (PACELINE_SOAK=1)")
 	}
-	runs := 25
-	if v := os.Getenv("RUNS"); v != "" {
-		r, err := strconv.Atoi(v)
-		if err != nil || r <= 0 {
-			t.Fatalf("RUNS=%q: want a positive number", v)
-		}
-		runs = r
-	}
-	profiles := "fast,default"
-	if v := os.Getenv("SOAK_PROFILES"); v != "" {
-		profiles = v
-	}
-	for _, profile := range strings.Split(profiles, ",") {
+	runs := envCount(t, "RUNS", 25)
+	for _, profile := range soakProfiles("fast,default") {
 		t.Run(profile, func(t *testing.T) {
-			wd := time.Second
-			if profile == "fast" {
-				wd = 300 * time.Millisecond
-			}
-			n := NewNet(t, 3)
-			c := NewClusterWith(t, n, Options{AgentArgs: []string{"--profile", profile}, WatchdogTimeout: wd})
-			c.Must("property", "set", "stonith-enabled=true")
-			c.Must("resource", "create", "vip", "builtin:vip", "ip="+benchVIP, "cidr=24", "--op", "monitor", "interval=1s")
+			n, c := startSoakCluster(t, profile)
 			p := StartProber(t, n.Client, benchVIP, benchPort)
 			defer p.Stop()
 			services := map[*Host]*Proc{}
@@ -172,4 +142,43 @@ func TestSoakLeaderKill(t *testing.T) {
 			fmt.Printf("LEADERKILL profile=%s runs=%d cascades=%d\n", profile, runs, cascades)
 		})
 	}
+}
+
+// soakProfiles returns the profiles SOAK_PROFILES names (comma separated),
+// def when it is unset.
+func soakProfiles(def string) []string {
+	if v := os.Getenv("SOAK_PROFILES"); v != "" {
+		def = v
+	}
+	return strings.Split(def, ",")
+}
+
+// envCount returns the positive number in the environment variable name,
+// def when it is unset; anything else fails the test.
+func envCount(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
+// startSoakCluster runs three Paceline servers on namespace hosts with
+// profile, a simulated watchdog per host (the profile's self-fence
+// deadline), fencing on, and the VIP (vipArgs add to its create command).
+func startSoakCluster(t *testing.T, profile string, vipArgs ...string) (*Net, *Cluster) {
+	wd := time.Second
+	if profile == "fast" {
+		wd = 300 * time.Millisecond
+	}
+	n := NewNet(t, 3)
+	c := NewClusterWith(t, n, Options{AgentArgs: []string{"--profile", profile}, WatchdogTimeout: wd})
+	c.Must("property", "set", "stonith-enabled=true")
+	c.Must(append([]string{"resource", "create", "vip", "builtin:vip", "ip=" + benchVIP, "cidr=24", "--op", "monitor", "interval=1s"}, vipArgs...)...)
+	return n, c
 }
