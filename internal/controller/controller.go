@@ -553,7 +553,7 @@ func (c *Controller) plan(ctx context.Context) {
 	}
 	voters, alive := 0, 0
 	changed := false
-	var unheard []string // online nodes that have not renewed with us yet
+	var unheard []string // live or unfenced nodes that have not renewed with us yet
 	for _, m := range members {
 		lv := views[m.Name].lv
 		want := m.State
@@ -574,7 +574,12 @@ func (c *Controller) plan(ctx context.Context) {
 				alive++
 			}
 		}
-		if want == store.StateOnline && !heard[m.Name] {
+		// A node that has not renewed with this controller may run ops
+		// its predecessor asked for (one it ran itself, if it led): until
+		// it has renewed, or is fenced (offline), nothing is dispatched.
+		// Its lease expiring changes nothing: a start in flight there is
+		// in no store, so the resource would look stopped on it.
+		if (want == store.StateOnline || want == store.StateUnclean) && !heard[m.Name] {
 			unheard = append(unheard, m.Name)
 		}
 		guard := views[m.Name].guard

@@ -385,6 +385,26 @@ func TestNewLeaderWaitsForOpsItsPredecessorAskedFor(t *testing.T) {
 	waitMoved(t, c, "web", x, y)
 }
 
+// A leader that dies while it runs a start it asked itself for leaves
+// no trace of it anywhere: the resource looks stopped on it. Its
+// successor, which never heard from it, must not start the resource
+// elsewhere when its lease expires, only once it is fenced (lease plus
+// self-fence deadline), as for any resource of a lost node.
+func TestNewLeaderWaitsUntilTheDeadLeaderIsFenced(t *testing.T) {
+	c := newCluster(t)
+	leader := c.Leader()
+	startSlowWeb(c, leader)
+	killedAt := c.Clock.Now()
+	c.Kill(leader)
+	to := runningOn(c, "web", leader)
+	start, _ := lastEvent(c, "web", to, true)
+	cfg := membership.DefaultConfig()
+	if earliest := killedAt.Add(-cfg.Heartbeat + cfg.TTL + cfg.SelfFenceDeadline); start.At.Before(earliest) {
+		t.Errorf("web started on %s at +%v after its start in flight on the dead leader, before lease+self-fence (+%v)",
+			to, start.At.Sub(killedAt), earliest.Sub(killedAt))
+	}
+}
+
 // A dispatch that fails after the node took the op (its reply lost) is
 // not in flight for the controller, but the node lists the op busy in its
 // renewals: the controller must not start the resource elsewhere before
