@@ -14,14 +14,8 @@
 # SYSTEMS (comma separated) picks systems: paceline-fast, paceline-default,
 # keepalived-0.1, keepalived-default, pacemaker.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-if [[ $(id -u) -ne 0 ]]; then
-	echo "bench/failover.sh: needs root (network namespaces)" >&2
-	exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-need() { command -v "$1" >/dev/null || { apt-get install -y -qq "$2" || { apt-get update -qq && apt-get install -y -qq "$2"; }; }; }
+source "$(dirname "$0")/lib.sh"
+need_root failover.sh
 need keepalived keepalived
 need python3 python3
 need nft nftables

@@ -6,12 +6,8 @@
 # changes, watchdog resets, self-fences, dual-holder time. Fails if the
 # default profile had any. Needs root.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-if [[ $(id -u) -ne 0 ]]; then
-	echo "bench/soak-cpu.sh: needs root (network namespaces)" >&2
-	exit 1
-fi
+source "$(dirname "$0")/lib.sh"
+need_root soak-cpu.sh
 export PACELINE_SOAK=1 MINUTES=${MINUTES:-10}
 export PL_E2E_PREFIX=${PL_E2E_PREFIX:-pl-sk-}
 go test ./test/e2e -run '^TestSoakCPU$' -count=1 -v -timeout 120m 2>&1 |

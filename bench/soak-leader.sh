@@ -6,14 +6,8 @@
 # run and a total per profile; fails if killing the leader ever reset
 # another node. Needs root.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-if [[ $(id -u) -ne 0 ]]; then
-	echo "bench/soak-leader.sh: needs root (network namespaces)" >&2
-	exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-need() { command -v "$1" >/dev/null || { apt-get install -y -qq "$2" || { apt-get update -qq && apt-get install -y -qq "$2"; }; }; }
+source "$(dirname "$0")/lib.sh"
+need_root soak-leader.sh
 need python3 python3
 need nft nftables
 export PACELINE_SOAK=1 RUNS=${RUNS:-25}
