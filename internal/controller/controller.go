@@ -540,11 +540,7 @@ func (c *Controller) plan(ctx context.Context) {
 				c.cfg.Logf("controller: %s's agent started anew (boot %s, was %s): its operation history is cleared, its resources are probed again", m.Name, b, m.Boot)
 			}
 			c.apply(ctx, store.NewNodeBoot(m.Name, b))
-			for k := range c.inflight {
-				if strings.HasPrefix(k, m.Name+"/") {
-					delete(c.inflight, k)
-				}
-			}
+			c.forgetInflight(m.Name)
 			reread = true
 		}
 	}
@@ -594,11 +590,7 @@ func (c *Controller) plan(ctx context.Context) {
 			for _, rh := range m.Resources {
 				c.apply(ctx, store.NewFailCountClear(store.FailCountClear{Node: m.Name, Resource: rh.ID, History: true}))
 			}
-			for k := range c.inflight {
-				if strings.HasPrefix(k, m.Name+"/") {
-					delete(c.inflight, k)
-				}
-			}
+			c.forgetInflight(m.Name)
 			c.lmu.Lock()
 			delete(c.busy, m.Name)
 			delete(c.unsure, m.Name)
@@ -659,6 +651,16 @@ func (c *Controller) plan(ctx context.Context) {
 	}
 	c.dispatch(cfg, res.Actions, held)
 	c.monitors(cfg, st, res.Actions)
+}
+
+// forgetInflight drops the ops in flight on node: their results will
+// not come (the node was fenced, or its agent started anew).
+func (c *Controller) forgetInflight(node string) {
+	for k := range c.inflight {
+		if strings.HasPrefix(k, node+"/") {
+			delete(c.inflight, k)
+		}
+	}
 }
 
 // monitors starts the configured recurring monitors of resources that
