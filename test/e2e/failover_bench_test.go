@@ -37,8 +37,8 @@ func TestFailoverBench(t *testing.T) {
 	}
 	runs := envCount(t, "BENCH_RUNS", 7)
 	systems := []benchSystem{
-		{name: "paceline-fast", start: startPaceline("fast", 300*time.Millisecond)},
-		{name: "paceline-default", start: startPaceline("default", time.Second)},
+		{name: "paceline-fast", start: startPaceline("fast")},
+		{name: "paceline-default", start: startPaceline("default")},
 		{name: "keepalived-0.1", start: startKeepalived("0.1")},
 		{name: "keepalived-default", start: startKeepalived("")},
 		{name: "pacemaker", start: startPacemakerBench},
@@ -315,18 +315,11 @@ func stats3(ds []time.Duration) string {
 	return fmt.Sprintf("%.3f/%.3f/%.3fs", s[0].Seconds(), med.Seconds(), s[len(s)-1].Seconds())
 }
 
-// startPaceline runs a Paceline cluster of three servers with profile and
-// a simulated watchdog per host (timeout wd, the profile's self-fence
-// deadline), and the VIP as the command creates it.
-func startPaceline(profile string, wd time.Duration) func(t *testing.T, n *Net) benchCluster {
+// startPaceline runs a Paceline cluster with profile and the VIP on n's
+// hosts (startVIPCluster), the VIP sticky.
+func startPaceline(profile string) func(t *testing.T, n *Net) benchCluster {
 	return func(t *testing.T, n *Net) benchCluster {
-		c := NewClusterWith(t, n, Options{AgentArgs: []string{"--profile", profile}, WatchdogTimeout: wd})
-		// Every host has a watchdog: fencing is on (the default), so a
-		// lost node's VIP moves only after its lease and the watchdog
-		// timeout, whether the node is cut off, hung or dead.
-		c.Must("property", "set", "stonith-enabled=true")
-		c.Must("resource", "create", "vip", "builtin:vip", "ip="+benchVIP, "cidr=24", "--op", "monitor", "interval=1s",
-			"--meta", "resource-stickiness=100")
+		c := startVIPCluster(t, n, profile, "--meta", "resource-stickiness=100")
 		return benchCluster{
 			role: func(h *Host) string {
 				if st, err := c.Status(); err == nil && st.Leader == nodeOf(c, h) {

@@ -168,17 +168,25 @@ func envCount(t *testing.T, name string, def int) int {
 	return n
 }
 
-// startSoakCluster runs three Paceline servers on namespace hosts with
-// profile, a simulated watchdog per host (the profile's self-fence
-// deadline), fencing on, and the VIP (vipArgs add to its create command).
+// startSoakCluster runs startVIPCluster on three new namespace hosts.
 func startSoakCluster(t *testing.T, profile string, vipArgs ...string) (*Net, *Cluster) {
+	n := NewNet(t, 3)
+	return n, startVIPCluster(t, n, profile, vipArgs...)
+}
+
+// startVIPCluster runs Paceline servers on n's hosts with profile and a
+// simulated watchdog per host (timeout the profile's self-fence
+// deadline), and the VIP as the command creates it (vipArgs add
+// to that command). Every host has a watchdog: fencing is on, so a lost
+// node's VIP moves only after its lease and the watchdog timeout, whether
+// the node is cut off, hung or dead.
+func startVIPCluster(t *testing.T, n *Net, profile string, vipArgs ...string) *Cluster {
 	wd := time.Second
 	if profile == "fast" {
 		wd = 300 * time.Millisecond
 	}
-	n := NewNet(t, 3)
 	c := NewClusterWith(t, n, Options{AgentArgs: []string{"--profile", profile}, WatchdogTimeout: wd})
 	c.Must("property", "set", "stonith-enabled=true")
 	c.Must(append([]string{"resource", "create", "vip", "builtin:vip", "ip=" + benchVIP, "cidr=24", "--op", "monitor", "interval=1s"}, vipArgs...)...)
-	return n, c
+	return c
 }
