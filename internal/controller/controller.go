@@ -215,6 +215,10 @@ type Controller struct {
 	lmu    sync.Mutex
 	leases *membership.Leases
 	boots  map[string]string // node -> agent boot of its last renewal
+	// left holds the agent boot of each node that left cleanly
+	// (Renewal.Leaving): a renewal of that boot sent before it left and
+	// delivered after must not grant it a lease again.
+	left map[string]string
 	// busy holds what each node that renewed with this controller last
 	// said it was busy with (Renewal.Busy); a node without an entry has
 	// not renewed since the controller started (or since it went offline).
@@ -265,6 +269,7 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		inflight: map[string]flight{},
 		reported: map[string]time.Time{},
 		boots:    map[string]string{},
+		left:     map[string]string{},
 		busy:     map[string][]Busy{},
 		unsure:   map[string]map[string]int{},
 	}, nil
@@ -338,6 +343,11 @@ type Renewal struct {
 	// done, it leaves their resources alone, and it dispatches nothing
 	// before every online node has renewed with it once.
 	Busy []Busy
+	// Leaving is a node's last renewal after a clean shutdown (a drain):
+	// its executor runs nothing any more and every result was delivered.
+	// The node's lease ends at once and it turns offline without waiting
+	// for the lease to expire (Pacemaker's clean leave: nothing to fence).
+	Leaving bool
 }
 
 // Heartbeat renews the node's lease and returns its expiry on the
@@ -366,6 +376,22 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 			return time.Time{}, fmt.Errorf("%w: a renewal from %s's earlier agent (boot %s, now %s)", ErrStale, r.Node, r.Boot, cur)
 		}
 		c.boots[r.Node] = r.Boot
+		if c.left[r.Node] == r.Boot && !r.Leaving {
+			return time.Time{}, fmt.Errorf("%w: a renewal from %s's agent that has left (boot %s)", ErrStale, r.Node, r.Boot)
+		}
+	}
+	if r.Leaving {
+		if len(r.Busy) > 0 {
+			return time.Time{}, fmt.Errorf("controller: %s leaves with %d operations not reported", r.Node, len(r.Busy))
+		}
+		// Its lease is dropped: plan sees it recoverable and offline.
+		c.leases.Forget(r.Node)
+		c.left[r.Node] = r.Boot
+		c.leases.Guard(r.Node, 0)
+		delete(c.busy, r.Node)
+		c.cfg.Logf("controller: %s left cleanly (drained)", r.Node)
+		c.Kick()
+		return c.cfg.Clock.Now(), nil
 	}
 	c.leases.Guard(r.Node, r.Watchdog)
 	c.busy[r.Node] = slices.Clone(r.Busy)
@@ -547,6 +573,16 @@ func (c *Controller) plan(ctx context.Context) {
 	if reread {
 		c.raft.Read(func(s *store.Store) { members, cfg, st = s.Members(), s.Config(), s.Status() })
 	}
+	// A node in maintenance (or the whole cluster) may have left with its
+	// resources running, unmanaged (a drain leaves them): its lease
+	// lapsing proves nothing stopped there, so it is never recovered by
+	// waiting; it stays unclean until it comes back (and its resources are
+	// probed and adopted) or is confirmed down.
+	maintenance := map[string]bool{}
+	allMaint := isTrue(cfg.Properties["maintenance-mode"])
+	for _, ns := range st.Nodes {
+		maintenance[ns.Name] = allMaint || isTrue(ns.Attributes["maintenance"])
+	}
 	voters, alive := 0, 0
 	changed := false
 	var unheard []string // live or unfenced nodes that have not renewed with us yet
@@ -561,7 +597,9 @@ func (c *Controller) plan(ctx context.Context) {
 			// node's resources as stopped and recover them at once: the
 			// node stays online until it is recoverable.
 			want = store.StateUnclean
-		case lv == membership.Recoverable && m.State != store.StateOffline:
+		case lv == membership.Recoverable && maintenance[m.Name] && m.State == store.StateOnline && stonith:
+			want = store.StateUnclean
+		case lv == membership.Recoverable && m.State != store.StateOffline && !maintenance[m.Name]:
 			want = store.StateOffline
 		}
 		if m.Role.Voter() {
@@ -864,6 +902,14 @@ func findResource(rs []model.Resource, id string) *model.Resource {
 		}
 	}
 	return nil
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on", "1", "y":
+		return true
+	}
+	return false
 }
 
 func isFalse(v string) bool {

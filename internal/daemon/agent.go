@@ -215,7 +215,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		guard = c.SelfFenceDeadline
 	}
 	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases, Watchdog: guard})
+		Leases: leases, Watchdog: guard, Propose: backend.Propose})
 	if err != nil {
 		return err
 	}
@@ -272,7 +272,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	go func() { srvErr <- srv.ServeTLS(ln, "", "") }()
 	defer srv.Close()
 
-	rctx, stop := context.WithCancel(ctx)
+	// The runtime outlives ctx (SIGTERM) by the drain: its heartbeats keep
+	// the lease and its results reach the leader while resources move.
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	rtDone := make(chan struct{})
 	go func() { rt.Run(rctx); close(rtDone) }()
@@ -290,11 +292,25 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	logf("paceline agent %s (%s) serving on %s, raft on %s", c.Name, c.Role, c.Listen, c.RaftListen)
 	select {
 	case <-ctx.Done():
-		logf("paceline agent %s stopping", c.Name)
-		return nil
+		logf("paceline agent %s stopping: draining", c.Name)
+	case <-rt.ShutdownRequested():
+		logf("paceline agent %s asked to stop through the cluster: draining", c.Name)
 	case err := <-srvErr:
 		return fmt.Errorf("api server: %w", err)
 	}
+	if ex == nil {
+		return nil // a witness runs nothing
+	}
+	res, err := rt.Drain(context.Background(), c.ShutdownTimeout)
+	switch {
+	case err != nil:
+		logf("paceline agent %s: %v", c.Name, err)
+	case res.Maintenance:
+		logf("paceline agent %s stopped; its resources keep running, unmanaged (maintenance)", c.Name)
+	default:
+		logf("paceline agent %s drained and stopped", c.Name)
+	}
+	return nil
 }
 
 // bootstrap makes the node of a fresh init a one-node cluster and records

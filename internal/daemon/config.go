@@ -88,6 +88,12 @@ type Config struct {
 	AgentDirs []string `yaml:"agent_dirs"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
+	// ShutdownTimeout bounds the drain of a clean shutdown (SIGTERM,
+	// SIGINT or `paceline node stop`): the node's resources move away
+	// first; if they have not after this long, the node stops what it
+	// still runs itself and exits (Pacemaker's shutdown-escalation).
+	// Default 20m.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // Lease timing profiles (Config.Profile).
@@ -105,6 +111,8 @@ func DefaultConfig() Config {
 		Profile:   "default",
 		AgentDirs: []string{"/usr/lib/ocf/resource.d"},
 		LogLevel:  "info",
+
+		ShutdownTimeout: 20 * time.Minute,
 	}
 }
 
@@ -199,7 +207,7 @@ func decodeYAML(b []byte, c *Config) error {
 // keys are the YAML keys of Config, in declaration order.
 func keys() []string {
 	return []string{"name", "role", "data_dir", "listen", "advertise", "raft_listen", "profile",
-		"heartbeat", "lease_ttl", "self_fence_deadline", "watchdog", "agent_dirs", "log_level"}
+		"heartbeat", "lease_ttl", "self_fence_deadline", "watchdog", "agent_dirs", "log_level", "shutdown_timeout"}
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -253,6 +261,8 @@ func (c *Config) set(key, v string) error {
 		}
 	case "log_level":
 		c.LogLevel = v
+	case "shutdown_timeout":
+		return dur(&c.ShutdownTimeout)
 	default:
 		return fmt.Errorf("unknown setting %q (known: %s)", key, strings.Join(keys(), ", "))
 	}
@@ -271,6 +281,9 @@ func (c *Config) resolve() {
 		if c.SelfFenceDeadline == 0 {
 			c.SelfFenceDeadline = p[2]
 		}
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 20 * time.Minute
 	}
 	if c.Advertise == "" {
 		if host, _, err := net.SplitHostPort(c.Listen); err == nil && host != "" && !net.ParseIP(host).IsUnspecified() {
@@ -344,6 +357,9 @@ func (c Config) Validate() error {
 	}
 	if c.LeaseTTL < 2*c.Heartbeat {
 		bad("lease_ttl", "%v must be at least twice the heartbeat (%v)", c.LeaseTTL, c.Heartbeat)
+	}
+	if c.ShutdownTimeout < 0 {
+		bad("shutdown_timeout", "%v must not be negative", c.ShutdownTimeout)
 	}
 	if c.SelfFenceDeadline < 0 {
 		bad("self_fence_deadline", "%v must not be negative", c.SelfFenceDeadline)

@@ -140,7 +140,7 @@ func (h *PeerHandler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		peerError(w, http.StatusBadRequest, fmt.Sprintf("heartbeat: busy lists %d ops, more than %d", len(req.Busy), maxBusy))
 		return
 	}
-	exp, err := c.Heartbeat(r.Context(), controller.Renewal{Node: caller(r), Boot: req.Boot, Watchdog: time.Duration(req.WatchdogMS) * time.Millisecond, Busy: req.Busy})
+	exp, err := c.Heartbeat(r.Context(), controller.Renewal{Node: caller(r), Boot: req.Boot, Watchdog: time.Duration(req.WatchdogMS) * time.Millisecond, Busy: req.Busy, Leaving: req.Leaving})
 	if err != nil {
 		peerError(w, http.StatusServiceUnavailable, err.Error())
 		return
@@ -157,6 +157,8 @@ type peerHeartbeat struct {
 	Boot string `json:"boot,omitempty"`
 	// Busy are the node's ops not yet reported (controller.Renewal).
 	Busy []controller.Busy `json:"busy,omitempty"`
+	// Leaving is the node's last renewal after a drain (controller.Renewal).
+	Leaving bool `json:"leaving,omitempty"`
 }
 
 // maxBusy bounds Renewal.Busy on the wire: a node has one op in flight
@@ -505,7 +507,7 @@ func (c *PeerClient) postAddr(ctx context.Context, addr, path string, in, out an
 // Heartbeat asks the leader to renew this node's lease (the leader takes
 // the node's name from its certificate, not from r.Node).
 func (c *PeerClient) Heartbeat(ctx context.Context, leader string, r controller.Renewal) error {
-	return c.post(ctx, leader, "heartbeat", peerHeartbeat{WatchdogMS: r.Watchdog.Milliseconds(), Boot: r.Boot, Busy: r.Busy}, nil)
+	return c.post(ctx, leader, "heartbeat", peerHeartbeat{WatchdogMS: r.Watchdog.Milliseconds(), Boot: r.Boot, Busy: r.Busy, Leaving: r.Leaving}, nil)
 }
 
 // Report sends an op result to the leader.
