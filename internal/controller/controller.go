@@ -60,6 +60,13 @@ import (
 	"github.com/paceline/paceline/internal/store"
 )
 
+// LapsedInMaintenance is the node attribute the controller sets on a node
+// whose lease lapsed while it (or the cluster) was in maintenance: its
+// agent may have left its resources running, unmanaged, so the node is
+// never recovered by waiting, also once maintenance ends, until its agent
+// is back (its resources are then probed and adopted).
+const LapsedInMaintenance = "lapsed-in-maintenance"
+
 // Errors of the controller.
 var (
 	ErrInvalidConfig = errors.New("controller: invalid config")
@@ -566,6 +573,11 @@ func (c *Controller) plan(ctx context.Context) {
 				c.cfg.Logf("controller: %s's agent started anew (boot %s, was %s): its operation history is cleared, its resources are probed again", m.Name, b, m.Boot)
 			}
 			c.apply(ctx, store.NewNodeBoot(m.Name, b))
+			if _, ok := m.Attributes[LapsedInMaintenance]; ok {
+				// Its resources are probed again: what still runs there
+				// is found and adopted.
+				c.apply(ctx, store.NewNodeAttrDelete(m.Name, LapsedInMaintenance))
+			}
 			c.forgetInflight(m.Name)
 			reread = true
 		}
@@ -581,7 +593,19 @@ func (c *Controller) plan(ctx context.Context) {
 	maintenance := map[string]bool{}
 	allMaint := isTrue(cfg.Properties["maintenance-mode"])
 	for _, ns := range st.Nodes {
-		maintenance[ns.Name] = allMaint || isTrue(ns.Attributes["maintenance"])
+		_, lapsed := ns.Attributes[LapsedInMaintenance]
+		maintenance[ns.Name] = allMaint || isTrue(ns.Attributes["maintenance"]) || lapsed
+	}
+	for _, m := range members {
+		if lv := views[m.Name].lv; lv != membership.Alive && maintenance[m.Name] && m.State != store.StateOffline {
+			if _, ok := m.Attributes[LapsedInMaintenance]; !ok {
+				// Remembered in the store, so that taking the node (or the
+				// cluster) out of maintenance while it is away, or a new
+				// leader, does not recover what may still run there.
+				c.cfg.Logf("controller: %s lost its lease while in maintenance: its resources are held until it is back", m.Name)
+				c.apply(ctx, store.NewNodeAttrSet(m.Name, map[string]string{LapsedInMaintenance: "true"}))
+			}
+		}
 	}
 	voters, alive := 0, 0
 	changed := false

@@ -195,3 +195,68 @@ func waitAgent(h *harness, name string) <-chan error {
 	go func() { ch <- cmd.Wait() }()
 	return ch
 }
+
+// TestMaintenanceNodeExitsLeavingItsResources: an agent stopped while
+// its node is in maintenance exits at once and leaves its resources
+// running (the same process), nothing starts elsewhere, and the agent
+// started again probes and adopts them without restarting them.
+func TestMaintenanceNodeExitsLeavingItsResources(t *testing.T) {
+	h, _ := startCluster(t)
+	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
+	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
+	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
+		role, nodes := resource(st, "proc")
+		return role == "Started" && len(nodes) == 1
+	})
+	_, nodes := resource(st, "proc")
+	victim := nodes[0]
+	s := sampleProcs(marker)
+	before := s.find()
+	if len(before) != 1 {
+		t.Fatalf("%d processes of proc, want 1", len(before))
+	}
+	h.must("node", "maintenance", victim)
+	cmd := h.agents[victim]
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waitAgent(h, victim):
+		if err != nil {
+			t.Errorf("agent %s exited with %v, want status 0", victim, err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("agent %s in maintenance still running 20s after SIGTERM", victim)
+	}
+	// Well past the lease and self-fence deadline: the process still runs
+	// and no copy started elsewhere.
+	time.Sleep(5 * time.Second)
+	if after := s.find(); len(after) != 1 || !samePIDs(before, after) {
+		t.Fatalf("processes of proc after the maintenance exit: %v, want the same one as before: %v", after, before)
+	}
+	h.agent(victim)
+	h.waitStatus("proc adopted on "+victim, 30*time.Second, func(st *status) bool {
+		role, nodes := resource(st, "proc")
+		return nodeState(st, victim) != "offline" && role == "Started" && len(nodes) == 1 && nodes[0] == victim
+	})
+	h.must("node", "unmaintenance", victim)
+	time.Sleep(3 * time.Second)
+	if after := s.find(); !samePIDs(before, after) {
+		t.Errorf("processes of proc after the agent came back: %v, want the same one (not restarted): %v", after, before)
+	}
+	if most := s.close(); most > 1 {
+		t.Errorf("%d copies of proc's process ran at once, want at most 1", most)
+	}
+}
+
+func samePIDs(a, b map[int]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for pid := range a {
+		if _, ok := b[pid]; !ok {
+			return false
+		}
+	}
+	return true
+}
