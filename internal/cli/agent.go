@@ -49,5 +49,6 @@ the node's identity written by init (DIR/node.yaml) fills the rest.`,
 	f.String("watchdog", "", "/dev/watchdog or sim:unix:PATH")
 	f.String("log-level", "", "debug, info, warn or error")
 	f.String("shutdown-timeout", "", "bound of the drain on stop (default 20m)")
+	f.String("run-dir", "", "run directory: pid and state files, HA_RSCTMP (default /run/paceline/NAME)")
 	return cmd
 }

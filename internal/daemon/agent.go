@@ -184,7 +184,13 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 
 	var ex *executor.Executor
 	if c.Role != "witness" {
-		bc, err := builtin.New(builtin.Config{RunDir: filepath.Join(c.DataDir, "run"), Attrs: nodeAttrs{b: backend, node: c.Name}})
+		// The run directory holds pid and state files, no secrets; agents
+		// that switch user (a database's) must be able to reach it, as
+		// Debian's /run/resource-agents (0755).
+		if err := os.MkdirAll(c.RunDir, 0o755); err != nil {
+			return fmt.Errorf("run_dir: %w", err)
+		}
+		bc, err := builtin.New(builtin.Config{RunDir: c.RunDir, Attrs: nodeAttrs{b: backend, node: c.Name}})
 		if err != nil {
 			return err
 		}
@@ -192,7 +198,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if oc.Root, oc.ExtraRoots, err = ocfRoots(c.AgentDirs); err != nil {
 			return err
 		}
-		oc.RunDir = filepath.Join(c.DataDir, "run", "ocf")
+		oc.RunDir = filepath.Join(c.RunDir, "ocf")
 		// Agents find crm_node, crm_attribute, ... (package compat) first.
 		env, stopCompat, err := startCompat(c, backend, apiSrv, logf)
 		if err != nil {

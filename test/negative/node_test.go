@@ -47,7 +47,7 @@ func startAgent(t *testing.T) *agentEnv {
 		t.Fatal(err)
 	}
 	c, err := daemon.LoadConfig(os.DevNull, nil, map[string]string{"name": "n1", "data_dir": e.dir,
-		"listen": e.api, "advertise": e.api, "raft_listen": e.raft})
+		"listen": e.api, "advertise": e.api, "raft_listen": e.raft, "run_dir": filepath.Join(e.dir, "run")})
 	if err != nil {
 		t.Fatal(err)
 	}
