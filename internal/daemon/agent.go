@@ -22,6 +22,7 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 	"github.com/paceline/paceline/internal/watchdog"
@@ -166,7 +167,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	defer node.Shutdown()
 	revoked.set(node)
 
-	peers := NewPeerClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
+	peers := peer.NewClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
 		node.Read(func(s *store.Store) {
 			if m, found := s.Member(name); found && m.Address != "" {
 				addr, ok = m.Address, true
@@ -230,7 +231,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		propose: backend.Propose, trans: trans, revoked: revoked.Revoked, logf: logf}
 	backend.ca = cas
 	hooks := rt.Hooks()
-	hooks.Peers, hooks.CA, hooks.Trusts = peers, cas, keys.Trusts
+	hooks.Trusts = keys.Trusts
 	// The watchdog is fed only while this node's lease is valid for longer
 	// than the watchdog timeout: a node that is cut off or hung is reset
 	// before its lease expires, and the leader recovers it at expiry.
@@ -263,7 +264,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(PeerPrefix, NewPeerHandler(node, hooks))
+	mux.Handle(peer.Prefix, newPeerHandler(node, hooks, peers, cas))
 	jh := &joinHandler{ca: keys.CA, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
 	mux.Handle("/v1/join", jh)
 	mux.Handle("/v1/join/ca", jh)

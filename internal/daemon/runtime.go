@@ -17,6 +17,7 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -29,7 +30,7 @@ type RuntimeConfig struct {
 	// Executor runs this node's operations; nil on a witness.
 	Executor *executor.Executor
 	// Peers reaches the other nodes. Required.
-	Peers *PeerClient
+	Peers *peer.Client
 	// Leases are the lease timings. Default membership.DefaultConfig().
 	Leases membership.Config
 	// Watchdog is the timeout of the watchdog this node feeds while
@@ -138,8 +139,8 @@ func (r *Runtime) OnRenewed(f func()) {
 }
 
 // Hooks connects the runtime to the node's peer endpoints.
-func (r *Runtime) Hooks() PeerHooks {
-	h := PeerHooks{Controller: r.Controller}
+func (r *Runtime) Hooks() peer.Hooks {
+	h := peer.Hooks{Controller: r.Controller}
 	if r.cfg.Executor != nil {
 		h.Exec = r.exec
 	}
@@ -405,7 +406,7 @@ const maxUndelivered = 1024
 // a new leader must learn what its predecessor asked for, and until it
 // has, the op counts as busy in this node's renewals. Of a recurring
 // monitor only the newest undelivered result is kept; one the leader
-// rejects as malformed (ErrPeerRejected) is dropped.
+// rejects as malformed (peer.ErrRejected) is dropped.
 func (r *Runtime) results(ctx context.Context) {
 	defer r.wg.Done()
 	queue := executor.Backlog{Max: maxUndelivered}
@@ -431,7 +432,7 @@ func (r *Runtime) results(ctx context.Context) {
 		for res, ok := queue.Next(); ok; res, ok = queue.Next() {
 			rh := model.ResourceHistory{ID: res.Resource, Class: res.Agent.Class, Provider: res.Agent.Provider, Type: res.Agent.Name}
 			err := r.report(ctx, rh, res.Record)
-			if errors.Is(err, ErrPeerRejected) {
+			if errors.Is(err, peer.ErrRejected) {
 				// Malformed for the leader (another version?): sending it
 				// again would hold every result after it.
 				r.cfg.Logf("daemon: report %s %s: %v (dropped)", res.Resource, res.Record.Operation, err)
