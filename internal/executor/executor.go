@@ -108,7 +108,12 @@ type Executor struct {
 }
 
 type resource struct {
-	id        string
+	id string
+	// params and meta are those of the instance's last start (or
+	// migrate_from, reload): its stop runs with them, whatever the
+	// configuration says now, as Pacemaker stops with the parameters the
+	// history recorded for the start.
+	params, meta map[string]string
 	queue     []*job
 	running   *job
 	recurring map[string]*recurring // by opKey
@@ -167,8 +172,10 @@ func (e *Executor) Results() <-chan Result { return e.results }
 
 // Exec queues op behind the resource's other operations and returns its
 // call id. A recurring monitor replaces one with the same name and
-// interval; a stop first cancels the resource's recurring monitors (as
-// Pacemaker's controller does), so none runs after it.
+// interval; a stop, promote, demote or migrate_to first cancels the
+// resource's recurring monitors (as Pacemaker's controller does), so none
+// of the old role runs after it. A stop runs with the parameters of the
+// resource's last start here (the instance's own), when there was one.
 func (e *Executor) Exec(op Op) (int, error) {
 	switch {
 	case op.Resource == "" || op.Name == "":
@@ -294,8 +301,19 @@ func (e *Executor) resource(id string) *resource {
 func (e *Executor) exec(op Op) int {
 	r := e.resource(op.Resource)
 	e.nextCall++
+	switch op.Name {
+	case "start", "migrate_from", "reload", "reload-agent":
+		r.params, r.meta = op.Params, op.Meta
+	case "stop":
+		if r.params != nil {
+			op.Params = r.params
+		}
+	}
 	j := &job{op: op, callID: e.nextCall}
-	if op.Name == "stop" {
+	switch op.Name {
+	case "stop", "promote", "demote", "migrate_to":
+		// The role (or the node) changes: the monitors of the old role
+		// end; the controller asks for those of the new one.
 		for _, rec := range r.recurring {
 			e.cancel(r, rec)
 		}

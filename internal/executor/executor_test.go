@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,9 @@ func (g *gate) Run(ctx context.Context, req agents.Request) agents.Result {
 		g.maxActive[req.ResourceID] = g.active[req.ResourceID]
 	}
 	g.log = append(g.log, req.ResourceID+":"+req.Op)
+	if v := req.Params["v"]; v != "" {
+		g.log = append(g.log, req.ResourceID+":"+req.Op+":v="+v)
+	}
 	g.mu.Unlock()
 	defer func() {
 		g.mu.Lock()
@@ -98,6 +102,7 @@ func TestSerializesPerResource(t *testing.T) {
 	}
 	quiet(t, e) // a's monitor and stop wait behind its start
 	g.release <- struct{}{}
+	go func() { g.release <- struct{}{} }() // the stop runs with the start's parameters
 	var got []string
 	for i := 0; i < 3; i++ {
 		r := recv(t, e)
@@ -280,5 +285,67 @@ func TestBacklog(t *testing.T) {
 	}
 	if !slices.Equal(calls, []int{3, 4, 5}) || b.Len() != 0 {
 		t.Errorf("delivered calls %v, want [3 4 5]", calls)
+	}
+}
+
+// A stop runs with the parameters the instance was started with, not the
+// ones the configuration (and so the stop's request) gives now; a start
+// with new parameters (the restart) runs with those.
+func TestStopUsesTheStartParameters(t *testing.T) {
+	g := newGate()
+	e, err := New(Config{Node: "n1", Agents: map[string]Agent{"test": g}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.Exec(Op{Resource: "a", Agent: gateType, Name: "start", Params: map[string]string{"v": "old"}})
+	e.Exec(Op{Resource: "a", Agent: gateType, Name: "stop", Params: map[string]string{"v": "new"}})
+	e.Exec(Op{Resource: "a", Agent: gateType, Name: "start", Params: map[string]string{"v": "new"}})
+	for i := 0; i < 3; i++ {
+		recv(t, e)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var got []string
+	for _, l := range g.log {
+		if strings.Contains(l, ":v=") {
+			got = append(got, l)
+		}
+	}
+	if want := []string{"a:start:v=old", "a:stop:v=old", "a:start:v=new"}; !equal(got, want) {
+		t.Fatalf("ran %v, want %v", got, want)
+	}
+}
+
+// A promote or demote cancels the resource's recurring monitors: the
+// monitor of the old role must not go on (it would expect the wrong exit
+// code).
+func TestRoleChangeCancelsMonitors(t *testing.T) {
+	g := newGate()
+	e, err := New(Config{Node: "n1", Agents: map[string]Agent{"test": g}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.Exec(Op{Resource: "a", Agent: gateType, Name: "monitor", Interval: time.Hour})
+	if r := recv(t, e); r.Record.Interval != 3600000 || r.Record.OpStatus != 0 {
+		t.Fatalf("first monitor run: %+v", r.Record)
+	}
+	e.Exec(Op{Resource: "a", Agent: gateType, Name: "promote"})
+	var cancelled, promoted bool
+	for i := 0; i < 2; i++ {
+		r := recv(t, e)
+		switch {
+		case r.Record.Operation == "monitor" && r.Record.OpStatus == int(agents.StatusCancelled):
+			cancelled = true
+		case r.Record.Operation == "promote":
+			promoted = true
+		}
+	}
+	if !cancelled || !promoted {
+		t.Fatalf("cancelled=%v promoted=%v", cancelled, promoted)
+	}
+	if err := e.Cancel("a", "monitor", time.Hour); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the monitor still recurs after the promote: %v", err)
 	}
 }

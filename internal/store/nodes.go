@@ -172,3 +172,38 @@ func (s *Store) Status() *model.Status {
 	}
 	return st
 }
+
+// MemberStates returns every member without its attributes and operation
+// history: what liveness bookkeeping needs, cheap to copy.
+func (s *Store) MemberStates() []Member {
+	ms := make([]Member, 0, len(s.members))
+	for _, n := range s.memberNames() {
+		m := *s.members[n]
+		m.Attributes, m.Resources = nil, nil
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// OpRecord returns a copy of the recorded operation of resource rsc on
+// node with that name and interval (the newest, when the history holds a
+// last and a last-failure entry of it).
+func (s *Store) OpRecord(node, rsc, operation string, interval int64) (model.OpRecord, bool) {
+	m := s.members[node]
+	if m == nil {
+		return model.OpRecord{}, false
+	}
+	var out model.OpRecord
+	found := false
+	for i := range m.Resources {
+		if m.Resources[i].ID != rsc {
+			continue
+		}
+		for _, op := range m.Resources[i].Ops {
+			if op.Operation == operation && op.Interval == interval && (!found || op.CallID >= out.CallID) {
+				out, found = op, true
+			}
+		}
+	}
+	return out, found
+}
