@@ -1,0 +1,250 @@
+package controller_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/store"
+	"github.com/paceline/paceline/internal/testcluster"
+)
+
+func newCluster(t *testing.T) *testcluster.Cluster {
+	t.Helper()
+	logf := func(string, ...any) {}
+	if testing.Verbose() {
+		logf = t.Logf
+	}
+	return testcluster.New(t, testcluster.Options{Nodes: 3, Logf: logf})
+}
+
+// member reads a node's stored state on the leader.
+func member(c *testcluster.Cluster, node string) (m store.Member) {
+	leader := c.Leader()
+	if leader == "" {
+		return m
+	}
+	c.Node(leader).Raft.Read(func(s *store.Store) { m, _ = s.Member(node) })
+	return m
+}
+
+// role is the role resource id has on node by its recorded history:
+// Promoted, Unpromoted (started), or "" (stopped, failed or unknown).
+func role(c *testcluster.Cluster, node, id string) string {
+	m := member(c, node)
+	for _, rh := range m.Resources {
+		if rh.ID != id {
+			continue
+		}
+		var last *model.OpRecord
+		for i := range rh.Ops {
+			o := &rh.Ops[i]
+			if o.Interval == 0 && o.Operation != "notify" && (last == nil || o.CallID > last.CallID) {
+				last = o
+			}
+		}
+		failed := false
+		for _, o := range rh.Ops {
+			if o.Interval > 0 && o.RC != o.TargetRC && last != nil && o.CallID > last.CallID {
+				failed = true
+			}
+		}
+		probe := last != nil && last.Operation == "monitor"
+		if last == nil || failed || (!probe && last.RC != last.TargetRC) || last.OpStatus != 0 {
+			return ""
+		}
+		switch last.Operation {
+		case "promote":
+			return "Promoted"
+		case "start", "demote", "migrate_from":
+			return "Unpromoted"
+		case "monitor":
+			if last.RC == 8 {
+				return "Promoted"
+			}
+			if last.RC == 0 {
+				return "Unpromoted"
+			}
+		}
+	}
+	return ""
+}
+
+// roles maps each node to id's role there ("" left out).
+func roles(c *testcluster.Cluster, id string) map[string]string {
+	out := map[string]string{}
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if r := role(c, n, id); r != "" {
+			out[n] = r
+		}
+	}
+	return out
+}
+
+func count(m map[string]string, v string) (n int) {
+	for _, x := range m {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+// createClones adds a promotable clone "db" with notifications and role
+// monitors, and an anonymous clone "cld", both of builtin:dummy.
+func createClones(c *testcluster.Cluster) {
+	c.Update("create clones", func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources,
+			model.Resource{ID: "db-clone", Kind: model.KindClone, Meta: map[string]string{"promotable": "true", "notify": "true"},
+				Children: []model.Resource{{ID: "db", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
+					Ops: []model.Op{
+						{Name: "monitor", Interval: time.Second, Role: "Promoted", Timeout: 20 * time.Second},
+						{Name: "monitor", Interval: 2 * time.Second, Role: "Unpromoted", Timeout: 20 * time.Second},
+					}}}},
+			model.Resource{ID: "cld-clone", Kind: model.KindClone,
+				Children: []model.Resource{{ID: "cld", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
+					Ops: []model.Op{{Name: "monitor", Interval: time.Second, Timeout: 20 * time.Second}}}}},
+		)
+	})
+	for n, score := range map[string]string{"n1": "5", "n2": "10", "n3": "1"} {
+		c.ApplyOnLeader(store.NewNodeAttrSet(n, map[string]string{"master-db": score}))
+	}
+}
+
+// settled waits until db runs on want nodes with one promoted instance
+// and cld on want nodes.
+func settled(t *testing.T, c *testcluster.Cluster, what string, want int) map[string]string {
+	t.Helper()
+	var rs map[string]string
+	c.Eventually(what, func() bool {
+		rs = roles(c, "db")
+		return len(rs) == want && count(rs, "Promoted") == 1 && len(roles(c, "cld")) == want &&
+			len(c.ActiveOn("db")) == want && len(c.ActiveOn("cld")) == want
+	})
+	return rs
+}
+
+func promoted(rs map[string]string) string {
+	for n, r := range rs {
+		if r == "Promoted" {
+			return n
+		}
+	}
+	return ""
+}
+
+// The new-user findings of issue 10: a promotable clone and an anonymous
+// clone through start, promote, standby and unstandby, a crash of the
+// promoted instance (its state removed) and a cleanup. Clone instances are
+// recorded under the base id; no operation is dispatched twice for one
+// plan step, none runs in a loop, the Promoted monitor (expecting 8)
+// detects the crash and the instance is recovered, and the cleanup of the
+// clone clears every instance's failures.
+func TestClonesRunEachPlanStepOnce(t *testing.T) {
+	c := newCluster(t)
+	createClones(c)
+	rs := settled(t, c, "db on 3 nodes, promoted on one; cld on 3", 3)
+	if p := promoted(rs); p != "n2" {
+		t.Errorf("promoted on %s, want n2 (highest promotion score): %v", p, rs)
+	}
+	for _, n := range []string{"n1", "n2", "n3"} {
+		for _, rh := range member(c, n).Resources {
+			if strings.Contains(rh.ID, ":") {
+				t.Errorf("%s records the anonymous clone instance %s, not its base id", n, rh.ID)
+			}
+		}
+	}
+
+	c.ApplyOnLeader(store.NewNodeAttrSet("n2", map[string]string{"standby": "on"}))
+	c.Eventually("n2 empty, db promoted elsewhere", func() bool {
+		rs := roles(c, "db")
+		return rs["n2"] == "" && count(rs, "Promoted") == 1 && len(rs) == 2 &&
+			!contains(c.ActiveOn("db"), "n2") && !contains(c.ActiveOn("cld"), "n2")
+	})
+	c.ApplyOnLeader(store.NewNodeAttrSet("n2", map[string]string{"standby": "off"}))
+	rs = settled(t, c, "n2 back", 3)
+
+	p := promoted(rs)
+	c.Fail(p, "db")
+	c.Eventually("the Promoted monitor's failure recorded on "+p, func() bool {
+		return member(c, p).Attributes["fail-count-db#monitor_1000"] != ""
+	})
+	settled(t, c, "db recovered", 3)
+
+	c.ApplyOnLeader(store.NewFailCountClear(store.FailCountClear{Resource: "db-clone", History: true}))
+	c.Eventually("the cleanup cleared every fail count", func() bool {
+		for _, n := range []string{"n1", "n2", "n3"} {
+			for k := range member(c, n).Attributes {
+				if strings.HasPrefix(k, "fail-count-db") {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	settled(t, c, "db re-probed and running after the cleanup", 3)
+	// Let a few monitor intervals pass: nothing must loop.
+	for i := 0; i < 30; i++ {
+		c.Advance(200 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	settled(t, c, "still settled", 3)
+
+	perOp := map[string]int{}
+	total := 0
+	for key, n := range c.Dispatched() {
+		if n > 1 {
+			t.Errorf("%s dispatched %d times for one plan step", key, n)
+		}
+		_, op, _ := strings.Cut(key, " ")
+		perOp[op] += n
+		total += n
+	}
+	for op, n := range perOp {
+		// start, promote and the monitors run at most once per phase:
+		// initial, after unstandby, after the crash, after the cleanup;
+		// a notify goes before and after each start, stop, promote and
+		// demote of any instance.
+		limit := 6
+		if strings.HasSuffix(op, "_notify") {
+			limit = 40
+		}
+		if n > limit {
+			t.Errorf("%s dispatched %d times", op, n)
+		}
+	}
+	t.Logf("%d dispatches, %d distinct operations: %v", total, len(perOp), perOp)
+	for _, n := range []string{"n1", "n2", "n3"} {
+		for k, v := range member(c, n).Attributes {
+			if strings.HasPrefix(k, "fail-count-") && v != "1" {
+				t.Errorf("%s: %s=%s", n, k, v)
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// A resource deleted from the configuration while it runs is stopped
+// (Pacemaker's orphan handling) before its history is dropped.
+func TestDeletedRunningResourceIsStopped(t *testing.T) {
+	c := newCluster(t)
+	c.CreateDummy("web", time.Second, nil)
+	c.Eventually("web running", func() bool { return len(c.ActiveOn("web")) == 1 })
+	on := c.ActiveOn("web")[0]
+	c.Update("delete web", func(cfg *model.Config) {
+		cfg.Resources = nil
+	})
+	c.Eventually("web stopped on "+on, func() bool { return len(c.ActiveOn("web")) == 0 })
+	c.Eventually("web's history shows the stop", func() bool {
+		return role(c, on, "web") == ""
+	})
+}
