@@ -248,3 +248,80 @@ func TestDeletedRunningResourceIsStopped(t *testing.T) {
 		return role(c, on, "web") == ""
 	})
 }
+
+// setParam sets a parameter of a top-level primitive.
+func setParam(c *testcluster.Cluster, id, name, value string) {
+	c.Update("set "+id+" "+name, func(cfg *model.Config) {
+		for i := range cfg.Resources {
+			r := &cfg.Resources[i]
+			if r.ID != id {
+				continue
+			}
+			for j := range r.Params {
+				if r.Params[j].Name == name {
+					r.Params[j].Value = value
+					return
+				}
+			}
+			r.Params = append(r.Params, model.NV{Name: name, Value: value})
+		}
+	})
+}
+
+func dispatchedOps(c *testcluster.Cluster, suffix string) (n int) {
+	for k, v := range c.Dispatched() {
+		if strings.HasSuffix(k, suffix) {
+			n += v
+		}
+	}
+	return n
+}
+
+// A running resource whose parameters change is restarted when a
+// parameter its agent cannot reload changed, and reloaded (no stop) when
+// only reloadable ones did: the start's history records the parameter
+// digests, as Pacemaker's does, and the scheduler compares them.
+func TestParameterChangeRestartsOrReloads(t *testing.T) {
+	c := newCluster(t)
+	c.CreateDummy("web", time.Second, nil)
+	c.Eventually("web running", func() bool { return len(c.ActiveOn("web")) == 1 })
+	on := c.ActiveOn("web")[0]
+	c.Eventually("web's start digests recorded", func() bool {
+		for _, rh := range member(c, on).Resources {
+			for _, o := range rh.Ops {
+				if rh.ID == "web" && o.Operation == "start" && o.Digest != "" && o.RestartDigest != "" {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	stops := func() (n int) {
+		for _, e := range c.Events() {
+			if e.Resource == "web" && !e.Active {
+				n++
+			}
+		}
+		return n
+	}
+
+	setParam(c, "web", "fake", "v2") // reloadable
+	c.Eventually("web reloaded", func() bool { return dispatchedOps(c, "/web_reload-agent") == 1 })
+	c.Eventually("the reload recorded", func() bool { return role(c, on, "web") != "" && dispatchedOps(c, "/web_reload-agent") == 1 })
+	if n := stops(); n != 0 {
+		t.Fatalf("a reloadable change stopped web %d times", n)
+	}
+	for i := 0; i < 10; i++ { // nothing more happens
+		c.Advance(200 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := dispatchedOps(c, "/web_reload-agent"); n != 1 || stops() != 0 {
+		t.Fatalf("after the reload: %d reloads, %d stops", n, stops())
+	}
+
+	setParam(c, "web", "op_sleep", "1ms") // not reloadable
+	c.Eventually("web restarted", func() bool { return stops() == 1 && len(c.ActiveOn("web")) == 1 })
+	if n := dispatchedOps(c, "/web_reload-agent"); n != 1 {
+		t.Errorf("a non-reloadable change reloaded (%d reloads)", n)
+	}
+}

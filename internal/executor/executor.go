@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/paceline/paceline/internal/agents"
@@ -105,6 +107,11 @@ type Executor struct {
 	closed    bool
 	baseCtx   context.Context
 	cancelAll context.CancelFunc
+
+	// mdMu guards md, the agents' parsed meta-data by type (read by
+	// workers).
+	mdMu sync.Mutex
+	md   map[agents.Type]*agents.Metadata
 }
 
 type resource struct {
@@ -122,6 +129,8 @@ type resource struct {
 type job struct {
 	op     Op
 	callID int
+	// digests are set by the worker for a start, migrate_from or reload.
+	digests digests
 	rec    *recurring // nil for one-shot ops
 	cancel context.CancelFunc
 }
@@ -382,6 +391,14 @@ func (e *Executor) next(r *resource) {
 		if agent == nil {
 			res = agents.Failed(agents.RCNotInstalled, agents.StatusNotInstalled, "no agent class %q on this node", j.op.Agent.Class)
 		} else {
+			switch req.Op {
+			case "start", "migrate_from", "reload", "reload-agent":
+				md := e.metadata(ctx, agent, req)
+				j.digests = digestsOf(req.Params, md)
+				if req.Op == "reload-agent" && md != nil && md.ReloadAction() == "reload" {
+					req.Op = "reload" // a legacy agent's reload
+				}
+			}
 			res = agent.Run(ctx, req)
 		}
 		cancel()
@@ -454,6 +471,71 @@ func (e *Executor) report(j *job, res agents.Result, started time.Time) {
 		ExitReason:    res.ExitReason,
 		MigrateSource: op.Meta["migrate_source"],
 		MigrateTarget: op.Meta["migrate_target"],
+		Digest:        j.digests.all,
+		RestartDigest: j.digests.restart,
+		ForceRestart:  j.digests.force,
+	}
+	if (op.Name == "reload" || op.Name == "reload-agent") && res.Status == agents.StatusDone && res.RC == agents.RCOK {
+		// The instance now runs with the reloaded parameters: its history
+		// records them as its start's, as Pacemaker's does, so the
+		// scheduler compares the configuration with them.
+		rec.Operation, rec.ID = "start", op.Resource+"_"+opKey("start", 0)
 	}
 	e.outbox = append(e.outbox, Result{Resource: op.Resource, Agent: op.Agent, Record: rec, Output: res.Output})
+}
+
+// digests are what the history records of the parameters a start ran
+// with (Pacemaker's op-digest, op-restart-digest and op-force-restart):
+// the scheduler compares them with the configuration to restart or reload
+// a resource whose definition changed.
+type digests struct {
+	all, restart, force string
+}
+
+// digestsOf computes the digests of params; md (nil when unknown) says
+// which parameters force a restart.
+func digestsOf(params map[string]string, md *agents.Metadata) digests {
+	d := digests{all: model.ParamDigest(params)}
+	if md == nil {
+		return d
+	}
+	force := md.ForceRestart()
+	if force == nil {
+		return d // the agent cannot reload: every change restarts
+	}
+	keep := map[string]string{}
+	for _, p := range force {
+		if v, ok := params[p]; ok {
+			keep[p] = v
+		}
+	}
+	d.restart = model.ParamDigest(keep)
+	d.force = " " + strings.Join(force, " ") + " "
+	return d
+}
+
+// metadata returns the agent's parsed meta-data, asking the agent once
+// per type (nil when it cannot say).
+func (e *Executor) metadata(ctx context.Context, agent Agent, req agents.Request) *agents.Metadata {
+	e.mdMu.Lock()
+	md, ok := e.md[req.Agent]
+	e.mdMu.Unlock()
+	if ok {
+		return md
+	}
+	res := agent.Run(ctx, agents.Request{ResourceID: req.ResourceID, Agent: req.Agent, Op: "meta-data", Timeout: 5 * time.Second, Node: req.Node})
+	if res.Status != agents.StatusDone || res.RC != agents.RCOK {
+		return nil
+	}
+	parsed, err := agents.ParseMetadata([]byte(res.Output))
+	if err != nil {
+		return nil
+	}
+	e.mdMu.Lock()
+	defer e.mdMu.Unlock()
+	if e.md == nil {
+		e.md = map[agents.Type]*agents.Metadata{}
+	}
+	e.md[req.Agent] = &parsed
+	return &parsed
 }
