@@ -136,8 +136,13 @@ type job struct {
 }
 
 type recurring struct {
-	op        Op
-	callID    int
+	op     Op
+	callID int
+	// reported says a run of this call was reported; rc and status are
+	// what it reported last. A run that repeats them is not reported
+	// again (Pacemaker's executor reports recurring results on change).
+	reported   bool
+	rc, status int
 	timer     clock.Timer // armed between runs
 	queued    bool
 	running   bool
@@ -174,8 +179,10 @@ func New(cfg Config) (*Executor, error) {
 	return e, nil
 }
 
-// Results returns the channel every execution's result is delivered on,
-// in completion order. It is closed when Close has finished; results not
+// Results returns the channel results are delivered on, in completion
+// order: every execution of a one-shot op; of a recurring op the first
+// run and each run whose exit code or status differs from the previous
+// one (and its cancellation). It is closed when Close has finished; results not
 // read by then are dropped.
 func (e *Executor) Results() <-chan Result { return e.results }
 
@@ -439,6 +446,12 @@ func (e *Executor) due(r *resource, rec *recurring) {
 
 // report queues the record of an execution; runs on the loop.
 func (e *Executor) report(j *job, res agents.Result, started time.Time) {
+	if rec := j.rec; rec != nil && res.Status != agents.StatusCancelled {
+		if rec.reported && rec.rc == int(res.RC) && rec.status == int(res.Status) {
+			return // an unchanged repetition
+		}
+		rec.reported, rec.rc, rec.status = true, int(res.RC), int(res.Status)
+	}
 	op := j.op
 	key := opKey(op.Name, op.Interval)
 	if op.Name == "stop" && res.Status == agents.StatusDone && res.RC == agents.RCOK {
