@@ -55,3 +55,25 @@ func TestCleanupOfACloneClearsEveryInstance(t *testing.T) {
 		})
 	}
 }
+
+// Members, Member and Status return deep copies: changing what they
+// return changes nothing stored.
+func TestCopiesAreDeep(t *testing.T) {
+	s := New()
+	s.Apply(NewNodeJoin("n1", RoleServer, ""))
+	s.Apply(NewNodeAttrSet("n1", map[string]string{"a": "1"}))
+	s.Apply(NewOpResult(OpResult{Node: "n1", Resource: model.ResourceHistory{ID: "r"}, Op: model.OpRecord{Operation: "start", RC: 0}}))
+	before := string(snap(t, s))
+	m, _ := s.Member("n1")
+	m.Attributes["a"] = "2"
+	m.Resources[0].Ops[0].RC = 9
+	ms := s.Members()
+	ms[0].Attributes["b"] = "x"
+	ms[0].Resources[0].Ops[0].RC = 9
+	st := s.Status()
+	st.Nodes[0].Attributes["c"] = "y"
+	st.Nodes[0].Resources[0].Ops[0].RC = 9
+	if after := string(snap(t, s)); after != before {
+		t.Fatalf("a copy shares memory with the store:\n%s\n%s", before, after)
+	}
+}
