@@ -325,3 +325,63 @@ func TestParameterChangeRestartsOrReloads(t *testing.T) {
 		t.Errorf("a non-reloadable change reloaded (%d reloads)", n)
 	}
 }
+
+// A start that fails (start-failure-is-fatal, the default) bans the
+// resource from its node with a fail count of INFINITY; it is tried once
+// on each node and then left stopped: never retried in a loop.
+func TestFailingStartIsTriedOncePerNode(t *testing.T) {
+	c := newCluster(t)
+	c.Update("create bad", func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: "bad", Kind: model.KindPrimitive, Class: "builtin", Type: "process",
+			Params: []model.NV{{Name: "command", Value: "false"}},
+			Ops:    []model.Op{{Name: "monitor", Interval: time.Second, Timeout: 20 * time.Second}}})
+	})
+	banned := func() (n int) {
+		for _, node := range []string{"n1", "n2", "n3"} {
+			if member(c, node).Attributes["fail-count-bad#start_0"] == "INFINITY" {
+				n++
+			}
+		}
+		return n
+	}
+	c.Eventually("bad banned from every node", func() bool { return banned() == 3 })
+	for i := 0; i < 30; i++ {
+		c.Advance(200 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := dispatchedOps(c, "/bad_start"); n != 3 {
+		t.Errorf("bad's start dispatched %d times, want once per node", n)
+	}
+	if len(c.ActiveOn("bad")) != 0 {
+		t.Errorf("bad active on %v", c.ActiveOn("bad"))
+	}
+}
+
+// With start-failure-is-fatal=false a failed start counts one failure;
+// migration-threshold=2 moves the resource after the second: the
+// retries on one node are spaced by the backoff, not a tight loop.
+func TestStartFailureNotFatalRetriesUpToTheThreshold(t *testing.T) {
+	c := newCluster(t)
+	c.SetProperty("start-failure-is-fatal", "false")
+	c.Update("create bad", func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: "bad", Kind: model.KindPrimitive, Class: "builtin", Type: "process",
+			Meta:   map[string]string{"migration-threshold": "2"},
+			Params: []model.NV{{Name: "command", Value: "false"}}})
+	})
+	twice := func() (n int) {
+		for _, node := range []string{"n1", "n2", "n3"} {
+			if member(c, node).Attributes["fail-count-bad#start_0"] == "2" {
+				n++
+			}
+		}
+		return n
+	}
+	c.Eventually("bad failed twice on every node", func() bool { return twice() == 3 })
+	for i := 0; i < 30; i++ {
+		c.Advance(200 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := dispatchedOps(c, "/bad_start"); n != 6 {
+		t.Errorf("bad's start dispatched %d times, want twice per node", n)
+	}
+}

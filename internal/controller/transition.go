@@ -271,6 +271,13 @@ func (c *Controller) record(ctx context.Context, r report) {
 	res := store.OpResult{Node: r.node, Resource: model.ResourceHistory{ID: r.rh.ID, Class: r.rh.Class, Provider: r.rh.Provider, Type: r.rh.Type}, Op: rec}
 	if failed && !probe {
 		res.FailCountAdd = 1
+		if rec.Operation == "start" && c.startFailureIsFatal() {
+			// Pacemaker's controller: a failed start bans the resource
+			// from the node (fail count INFINITY), unless
+			// start-failure-is-fatal=false lets migration-threshold
+			// decide.
+			res.FailCountAdd = model.Infinity
+		}
 	}
 	key := fmt.Sprintf("%s/%s_%s_%d", r.node, r.rh.ID, rec.Operation, rec.Interval)
 	c.cfg.Logf("controller: %s rc=%d status=%d failed=%v", key, rec.RC, rec.OpStatus, failed && !probe)
@@ -294,6 +301,13 @@ func (c *Controller) record(ctx context.Context, r report) {
 		delete(c.failures, key)
 		c.dirty = true
 	}
+}
+
+// startFailureIsFatal reads the start-failure-is-fatal property (default
+// true).
+func (c *Controller) startFailureIsFatal() (fatal bool) {
+	c.raft.Read(func(s *store.Store) { fatal = !isFalse(s.Property("start-failure-is-fatal")) })
+	return fatal
 }
 
 // sameAsStored reports whether the store already holds this recurring
