@@ -70,8 +70,14 @@ func (c *Controller) control(ctx context.Context) {
 	if c.tr != nil && c.dirty {
 		c.tr.aborted = true
 	}
-	if c.tr != nil && c.tr.aborted && c.oneShotInflight() {
-		return // wait for what was sent before planning again
+	if c.tr != nil && c.tr.aborted {
+		// An aborted transition still tells the clone instances what was
+		// done (its post notifications whose operations ran), then waits
+		// for what was sent before planning again.
+		c.dispatch(now, lv.held)
+		if c.oneShotInflight() || c.postPending() {
+			return
+		}
 	}
 	if c.tr != nil && !c.tr.aborted && plan.Complete(c.tr.p, c.tr.done) {
 		c.tr = nil
@@ -148,11 +154,8 @@ func (c *Controller) newTransition(now time.Time, quorum bool) {
 // resources and operations in their failure backoff.
 func (c *Controller) dispatch(now time.Time, held map[string]bool) {
 	t := c.tr
-	if t.aborted {
-		return
-	}
 	for _, a := range plan.Ready(t.p, t.done) {
-		if t.sent[a.ID] {
+		if t.sent[a.ID] || (t.aborted && !isPost(a)) {
 			continue
 		}
 		if a.Kind == plan.Fence {
@@ -195,6 +198,20 @@ func (c *Controller) dispatch(now time.Time, held map[string]bool) {
 		}
 		c.inflight[a.ID] = flight{node: a.Node, base: base, recurring: a.Interval > 0}
 	}
+}
+
+// isPost reports whether a is a post notification.
+func isPost(a *plan.Action) bool { return a.Kind == plan.Notify && a.Meta["notify_type"] == "post" }
+
+// postPending reports whether a post notification of the transition is
+// ready and not sent yet.
+func (c *Controller) postPending() bool {
+	for _, a := range plan.Ready(c.tr.p, c.tr.done) {
+		if isPost(a) && !c.tr.sent[a.ID] {
+			return true
+		}
+	}
+	return false
 }
 
 // op builds the Op for a plan action.
