@@ -385,3 +385,48 @@ func TestStartFailureNotFatalRetriesUpToTheThreshold(t *testing.T) {
 		t.Errorf("bad's start dispatched %d times, want twice per node", n)
 	}
 }
+
+// A resource with allow-migrate=true leaves a node going into standby by
+// live migration: migrate_to on the source, naming the target, then
+// migrate_from on the target, naming the source (the operation history
+// records both).
+func TestStandbyLiveMigrates(t *testing.T) {
+	c := newCluster(t)
+	c.CreateDummy("vm", time.Second, map[string]string{"allow-migrate": "true"})
+	c.Eventually("vm running", func() bool { return len(c.ActiveOn("vm")) == 1 })
+	from := c.ActiveOn("vm")[0]
+	c.ApplyOnLeader(store.NewNodeAttrSet(from, map[string]string{"standby": "on"}))
+	var to string
+	c.Eventually("vm migrated away from "+from, func() bool {
+		on := c.ActiveOn("vm")
+		if len(on) != 1 || on[0] == from {
+			return false
+		}
+		to = on[0]
+		return true
+	})
+	find := func(node, op string) (rec model.OpRecord) {
+		c.Eventually(op+" recorded on "+node, func() bool {
+			for _, rh := range member(c, node).Resources {
+				for _, o := range rh.Ops {
+					if rh.ID == "vm" && o.Operation == op {
+						rec = o
+						return true
+					}
+				}
+			}
+			return false
+		})
+		return rec
+	}
+	mt, mf := find(from, "migrate_to"), find(to, "migrate_from")
+	if mt.RC != 0 || mt.MigrateSource != from || mt.MigrateTarget != to {
+		t.Errorf("migrate_to on %s: rc %d source %q target %q", from, mt.RC, mt.MigrateSource, mt.MigrateTarget)
+	}
+	if mf.RC != 0 || mf.MigrateSource != from || mf.MigrateTarget != to {
+		t.Errorf("migrate_from on %s: rc %d source %q target %q", to, mf.RC, mf.MigrateSource, mf.MigrateTarget)
+	}
+	if n := dispatchedOps(c, "/vm_start"); n != 1 {
+		t.Errorf("vm started %d times: the move was not a migration", n)
+	}
+}
