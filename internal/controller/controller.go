@@ -32,6 +32,11 @@
 //     in flight the controller plans afresh. A complete transition is
 //     followed by one more plan, which is empty when all is well.
 //
+// The decisions of steps 2 to 4 (when to plan, what to hand over, what a
+// result means) are a pure core, engine, driven event by event and tested
+// with datadriven transcripts (testdata/*.txt); Controller is the shell
+// around it that reads and writes the store and talks to nodes.
+//
 // A new leader resumes from the stored state. It first waits one full
 // lease TTL before it declares any node lost (membership.NewLeases). What
 // the store cannot know is an op its predecessor asked for and no one has
@@ -266,29 +271,13 @@ type Controller struct {
 	latest  atomic.Uint64
 
 	// Owned by Run.
-	tr       *transition
-	inflight map[int]flight // by plan action id, of tr
-	step     int
+	eng *engine // the decisions; set by Run
 	// known is the store change index the controller has accounted for:
 	// its own writes advance it; a newer index is an outside change.
 	known uint64
-	// dirty asks for a new plan; recheck is when one is due anyway.
-	dirty   bool
-	recheck time.Time
-	// failures counts the consecutive failures of each operation
-	// (plan.Action.Key) for the dispatch backoff.
-	failures map[string]failure
 	// reported are the transition keys of results received lately: a
 	// node's renewal may still list such an op as busy.
 	reported map[string]time.Time
-}
-
-// flight is an operation dispatched and not yet reported.
-type flight struct {
-	node string
-	// base is the resource's history id without a clone instance number.
-	base      string
-	recurring bool
 }
 
 // New returns a controller; Run starts it.
@@ -302,10 +291,7 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		reports:  make(chan report, 1024),
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
-		inflight: map[int]flight{},
 		changed:  make(chan struct{}, 1),
-		failures: map[string]failure{},
-		dirty:    true,
 		reported: map[string]time.Time{},
 		boots:    map[string]string{},
 		busy:     map[string][]Busy{},
@@ -324,6 +310,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	c.term = c.raft.Term()
 	c.id = fmt.Sprintf("%s/%d/%x", c.cfg.Node, c.term, time.Now().UnixNano())
+	c.eng = newEngine(c.id)
 	c.cfg.Logf("controller: caught up with the log in %v (term %d)", time.Since(began).Round(time.Millisecond), c.term)
 	leases := membership.NewLeases(c.cfg.Leases, c.cfg.Clock.Now())
 	// Nodes guarded by a watchdog (as the previous leader recorded them)
@@ -359,7 +346,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case r := <-c.reports:
 			c.record(ctx, r)
 		case <-c.kick:
-			c.dirty = true
+			c.eng.changed()
 		case <-c.changed:
 		case <-t.C:
 		}
@@ -498,4 +485,3 @@ func (c *Controller) Kick() {
 
 // Done is closed when Run has returned.
 func (c *Controller) Done() <-chan struct{} { return c.done }
-

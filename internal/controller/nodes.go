@@ -71,8 +71,7 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 				c.cfg.Logf("controller: %s's agent started anew (boot %s, was %s): its operation history is cleared, its resources are probed again", m.Name, b, m.Boot)
 			}
 			c.apply(ctx, store.NewNodeBoot(m.Name, b))
-			c.forgetInflight(m.Name)
-			c.dirty = true
+			c.eng.nodeGone(m.Name)
 		}
 	}
 	voters, alive := 0, 0
@@ -111,7 +110,7 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		}
 		if want != m.State {
 			c.cfg.Logf("controller: node %s %s -> %s (%v)", m.Name, m.State, want, lv)
-			c.dirty = true
+			c.eng.changed()
 		}
 		if want == store.StateOffline {
 			// Fencing is confirmed: the node stopped everything it ran.
@@ -126,7 +125,7 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 			for _, id := range ids {
 				c.apply(ctx, store.NewFailCountClear(store.FailCountClear{Node: m.Name, Resource: id, History: true}))
 			}
-			c.forgetInflight(m.Name)
+			c.eng.nodeGone(m.Name)
 			c.lmu.Lock()
 			delete(c.busy, m.Name)
 			delete(c.unsure, m.Name)
@@ -151,16 +150,4 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		out.held[base] = true
 	}
 	return out
-}
-
-// forgetInflight drops the ops in flight on node: their results will
-// not come (the node was fenced, or its agent started anew). The
-// transition they belong to is aborted.
-func (c *Controller) forgetInflight(node string) {
-	for id, f := range c.inflight {
-		if f.node == node {
-			delete(c.inflight, id)
-			c.dirty = true
-		}
-	}
 }

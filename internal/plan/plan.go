@@ -96,6 +96,18 @@ type Plan struct {
 	byID    map[int]*Action
 }
 
+// New makes a plan of the given actions (tests and tools write plans by
+// hand this way; Build makes them from the scheduler's result).
+func New(actions []*Action) *Plan {
+	p := &Plan{byID: map[int]*Action{}}
+	for _, a := range actions {
+		p.Actions = append(p.Actions, a)
+		p.byID[a.ID] = a
+	}
+	sort.Slice(p.Actions, func(i, j int) bool { return p.Actions[i].ID < p.Actions[j].ID })
+	return p
+}
+
 // Get returns the action with id, or nil.
 func (p *Plan) Get(id int) *Action { return p.byID[id] }
 
