@@ -430,3 +430,40 @@ func TestStandbyLiveMigrates(t *testing.T) {
 		t.Errorf("vm started %d times: the move was not a migration", n)
 	}
 }
+
+// on-fail as the scheduler computes it, at run time: ignore leaves a
+// resource whose monitor fails alone (its failure counted); block leaves
+// it where it is and does nothing more with it; the default (restart)
+// recovers it in place.
+func TestOnFail(t *testing.T) {
+	for _, tt := range []struct {
+		onFail    string
+		recovered bool
+	}{{"ignore", false}, {"block", false}, {"restart", true}} {
+		t.Run(tt.onFail, func(t *testing.T) {
+			c := newCluster(t)
+			c.Update("create web", func(cfg *model.Config) {
+				cfg.Resources = append(cfg.Resources, model.Resource{ID: "web", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
+					Ops: []model.Op{{Name: "monitor", Interval: time.Second, Timeout: 20 * time.Second, OnFail: tt.onFail}}})
+			})
+			c.Eventually("web running", func() bool { return len(c.ActiveOn("web")) == 1 })
+			on := c.ActiveOn("web")[0]
+			c.Eventually("the monitor recorded", func() bool { return role(c, on, "web") != "" })
+			c.Fail(on, "web")
+			c.Eventually("the failure counted", func() bool {
+				return member(c, on).Attributes["fail-count-web#monitor_1000"] == "1"
+			})
+			for i := 0; i < 20; i++ {
+				c.Advance(200 * time.Millisecond)
+				time.Sleep(5 * time.Millisecond)
+			}
+			starts := dispatchedOps(c, "/web_start")
+			if tt.recovered && starts != 2 {
+				t.Errorf("on-fail=%s: web started %d times, want a restart", tt.onFail, starts)
+			}
+			if !tt.recovered && (starts != 1 || dispatchedOps(c, "/web_stop") != 0) {
+				t.Errorf("on-fail=%s: web started %d and stopped %d times, want it left alone", tt.onFail, starts, dispatchedOps(c, "/web_stop"))
+			}
+		})
+	}
+}
