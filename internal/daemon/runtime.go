@@ -536,7 +536,7 @@ func (r *Runtime) exec(op controller.Op) error {
 	}
 	eop := executor.Op{
 		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
-		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
+		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params, Meta: op.Meta,
 		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
 	}
 	r.mu.Lock()

@@ -127,6 +127,14 @@ var rules = []rule{
 			"syscall", "io/ioutil", "plugin", "unsafe"},
 	},
 	{
+		Dir: "internal/plan",
+		Why: "the plan turns the scheduler's decision into executable actions: pure like the scheduler, " +
+			"the scheduler and the model only",
+		OwnAllowed: []string{"internal/sched", "internal/model"},
+		StdForbidden: []string{"os", "os/exec", "os/signal", "net", "net/http", "net/rpc",
+			"syscall", "io/ioutil", "plugin", "unsafe"},
+	},
+	{
 		Dir:        "internal/cib",
 		Why:        "the CIB importer turns XML into the model: the standard library and the model only",
 		OwnAllowed: []string{"internal/model"},
@@ -172,7 +180,7 @@ var rules = []rule{
 		Dir: "internal/controller",
 		Why: "the controller plans with the scheduler, reads and writes the store through consensus, and reaches " +
 			"node executors only through the Dispatcher it declares",
-		OwnAllowed: []string{"internal/sched", "internal/store", "internal/consensus", "internal/model",
+		OwnAllowed: []string{"internal/sched", "internal/plan", "internal/store", "internal/consensus", "internal/model",
 			"internal/membership", "internal/clock"},
 		// through consensus
 		ThirdPartyAllowed: raftDeps,
@@ -182,7 +190,7 @@ var rules = []rule{
 		Why: "the node-to-node RPC carries the controller's wire types (renewals, results, ops) and proposals " +
 			"over mutual TLS; the node runtime uses it, so it never reaches the wiring package, the API or the CLI",
 		OwnAllowed: []string{"internal/controller", "internal/consensus", "internal/store", "internal/model",
-			"internal/pki", "internal/sched", "internal/membership", "internal/clock"},
+			"internal/pki", "internal/sched", "internal/plan", "internal/membership", "internal/clock"},
 		ThirdPartyAllowed: raftDeps,
 	},
 	{

@@ -11,10 +11,3 @@ func (s *Store) NodeAttr(node, name string) (string, bool) {
 	v, ok := m.Attributes[name]
 	return v, ok
 }
-
-// Property returns one cluster property of the current configuration
-// ("" and false when unset), without copying the configuration.
-func (s *Store) Property(name string) (string, bool) {
-	v, ok := s.config.Properties[name]
-	return v, ok
-}

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"io"
 	"os"
 	"path/filepath"
@@ -74,6 +75,8 @@ type Cluster struct {
 	active map[string]map[string]agents.Type // resource -> node -> agent
 	double []string                          // violations seen
 	lost   map[string]bool                   // nodes whose dispatch replies are lost
+	// dispatched counts the ops dispatched, by transition key.
+	dispatched map[string]int
 	step   sync.Mutex                        // serialises Advance
 }
 
@@ -336,9 +339,15 @@ func (d dispatcher) Dispatch(node string, op controller.Op) error {
 	if term := n.Raft.Term(); op.Term < term {
 		return fmt.Errorf("testcluster: op of term %d on %s, in term %d", op.Term, node, term)
 	}
+	d.c.mu.Lock()
+	if d.c.dispatched == nil {
+		d.c.dispatched = map[string]int{}
+	}
+	d.c.dispatched[op.TransitionKey+" "+node+"/"+op.Resource.ID+"_"+op.Name]++
+	d.c.mu.Unlock()
 	eop := executor.Op{
 		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
-		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
+		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params, Meta: op.Meta,
 		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
 	}
 	err := n.busy.Exec(op, func() (int, error) { return n.ex.Exec(eop) })
@@ -349,6 +358,14 @@ func (d dispatcher) Dispatch(node string, op controller.Op) error {
 		return errReplyLost
 	}
 	return err
+}
+
+// Dispatched returns how many times each op was dispatched, by
+// "TRANSITION-KEY node/rsc_op" (a transition key names one plan step).
+func (c *Cluster) Dispatched() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.dispatched)
 }
 
 var errReplyLost = errors.New("testcluster: the node took the op, its reply was lost")
