@@ -22,6 +22,7 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/node"
 	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
@@ -159,16 +160,16 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// before any successor can be elected (followers wait a whole timeout),
 	// yet not at every scheduling hiccup of a loaded host.
 	rc.ElectionTimeout, rc.LeaderLeaseTimeout = rc.HeartbeatTimeout, rc.HeartbeatTimeout*3/4
-	node, err := consensus.NewNode(rc, trans.Transport())
+	cn, err := consensus.NewNode(rc, trans.Transport())
 	if err != nil {
 		trans.Close()
 		return err
 	}
-	defer node.Shutdown()
-	revoked.set(node)
+	defer cn.Shutdown()
+	revoked.set(cn)
 
 	peers := peer.NewClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
-		node.Read(func(s *store.Store) {
+		cn.Read(func(s *store.Store) {
 			if m, found := s.Member(name); found && m.Address != "" {
 				addr, ok = m.Address, true
 			}
@@ -176,7 +177,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return addr, ok
 	}, 5*time.Second)
 	defer peers.Close()
-	backend := NewBackend(node, peers)
+	backend := NewBackend(cn, peers)
 	// The API handler, served on Listen below; the Pacemaker helper
 	// commands' local endpoint (startCompat) writes through it too.
 	joins := pki.NewJoinTokens(ca.Fingerprint())
@@ -221,13 +222,13 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	if c.Watchdog != "" {
 		guard = c.SelfFenceDeadline
 	}
-	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
+	rt, err := node.New(node.Config{Name: c.Name, Node: cn, Executor: ex, Peers: peers, Logf: logf,
 		Leases: leases, Watchdog: guard, Propose: backend.Propose})
 	if err != nil {
 		return err
 	}
 
-	cas := &caManager{name: c.Name, paths: p, node: node, keys: keys, peers: peers, joins: joins,
+	cas := &caManager{name: c.Name, paths: p, node: cn, keys: keys, peers: peers, joins: joins,
 		propose: backend.Propose, trans: trans, revoked: revoked.Revoked, logf: logf}
 	backend.ca = cas
 	hooks := rt.Hooks()
@@ -264,8 +265,8 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(peer.Prefix, newPeerHandler(node, hooks, peers, cas))
-	jh := &joinHandler{ca: keys.CA, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
+	mux.Handle(peer.Prefix, newPeerHandler(cn, hooks, peers, cas))
+	jh := &joinHandler{ca: keys.CA, tokens: joins, node: cn, apiTok: func() []pki.TokenRecord { return recs }}
 	mux.Handle("/v1/join", jh)
 	mux.Handle("/v1/join/ca", jh)
 	mux.Handle("/", apiSrv)
@@ -287,7 +288,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	go func() { rt.Run(rctx); close(rtDone) }()
 	defer func() { stop(); <-rtDone }()
 
-	if err := bootstrap(ctx, c, node, keys, logf); err != nil {
+	if err := bootstrap(ctx, c, cn, keys, logf); err != nil {
 		return err
 	}
 	caDone := make(chan struct{})

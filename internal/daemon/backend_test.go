@@ -20,6 +20,7 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/node"
 	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
@@ -31,8 +32,8 @@ import (
 type apiCluster struct {
 	t     *testing.T
 	ca    *pki.CA
-	kill  map[string]func()   // node -> stop it abruptly (with a runtime)
-	rts   map[string]*Runtime // node -> its runtime (with a runtime)
+	kill  map[string]func()        // node -> stop it abruptly (with a runtime)
+	rts   map[string]*node.Runtime // node -> its runtime (with a runtime)
 	token string
 	nodes map[string]*consensus.Node
 	srv   map[string]*httptest.Server
@@ -57,7 +58,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 		t.Fatal(err)
 	}
 	tokens := pki.NewTokenSet(rec)
-	c := &apiCluster{t: t, kill: map[string]func(){}, rts: map[string]*Runtime{}, ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
+	c := &apiCluster{t: t, kill: map[string]func(){}, rts: map[string]*node.Runtime{}, ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
 	trans := map[string]*consensus.MemTransport{}
 	names := []string{"n1", "n2", "n3"}
 	for _, name := range names {
@@ -90,7 +91,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 		}
 		peers := peer.NewClient(pki.NodeTLS(ca, cert), c.resolve, 5*time.Second)
 		hooks := peer.Hooks{}
-		var rt *Runtime
+		var rt *node.Runtime
 		var ex *executor.Executor
 		if withRuntime {
 			bc, err := builtin.New(builtin.Config{RunDir: t.TempDir()})
@@ -101,7 +102,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rt, err = NewRuntime(RuntimeConfig{Name: name, Node: n, Executor: ex, Peers: peers, Logf: t.Logf,
+			rt, err = node.New(node.Config{Name: name, Node: n, Executor: ex, Peers: peers, Logf: t.Logf,
 				Leases: membership.Config{Heartbeat: 100 * time.Millisecond, TTL: 500 * time.Millisecond, SelfFenceDeadline: 300 * time.Millisecond}})
 			if err != nil {
 				t.Fatal(err)

@@ -194,6 +194,17 @@ var rules = []rule{
 		ThirdPartyAllowed: raftDeps,
 	},
 	{
+		Dir: "internal/node",
+		Why: "the node runtime (leases, self-fencing, the executor's results, the controller while leading, the drain) " +
+			"is one implementation for the daemon and the test cluster: it reaches other nodes through the peer " +
+			"RPC, never the wiring package, the API or the CLI, and runs agents only through the executor",
+		OwnAllowed: []string{"internal/peer", "internal/controller", "internal/executor", "internal/agents",
+			"internal/consensus", "internal/store", "internal/model", "internal/pki", "internal/sched", "internal/plan",
+			"internal/membership", "internal/clock"},
+		OwnForbidden:      []string{"internal/agents/ocf", "internal/agents/builtin", "internal/agents/systemd"},
+		ThirdPartyAllowed: raftDeps,
+	},
+	{
 		Dir:               "internal/testcluster",
 		Why:               "the in-process test cluster wires every internal layer together",
 		OwnAllowed:        []string{"internal"},
