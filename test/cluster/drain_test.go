@@ -23,11 +23,21 @@ type procSampler struct {
 	most   int
 	ppids  map[int]bool
 	stop   chan struct{}
+	once   sync.Once
 	done   chan struct{}
 }
 
-func sampleProcs(marker string) *procSampler {
+// sampleProcs starts the sampler; at the test's end it stops and every
+// process with the marker is killed (a resource process runs in its own
+// process group and outlives the agents the harness kills).
+func sampleProcs(t *testing.T, marker string) *procSampler {
 	s := &procSampler{marker: marker, ppids: map[int]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
+	t.Cleanup(func() {
+		s.close()
+		for pid := range s.find() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(50 * time.Millisecond)
@@ -80,7 +90,7 @@ func (s *procSampler) find() map[int]int {
 }
 
 func (s *procSampler) close() int {
-	close(s.stop)
+	s.once.Do(func() { close(s.stop) })
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -122,7 +132,7 @@ func TestSIGTERMDrainsTheNode(t *testing.T) {
 	})
 	_, nodes := resource(st, "proc")
 	first := nodes[0]
-	s := sampleProcs(marker)
+	s := sampleProcs(t, marker)
 
 	cmd := h.agents[first]
 	began := time.Now()
@@ -210,7 +220,7 @@ func TestMaintenanceNodeExitsLeavingItsResources(t *testing.T) {
 	})
 	_, nodes := resource(st, "proc")
 	victim := nodes[0]
-	s := sampleProcs(marker)
+	s := sampleProcs(t, marker)
 	before := s.find()
 	if len(before) != 1 {
 		t.Fatalf("%d processes of proc, want 1", len(before))
