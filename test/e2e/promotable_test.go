@@ -51,7 +51,7 @@ func statefulRoles(c *Cluster) map[string]string {
 	out := map[string]string{}
 	for i := range c.Net.Hosts {
 		n := NodeName(i)
-		b, err := os.ReadFile(filepath.Join(c.DataDir(n), "run", "ocf", "Stateful-db.state"))
+		b, err := c.Host(n).ReadFile(RunDir(n) + "/ocf/Stateful-db.state")
 		if err == nil {
 			out[n] = strings.TrimSpace(string(b))
 		}
@@ -120,7 +120,7 @@ func TestStatefulPromotableClone(t *testing.T) {
 
 	p, _ := oneOf(rs, "Promoted")
 	failed := time.Now()
-	if err := os.Remove(filepath.Join(c.DataDir(p), "run", "ocf", "Stateful-db.state")); err != nil {
+	if err := c.Host(p).Remove(RunDir(p) + "/ocf/Stateful-db.state"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
