@@ -69,6 +69,7 @@ func (c *Config) Validate() error {
 	for i, t := range c.Tickets {
 		v.ticket(t, i)
 	}
+	v.orderCycles(c)
 	return errors.Join(v.errs...)
 }
 
@@ -302,10 +303,8 @@ func (v *validator) ticket(t TicketConstraint, pos int) {
 }
 
 func (v *validator) role(object, id, field, role string) {
-	switch role {
-	case "", "Started", "Stopped", "Promoted", "Unpromoted":
-	default:
-		v.add(object, id, field, fmt.Errorf("%w %q (want Started, Stopped, Promoted or Unpromoted)", ErrInvalidValue, role))
+	if _, ok := CanonicalRole(role); !ok {
+		v.add(object, id, field, fmt.Errorf("%w: role %q (want Started, Stopped, Promoted or Unpromoted; Master and Slave also do)", ErrInvalidValue, role))
 	}
 }
 

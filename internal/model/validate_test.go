@@ -70,10 +70,10 @@ func TestValidateProblems(t *testing.T) {
 			[]string{`node "node1": field "name": duplicate name`, `node "node1": field "id": duplicate id "1"`}, ErrDuplicateID},
 		{"bad values", func(c *Config) {
 			c.Orders[0].Kind = "Sometimes"
-			c.Colocations[0].Role = "Master"
+			c.Colocations[0].Role = "Promotd"
 			c.Locations[1].ResourcePattern = "("
 		}, []string{`order "o1": field "kind": invalid value "Sometimes"`,
-			`colocation "c1": field "role": invalid value "Master"`, `location "l2": field "resource_pattern"`}, ErrInvalidValue},
+			`colocation "c1": field "role": invalid value: role "Promotd"`, `location "l2": field "resource_pattern"`}, ErrInvalidValue},
 		{"bad ticket", func(c *Config) {
 			c.Tickets[0].LossPolicy = "explode"
 			c.Tickets[1].Sets[0].Resources[0] = "nope"
@@ -87,6 +87,33 @@ func TestValidateProblems(t *testing.T) {
 		}, []string{`resource "g": field "children": group without members`,
 			`resource "db-clone": field "children": clone has 2 children, want 1`,
 			`resource "ip": field "class"`, `colocation "c2": field "sets[0].resources": unknown resource "g1"`}, nil},
+		{"clone of a clone", func(c *Config) {
+			inner := c.Resources[2]
+			c.Resources[2] = Resource{ID: "outer", Kind: KindClone, Children: []Resource{inner}}
+		}, []string{`resource "db-clone": field "kind": a clone cannot be inside a clone`}, nil},
+		{"clone in a group", func(c *Config) {
+			c.Resources[1].Children = append(c.Resources[1].Children, c.Resources[2])
+			c.Resources = c.Resources[:2]
+		}, []string{`resource "db-clone": field "kind": a clone cannot be inside a group`}, nil},
+		{"order cycle", func(c *Config) {
+			c.Orders = append(c.Orders,
+				Order{ID: "o2", First: "ip", Then: "g"},
+				Order{ID: "o3", First: "g", Then: "db-clone"},
+				Order{ID: "o4", First: "db", Then: "ip"})
+		}, []string{`order "o4": field "then": mandatory orders form a cycle: db-clone start -> ip start -> g start -> db-clone start`}, ErrOrderCycle},
+		{"order on itself", func(c *Config) {
+			c.Orders = append(c.Orders, Order{ID: "o2", First: "ip", Then: "ip", Kind: "Mandatory"})
+		}, []string{`order "o2": field "then": mandatory orders form a cycle: ip start -> ip start`}, ErrOrderCycle},
+		{"order cycle through symmetry", func(c *Config) {
+			c.Orders = append(c.Orders,
+				Order{ID: "o2", First: "ip", Then: "g"},
+				Order{ID: "o3", First: "ip", FirstAction: "stop", Then: "g", ThenAction: "stop"})
+		}, []string{`order "o3": field "then": mandatory orders form a cycle`}, ErrOrderCycle},
+		{"order cycle in a set", func(c *Config) {
+			c.Orders = append(c.Orders,
+				Order{ID: "o2", First: "ip", Then: "g"},
+				Order{ID: "o3", Sets: []ResourceSet{{Resources: []string{"g", "ip"}}}})
+		}, []string{`order "o3": field "then": mandatory orders form a cycle`}, ErrOrderCycle},
 	} {
 		c := validConfig()
 		tc.change(c)
@@ -107,5 +134,46 @@ func TestValidateProblems(t *testing.T) {
 		if !errors.As(err, &fe) {
 			t.Errorf("%s: no *FieldError in %v", tc.name, err)
 		}
+	}
+}
+
+func TestOrdersWithoutCycle(t *testing.T) {
+	c := validConfig()
+	// The issue's database: app after the promotion of db-clone, both
+	// symmetrical (demote after app stops), plus optional and
+	// non-symmetrical orders that would loop if they were mandatory.
+	c.Orders = append(c.Orders,
+		Order{ID: "o2", First: "db-clone", FirstAction: "promote", Then: "g"},
+		Order{ID: "o3", First: "ip", Then: "g"},
+		Order{ID: "o4", First: "g", Then: "ip", Kind: "Optional"},
+		Order{ID: "o5", First: "g", Then: "ip", Score: new(Score)},
+		Order{ID: "o6", First: "ip", FirstAction: "stop", Then: "db", ThenAction: "start", Symmetrical: new(bool)})
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNormalizeRoles(t *testing.T) {
+	c := validConfig()
+	c.Resources[2].Children[0].Ops[0].Role = "Master"
+	c.Colocations[0].WithRole = "master"
+	c.Colocations[0].Role = "SLAVE"
+	c.Locations[0].Role = "Slave"
+	c.Tickets[0].Role = "promoted"
+	c.Colocations[1].Sets[0].Role = "Master"
+	c.NormalizeRoles()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := []string{c.Resources[2].Children[0].Ops[0].Role, c.Colocations[0].WithRole, c.Colocations[0].Role,
+		c.Locations[0].Role, c.Tickets[0].Role, c.Colocations[1].Sets[0].Role}
+	want := []string{"Promoted", "Promoted", "Unpromoted", "Unpromoted", "Promoted", "Promoted"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("roles %v, want %v", got, want)
+	}
+	c.Locations[0].Role = "Primary"
+	c.NormalizeRoles()
+	if c.Locations[0].Role != "Primary" || !errors.Is(c.Validate(), ErrInvalidValue) {
+		t.Errorf("an unknown role was changed or accepted: %q", c.Locations[0].Role)
 	}
 }
