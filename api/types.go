@@ -65,10 +65,28 @@ type NodeStatus struct {
 type ResourceStatus struct {
 	ID    string `json:"id"`
 	Agent string `json:"agent"`
-	// Role is Started, Stopped, Promoted, Unpromoted or Failed.
+	// Role is Started, Stopped, Promoted, Unpromoted or Failed; for a
+	// clone's primitive the highest role of its instances (Promoted over
+	// Unpromoted over Started over Failed).
 	Role string `json:"role"`
-	// Nodes are the nodes where the resource is active, by name.
+	// Nodes are the nodes where the resource is active, by name (for a
+	// clone's primitive: every node where an instance is active).
 	Nodes []string `json:"nodes"`
+	// Parent is the id of the group or clone the primitive is in (the
+	// group, for a member of a cloned group); absent at the top level.
+	Parent string `json:"parent,omitempty"`
+	// Instances are the active instances, one per node where one is
+	// active (a primitive outside a clone has at most one, unless it is
+	// wrongly active on several nodes).
+	Instances []Instance `json:"instances"`
+}
+
+// Instance is one active instance of a primitive in Status.
+type Instance struct {
+	Node string `json:"node"`
+	// Role is Started, Promoted, Unpromoted or Failed (active, but its
+	// last operation failed: it must be recovered).
+	Role string `json:"role"`
 }
 
 // OpSpec is one operation of a ResourceRequest, pcs style:
@@ -95,7 +113,31 @@ type ResourceRequest struct {
 	Params []NV              `json:"params,omitempty"`
 	Meta   map[string]string `json:"meta,omitempty"`
 	Ops    []OpSpec          `json:"ops,omitempty"`
+	// Group (POST only) makes the new primitive a member of that group,
+	// which is created when it does not exist. The member is added last,
+	// or right before the member named by Before, or right after the one
+	// named by After (at most one of them).
+	Group  string `json:"group,omitempty"`
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+	// Clone (POST only, not with Group) wraps the new primitive in a clone
+	// named ID-clone, as pcs names it.
+	Clone *CloneSpec `json:"clone,omitempty"`
 }
+
+// CloneSpec is the clone a ResourceRequest wraps its primitive in.
+type CloneSpec struct {
+	// Promotable makes a promotable clone (meta promotable=true).
+	Promotable bool `json:"promotable,omitempty"`
+	// Meta are the clone's meta-attributes (clone-max, clone-node-max,
+	// promoted-max, promoted-node-max, notify, interleave, ordered,
+	// globally-unique, ...).
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// CloneID is the id of the clone "resource create --clone" makes of the
+// primitive id: id-clone, as pcs names it.
+func CloneID(id string) string { return id + "-clone" }
 
 // Primitive converts the request to a model resource.
 func (r *ResourceRequest) Primitive() (Resource, error) {

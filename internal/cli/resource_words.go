@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/model"
 )
 
 // resourceWords are the pcs-style words after "resource create ID AGENT"
@@ -182,17 +183,7 @@ func editResource(ctx context.Context, c *api.Client, what, id string, fn func(*
 }
 
 // findResource returns the resource with that id at any depth, or nil.
-func findResource(rs []api.Resource, id string) *api.Resource {
-	for i := range rs {
-		if rs[i].ID == id {
-			return &rs[i]
-		}
-		if r := findResource(rs[i].Children, id); r != nil {
-			return r
-		}
-	}
-	return nil
-}
+func findResource(rs []api.Resource, id string) *api.Resource { return model.FindResource(rs, id) }
 
 // opsFromSpecs converts --op groups to model operations.
 func opsFromSpecs(id string, specs []api.OpSpec) ([]api.Op, error) {

@@ -209,9 +209,9 @@ var rules = []rule{
 	{
 		Dir: "internal/httpapi",
 		Why: "the API server speaks the api/ wire types, reads and proposes through the small Backend interface " +
-			"it declares (store commands as values), and authenticates with pki; it never reaches consensus, " +
-			"the controller or the executor",
-		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store"},
+			"it declares (store commands as values), authenticates with pki and asks the pure scheduler for its " +
+			"view of the current state (status); it never reaches consensus, the controller or the executor",
+		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched"},
 		ThirdPartyAllowed: []string{"go.yaml.in/yaml/v3"},
 	},
 	{

@@ -74,6 +74,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 	default:
 		return errorf(http.StatusUnsupportedMediaType, "content type %q: want application/json or application/yaml", mt)
 	}
+	cfg.NormalizeRoles()
 	cur := s.cfg.Backend.Config()
 	expected := cfg.Epoch
 	switch {

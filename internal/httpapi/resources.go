@@ -30,6 +30,7 @@ func (s *Server) update(ctx context.Context, p pki.Principal, msg string, fn fun
 		if err := fn(cfg); err != nil {
 			return store.Result{}, err
 		}
+		cfg.NormalizeRoles()
 		if err := invalid(cfg.Validate()); err != nil {
 			return store.Result{}, err
 		}
@@ -91,41 +92,6 @@ func (s *Server) getResource(w http.ResponseWriter, r *http.Request, _ pki.Princ
 	}
 	cfg.Resources[i].MaskSecrets()
 	writeJSON(w, http.StatusOK, cfg.Resources[i])
-	return nil
-}
-
-func (s *Server) createResource(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
-	var req api.ResourceRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	if req.ID == "" {
-		return errorf(http.StatusBadRequest, "resource id is empty")
-	}
-	prim, err := req.Primitive()
-	if err != nil {
-		return errorf(http.StatusBadRequest, "resource %q: %v", req.ID, err)
-	}
-	if err := prim.KeepSecrets(nil); err != nil {
-		return errorf(http.StatusBadRequest, "%v", err)
-	}
-	res, err := s.update(r.Context(), p, "create resource "+req.ID, func(cfg *model.Config) error {
-		if findTop(cfg, req.ID) >= 0 {
-			return errorf(http.StatusConflict, "resource %q exists", req.ID)
-		}
-		cfg.Resources = append(cfg.Resources, prim)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	setEpoch(w, res.Epoch)
-	var out model.Resource
-	if err := copyJSON(&out, &prim); err != nil {
-		return err
-	}
-	out.MaskSecrets()
-	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 

@@ -3,10 +3,14 @@ package httpapi
 import (
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/sched"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -18,118 +22,118 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request, _ pki.Princip
 // status builds the status view from the backend.
 func (s *Server) status() api.Status {
 	leader, quorum := s.cfg.Backend.Leader()
-	return BuildStatus(s.cfg.Backend.Config(), s.cfg.Backend.Members(), leader, quorum)
+	return BuildStatus(s.cfg.Backend.Config(), s.cfg.Backend.Members(), leader, quorum, s.cfg.Now())
 }
 
 // BuildStatus derives the status view (see the package doc) from the
-// configuration and the members. It is a pure function.
-func BuildStatus(cfg *model.Config, members []store.Member, leader string, quorum bool) api.Status {
+// configuration and the members at now (failure-timeouts expire by it). It
+// is a pure function. Where each primitive is active, in which role, comes
+// from the scheduler's view of the current state (sched.CurrentView), so
+// that status and placement read the history the same way: clone
+// instances whether recorded under the base id or instance ids, failed
+// operations, promotions.
+func BuildStatus(cfg *model.Config, members []store.Member, leader string, quorum bool, now time.Time) api.Status {
 	st := api.Status{Leader: leader, Quorum: quorum, Epoch: cfg.Epoch,
 		Nodes: []api.NodeStatus{}, Resources: []api.ResourceStatus{}}
-	for _, m := range members {
+	ms := &model.Status{HaveQuorum: quorum, DC: leader}
+	for i := range members {
+		m := &members[i]
 		st.Nodes = append(st.Nodes, api.NodeStatus{Name: m.Name, State: string(m.Display()), Role: string(m.Role)})
+		ms.Nodes = append(ms.Nodes, m.NodeStatus())
 	}
-	for _, p := range primitives(cfg.Resources, false) {
-		rs := api.ResourceStatus{ID: p.res.ID, Agent: p.res.Agent(), Role: api.RoleStopped, Nodes: []string{}}
-		promoted, failed := false, false
-		for _, m := range members {
-			on, prom, fail := activeOn(&m, p.res.ID)
-			if on {
-				rs.Nodes = append(rs.Nodes, m.Name)
-				promoted = promoted || prom
+	leaves := map[string][]sched.ResourceView{}
+	if view, err := sched.CurrentView(sched.Input{Config: cfg, Status: ms, Now: now}); err == nil {
+		collectLeaves(view.Resources, leaves)
+	}
+	for _, p := range primitives(cfg.Resources, "") {
+		rs := api.ResourceStatus{ID: p.res.ID, Agent: p.res.Agent(), Parent: p.parent, Role: api.RoleStopped,
+			Nodes: []string{}, Instances: []api.Instance{}}
+		failed := false
+		for _, lv := range leaves[p.res.ID] {
+			failed = failed || lv.Failed
+			for _, n := range lv.Nodes {
+				role := lv.Role
+				if lv.Failed {
+					role = api.RoleFailed
+				}
+				rs.Instances = append(rs.Instances, api.Instance{Node: n, Role: role})
+				if !slices.Contains(rs.Nodes, n) {
+					rs.Nodes = append(rs.Nodes, n)
+				}
+				if roleRank(role) > roleRank(rs.Role) {
+					rs.Role = role
+				}
 			}
-			failed = failed || fail
 		}
-		switch {
-		case promoted:
-			rs.Role = api.RolePromoted
-		case len(rs.Nodes) > 0 && p.promotable:
-			rs.Role = api.RoleUnpromoted
-		case len(rs.Nodes) > 0:
-			rs.Role = api.RoleStarted
-		case failed:
+		if len(rs.Instances) == 0 && failed {
 			rs.Role = api.RoleFailed
 		}
 		slices.Sort(rs.Nodes)
+		slices.SortFunc(rs.Instances, func(a, b api.Instance) int { return strings.Compare(a.Node, b.Node) })
 		st.Resources = append(st.Resources, rs)
 	}
 	return st
 }
 
+// roleRank orders the roles of a primitive's instances: the primitive
+// shows the highest.
+func roleRank(role string) int {
+	switch role {
+	case api.RolePromoted:
+		return 4
+	case api.RoleUnpromoted:
+		return 3
+	case api.RoleStarted:
+		return 2
+	case api.RoleFailed:
+		return 1
+	}
+	return 0
+}
+
+// collectLeaves files the view's primitives (clone instances "id:N"
+// included) under their configured id.
+func collectLeaves(rvs []sched.ResourceView, out map[string][]sched.ResourceView) {
+	for _, rv := range rvs {
+		if len(rv.Children) > 0 {
+			collectLeaves(rv.Children, out)
+			continue
+		}
+		if rv.Kind != "primitive" {
+			continue
+		}
+		out[baseID(rv.ID)] = append(out[baseID(rv.ID)], rv)
+	}
+}
+
+// baseID strips a clone instance number: "api:1" -> "api".
+func baseID(id string) string {
+	i := strings.LastIndexByte(id, ':')
+	if i < 0 {
+		return id
+	}
+	if _, err := strconv.Atoi(id[i+1:]); err != nil {
+		return id
+	}
+	return id[:i]
+}
+
 type primitive struct {
-	res        *model.Resource
-	promotable bool
+	res    *model.Resource
+	parent string // the enclosing group or clone ("" at the top level)
 }
 
 // primitives flattens groups, clones and bundles to their primitives in
 // configuration order.
-func primitives(rs []model.Resource, promotable bool) []primitive {
+func primitives(rs []model.Resource, parent string) []primitive {
 	var out []primitive
 	for i := range rs {
 		r := &rs[i]
-		prom := promotable || (r.Kind == model.KindClone && isTrue(r.Meta["promotable"]))
 		if r.Kind == model.KindPrimitive {
-			out = append(out, primitive{res: r, promotable: prom})
+			out = append(out, primitive{res: r, parent: parent})
 			continue
 		}
-		out = append(out, primitives(r.Children, prom)...)
+		out = append(out, primitives(r.Children, r.ID)...)
 	}
 	return out
-}
-
-func isTrue(v string) bool {
-	switch v {
-	case "true", "on", "yes", "y", "1", "TRUE", "True", "ON", "On", "YES", "Yes":
-		return true
-	}
-	return false
-}
-
-// activeOn reads a member's history of resource id (clone instances
-// "id:N" count for id): whether its latest non-recurring operation left it
-// active, promoted, or failed.
-func activeOn(m *store.Member, id string) (active, promoted, failed bool) {
-	for _, rh := range m.Resources {
-		if rh.ID != id && !isInstance(rh.ID, id) {
-			continue
-		}
-		var last *model.OpRecord
-		for i := range rh.Ops {
-			op := &rh.Ops[i]
-			if op.Interval != 0 || op.OpStatus == -1 {
-				continue
-			}
-			if last == nil || op.CallID > last.CallID {
-				last = op
-			}
-		}
-		if last == nil {
-			continue
-		}
-		ok := last.OpStatus == 0 && last.RC == last.TargetRC
-		if !ok && last.Operation != "monitor" {
-			failed = true
-			continue
-		}
-		switch last.Operation {
-		case "start", "promote", "demote", "migrate_from", "monitor":
-			if last.OpStatus == 0 && (last.RC == 0 || last.RC == 8) {
-				active = true
-				promoted = promoted || last.RC == 8 || (last.Operation == "promote" && last.RC == 0)
-			}
-		}
-	}
-	return active, promoted, failed
-}
-
-func isInstance(hid, id string) bool {
-	if len(hid) <= len(id)+1 || hid[:len(id)] != id || hid[len(id)] != ':' {
-		return false
-	}
-	for _, c := range hid[len(id)+1:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
