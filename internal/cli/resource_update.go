@@ -36,6 +36,9 @@ operations of that name. Everything not named stays as it is.
 			if err != nil {
 				return err
 			}
+			if w := rw.placement(); w != "" {
+				return usagef("%s is a word of 'paceline resource create'; update changes parameters, --meta and --op only", w)
+			}
 			if err := rw.readSecretFiles(os.Stdin); err != nil {
 				return err
 			}

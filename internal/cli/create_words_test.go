@@ -1,0 +1,234 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// buildIssueCluster creates, with the CLI words of issue 10 alone, the
+// issue's configuration on c: a promotable clone db with role monitors, a
+// group app of two members colocated with db's promoted role and ordered
+// after its promotion, and an anonymous clone api with clone-max=2.
+func buildIssueCluster(t *testing.T) {
+	t.Helper()
+	ok(t, "resource", "create", "db", "builtin:dummy", "--promotable", "notify=true",
+		"--op", "monitor", "interval=5s", "role=Master", "--op", "monitor", "interval=2s", "role=Unpromoted")
+	ok(t, "resource", "create", "app2", "builtin:dummy", "--group", "app")
+	ok(t, "resource", "create", "app0", "builtin:dummy", "--group", "app", "--before", "app2")
+	ok(t, "resource", "create", "app1", "builtin:dummy", "--group=app", "--after", "app0")
+	// Flags after and before the positional words.
+	ok(t, "constraint", "add", "colocation", "app-with-db", "app", "db-clone", "INFINITY", "--with-role", "Promoted")
+	ok(t, "constraint", "add", "order", "--first-action", "promote", "app-after-db", "db-clone", "app")
+	ok(t, "resource", "create", "api", "builtin:dummy", "--clone", "clone-max=2")
+}
+
+func TestCreateWordsBuildGroupsClonesAndRoleConstraints(t *testing.T) {
+	c := newTestCluster(t)
+	buildIssueCluster(t)
+	cfg := c.backend.Config()
+	ids := []string{}
+	for _, r := range cfg.Resources {
+		ids = append(ids, r.ID+"/"+string(r.Kind))
+	}
+	if got := strings.Join(ids, " "); got != "db-clone/clone app/group api-clone/clone" {
+		t.Fatalf("top-level resources %q", got)
+	}
+	db := cfg.Resources[0]
+	if db.Meta["promotable"] != "true" || db.Meta["notify"] != "true" || len(db.Children) != 1 || db.Children[0].ID != "db" {
+		t.Errorf("db-clone: %+v", db)
+	}
+	if ops := db.Children[0].Ops; len(ops) != 2 || ops[0].Role != "Promoted" || ops[0].Interval != 5*time.Second ||
+		ops[1].Role != "Unpromoted" || ops[1].Interval != 2*time.Second {
+		t.Errorf("db ops (role=Master stored as Promoted): %+v", ops)
+	}
+	var members []string
+	for _, m := range cfg.Resources[1].Children {
+		members = append(members, m.ID)
+	}
+	if got := strings.Join(members, " "); got != "app0 app1 app2" {
+		t.Errorf("group app members %q, want app0 app1 app2 (--before, --after)", got)
+	}
+	api := cfg.Resources[2]
+	if api.Meta["clone-max"] != "2" || api.Meta["promotable"] != "" || api.Children[0].ID != "api" {
+		t.Errorf("api-clone: %+v", api)
+	}
+	if len(cfg.Colocations) != 1 || !reflect.DeepEqual(cfg.Colocations[0], model.Colocation{ID: "app-with-db", Resource: "app",
+		With: "db-clone", Score: model.Infinity, WithRole: "Promoted"}) {
+		t.Errorf("colocations: %+v", cfg.Colocations)
+	}
+	if len(cfg.Orders) != 1 {
+		t.Fatalf("orders: %+v", cfg.Orders)
+	}
+	if o := cfg.Orders[0]; o.ID != "app-after-db" || o.First != "db-clone" || o.Then != "app" || o.FirstAction != "promote" ||
+		o.ThenAction != "start" || o.Kind != "Mandatory" || o.Symmetrical != nil {
+		t.Errorf("order: %+v", o)
+	}
+
+	// A negative score after the words and a flag after it, Slave as a
+	// role, an optional non-symmetrical order with flags after the words.
+	ok(t, "constraint", "add", "colocation", "apart", "api-clone", "app", "-INFINITY", "--role", "Slave")
+	ok(t, "constraint", "add", "order", "o2", "api-clone", "app", "--then-action", "stop", "--kind", "Optional", "--symmetrical=false")
+	cfg = c.backend.Config()
+	if co := cfg.Colocations[1]; co.Score != -model.Infinity || co.Role != "Unpromoted" {
+		t.Errorf("apart: %+v", co)
+	}
+	if o := cfg.Orders[1]; o.FirstAction != "start" || o.ThenAction != "stop" || o.Kind != "Optional" || o.Symmetrical == nil || *o.Symmetrical {
+		t.Errorf("o2: %+v", o)
+	}
+
+	// The promoted role moves with a role-limited cli-prefer constraint;
+	// clear removes it.
+	ok(t, "resource", "move", "db-clone", "n2", "--promoted")
+	cfg = c.backend.Config()
+	i := slices.IndexFunc(cfg.Locations, func(l model.Location) bool { return l.ID == "cli-prefer-db-clone" })
+	if i < 0 || cfg.Locations[i].Role != "Promoted" || cfg.Locations[i].Node != "n2" || cfg.Locations[i].Score != model.Infinity {
+		t.Fatalf("locations after move --promoted: %+v", cfg.Locations)
+	}
+	fails(t, ExitError, "not a promotable clone", "resource", "move", "api-clone", "n2", "--promoted")
+	ok(t, "resource", "clear", "db-clone")
+	if cfg = c.backend.Config(); len(cfg.Locations) != 0 {
+		t.Errorf("locations after clear: %+v", cfg.Locations)
+	}
+}
+
+func TestCreateWordsRefuseMistakes(t *testing.T) {
+	c := newTestCluster(t)
+	buildIssueCluster(t)
+	before := c.backend.Config().Epoch
+	for _, tc := range []struct {
+		code int
+		want string
+		args []string
+	}{
+		{ExitUsage, `--op monitor role=Promotd: want Started, Stopped, Promoted or Unpromoted`,
+			[]string{"resource", "create", "x", "builtin:dummy", "--op", "monitor", "role=Promotd"}},
+		{ExitUsage, `--with-role "Primary": want Started`,
+			[]string{"constraint", "add", "colocation", "c9", "app", "db-clone", "INFINITY", "--with-role", "Primary"}},
+		{ExitUsage, `--first-action "promot": want start, stop, promote or demote`,
+			[]string{"constraint", "add", "order", "o9", "db-clone", "app", "--first-action", "promot"}},
+		{ExitError, `unknown resource "nope"`,
+			[]string{"constraint", "add", "colocation", "c9", "app", "nope", "INFINITY"}},
+		{ExitError, `unknown resource "nope"`,
+			[]string{"constraint", "add", "order", "o9", "nope", "app"}},
+		{ExitError, `mandatory orders form a cycle: app start -> db-clone promote`,
+			[]string{"constraint", "add", "order", "o9", "app", "db-clone", "--then-action", "promote"}},
+		{ExitUsage, `--group and --clone/--promotable cannot be combined`,
+			[]string{"resource", "create", "x", "builtin:dummy", "--group", "g", "--clone"}},
+		{ExitUsage, `--before and --after want --group GROUP`,
+			[]string{"resource", "create", "x", "builtin:dummy", "--before", "app0"}},
+		{ExitError, `group "app" has no member "nope"`,
+			[]string{"resource", "create", "x", "builtin:dummy", "--group", "app", "--after", "nope"}},
+		{ExitError, `resource "db-clone" is a clone, not a group`,
+			[]string{"resource", "create", "x", "builtin:dummy", "--group", "db-clone"}},
+		{ExitError, `resource "api" exists`,
+			[]string{"resource", "create", "api", "builtin:dummy", "--clone"}},
+		{ExitUsage, `unknown flag --colne`,
+			[]string{"resource", "create", "x", "builtin:dummy", "--colne"}},
+		{ExitUsage, `unknown flag: --with-rol`,
+			[]string{"constraint", "add", "colocation", "c9", "app", "db-clone", "INFINITY", "--with-rol", "Promoted"}},
+		{ExitUsage, `--group is a word of 'paceline resource create'`,
+			[]string{"resource", "update", "app0", "--group", "g2"}},
+	} {
+		fails(t, tc.code, tc.want, tc.args...)
+	}
+	if after := c.backend.Config().Epoch; after != before {
+		t.Errorf("refused commands moved the epoch from %d to %d", before, after)
+	}
+}
+
+// recordOp stores one operation result of a node, as the node runtime
+// reports it through the leader.
+func recordOp(t *testing.T, c *testCluster, node, rsc, op string, call, rc, target int, intervalMS int64) {
+	t.Helper()
+	res, err := c.backend.Propose(context.Background(), store.NewOpResult(store.OpResult{Node: node,
+		Resource: model.ResourceHistory{ID: rsc, Class: "builtin", Type: "dummy"},
+		Op: model.OpRecord{Operation: op, CallID: call, RC: rc, TargetRC: target, Interval: intervalMS,
+			LastRun: time.Now().Unix(), OnNode: node}}))
+	if err != nil || res.Err != nil {
+		t.Fatalf("record %s %s on %s: %v %v", rsc, op, node, err, res.Err)
+	}
+}
+
+func TestStatusJSONInstancesAndParents(t *testing.T) {
+	c := newTestCluster(t)
+	for _, cmd := range []store.Command{
+		store.NewNodeJoin("n3", store.RoleServer, "127.0.0.1:7103"),
+		store.NewNodeState("n2", store.StateOnline, store.Lease{}),
+		store.NewNodeState("n3", store.StateOnline, store.Lease{}),
+	} {
+		if res, _ := c.backend.Propose(context.Background(), cmd); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	buildIssueCluster(t)
+	ok(t, "resource", "create", "web", "builtin:dummy")
+	// db: promoted on n1, unpromoted on n2 (history under the base id, as
+	// Pacemaker keeps an anonymous clone's) and on n3 (under an instance
+	// id, as older stores did).
+	recordOp(t, c, "n1", "db", "start", 1, 0, 0, 0)
+	recordOp(t, c, "n1", "db", "promote", 2, 0, 0, 0)
+	recordOp(t, c, "n2", "db", "start", 1, 0, 0, 0)
+	recordOp(t, c, "n3", "db:2", "start", 1, 0, 0, 0)
+	for i, m := range []string{"app0", "app1", "app2"} {
+		recordOp(t, c, "n1", m, "start", 3+i, 0, 0, 0)
+	}
+	// api on n1 and n2; its monitor on n2 failed (rc 1: still active,
+	// to be recovered).
+	recordOp(t, c, "n1", "api", "start", 6, 0, 0, 0)
+	recordOp(t, c, "n2", "api", "start", 6, 0, 0, 0)
+	recordOp(t, c, "n2", "api", "monitor", 7, 1, 0, 10000)
+
+	var raw struct {
+		Resources []map[string]json.RawMessage `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, "status", "--json")), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range raw.Resources {
+		for _, k := range []string{"id", "agent", "role", "nodes", "instances"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("resource %s has no %q", r["id"], k)
+			}
+		}
+	}
+	st := statusJSON(t)
+	byID := map[string]api.ResourceStatus{}
+	for _, r := range st.Resources {
+		byID[r.ID] = r
+	}
+	inst := func(r api.ResourceStatus) string {
+		var s []string
+		for _, i := range r.Instances {
+			s = append(s, i.Node+"="+i.Role)
+		}
+		return strings.Join(s, " ")
+	}
+	for _, tc := range []struct {
+		id, parent, role, nodes, instances string
+	}{
+		{"db", "db-clone", "Promoted", "n1 n2 n3", "n1=Promoted n2=Unpromoted n3=Unpromoted"},
+		{"app0", "app", "Started", "n1", "n1=Started"},
+		{"app2", "app", "Started", "n1", "n1=Started"},
+		{"api", "api-clone", "Started", "n1 n2", "n1=Started n2=Failed"},
+		{"web", "", "Stopped", "", ""},
+	} {
+		r, found := byID[tc.id]
+		if !found {
+			t.Errorf("status has no %s: %+v", tc.id, st.Resources)
+			continue
+		}
+		if r.Parent != tc.parent || r.Role != tc.role || strings.Join(r.Nodes, " ") != tc.nodes || inst(r) != tc.instances {
+			t.Errorf("%s: parent %q role %s nodes %v instances %q; want %q %s %s %q",
+				tc.id, r.Parent, r.Role, r.Nodes, inst(r), tc.parent, tc.role, tc.nodes, tc.instances)
+		}
+	}
+}
