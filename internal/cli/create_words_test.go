@@ -119,7 +119,7 @@ func TestCreateWordsRefuseMistakes(t *testing.T) {
 			[]string{"constraint", "add", "colocation", "c9", "app", "nope", "INFINITY"}},
 		{ExitError, `unknown resource "nope"`,
 			[]string{"constraint", "add", "order", "o9", "nope", "app"}},
-		{ExitError, `mandatory orders form a cycle: app start -> db-clone promote`,
+		{ExitError, `mandatory orders form a cycle: app started -> db-clone promote`,
 			[]string{"constraint", "add", "order", "o9", "app", "db-clone", "--then-action", "promote"}},
 		{ExitUsage, `--group and --clone/--promotable cannot be combined`,
 			[]string{"resource", "create", "x", "builtin:dummy", "--group", "g", "--clone"}},

@@ -10,19 +10,32 @@ import (
 // closes a cycle of mandatory orders: no transition could satisfy them.
 var ErrOrderCycle = errors.New("mandatory orders form a cycle")
 
-// step is one action of one resource in the order graph.
-type step struct{ rsc, action string }
+// step is one action of one resource in the order graph. A group's action
+// has two steps, as Pacemaker's pseudo-actions: its beginning (done
+// false), which its members' actions follow, and its end (done true),
+// which follows theirs.
+type step struct {
+	rsc, action string
+	done        bool
+}
 
-func (s step) String() string { return s.rsc + " " + s.action }
+func (s step) String() string {
+	if s.done {
+		return s.rsc + " " + s.action + "ed"
+	}
+	return s.rsc + " " + s.action
+}
 
 // orderGraph is the graph of mandatory orderings between resource actions,
 // with each resource's own lifecycle (stop before start, start before
-// promote, demote before stop) as edges too.
+// promote, demote before stop) and each group's members as edges too.
 type orderGraph struct {
 	next map[step][]step
 	// clone maps a clone's child id to the clone's id: an order on the
 	// child is an order on the clone.
 	clone map[string]string
+	// members are each group's members in order.
+	members map[string][]string
 }
 
 // reverseAction is the action a symmetrical order reverses to.
@@ -40,25 +53,50 @@ func reverseAction(a string) string {
 	return a
 }
 
-func (g *orderGraph) node(rsc, action string) step {
+// node returns the step an order names: a group's end when it comes
+// first, its beginning when it follows.
+func (g *orderGraph) node(rsc, action string, then bool) step {
 	if c, ok := g.clone[rsc]; ok {
 		rsc = c
 	}
 	if action == "" {
 		action = "start"
 	}
-	return step{rsc, action}
+	_, group := g.members[rsc]
+	return step{rsc, action, group && !then}
 }
 
-// lifecycle adds a resource's own action order once.
+// add adds the edge a -> b.
+func (g *orderGraph) add(a, b step) { g.next[a] = append(g.next[a], b) }
+
+// lifecycle adds a resource's own action order once: stop before start
+// before promote, demote before stop; a group's members between its
+// beginning and its end, started in order and stopped in reverse.
 func (g *orderGraph) lifecycle(rsc string) {
-	stop := step{rsc, "stop"}
-	if _, ok := g.next[stop]; ok {
+	if _, ok := g.next[step{rsc, "lifecycle", false}]; ok {
 		return
 	}
-	g.next[stop] = append(g.next[stop], step{rsc, "start"})
-	g.next[step{rsc, "start"}] = append(g.next[step{rsc, "start"}], step{rsc, "promote"})
-	g.next[step{rsc, "demote"}] = append(g.next[step{rsc, "demote"}], stop)
+	g.next[step{rsc, "lifecycle", false}] = nil
+	members, group := g.members[rsc]
+	if !group {
+		g.add(step{rsc, "stop", false}, step{rsc, "start", false})
+		g.add(step{rsc, "start", false}, step{rsc, "promote", false})
+		g.add(step{rsc, "demote", false}, step{rsc, "stop", false})
+		return
+	}
+	g.add(step{rsc, "stop", true}, step{rsc, "start", false})
+	for _, action := range []string{"start", "stop", "promote", "demote"} {
+		begin, end := step{rsc, action, false}, step{rsc, action, true}
+		for _, m := range members {
+			g.lifecycle(m)
+			g.add(begin, step{m, action, false})
+			g.add(step{m, action, false}, end)
+		}
+	}
+	for i := 1; i < len(members); i++ {
+		g.add(step{members[i-1], "start", false}, step{members[i], "start", false})
+		g.add(step{members[i], "stop", false}, step{members[i-1], "stop", false})
+	}
 }
 
 // edge adds first -> then and reports the cycle it closes, if any.
@@ -68,7 +106,7 @@ func (g *orderGraph) edge(first, then step) []step {
 	if path := g.path(then, first); path != nil {
 		return append([]step{first}, path...)
 	}
-	g.next[first] = append(g.next[first], then)
+	g.add(first, then)
 	return nil
 }
 
@@ -111,13 +149,18 @@ func mandatory(kind string, score *Score) bool {
 
 // orderCycles reports each mandatory order that closes a cycle.
 func (v *validator) orderCycles(c *Config) {
-	g := &orderGraph{next: map[step][]step{}, clone: map[string]string{}}
+	g := &orderGraph{next: map[step][]step{}, clone: map[string]string{}, members: map[string][]string{}}
 	var walk func(rs []Resource)
 	walk = func(rs []Resource) {
 		for _, r := range rs {
-			if r.Kind == KindClone {
+			switch r.Kind {
+			case KindClone:
 				for _, ch := range r.Children {
 					g.clone[ch.ID] = r.ID
+				}
+			case KindGroup:
+				for _, ch := range r.Children {
+					g.members[r.ID] = append(g.members[r.ID], ch.ID)
 				}
 			}
 			walk(r.Children)
@@ -131,7 +174,7 @@ func (v *validator) orderCycles(c *Config) {
 		symmetrical := o.Symmetrical == nil || *o.Symmetrical
 		var pairs [][2]step
 		if len(o.Sets) == 0 {
-			pairs = append(pairs, [2]step{g.node(o.First, o.FirstAction), g.node(o.Then, o.ThenAction)})
+			pairs = append(pairs, [2]step{g.node(o.First, o.FirstAction, false), g.node(o.Then, o.ThenAction, true)})
 		} else {
 			pairs = setPairs(g, o.Sets)
 		}
@@ -141,7 +184,7 @@ func (v *validator) orderCycles(c *Config) {
 			}
 			cycle := g.edge(p[0], p[1])
 			if cycle == nil && symmetrical {
-				rev := [2]step{{p[1].rsc, reverseAction(p[1].action)}, {p[0].rsc, reverseAction(p[0].action)}}
+				rev := [2]step{g.node(p[1].rsc, reverseAction(p[1].action), false), g.node(p[0].rsc, reverseAction(p[0].action), true)}
 				cycle = g.edge(rev[0], rev[1])
 			}
 			if cycle != nil {
@@ -168,13 +211,13 @@ func setPairs(g *orderGraph, sets []ResourceSet) [][2]step {
 		}
 		if s.Sequential == nil || *s.Sequential {
 			for j := 1; j < len(s.Resources); j++ {
-				out = append(out, [2]step{g.node(s.Resources[j-1], s.Action), g.node(s.Resources[j], s.Action)})
+				out = append(out, [2]step{g.node(s.Resources[j-1], s.Action, false), g.node(s.Resources[j], s.Action, true)})
 			}
 		}
 		if i+1 < len(sets) && mandatory(sets[i+1].Kind, sets[i+1].Score) {
 			for _, a := range s.Resources {
 				for _, b := range sets[i+1].Resources {
-					out = append(out, [2]step{g.node(a, s.Action), g.node(b, sets[i+1].Action)})
+					out = append(out, [2]step{g.node(a, s.Action, false), g.node(b, sets[i+1].Action, true)})
 				}
 			}
 		}

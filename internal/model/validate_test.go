@@ -100,7 +100,7 @@ func TestValidateProblems(t *testing.T) {
 				Order{ID: "o2", First: "ip", Then: "g"},
 				Order{ID: "o3", First: "g", Then: "db-clone"},
 				Order{ID: "o4", First: "db", Then: "ip"})
-		}, []string{`order "o4": field "then": mandatory orders form a cycle: db-clone start -> ip start -> g start -> db-clone start`}, ErrOrderCycle},
+		}, []string{`order "o4": field "then": mandatory orders form a cycle: db-clone start -> ip start -> g start -> g1 start -> g started -> db-clone start`}, ErrOrderCycle},
 		{"order on itself", func(c *Config) {
 			c.Orders = append(c.Orders, Order{ID: "o2", First: "ip", Then: "ip", Kind: "Mandatory"})
 		}, []string{`order "o2": field "then": mandatory orders form a cycle: ip start -> ip start`}, ErrOrderCycle},
@@ -175,5 +175,24 @@ func TestNormalizeRoles(t *testing.T) {
 	c.NormalizeRoles()
 	if c.Locations[0].Role != "Primary" || !errors.Is(c.Validate(), ErrInvalidValue) {
 		t.Errorf("an unknown role was changed or accepted: %q", c.Locations[0].Role)
+	}
+}
+
+// A resource ordered between two members of a group is no cycle: the
+// members start one after the other, with it in between.
+func TestOrderBetweenGroupMembers(t *testing.T) {
+	c := &Config{Resources: []Resource{
+		{ID: "x", Kind: KindPrimitive, Class: "builtin", Type: "dummy"},
+		{ID: "g", Kind: KindGroup, Children: []Resource{
+			{ID: "m1", Kind: KindPrimitive, Class: "builtin", Type: "dummy"},
+			{ID: "m2", Kind: KindPrimitive, Class: "builtin", Type: "dummy"},
+		}},
+	}, Orders: []Order{{ID: "o1", First: "m1", Then: "x"}, {ID: "o2", First: "x", Then: "m2"}}}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.Orders = append(c.Orders, Order{ID: "o3", First: "g", Then: "x"})
+	if err := c.Validate(); !errors.Is(err, ErrOrderCycle) {
+		t.Fatalf("x after the whole group and before m2: %v, want a cycle", err)
 	}
 }

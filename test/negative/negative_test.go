@@ -431,33 +431,7 @@ func TestNegative(t *testing.T) {
 		t.Fatalf("%d cases; issue 5 wants at least 30", len(list))
 	}
 	for _, tc := range list {
-		t.Run(tc.name, func(t *testing.T) {
-			before := e.backend.Config().Epoch
-			r := tc.run(t, e)
-			if tc.status == 0 {
-				if r.msg == "" || r.msg == "<accepted>" {
-					t.Errorf("input accepted, want a refusal")
-				}
-			} else if r.status != tc.status {
-				t.Errorf("status %d (%s), want %d", r.status, r.msg, tc.status)
-			}
-			for _, w := range tc.msg {
-				if !strings.Contains(r.msg, w) {
-					t.Errorf("message %q does not contain %q", r.msg, w)
-				}
-			}
-			if after := e.backend.Config().Epoch; !tc.writes && after != before {
-				t.Errorf("epoch moved from %d to %d", before, after)
-			} else if tc.writes && after == before {
-				t.Errorf("epoch stayed %d; the write was lost", after)
-			}
-			if tc.check != nil {
-				tc.check(t, e, r)
-			}
-			if ok := e.send("GET", "/v1/status", "admin", "", ""); ok.status != http.StatusOK {
-				t.Errorf("server no longer answers: %d %s", ok.status, ok.msg)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runCase(t, e, tc) })
 	}
 	if strings.Contains(e.log.String(), secretValue) {
 		t.Errorf("the log shows the secret:\n%s", e.log.String())
@@ -466,5 +440,36 @@ func TestNegative(t *testing.T) {
 		if strings.Contains(e.log.String(), tok) {
 			t.Errorf("the log shows the %s token", name)
 		}
+	}
+}
+
+// runCase runs one case and checks the status, the message, that nothing
+// changed (unless the case writes) and that the server still serves.
+func runCase(t *testing.T, e *env, tc negCase) {
+	t.Helper()
+	before := e.backend.Config().Epoch
+	r := tc.run(t, e)
+	if tc.status == 0 {
+		if r.msg == "" || r.msg == "<accepted>" {
+			t.Errorf("input accepted, want a refusal")
+		}
+	} else if r.status != tc.status {
+		t.Errorf("status %d (%s), want %d", r.status, r.msg, tc.status)
+	}
+	for _, w := range tc.msg {
+		if !strings.Contains(r.msg, w) {
+			t.Errorf("message %q does not contain %q", r.msg, w)
+		}
+	}
+	if after := e.backend.Config().Epoch; !tc.writes && after != before {
+		t.Errorf("epoch moved from %d to %d", before, after)
+	} else if tc.writes && after == before {
+		t.Errorf("epoch stayed %d; the write was lost", after)
+	}
+	if tc.check != nil {
+		tc.check(t, e, r)
+	}
+	if ok := e.send("GET", "/v1/status", "admin", "", ""); ok.status != http.StatusOK {
+		t.Errorf("server no longer answers: %d %s", ok.status, ok.msg)
 	}
 }
