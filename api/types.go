@@ -50,6 +50,60 @@ type Status struct {
 	Epoch     uint64           `json:"epoch"`
 	Nodes     []NodeStatus     `json:"nodes"`
 	Resources []ResourceStatus `json:"resources"`
+	// LastChange is the last change accepted through the API, from the
+	// audit log (absent when none is kept).
+	LastChange *LastChange `json:"last_change,omitempty"`
+	// Collectives are the groups and clones in configuration order (a
+	// cloned group after its clone): the tree the primitives of
+	// Resources hang in by their Parent.
+	Collectives []CollectiveStatus `json:"collectives"`
+	// FailedActions are the last failed operation of each resource on
+	// each node, kept until "paceline resource cleanup" (crm_mon's
+	// Failed Resource Actions), by node and resource.
+	FailedActions []FailedAction `json:"failed_actions"`
+}
+
+// LastChange is who changed the cluster last, and how.
+type LastChange struct {
+	At time.Time `json:"at"`
+	// By is the API token id (or local:... for the local helpers) and
+	// Role its role.
+	By   string `json:"by"`
+	Role string `json:"role,omitempty"`
+	// Action is the request ("POST /v1/resources").
+	Action string `json:"action"`
+}
+
+// CollectiveStatus is a group or a clone in Status.
+type CollectiveStatus struct {
+	ID string `json:"id"`
+	// Kind is group or clone.
+	Kind string `json:"kind"`
+	// Parent is the clone of a cloned group.
+	Parent string `json:"parent,omitempty"`
+	// Promotable marks a promotable clone.
+	Promotable bool `json:"promotable,omitempty"`
+	// Children are the member or cloned resource ids, in order.
+	Children []string `json:"children"`
+}
+
+// FailedAction is one failed operation in Status.
+type FailedAction struct {
+	Resource  string `json:"resource"`
+	Operation string `json:"operation"`
+	// Interval is a recurring operation's interval in milliseconds.
+	Interval int64  `json:"interval_ms,omitempty"`
+	Node     string `json:"node"`
+	// ExitCode is the agent's exit code (OCF), ExitReason its reason.
+	ExitCode   int    `json:"exit_code"`
+	ExitReason string `json:"exit_reason,omitempty"`
+	// Status is the executor's status: complete, cancelled, timeout,
+	// not supported, error, hard error, fatal error, not installed, ...
+	Status string `json:"status"`
+	// CallID numbers the operation on its node.
+	CallID int `json:"call_id"`
+	// At is when the result last changed (zero when unknown).
+	At time.Time `json:"at,omitzero"`
 }
 
 // NodeStatus is one node in Status.
@@ -59,6 +113,9 @@ type NodeStatus struct {
 	State string `json:"state"`
 	// Role is server, witness or client.
 	Role string `json:"role,omitempty"`
+	// Attributes are the node's transient attributes (standby,
+	// maintenance, fail-count-RSC#OP_INTERVAL, promotion scores, pingd).
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // ResourceStatus is one primitive in Status.
@@ -79,6 +136,12 @@ type ResourceStatus struct {
 	// active (a primitive outside a clone has at most one, unless it is
 	// wrongly active on several nodes).
 	Instances []Instance `json:"instances"`
+	// Address is a virtual IP's address (builtin:vip and IPaddr2's ip
+	// parameter).
+	Address string `json:"address,omitempty"`
+	// Managed is false for a resource the cluster leaves alone
+	// (is-managed=false, maintenance).
+	Managed bool `json:"managed"`
 }
 
 // Instance is one active instance of a primitive in Status.

@@ -200,7 +200,7 @@ func TestStatusJSONAndHuman(t *testing.T) {
 		t.Errorf("web: %+v", r)
 	}
 	out := ok(t, "status")
-	for _, want := range []string{"Leader: n1", "Quorum: yes", "n1", "online", "n2", "offline", "web", "builtin:dummy", "Started"} {
+	for _, want := range []string{"Leader: n1", "Quorum: yes", "n1", "online", "n2", "OFFLINE", "web", "builtin:dummy", "Started"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status does not show %q:\n%s", want, out)
 		}

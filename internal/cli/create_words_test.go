@@ -149,10 +149,15 @@ func TestCreateWordsRefuseMistakes(t *testing.T) {
 // reports it through the leader.
 func recordOp(t *testing.T, c *testCluster, node, rsc, op string, call, rc, target int, intervalMS int64) {
 	t.Helper()
-	res, err := c.backend.Propose(context.Background(), store.NewOpResult(store.OpResult{Node: node,
+	r := store.OpResult{Node: node,
 		Resource: model.ResourceHistory{ID: rsc, Class: "builtin", Type: "dummy"},
 		Op: model.OpRecord{Operation: op, CallID: call, RC: rc, TargetRC: target, Interval: intervalMS,
-			LastRun: time.Now().Unix(), OnNode: node}}))
+			LastRun: time.Now().Unix(), OnNode: node}}
+	if rc != target {
+		r.FailCountAdd = 1
+		r.Op.ExitReason = "state file vanished"
+	}
+	res, err := c.backend.Propose(context.Background(), store.NewOpResult(r))
 	if err != nil || res.Err != nil {
 		t.Fatalf("record %s %s on %s: %v %v", rsc, op, node, err, res.Err)
 	}
@@ -171,6 +176,10 @@ func TestStatusJSONInstancesAndParents(t *testing.T) {
 	}
 	buildIssueCluster(t)
 	ok(t, "resource", "create", "web", "builtin:dummy")
+	ok(t, "resource", "create", "vip", "builtin:vip", "ip=192.0.2.10")
+	if res, _ := c.backend.Propose(context.Background(), store.NewNodeAttrSet("n1", map[string]string{"pingd": "1000"})); res.Err != nil {
+		t.Fatal(res.Err)
+	}
 	// db: promoted on n1, unpromoted on n2 (history under the base id, as
 	// Pacemaker keeps an anonymous clone's) and on n3 (under an instance
 	// id, as older stores did).
@@ -220,6 +229,7 @@ func TestStatusJSONInstancesAndParents(t *testing.T) {
 		{"app2", "app", "Started", "n1", "n1=Started"},
 		{"api", "api-clone", "Started", "n1 n2", "n1=Started n2=Failed"},
 		{"web", "", "Stopped", "", ""},
+		{"vip", "", "Stopped", "", ""},
 	} {
 		r, found := byID[tc.id]
 		if !found {
@@ -230,5 +240,68 @@ func TestStatusJSONInstancesAndParents(t *testing.T) {
 			t.Errorf("%s: parent %q role %s nodes %v instances %q; want %q %s %s %q",
 				tc.id, r.Parent, r.Role, r.Nodes, inst(r), tc.parent, tc.role, tc.nodes, tc.instances)
 		}
+	}
+}
+
+func TestStatusScreenLikeCrmMon(t *testing.T) {
+	c := newTestCluster(t)
+	for _, cmd := range []store.Command{
+		store.NewNodeJoin("n3", store.RoleServer, "127.0.0.1:7103"),
+		store.NewNodeState("n2", store.StateOnline, store.Lease{}),
+		store.NewNodeState("n3", store.StateOnline, store.Lease{}),
+		store.NewNodeAttrSet("n1", map[string]string{"pingd": "1000"}),
+	} {
+		if res, _ := c.backend.Propose(context.Background(), cmd); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	buildIssueCluster(t)
+	ok(t, "resource", "create", "vip", "builtin:vip", "ip=192.0.2.10")
+	recordOp(t, c, "n1", "vip", "start", 1, 0, 0, 0)
+	recordOp(t, c, "n1", "db", "start", 1, 0, 0, 0)
+	recordOp(t, c, "n1", "db", "promote", 2, 0, 0, 0)
+	recordOp(t, c, "n2", "db", "start", 1, 0, 0, 0)
+	recordOp(t, c, "n3", "db", "start", 1, 0, 0, 0)
+	for i, m := range []string{"app0", "app1", "app2"} {
+		recordOp(t, c, "n1", m, "start", 3+i, 0, 0, 0)
+	}
+	recordOp(t, c, "n1", "api", "start", 6, 0, 0, 0)
+	recordOp(t, c, "n2", "api", "start", 6, 0, 0, 0)
+	recordOp(t, c, "n2", "api", "monitor", 7, 1, 0, 10000)
+
+	out := ok(t, "status", "--failcounts", "--attributes")
+	for _, want := range []string{
+		"Cluster Summary:", "Last change: ", "(admin): POST /v1/resources",
+		"* vip\t(builtin:vip):\t Started n1 [192.0.2.10]",
+		"* Clone Set: db-clone [db] (promotable):\n    * Promoted: [ n1 ]\n    * Unpromoted: [ n2 n3 ]\n",
+		"* Resource Group: app:\n    * app0\t(builtin:dummy):\t Started n1\n    * app1\t(builtin:dummy):\t Started n1\n    * app2",
+		"* Clone Set: api-clone [api]:\n    * Started: [ n1 ]\n    * api\t(builtin:dummy):\t FAILED n2\n    * Stopped: [ n3 ]\n",
+		"Failed Resource Actions:\n  * api_monitor_10000 on n2 'error' (1): call=7, status='complete', exitreason='state file vanished', last-rc-change=",
+		"Node Attributes:\n  * Node: n1:\n    * pingd", ": 1000\n",
+		"Migration Summary:\n  * Node: n2:\n    * api: fail-count=1 (monitor every 10s) last-failure=",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status does not show %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Errorf("colours on a pipe:\n%q", out)
+	}
+	st := statusJSON(t)
+	if len(st.FailedActions) != 1 || st.FailedActions[0] != (api.FailedAction{Resource: "api", Operation: "monitor", Interval: 10000,
+		Node: "n2", ExitCode: 1, ExitReason: "state file vanished", Status: "complete", CallID: 7, At: st.FailedActions[0].At}) ||
+		st.FailedActions[0].At.IsZero() {
+		t.Errorf("failed_actions: %+v", st.FailedActions)
+	}
+	if st.Nodes[0].Attributes["pingd"] != "1000" || st.Nodes[1].Attributes["fail-count-api#monitor_10000"] != "1" {
+		t.Errorf("node attributes: %+v", st.Nodes)
+	}
+	if st.LastChange == nil || st.LastChange.Role != "admin" || st.LastChange.Action != "POST /v1/resources" {
+		t.Errorf("last_change: %+v", st.LastChange)
+	}
+	// A cleanup forgets the failure: no failed action, no fail count.
+	ok(t, "resource", "cleanup", "api")
+	if st := statusJSON(t); len(st.FailedActions) != 0 {
+		t.Errorf("failed_actions after cleanup: %+v", st.FailedActions)
 	}
 }

@@ -22,7 +22,19 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request, _ pki.Princip
 // status builds the status view from the backend.
 func (s *Server) status() api.Status {
 	leader, quorum := s.cfg.Backend.Leader()
-	return BuildStatus(s.cfg.Backend.Config(), s.cfg.Backend.Members(), leader, quorum, s.cfg.Now())
+	st := BuildStatus(s.cfg.Backend.Config(), s.cfg.Backend.Members(), leader, quorum, s.cfg.Now())
+	st.LastChange = lastChange(s.cfg.Backend.Audit())
+	return st
+}
+
+// lastChange is the last accepted change of the audit log, or nil.
+func lastChange(entries []store.AuditEntry) *api.LastChange {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if e := entries[i]; e.Result == "ok" {
+			return &api.LastChange{At: time.UnixMilli(e.At).UTC(), By: e.Token, Role: e.Role, Action: e.Action}
+		}
+	}
+	return nil
 }
 
 // BuildStatus derives the status view (see the package doc) from the
@@ -34,12 +46,15 @@ func (s *Server) status() api.Status {
 // operations, promotions.
 func BuildStatus(cfg *model.Config, members []store.Member, leader string, quorum bool, now time.Time) api.Status {
 	st := api.Status{Leader: leader, Quorum: quorum, Epoch: cfg.Epoch,
-		Nodes: []api.NodeStatus{}, Resources: []api.ResourceStatus{}}
+		Nodes: []api.NodeStatus{}, Resources: []api.ResourceStatus{},
+		Collectives: collectives(cfg.Resources, ""), FailedActions: []api.FailedAction{}}
 	ms := &model.Status{HaveQuorum: quorum, DC: leader}
 	for i := range members {
 		m := &members[i]
-		st.Nodes = append(st.Nodes, api.NodeStatus{Name: m.Name, State: string(m.Display()), Role: string(m.Role)})
+		st.Nodes = append(st.Nodes, api.NodeStatus{Name: m.Name, State: string(m.Display()), Role: string(m.Role),
+			Attributes: m.Attributes})
 		ms.Nodes = append(ms.Nodes, m.NodeStatus())
+		st.FailedActions = append(st.FailedActions, failedActions(m)...)
 	}
 	leaves := map[string][]sched.ResourceView{}
 	if view, err := sched.CurrentView(sched.Input{Config: cfg, Status: ms, Now: now}); err == nil {
@@ -47,10 +62,11 @@ func BuildStatus(cfg *model.Config, members []store.Member, leader string, quoru
 	}
 	for _, p := range primitives(cfg.Resources, "") {
 		rs := api.ResourceStatus{ID: p.res.ID, Agent: p.res.Agent(), Parent: p.parent, Role: api.RoleStopped,
-			Nodes: []string{}, Instances: []api.Instance{}}
+			Nodes: []string{}, Instances: []api.Instance{}, Address: vipAddress(p.res), Managed: true}
 		failed := false
 		for _, lv := range leaves[p.res.ID] {
 			failed = failed || lv.Failed
+			rs.Managed = rs.Managed && lv.Managed
 			for _, n := range lv.Nodes {
 				role := lv.Role
 				if lv.Failed {
@@ -135,5 +151,72 @@ func primitives(rs []model.Resource, parent string) []primitive {
 		}
 		out = append(out, primitives(r.Children, r.ID)...)
 	}
+	return out
+}
+
+// collectives lists the groups and clones below parent, in order.
+func collectives(rs []model.Resource, parent string) []api.CollectiveStatus {
+	out := []api.CollectiveStatus{}
+	for i := range rs {
+		r := &rs[i]
+		if r.Kind != model.KindGroup && r.Kind != model.KindClone {
+			continue
+		}
+		cs := api.CollectiveStatus{ID: r.ID, Kind: string(r.Kind), Parent: parent, Children: []string{},
+			Promotable: r.Kind == model.KindClone && isTrue(r.Meta["promotable"])}
+		for _, ch := range r.Children {
+			cs.Children = append(cs.Children, ch.ID)
+		}
+		out = append(out, cs)
+		out = append(out, collectives(r.Children, r.ID)...)
+	}
+	return out
+}
+
+// isTrue reads a Pacemaker boolean.
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "on", "yes", "y", "1":
+		return true
+	}
+	return false
+}
+
+// vipAddress is the address parameter of a virtual IP primitive.
+func vipAddress(r *model.Resource) string {
+	switch r.Agent() {
+	case "builtin:vip", "ocf:heartbeat:IPaddr2", "ocf:heartbeat:IPaddr", "ocf:heartbeat:IPv6addr":
+		for _, p := range r.Params {
+			if p.Name == "ip" || p.Name == "ipv6addr" {
+				return p.Value
+			}
+		}
+	}
+	return ""
+}
+
+// lastFailureSuffix ends the id of the record the store keeps of a
+// resource's last failure on a node ("RSC_last_failure_0").
+const lastFailureSuffix = "_last_failure_0"
+
+// failedActions lists a member's kept last failures, by resource id.
+func failedActions(m *store.Member) []api.FailedAction {
+	var out []api.FailedAction
+	for _, rh := range m.Resources {
+		for _, op := range rh.Ops {
+			if !strings.HasSuffix(op.ID, lastFailureSuffix) {
+				continue
+			}
+			fa := api.FailedAction{Resource: rh.ID, Operation: op.Operation, Interval: op.Interval, Node: m.Name,
+				ExitCode: op.RC, ExitReason: op.ExitReason, Status: model.OpStatusName(op.OpStatus), CallID: op.CallID}
+			if at := op.LastRCChange; at != 0 {
+				fa.At = time.Unix(at, 0).UTC()
+			} else if op.LastRun != 0 {
+				fa.At = time.Unix(op.LastRun, 0).UTC()
+			}
+			out = append(out, fa)
+		}
+	}
+	slices.SortFunc(out, func(a, b api.FailedAction) int { return strings.Compare(a.Resource, b.Resource) })
 	return out
 }
