@@ -104,7 +104,7 @@ func configCases() []negCase {
 // and Unpromoted where a typo is not.
 func TestNegativeConfiguration(t *testing.T) {
 	e := newEnv(t)
-	setup := applyYAML(configResources +
+	setup := applyYAML(configResources+
 		"orders:\n- {id: app-after-db, first: db-clone, first_action: promote, then: app}\n")(t, e)
 	if setup.status != http.StatusOK {
 		t.Fatalf("setup: %d %s", setup.status, setup.msg)
@@ -113,7 +113,7 @@ func TestNegativeConfiguration(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { runCase(t, e, tc) })
 	}
 	t.Run("Master and Slave accepted", func(t *testing.T) {
-		runCase(t, e, negCase{run: coloc2(`{"kind":"colocation","colocation":{"id":"c1","resource":"app",`+
+		runCase(t, e, negCase{run: coloc2(`{"kind":"colocation","colocation":{"id":"c1","resource":"app",` +
 			`"with":"db-clone","score":1000000,"role":"Slave","with_role":"Master"}}`), status: 201, writes: true})
 		co := e.backend.Config().Colocations
 		if len(co) != 1 || co[0].Role != "Unpromoted" || co[0].WithRole != "Promoted" {
