@@ -227,6 +227,11 @@ func readError(addr string, resp *http.Response) error {
 		if e.Message == "" {
 			e.Message = http.StatusText(resp.StatusCode)
 		}
+		// Go's TLS server answers a plain HTTP request with this text.
+		if resp.StatusCode == http.StatusBadRequest && strings.Contains(e.Message, "HTTP request to an HTTPS server") {
+			e.Message = "the server speaks HTTPS: write the address as https://" + strings.TrimPrefix(addr, "http://") +
+				" (in " + EnvAddr + ")"
+		}
 	}
 	return e
 }

@@ -52,7 +52,7 @@ never on a command line. Secret values reach the agent but are shown as
 				return cmd.Help()
 			}
 			if len(args) < 2 {
-				return usagef("%s wants ID AGENT [key=value ...] (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
+				return usagef("%s wants ID AGENT [key=value ...] (see '%s --help')", cmdName(cmd), cmd.CommandPath())
 			}
 			id, agent := args[0], args[1]
 			if err := checkID("resource id", id); err != nil {

@@ -26,7 +26,7 @@ operations of that name. Everything not named stays as it is.
 				return cmd.Help()
 			}
 			if len(args) < 2 {
-				return usagef("%s wants ID and at least one key=value (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
+				return usagef("%s wants ID and at least one key=value (see '%s --help')", cmdName(cmd), cmd.CommandPath())
 			}
 			id := args[0]
 			if err := checkID("resource id", id); err != nil {
