@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/pki"
 )
 
 // Issue 11 part 7: one "paceline:" prefix, hints where they help, unknown
@@ -62,4 +64,44 @@ func TestEveryCommandHasItsOwnHelp(t *testing.T) {
 	if seen < 30 {
 		t.Errorf("only %d commands", seen)
 	}
+}
+
+func TestAuditFiltersAndShortLines(t *testing.T) {
+	c := newTestCluster(t)
+	adminID, _ := pki.TokenID(c.admin)
+	long := strings.Repeat("x", 1500)
+	ok(t, "resource", "create", "web", "builtin:dummy", "blob="+long)
+	ok(t, "resource", "create", "db", "builtin:dummy")
+	ok(t, "resource", "update", "db", "a=1")
+	t.Setenv(api.EnvToken, c.operator)
+	ok(t, "node", "standby", "n1")
+	opID, _ := pki.TokenID(c.operator)
+
+	out := ok(t, "audit")
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if n := len([]rune(l)); n >= 160 {
+			t.Errorf("audit line of %d characters: %q", n, l)
+		}
+	}
+	count := func(out string) int { return strings.Count(strings.TrimSpace(out), "\n") } // lines after the header
+	if n := count(ok(t, "audit", "--resource", "db")); n != 2 {
+		t.Errorf("audit --resource db: %d entries, want 2 (create and update)", n)
+	}
+	if n := count(ok(t, "audit", "--who", opID)); n != 1 {
+		t.Errorf("audit --who operator: %d entries, want 1", n)
+	}
+	if n := count(ok(t, "audit", "--who", adminID, "--since", "1h")); n != 3 {
+		t.Errorf("audit --who admin --since 1h: %d entries, want 3", n)
+	}
+	if n := count(ok(t, "audit", "--since", "2999-01-01")); n != 0 {
+		t.Errorf("audit --since the future: %d entries", n)
+	}
+	var log api.AuditLog
+	// (resource update applies the whole configuration, which names web
+	// too.)
+	if err := json.Unmarshal([]byte(ok(t, "audit", "--json", "--resource", "web")), &log); err != nil || len(log.Entries) == 0 ||
+		log.Entries[0].Action != "POST /v1/resources" || !strings.Contains(log.Entries[0].Detail, long) {
+		t.Errorf("audit --json --resource web is not whole: %v %d", err, len(log.Entries))
+	}
+	fails(t, ExitUsage, `--since "yesterday": want a duration`, "audit", "--since", "yesterday")
 }
