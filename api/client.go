@@ -342,9 +342,16 @@ func (c *Client) Property(ctx context.Context, name string) (string, error) {
 	return p.Value, err
 }
 
-// SetProperty sets one property.
+// SetProperty sets one property: a known cluster option with a value of
+// its type (model.CheckProperty), or 400.
 func (c *Client) SetProperty(ctx context.Context, name, value string) error {
 	return c.call(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name), Property{Value: value}, nil)
+}
+
+// ForceProperty sets one property without checking its name or value
+// (a custom property, or an option this version does not know).
+func (c *Client) ForceProperty(ctx context.Context, name, value string) error {
+	return c.call(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name)+"?force=true", Property{Value: value}, nil)
 }
 
 // Config returns the current configuration (with its epoch).

@@ -105,3 +105,47 @@ func TestAuditFiltersAndShortLines(t *testing.T) {
 	}
 	fails(t, ExitUsage, `--since "yesterday": want a duration`, "audit", "--since", "yesterday")
 }
+
+// Issue 11 part 4: property set takes known options with values of their
+// type, property list shows them; ids are NCNames without ':'.
+func TestPropertiesAndIDsRefused(t *testing.T) {
+	c := newTestCluster(t)
+	ok(t, "property", "set", "stonith-enabled=false", "cluster-recheck-interval=2min")
+	before := c.backend.Config().Epoch
+	for _, tc := range []struct {
+		code int
+		want string
+		args []string
+	}{
+		{ExitError, `unknown cluster property "stonith-enable" (did you mean stonith-enabled?)`, []string{"property", "set", "stonith-enable=false"}},
+		{ExitError, `invalid value "sometimes" for no-quorum-policy: want one of stop, freeze, ignore, demote, suicide`,
+			[]string{"property", "set", "no-quorum-policy=sometimes"}},
+		// Nothing is set when one word of several is wrong.
+		{ExitError, `want true or false`, []string{"property", "set", "maintenance-mode=true", "stonith-enabled=maybe"}},
+		{ExitError, `invalid id "a:b": ':' is reserved for clone instances`, []string{"resource", "create", "a:b", "builtin:dummy"}},
+		{ExitError, `invalid id "bad id"`, []string{"resource", "create", "bad id", "builtin:dummy"}},
+		{ExitError, `invalid id "1x"`, []string{"constraint", "add", "location", "1x", "web", "n1", "100"}},
+	} {
+		fails(t, tc.code, tc.want, tc.args...)
+	}
+	if after := c.backend.Config().Epoch; after != before {
+		t.Errorf("refused commands moved the epoch from %d to %d", before, after)
+	}
+	if p := c.backend.Config().Properties; p["maintenance-mode"] != "" {
+		t.Errorf("maintenance-mode set by a refused command: %v", p)
+	}
+	ok(t, "property", "set", "my-site=berlin", "--force")
+	out := ok(t, "property", "list")
+	for _, want := range []string{"stonith-enabled", "false", "cluster-recheck-interval", "2min", "my-site", "berlin", "(not a known cluster option)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("property list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "no-quorum-policy") {
+		t.Errorf("property list shows an unset property without --all:\n%s", out)
+	}
+	out = ok(t, "property", "list", "--all")
+	if !strings.Contains(out, "no-quorum-policy") || !strings.Contains(out, "stop|freeze|ignore|demote|suicide") {
+		t.Errorf("property list --all:\n%s", out)
+	}
+}

@@ -289,7 +289,9 @@ func (s *Server) getProperty(w http.ResponseWriter, r *http.Request, _ pki.Princ
 	return nil
 }
 
-// setProperty sets a property; an empty value removes it.
+// setProperty sets a property; an empty value removes it. The name must
+// be a known cluster option and the value of its type (model.CheckProperty)
+// unless ?force=true.
 func (s *Server) setProperty(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
 	name := r.PathValue("name")
 	var prop api.Property
@@ -298,6 +300,11 @@ func (s *Server) setProperty(w http.ResponseWriter, r *http.Request, p pki.Princ
 	}
 	if prop.Name != "" && prop.Name != name {
 		return errorf(http.StatusBadRequest, "body name %q differs from path name %q", prop.Name, name)
+	}
+	if r.URL.Query().Get("force") != "true" {
+		if err := model.CheckProperty(name, prop.Value); err != nil {
+			return errorf(http.StatusBadRequest, "%v", err)
+		}
 	}
 	res, err := s.update(r.Context(), p, "set property "+name, func(cfg *model.Config) error {
 		if prop.Value == "" {

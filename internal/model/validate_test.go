@@ -196,3 +196,56 @@ func TestOrderBetweenGroupMembers(t *testing.T) {
 		t.Fatalf("x after the whole group and before m2: %v, want a cycle", err)
 	}
 }
+
+func TestCheckID(t *testing.T) {
+	for _, id := range []string{"web", "_x", "db-clone", "app.1", "vip_10", "Ünïcode"} {
+		if err := CheckID(id); err != nil {
+			t.Errorf("CheckID(%q): %v", id, err)
+		}
+	}
+	for id, want := range map[string]string{"a:b": "':' is reserved", "bad id": "a letter or _", "1web": "a letter or _",
+		"-x": "a letter or _", "a/b": "a letter or _"} {
+		if err := CheckID(id); !errors.Is(err, ErrInvalidID) || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckID(%q) = %v, want ErrInvalidID with %q", id, err, want)
+		}
+	}
+	c := validConfig()
+	c.Resources[0].ID = "a:b"
+	c.Locations[0].Resource = "a:b"
+	c.Orders[0].ID = "o 1"
+	err := c.Validate()
+	for _, want := range []string{`resource "a:b": field "id": invalid id "a:b": ':' is reserved`, `order "o 1": field "id": invalid id`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate: %v, want %q", err, want)
+		}
+	}
+}
+
+func TestCheckProperty(t *testing.T) {
+	for _, kv := range [][2]string{{"stonith-enabled", "false"}, {"stonith-enabled", "TRUE"}, {"no-quorum-policy", "freeze"},
+		{"cluster-recheck-interval", "5min"}, {"stonith-timeout", "90s"}, {"shutdown-escalation", "PT20M"},
+		{"migration-limit", "-1"}, {"node-health-red", "-INFINITY"}, {"load-threshold", "60%"}, {"cluster-name", "x y"},
+		{"stonith-enabled", ""}} {
+		if err := CheckProperty(kv[0], kv[1]); err != nil {
+			t.Errorf("CheckProperty(%s=%s): %v", kv[0], kv[1], err)
+		}
+	}
+	for _, tc := range []struct {
+		name, value, want string
+		is                error
+	}{
+		{"stonith-enable", "false", `unknown cluster property "stonith-enable" (did you mean stonith-enabled?)`, ErrUnknownProperty},
+		{"no-such-thing-at-all", "1", `unknown cluster property "no-such-thing-at-all" ('paceline property list'`, ErrUnknownProperty},
+		{"no-quorum-policy", "sometimes", `invalid value "sometimes" for no-quorum-policy: want one of stop, freeze, ignore, demote, suicide`, ErrInvalidValue},
+		{"stonith-enabled", "maybe", "want true or false", ErrInvalidValue},
+		{"stonith-timeout", "soon", "want a time", ErrInvalidValue},
+		{"batch-limit", "1.5", "want an integer", ErrInvalidValue},
+		{"load-threshold", "60", "want a percentage", ErrInvalidValue},
+		{"dc-version", "2.1", "read-only cluster property", ErrReadOnlyProperty},
+	} {
+		err := CheckProperty(tc.name, tc.value)
+		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckProperty(%s=%s) = %v, want %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}

@@ -92,6 +92,18 @@ func configCases() []negCase {
 		{name: "member added to a clone as if a group", run: post("/v1/resources", "admin", "application/json",
 			`{"id":"x","agent":"builtin:dummy","group":"db-clone"}`),
 			status: 400, msg: []string{`resource "db-clone" is a clone, not a group`}},
+		// Issue 11: properties Pacemaker does not know, values of the
+		// wrong type, ids that are not NCNames.
+		{name: "unknown property", run: putProperty("stonith-enable", "false"),
+			status: 400, msg: []string{`unknown cluster property "stonith-enable" (did you mean stonith-enabled?)`}},
+		{name: "property value not allowed", run: putProperty("no-quorum-policy", "sometimes"),
+			status: 400, msg: []string{`invalid value "sometimes" for no-quorum-policy: want one of stop, freeze`}},
+		{name: "read-only property", run: putProperty("have-watchdog", "true"),
+			status: 400, msg: []string{`read-only cluster property "have-watchdog"`}},
+		{name: "resource id with a colon", run: post("/v1/resources", "admin", "application/json", `{"id":"a:b","agent":"builtin:dummy"}`),
+			status: 400, msg: []string{`resource "a:b": field "id": invalid id "a:b": ':' is reserved for clone instances`}},
+		{name: "resource id with a space", run: post("/v1/resources", "admin", "application/json", `{"id":"bad id","agent":"builtin:dummy"}`),
+			status: 400, msg: []string{`invalid id "bad id"`}},
 		{name: "group and clone at once", run: post("/v1/resources", "admin", "application/json",
 			`{"id":"x","agent":"builtin:dummy","group":"g","clone":{}}`),
 			status: 400, msg: []string{"group and clone are exclusive"}},
@@ -120,6 +132,12 @@ func TestNegativeConfiguration(t *testing.T) {
 			t.Errorf("stored colocation %+v, want roles Unpromoted and Promoted", co)
 		}
 	})
+}
+
+func putProperty(name, value string) func(*testing.T, *env) reply {
+	return func(_ *testing.T, e *env) reply {
+		return e.send("PUT", "/v1/properties/"+name, "admin", "application/json", `{"value":"`+value+`"}`)
+	}
 }
 
 func coloc2(body string) func(*testing.T, *env) reply {
