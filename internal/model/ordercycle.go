@@ -21,14 +21,14 @@ type step struct {
 
 func (s step) String() string {
 	if s.done {
-		return s.rsc + " " + s.action + "ed"
+		done := map[string]string{"start": "started", "stop": "stopped", "promote": "promoted", "demote": "demoted"}[s.action]
+		return s.rsc + " " + done
 	}
 	return s.rsc + " " + s.action
 }
 
 // orderGraph is the graph of mandatory orderings between resource actions,
-// with each resource's own lifecycle (stop before start, start before
-// promote, demote before stop) and each group's members as edges too.
+// with each group's members as edges too.
 type orderGraph struct {
 	next map[step][]step
 	// clone maps a clone's child id to the clone's id: an order on the
@@ -69,9 +69,11 @@ func (g *orderGraph) node(rsc, action string, then bool) step {
 // add adds the edge a -> b.
 func (g *orderGraph) add(a, b step) { g.next[a] = append(g.next[a], b) }
 
-// lifecycle adds a resource's own action order once: stop before start
-// before promote, demote before stop; a group's members between its
-// beginning and its end, started in order and stopped in reverse.
+// lifecycle adds a group's own action order once: its members' actions
+// between its beginning and its end, started in order and stopped in
+// reverse. A resource's own stop-start-promote sequence is left out: it
+// binds only actions of one transition (a restart), and Pacemaker takes
+// configurations whose orders would loop through it otherwise.
 func (g *orderGraph) lifecycle(rsc string) {
 	if _, ok := g.next[step{rsc, "lifecycle", false}]; ok {
 		return
@@ -79,12 +81,8 @@ func (g *orderGraph) lifecycle(rsc string) {
 	g.next[step{rsc, "lifecycle", false}] = nil
 	members, group := g.members[rsc]
 	if !group {
-		g.add(step{rsc, "stop", false}, step{rsc, "start", false})
-		g.add(step{rsc, "start", false}, step{rsc, "promote", false})
-		g.add(step{rsc, "demote", false}, step{rsc, "stop", false})
 		return
 	}
-	g.add(step{rsc, "stop", true}, step{rsc, "start", false})
 	for _, action := range []string{"start", "stop", "promote", "demote"} {
 		begin, end := step{rsc, action, false}, step{rsc, action, true}
 		for _, m := range members {
