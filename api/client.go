@@ -285,6 +285,38 @@ func (c *Client) CreateResource(ctx context.Context, req ResourceRequest) (*Reso
 	return &r, c.call(ctx, http.MethodPost, "/v1/resources", req, &r)
 }
 
+// ForceCreateResource is CreateResource without the check against the
+// agent's meta-data (for agents whose meta-data is wrong or absent).
+func (c *Client) ForceCreateResource(ctx context.Context, req ResourceRequest) (*Resource, error) {
+	var r Resource
+	return &r, c.call(ctx, http.MethodPost, "/v1/resources?force=true", req, &r)
+}
+
+// Agents lists the resource agents installed on the answering node
+// ("ocf:heartbeat:IPaddr2", "builtin:vip"); class and provider narrow it.
+func (c *Client) Agents(ctx context.Context, class, provider string) ([]string, error) {
+	q := url.Values{}
+	if class != "" {
+		q.Set("class", class)
+	}
+	if provider != "" {
+		q.Set("provider", provider)
+	}
+	path := "/v1/agents"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var l AgentList
+	return l.Agents, c.call(ctx, http.MethodGet, path, nil, &l)
+}
+
+// AgentMeta returns an agent's parameters and actions from its meta-data
+// (404 for an agent not installed on the answering node).
+func (c *Client) AgentMeta(ctx context.Context, agent string) (*AgentMeta, error) {
+	var m AgentMeta
+	return &m, c.call(ctx, http.MethodGet, "/v1/agents/"+url.PathEscape(agent), nil, &m)
+}
+
 // UpdateResource replaces a primitive's agent, params, meta and ops.
 func (c *Client) UpdateResource(ctx context.Context, id string, req ResourceRequest) (*Resource, error) {
 	var r Resource

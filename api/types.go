@@ -369,6 +369,16 @@ type Node struct {
 	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
+// AgentList answers GET /v1/agents.
+type AgentList struct {
+	// Agents are "class:provider:type" or "class:type", sorted.
+	Agents []string `json:"agents"`
+}
+
+// AgentMeta answers GET /v1/agents/AGENT: the agent's parameters and
+// actions from its meta-data.
+type AgentMeta = model.AgentMeta
+
 // CleanupResult answers POST /v1/resources/ID/cleanup.
 type CleanupResult struct {
 	// Changed is false when there was nothing to forget.

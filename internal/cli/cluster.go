@@ -82,6 +82,16 @@ func exactArgs(n int, names string) func(cmd *cobra.Command, args []string) erro
 	}
 }
 
+// maxArgs allows at most n arguments.
+func maxArgs(n int, names string) func(cmd *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("%s wants %s, got %d argument(s) (see '%s --help')", cmdName(cmd), names, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
 // minArgs requires at least n arguments.
 func minArgs(n int, names string) func(cmd *cobra.Command, args []string) error {
 	return func(cmd *cobra.Command, args []string) error {

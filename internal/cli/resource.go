@@ -13,6 +13,8 @@ func newResourceCmd(s streams) *cobra.Command {
 		newResourceBanCmd(s),
 		newResourceClearCmd(s),
 		newResourceCleanupCmd(s),
+		newResourceAgentsCmd(s),
+		newResourceDescribeCmd(s),
 	)
 }
 

@@ -11,7 +11,7 @@ import (
 func newResourceCreateCmd(s streams) *cobra.Command {
 	return &cobra.Command{
 		Use: "create ID AGENT [key=value ...] [--meta key=value ...] [--op NAME key=value ...] " +
-			"[--group GROUP [--before ID|--after ID]] [--clone [key=value ...]] [--promotable [key=value ...]]",
+			"[--group GROUP [--before ID|--after ID]] [--clone [key=value ...]] [--promotable [key=value ...]] [--force]",
 		Short: "Create a primitive resource, in a group or a clone (pcs style)",
 		Long: `Create a primitive resource, pcs style:
 
@@ -35,6 +35,14 @@ clone-node-max, notify, interleave, ordered, globally-unique, ...).
 whose words may also set promoted-max and promoted-node-max. A resource is
 either in a group or cloned: to clone a group, create the group first.
 Roles (role=Promoted) may be written Master and Slave, as Pacemaker 1 did.
+
+The resource is checked against its agent's meta-data on the node that
+answers: an agent that is not installed, an unknown parameter, a missing
+required one or an unknown operation is refused with the closest known
+name ("did you mean Dummy?"), and nothing is created. "--force" creates it
+anyway (an agent whose meta-data is wrong, or one installed only on other
+nodes). "paceline resource agents" and "paceline resource describe AGENT"
+show what is installed and what an agent takes.
 
 AGENT is class:type or class:provider:type. The key=value words right after
 it are the agent's instance parameters. "--meta" starts meta-attributes
@@ -77,7 +85,11 @@ never on a command line. Secret values reach the agent but are shown as
 			if err != nil {
 				return err
 			}
-			r, err := c.CreateResource(cmd.Context(), req)
+			create := c.CreateResource
+			if rw.force {
+				create = c.ForceCreateResource
+			}
+			r, err := create(cmd.Context(), req)
 			if err != nil {
 				return failure("create resource "+quote(id), "", err)
 			}

@@ -30,6 +30,8 @@ type resourceWords struct {
 	group, before, after string
 	// clone is set by --clone or --promotable.
 	clone *api.CloneSpec
+	// force skips the check against the agent's meta-data.
+	force bool
 }
 
 // placement reports the first placement word given ("" for none): update
@@ -104,6 +106,10 @@ func parseResourceWords(words []string) (resourceWords, error) {
 			mode = "op"
 			continue
 		}
+		if w == "--force" {
+			rw.force = true
+			continue
+		}
 		if w == "--secret-file" {
 			if i+1 >= len(words) || !strings.Contains(words[i+1], "=") {
 				return rw, usagef("--secret-file wants NAME=PATH (PATH - reads standard input)")
@@ -117,7 +123,7 @@ func parseResourceWords(words []string) (resourceWords, error) {
 			continue
 		}
 		if strings.HasPrefix(w, "-") {
-			return rw, usagef("unknown flag %s (want --meta, --op, --group, --before, --after, --clone, --promotable or --secret-file)", flag)
+			return rw, usagef("unknown flag %s (want --meta, --op, --group, --before, --after, --clone, --promotable, --secret-file or --force)", flag)
 		}
 		k, v, err := parseKV(w)
 		if err != nil {

@@ -144,6 +144,13 @@ var rules = []rule{
 		ThirdPartyAllowed: netDeps,
 	},
 	{
+		Dir: "internal/agentcatalog",
+		Why: "the agent catalogue lists installed agents and runs their meta-data action through the class runners " +
+			"it is given: the agent values and the model, nothing above them",
+		OwnAllowed: []string{"internal/model", "internal/agents"},
+		OwnForbidden: []string{"internal/agents/ocf", "internal/agents/builtin"},
+	},
+	{
 		Dir: "internal/executor",
 		Why: "the executor runs operations through the agent interface it declares: it knows the agent values, " +
 			"the model and the clock, not the classes (the daemon wires them) nor anything above it",

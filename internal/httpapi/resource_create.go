@@ -36,6 +36,9 @@ func (s *Server) createResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	if err := checkPlacement(&req); err != nil {
 		return err
 	}
+	if err := s.checkAgent(r, &prim); err != nil {
+		return err
+	}
 	res, err := s.update(r.Context(), p, "create resource "+req.ID, func(cfg *model.Config) error {
 		return placeNew(cfg, &req, prim)
 	})

@@ -109,6 +109,9 @@ func (s *Server) updateResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	if err != nil {
 		return errorf(http.StatusBadRequest, "resource %q: %v", id, err)
 	}
+	if err := s.checkAgent(r, &prim); err != nil {
+		return err
+	}
 	var out model.Resource
 	res, err := s.update(r.Context(), p, "update resource "+id, func(cfg *model.Config) error {
 		i := findTop(cfg, id)

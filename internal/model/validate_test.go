@@ -249,3 +249,37 @@ func TestCheckProperty(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAgentMeta(t *testing.T) {
+	doc := `warning: something on stderr
+<?xml version="1.0"?>
+<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
+<resource-agent name="Thing" version="1.0">
+<version>1.0</version>
+<shortdesc lang="en">A thing</shortdesc>
+<parameters>
+<parameter name="path" required="1" unique="1"><shortdesc>where</shortdesc><content type="string"/></parameter>
+<parameter name="passwd" reloadable="1"><content type="string" default="x"/></parameter>
+<parameter name="old"><deprecated/><content type="string"/></parameter>
+</parameters>
+<actions><action name="start" timeout="20s"/><action name="monitor" timeout="20s" interval="10s" role="Master" depth="0"/></actions>
+</resource-agent>`
+	m, err := ParseAgentMeta("ocf:test:Thing", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := m.Param("path")
+	pw, _ := m.Param("passwd")
+	old, _ := m.Param("old")
+	if m.ShortDesc != "A thing" || !p.Required || !p.Unique || p.ShortDesc != "where" || !pw.Reloadable || !pw.Secret ||
+		pw.Default != "x" || !old.Deprecated || len(m.Actions) != 2 || m.Actions[1].Role != "Promoted" || m.Actions[1].Interval != "10s" {
+		t.Errorf("parsed %+v", m)
+	}
+	evil := `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "y">]><resource-agent name="e"><shortdesc>&x;</shortdesc></resource-agent>`
+	if m, err := ParseAgentMeta("ocf:test:e", []byte(evil)); err == nil && m.ShortDesc == "y" {
+		t.Errorf("an entity was expanded: %+v", m)
+	}
+	if _, err := ParseAgentMeta("ocf:test:none", []byte("usage: thing start|stop")); !errors.Is(err, ErrBadMetaData) {
+		t.Errorf("no XML: %v", err)
+	}
+}

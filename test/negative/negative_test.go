@@ -51,6 +51,12 @@ const defaultSource = "192.0.2.10"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvAgents(t, nil)
+}
+
+// newEnvAgents is newEnv with the agent catalogue cat (nil: none).
+func newEnvAgents(t *testing.T, cat httpapi.AgentCatalog) *env {
+	t.Helper()
 	now := time.Now()
 	e := &env{log: &bytes.Buffer{}, tokens: map[string]string{}}
 	var recs []pki.TokenRecord
@@ -94,10 +100,12 @@ func newEnv(t *testing.T) *env {
 		Backend: e.backend,
 		Tokens:  pki.NewTokenSet(recs...),
 		Join:    pki.NewJoinTokens("fingerprint"),
+		Agents:  cat,
 		Logger:  slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	// The resource the secret cases read: a secret password.
-	r := e.send("POST", "/v1/resources", "admin", "application/json",
+	// (force: "user" and "password" are not pgsql's parameter names.)
+	r := e.send("POST", "/v1/resources?force=true", "admin", "application/json",
 		`{"id":"db","agent":"ocf:heartbeat:pgsql","params":[{"name":"user","value":"pg"},{"name":"password","value":"`+secretValue+`","secret":true}]}`)
 	if r.status != http.StatusCreated {
 		t.Fatalf("setup: create db: %d %s", r.status, r.msg)
