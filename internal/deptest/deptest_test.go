@@ -147,7 +147,7 @@ var rules = []rule{
 		Dir: "internal/agentcatalog",
 		Why: "the agent catalogue lists installed agents and runs their meta-data action through the class runners " +
 			"it is given: the agent values and the model, nothing above them",
-		OwnAllowed: []string{"internal/model", "internal/agents"},
+		OwnAllowed:   []string{"internal/model", "internal/agents"},
 		OwnForbidden: []string{"internal/agents/ocf", "internal/agents/builtin"},
 	},
 	{

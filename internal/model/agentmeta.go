@@ -68,10 +68,10 @@ type xmlAgent struct {
 	ShortDesc  string `xml:"shortdesc"`
 	LongDesc   string `xml:"longdesc"`
 	Parameters []struct {
-		Name       string `xml:"name,attr"`
-		Required   string `xml:"required,attr"`
-		Unique     string `xml:"unique,attr"`
-		Reloadable string `xml:"reloadable,attr"`
+		Name       string    `xml:"name,attr"`
+		Required   string    `xml:"required,attr"`
+		Unique     string    `xml:"unique,attr"`
+		Reloadable string    `xml:"reloadable,attr"`
 		Deprecated *struct{} `xml:"deprecated"`
 		ShortDesc  string    `xml:"shortdesc"`
 		Content    struct {
