@@ -305,3 +305,26 @@ func TestStatusScreenLikeCrmMon(t *testing.T) {
 		t.Errorf("failed_actions after cleanup: %+v", st.FailedActions)
 	}
 }
+
+func TestDeleteNestedResources(t *testing.T) {
+	c := newTestCluster(t)
+	buildIssueCluster(t)
+	ok(t, "constraint", "add", "location", "app1-pref", "app1", "n1", "100")
+	ok(t, "resource", "delete", "app1") // a member: the group stays
+	cfg := c.backend.Config()
+	if g := model.FindResource(cfg.Resources, "app"); g == nil || len(g.Children) != 2 || len(cfg.Locations) != 0 {
+		t.Errorf("after deleting app1: %+v, locations %+v", g, cfg.Locations)
+	}
+	ok(t, "resource", "delete", "db") // a clone's child: the clone goes, and the constraints naming it
+	cfg = c.backend.Config()
+	if model.FindResource(cfg.Resources, "db-clone") != nil || len(cfg.Colocations) != 0 || len(cfg.Orders) != 0 {
+		t.Errorf("after deleting db: %+v %+v %+v", cfg.Resources, cfg.Colocations, cfg.Orders)
+	}
+	ok(t, "resource", "delete", "app0")
+	ok(t, "resource", "delete", "app2") // the last member: the group goes
+	ok(t, "resource", "delete", "api-clone")
+	if rs := c.backend.Config().Resources; len(rs) != 0 {
+		t.Errorf("left: %+v", rs)
+	}
+	fails(t, ExitError, "resource 'app' not found", "resource", "delete", "app")
+}

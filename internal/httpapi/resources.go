@@ -143,15 +143,18 @@ func (s *Server) updateResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	return nil
 }
 
+// deleteResource removes a resource (see removeResource) and every
+// constraint that names what went.
 func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
 	id := r.PathValue("id")
 	res, err := s.update(r.Context(), p, "delete resource "+id, func(cfg *model.Config) error {
-		i := findTop(cfg, id)
-		if i < 0 {
+		if model.FindResource(cfg.Resources, id) == nil {
 			return errorf(http.StatusNotFound, "no resource %q", id)
 		}
-		cfg.Resources = slices.Delete(cfg.Resources, i, i+1)
-		dropConstraints(cfg, func(names []string) bool { return slices.Contains(names, id) })
+		removed := removeResource(cfg, id)
+		dropConstraints(cfg, func(names []string) bool {
+			return slices.ContainsFunc(names, func(n string) bool { return removed[n] })
+		})
 		return nil
 	})
 	if err != nil {
@@ -160,6 +163,36 @@ func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	setEpoch(w, res.Epoch)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// removeResource deletes a resource at any depth, as pcs does: a clone's
+// child takes its clone along, a group's last member its group; it
+// returns every id that went (for the constraints that name them).
+func removeResource(cfg *model.Config, id string) map[string]bool {
+	removed := map[string]bool{}
+	var mark func(r *model.Resource)
+	mark = func(r *model.Resource) {
+		removed[r.ID] = true
+		for i := range r.Children {
+			mark(&r.Children[i])
+		}
+	}
+	for {
+		parent := model.ParentOf(cfg.Resources, id)
+		if parent == nil {
+			i := findTop(cfg, id)
+			mark(&cfg.Resources[i])
+			cfg.Resources = slices.Delete(cfg.Resources, i, i+1)
+			return removed
+		}
+		if parent.Kind == model.KindGroup && len(parent.Children) > 1 {
+			i := slices.IndexFunc(parent.Children, func(c model.Resource) bool { return c.ID == id })
+			mark(&parent.Children[i])
+			parent.Children = slices.Delete(parent.Children, i, i+1)
+			return removed
+		}
+		id = parent.ID // a clone's child, a group's last member: the parent goes
+	}
 }
 
 func setNames(sets []model.ResourceSet) []string {
