@@ -150,10 +150,18 @@ func (v statusView) resources(b *strings.Builder, st *api.Status) {
 		}
 	}
 	for _, id := range top {
-		if c := colls[id]; c != nil {
+		switch c, p := colls[id], prims[id]; {
+		case c != nil:
 			v.collective(b, c, colls, prims, allNodes, "  ")
-		} else if p := prims[id]; p != nil {
+		case p != nil:
 			v.primitive(b, p, "  ")
+		default: // a bundle: its primitives under its id
+			fmt.Fprintf(b, "  * Bundle: %s:\n", id)
+			for i := range st.Resources {
+				if st.Resources[i].Parent == id {
+					v.primitive(b, &st.Resources[i], "    ")
+				}
+			}
 		}
 	}
 }
