@@ -103,3 +103,67 @@ func issueTenRunning(out string) string {
 	}
 	return ""
 }
+
+// TestGroupAndCloneWordsOnRunningCluster: a group and an anonymous clone
+// made with the CLI words alone run on three real agents, and status
+// --json shows each primitive's parent and instances.
+func TestGroupAndCloneWordsOnRunningCluster(t *testing.T) {
+	h, _ := startCluster(t)
+	h.must("resource", "create", "app2", "builtin:dummy", "--group", "app")
+	h.must("resource", "create", "app1", "builtin:dummy", "--group", "app", "--before", "app2")
+	h.must("resource", "create", "api", "builtin:dummy", "--clone", "clone-max=2")
+	var last string
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out, err := h.run("status", "--json")
+		problem := ""
+		if err != nil {
+			problem = err.Error()
+		} else {
+			last = out
+			problem = groupAndCloneRunning(out)
+		}
+		if problem == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60s: %s; last status %s", problem, last)
+		}
+	}
+	human := h.must("status")
+	for _, want := range []string{"* Resource Group: app:\n    * app1\t(builtin:dummy):\t Started n", "* Clone Set: api-clone [api]:\n    * Started: [ n"} {
+		if !strings.Contains(human, want) {
+			t.Errorf("status lacks %q:\n%s", want, human)
+		}
+	}
+}
+
+// groupAndCloneRunning says what is not yet as it should be ("" when all
+// is): app1 and app2 Started on one node, api on exactly two.
+func groupAndCloneRunning(out string) string {
+	var st fullStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return err.Error()
+	}
+	var appNode string
+	seen := 0
+	for _, r := range st.Resources {
+		switch r.ID {
+		case "app1", "app2":
+			seen++
+			if r.Parent != "app" || r.Role != "Started" || len(r.Instances) != 1 || (appNode != "" && r.Instances[0].Node != appNode) {
+				return fmt.Sprintf("%s: %+v", r.ID, r)
+			}
+			appNode = r.Instances[0].Node
+		case "api":
+			seen++
+			if r.Parent != "api-clone" || r.Role != "Started" || len(r.Nodes) != 2 || len(r.Instances) != 2 ||
+				r.Instances[0].Node == r.Instances[1].Node {
+				return fmt.Sprintf("api: %+v", r)
+			}
+		}
+	}
+	if seen != 3 {
+		return "missing resources"
+	}
+	return ""
+}
