@@ -86,7 +86,11 @@ func New(cfg ClientConfig) (*Client, error) {
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = tc
-		tr.DialContext = (&net.Dialer{Timeout: 3 * time.Second}).DialContext
+		dialer := &net.Dialer{Timeout: 3 * time.Second}
+		tr.DialContext = dialer.DialContext
+		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialTLS(ctx, dialer, tc, network, addr)
+		}
 		rt = tr
 	}
 	timeout := cfg.Timeout
@@ -99,6 +103,41 @@ func New(cfg ClientConfig) (*Client, error) {
 		hc:      &http.Client{Transport: rt, Timeout: timeout},
 		watchHC: &http.Client{Transport: rt},
 	}, nil
+}
+
+// HandshakeTimeout bounds the TLS handshake with one address: a node
+// that accepts connections but does not answer (a paused process; the
+// kernel still accepts) is given up for the next address after it.
+const HandshakeTimeout = 2 * time.Second
+
+// dialTLS connects and completes the TLS handshake within
+// HandshakeTimeout. Its failures are dial errors (*net.OpError, Op
+// "dial"): the request was never sent, so the next address may be tried
+// even for a write.
+func dialTLS(ctx context.Context, d *net.Dialer, tc *tls.Config, network, addr string) (net.Conn, error) {
+	raw, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := tc.Clone()
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg.ServerName = host
+	}
+	hctx, cancel := context.WithTimeout(ctx, HandshakeTimeout)
+	defer cancel()
+	conn := tls.Client(raw, cfg)
+	if err := conn.HandshakeContext(hctx); err != nil {
+		raw.Close()
+		if hctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("no TLS handshake within %v (the node accepts connections but does not answer)", HandshakeTimeout)
+		}
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: raw.RemoteAddr(), Err: err}
+	}
+	return conn, nil
 }
 
 // NewFromEnv returns a client configured by PACELINE_ADDR, PACELINE_TOKEN

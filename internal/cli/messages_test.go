@@ -2,8 +2,11 @@ package cli
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/pki"
@@ -147,5 +150,52 @@ func TestPropertiesAndIDsRefused(t *testing.T) {
 	out = ok(t, "property", "list", "--all")
 	if !strings.Contains(out, "no-quorum-policy") || !strings.Contains(out, "stop|freeze|ignore|demote|suicide") {
 		t.Errorf("property list --all:\n%s", out)
+	}
+}
+
+// Issue 11 part 6: with several addresses, one that accepts connections
+// but never answers (a paused node) is given up after the TLS handshake
+// timeout, not after the whole request's.
+func TestPausedNodeSkippedQuickly(t *testing.T) {
+	c := newTestCluster(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, conn) // accepted, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	t.Setenv(api.EnvAddr, "https://"+ln.Addr().String()+","+c.url)
+	start := time.Now()
+	ok(t, "resource", "create", "web", "builtin:dummy") // a write: never sent to the paused node
+	if d := time.Since(start); d > api.HandshakeTimeout+2*time.Second {
+		t.Errorf("create took %v with a paused first address", d)
+	}
+	if rs := c.backend.Config().Resources; len(rs) != 1 {
+		t.Errorf("resources: %+v", rs)
+	}
+	t.Setenv(api.EnvAddr, "https://"+ln.Addr().String())
+	start = time.Now()
+	fails(t, ExitError, "no TLS handshake within 2s (the node accepts connections but does not answer)", "status")
+	if d := time.Since(start); d > api.HandshakeTimeout+2*time.Second {
+		t.Errorf("status took %v against a paused node", d)
 	}
 }
