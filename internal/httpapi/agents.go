@@ -23,16 +23,33 @@ type AgentCatalog interface {
 	Meta(ctx context.Context, agent string) (*model.AgentMeta, error)
 }
 
+// agentsRef boxes an AgentCatalog for atomic.Pointer.
+type agentsRef struct{ c AgentCatalog }
+
+// SetAgents sets the agent catalogue (see Config.Agents); it may be
+// called while the server serves, e.g. once the daemon has built the
+// agent classes, which need the server for the Pacemaker helpers.
+func (s *Server) SetAgents(c AgentCatalog) { s.agents.Store(&agentsRef{c}) }
+
+// catalog returns the agent catalogue, or nil.
+func (s *Server) catalog() AgentCatalog {
+	if ref := s.agents.Load(); ref != nil {
+		return ref.c
+	}
+	return s.cfg.Agents
+}
+
 func (s *Server) noAgents() error {
 	return errorf(http.StatusNotImplemented, "this node has no agent catalogue")
 }
 
 // listAgents answers GET /v1/agents?class=C&provider=P.
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
-	if s.cfg.Agents == nil {
+	cat := s.catalog()
+	if cat == nil {
 		return s.noAgents()
 	}
-	list, err := s.cfg.Agents.List(r.Context(), r.URL.Query().Get("class"), r.URL.Query().Get("provider"))
+	list, err := cat.List(r.Context(), r.URL.Query().Get("class"), r.URL.Query().Get("provider"))
 	if err != nil {
 		return err
 	}
@@ -45,10 +62,11 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, _ pki.Princi
 
 // describeAgent answers GET /v1/agents/AGENT with its meta-data.
 func (s *Server) describeAgent(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
-	if s.cfg.Agents == nil {
+	cat := s.catalog()
+	if cat == nil {
 		return s.noAgents()
 	}
-	m, err := s.cfg.Agents.Meta(r.Context(), r.PathValue("agent"))
+	m, err := cat.Meta(r.Context(), r.PathValue("agent"))
 	if err != nil {
 		return agentError(err)
 	}
@@ -73,12 +91,13 @@ func agentError(err error) error {
 // parameter or operation, or a missing required parameter, is a 400
 // naming it (with the closest known name).
 func (s *Server) checkAgent(r *http.Request, prim *model.Resource) error {
-	if s.cfg.Agents == nil || r.URL.Query().Get("force") == "true" {
+	cat := s.catalog()
+	if cat == nil || r.URL.Query().Get("force") == "true" {
 		return nil
 	}
-	m, err := s.cfg.Agents.Meta(r.Context(), prim.Agent())
+	m, err := cat.Meta(r.Context(), prim.Agent())
 	if errors.Is(err, model.ErrUnknownAgent) {
-		return errorf(http.StatusBadRequest, "resource %q: %v (force=true creates it anyway)", prim.ID, err)
+		return errorf(http.StatusBadRequest, "resource %q: %v (force=true accepts it anyway)", prim.ID, err)
 	}
 	if err != nil {
 		return agentError(err)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/paceline/paceline/api"
@@ -37,7 +38,8 @@ type Config struct {
 	// Agents lists this node's resource agents and reads their meta-data
 	// (agentcatalog.Catalog). With it, creating or updating a primitive
 	// checks it against its agent (unless ?force=true); nil: GET
-	// /v1/agents answers 501 and nothing is checked.
+	// /v1/agents answers 501 and nothing is checked. Server.SetAgents
+	// sets it later (the agent classes may need the server first).
 	Agents AgentCatalog
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -62,6 +64,8 @@ type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
 	handler http.Handler // mux behind the failure limiter
+	// agents holds the catalogue (Config.Agents, or SetAgents later).
+	agents atomic.Pointer[agentsRef]
 }
 
 // New returns a server; it panics without a Backend or Tokens, which is a
