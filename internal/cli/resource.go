@@ -15,6 +15,14 @@ func newResourceCmd(s streams) *cobra.Command {
 		newResourceCleanupCmd(s),
 		newResourceAgentsCmd(s),
 		newResourceDescribeCmd(s),
+		newResourceCloneCmd(s, false),
+		newResourceCloneCmd(s, true),
+		newResourceUncloneCmd(s),
+		newResourceGroupCmd(s),
+		newDefaultsCmd(s, false),
+		newResourceOpCmd(s),
+		newResourceManageCmd(s, true),
+		newResourceManageCmd(s, false),
 	)
 }
 

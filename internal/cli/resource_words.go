@@ -239,21 +239,29 @@ func checkID(what, id string) error {
 }
 
 // editResource changes one resource (at any depth: a group member, a
-// clone's child) with fn and applies the whole configuration
-// compare-and-set on the epoch it read, retrying when another write won
-// meanwhile. A missing resource is "resource 'ID' not found".
+// clone's child) with fn through editConfig. A missing resource is
+// "resource 'ID' not found".
 func editResource(ctx context.Context, c *api.Client, what, id string, fn func(*api.Resource) error) error {
+	return editConfig(ctx, c, what, func(cfg *api.Config) error {
+		r := findResource(cfg.Resources, id)
+		if r == nil {
+			return fmt.Errorf("resource %s not found", quote(id))
+		}
+		return fn(r)
+	})
+}
+
+// editConfig changes the configuration with fn and applies it
+// compare-and-set on the epoch it read, retrying when another write won
+// meanwhile. fn's errors are returned as they are.
+func editConfig(ctx context.Context, c *api.Client, what string, fn func(*api.Config) error) error {
 	const attempts = 3
 	for i := 0; ; i++ {
 		cfg, err := c.Config(ctx)
 		if err != nil {
 			return failure(what, "", err)
 		}
-		r := findResource(cfg.Resources, id)
-		if r == nil {
-			return fmt.Errorf("resource %s not found", quote(id))
-		}
-		if err := fn(r); err != nil {
+		if err := fn(cfg); err != nil {
 			return err
 		}
 		_, err = c.ApplyConfig(ctx, cfg, false)

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/model"
+)
+
+// Issue 11 part 3 (its collective words): clone, promotable, unclone,
+// group add and remove, defaults, manage and unmanage.
+func TestCloneGroupDefaultsWords(t *testing.T) {
+	c := newTestCluster(t)
+	ok(t, "resource", "create", "web", "builtin:dummy")
+	ok(t, "resource", "create", "db", "builtin:dummy")
+	ok(t, "constraint", "add", "location", "db-pref", "db", "n1", "100")
+	ok(t, "resource", "promotable", "db", "promoted-max=1")
+	cfg := c.backend.Config()
+	if r := cfg.Resources[1]; r.ID != "db-clone" || r.Meta["promotable"] != "true" || r.Meta["promoted-max"] != "1" || r.Children[0].ID != "db" {
+		t.Fatalf("after promotable: %+v", r)
+	}
+	ok(t, "constraint", "add", "colocation", "web-with-db", "web", "db-clone", "INFINITY", "--with-role", "Promoted")
+	ok(t, "resource", "unclone", "db")
+	cfg = c.backend.Config()
+	if cfg.Resources[1].ID != "db" || cfg.Colocations[0].With != "db" || cfg.Locations[0].Resource != "db" {
+		t.Errorf("after unclone: %+v %+v", cfg.Resources, cfg.Colocations)
+	}
+
+	ok(t, "resource", "group", "add", "g", "web", "db")
+	ok(t, "resource", "create", "x", "builtin:dummy")
+	ok(t, "resource", "group", "add", "g", "x", "--before", "db")
+	members := func() string {
+		g := model.FindResource(c.backend.Config().Resources, "g")
+		if g == nil {
+			return "(no group)"
+		}
+		var ids []string
+		for _, m := range g.Children {
+			ids = append(ids, m.ID)
+		}
+		return strings.Join(ids, " ")
+	}
+	if got := members(); got != "web x db" {
+		t.Errorf("group g: %q, want web x db", got)
+	}
+	ok(t, "resource", "clone", "g", "interleave=true")
+	if r := c.backend.Config().Resources[0]; r.ID != "g-clone" || r.Meta["interleave"] != "true" || r.Children[0].ID != "g" {
+		t.Errorf("cloned group: %+v", r)
+	}
+	fails(t, ExitError, "resource 'x' is in group 'g': only top-level primitives and groups can be cloned", "resource", "clone", "x")
+	ok(t, "resource", "unclone", "g-clone")
+	ok(t, "resource", "group", "remove", "g", "x")
+	if got := members(); got != "web db" {
+		t.Errorf("group g after removing x: %q", got)
+	}
+	ok(t, "resource", "group", "remove", "g")
+	cfg = c.backend.Config()
+	var top []string
+	for _, r := range cfg.Resources {
+		top = append(top, r.ID+"/"+string(r.Kind))
+	}
+	if got := strings.Join(top, " "); got != "web/primitive db/primitive x/primitive" {
+		t.Errorf("after ungrouping: %q", got)
+	}
+
+	ok(t, "resource", "defaults", "set", "resource-stickiness=100", "migration-threshold=3")
+	ok(t, "resource", "op", "defaults", "set", "timeout=60s")
+	ok(t, "resource", "defaults", "set", "migration-threshold=")
+	cfg = c.backend.Config()
+	if len(cfg.RscDefaults) != 1 || cfg.RscDefaults["resource-stickiness"] != "100" || cfg.OpDefaults["timeout"] != "60s" {
+		t.Errorf("defaults: %v %v", cfg.RscDefaults, cfg.OpDefaults)
+	}
+	if out := ok(t, "resource", "defaults"); out != "resource-stickiness=100\n" {
+		t.Errorf("resource defaults printed %q", out)
+	}
+	t.Setenv(api.EnvToken, c.operator) // operators may (un)manage
+	ok(t, "resource", "unmanage", "db")
+	if r := model.FindResource(c.backend.Config().Resources, "db"); r.Meta["is-managed"] != "false" {
+		t.Errorf("after unmanage: %+v", r.Meta)
+	}
+	ok(t, "resource", "manage", "db")
+	if r := model.FindResource(c.backend.Config().Resources, "db"); r.Meta["is-managed"] != "true" {
+		t.Errorf("after manage: %+v", r.Meta)
+	}
+}
