@@ -23,7 +23,7 @@ func TestErrorMessagesOneLineWithHints(t *testing.T) {
 	}{
 		{ExitUsage, `paceline: config apply takes no arguments, got "x.yaml": did you mean -f x.yaml?`, []string{"config", "apply", "x.yaml"}},
 		{ExitUsage, `paceline: status takes no arguments, got "web"`, []string{"status", "web"}},
-		{ExitUsage, `paceline: unknown command "clone" for 'paceline resource'`, []string{"resource", "clone", "--help"}},
+		{ExitUsage, `paceline: unknown command "clonez" for 'paceline resource'`, []string{"resource", "clonez", "--help"}},
 		{ExitUsage, `paceline: unknown command "bogus" for 'paceline'`, []string{"bogus", "--help"}},
 		{ExitUsage, `paceline: unknown flag: --bogus`, []string{"constraint", "add", "location", "l1", "web", "n1", "-INFINITY", "--bogus"}},
 		{ExitUsage, `paceline: unknown flag --bogus`, []string{"resource", "update", "web", "a=1", "--bogus"}},
