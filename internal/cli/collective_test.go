@@ -84,3 +84,44 @@ func TestCloneGroupDefaultsWords(t *testing.T) {
 		t.Errorf("after manage: %+v", r.Meta)
 	}
 }
+
+func TestListShowConstraintListNodeAttribute(t *testing.T) {
+	c := newTestCluster(t)
+	buildIssueCluster(t)
+	ok(t, "constraint", "add", "location", "api-not-n2", "api-clone", "n2", "-INFINITY")
+	out := ok(t, "resource", "list")
+	for _, want := range []string{"db-clone   clone (promotable)  -\n  db       primitive           builtin:dummy\n", "app        group", "  app0", "api-clone"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("resource list lacks %q:\n%s", want, out)
+		}
+	}
+	out = ok(t, "constraint", "list")
+	for _, want := range []string{
+		"location api-not-n2: api-clone on n2 (score:-INFINITY)",
+		"colocation app-with-db: app with db-clone (score:INFINITY) with-rsc-role:Promoted",
+		"order app-after-db: promote db-clone then start app (kind:Mandatory)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("constraint list lacks %q:\n%s", want, out)
+		}
+	}
+	recordOp(t, c, "n1", "app1", "start", 1, 0, 0, 0)
+	out = ok(t, "resource", "show", "app1")
+	for _, want := range []string{"Definition:", "id: app1", "Constraints:", "app-with-db", "app-after-db", "Running:", "app1: n1 (Started)", "Failed actions:\n  none"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("resource show app1 lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "api-not-n2") {
+		t.Errorf("resource show app1 shows another resource's constraint:\n%s", out)
+	}
+	fails(t, ExitError, "resource 'nope' not found", "resource", "show", "nope")
+
+	t.Setenv(api.EnvToken, c.operator)
+	ok(t, "node", "attribute", "n1", "site=berlin", "rack=4")
+	ok(t, "node", "attribute", "n1", "--delete", "rack")
+	if out := ok(t, "node", "attribute", "n1"); out != "site=berlin\n" {
+		t.Errorf("node attribute n1: %q", out)
+	}
+	fails(t, ExitError, "node 'n9' not found", "node", "attribute", "n9")
+}

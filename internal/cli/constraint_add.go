@@ -15,7 +15,8 @@ func newConstraintCmd(s streams) *cobra.Command {
 		newConstraintAddColocationCmd(s),
 		newConstraintAddOrderCmd(s),
 	)
-	return groupCmd("constraint", "Add and remove placement and ordering constraints", add, newConstraintRemoveCmd(s))
+	return groupCmd("constraint", "Add, list and remove placement and ordering constraints", add, newConstraintRemoveCmd(s),
+		newConstraintListCmd(s))
 }
 
 // parseScore reads a score argument (an integer, INFINITY or -INFINITY).

@@ -13,6 +13,7 @@ func newNodeCmd(s streams) *cobra.Command {
 		newNodeAttrCmd(s, "maintenance", "maintenance", "on", "Stop managing a node's resources (they keep running, unmonitored)"),
 		newNodeAttrCmd(s, "unmaintenance", "maintenance", "", "Manage a node's resources again after maintenance"),
 		newNodeRemoveCmd(s),
+		newNodeAttributeCmd(s),
 	)
 }
 

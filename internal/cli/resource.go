@@ -23,6 +23,8 @@ func newResourceCmd(s streams) *cobra.Command {
 		newResourceOpCmd(s),
 		newResourceManageCmd(s, true),
 		newResourceManageCmd(s, false),
+		newResourceListCmd(s),
+		newResourceShowCmd(s),
 	)
 }
 
