@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/store"
 )
 
 // Issue 11 part 3 (its collective words): clone, promotable, unclone,
@@ -124,4 +127,70 @@ func TestListShowConstraintListNodeAttribute(t *testing.T) {
 		t.Errorf("node attribute n1: %q", out)
 	}
 	fails(t, ExitError, "node 'n9' not found", "node", "attribute", "n9")
+}
+
+func TestUtilizationAndRestart(t *testing.T) {
+	c := newTestCluster(t)
+	ok(t, "resource", "create", "web", "builtin:dummy", "--meta", "resource-stickiness=10")
+	ok(t, "resource", "utilization", "web", "cpu=2", "memory=512")
+	ok(t, "resource", "utilization", "web", "memory=")
+	if out := ok(t, "resource", "utilization", "web"); out != "cpu=2\n" {
+		t.Errorf("resource utilization: %q", out)
+	}
+	ok(t, "node", "utilization", "n1", "cpu=8")
+	if u := c.backend.Config().Nodes[0].Utilization; u["cpu"] != "8" {
+		t.Errorf("node utilization: %v", u)
+	}
+	fails(t, ExitError, "node 'n7' not found", "node", "utilization", "n7", "cpu=1")
+
+	// A node that acts as the controller would: web runs on n1, stops
+	// when its target-role is Stopped and starts when it is not.
+	recordOp(t, c, "n1", "web", "start", 1, 0, 0, 0)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		call, running := 2, true
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			r := model.FindResource(c.backend.Config().Resources, "web")
+			want := r.Meta["target-role"] != "Stopped"
+			if want == running {
+				continue
+			}
+			op := "stop"
+			if want {
+				op = "start"
+			} else {
+				close(stopped)
+			}
+			c.backend.Propose(context.Background(), store.NewOpResult(store.OpResult{Node: "n1",
+				Resource: model.ResourceHistory{ID: "web", Class: "builtin", Type: "dummy"},
+				Op:       model.OpRecord{Operation: op, CallID: call, OnNode: "n1"}}))
+			call++
+			running = want
+		}
+	}()
+	ok(t, "resource", "restart", "web")
+	select {
+	case <-stopped:
+	default:
+		t.Errorf("restart returned without web having stopped")
+	}
+	if r := model.FindResource(c.backend.Config().Resources, "web"); r.Meta["target-role"] != "" || r.Meta["resource-stickiness"] != "10" {
+		t.Errorf("meta after restart: %v", r.Meta)
+	}
+	// Without anything stopping it, restart gives up and puts the
+	// target-role back.
+	close(done)
+	time.Sleep(50 * time.Millisecond) // the fake node's last round
+	recordOp(t, c, "n1", "web", "start", 99, 0, 0, 0)
+	fails(t, ExitError, "restart resource 'web': still active after 500ms; its target-role is back as it was",
+		"resource", "restart", "web", "--wait", "500ms")
+	if r := model.FindResource(c.backend.Config().Resources, "web"); r.Meta["target-role"] != "" {
+		t.Errorf("meta after a failed restart: %v", r.Meta)
+	}
 }

@@ -14,6 +14,7 @@ func newNodeCmd(s streams) *cobra.Command {
 		newNodeAttrCmd(s, "unmaintenance", "maintenance", "", "Manage a node's resources again after maintenance"),
 		newNodeRemoveCmd(s),
 		newNodeAttributeCmd(s),
+		newUtilizationCmd(s, true),
 	)
 }
 

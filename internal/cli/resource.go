@@ -25,6 +25,8 @@ func newResourceCmd(s streams) *cobra.Command {
 		newResourceManageCmd(s, false),
 		newResourceListCmd(s),
 		newResourceShowCmd(s),
+		newUtilizationCmd(s, false),
+		newResourceRestartCmd(s),
 	)
 }
 
