@@ -8,6 +8,7 @@ import (
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/sched"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -192,5 +193,61 @@ func TestUtilizationAndRestart(t *testing.T) {
 		"resource", "restart", "web", "--wait", "500ms")
 	if r := model.FindResource(c.backend.Config().Resources, "web"); r.Meta["target-role"] != "" {
 		t.Errorf("meta after a failed restart: %v", r.Meta)
+	}
+}
+
+func TestLocationRule(t *testing.T) {
+	c := newTestCluster(t)
+	ok(t, "resource", "create", "vip", "builtin:dummy")
+	ok(t, "constraint", "add", "location", "vip-ping", "vip", "--rule", "pingd lt 1 or not_defined pingd", "-INFINITY")
+	ok(t, "constraint", "add", "location", "--role", "Master", "vip-n1", "vip", "--rule", "#uname eq n1", "100")
+	locs := c.backend.Config().Locations
+	if len(locs) != 2 || len(locs[0].Rules) != 1 || locs[0].Rules[0].BooleanOp != "or" || locs[0].Rules[0].Score != -model.Infinity ||
+		!locs[0].Rules[0].HasScore || len(locs[0].Rules[0].Expressions) != 2 || locs[0].Node != "" {
+		t.Fatalf("rule location: %+v", locs)
+	}
+	if l := locs[1]; l.Role != "Promoted" || l.Rules[0].Expressions[0] != (model.Expr{Attribute: "#uname", Operation: "eq", Value: "n1"}) {
+		t.Errorf("role rule location: %+v", l)
+	}
+	if out := ok(t, "constraint", "list"); !strings.Contains(out, "location vip-ping: vip by 1 rule(s) role") &&
+		!strings.Contains(out, "location vip-ping: vip by 1 rule(s)") {
+		t.Errorf("constraint list:\n%s", out)
+	}
+	fails(t, ExitUsage, `--rule "pingd lq 1": bad rule: "lq" after pingd`, "constraint", "add", "location", "x", "vip", "--rule", "pingd lq 1", "100")
+	fails(t, ExitUsage, "--rule wants ID RSC SCORE, got 4", "constraint", "add", "location", "x", "vip", "n1", "--rule", "a eq 1", "100")
+}
+
+// The rule "pingd lt 1 or not_defined pingd" with -INFINITY, made by the
+// CLI, keeps the scheduler off the nodes without connectivity.
+func TestLocationRulePlacesAsThePlacementEngineReadsIt(t *testing.T) {
+	c := newTestCluster(t)
+	ok(t, "resource", "create", "vip", "builtin:dummy")
+	ok(t, "constraint", "add", "location", "vip-ping", "vip", "--rule", "pingd lt 1 or not_defined pingd", "-INFINITY")
+	cfg := c.backend.Config()
+	cfg.Properties = map[string]string{"stonith-enabled": "false"}
+	online := func(name string, attrs map[string]string) model.NodeStatus {
+		return model.NodeStatus{Name: name, InCluster: "true", Peer: "online", Join: "member", Expected: "member", Attributes: attrs}
+	}
+	for _, tc := range []struct {
+		n1, n2 map[string]string
+		want   string
+	}{
+		{map[string]string{"pingd": "0"}, map[string]string{"pingd": "1000"}, "n2"},
+		{map[string]string{"pingd": "1000"}, nil, "n1"},
+	} {
+		st := &model.Status{HaveQuorum: true, Nodes: []model.NodeStatus{online("n1", tc.n1), online("n2", tc.n2)}}
+		res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range res.Actions {
+			if a.Task == "start" && a.Resource == "vip" {
+				got = append(got, a.Node)
+			}
+		}
+		if strings.Join(got, ",") != tc.want {
+			t.Errorf("pingd n1=%v n2=%v: vip starts on %v, want %s", tc.n1, tc.n2, got, tc.want)
+		}
 	}
 }

@@ -109,7 +109,8 @@ func takesValue(cmd *cobra.Command, word string) bool {
 }
 
 // constraintCmd is a constraint command with flags anywhere among its
-// positional words (names: the words' names for the usage message).
+// positional words: n of them (names: their names for the usage
+// message), or any number when n < 0 (run checks them).
 func constraintCmd(cmd *cobra.Command, n int, names string, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
 	cmd.DisableFlagParsing = true
 	cmd.RunE = func(cmd *cobra.Command, words []string) error {
@@ -120,8 +121,10 @@ func constraintCmd(cmd *cobra.Command, n int, names string, run func(cmd *cobra.
 		if err != nil {
 			return err
 		}
-		if err := exactArgs(n, names)(cmd, args); err != nil {
-			return err
+		if n >= 0 {
+			if err := exactArgs(n, names)(cmd, args); err != nil {
+				return err
+			}
 		}
 		return run(cmd, args)
 	}
@@ -129,21 +132,60 @@ func constraintCmd(cmd *cobra.Command, n int, names string, run func(cmd *cobra.
 }
 
 func newConstraintAddLocationCmd(s streams) *cobra.Command {
-	return constraintCmd(&cobra.Command{
-		Use:   "location ID RSC NODE SCORE",
-		Short: "Prefer (positive score) or avoid (negative) NODE for resource RSC",
-		Long: `Add location constraint ID: resource RSC gets SCORE on NODE. SCORE is an
-integer, INFINITY (must run there when it can) or -INFINITY (never there).
+	var rule, role string
+	cmd := &cobra.Command{
+		Use:   "location ID RSC NODE SCORE | location ID RSC --rule EXPRESSION SCORE [--role R]",
+		Short: "Prefer (positive score) or avoid (negative) NODE, or the nodes a rule matches, for RSC",
+		Long: `Add location constraint ID: resource RSC gets SCORE on NODE, or with --rule
+on every node the rule matches. SCORE is an integer, INFINITY (must run
+there when it can) or -INFINITY (never there). --role limits it to RSC's
+instances in that role (Promoted, Unpromoted, Started; Master and Slave
+also do). Flags may stand before or after the other words.
 
-  paceline constraint add location web-not-n2 web n2 -INFINITY`,
-	}, 4, "ID RSC NODE SCORE", func(cmd *cobra.Command, args []string) error {
-		sc, err := parseScore(args[3])
+The rule is pcs's syntax: "defined ATTR", "not_defined ATTR", "ATTR
+lt|gt|lte|gte|eq|ne [string|integer|number|version] VALUE" (ATTR a node
+attribute or #uname), "date gt|lt DATE", "date in_range DATE to DATE",
+"date in_range DATE to duration months=1", "date-spec hours=9-16
+weekdays=1-5", joined with and/or (and binds tighter) and parentheses.
+
+  paceline constraint add location web-not-n2 web n2 -INFINITY
+  paceline constraint add location vip-ping vip --rule 'pingd lt 1 or not_defined pingd' -INFINITY
+  paceline constraint add location db-site db-clone --rule '#uname eq n1' 100 --role Promoted`,
+	}
+	cmd = constraintCmd(cmd, -1, "", func(cmd *cobra.Command, args []string) error {
+		ruled := cmd.Flags().Changed("rule")
+		switch {
+		case ruled && len(args) != 3:
+			return usagef("%s --rule wants ID RSC SCORE, got %d argument(s) (see '%s --help')", cmdName(cmd), len(args), cmd.CommandPath())
+		case !ruled && len(args) != 4:
+			return usagef("%s wants ID RSC NODE SCORE (or ID RSC --rule EXPRESSION SCORE), got %d argument(s) (see '%s --help')",
+				cmdName(cmd), len(args), cmd.CommandPath())
+		}
+		sc, err := parseScore(args[len(args)-1])
 		if err != nil {
 			return err
 		}
-		return addConstraint(cmd, s, args[0], api.Constraint{Kind: api.ConstraintLocation,
-			Location: &api.Location{ID: args[0], Resource: args[1], Node: args[2], Score: sc}})
+		loc := &api.Location{ID: args[0], Resource: args[1]}
+		if cmd.Flags().Changed("role") {
+			if loc.Role, err = parseRole("--role", role); err != nil {
+				return err
+			}
+		}
+		if ruled {
+			r, err := model.ParseRule(rule)
+			if err != nil {
+				return usagef("--rule %q: %v", rule, err)
+			}
+			r.Score, r.HasScore = sc, true
+			loc.Rules = []model.Rule{r}
+		} else {
+			loc.Node, loc.Score = args[2], sc
+		}
+		return addConstraint(cmd, s, args[0], api.Constraint{Kind: api.ConstraintLocation, Location: loc})
 	})
+	cmd.Flags().StringVar(&rule, "rule", "", "a rule (pcs syntax) choosing the nodes instead of NODE")
+	cmd.Flags().StringVar(&role, "role", "", "only RSC's instances in this role")
+	return cmd
 }
 
 func newConstraintAddColocationCmd(s streams) *cobra.Command {
