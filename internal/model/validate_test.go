@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -281,5 +282,24 @@ func TestParseAgentMeta(t *testing.T) {
 	}
 	if _, err := ParseAgentMeta("ocf:test:none", []byte("usage: thing start|stop")); !errors.Is(err, ErrBadMetaData) {
 		t.Errorf("no XML: %v", err)
+	}
+}
+
+func TestScoreDecodesInfinity(t *testing.T) {
+	var c struct {
+		A, B, C, D Score
+		E          *Score
+	}
+	if err := json.Unmarshal([]byte(`{"A":"INFINITY","B":"-INFINITY","C":100,"D":"-5","E":2000000}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.A != Infinity || c.B != -Infinity || c.C != 100 || c.D != -5 || c.E == nil || *c.E != Infinity {
+		t.Errorf("decoded %+v", c)
+	}
+	if err := json.Unmarshal([]byte(`{"A":"lots"}`), &c); err == nil {
+		t.Errorf("a score of lots was accepted")
+	}
+	if b, _ := json.Marshal(Colocation{ID: "c", Score: Infinity}); !strings.Contains(string(b), `"score":1000000`) {
+		t.Errorf("scores are written as numbers: %s", b)
 	}
 }

@@ -124,6 +124,13 @@ func TestNegativeConfiguration(t *testing.T) {
 	for _, tc := range configCases() {
 		t.Run(tc.name, func(t *testing.T) { runCase(t, e, tc) })
 	}
+	t.Run("INFINITY in YAML accepted", func(t *testing.T) {
+		runCase(t, e, negCase{run: applyYAML(configResources +
+			"locations:\n- {id: l1, resource: app, node: n1, score: -INFINITY}\n"), status: 200, writes: true})
+		if l := e.backend.Config().Locations; len(l) != 1 || l[0].Score != -1000000 {
+			t.Errorf("stored locations %+v", l)
+		}
+	})
 	t.Run("Master and Slave accepted", func(t *testing.T) {
 		runCase(t, e, negCase{run: coloc2(`{"kind":"colocation","colocation":{"id":"c1","resource":"app",` +
 			`"with":"db-clone","score":1000000,"role":"Slave","with_role":"Master"}}`), status: 201, writes: true})
