@@ -471,6 +471,26 @@ func (c *Client) ApplyConfigYAML(ctx context.Context, doc []byte, force bool) (*
 	return &res, nil
 }
 
+// DryRunConfigYAML asks what applying a YAML configuration would change
+// (see DryRun); nothing is changed. force compares with the current
+// epoch whatever the document's.
+func (c *Client) DryRunConfigYAML(ctx context.Context, doc []byte, force bool) (*DryRun, error) {
+	path := "/v1/config?dry_run=true"
+	if force {
+		path += "&force=true"
+	}
+	resp, err := c.do(ctx, c.hc, request{method: http.MethodPost, path: path, body: doc, contentType: "application/yaml"})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out DryRun
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&out); err != nil {
+		return nil, fmt.Errorf("api: dry run: %w", err)
+	}
+	return &out, nil
+}
+
 // ApplyConfig applies a configuration (compare-and-set on cfg.Epoch unless
 // force).
 func (c *Client) ApplyConfig(ctx context.Context, cfg *Config, force bool) (*ConfigResult, error) {

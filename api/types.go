@@ -276,6 +276,22 @@ type ConfigResult struct {
 	Changed bool `json:"changed"`
 }
 
+// ConfigChange is one difference between two configurations (see
+// model.DiffConfigs).
+type ConfigChange = model.ConfigChange
+
+// DryRun answers POST /v1/config?dry_run=true: what applying the body
+// would change, and nothing is changed.
+type DryRun struct {
+	// Epoch is the current configuration epoch.
+	Epoch uint64 `json:"epoch"`
+	// Changes are the configuration's differences, object by object.
+	Changes []ConfigChange `json:"changes"`
+	// Transition is the scheduler's Transition Summary on the current
+	// status, one line per change ("Start web ( n1 )").
+	Transition []string `json:"transition"`
+}
+
 // Token kinds of TokenRequest.
 const TokenJoin = "join"
 

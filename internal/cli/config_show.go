@@ -14,7 +14,7 @@ import (
 
 func newConfigCmd(s streams) *cobra.Command {
 	return groupCmd("config", "Show, export and apply the cluster configuration",
-		newConfigShowCmd(s), newConfigExportCmd(s), newConfigApplyCmd(s))
+		newConfigShowCmd(s), newConfigExportCmd(s), newConfigApplyCmd(s), newConfigDiffCmd(s))
 }
 
 func newConfigShowCmd(s streams) *cobra.Command {

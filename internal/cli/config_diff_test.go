@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/paceline/paceline/api"
+)
+
+// Issue 11 part 5: config diff, apply refusing removals without
+// --replace, --dry-run with the scheduler's transition.
+func TestConfigDiffApplyReplaceDryRun(t *testing.T) {
+	c := newTestCluster(t)
+	ok(t, "property", "set", "stonith-enabled=false")
+	ok(t, "resource", "create", "web", "builtin:dummy")
+	ok(t, "resource", "create", "db", "builtin:dummy")
+	ok(t, "constraint", "add", "location", "db-pref", "db", "n1", "100")
+	doc := ok(t, "config", "export")
+	write := func(cfg *api.Config) string {
+		b, err := api.EncodeConfigYAML(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	full, err := api.DecodeConfigYAML([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := ok(t, "config", "diff", "-f", write(full)); out != "no changes\n" {
+		t.Errorf("diff of the export: %q", out)
+	}
+
+	// A file holding only web: it would remove db and its constraint.
+	only := *full
+	only.Resources = only.Resources[:1]
+	only.Locations = nil
+	f := write(&only)
+	if out := ok(t, "config", "diff", "-f", f); out != "- resource db\n- location db-pref\n" {
+		t.Errorf("diff of one resource: %q", out)
+	}
+	epoch := c.backend.Config().Epoch
+	fails(t, ExitError, "would remove resource 'db', location 'db-pref'; --replace applies it", "config", "apply", "-f", f)
+	if c.backend.Config().Epoch != epoch {
+		t.Fatalf("a refused apply changed the configuration")
+	}
+
+	// A change: web gets a meta-attribute and a new resource appears.
+	changed := *full
+	changed.Resources = append([]api.Resource{}, full.Resources...)
+	changed.Resources[0].Meta = map[string]string{"resource-stickiness": "5"}
+	changed.Resources = append(changed.Resources, api.Resource{ID: "api", Kind: "primitive", Class: "builtin", Type: "dummy"})
+	g := write(&changed)
+	out := ok(t, "config", "apply", "-f", g, "--dry-run")
+	for _, want := range []string{"+ resource api\n", "~ resource web\n", "Transition Summary:", "Start", "api", "( n1 )", "dry run: nothing applied"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	if c.backend.Config().Epoch != epoch {
+		t.Fatalf("a dry run changed the configuration")
+	}
+	out = ok(t, "config", "apply", "-f", g)
+	if !strings.Contains(out, "+ resource api\n~ resource web\nconfiguration applied") {
+		t.Errorf("apply printed %q", out)
+	}
+	// --replace applies a removal (on the new epoch).
+	only.Epoch = c.backend.Config().Epoch
+	ok(t, "config", "apply", "-f", write(&only), "--replace")
+	if rs := c.backend.Config().Resources; len(rs) != 1 || rs[0].ID != "web" {
+		t.Errorf("after --replace: %+v", rs)
+	}
+}
