@@ -209,8 +209,8 @@ func TestLocationRule(t *testing.T) {
 	if l := locs[1]; l.Role != "Promoted" || l.Rules[0].Expressions[0] != (model.Expr{Attribute: "#uname", Operation: "eq", Value: "n1"}) {
 		t.Errorf("role rule location: %+v", l)
 	}
-	if out := ok(t, "constraint", "list"); !strings.Contains(out, "location vip-ping: vip by 1 rule(s) role") &&
-		!strings.Contains(out, "location vip-ping: vip by 1 rule(s)") {
+	if out := ok(t, "constraint", "list"); !strings.Contains(out, "location vip-ping: vip by rule 'pingd lt 1 or not_defined pingd' (score:-INFINITY)\n") ||
+		!strings.Contains(out, "location vip-n1: vip by rule '#uname eq n1' (score:100) role:Promoted\n") {
 		t.Errorf("constraint list:\n%s", out)
 	}
 	fails(t, ExitUsage, `--rule "pingd lq 1": bad rule: "lq" after pingd`, "constraint", "add", "location", "x", "vip", "--rule", "pingd lq 1", "100")

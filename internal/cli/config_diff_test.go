@@ -77,3 +77,23 @@ func TestConfigDiffApplyReplaceDryRun(t *testing.T) {
 		t.Errorf("after --replace: %+v", rs)
 	}
 }
+
+// config show prints what the issue found dropped: with_role, the
+// promote action, rsc_defaults, op roles and rules.
+func TestConfigShowPrintsEverything(t *testing.T) {
+	newTestCluster(t)
+	buildIssueCluster(t)
+	ok(t, "resource", "defaults", "set", "resource-stickiness=100")
+	ok(t, "resource", "op", "defaults", "set", "timeout=60s")
+	ok(t, "constraint", "add", "location", "api-ping", "api-clone", "--rule", "not_defined pingd", "-INFINITY")
+	out := ok(t, "config", "show")
+	for _, want := range []string{"Resource defaults (1):\n  resource-stickiness  100", "Operation defaults (1):\n  timeout",
+		"op monitor interval=5s role=Promoted", "op monitor interval=2s role=Unpromoted",
+		"colocation app-with-db: app with db-clone (score:INFINITY) with-rsc-role:Promoted",
+		"order app-after-db: promote db-clone then start app (kind:Mandatory)",
+		"location api-ping: api-clone by rule 'not_defined pingd' (score:-INFINITY)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config show lacks %q:\n%s", want, out)
+		}
+	}
+}

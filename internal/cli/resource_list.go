@@ -206,7 +206,15 @@ func writeConstraints(w io.Writer, cfg *api.Config, names func(ids ...string) bo
 		}
 		where := "on " + l.Node + " (score:" + l.Score.String() + ")"
 		if len(l.Rules) > 0 {
-			where = fmt.Sprintf("by %d rule(s)", len(l.Rules))
+			var rules []string
+			for _, r := range l.Rules {
+				sc := r.Score.String()
+				if r.ScoreAttribute != "" {
+					sc = "attribute " + r.ScoreAttribute
+				}
+				rules = append(rules, "rule '"+model.FormatRule(r)+"' (score:"+sc+")")
+			}
+			where = "by " + strings.Join(rules, ", ")
 		}
 		fmt.Fprintf(w, "  location %s: %s %s%s\n", l.ID, what, where, opt("role", l.Role))
 		n++

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -241,4 +242,62 @@ func (p *ruleParser) keyValues() (map[string]string, error) {
 		return nil, fmt.Errorf("%w: want key=value options (hours=9-16, weekdays=1-5, months=1, ...)", ErrBadRule)
 	}
 	return m, nil
+}
+
+// FormatRule writes a rule in the syntax ParseRule reads (nested rules in
+// parentheses; a rule's score is not part of it).
+func FormatRule(r Rule) string {
+	var parts []string
+	for _, e := range r.Expressions {
+		switch e.Operation {
+		case "defined", "not_defined":
+			parts = append(parts, e.Operation+" "+e.Attribute)
+		default:
+			p := e.Attribute + " " + e.Operation
+			if e.Type != "" {
+				p += " " + e.Type
+			}
+			v := e.Value
+			if v == "" || strings.ContainsAny(v, " \t()") {
+				v = `"` + v + `"`
+			}
+			parts = append(parts, p+" "+v)
+		}
+	}
+	kvs := func(m map[string]string) string {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var out []string
+		for _, k := range keys {
+			out = append(out, k+"="+m[k])
+		}
+		return strings.Join(out, " ")
+	}
+	for _, d := range r.Dates {
+		switch d.Operation {
+		case "gt":
+			parts = append(parts, "date gt "+d.Start)
+		case "lt":
+			parts = append(parts, "date lt "+d.End)
+		case "in_range":
+			if len(d.Duration) > 0 {
+				parts = append(parts, "date in_range "+d.Start+" to duration "+kvs(d.Duration))
+			} else {
+				parts = append(parts, "date in_range "+d.Start+" to "+d.End)
+			}
+		case "date_spec":
+			parts = append(parts, "date-spec "+kvs(d.Spec))
+		}
+	}
+	for _, sub := range r.Rules {
+		parts = append(parts, "("+FormatRule(sub)+")")
+	}
+	op := r.BooleanOp
+	if op == "" {
+		op = "and"
+	}
+	return strings.Join(parts, " "+op+" ")
 }

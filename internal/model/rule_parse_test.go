@@ -35,6 +35,10 @@ func TestParseRule(t *testing.T) {
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ParseRule(%q) =\n%+v\nwant\n%+v", tc.in, got, tc.want)
 		}
+		// FormatRule writes what ParseRule reads back the same.
+		if again, err := ParseRule(FormatRule(got)); err != nil || !reflect.DeepEqual(again, got) {
+			t.Errorf("FormatRule(%q) = %q, read back as %+v (%v)", tc.in, FormatRule(got), again, err)
+		}
 	}
 	for _, in := range []string{"", "pingd", "pingd lq 1", "(a eq 1", "a eq 1 b", "date soon", "date-spec", "and a eq 1", "date in_range x y"} {
 		if _, err := ParseRule(in); !errors.Is(err, ErrBadRule) {
