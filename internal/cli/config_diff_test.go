@@ -97,3 +97,37 @@ func TestConfigShowPrintsEverything(t *testing.T) {
 		}
 	}
 }
+
+// Every field "config schema" prints is explained in docs/configuration.md
+// under its section.
+func TestConfigSchemaDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string]string{}
+	for _, part := range strings.Split(string(doc), "\n## ")[1:] {
+		name, body, _ := strings.Cut(part, "\n")
+		sections[strings.TrimSpace(name)] = body
+	}
+	out := ok(t, "config", "schema")
+	var section string
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(line, " ") {
+			section = strings.TrimSuffix(line, ":")
+			if _, found := sections[section]; !found {
+				t.Errorf("docs/configuration.md has no section %q", section)
+			}
+			continue
+		}
+		field, _, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if !strings.Contains(sections[section], "`"+field+"`") {
+			t.Errorf("docs/configuration.md, section %s, does not explain `%s`", section, field)
+		}
+		n++
+	}
+	if n < 100 {
+		t.Errorf("config schema printed only %d fields", n)
+	}
+}

@@ -14,7 +14,8 @@ import (
 
 func newConfigCmd(s streams) *cobra.Command {
 	return groupCmd("config", "Show, export and apply the cluster configuration",
-		newConfigShowCmd(s), newConfigExportCmd(s), newConfigApplyCmd(s), newConfigDiffCmd(s))
+		newConfigShowCmd(s), newConfigExportCmd(s), newConfigApplyCmd(s), newConfigDiffCmd(s),
+		newConfigSchemaCmd(s))
 }
 
 func newConfigShowCmd(s streams) *cobra.Command {
