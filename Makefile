@@ -1,7 +1,7 @@
 # Paceline build, test and measurement entry points.
 GO ?= go
 
-.PHONY: build test lint race fuzz conformance bench bench-go bench-failover bench-vip soak-cpu soak-leader clean
+.PHONY: build test lint race fuzz conformance bench bench-go bench-failover bench-idle bench-vip soak-cpu soak-leader clean
 
 ## build: the paceline binary in bin/
 build:
@@ -20,7 +20,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 ## race: the race detector over the packages with concurrency
-RACE_PKGS ?= ./internal/consensus ./internal/daemon ./internal/controller \
+RACE_PKGS ?= ./internal/consensus ./internal/daemon ./internal/controller ./internal/node ./internal/peer \
 	./internal/testcluster ./internal/executor ./internal/watchdog \
 	./internal/agents/... ./internal/httpapi ./internal/pki ./internal/membership
 race:
@@ -42,6 +42,12 @@ bench: bench-go
 
 bench-go:
 	$(GO) test ./bench -run '^$$' -bench Schedule -benchtime 3x
+
+## bench-idle: idle CPU of leader and followers with 300 and 1,000
+## builtin:dummy resources on 3 loopback nodes, and the time to start
+## them (COUNTS="300 1000" IDLE=30; BIN=PATH measures another build)
+bench-idle:
+	bench/idle-cpu.sh
 
 ## bench-failover: ten runs of the loopback cluster failover (RUNS=N)
 bench-failover:

@@ -22,6 +22,8 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/node"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 	"github.com/paceline/paceline/internal/watchdog"
@@ -158,16 +160,16 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// before any successor can be elected (followers wait a whole timeout),
 	// yet not at every scheduling hiccup of a loaded host.
 	rc.ElectionTimeout, rc.LeaderLeaseTimeout = rc.HeartbeatTimeout, rc.HeartbeatTimeout*3/4
-	node, err := consensus.NewNode(rc, trans.Transport())
+	cn, err := consensus.NewNode(rc, trans.Transport())
 	if err != nil {
 		trans.Close()
 		return err
 	}
-	defer node.Shutdown()
-	revoked.set(node)
+	defer cn.Shutdown()
+	revoked.set(cn)
 
-	peers := NewPeerClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
-		node.Read(func(s *store.Store) {
+	peers := peer.NewClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
+		cn.Read(func(s *store.Store) {
 			if m, found := s.Member(name); found && m.Address != "" {
 				addr, ok = m.Address, true
 			}
@@ -175,7 +177,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return addr, ok
 	}, 5*time.Second)
 	defer peers.Close()
-	backend := NewBackend(node, peers)
+	backend := NewBackend(cn, peers)
 	// The API handler, served on Listen below; the Pacemaker helper
 	// commands' local endpoint (startCompat) writes through it too.
 	joins := pki.NewJoinTokens(ca.Fingerprint())
@@ -184,7 +186,13 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 
 	var ex *executor.Executor
 	if c.Role != "witness" {
-		bc, err := builtin.New(builtin.Config{RunDir: filepath.Join(c.DataDir, "run"), Attrs: nodeAttrs{b: backend, node: c.Name}})
+		// The run directory holds pid and state files, no secrets; agents
+		// that switch user (a database's) must be able to reach it, as
+		// Debian's /run/resource-agents (0755).
+		if err := os.MkdirAll(c.RunDir, 0o755); err != nil {
+			return fmt.Errorf("run_dir: %w", err)
+		}
+		bc, err := builtin.New(builtin.Config{RunDir: c.RunDir, Attrs: nodeAttrs{b: backend, node: c.Name}})
 		if err != nil {
 			return err
 		}
@@ -192,7 +200,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if oc.Root, oc.ExtraRoots, err = ocfRoots(c.AgentDirs); err != nil {
 			return err
 		}
-		oc.RunDir = filepath.Join(c.DataDir, "run", "ocf")
+		oc.RunDir = filepath.Join(c.RunDir, "ocf")
 		// Agents find crm_node, crm_attribute, ... (package compat) first.
 		env, stopCompat, err := startCompat(c, backend, apiSrv, logf)
 		if err != nil {
@@ -214,17 +222,17 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	if c.Watchdog != "" {
 		guard = c.SelfFenceDeadline
 	}
-	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases, Watchdog: guard})
+	rt, err := node.New(node.Config{Name: c.Name, Node: cn, Executor: ex, Peers: peers, Logf: logf,
+		Leases: leases, Watchdog: guard, Propose: backend.Propose})
 	if err != nil {
 		return err
 	}
 
-	cas := &caManager{name: c.Name, paths: p, node: node, keys: keys, peers: peers, joins: joins,
+	cas := &caManager{name: c.Name, paths: p, node: cn, keys: keys, peers: peers, joins: joins,
 		propose: backend.Propose, trans: trans, revoked: revoked.Revoked, logf: logf}
 	backend.ca = cas
 	hooks := rt.Hooks()
-	hooks.Peers, hooks.CA, hooks.Trusts = peers, cas, keys.Trusts
+	hooks.Trusts = keys.Trusts
 	// The watchdog is fed only while this node's lease is valid for longer
 	// than the watchdog timeout: a node that is cut off or hung is reset
 	// before its lease expires, and the leader recovers it at expiry.
@@ -257,8 +265,8 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(PeerPrefix, NewPeerHandler(node, hooks))
-	jh := &joinHandler{ca: keys.CA, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
+	mux.Handle(peer.Prefix, newPeerHandler(cn, hooks, peers, cas))
+	jh := &joinHandler{ca: keys.CA, tokens: joins, node: cn, apiTok: func() []pki.TokenRecord { return recs }}
 	mux.Handle("/v1/join", jh)
 	mux.Handle("/v1/join/ca", jh)
 	mux.Handle("/", apiSrv)
@@ -272,13 +280,15 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	go func() { srvErr <- srv.ServeTLS(ln, "", "") }()
 	defer srv.Close()
 
-	rctx, stop := context.WithCancel(ctx)
+	// The runtime outlives ctx (SIGTERM) by the drain: its heartbeats keep
+	// the lease and its results reach the leader while resources move.
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	rtDone := make(chan struct{})
 	go func() { rt.Run(rctx); close(rtDone) }()
 	defer func() { stop(); <-rtDone }()
 
-	if err := bootstrap(ctx, c, node, keys, logf); err != nil {
+	if err := bootstrap(ctx, c, cn, keys, logf); err != nil {
 		return err
 	}
 	caDone := make(chan struct{})
@@ -290,11 +300,25 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	logf("paceline agent %s (%s) serving on %s, raft on %s", c.Name, c.Role, c.Listen, c.RaftListen)
 	select {
 	case <-ctx.Done():
-		logf("paceline agent %s stopping", c.Name)
-		return nil
+		logf("paceline agent %s stopping: draining", c.Name)
+	case <-rt.ShutdownRequested():
+		logf("paceline agent %s asked to stop through the cluster: draining", c.Name)
 	case err := <-srvErr:
 		return fmt.Errorf("api server: %w", err)
 	}
+	if ex == nil {
+		return nil // a witness runs nothing
+	}
+	res, err := rt.Drain(context.Background(), c.ShutdownTimeout)
+	switch {
+	case err != nil:
+		logf("paceline agent %s: %v", c.Name, err)
+	case res.Maintenance:
+		logf("paceline agent %s stopped; its resources keep running, unmanaged (maintenance)", c.Name)
+	default:
+		logf("paceline agent %s drained and stopped", c.Name)
+	}
+	return nil
 }
 
 // bootstrap makes the node of a fresh init a one-node cluster and records

@@ -127,6 +127,14 @@ var rules = []rule{
 			"syscall", "io/ioutil", "plugin", "unsafe"},
 	},
 	{
+		Dir: "internal/plan",
+		Why: "the plan turns the scheduler's decision into executable actions: pure like the scheduler, " +
+			"the scheduler and the model only",
+		OwnAllowed: []string{"internal/sched", "internal/model"},
+		StdForbidden: []string{"os", "os/exec", "os/signal", "net", "net/http", "net/rpc",
+			"syscall", "io/ioutil", "plugin", "unsafe"},
+	},
+	{
 		Dir:        "internal/cib",
 		Why:        "the CIB importer turns XML into the model: the standard library and the model only",
 		OwnAllowed: []string{"internal/model"},
@@ -179,9 +187,28 @@ var rules = []rule{
 		Dir: "internal/controller",
 		Why: "the controller plans with the scheduler, reads and writes the store through consensus, and reaches " +
 			"node executors only through the Dispatcher it declares",
-		OwnAllowed: []string{"internal/sched", "internal/store", "internal/consensus", "internal/model",
+		OwnAllowed: []string{"internal/sched", "internal/plan", "internal/store", "internal/consensus", "internal/model",
 			"internal/membership", "internal/clock"},
 		// through consensus
+		ThirdPartyAllowed: raftDeps,
+	},
+	{
+		Dir: "internal/peer",
+		Why: "the node-to-node RPC carries the controller's wire types (renewals, results, ops) and proposals " +
+			"over mutual TLS; the node runtime uses it, so it never reaches the wiring package, the API or the CLI",
+		OwnAllowed: []string{"internal/controller", "internal/consensus", "internal/store", "internal/model",
+			"internal/pki", "internal/sched", "internal/plan", "internal/membership", "internal/clock"},
+		ThirdPartyAllowed: raftDeps,
+	},
+	{
+		Dir: "internal/node",
+		Why: "the node runtime (leases, self-fencing, the executor's results, the controller while leading, the drain) " +
+			"is one implementation for the daemon and the test cluster: it reaches other nodes through the peer " +
+			"RPC, never the wiring package, the API or the CLI, and runs agents only through the executor",
+		OwnAllowed: []string{"internal/peer", "internal/controller", "internal/executor", "internal/agents",
+			"internal/consensus", "internal/store", "internal/model", "internal/pki", "internal/sched", "internal/plan",
+			"internal/membership", "internal/clock"},
+		OwnForbidden:      []string{"internal/agents/ocf", "internal/agents/builtin", "internal/agents/systemd"},
 		ThirdPartyAllowed: raftDeps,
 	},
 	{

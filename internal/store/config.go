@@ -112,3 +112,7 @@ func (s *Store) ConfigAt(epoch uint64) (*model.Config, error) {
 func (s *Store) History() []HistoryEntry {
 	return clone(s.history)
 }
+
+// Property returns the cluster property name as configured ("" when
+// unset).
+func (s *Store) Property(name string) string { return s.config.Properties[name] }

@@ -338,6 +338,11 @@ func (c *Class) environ(root string, req *agents.Request) ([]string, error) {
 	vars["OCF_RESOURCE_TYPE"] = req.Agent.Name
 	vars["OCF_RESOURCE_PROVIDER"] = req.Agent.Provider
 	vars["HA_RSCTMP"] = c.cfg.RunDir
+	if _, set := vars["HA_VARRUN"]; !set {
+		// Agents keep pid and state files there too (Stateful's default
+		// state file): several agents on one machine must not share it.
+		vars["HA_VARRUN"] = c.cfg.RunDir
+	}
 	for k, v := range req.Params {
 		if err := checkVar(k, v); err != nil {
 			return nil, fmt.Errorf("parameter %w", err)
