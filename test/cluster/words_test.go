@@ -3,7 +3,6 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -24,15 +23,7 @@ type fullStatus struct {
 // promotable and the cloned agent) and waits for status --json to show
 // it run: db promoted on one node and unpromoted on the two others, the
 // group app on the promoted node, api on exactly two nodes.
-//
-// It needs the controller to run anonymous clone instances under the base
-// id (issue 10 part 4): until then the promoted instance is demoted and
-// promoted in a loop under numbered ids, so the test runs only with
-// PL_CLONE_RUNTIME=1.
 func TestIssueTenWordsOnRunningCluster(t *testing.T) {
-	if os.Getenv("PL_CLONE_RUNTIME") == "" {
-		t.Skip("set PL_CLONE_RUNTIME=1 once clone instances run under the base id (issue 10 part 4)")
-	}
 	h, _ := startCluster(t)
 	h.must("resource", "create", "db", "ocf:pacemaker:Stateful", "--promotable", "notify=true",
 		"--op", "monitor", "interval=5s", "role=Promoted", "--op", "monitor", "interval=2s", "role=Unpromoted")
