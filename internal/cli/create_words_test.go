@@ -299,6 +299,12 @@ func TestStatusScreenLikeCrmMon(t *testing.T) {
 	if st.LastChange == nil || st.LastChange.Role != "admin" || st.LastChange.Action != "POST /v1/resources" {
 		t.Errorf("last_change: %+v", st.LastChange)
 	}
+	// A node attribute (an agent's promotion score, standby) is not a
+	// configuration change.
+	ok(t, "node", "standby", "n3")
+	if st := statusJSON(t); st.LastChange == nil || st.LastChange.Action != "POST /v1/resources" {
+		t.Errorf("last_change after a node attribute: %+v", st.LastChange)
+	}
 	// A cleanup forgets the failure: no failed action, no fail count.
 	ok(t, "resource", "cleanup", "api")
 	if st := statusJSON(t); len(st.FailedActions) != 0 {

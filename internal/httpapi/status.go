@@ -27,14 +27,28 @@ func (s *Server) status() api.Status {
 	return st
 }
 
-// lastChange is the last accepted change of the audit log, or nil.
+// lastChange is the last accepted configuration change of the audit log
+// (resources, constraints, properties, a configuration apply; not node
+// attributes, cleanups or tokens), or nil.
 func lastChange(entries []store.AuditEntry) *api.LastChange {
 	for i := len(entries) - 1; i >= 0; i-- {
-		if e := entries[i]; e.Result == "ok" {
+		if e := entries[i]; e.Result == "ok" && configChange(e.Action) {
 			return &api.LastChange{At: time.UnixMilli(e.At).UTC(), By: e.Token, Role: e.Role, Action: e.Action}
 		}
 	}
 	return nil
+}
+
+// configChange reports whether an audited request ("POST /v1/resources")
+// changes the configuration.
+func configChange(action string) bool {
+	_, path, _ := strings.Cut(action, " ")
+	for _, prefix := range []string{"/v1/resources", "/v1/constraints", "/v1/properties", "/v1/config"} {
+		if strings.HasPrefix(path, prefix) && !strings.HasSuffix(path, "/cleanup") {
+			return true
+		}
+	}
+	return false
 }
 
 // BuildStatus derives the status view (see the package doc) from the

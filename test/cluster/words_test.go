@@ -39,7 +39,12 @@ func TestIssueTenWordsOnRunningCluster(t *testing.T) {
 		if err == nil {
 			last = out
 			if problem := issueTenRunning(out); problem == "" {
-				t.Logf("status: %s", out)
+				human := h.must("status")
+				t.Logf("status:\n%s", human)
+				if !strings.Contains(human, "* Clone Set: db-clone [db] (promotable):\n    * Promoted: [ ") ||
+					!strings.Contains(human, "* Unpromoted: [ ") || !strings.Contains(human, "* Resource Group: app:") {
+					t.Errorf("the status screen does not show the clone sets and the group:\n%s", human)
+				}
 				return
 			} else if time.Now().After(deadline) {
 				t.Fatalf("after 60s: %s; last status %s", problem, last)
