@@ -152,6 +152,13 @@ var rules = []rule{
 		ThirdPartyAllowed: netDeps,
 	},
 	{
+		Dir: "internal/agentcatalog",
+		Why: "the agent catalogue lists installed agents and runs their meta-data action through the class runners " +
+			"it is given: the agent values and the model, nothing above them",
+		OwnAllowed:   []string{"internal/model", "internal/agents"},
+		OwnForbidden: []string{"internal/agents/ocf", "internal/agents/builtin"},
+	},
+	{
 		Dir: "internal/executor",
 		Why: "the executor runs operations through the agent interface it declares: it knows the agent values, " +
 			"the model and the clock, not the classes (the daemon wires them) nor anything above it",
@@ -236,9 +243,9 @@ var rules = []rule{
 	{
 		Dir: "internal/httpapi",
 		Why: "the API server speaks the api/ wire types, reads and proposes through the small Backend interface " +
-			"it declares (store commands as values), and authenticates with pki; it never reaches consensus, " +
-			"the controller or the executor",
-		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store"},
+			"it declares (store commands as values), authenticates with pki and asks the pure scheduler for its " +
+			"view of the current state (status); it never reaches consensus, the controller or the executor",
+		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched"},
 		ThirdPartyAllowed: []string{"go.yaml.in/yaml/v3"},
 	},
 	{

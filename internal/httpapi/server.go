@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/paceline/paceline/api"
@@ -34,6 +35,12 @@ type Config struct {
 	IsSecret func(name string) bool
 	// Join issues join tokens (nil: POST /v1/tokens answers 501).
 	Join JoinIssuer
+	// Agents lists this node's resource agents and reads their meta-data
+	// (agentcatalog.Catalog). With it, creating or updating a primitive
+	// checks it against its agent (unless ?force=true); nil: GET
+	// /v1/agents answers 501 and nothing is checked. Server.SetAgents
+	// sets it later (the agent classes may need the server first).
+	Agents AgentCatalog
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// MaxBodyBytes limits request bodies (default MaxBodyBytes).
@@ -57,6 +64,8 @@ type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
 	handler http.Handler // mux behind the failure limiter
+	// agents holds the catalogue (Config.Agents, or SetAgents later).
+	agents atomic.Pointer[agentsRef]
 }
 
 // New returns a server; it panics without a Backend or Tokens, which is a
@@ -97,6 +106,8 @@ func (s *Server) routes() {
 	s.handle("PUT /v1/resources/{id}", admin, s.updateResource)
 	s.handle("DELETE /v1/resources/{id}", admin, s.deleteResource)
 	s.handle("POST /v1/resources/{id}/cleanup", operator, s.cleanupResource)
+	s.handle("GET /v1/agents", viewer, s.listAgents)
+	s.handle("GET /v1/agents/{agent}", viewer, s.describeAgent)
 	s.handle("GET /v1/nodes", viewer, s.listNodes)
 	s.handle("PUT /v1/nodes/{name}/attributes", operator, s.setNodeAttributes)
 	s.handle("DELETE /v1/nodes/{name}", admin, s.removeNode)
