@@ -54,7 +54,9 @@ func ParseMetadata(b []byte) (Metadata, error) {
 	return m, nil
 }
 
-func isOne(v string) bool { return v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes") }
+func isOne(v string) bool {
+	return v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
+}
 
 // ReloadAction is the action that applies changed reloadable parameters
 // without a restart: reload-agent (OCF 1.1), else reload (the legacy

@@ -121,9 +121,9 @@ type resource struct {
 	// configuration says now, as Pacemaker stops with the parameters the
 	// history recorded for the start.
 	params, meta map[string]string
-	queue     []*job
-	running   *job
-	recurring map[string]*recurring // by opKey
+	queue        []*job
+	running      *job
+	recurring    map[string]*recurring // by opKey
 }
 
 type job struct {
@@ -131,8 +131,8 @@ type job struct {
 	callID int
 	// digests are set by the worker for a start, migrate_from or reload.
 	digests digests
-	rec    *recurring // nil for one-shot ops
-	cancel context.CancelFunc
+	rec     *recurring // nil for one-shot ops
+	cancel  context.CancelFunc
 }
 
 type recurring struct {
@@ -143,10 +143,10 @@ type recurring struct {
 	// again (Pacemaker's executor reports recurring results on change).
 	reported   bool
 	rc, status int
-	timer     clock.Timer // armed between runs
-	queued    bool
-	running   bool
-	cancelled bool
+	timer      clock.Timer // armed between runs
+	queued     bool
+	running    bool
+	cancelled  bool
 }
 
 type rcState struct {

@@ -18,8 +18,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -77,7 +77,7 @@ type Cluster struct {
 	lost   map[string]bool                   // nodes whose dispatch replies are lost
 	// dispatched counts the ops dispatched, by transition key.
 	dispatched map[string]int
-	step   sync.Mutex                        // serialises Advance
+	step       sync.Mutex // serialises Advance
 }
 
 // Node is one in-process member.
