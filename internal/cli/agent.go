@@ -13,7 +13,13 @@ func newAgentCmd(s streams) *cobra.Command {
 		Use:   "agent [--config FILE] [--data-dir DIR] [flags]",
 		Short: "Run the Paceline daemon on this node",
 		Long: `Run the Paceline daemon on this node until interrupted (SIGINT or
-SIGTERM). The configuration comes from the YAML file (--config, default
+SIGTERM) or asked to stop ('paceline node stop NODE'). Stopping drains
+the node as Pacemaker's shutdown does: its resources move to other nodes
+first (leadership too, if it leads), and the agent exits once nothing
+runs here; a node in maintenance exits leaving its resources running,
+unmanaged. Without a quorate leader, or when the drain takes longer than
+shutdown_timeout (default 20m), the node stops its resources itself.
+The configuration comes from the YAML file (--config, default
 /etc/paceline/paceline.yaml when it exists), then PACELINE_* environment
 variables (PACELINE_DATA_DIR, PACELINE_LISTEN, ...), then these flags;
 the node's identity written by init (DIR/node.yaml) fills the rest.`,
@@ -42,5 +48,7 @@ the node's identity written by init (DIR/node.yaml) fills the rest.`,
 	f.String("profile", "", "lease timings: default or fast")
 	f.String("watchdog", "", "/dev/watchdog or sim:unix:PATH")
 	f.String("log-level", "", "debug, info, warn or error")
+	f.String("shutdown-timeout", "", "bound of the drain on stop (default 20m)")
+	f.String("run-dir", "", "run directory: pid and state files, HA_RSCTMP (default /run/paceline/NAME)")
 	return cmd
 }

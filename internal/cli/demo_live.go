@@ -95,7 +95,9 @@ func (d *liveDemo) startAgent(n string) error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(d.exe, "agent", "--data-dir", filepath.Join(d.dir, n))
+	// The demo's "hosts" share this machine: each keeps its run
+	// directory in its data directory, where crash finds the web server.
+	cmd := exec.Command(d.exe, "agent", "--data-dir", filepath.Join(d.dir, n), "--run-dir", filepath.Join(d.dir, n, "run"))
 	cmd.Env = demoEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

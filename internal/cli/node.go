@@ -7,11 +7,12 @@ import (
 )
 
 func newNodeCmd(s streams) *cobra.Command {
-	return groupCmd("node", "Put nodes in and out of standby and maintenance",
+	return groupCmd("node", "Put nodes in and out of standby and maintenance, stop them",
 		newNodeAttrCmd(s, "standby", "standby", "on", "Move every resource off a node and keep them off"),
 		newNodeAttrCmd(s, "unstandby", "standby", "", "Let a node in standby run resources again"),
 		newNodeAttrCmd(s, "maintenance", "maintenance", "on", "Stop managing a node's resources (they keep running, unmonitored)"),
 		newNodeAttrCmd(s, "unmaintenance", "maintenance", "", "Manage a node's resources again after maintenance"),
+		newNodeStopCmd(s),
 		newNodeRemoveCmd(s),
 	)
 }

@@ -359,6 +359,18 @@ func (n *Node) Epoch() (e uint64) {
 	return e
 }
 
+// TransferLeadership hands leadership to another voter (Raft's
+// leadership transfer) and waits until it is done or fails: a leader that
+// shuts down cleanly moves leadership first, so the cluster is never
+// without a controller while it drains. ErrNotLeader when this node does
+// not lead.
+func (n *Node) TransferLeadership(ctx context.Context) error {
+	if !n.IsLeader() {
+		return fmt.Errorf("consensus: transfer leadership: %w", ErrNotLeader)
+	}
+	return n.wait(ctx, "transfer leadership", n.raft.LeadershipTransfer())
+}
+
 // Shutdown stops Raft and closes the log. It is safe to call more than
 // once.
 func (n *Node) Shutdown() error {

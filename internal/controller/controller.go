@@ -70,6 +70,13 @@ import (
 	"github.com/paceline/paceline/internal/store"
 )
 
+// LapsedInMaintenance is the node attribute the controller sets on a node
+// whose lease lapsed while it (or the cluster) was in maintenance: its
+// agent may have left its resources running, unmanaged, so the node is
+// never recovered by waiting, also once maintenance ends, until its agent
+// is back (its resources are then probed and adopted).
+const LapsedInMaintenance = "lapsed-in-maintenance"
+
 // Errors of the controller.
 var (
 	ErrInvalidConfig = errors.New("controller: invalid config")
@@ -246,6 +253,10 @@ type Controller struct {
 	lmu    sync.Mutex
 	leases *membership.Leases
 	boots  map[string]string // node -> agent boot of its last renewal
+	// left holds the agent boot of each node that left cleanly
+	// (Renewal.Leaving): a renewal of that boot sent before it left and
+	// delivered after must not grant it a lease again.
+	left map[string]string
 	// busy holds what each node that renewed with this controller last
 	// said it was busy with (Renewal.Busy); a node without an entry has
 	// not renewed since the controller started (or since it went offline).
@@ -294,6 +305,7 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		changed:  make(chan struct{}, 1),
 		reported: map[string]time.Time{},
 		boots:    map[string]string{},
+		left:     map[string]string{},
 		busy:     map[string][]Busy{},
 		unsure:   map[string]map[string]int{},
 	}, nil
@@ -398,6 +410,11 @@ type Renewal struct {
 	// done, it leaves their resources alone, and it dispatches nothing
 	// before every online node has renewed with it once.
 	Busy []Busy
+	// Leaving is a node's last renewal after a clean shutdown (a drain):
+	// its executor runs nothing any more and every result was delivered.
+	// The node's lease ends at once and it turns offline without waiting
+	// for the lease to expire (Pacemaker's clean leave: nothing to fence).
+	Leaving bool
 }
 
 // Heartbeat renews the node's lease and returns its expiry on the
@@ -426,6 +443,23 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 			return time.Time{}, fmt.Errorf("%w: a renewal from %s's earlier agent (boot %s, now %s)", ErrStale, r.Node, r.Boot, cur)
 		}
 		c.boots[r.Node] = r.Boot
+		if c.left[r.Node] == r.Boot && !r.Leaving {
+			return time.Time{}, fmt.Errorf("%w: a renewal from %s's agent that has left (boot %s)", ErrStale, r.Node, r.Boot)
+		}
+	}
+	if r.Leaving {
+		if len(r.Busy) > 0 {
+			return time.Time{}, fmt.Errorf("controller: %s leaves with %d operations not reported", r.Node, len(r.Busy))
+		}
+		// Its lease is dropped: the next look at the leases finds it
+		// recoverable, and it turns offline.
+		c.leases.Forget(r.Node)
+		c.leases.Guard(r.Node, 0)
+		c.left[r.Node] = r.Boot
+		delete(c.busy, r.Node)
+		c.cfg.Logf("controller: %s left cleanly (drained)", r.Node)
+		c.Kick()
+		return c.cfg.Clock.Now(), nil
 	}
 	c.leases.Guard(r.Node, r.Watchdog)
 	c.busy[r.Node] = slices.Clone(r.Busy)

@@ -33,10 +33,24 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 	var (
 		members []store.Member
 		stonith bool
+		// A node in maintenance (or the whole cluster) may have left with
+		// its resources running, unmanaged (a drain leaves them): its
+		// lease lapsing proves nothing stopped there, so it is never
+		// recovered by waiting; it stays unclean (or, without stonith,
+		// online) until its agent is back and its resources are probed
+		// and adopted.
+		maintenance = map[string]bool{}
+		lapsed      = map[string]bool{}
 	)
 	c.raft.Read(func(s *store.Store) {
 		members = s.MemberStates()
 		stonith = !isFalse(s.Property("stonith-enabled"))
+		all := isTrue(s.Property("maintenance-mode"))
+		for _, m := range members {
+			v, _ := s.NodeAttr(m.Name, "maintenance")
+			_, lapsed[m.Name] = s.NodeAttr(m.Name, LapsedInMaintenance)
+			maintenance[m.Name] = all || isTrue(v) || lapsed[m.Name]
+		}
 	})
 	renewed := map[string]bool{}
 	views := map[string]leaseView{}
@@ -71,7 +85,21 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 				c.cfg.Logf("controller: %s's agent started anew (boot %s, was %s): its operation history is cleared, its resources are probed again", m.Name, b, m.Boot)
 			}
 			c.apply(ctx, store.NewNodeBoot(m.Name, b))
+			if lapsed[m.Name] {
+				// Its resources are probed again: what still runs there
+				// is found and adopted.
+				c.apply(ctx, store.NewNodeAttrDelete(m.Name, LapsedInMaintenance))
+			}
 			c.eng.nodeGone(m.Name)
+		}
+	}
+	for _, m := range members {
+		if lv := views[m.Name].lv; lv != membership.Alive && maintenance[m.Name] && !lapsed[m.Name] && m.State != store.StateOffline {
+			// Remembered in the store, so that taking the node (or the
+			// cluster) out of maintenance while it is away, or a new
+			// leader, does not recover what may still run there.
+			c.cfg.Logf("controller: %s lost its lease while in maintenance: its resources are held until it is back", m.Name)
+			c.apply(ctx, store.NewNodeAttrSet(m.Name, map[string]string{LapsedInMaintenance: "true"}))
 		}
 	}
 	voters, alive := 0, 0
@@ -87,7 +115,9 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 			// node's resources as stopped and recover them at once: the
 			// node stays online until it is recoverable.
 			want = store.StateUnclean
-		case lv == membership.Recoverable && m.State != store.StateOffline:
+		case lv == membership.Recoverable && maintenance[m.Name] && m.State == store.StateOnline && stonith:
+			want = store.StateUnclean
+		case lv == membership.Recoverable && m.State != store.StateOffline && !maintenance[m.Name]:
 			want = store.StateOffline
 		}
 		if m.Role.Voter() {

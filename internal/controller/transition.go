@@ -186,6 +186,14 @@ func (c *Controller) apply(ctx context.Context, cmd store.Command) {
 	}
 }
 
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on", "1", "y":
+		return true
+	}
+	return false
+}
+
 func isFalse(v string) bool {
 	switch strings.ToLower(v) {
 	case "false", "no", "off", "0", "n":

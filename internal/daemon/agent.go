@@ -22,6 +22,7 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 	"github.com/paceline/paceline/internal/watchdog"
@@ -166,7 +167,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	defer node.Shutdown()
 	revoked.set(node)
 
-	peers := NewPeerClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
+	peers := peer.NewClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
 		node.Read(func(s *store.Store) {
 			if m, found := s.Member(name); found && m.Address != "" {
 				addr, ok = m.Address, true
@@ -184,7 +185,13 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 
 	var ex *executor.Executor
 	if c.Role != "witness" {
-		bc, err := builtin.New(builtin.Config{RunDir: filepath.Join(c.DataDir, "run"), Attrs: nodeAttrs{b: backend, node: c.Name}})
+		// The run directory holds pid and state files, no secrets; agents
+		// that switch user (a database's) must be able to reach it, as
+		// Debian's /run/resource-agents (0755).
+		if err := os.MkdirAll(c.RunDir, 0o755); err != nil {
+			return fmt.Errorf("run_dir: %w", err)
+		}
+		bc, err := builtin.New(builtin.Config{RunDir: c.RunDir, Attrs: nodeAttrs{b: backend, node: c.Name}})
 		if err != nil {
 			return err
 		}
@@ -192,7 +199,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if oc.Root, oc.ExtraRoots, err = ocfRoots(c.AgentDirs); err != nil {
 			return err
 		}
-		oc.RunDir = filepath.Join(c.DataDir, "run", "ocf")
+		oc.RunDir = filepath.Join(c.RunDir, "ocf")
 		// Agents find crm_node, crm_attribute, ... (package compat) first.
 		env, stopCompat, err := startCompat(c, backend, apiSrv, logf)
 		if err != nil {
@@ -215,7 +222,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		guard = c.SelfFenceDeadline
 	}
 	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases, Watchdog: guard})
+		Leases: leases, Watchdog: guard, Propose: backend.Propose})
 	if err != nil {
 		return err
 	}
@@ -224,7 +231,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		propose: backend.Propose, trans: trans, revoked: revoked.Revoked, logf: logf}
 	backend.ca = cas
 	hooks := rt.Hooks()
-	hooks.Peers, hooks.CA, hooks.Trusts = peers, cas, keys.Trusts
+	hooks.Trusts = keys.Trusts
 	// The watchdog is fed only while this node's lease is valid for longer
 	// than the watchdog timeout: a node that is cut off or hung is reset
 	// before its lease expires, and the leader recovers it at expiry.
@@ -257,7 +264,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(PeerPrefix, NewPeerHandler(node, hooks))
+	mux.Handle(peer.Prefix, newPeerHandler(node, hooks, peers, cas))
 	jh := &joinHandler{ca: keys.CA, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
 	mux.Handle("/v1/join", jh)
 	mux.Handle("/v1/join/ca", jh)
@@ -272,7 +279,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	go func() { srvErr <- srv.ServeTLS(ln, "", "") }()
 	defer srv.Close()
 
-	rctx, stop := context.WithCancel(ctx)
+	// The runtime outlives ctx (SIGTERM) by the drain: its heartbeats keep
+	// the lease and its results reach the leader while resources move.
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	rtDone := make(chan struct{})
 	go func() { rt.Run(rctx); close(rtDone) }()
@@ -290,11 +299,25 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	logf("paceline agent %s (%s) serving on %s, raft on %s", c.Name, c.Role, c.Listen, c.RaftListen)
 	select {
 	case <-ctx.Done():
-		logf("paceline agent %s stopping", c.Name)
-		return nil
+		logf("paceline agent %s stopping: draining", c.Name)
+	case <-rt.ShutdownRequested():
+		logf("paceline agent %s asked to stop through the cluster: draining", c.Name)
 	case err := <-srvErr:
 		return fmt.Errorf("api server: %w", err)
 	}
+	if ex == nil {
+		return nil // a witness runs nothing
+	}
+	res, err := rt.Drain(context.Background(), c.ShutdownTimeout)
+	switch {
+	case err != nil:
+		logf("paceline agent %s: %v", c.Name, err)
+	case res.Maintenance:
+		logf("paceline agent %s stopped; its resources keep running, unmanaged (maintenance)", c.Name)
+	default:
+		logf("paceline agent %s drained and stopped", c.Name)
+	}
+	return nil
 }
 
 // bootstrap makes the node of a fresh init a one-node cluster and records

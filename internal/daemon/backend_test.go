@@ -20,6 +20,7 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
@@ -87,8 +88,8 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		peers := NewPeerClient(pki.NodeTLS(ca, cert), c.resolve, 5*time.Second)
-		hooks := PeerHooks{}
+		peers := peer.NewClient(pki.NodeTLS(ca, cert), c.resolve, 5*time.Second)
+		hooks := peer.Hooks{}
 		var rt *Runtime
 		var ex *executor.Executor
 		if withRuntime {
@@ -109,7 +110,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 			c.rts[name] = rt
 		}
 		mux := http.NewServeMux()
-		mux.Handle(PeerPrefix, NewPeerHandler(n, hooks))
+		mux.Handle(peer.Prefix, newPeerHandler(n, hooks, nil, nil))
 		mux.Handle("/", httpapi.New(httpapi.Config{Backend: NewBackend(n, peers), Tokens: tokens}))
 		s := httptest.NewUnstartedServer(mux)
 		s.TLS = pki.APIServerTLS(ca, cert)
@@ -234,7 +235,7 @@ func TestForwardedRejectionKeepsItsKind(t *testing.T) {
 			break
 		}
 	}
-	b := NewBackend(follower, NewPeerClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second))
+	b := NewBackend(follower, peer.NewClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second))
 	e := follower.Epoch()
 	res, err := b.Propose(context.Background(), store.NewConfigPut(e+5, *follower.Config(), store.Change{}))
 	if err != nil {
@@ -264,7 +265,7 @@ func (c *apiCluster) peerTLS(t *testing.T, name string) *tls.Config {
 func TestPeerEndpointsNeedClusterCertificate(t *testing.T) {
 	c := newAPICluster(t)
 	leader := c.leader()
-	url := "https://" + c.srv[leader].Listener.Addr().String() + PeerPrefix + "propose"
+	url := "https://" + c.srv[leader].Listener.Addr().String() + peer.Prefix + "propose"
 	cmd, _ := store.Encode(store.NewNodeAttrSet(leader, map[string]string{"x": "1"}))
 	epoch := c.nodes[leader].Epoch()
 

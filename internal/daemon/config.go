@@ -88,6 +88,20 @@ type Config struct {
 	AgentDirs []string `yaml:"agent_dirs"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
+	// RunDir is this agent's run directory: the builtin agents' pid and
+	// state files, and HA_RSCTMP and HA_VARRUN of its OCF agents (RunDir/
+	// ocf), so several agents on one machine keep separate state as
+	// separate hosts do. It must be one a reboot clears (a tmpfs): state
+	// that outlived its processes would report resources running that
+	// never ran. Default /run/paceline/NAME as root, else
+	// $XDG_RUNTIME_DIR/paceline/NAME, else $TMPDIR/paceline-UID/NAME.
+	RunDir string `yaml:"run_dir"`
+	// ShutdownTimeout bounds the drain of a clean shutdown (SIGTERM,
+	// SIGINT or `paceline node stop`): the node's resources move away
+	// first; if they have not after this long, the node stops what it
+	// still runs itself and exits (Pacemaker's shutdown-escalation).
+	// Default 20m.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // Lease timing profiles (Config.Profile).
@@ -105,6 +119,8 @@ func DefaultConfig() Config {
 		Profile:   "default",
 		AgentDirs: []string{"/usr/lib/ocf/resource.d"},
 		LogLevel:  "info",
+
+		ShutdownTimeout: 20 * time.Minute,
 	}
 }
 
@@ -199,7 +215,7 @@ func decodeYAML(b []byte, c *Config) error {
 // keys are the YAML keys of Config, in declaration order.
 func keys() []string {
 	return []string{"name", "role", "data_dir", "listen", "advertise", "raft_listen", "profile",
-		"heartbeat", "lease_ttl", "self_fence_deadline", "watchdog", "agent_dirs", "log_level"}
+		"heartbeat", "lease_ttl", "self_fence_deadline", "watchdog", "agent_dirs", "log_level", "shutdown_timeout", "run_dir"}
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -253,6 +269,10 @@ func (c *Config) set(key, v string) error {
 		}
 	case "log_level":
 		c.LogLevel = v
+	case "shutdown_timeout":
+		return dur(&c.ShutdownTimeout)
+	case "run_dir":
+		c.RunDir = v
 	default:
 		return fmt.Errorf("unknown setting %q (known: %s)", key, strings.Join(keys(), ", "))
 	}
@@ -272,6 +292,9 @@ func (c *Config) resolve() {
 			c.SelfFenceDeadline = p[2]
 		}
 	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 20 * time.Minute
+	}
 	if c.Advertise == "" {
 		if host, _, err := net.SplitHostPort(c.Listen); err == nil && host != "" && !net.ParseIP(host).IsUnspecified() {
 			c.Advertise = c.Listen
@@ -287,6 +310,23 @@ func (c *Config) resolve() {
 	if c.DataDir != "" {
 		c.DataDir = filepath.Clean(c.DataDir)
 	}
+	if c.RunDir == "" && c.Name != "" {
+		c.RunDir = defaultRunDir(c.Name)
+	}
+	if c.RunDir != "" {
+		c.RunDir = filepath.Clean(c.RunDir)
+	}
+}
+
+// defaultRunDir is Config.RunDir's default for node name.
+func defaultRunDir(name string) string {
+	if os.Geteuid() == 0 {
+		return filepath.Join("/run/paceline", name)
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		return filepath.Join(d, "paceline", name)
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("paceline-%d", os.Geteuid()), name)
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62})$`)
@@ -344,6 +384,12 @@ func (c Config) Validate() error {
 	}
 	if c.LeaseTTL < 2*c.Heartbeat {
 		bad("lease_ttl", "%v must be at least twice the heartbeat (%v)", c.LeaseTTL, c.Heartbeat)
+	}
+	if c.RunDir != "" && !filepath.IsAbs(c.RunDir) {
+		bad("run_dir", "%q is not an absolute path", c.RunDir)
+	}
+	if c.ShutdownTimeout < 0 {
+		bad("shutdown_timeout", "%v must not be negative", c.ShutdownTimeout)
 	}
 	if c.SelfFenceDeadline < 0 {
 		bad("self_fence_deadline", "%v must not be negative", c.SelfFenceDeadline)

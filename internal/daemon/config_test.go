@@ -111,3 +111,26 @@ func TestDefaultsAreValidOnceNamed(t *testing.T) {
 		t.Errorf("raft_listen default %q", c.RaftListen)
 	}
 }
+
+// The run directory (HA_RSCTMP, pid files) is per node and one a reboot
+// clears: under /run as root, never under the data directory.
+func TestRunDirDefaultsToRun(t *testing.T) {
+	c, err := LoadConfig(writeFile(t, "name: n7\ndata_dir: /var/lib/pl-x\nlisten: 10.0.0.1:7100\n"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := defaultRunDir("n7")
+	if os.Geteuid() == 0 {
+		want = "/run/paceline/n7"
+	}
+	if c.RunDir != want || strings.HasPrefix(c.RunDir, c.DataDir) {
+		t.Errorf("run_dir %q, want %q (not under data_dir %q)", c.RunDir, want, c.DataDir)
+	}
+	c, err = LoadConfig(writeFile(t, "name: n7\nlisten: 10.0.0.1:7100\n"), nil, map[string]string{"run_dir": "/tmp/pl-run/n7"})
+	if err != nil || c.RunDir != "/tmp/pl-run/n7" {
+		t.Errorf("--run-dir: %q, %v", c.RunDir, err)
+	}
+	if _, err := LoadConfig(writeFile(t, "name: n7\nlisten: 10.0.0.1:7100\nrun_dir: rel/dir\n"), nil, nil); err == nil || !strings.Contains(err.Error(), "run_dir") {
+		t.Errorf("relative run_dir: %v, want an error naming run_dir", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paceline/paceline/internal/agents"
@@ -16,6 +17,8 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/peer"
+	"github.com/paceline/paceline/internal/store"
 )
 
 // RuntimeConfig configures a node's runtime.
@@ -27,7 +30,7 @@ type RuntimeConfig struct {
 	// Executor runs this node's operations; nil on a witness.
 	Executor *executor.Executor
 	// Peers reaches the other nodes. Required.
-	Peers *PeerClient
+	Peers *peer.Client
 	// Leases are the lease timings. Default membership.DefaultConfig().
 	Leases membership.Config
 	// Watchdog is the timeout of the watchdog this node feeds while
@@ -35,6 +38,10 @@ type RuntimeConfig struct {
 	// then recovers this node at its lease expiry (membership.Leases.Guard).
 	// Must satisfy Leases.CanGuard.
 	Watchdog time.Duration
+	// Propose applies a command through the leader (Backend.Propose):
+	// the drain's shutdown request. Optional: without it a drain stops
+	// the node's resources itself.
+	Propose func(ctx context.Context, cmd store.Command) (store.Result, error)
 	// Logf receives one line per notable event (default: discard).
 	Logf func(format string, args ...any)
 }
@@ -67,6 +74,16 @@ type Runtime struct {
 	// renewed, if set, is called after each renewal of this node's lease
 	// (OnRenewed).
 	renewed func()
+	// leaving stops the heartbeats: the node has drained and sent its
+	// last renewal (Drain).
+	leaving bool
+	// undelivered counts the results not yet taken by a leader.
+	undelivered atomic.Int64
+	// started is when this agent started; stopAsked is closed when a
+	// shutdown of this node is asked for through the cluster.
+	started   time.Time
+	stopAsked chan struct{}
+	stopOnce  sync.Once
 
 	wg sync.WaitGroup
 }
@@ -99,7 +116,8 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	// Boots order by start time (controller.Renewal.Boot).
 	boot := fmt.Sprintf("%016x-%s", time.Now().UnixNano(), hex.EncodeToString(b[:]))
 	return &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases), boot: boot,
-		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{}}, nil
+		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{},
+		started: time.Now(), stopAsked: make(chan struct{})}, nil
 }
 
 // FeedWatchdog reports whether the watchdog may be fed at now: the lease
@@ -121,8 +139,8 @@ func (r *Runtime) OnRenewed(f func()) {
 }
 
 // Hooks connects the runtime to the node's peer endpoints.
-func (r *Runtime) Hooks() PeerHooks {
-	h := PeerHooks{Controller: r.Controller}
+func (r *Runtime) Hooks() peer.Hooks {
+	h := peer.Hooks{Controller: r.Controller}
 	if r.cfg.Executor != nil {
 		h.Exec = r.exec
 	}
@@ -138,13 +156,14 @@ func (r *Runtime) Controller() *controller.Controller {
 
 // Run runs the runtime until ctx ends, then stops the controller and
 // waits for its goroutines. It does not stop resources: a node that shuts
-// down cleanly is drained first (standby), one that dies is recovered
-// elsewhere after its lease.
+// down cleanly is drained first (Drain, before ctx ends), one that dies
+// is recovered elsewhere after its lease.
 func (r *Runtime) Run(ctx context.Context) {
-	r.wg.Add(3)
+	r.wg.Add(4)
 	go r.leadership(ctx)
 	go r.heartbeats(ctx)
 	go r.watchLease(ctx)
+	go r.watchShutdown(ctx)
 	if r.cfg.Executor != nil {
 		r.wg.Add(1)
 		go r.results(ctx)
@@ -231,6 +250,12 @@ func (r *Runtime) heartbeats(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		r.mu.Lock()
+		leaving := r.leaving
+		r.mu.Unlock()
+		if leaving {
+			return
 		}
 		sent := time.Now()
 		next := r.cfg.Leases.Heartbeat / 8
@@ -381,7 +406,7 @@ const maxUndelivered = 1024
 // a new leader must learn what its predecessor asked for, and until it
 // has, the op counts as busy in this node's renewals. Of a recurring
 // monitor only the newest undelivered result is kept; one the leader
-// rejects as malformed (ErrPeerRejected) is dropped.
+// rejects as malformed (peer.ErrRejected) is dropped.
 func (r *Runtime) results(ctx context.Context) {
 	defer r.wg.Done()
 	queue := executor.Backlog{Max: maxUndelivered}
@@ -407,7 +432,7 @@ func (r *Runtime) results(ctx context.Context) {
 		for res, ok := queue.Next(); ok; res, ok = queue.Next() {
 			rh := model.ResourceHistory{ID: res.Resource, Class: res.Agent.Class, Provider: res.Agent.Provider, Type: res.Agent.Name}
 			err := r.report(ctx, rh, res.Record)
-			if errors.Is(err, ErrPeerRejected) {
+			if errors.Is(err, peer.ErrRejected) {
 				// Malformed for the leader (another version?): sending it
 				// again would hold every result after it.
 				r.cfg.Logf("daemon: report %s %s: %v (dropped)", res.Resource, res.Record.Operation, err)
@@ -427,6 +452,7 @@ func (r *Runtime) results(ctx context.Context) {
 			queue.Pop()
 			r.delivered(res)
 		}
+		r.undelivered.Store(int64(queue.Len()))
 		if queue.Len() > 0 {
 			retry.Reset(r.cfg.Leases.Heartbeat / 4)
 		}
@@ -470,8 +496,18 @@ func (r *Runtime) track(res executor.Result) {
 			delete(r.active, res.Resource)
 		}
 	case "monitor":
-		if ok && agents.RC(rec.RC) == agents.RCNotRunning {
+		switch {
+		case ok && agents.RC(rec.RC) == agents.RCNotRunning:
 			delete(r.active, res.Resource)
+		case ok && (agents.RC(rec.RC) == agents.RCOK || agents.RC(rec.RC) == agents.RCRunningPromoted):
+			// Found running (a probe after a restart: adopted), or
+			// still running: this node must stop it when it leaves.
+			if _, known := r.active[res.Resource]; !known {
+				if op, known := r.lastOp[res.Resource]; known {
+					op.Interval = 0
+					r.active[res.Resource] = op
+				}
+			}
 		}
 	}
 }

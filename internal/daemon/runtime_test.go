@@ -14,6 +14,7 @@ import (
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -146,7 +147,7 @@ func TestRuntimeRefusesOldTermsAndReportsBusyOps(t *testing.T) {
 	})
 }
 
-// A peer's 400 is ErrPeerRejected: the results loop drops such a result
+// A peer's 400 is peer.ErrRejected: the results loop drops such a result
 // instead of sending it again forever.
 func TestPeerRejectionIsTold(t *testing.T) {
 	c := newCluster(t, true)
@@ -154,11 +155,11 @@ func TestPeerRejectionIsTold(t *testing.T) {
 		l := c.leader()
 		return l != "" && c.rts[l].Controller() != nil
 	})
-	peers := NewPeerClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second)
+	peers := peer.NewClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second)
 	defer peers.Close()
 	err := peers.Heartbeat(context.Background(), c.leader(), controller.Renewal{Watchdog: -time.Millisecond})
-	if !errors.Is(err, ErrPeerRejected) || !strings.Contains(err.Error(), "watchdog_ms is negative") {
-		t.Fatalf("a heartbeat with a negative watchdog: %v, want ErrPeerRejected naming watchdog_ms", err)
+	if !errors.Is(err, peer.ErrRejected) || !strings.Contains(err.Error(), "watchdog_ms is negative") {
+		t.Fatalf("a heartbeat with a negative watchdog: %v, want peer.ErrRejected naming watchdog_ms", err)
 	}
 }
 

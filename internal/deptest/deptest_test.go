@@ -186,6 +186,14 @@ var rules = []rule{
 		ThirdPartyAllowed: raftDeps,
 	},
 	{
+		Dir: "internal/peer",
+		Why: "the node-to-node RPC carries the controller's wire types (renewals, results, ops) and proposals " +
+			"over mutual TLS; the node runtime uses it, so it never reaches the wiring package, the API or the CLI",
+		OwnAllowed: []string{"internal/controller", "internal/consensus", "internal/store", "internal/model",
+			"internal/pki", "internal/sched", "internal/plan", "internal/membership", "internal/clock"},
+		ThirdPartyAllowed: raftDeps,
+	},
+	{
 		Dir:               "internal/testcluster",
 		Why:               "the in-process test cluster wires every internal layer together",
 		OwnAllowed:        []string{"internal"},

@@ -119,7 +119,7 @@ func (h *harness) agent(name string) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	cmd := exec.Command(h.bin, "agent", "--data-dir", filepath.Join(h.dir, name))
+	cmd := exec.Command(h.bin, "agent", "--data-dir", filepath.Join(h.dir, name), "--run-dir", filepath.Join(h.dir, name, "run"))
 	cmd.Env = h.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -189,7 +189,8 @@ func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
 func (c *Cluster) StartAgent(h *Host) *Proc {
 	c.t.Helper()
 	name := nodeOf(c, h)
-	args := []string{c.Bin, "agent", "--data-dir", c.DataDir(name)}
+	// Each host's run directory is its own (as /run is on a real host).
+	args := []string{c.Bin, "agent", "--data-dir", c.DataDir(name), "--run-dir", filepath.Join(c.DataDir(name), "run")}
 	if c.opts.WatchdogTimeout > 0 {
 		args = append(args, "--watchdog", "sim:unix:"+filepath.Join(c.dir, name+".wd"))
 	}
