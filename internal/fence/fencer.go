@@ -297,17 +297,25 @@ func (f *Fencer) fence(ctx context.Context, op uint64, topo Topology, req Reques
 			return f.end(res, Failed, "cancelled during priority-fencing-delay"), fmt.Errorf("%w: %v", ErrFenceFailed, err)
 		}
 	}
-	var capable []string
+	var capable, why []string
 	if !hasLevels(topo.Levels, req.Target) {
 		for _, d := range topo.Devices {
 			if err := f.canFence(ctx, d, req.Target, topo.Options.Timeout); err == nil {
 				capable = append(capable, d.ID)
 			} else {
-				f.cfg.Logf("fence: %s: %v", d.ID, err)
+				why = append(why, err.Error())
 			}
 		}
 	}
 	stages := Stages(req.Target, topo.Levels, capable)
+	if len(stages) == 0 {
+		reason := "no fence device is configured"
+		if len(why) > 0 {
+			reason = "no fence device can fence " + req.Target + " (" + strings.Join(why, "; ") + ")"
+		}
+		f.cfg.Logf("fence: %s %s failed: %s", req.Action, req.Target, reason)
+		return f.end(res, Failed, reason), fmt.Errorf("%w: %s %s: %s", ErrFenceFailed, req.Action, req.Target, reason)
+	}
 	var done []Outcome
 	delayed := map[string]bool{}
 	for {
