@@ -415,9 +415,13 @@ func (f *Fencer) runDevice(ctx context.Context, op uint64, req Request, st Step,
 	began := time.Now()
 	reason := ""
 	for attempt := 1; attempt <= 1+d.RetriesFor(st.Action); attempt++ {
-		left := budget - time.Since(began)
-		if left <= 0 {
-			break
+		left := budget
+		if attempt > 1 {
+			// Retries share what the first run left of the timeout.
+			left = (budget - time.Since(began)).Round(time.Millisecond)
+			if left <= 0 {
+				break
+			}
 		}
 		start := f.cfg.Clock.Now()
 		r := f.cfg.Runner.Run(ctx, agents.Request{ResourceID: d.ID,

@@ -252,7 +252,7 @@ func (c *Class) exec(ctx context.Context, req *agents.Request, action string) ag
 	case exit.Interrupted == agents.StatusTimedOut:
 		r.RC, r.Status = agents.RCUnknownError, agents.StatusTimedOut
 		r.ExitReason = fmt.Sprintf("%s %s did not finish within %v; its process group was killed",
-			req.Agent.Name, action, req.EffectiveTimeout())
+			req.Agent.Name, action, req.EffectiveTimeout().Round(time.Millisecond))
 	case exit.Interrupted != agents.StatusDone:
 		r.RC, r.Status = agents.RCUnknownError, exit.Interrupted
 	case exit.Err != nil:
