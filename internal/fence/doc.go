@@ -39,7 +39,7 @@
 // start and end). stonith-max-attempts failed operations in a row stop
 // further attempts on a target until Reset.
 //
-// The caller (the leader's controller) owns when to fence; Fencer.Start
+// The caller (the leader's controller) owns when to fence; Fencer.Submit
 // runs an operation without blocking the caller's loop.
 //
 // Example:

@@ -221,71 +221,94 @@ func (f *Fencer) Reset(target string) {
 	delete(f.failures, target)
 }
 
-// Start runs Fence in its own goroutine and calls done with its outcome;
-// it returns at once (for the controller, whose loop must not block).
-func (f *Fencer) Start(req Request, done func(Result, error)) {
+// Submit checks req and, when it is acceptable, runs the operation in its
+// own goroutine and calls done (when not nil) with its outcome; it returns
+// at once, for the controller, whose loop must not block. The error is the
+// immediate refusal Fence would return (ErrBadAction, ErrUnknownTarget,
+// ErrTooManyAttempts, ErrInProgress); then done is not called. A request
+// for an operation already running with the same action joins it.
+func (f *Fencer) Submit(req Request, done func(Result, error)) error {
+	c, run, err := f.admit(&req)
+	if err != nil {
+		return err
+	}
 	go func() {
-		res, err := f.Fence(context.Background(), req)
+		if run != nil {
+			run(context.Background())
+		}
+		<-c.done
 		if done != nil {
-			done(res, err)
+			done(c.res, c.err)
 		}
 	}()
+	return nil
 }
 
 // Fence fences req.Target and blocks until a stage succeeded (nil error,
 // Verdict Fenced: a device confirmed) or every stage failed (an error
 // wrapping ErrFenceFailed with one line saying what each ran into). It
 // fails at once with ErrBadAction, ErrUnknownTarget, ErrTooManyAttempts
-// or ErrInProgress.
+// or ErrInProgress (another action runs for the target); a second request
+// for the action already running waits for that operation's outcome.
 func (f *Fencer) Fence(ctx context.Context, req Request) (Result, error) {
+	c, run, err := f.admit(&req)
+	if err != nil {
+		return Result{}, err
+	}
+	if run != nil {
+		run(ctx)
+		return c.res, c.err
+	}
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// admit checks req (filling in the default action) and returns the
+// operation: with run set when the caller must run it (a new operation),
+// nil when it joins one already running.
+func (f *Fencer) admit(req *Request) (*call, func(context.Context), error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	topo := f.topo
 	if req.Action == "" {
 		req.Action = topo.Options.Action
 	}
 	switch {
 	case req.Action != "off" && req.Action != "on" && req.Action != "reboot":
-		f.mu.Unlock()
-		return Result{}, fmt.Errorf("%w: %q", ErrBadAction, req.Action)
+		return nil, nil, fmt.Errorf("%w: %q", ErrBadAction, req.Action)
 	case len(topo.Nodes) > 0 && indexOf(topo.Nodes, req.Target) < 0:
-		f.mu.Unlock()
-		return Result{}, fmt.Errorf("%w: %s", ErrUnknownTarget, req.Target)
+		return nil, nil, fmt.Errorf("%w: %s", ErrUnknownTarget, req.Target)
 	case f.failures[req.Target] >= topo.Options.MaxAttempts:
-		n := f.failures[req.Target]
-		f.mu.Unlock()
-		return Result{}, fmt.Errorf("%w: %d operations against %s failed in a row (stonith-max-attempts=%d)",
-			ErrTooManyAttempts, n, req.Target, topo.Options.MaxAttempts)
+		return nil, nil, fmt.Errorf("%w: %d operations against %s failed in a row (stonith-max-attempts=%d)",
+			ErrTooManyAttempts, f.failures[req.Target], req.Target, topo.Options.MaxAttempts)
 	}
 	if c, ok := f.inflight[req.Target]; ok {
-		f.mu.Unlock()
 		if c.action != req.Action {
-			return Result{}, fmt.Errorf("%w: %s %s", ErrInProgress, c.action, req.Target)
+			return nil, nil, fmt.Errorf("%w: %s %s", ErrInProgress, c.action, req.Target)
 		}
-		select {
-		case <-c.done:
-			return c.res, c.err
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		}
+		return c, nil, nil
 	}
 	c := &call{action: req.Action, done: make(chan struct{})}
 	f.inflight[req.Target] = c
 	f.nextOp++
-	op := f.nextOp
-	f.mu.Unlock()
-
-	c.res, c.err = f.fence(ctx, op, topo, req)
-
-	f.mu.Lock()
-	delete(f.inflight, req.Target)
-	if c.err == nil {
-		delete(f.failures, req.Target)
-	} else if errors.Is(c.err, ErrFenceFailed) {
-		f.failures[req.Target]++
+	op, r := f.nextOp, *req
+	run := func(ctx context.Context) {
+		c.res, c.err = f.fence(ctx, op, topo, r)
+		f.mu.Lock()
+		delete(f.inflight, r.Target)
+		if c.err == nil {
+			delete(f.failures, r.Target)
+		} else if errors.Is(c.err, ErrFenceFailed) {
+			f.failures[r.Target]++
+		}
+		f.mu.Unlock()
+		close(c.done)
 	}
-	f.mu.Unlock()
-	close(c.done)
-	return c.res, c.err
+	return c, run, nil
 }
 
 // fence runs the stages of one operation.

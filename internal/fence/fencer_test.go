@@ -262,3 +262,31 @@ func TestHistoryIsBounded(t *testing.T) {
 		t.Errorf("history %+v, want the newest three", l)
 	}
 }
+
+func TestRequestsForARunningOperationJoinItOrAreRefused(t *testing.T) {
+	// The agent takes 500ms, so the second and third requests arrive while
+	// the first runs.
+	f, _ := testFencer(t, map[string]string{"fence_slow": `off) sleep 0.5; exit 0;;`})
+	setTopology(t, f, Topology{Devices: []*Device{device(t, "d", "fence_slow", map[string]string{"pcmk_host_list": "n1"})}})
+	results := make(chan error, 2)
+	if err := f.Submit(Request{Target: "n1", Action: "off", Origin: "a"}, func(_ Result, err error) { results <- err }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := f.Submit(Request{Target: "n1", Action: "on"}, nil); !errors.Is(err, ErrInProgress) {
+		t.Errorf("on while off runs: %v, want ErrInProgress", err)
+	}
+	res, err := f.Fence(context.Background(), Request{Target: "n1", Action: "off", Origin: "b"})
+	if err != nil || res.Op != 1 {
+		t.Errorf("joined request: %+v %v, want operation 1's success", res, err)
+	}
+	if err := <-results; err != nil {
+		t.Errorf("first request: %v", err)
+	}
+	if h := f.History().List("n1"); len(h) != 1 {
+		t.Errorf("history %+v: want one agent run for the two requests", h)
+	}
+	if err := f.Submit(Request{Target: "n1", Action: "explode"}, func(Result, error) { t.Error("done called for a refused request") }); !errors.Is(err, ErrBadAction) {
+		t.Errorf("Submit of a bad action: %v", err)
+	}
+}
