@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/stonith"
 	"github.com/paceline/paceline/internal/fence"
 )
@@ -243,4 +244,42 @@ var stonithMeta = []string{"/bin/sh", "-c", "echo action=metadata | /usr/sbin/fe
 
 func exec1(argv []string) (string, error) {
 	return run(context.Background(), nil, argv...)
+}
+
+// The device's monitor, as the executor runs it for a started stonith
+// resource: fence_ipmilan's monitor action succeeds while the BMC answers
+// and fails (killed at its timeout) once the BMC is stopped.
+func TestDeviceMonitorFollowsTheBMC(t *testing.T) {
+	n := NewNet(t, 2)
+	h1, h2 := n.Hosts[0], n.Hosts[1]
+	bmc := n.AddBMC(h2, "pl-e-bmc-pw")
+	cls, err := stonith.New(stonith.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := InHost{Host: h1, Runner: cls}
+	req := func(op string) agents.Request {
+		return agents.Request{ResourceID: "ipmi-h2", Agent: agents.Type{Class: stonith.ClassName, Name: "fence_ipmilan"},
+			Op: op, Params: bmc.FenceParams(), Timeout: 3 * time.Second, Node: "h1"}
+	}
+	ctx := context.Background()
+	if r := run.Run(ctx, req("monitor")); r.RC != agents.RCNotRunning {
+		t.Errorf("probe before start: %+v, want not running", r)
+	}
+	if r := run.Run(ctx, req("start")); r.RC != agents.RCOK || r.Status != agents.StatusDone {
+		t.Fatalf("start (monitor of the device): %+v", r)
+	}
+	if r := run.Run(ctx, req("monitor")); r.RC != agents.RCOK {
+		t.Errorf("monitor with the BMC up: %+v", r)
+	}
+	bmc.Stop()
+	start := time.Now()
+	r := run.Run(ctx, req("monitor"))
+	if r.RC == agents.RCOK {
+		t.Errorf("monitor with the BMC stopped: %+v, want a failure", r)
+	}
+	t.Logf("monitor with the BMC stopped: %s %s after %v", r.Status, r.ExitReason, time.Since(start))
+	if time.Since(start) > 6*time.Second {
+		t.Errorf("the monitor ran %v, past its 3s timeout", time.Since(start))
+	}
 }
