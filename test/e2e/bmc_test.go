@@ -283,3 +283,30 @@ func TestDeviceMonitorFollowsTheBMC(t *testing.T) {
 		t.Errorf("the monitor ran %v, past its 3s timeout", time.Since(start))
 	}
 }
+
+// The cluster's default stonith-action, reboot, through fence_ipmilan:
+// everything h2 ran is gone and h2 is back on the network (powered on,
+// its processes are for its agent to start again).
+func TestIPMIRebootKillsTheHostAndPowersItBackOn(t *testing.T) {
+	n := NewNet(t, 2)
+	h1, h2 := n.Hosts[0], n.Hosts[1]
+	bmc := n.AddBMC(h2, "pl-e-bmc-pw")
+	svc := h2.Start("h2-service", "sleep", "600")
+	n.must("ip", "-n", h2.NS, "addr", "add", "10.77.0.99/24", "dev", h2.Link)
+	f := bmcFencer(t, n, h1, "", []*fence.Device{ipmiDevice(t, "ipmi-h2", bmc, nil)}, nil)
+	res, err := f.Fence(context.Background(), fence.Request{Target: "h2", Origin: "h1"})
+	if err != nil || res.Action != "reboot" {
+		t.Fatalf("reboot h2: %+v %v", res, err)
+	}
+	t.Logf("reboot through ipmi_sim: %v", res.End.Sub(res.Start))
+	svc.wait(5 * time.Second)
+	if !svc.Exited() || len(h2.NSPids()) > 0 {
+		t.Errorf("h2's processes survived the reboot: %v", h2.NSPids())
+	}
+	if ok, _ := Holds(h2, "10.77.0.99"); ok {
+		t.Error("h2 still holds its service address after the reboot")
+	}
+	if !bmc.PoweredOn() || !reach(t, h1, h2) {
+		t.Error("h2 is not back on the network after the reboot")
+	}
+}
