@@ -9,8 +9,8 @@ import (
 // TopologyFromConfig builds the fencer's topology from the cluster
 // configuration: a Device for every stonith-class primitive (its
 // parameters, secret ones included: they reach the agent on stdin only;
-// per-node rule parameters are not applied), the levels (checked with
-// Config.ValidateFencingLevels), the member nodes as the possible targets,
+// per-node rule parameters are not applied), the levels (checked by
+// Topology.Validate with Config.ValidateFencingLevels), the member nodes as the possible targets,
 // and the fencing options of the properties. Every problem is reported at
 // once.
 func TopologyFromConfig(cfg *model.Config, levels []model.FencingLevel) (Topology, error) {
@@ -32,9 +32,6 @@ func TopologyFromConfig(cfg *model.Config, levels []model.FencingLevel) (Topolog
 		if n.Type == "" || n.Type == model.NodeMember || n.Type == model.NodeRemote {
 			t.Nodes = append(t.Nodes, n.Name)
 		}
-	}
-	if err := cfg.ValidateFencingLevels(levels); err != nil {
-		errs = append(errs, err)
 	}
 	for _, l := range levels {
 		t.Levels = append(t.Levels, Level{Target: l.Target, Index: l.Index, Devices: append([]string(nil), l.Devices...)})

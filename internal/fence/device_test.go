@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/internal/model"
 )
 
 func TestDeviceAttributesAsPacemakerReadsThem(t *testing.T) {
@@ -157,12 +159,14 @@ func TestTopologyValidateNamesEveryProblem(t *testing.T) {
 		{Target: "n9", Index: 1, Devices: []string{"ipmi-n2"}},
 	}}
 	err := topo.Validate()
-	for _, want := range []error{ErrUnknownDevice, ErrUnknownTarget, ErrTopologyConflict} {
+	for _, want := range []error{ErrUnknownDevice, ErrUnknownTarget, model.ErrUnknownNode, model.ErrDuplicateID} {
 		if !errors.Is(err, want) {
 			t.Errorf("Validate: %v, want it to include %v", err, want)
 		}
 	}
-	for _, want := range []string{"names pdu", "level 1 of n9", "pcmk_host_list names n7", "level 2 of n2 is defined twice"} {
+	for _, want := range []string{`fencing-level "n2/2": field "devices[0]": unknown fence device "pdu"`,
+		`fencing-level "n9/1": field "target": not a node: "n9"`, "device ipmi-n2: pcmk_host_list names n7",
+		"level 2 of n2 is defined twice"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: %v, want a line with %q", err, want)
 		}

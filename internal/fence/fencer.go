@@ -12,6 +12,7 @@ import (
 	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/stonith"
 	"github.com/paceline/paceline/internal/clock"
+	"github.com/paceline/paceline/internal/model"
 )
 
 // Runner runs one fence agent operation: the stonith class
@@ -50,15 +51,15 @@ type Config struct {
 
 // Errors of the Fencer.
 var (
-	ErrNoRunner         = errors.New("fence: no runner")
-	ErrBadAction        = errors.New("fence: action is not off, on or reboot")
-	ErrFenceFailed      = errors.New("fence: fencing failed")
-	ErrTooManyAttempts  = errors.New("fence: too many failed attempts")
-	ErrInProgress       = errors.New("fence: another action is in progress for the target")
-	ErrUnknownDevice    = errors.New("fence: level names a device that is not configured")
-	ErrDeviceMetadata   = errors.New("fence: device agent's meta-data is unusable")
-	ErrCannotFence      = errors.New("fence: device cannot fence the target")
-	ErrTopologyConflict = errors.New("fence: duplicate level")
+	ErrNoRunner        = errors.New("fence: no runner")
+	ErrBadAction       = errors.New("fence: action is not off, on or reboot")
+	ErrFenceFailed     = errors.New("fence: fencing failed")
+	ErrTooManyAttempts = errors.New("fence: too many failed attempts")
+	ErrInProgress      = errors.New("fence: another action is in progress for the target")
+	// ErrUnknownDevice: a level names a device that is not configured.
+	ErrUnknownDevice  = model.ErrUnknownFenceDevice
+	ErrDeviceMetadata = errors.New("fence: device agent's meta-data is unusable")
+	ErrCannotFence    = errors.New("fence: device cannot fence the target")
 )
 
 // Topology is what the fencer fences with: the devices, the levels and the
@@ -76,15 +77,13 @@ type Topology struct {
 }
 
 // Validate reports every problem at once, each in one line naming the
-// device or level: a level naming a device that is not configured, two
-// levels with the same target and index, a level or device host naming a
-// target that is not a node.
+// device or level: a device's pcmk_host_list or pcmk_host_map naming a
+// target that is not a node, and the level problems of
+// model.Config.ValidateFencingLevels (the one implementation of those
+// rules): a level naming a device that is not configured, a target that is
+// not a node, a bad or repeated index.
 func (t *Topology) Validate() error {
 	var errs []error
-	ids := map[string]bool{}
-	for _, d := range t.Devices {
-		ids[d.ID] = true
-	}
 	isNode := func(n string) bool { return len(t.Nodes) == 0 || indexOf(t.Nodes, n) >= 0 }
 	for _, d := range t.Devices {
 		for _, h := range d.HostList {
@@ -98,21 +97,25 @@ func (t *Topology) Validate() error {
 			}
 		}
 	}
-	seen := map[string]bool{}
+	cfg := &model.Config{}
+	nodes := t.Nodes
+	if len(nodes) == 0 { // not checked: every target counts as a node
+		for _, l := range t.Levels {
+			nodes = append(nodes, l.Target)
+		}
+	}
+	for _, n := range nodes {
+		cfg.Nodes = append(cfg.Nodes, model.Node{Name: n})
+	}
+	for _, d := range t.Devices {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: d.ID, Kind: model.KindPrimitive, Class: stonith.ClassName, Type: d.Agent})
+	}
+	levels := make([]model.FencingLevel, 0, len(t.Levels))
 	for _, l := range t.Levels {
-		key := fmt.Sprintf("%s/%d", l.Target, l.Index)
-		if seen[key] {
-			errs = append(errs, fmt.Errorf("%w: level %d of %s is defined twice", ErrTopologyConflict, l.Index, l.Target))
-		}
-		seen[key] = true
-		if !isNode(l.Target) {
-			errs = append(errs, fmt.Errorf("%w: level %d of %s", ErrUnknownTarget, l.Index, l.Target))
-		}
-		for _, id := range l.Devices {
-			if !ids[id] {
-				errs = append(errs, fmt.Errorf("%w: level %d of %s names %s", ErrUnknownDevice, l.Index, l.Target, id))
-			}
-		}
+		levels = append(levels, model.FencingLevel{Target: l.Target, Index: l.Index, Devices: l.Devices})
+	}
+	if err := cfg.ValidateFencingLevels(levels); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -357,12 +360,12 @@ func (f *Fencer) fence(ctx context.Context, op uint64, topo Topology, req Reques
 		switch {
 		case !ok:
 			o.Reason = fmt.Sprintf("device %s is not configured", st.Device)
-			f.record(op, req, st, d, 1, o.Reason, f.cfg.Clock.Now(), false)
+			f.record(op, req, st, d, 1, ResultFailed, o.Reason, f.cfg.Clock.Now())
 		case st.Level > 0:
 			// A level's device must be able to fence the target too.
 			if err := f.canFence(ctx, d, req.Target, topo.Options.Timeout); err != nil {
 				o.Reason = err.Error()
-				f.record(op, req, st, d, 1, o.Reason, f.cfg.Clock.Now(), false)
+				f.record(op, req, st, d, 1, ResultFailed, o.Reason, f.cfg.Clock.Now())
 				break
 			}
 			fallthrough
@@ -423,7 +426,7 @@ func (f *Fencer) sleep(ctx context.Context, d time.Duration) error {
 func (f *Fencer) runDevice(ctx context.Context, op uint64, req Request, st Step, d *Device, def time.Duration) (bool, string) {
 	md, err := f.metadata(ctx, d)
 	if err != nil {
-		f.record(op, req, st, d, 1, err.Error(), f.cfg.Clock.Now(), false)
+		f.record(op, req, st, d, 1, ResultFailed, err.Error(), f.cfg.Clock.Now())
 		return false, err.Error()
 	}
 	params := map[string]string{}
@@ -452,7 +455,14 @@ func (f *Fencer) runDevice(ctx context.Context, op uint64, req Request, st Step,
 			Op:    d.AgentAction(st.Action), Timeout: left, Params: params, Node: req.Target})
 		ok := r.Status == agents.StatusDone && r.RC == agents.RCOK
 		reason = describe(r)
-		f.record(op, req, st, d, attempt, reason, start, ok)
+		result := ResultSuccess
+		switch {
+		case r.Status == agents.StatusTimedOut:
+			result = ResultTimedOut
+		case !ok:
+			result = ResultFailed
+		}
+		f.record(op, req, st, d, attempt, result, reason, start)
 		if ok {
 			return true, ""
 		}
@@ -476,17 +486,11 @@ func describe(r agents.Result) string {
 }
 
 // record adds one history entry; start is when the run began.
-func (f *Fencer) record(op uint64, req Request, st Step, d *Device, attempt int, reason string, start time.Time, ok bool) {
+func (f *Fencer) record(op uint64, req Request, st Step, d *Device, attempt int, result, reason string, start time.Time) {
 	e := Entry{Op: op, Target: req.Target, Action: st.Action, Device: st.Device, Level: st.Level,
-		Attempt: attempt, Origin: req.Origin, Result: ResultSuccess, Start: start, End: f.cfg.Clock.Now()}
+		Attempt: attempt, Origin: req.Origin, Result: result, Reason: reason, Start: start, End: f.cfg.Clock.Now()}
 	if d != nil {
 		e.AgentAction = d.AgentAction(st.Action)
-	}
-	if !ok {
-		e.Result, e.Reason = ResultFailed, reason
-		if strings.Contains(reason, "did not finish within") {
-			e.Result = ResultTimedOut
-		}
 	}
 	f.history.Add(e)
 }

@@ -247,7 +247,7 @@ func TestBadRequestsFailAtOnce(t *testing.T) {
 		t.Errorf("unknown target: %v", err)
 	}
 	err := f.SetTopology(Topology{Nodes: []string{"n1"}, Levels: []Level{{Target: "n1", Index: 1, Devices: []string{"nope"}}}})
-	if !errors.Is(err, ErrUnknownDevice) || !strings.Contains(err.Error(), "level 1 of n1 names nope") {
+	if !errors.Is(err, ErrUnknownDevice) || !strings.Contains(err.Error(), `fencing-level "n1/1": field "devices[0]": unknown fence device "nope"`) {
 		t.Errorf("a level naming a missing device: %v", err)
 	}
 }
