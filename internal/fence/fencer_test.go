@@ -290,3 +290,49 @@ func TestRequestsForARunningOperationJoinItOrAreRefused(t *testing.T) {
 		t.Errorf("Submit of a bad action: %v", err)
 	}
 }
+
+func TestPriorityFencingDelayOnlyWhenAsked(t *testing.T) {
+	f, _ := testFencer(t, map[string]string{"fence_ok": `off) exit 0;;`})
+	opts := DefaultOptions()
+	opts.PriorityDelay = 400 * time.Millisecond
+	setTopology(t, f, Topology{Devices: []*Device{device(t, "d", "fence_ok", map[string]string{"pcmk_host_list": "n1 n2"})}, Options: opts})
+	for _, c := range []struct {
+		target   string
+		priority bool
+		min, max time.Duration
+	}{{"n1", false, 0, 300 * time.Millisecond}, {"n2", true, 400 * time.Millisecond, 800 * time.Millisecond}} {
+		start := time.Now()
+		if _, err := f.Fence(context.Background(), Request{Target: c.target, Action: "off", Priority: c.priority}); err != nil {
+			t.Fatal(err)
+		}
+		h := f.History().List(c.target)
+		if waited := h[0].Start.Sub(start); waited < c.min || waited > c.max {
+			t.Errorf("priority=%v: the agent started after %v, want %v to %v", c.priority, waited, c.min, c.max)
+		}
+	}
+}
+
+func TestStatusHostCheckAsksTheDeviceAboutThePort(t *testing.T) {
+	// The device knows port 7 (status exits 2: off) and no other (1).
+	f, _ := testFencer(t, map[string]string{"fence_st": `#!/bin/sh
+dir=$(dirname "$0")
+while IFS= read -r line; do
+	case "$line" in action=*) action=${line#action=};; port=*) port=${line#port=};; esac
+done
+case "$action" in
+metadata) cat "$dir/meta.xml"; exit 0;;
+status) [ "$port" = 7 ] && exit 2; echo "Failed: no such port $port" >&2; exit 1;;
+off) exit 0;;
+esac
+exit 1
+`})
+	setTopology(t, f, Topology{Devices: []*Device{device(t, "s", "fence_st",
+		map[string]string{"pcmk_host_check": "status", "pcmk_host_map": "n1:7;n2:8"})}})
+	if _, err := f.Fence(context.Background(), Request{Target: "n1", Action: "off"}); err != nil {
+		t.Errorf("n1 (port 7, known to the device): %v", err)
+	}
+	_, err := f.Fence(context.Background(), Request{Target: "n2", Action: "off"})
+	if !errors.Is(err, ErrFenceFailed) || !strings.Contains(err.Error(), "s status for n2") || !strings.Contains(err.Error(), "no such port 8") {
+		t.Errorf("n2 (port 8, unknown): %v", err)
+	}
+}
