@@ -80,6 +80,13 @@ type Device struct {
 	Retries map[string]int
 }
 
+// String names the device and its agent, never its parameters (they hold
+// passwords), so a device printed with %v or %+v leaks nothing.
+func (d *Device) String() string { return d.ID + " (" + d.Agent + ")" }
+
+// GoString is String, for %#v.
+func (d *Device) GoString() string { return d.String() }
+
 // DefaultRetries is Pacemaker's pcmk_<action>_retries default: an action
 // that fails is tried again twice while its timeout allows.
 const DefaultRetries = 2

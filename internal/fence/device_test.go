@@ -2,6 +2,7 @@ package fence
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,15 @@ func TestTopologyValidateNamesEveryProblem(t *testing.T) {
 		"level 2 of n2 is defined twice"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: %v, want a line with %q", err, want)
+		}
+	}
+}
+
+func TestAPrintedDeviceShowsNoParameter(t *testing.T) {
+	d, _ := ParseDevice("ipmi-n2", "fence_ipmilan", map[string]string{"password": "s3cret-pw"})
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmt.Sprintf(format, d); strings.Contains(out, "s3cret-pw") {
+			t.Errorf("%s prints the password: %s", format, out)
 		}
 	}
 }
