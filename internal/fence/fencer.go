@@ -160,7 +160,6 @@ type Fencer struct {
 
 	mu       sync.Mutex
 	topo     Topology
-	byID     map[string]*Device
 	meta     map[string]*stonith.Metadata // by agent name
 	failures map[string]int               // failed operations in a row, by target
 	inflight map[string]*call             // by target
@@ -193,7 +192,7 @@ func New(cfg Config) (*Fencer, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	return &Fencer{cfg: cfg, history: NewHistory(cfg.HistoryMax), topo: Topology{Options: DefaultOptions()},
-		byID: map[string]*Device{}, meta: map[string]*stonith.Metadata{},
+		meta: map[string]*stonith.Metadata{},
 		failures: map[string]int{}, inflight: map[string]*call{}}, nil
 }
 
@@ -203,13 +202,9 @@ func (f *Fencer) SetTopology(t Topology) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	byID := map[string]*Device{}
-	for _, d := range t.Devices {
-		byID[d.ID] = d
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.topo, f.byID = t, byID
+	f.topo = t
 	return nil
 }
 
@@ -342,6 +337,12 @@ func (f *Fencer) fence(ctx context.Context, op uint64, topo Topology, req Reques
 		f.cfg.Logf("fence: %s %s failed: %s", req.Action, req.Target, reason)
 		return f.end(res, Failed, reason), fmt.Errorf("%w: %s %s: %s", ErrFenceFailed, req.Action, req.Target, reason)
 	}
+	// The devices as admitted: a SetTopology meanwhile affects only later
+	// operations.
+	byID := map[string]*Device{}
+	for _, d := range topo.Devices {
+		byID[d.ID] = d
+	}
 	var done []Outcome
 	delayed := map[string]bool{}
 	for {
@@ -356,7 +357,7 @@ func (f *Fencer) fence(ctx context.Context, op uint64, topo Topology, req Reques
 		}
 		st := dec.Step
 		o := Outcome{Step: st}
-		d, ok := f.device(st.Device)
+		d, ok := byID[st.Device]
 		switch {
 		case !ok:
 			o.Reason = fmt.Sprintf("device %s is not configured", st.Device)
@@ -398,13 +399,6 @@ func hasLevels(levels []Level, target string) bool {
 		}
 	}
 	return false
-}
-
-func (f *Fencer) device(id string) (*Device, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	d, ok := f.byID[id]
-	return d, ok
 }
 
 // sleep waits d on the clock, or until ctx ends.
