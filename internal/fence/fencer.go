@@ -192,7 +192,7 @@ func New(cfg Config) (*Fencer, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	return &Fencer{cfg: cfg, history: NewHistory(cfg.HistoryMax), topo: Topology{Options: DefaultOptions()},
-		meta: map[string]*stonith.Metadata{},
+		meta:     map[string]*stonith.Metadata{},
 		failures: map[string]int{}, inflight: map[string]*call{}}, nil
 }
 
