@@ -160,9 +160,9 @@ type Fencer struct {
 
 	mu       sync.Mutex
 	topo     Topology
-	meta     map[string]*stonith.Metadata // by agent name
-	failures map[string]int               // failed operations in a row, by target
-	inflight map[string]*call             // by target
+	meta     map[string]agents.Metadata // by agent name
+	failures map[string]int             // failed operations in a row, by target
+	inflight map[string]*call           // by target
 	nextOp   uint64
 }
 
@@ -192,7 +192,7 @@ func New(cfg Config) (*Fencer, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	return &Fencer{cfg: cfg, history: NewHistory(cfg.HistoryMax), topo: Topology{Options: DefaultOptions()},
-		meta:     map[string]*stonith.Metadata{},
+		meta:     map[string]agents.Metadata{},
 		failures: map[string]int{}, inflight: map[string]*call{}}, nil
 }
 
@@ -427,7 +427,7 @@ func (f *Fencer) runDevice(ctx context.Context, op uint64, req Request, st Step,
 	for k, v := range d.Params {
 		params[k] = v
 	}
-	if arg := d.ResolveHostArgument(func(p string) bool { _, ok := md.Parameter(p); return ok }); arg != "none" {
+	if arg := d.ResolveHostArgument(func(p string) bool { return stonith.HasParam(md, p) }); arg != "none" {
 		params[arg] = d.Port(req.Target)
 	}
 	params["nodename"] = req.Target
@@ -491,7 +491,7 @@ func (f *Fencer) record(op uint64, req Request, st Step, d *Device, attempt int,
 
 // metadata returns the agent's parsed meta-data, running it once per
 // agent.
-func (f *Fencer) metadata(ctx context.Context, d *Device) (*stonith.Metadata, error) {
+func (f *Fencer) metadata(ctx context.Context, d *Device) (agents.Metadata, error) {
 	f.mu.Lock()
 	md, ok := f.meta[d.Agent]
 	f.mu.Unlock()
@@ -501,11 +501,11 @@ func (f *Fencer) metadata(ctx context.Context, d *Device) (*stonith.Metadata, er
 	r := f.cfg.Runner.Run(ctx, agents.Request{ResourceID: d.ID, Agent: agents.Type{Class: stonith.ClassName, Name: d.Agent},
 		Op: "meta-data", Timeout: f.cfg.MetadataTimeout})
 	if r.Status != agents.StatusDone || r.RC != agents.RCOK {
-		return nil, fmt.Errorf("%w: device %s: %s meta-data: %s", ErrDeviceMetadata, d.ID, d.Agent, describe(r))
+		return agents.Metadata{}, fmt.Errorf("%w: device %s: %s meta-data: %s", ErrDeviceMetadata, d.ID, d.Agent, describe(r))
 	}
 	md, err := stonith.ParseMetadata(r.Output)
 	if err != nil {
-		return nil, fmt.Errorf("%w: device %s: %s meta-data: %v", ErrDeviceMetadata, d.ID, d.Agent, err)
+		return agents.Metadata{}, fmt.Errorf("%w: device %s: %s meta-data: %v", ErrDeviceMetadata, d.ID, d.Agent, err)
 	}
 	f.mu.Lock()
 	f.meta[d.Agent] = md
@@ -520,7 +520,7 @@ func (f *Fencer) canFence(ctx context.Context, d *Device, target string, def tim
 	if err != nil {
 		return err
 	}
-	check := d.ResolveHostCheck(md.Supports)
+	check := d.ResolveHostCheck(func(a string) bool { return stonith.Supports(md, a) })
 	switch check {
 	case CheckNone:
 		return nil
@@ -536,7 +536,7 @@ func (f *Fencer) canFence(ctx context.Context, d *Device, target string, def tim
 		params[k] = v
 	}
 	if check == CheckStatus {
-		if arg := d.ResolveHostArgument(func(p string) bool { _, ok := md.Parameter(p); return ok }); arg != "none" {
+		if arg := d.ResolveHostArgument(func(p string) bool { return stonith.HasParam(md, p) }); arg != "none" {
 			params[arg] = d.Port(target)
 		}
 	}

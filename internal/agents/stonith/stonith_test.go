@@ -217,11 +217,11 @@ func TestRealFenceDummyMetadataAndPowerCycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("meta-data: %v (%+v)", err, res)
 	}
-	if md.Name != "fence_dummy" || !md.Supports("off") || !md.Supports("monitor") {
-		t.Errorf("meta-data: %+v", md)
+	if !Supports(md, "off") || !Supports(md, "monitor") || Supports(md, "list") {
+		t.Errorf("meta-data actions: %v", md.Actions)
 	}
-	if p, ok := md.Parameter("status_file"); !ok || p.Default == "" {
-		t.Errorf("status_file parameter: %+v %v", p, ok)
+	if !HasParam(md, "status_file") || HasParam(md, "port") {
+		t.Errorf("meta-data parameters: %+v", md.Params)
 	}
 	file := filepath.Join(t.TempDir(), "power")
 	params := map[string]string{"type": "file", "status_file": file, "power_timeout": "1"}
