@@ -23,8 +23,8 @@ import (
 // switch namespace, so it survives its host's power-off and every host
 // reaches it. Its chassis power control is a program the harness writes:
 // power off SIGKILLs every process of the host's namespace, waits until
-// none is left, removes every address of the host's link and sets the
-// link down, and only then reports the power off; power on sets the link
+// none is left, removes every address of the host's link, sets the link
+// down and empties the host's /run, and only then reports the power off; power on sets the link
 // up with the host's own address back (the caller starts its processes
 // again). The power state lives in a file the control program keeps.
 type BMC struct {
@@ -144,6 +144,9 @@ set)
 				fi
 				ip -n "$ns" addr flush dev ` + h.Link + `
 				ip -n "$ns" link set ` + h.Link + ` down
+				# Its /run is gone with the power, as at a reboot.
+				nsenter --mount="` + h.mnt + `" -- umount -l /run
+				nsenter --mount="` + h.mnt + `" -- mount -t tmpfs -o mode=0755,size=64m pl-run /run
 				echo 0 > "$state"
 			else
 				ip -n "$ns" link set ` + h.Link + ` up
@@ -163,7 +166,10 @@ exit 1
 // Start starts (or restarts) the BMC's ipmi_sim.
 func (b *BMC) Start() {
 	n := b.Host.net
-	b.proc = n.StartOutside("bmc-"+b.Host.Name, "ip", "netns", "exec", switchNS, "ipmi_sim", "-n", "-p",
+	// nsenter, not "ip netns exec": ipmi_sim (and its chassis control
+	// program) must stay in the test's mount namespace, where the hosts'
+	// mount-namespace files can be entered.
+	b.proc = n.StartOutside("bmc-"+b.Host.Name, "nsenter", "--net=/run/netns/"+switchNS, "--", "ipmi_sim", "-n", "-p",
 		"-c", filepath.Join(b.dir, "lan.conf"), "-f", filepath.Join(b.dir, "bmc.emu"), "-s", filepath.Join(b.dir, "state"))
 	// Ready when it answers a power status.
 	deadline := time.Now().Add(10 * time.Second)
@@ -223,7 +229,9 @@ type Runner interface {
 
 // InHost runs r's agents inside h's network namespace, as the agent on
 // that node would: the calling goroutine's thread enters the namespace
-// for the run (a forked agent inherits it) and leaves it afterwards.
+// for the run (a forked agent inherits it) and leaves it afterwards. The
+// agents keep the test's mount namespace (a multi-threaded process cannot
+// enter another): enough for fence agents, which only talk to devices.
 type InHost struct {
 	Host   *Host
 	Runner Runner

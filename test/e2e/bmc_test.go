@@ -74,8 +74,8 @@ func hostIsOff(t *testing.T, h *Host) {
 }
 
 // fence_ipmilan, unmodified and run from h1 through the Fencer, powers h2
-// off through h2's simulated BMC: h2's processes are gone and its
-// addresses removed before the fence is reported; power on brings the
+// off through h2's simulated BMC: h2's processes are gone, its addresses
+// removed and its /run emptied before the fence is reported; power on brings the
 // host's address back.
 func TestIPMIFenceThroughSimulatedBMCKillsTheHost(t *testing.T) {
 	n := NewNet(t, 2)
@@ -84,6 +84,9 @@ func TestIPMIFenceThroughSimulatedBMCKillsTheHost(t *testing.T) {
 	// What h2 runs: a service and an extra (service) address.
 	svc := h2.Start("h2-service", "sleep", "600")
 	n.must("ip", "-n", h2.NS, "addr", "add", "10.77.0.99/24", "dev", h2.Link)
+	if _, err := h2.Exec("touch", "/run/pl-e-state"); err != nil {
+		t.Fatal(err)
+	}
 	if !reach(t, h1, h2) {
 		t.Fatal("h1 does not reach h2 before the fence")
 	}
@@ -100,6 +103,9 @@ func TestIPMIFenceThroughSimulatedBMCKillsTheHost(t *testing.T) {
 		t.Error("h2's service survived the power off")
 	}
 	hostIsOff(t, h2)
+	if _, err := h2.ReadFile("/run/pl-e-state"); err == nil {
+		t.Error("h2's /run survived the power off")
+	}
 	if bmc.PoweredOn() {
 		t.Error("the BMC reports power on after the fence")
 	}
