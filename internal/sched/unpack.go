@@ -3,9 +3,7 @@ package sched
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/paceline/paceline/internal/model"
 )
@@ -27,101 +25,16 @@ func propBool(props map[string]string, name string, def bool) bool {
 }
 
 // intervalSpecMS reads an interval the way Pacemaker's
-// crm_parse_interval_spec does, reporting whether it was valid.
+// crm_parse_interval_spec does, reporting whether it was valid
+// (model.ParseTimeSpec).
 func intervalSpecMS(s string) (int64, bool) {
-	t := strings.TrimSpace(strings.ToLower(s))
-	if strings.HasPrefix(t, "p") {
-		d, err := parseISODuration(t)
-		return d.Milliseconds(), err == nil
-	}
-	if t == "" || t[0] < '0' || t[0] > '9' {
-		return 0, false
-	}
-	i := 0
-	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-		i++
-	}
-	switch strings.TrimSpace(t[i:]) {
-	case "", "s", "sec", "ms", "msec", "us", "usec", "m", "min", "h", "hr":
-		return parseIntervalMS(t), true
-	}
-	return 0, false
+	d, ok := model.ParseTimeSpec(s)
+	return d.Milliseconds(), ok
 }
 
-// parseInterval reads Pacemaker durations ("10s", "1min", "500ms", "60",
-// "PT10S") as milliseconds.
-func parseIntervalMS(s string) int64 {
-	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "" {
-		return 0
-	}
-	if strings.HasPrefix(s, "p") {
-		d, err := parseISODuration(s)
-		if err == nil {
-			return d.Milliseconds()
-		}
-		return 0
-	}
-	i := 0
-	for i < len(s) && (s[i] >= '0' && s[i] <= '9') {
-		i++
-	}
-	n, _ := strconv.ParseInt(s[:i], 10, 64)
-	switch strings.TrimSpace(s[i:]) {
-	case "", "s", "sec":
-		return n * 1000
-	case "ms", "msec":
-		return n
-	case "us", "usec":
-		return n / 1000
-	case "m", "min":
-		return n * 60000
-	case "h", "hr":
-		return n * 3600000
-	}
-	return n * 1000
-}
-
-func parseISODuration(s string) (time.Duration, error) {
-	s = strings.ToUpper(s)
-	if !strings.HasPrefix(s, "P") {
-		return 0, fmt.Errorf("bad duration")
-	}
-	s = s[1:]
-	var d time.Duration
-	inTime := false
-	num := ""
-	for _, c := range s {
-		switch {
-		case c == 'T':
-			inTime = true
-		case c >= '0' && c <= '9':
-			num += string(c)
-		default:
-			n, _ := strconv.Atoi(num)
-			num = ""
-			switch c {
-			case 'Y':
-				d += time.Duration(n) * 365 * 24 * time.Hour
-			case 'M':
-				if inTime {
-					d += time.Duration(n) * time.Minute
-				} else {
-					d += time.Duration(n) * 30 * 24 * time.Hour
-				}
-			case 'W':
-				d += time.Duration(n) * 7 * 24 * time.Hour
-			case 'D':
-				d += time.Duration(n) * 24 * time.Hour
-			case 'H':
-				d += time.Duration(n) * time.Hour
-			case 'S':
-				d += time.Duration(n) * time.Second
-			}
-		}
-	}
-	return d, nil
-}
+// parseIntervalMS reads Pacemaker durations ("10s", "1min", "500ms", "60",
+// "PT10S") as milliseconds, 0 for what it cannot read (model.TimeSpec).
+func parseIntervalMS(s string) int64 { return model.TimeSpec(s).Milliseconds() }
 
 func scoreOf(s string) model.Score {
 	v, err := model.ParseScore(s)
