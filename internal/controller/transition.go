@@ -39,8 +39,9 @@ func (c *Controller) newTransition(now time.Time, quorum bool) {
 		cfg *model.Config
 		st  *model.Status
 	)
-	c.raft.Read(func(s *store.Store) { cfg, st = s.Config(), s.Status() })
-	if !isFalse(cfg.Properties["stonith-enabled"]) {
+	var opts model.ClusterOptions
+	c.raft.Read(func(s *store.Store) { cfg, st, opts = s.Config(), s.Status(), s.Options() })
+	if opts.StonithEnabled {
 		// Self-fencing on lease expiry is watchdog fencing (Pacemaker's
 		// have-watchdog): the scheduler may rely on it, and the fence
 		// actions it plans complete when the node turns offline.
@@ -168,7 +169,7 @@ func (c *Controller) record(ctx context.Context, r report) {
 // startFailureIsFatal reads the start-failure-is-fatal property (default
 // true).
 func (c *Controller) startFailureIsFatal() (fatal bool) {
-	c.raft.Read(func(s *store.Store) { fatal = !isFalse(s.Property("start-failure-is-fatal")) })
+	c.raft.Read(func(s *store.Store) { fatal = s.Options().StartFailureIsFatal })
 	return fatal
 }
 
@@ -205,14 +206,6 @@ func (c *Controller) apply(ctx context.Context, cmd store.Command) {
 func isTrue(v string) bool {
 	switch strings.ToLower(v) {
 	case "true", "yes", "on", "1", "y":
-		return true
-	}
-	return false
-}
-
-func isFalse(v string) bool {
-	switch strings.ToLower(v) {
-	case "false", "no", "off", "0", "n":
 		return true
 	}
 	return false

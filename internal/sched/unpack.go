@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/paceline/paceline/internal/model"
 )
@@ -14,14 +15,6 @@ func isTrue(s string) bool {
 		return true
 	}
 	return false
-}
-
-func propBool(props map[string]string, name string, def bool) bool {
-	v, ok := props[name]
-	if !ok || v == "" {
-		return def
-	}
-	return isTrue(v)
 }
 
 // intervalSpecMS reads an interval the way Pacemaker's
@@ -51,41 +44,26 @@ func (ws *workingSet) unpackConfig() {
 		p = map[string]string{}
 	}
 	ws.props = p
-	ws.symmetric = propBool(p, "symmetric-cluster", true)
-	ws.stonithEnabled = propBool(p, "stonith-enabled", true)
+	o := model.ParseClusterOptions(p)
+	ws.symmetric = o.SymmetricCluster
+	ws.stonithEnabled = o.StonithEnabled
 	// A watchdog (SBD) can fence a node itself: that counts as a device.
-	ws.haveStonith = propBool(p, "have-watchdog", false)
-	ws.noQuorumPolicy = strings.ToLower(p["no-quorum-policy"])
-	if ws.noQuorumPolicy == "" {
-		ws.noQuorumPolicy = "stop"
-	}
-	ws.stopOrphans = propBool(p, "stop-orphan-resources", true)
-	ws.stopOrphanActions = propBool(p, "stop-orphan-actions", true)
-	ws.startFailFatal = propBool(p, "start-failure-is-fatal", true)
-	ws.maintenanceMode = propBool(p, "maintenance-mode", false)
-	ws.stopEverything = propBool(p, "stop-all-resources", false)
-	ws.startupFencing = propBool(p, "startup-fencing", true)
-	ws.enableProbes = propBool(p, "enable-startup-probes", true)
-	ws.placementStrategy = strings.ToLower(p["placement-strategy"])
-	if ws.placementStrategy == "" {
-		ws.placementStrategy = "default"
-	}
-	ws.stonithAction = p["stonith-action"]
-	if ws.stonithAction == "" || ws.stonithAction == "poweroff" {
-		if ws.stonithAction == "poweroff" {
-			ws.stonithAction = "off"
-		} else {
-			ws.stonithAction = "reboot"
-		}
-	}
-	ws.shutdownLock = propBool(p, "shutdown-lock", false)
+	ws.haveStonith = o.HaveWatchdog
+	ws.noQuorumPolicy = o.NoQuorumPolicy
+	ws.stopOrphans = o.StopOrphanResources
+	ws.stopOrphanActions = o.StopOrphanActions
+	ws.startFailFatal = o.StartFailureIsFatal
+	ws.maintenanceMode = o.MaintenanceMode
+	ws.stopEverything = o.StopAllResources
+	ws.startupFencing = o.StartupFencing
+	ws.enableProbes = o.EnableStartupProbes
+	ws.placementStrategy = o.PlacementStrategy
+	ws.stonithAction = o.StonithAction
+	ws.shutdownLock = o.ShutdownLock
 	if ws.shutdownLock {
-		ws.shutdownLockLimit = parseIntervalMS(p["shutdown-lock-limit"]) / 1000
+		ws.shutdownLockLimit = int64(o.ShutdownLockLimit / time.Second)
 	}
 	ws.haveQuorum = ws.st == nil || ws.st.HaveQuorum
-	if ws.noQuorumPolicy == "suicide" && !ws.stonithEnabled {
-		ws.noQuorumPolicy = "stop"
-	}
 }
 
 // unpackNodes builds nodes from the configuration and their status.
