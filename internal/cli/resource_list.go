@@ -72,7 +72,8 @@ func newResourceShowCmd(s streams) *cobra.Command {
 		Long: `Show one resource: its definition as the configuration holds it (YAML,
 secret values masked), the constraints that name it (or its group or
 clone, or its members), the nodes its instances are active on with their
-roles, and its failed actions.`,
+roles, its failed actions and its recent operations on every node (each
+operation's last result, newest first, with exit codes).`,
 		Args: exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
@@ -146,8 +147,41 @@ roles, and its failed actions.`,
 			if n == 0 {
 				fmt.Fprintln(s.Out, "  none")
 			}
+			ops, err := c.Operations(cmd.Context(), id)
+			if err != nil {
+				return failure("show resource "+quote(id), "", err)
+			}
+			writeOperations(s.Out, ops, 20)
 			return nil
 		},
+	}
+}
+
+// writeOperations prints the newest max operations of a history, one
+// line each: when, where, what, its exit code and status.
+func writeOperations(w io.Writer, ops []api.Operation, max int) {
+	fmt.Fprintln(w, "\nRecent operations (newest first):")
+	if len(ops) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for i, o := range ops {
+		if i == max {
+			fmt.Fprintf(w, "  ... %d older\n", len(ops)-max)
+			break
+		}
+		at := "-"
+		if !o.At.IsZero() {
+			at = o.At.Local().Format("2006-01-02 15:04:05")
+		}
+		extra := ""
+		if o.MigrateTarget != "" {
+			extra = " " + o.MigrateSource + " -> " + o.MigrateTarget
+		}
+		if o.ExitReason != "" {
+			extra += " (" + o.ExitReason + ")"
+		}
+		fmt.Fprintf(w, "  %s  %s  %s_%s_%d call %d: exit %d (%s), %s%s\n", at, o.Node, o.Resource, o.Operation, o.Interval,
+			o.CallID, o.ExitCode, model.ExitCodeName(o.ExitCode), o.Status, extra)
 	}
 }
 

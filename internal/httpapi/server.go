@@ -102,6 +102,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/status", viewer, s.getStatus)
 	s.handle("GET /v1/resources", viewer, s.listResources)
 	s.handle("GET /v1/resources/{id}", viewer, s.getResource)
+	s.handle("GET /v1/resources/{id}/operations", viewer, s.getOperations)
 	s.handle("POST /v1/resources", admin, s.createResource)
 	s.handle("PUT /v1/resources/{id}", admin, s.updateResource)
 	s.handle("DELETE /v1/resources/{id}", admin, s.deleteResource)
