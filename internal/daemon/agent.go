@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/builtin"
 	"github.com/paceline/paceline/internal/agents/ocf"
 	"github.com/paceline/paceline/internal/clock"
@@ -22,6 +23,7 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/metrics"
 	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
@@ -180,8 +182,14 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// The API handler, served on Listen below; the Pacemaker helper
 	// commands' local endpoint (startCompat) writes through it too.
 	joins := pki.NewJoinTokens(ca.Fingerprint())
+	// Gauges are read from this node's copy of the state at each scrape;
+	// the histograms are fed by the runtime's and the executor's hooks.
+	ms := metrics.New(func() metrics.State {
+		leader, quorum := backend.Leader()
+		return httpapi.MetricsState(backend.Config(), backend.Members(), leader, quorum, c.Name)
+	})
 	apiSrv := httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
-		Join: joins, Logger: logger})
+		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler()})
 
 	var ex *executor.Executor
 	if c.Role != "witness" {
@@ -211,7 +219,8 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if err != nil {
 			return err
 		}
-		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca}})
+		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca},
+			Observe: func(a agents.Type, op string, took time.Duration) { ms.ObserveOperation(a.String(), op, took) }})
 		if err != nil {
 			return err
 		}
@@ -222,7 +231,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		guard = c.SelfFenceDeadline
 	}
 	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases, Watchdog: guard, Propose: backend.Propose})
+		Leases: leases, Watchdog: guard, Propose: backend.Propose, ObserveRenewal: ms.ObserveRenewal})
 	if err != nil {
 		return err
 	}

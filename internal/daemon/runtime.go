@@ -44,6 +44,9 @@ type RuntimeConfig struct {
 	Propose func(ctx context.Context, cmd store.Command) (store.Result, error)
 	// Logf receives one line per notable event (default: discard).
 	Logf func(format string, args ...any)
+	// ObserveRenewal, if set, gets the round trip of every successful
+	// lease renewal (the metrics hook); it must not block.
+	ObserveRenewal func(took time.Duration)
 }
 
 // Runtime is what runs on every node besides Raft and the API: the
@@ -260,6 +263,9 @@ func (r *Runtime) heartbeats(ctx context.Context) {
 		sent := time.Now()
 		next := r.cfg.Leases.Heartbeat / 8
 		if r.renew(ctx) == nil {
+			if r.cfg.ObserveRenewal != nil {
+				r.cfg.ObserveRenewal(time.Since(sent))
+			}
 			r.mu.Lock()
 			r.holder.Renewed(sent)
 			renewed := r.renewed

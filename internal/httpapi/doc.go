@@ -53,6 +53,12 @@
 // POST /v1/config is the exception: the client's epoch is the expected
 // one, so a stale apply fails with 409 and changes nothing.
 //
+// # Metrics
+//
+// GET /metrics (viewer) serves Config.Metrics, the node's Prometheus
+// registry (package metrics), in the text format; its gauges come from
+// MetricsState, derived from the store as GET /v1/status is.
+//
 // # Status
 //
 // GET /v1/status derives each primitive's role from the members'

@@ -50,6 +50,12 @@ type Config struct {
 	// Logger receives one line per refused authentication and per failed
 	// proposal (default: discard).
 	Logger *slog.Logger
+	// Node is this node's name (paceline_is_leader, the report's log
+	// endpoint). Optional.
+	Node string
+	// Metrics serves GET /metrics behind a viewer token (metrics.Set's
+	// Handler; nil: 404).
+	Metrics http.Handler
 }
 
 // Server is the /v1 API handler.
@@ -114,6 +120,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/audit", viewer, s.getAudit)
 	s.handle("GET /v1/ca", viewer, s.getCA)
 	s.handle("POST /v1/ca/rotate", admin, s.rotateCA)
+	s.handle("GET /metrics", viewer, s.getMetrics)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.authenticate(w, r); ok {
 			writeError(w, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
