@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/builtin"
 	"github.com/paceline/paceline/internal/agents/ocf"
@@ -22,11 +23,13 @@ import (
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/logfile"
 	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/metrics"
 	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
+	"github.com/paceline/paceline/internal/version"
 	"github.com/paceline/paceline/internal/watchdog"
 )
 
@@ -112,6 +115,17 @@ func raftAdvertise(c Config) string {
 // executor (builtin and OCF agents), the runtime, and the API with the
 // peer endpoints on Listen. logw receives the log.
 func Run(ctx context.Context, c Config, logw io.Writer) error {
+	// With log_file, everything logged goes to the rotated file too (the
+	// report collects it through GET /v1/node/log).
+	var logRead httpapi.LogReader
+	if c.LogFile != "" {
+		lf, err := logfile.Open(logfile.Config{Path: c.LogFile})
+		if err != nil {
+			return fmt.Errorf("%w: log_file: %v", ErrConfig, err)
+		}
+		defer lf.Close()
+		logw, logRead = tee{logw, lf}, lf
+	}
 	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level(c.LogLevel)}))
 	logf := func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
 	leases := membership.Config{Heartbeat: c.Heartbeat, TTL: c.LeaseTTL, SelfFenceDeadline: c.SelfFenceDeadline}
@@ -188,8 +202,13 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		leader, quorum := backend.Leader()
 		return httpapi.MetricsState(backend.Config(), backend.Members(), leader, quorum, c.Name)
 	})
+	info := func() api.NodeInfo {
+		v := version.Get()
+		return api.NodeInfo{Name: c.Name, Version: v.Version, Revision: v.Revision, GoVersion: v.GoVersion,
+			Platform: v.Platform, Raft: node.Stats()}
+	}
 	apiSrv := httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
-		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler()})
+		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler(), Info: info, Log: logRead})
 
 	var ex *executor.Executor
 	if c.Role != "witness" {
@@ -372,6 +391,16 @@ func bootstrap(ctx context.Context, c Config, node *consensus.Node, keys *pki.Ke
 	}
 	logf("bootstrapped a new cluster with %s as its first member", c.Name)
 	return os.Remove(mark)
+}
+
+// tee writes every line to the agent's stderr and its log file: a failure
+// of one does not keep the line from the other.
+type tee struct{ a, b io.Writer }
+
+func (t tee) Write(p []byte) (int, error) {
+	_, errA := t.a.Write(p)
+	_, errB := t.b.Write(p)
+	return len(p), errors.Join(errA, errB)
 }
 
 func level(s string) slog.Level {

@@ -56,6 +56,10 @@ type Config struct {
 	// Metrics serves GET /metrics behind a viewer token (metrics.Set's
 	// Handler; nil: 404).
 	Metrics http.Handler
+	// Info describes this node for GET /v1/node (nil: 404); Log is its
+	// agent log for GET /v1/node/log (nil: 404). See report.go.
+	Info func() api.NodeInfo
+	Log  LogReader
 }
 
 // Server is the /v1 API handler.
@@ -121,6 +125,8 @@ func (s *Server) routes() {
 	s.handle("GET /v1/ca", viewer, s.getCA)
 	s.handle("POST /v1/ca/rotate", admin, s.rotateCA)
 	s.handle("GET /metrics", viewer, s.getMetrics)
+	s.handle("GET /v1/node", viewer, s.getNode)
+	s.handle("GET /v1/node/log", admin, s.getNodeLog)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.authenticate(w, r); ok {
 			writeError(w, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
