@@ -168,6 +168,7 @@ sample cluster.`,
 		newDemoWebCmd(s),
 		newWatchdogSimCmd(s),
 		newCompatCmd(s),
+		newGenDocsCmd(s),
 	)
 	return root
 }
