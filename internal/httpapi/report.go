@@ -13,6 +13,19 @@ import (
 // /v1/node/log?since=DURATION (admin: logs may say more than the API
 // shows) serves its agent log (Config.Log).
 
+// nodeLocal reports whether a route describes this node itself (its
+// metrics, version, Raft state, log) rather than the cluster's state: it
+// is answered even while this node's copy of that state is behind (no
+// Freshness wait), which is when an operator most needs it. Tokens are
+// then checked against that copy and the tokens file.
+func nodeLocal(pattern string) bool {
+	switch pattern {
+	case "GET /metrics", "GET /v1/node", "GET /v1/node/log":
+		return true
+	}
+	return false
+}
+
 // LogReader reads this node's agent log (logfile.Writer).
 type LogReader interface {
 	// ReadSince returns the lines written at or after since (zero: all

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -76,5 +78,31 @@ func TestNodeEndpoints(t *testing.T) {
 	}
 	if code, _ := get(bare, "/v1/node", admin); code != http.StatusNotFound {
 		t.Errorf("no info: %d", code)
+	}
+}
+
+// staleBackend is a node whose copy of the state is behind.
+type staleBackend struct{ *MemBackend }
+
+func (staleBackend) Fresh(ctx context.Context) error { return errors.New("n1 is catching up") }
+
+// A node that is behind refuses cluster reads (503, ask elsewhere) but
+// still describes itself: metrics, version and Raft state, log.
+func TestNodeEndpointsAnswerWhileBehind(t *testing.T) {
+	now := time.Now()
+	admin, adminRec, _ := pki.NewToken(pki.RoleAdmin, now, 0)
+	b := staleBackend{NewMemBackend(store.New(), "n1")}
+	srv := New(Config{Backend: b, Tokens: pki.NewTokenSet(adminRec), Node: "n1",
+		Info:    func() api.NodeInfo { return api.NodeInfo{Name: "n1"} },
+		Log:     &fakeLog{},
+		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "paceline_quorum 0\n") })})
+	for path, want := range map[string]int{"/v1/status": http.StatusServiceUnavailable, "/v1/node": 200, "/v1/node/log": 200, "/metrics": 200} {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Authorization", "Bearer "+admin)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("GET %s on a node that is behind: %d, want %d", path, w.Code, want)
+		}
 	}
 }

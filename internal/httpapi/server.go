@@ -142,7 +142,7 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		// Before authentication: a restarted node may not know a token
 		// created while it was down yet.
-		if f, ok := s.cfg.Backend.(Freshness); ok {
+		if f, ok := s.cfg.Backend.(Freshness); ok && !nodeLocal(pattern) {
 			if err := f.Fresh(r.Context()); err != nil {
 				w.Header().Set(api.HeaderRetryElsewhere, "1")
 				writeError(w, errorf(http.StatusServiceUnavailable, "%v", err))
