@@ -26,7 +26,8 @@ func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request, _ pki.Princi
 // are derived as GET /v1/status derives them (activeOn), per node; fail
 // counts sum the node's "fail-count-RSC#op_interval" attributes (and the
 // older per-resource "fail-count-RSC"), clone instances counted for their
-// clone's primitive. It is a pure function.
+// clone's primitive, for every node where the resource has an operation
+// history (probes included) or a count. It is a pure function.
 func MetricsState(cfg *model.Config, members []store.Member, leader string, quorum bool, self string) metrics.State {
 	st := metrics.State{Quorum: quorum, IsLeader: self != "" && leader == self, Epoch: cfg.Epoch}
 	for _, m := range members {
@@ -45,8 +46,11 @@ func MetricsState(cfg *model.Config, members []store.Member, leader string, quor
 				}
 				st.Active = append(st.Active, metrics.Active{Resource: p.res.ID, Node: m.Name, Role: string(role)})
 			}
-			if m.Role != store.RoleWitness {
-				st.FailCounts = append(st.FailCounts, metrics.FailCount{Resource: p.res.ID, Node: m.Name, Count: failCount(m, p.res.ID)})
+			// Only where the resource has a history or a count: a cluster
+			// of many client nodes would otherwise export resources x
+			// nodes series of zeros.
+			if fc := failCount(m, p.res.ID); fc > 0 || hasHistory(m, p.res.ID) {
+				st.FailCounts = append(st.FailCounts, metrics.FailCount{Resource: p.res.ID, Node: m.Name, Count: fc})
 			}
 		}
 	}
@@ -72,4 +76,15 @@ func failCount(m *store.Member, id string) int64 {
 		}
 	}
 	return int64(max(sum, 0)) // INFINITY is model.Infinity, 1000000
+}
+
+// hasHistory reports whether the member recorded operations of resource
+// id (or of one of its clone instances).
+func hasHistory(m *store.Member, id string) bool {
+	for _, rh := range m.Resources {
+		if rh.ID == id || isInstance(rh.ID, id) {
+			return true
+		}
+	}
+	return false
 }

@@ -47,8 +47,8 @@ type State struct {
 	// Active lists every resource instance active on a node, with its
 	// role (Started, Promoted, Unpromoted).
 	Active []Active
-	// FailCounts are the fail counts of every primitive on every node
-	// that runs resources (0 when none), INFINITY as 1000000.
+	// FailCounts are the fail counts of the primitives on the nodes where
+	// they have run or been probed (0 when none), INFINITY as 1000000.
 	FailCounts []FailCount
 }
 

@@ -181,8 +181,8 @@ func TestDebPackageContents(t *testing.T) {
 		t.Errorf("KillMode=%s KillSignal=%s, want mixed and SIGTERM", u["KillMode"], u["KillSignal"])
 	}
 	stop, err := time.ParseDuration(strings.Replace(u["TimeoutStopSec"], "min", "m", 1))
-	if err != nil || stop < 20*time.Minute {
-		t.Errorf("TimeoutStopSec=%s: want at least 20min (%v)", u["TimeoutStopSec"], err)
+	if drain := daemon.DefaultConfig().ShutdownTimeout; err != nil || stop < 20*time.Minute || stop <= drain {
+		t.Errorf("TimeoutStopSec=%s: want at least 20min and more than the agent's drain (shutdown_timeout %v) (%v)", u["TimeoutStopSec"], drain, err)
 	}
 	if u["WantedBy"] != "multi-user.target" {
 		t.Errorf("WantedBy=%s", u["WantedBy"])
