@@ -32,7 +32,8 @@ lint:
 ## race: the race detector over the packages with concurrency
 RACE_PKGS ?= ./internal/consensus ./internal/daemon ./internal/controller \
 	./internal/testcluster ./internal/executor ./internal/watchdog \
-	./internal/agents/... ./internal/httpapi ./internal/pki ./internal/membership
+	./internal/agents/... ./internal/httpapi ./internal/pki ./internal/membership \
+	./internal/logfile ./internal/metrics
 race:
 	$(GO) test -race $(RACE_PKGS)
 
