@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,6 +128,16 @@ func TestMetricsOnEveryAgent(t *testing.T) {
 		}
 		if n == webOn[0] && s[`paceline_operation_duration_seconds_count{agent="builtin:dummy",op="start"}`] != 1 {
 			t.Errorf("%s runs web: start observed %v times, want 1", n, s[`paceline_operation_duration_seconds_count{agent="builtin:dummy",op="start"}`])
+		}
+		if n == "n1" {
+			var lines []string
+			for k, v := range s {
+				if strings.HasPrefix(k, "paceline_") && !strings.Contains(k, "_bucket{") {
+					lines = append(lines, fmt.Sprintf("%s %v", k, v))
+				}
+			}
+			slices.Sort(lines)
+			t.Logf("n1 /metrics (without buckets):\n%s", strings.Join(lines, "\n"))
 		}
 		t.Logf("%s: leader=%v renewals=%v mean renewal=%.2fms", n, s["paceline_is_leader"], renewals,
 			1000*s["paceline_lease_renewal_seconds_sum"]/max(renewals, 1))
