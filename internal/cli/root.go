@@ -168,6 +168,7 @@ sample cluster.`,
 		newDemoCmd(s),
 		newTokenCmd(s),
 		newAuditCmd(s),
+		newReportCmd(s),
 		newCACmd(s),
 		newStatusCmd(s),
 		newResourceCmd(s),
@@ -181,6 +182,7 @@ sample cluster.`,
 		newDemoWebCmd(s),
 		newWatchdogSimCmd(s),
 		newCompatCmd(s),
+		newGenDocsCmd(s),
 	)
 	return root
 }

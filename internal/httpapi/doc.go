@@ -53,6 +53,18 @@
 // POST /v1/config is the exception: the client's epoch is the expected
 // one, so a stale apply fails with 409 and changes nothing.
 //
+// # Metrics
+//
+// GET /metrics (viewer) serves Config.Metrics, the node's Prometheus
+// registry (package metrics), in the text format; its gauges come from
+// MetricsState, derived from the store as GET /v1/status is.
+//
+// GET /v1/node (viewer) describes the answering node (version, Raft
+// state: Config.Info) and GET /v1/node/log?since=DURATION (admin, audited)
+// serves its agent log (Config.Log): `paceline report` asks every member
+// for them. These three node-local routes answer even while the node's
+// copy of the cluster state is behind (report.go).
+//
 // # Status
 //
 // GET /v1/status asks the scheduler for its view of the current state

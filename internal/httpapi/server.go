@@ -57,6 +57,16 @@ type Config struct {
 	// Logger receives one line per refused authentication and per failed
 	// proposal (default: discard).
 	Logger *slog.Logger
+	// Node is this node's name (paceline_is_leader, the report's log
+	// endpoint). Optional.
+	Node string
+	// Metrics serves GET /metrics behind a viewer token (metrics.Set's
+	// Handler; nil: 404).
+	Metrics http.Handler
+	// Info describes this node for GET /v1/node (nil: 404); Log is its
+	// agent log for GET /v1/node/log (nil: 404). See report.go.
+	Info func() api.NodeInfo
+	Log  LogReader
 }
 
 // Server is the /v1 API handler.
@@ -126,6 +136,9 @@ func (s *Server) routes() {
 	s.handle("GET /v1/audit", viewer, s.getAudit)
 	s.handle("GET /v1/ca", viewer, s.getCA)
 	s.handle("POST /v1/ca/rotate", admin, s.rotateCA)
+	s.handle("GET /metrics", viewer, s.getMetrics)
+	s.handle("GET /v1/node", viewer, s.getNode)
+	s.handle("GET /v1/node/log", admin, s.getNodeLog)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.authenticate(w, r); ok {
 			writeError(w, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -141,7 +154,7 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		// Before authentication: a restarted node may not know a token
 		// created while it was down yet.
-		if f, ok := s.cfg.Backend.(Freshness); ok {
+		if f, ok := s.cfg.Backend.(Freshness); ok && !nodeLocal(pattern) {
 			if err := f.Fresh(r.Context()); err != nil {
 				w.Header().Set(api.HeaderRetryElsewhere, "1")
 				writeError(w, errorf(http.StatusServiceUnavailable, "%v", err))

@@ -72,6 +72,9 @@ type Config struct {
 	RetryEvery time.Duration
 	// Logf receives one line per notable event (default: discard).
 	Logf func(format string, args ...any)
+	// ObserveRenewal, if set, gets the round trip of every successful
+	// lease renewal (the metrics hook); it must not block.
+	ObserveRenewal func(took time.Duration)
 }
 
 // Runtime is what runs on every node besides Raft and the API: the
@@ -316,8 +319,12 @@ func (r *Runtime) heartbeats(ctx context.Context) {
 // lease is timed with), and keeps the lease it grants. Run calls it
 // every heartbeat; with Config.Manual the caller does.
 func (r *Runtime) Renew(ctx context.Context, now time.Time) error {
+	began := time.Now()
 	if err := r.renew(ctx); err != nil {
 		return err
+	}
+	if r.cfg.ObserveRenewal != nil {
+		r.cfg.ObserveRenewal(time.Since(began))
 	}
 	r.mu.Lock()
 	r.holder.Renewed(now)

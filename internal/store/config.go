@@ -113,4 +113,3 @@ func (s *Store) ConfigAt(epoch uint64) (*model.Config, error) {
 func (s *Store) History() []HistoryEntry {
 	return clone(s.history)
 }
-
