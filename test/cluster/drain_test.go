@@ -116,6 +116,21 @@ func nodeState(st *status, name string) string {
 	return ""
 }
 
+// startProc creates proc, a builtin:process running a sleep with a
+// marker of its own, waits until it is Started and returns its node and a
+// sampler of its processes.
+func startProc(t *testing.T, h *harness) (string, *procSampler) {
+	t.Helper()
+	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
+	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
+	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
+		role, nodes := resource(st, "proc")
+		return role == "Started" && len(nodes) == 1
+	})
+	_, nodes := resource(st, "proc")
+	return nodes[0], sampleProcs(t, marker)
+}
+
 // TestSIGTERMDrainsTheNode: SIGTERM of the agent on the node running a
 // builtin:process resource stops the process there before it starts on
 // another node (sampled every 50 ms: never two), and the agent exits;
@@ -124,15 +139,7 @@ func nodeState(st *status, name string) string {
 // cleared).
 func TestSIGTERMDrainsTheNode(t *testing.T) {
 	h, _ := startCluster(t)
-	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
-	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
-	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
-		role, nodes := resource(st, "proc")
-		return role == "Started" && len(nodes) == 1
-	})
-	_, nodes := resource(st, "proc")
-	first := nodes[0]
-	s := sampleProcs(t, marker)
+	first, s := startProc(t, h)
 
 	cmd := h.agents[first]
 	began := time.Now()
@@ -212,15 +219,7 @@ func waitAgent(h *harness, name string) <-chan error {
 // started again probes and adopts them without restarting them.
 func TestMaintenanceNodeExitsLeavingItsResources(t *testing.T) {
 	h, _ := startCluster(t)
-	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
-	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
-	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
-		role, nodes := resource(st, "proc")
-		return role == "Started" && len(nodes) == 1
-	})
-	_, nodes := resource(st, "proc")
-	victim := nodes[0]
-	s := sampleProcs(t, marker)
+	victim, s := startProc(t, h)
 	before := s.find()
 	if len(before) != 1 {
 		t.Fatalf("%d processes of proc, want 1", len(before))
