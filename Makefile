@@ -20,7 +20,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 ## race: the race detector over the packages with concurrency
-RACE_PKGS ?= ./internal/consensus ./internal/daemon ./internal/controller ./internal/node ./internal/peer \
+RACE_PKGS ?= ./internal/consensus ./internal/daemon ./internal/controller ./internal/node ./internal/peer ./internal/fence \
 	./internal/testcluster ./internal/executor ./internal/watchdog \
 	./internal/agents/... ./internal/httpapi ./internal/pki ./internal/membership
 race:

@@ -212,6 +212,15 @@ var rules = []rule{
 		ThirdPartyAllowed: raftDeps,
 	},
 	{
+		Dir: "internal/fence",
+		Why: "the fence layer decides (pure topology) and runs fence agents through the stonith class: the model, " +
+			"the agent values and classes and the clock; never the controller, the daemon, the store or the network above it",
+		OwnAllowed:        []string{"internal/model", "internal/agents", "internal/clock"},
+		OwnForbidden:      []string{"internal/agents/builtin"},
+		ThirdPartyAllowed: []string{},
+		StdForbidden:      []string{"net", "net/http", "net/rpc"},
+	},
+	{
 		Dir:               "internal/testcluster",
 		Why:               "the in-process test cluster wires every internal layer together",
 		OwnAllowed:        []string{"internal"},
