@@ -471,6 +471,18 @@ func (c *Client) ApplyConfigYAML(ctx context.Context, doc []byte, force bool) (*
 	return &res, nil
 }
 
+// ConfigHistory lists the kept configuration epochs, newest first.
+func (c *Client) ConfigHistory(ctx context.Context) ([]ConfigHistoryEntry, error) {
+	var h []ConfigHistoryEntry
+	return h, c.call(ctx, http.MethodGet, "/v1/config/history", nil, &h)
+}
+
+// Rollback makes the configuration of a kept epoch the next epoch.
+func (c *Client) Rollback(ctx context.Context, epoch uint64) (*ConfigResult, error) {
+	var res ConfigResult
+	return &res, c.call(ctx, http.MethodPost, "/v1/config/rollback", RollbackRequest{Epoch: epoch}, &res)
+}
+
 // DryRunConfigYAML asks what applying a YAML configuration would change
 // (see DryRun); nothing is changed. force compares with the current
 // epoch whatever the document's.

@@ -292,6 +292,25 @@ type DryRun struct {
 	Transition []string `json:"transition"`
 }
 
+// ConfigHistoryEntry is one kept epoch in GET /v1/config/history.
+type ConfigHistoryEntry struct {
+	Epoch uint64 `json:"epoch"`
+	// At is when the change was proposed; Author who asked for it
+	// (token id and role, or a subsystem) and Message what it was.
+	At      time.Time `json:"at,omitzero"`
+	Author  string    `json:"author,omitempty"`
+	Message string    `json:"message,omitempty"`
+	// Changes are the differences from the epoch before (absent for the
+	// oldest kept epoch).
+	Changes []ConfigChange `json:"changes,omitempty"`
+}
+
+// RollbackRequest is POST /v1/config/rollback: the kept epoch whose
+// configuration becomes the next epoch.
+type RollbackRequest struct {
+	Epoch uint64 `json:"epoch"`
+}
+
 // Token kinds of TokenRequest.
 const TokenJoin = "join"
 

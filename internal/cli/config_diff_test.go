@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -129,5 +130,34 @@ func TestConfigSchemaDocumented(t *testing.T) {
 	}
 	if n < 100 {
 		t.Errorf("config schema printed only %d fields", n)
+	}
+}
+
+func TestConfigHistoryAndRollback(t *testing.T) {
+	c := newTestCluster(t)
+	ok(t, "resource", "create", "web", "builtin:dummy")
+	before := c.backend.Config().Epoch
+	ok(t, "resource", "create", "db", "builtin:dummy")
+	ok(t, "resource", "delete", "web")
+	out := ok(t, "config", "history")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 4 || !strings.Contains(lines[1], "delete resource web: -resource web") ||
+		!strings.Contains(lines[2], "create resource db: +resource db") || !strings.Contains(lines[1], "token:") {
+		t.Errorf("config history:\n%s", out)
+	}
+	ok(t, "config", "rollback", strconv.FormatUint(before, 10))
+	cfg := c.backend.Config()
+	if len(cfg.Resources) != 1 || cfg.Resources[0].ID != "web" {
+		t.Errorf("after rollback to %d: %+v", before, cfg.Resources)
+	}
+	if out := ok(t, "config", "history", "--last", "1"); !strings.Contains(out, "rollback to epoch "+strconv.FormatUint(before, 10)) {
+		t.Errorf("history after rollback:\n%s", out)
+	}
+	epoch := c.backend.Config().Epoch
+	fails(t, ExitError, "want an earlier epoch than the current", "config", "rollback", strconv.FormatUint(epoch, 10))
+	fails(t, ExitError, "want an earlier epoch than the current", "config", "rollback", "999")
+	fails(t, ExitUsage, `bad epoch "x"`, "config", "rollback", "x")
+	if c.backend.Config().Epoch != epoch {
+		t.Errorf("refused rollbacks moved the epoch")
 	}
 }

@@ -15,7 +15,7 @@ import (
 func newConfigCmd(s streams) *cobra.Command {
 	return groupCmd("config", "Show, export and apply the cluster configuration",
 		newConfigShowCmd(s), newConfigExportCmd(s), newConfigApplyCmd(s), newConfigDiffCmd(s),
-		newConfigSchemaCmd(s))
+		newConfigSchemaCmd(s), newConfigHistoryCmd(s), newConfigRollbackCmd(s))
 }
 
 func newConfigShowCmd(s streams) *cobra.Command {

@@ -129,6 +129,8 @@ func (s *Server) routes() {
 	s.handle("PUT /v1/properties/{name}", admin, s.setProperty)
 	s.handle("GET /v1/config", viewer, s.getConfig)
 	s.handle("POST /v1/config", operator, s.applyConfig) // admin unless operational (authz.go)
+	s.handle("GET /v1/config/history", viewer, s.getHistory)
+	s.handle("POST /v1/config/rollback", admin, s.rollback)
 	s.handle("GET /v1/events", viewer, s.events)
 	s.handle("POST /v1/tokens", admin, s.createToken)
 	s.handle("GET /v1/tokens", admin, s.listTokens)

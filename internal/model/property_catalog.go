@@ -3,11 +3,9 @@ package model
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Errors CheckProperty reports (test with errors.Is).
@@ -23,7 +21,7 @@ const (
 	PropBoolean    PropertyType = "boolean"    // true/false, yes/no, on/off, y/n, 1/0
 	PropInteger    PropertyType = "integer"    // a whole number, maybe negative
 	PropScore      PropertyType = "score"      // an integer, INFINITY or -INFINITY
-	PropTime       PropertyType = "time"       // 30s, 500ms, 15min, 2h, 1m30s or ISO 8601 (PT15M)
+	PropTime       PropertyType = "time"       // 30s, 500ms, 15min, 2h or ISO 8601 (PT15M): ParseTimeSpec
 	PropSelect     PropertyType = "select"     // one of Values
 	PropString     PropertyType = "string"     // anything
 	PropPercentage PropertyType = "percentage" // 80%
@@ -127,12 +125,6 @@ func LookupProperty(name string) (PropertyDef, bool) {
 	return defs[i], true
 }
 
-// pacemakerTime is a Pacemaker interval: a number with an optional unit.
-var pacemakerTime = regexp.MustCompile(`^\s*[0-9]+(\.[0-9]+)?\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$`)
-
-// isoDuration is an ISO 8601 duration (PT15M, P1DT2H).
-var isoDuration = regexp.MustCompile(`^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$`)
-
 // CheckProperty checks a value for a cluster property: the name must be
 // known (with a close match suggested when it is not), writable, and the
 // value of its type. An empty value (removing the property) is always
@@ -174,7 +166,9 @@ func CheckProperty(name, value string) error {
 			return bad("an integer, INFINITY or -INFINITY")
 		}
 	case PropTime:
-		if _, err := time.ParseDuration(value); err != nil && !pacemakerTime.MatchString(value) && !isoDuration.MatchString(value) {
+		// As ClusterOptions reads it (ParseTimeSpec): a value it could not
+		// read would silently be the default.
+		if _, ok := ParseTimeSpec(value); !ok {
 			return bad("a time such as 30s, 500ms, 15min, 2h or PT15M")
 		}
 	case PropPercentage:
