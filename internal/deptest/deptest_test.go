@@ -114,6 +114,11 @@ var netDeps = []string{"github.com/vishvananda/netlink", "github.com/vishvananda
 	"github.com/mdlayher/packet", "github.com/mdlayher/socket", "github.com/josharian/native",
 	"golang.org/x/net", "golang.org/x/sys", "golang.org/x/sync", "golang.org/x/text"}
 
+// libvirtDeps are builtin vm's libvirt RPC client (pure Go, no cgo) and
+// what it imports (its ssh dialer needs golang.org/x/crypto): allowed in
+// internal/agents and, through builtin, in the layers that wire it.
+var libvirtDeps = []string{"github.com/digitalocean/go-libvirt", "golang.org/x/crypto"}
+
 var rules = []rule{
 	{
 		Dir: "internal/model",
@@ -139,9 +144,9 @@ var rules = []rule{
 		Dir: "internal/agents",
 		Why: "agent classes run one operation for the executor: the standard library and the model, " +
 			"never the executor, the store or the scheduler above them; builtin's vip and ping agents need " +
-			"netlink (addresses, routes), raw ARP/NDP announcements and ICMP echo",
+			"netlink (addresses, routes), raw ARP/NDP announcements and ICMP echo, its vm agent libvirt's RPC",
 		OwnAllowed:        []string{"internal/model"},
-		ThirdPartyAllowed: netDeps,
+		ThirdPartyAllowed: append(append([]string{}, netDeps...), libvirtDeps...),
 	},
 	{
 		Dir: "internal/executor",
@@ -181,7 +186,7 @@ var rules = []rule{
 		Dir:               "internal/testcluster",
 		Why:               "the in-process test cluster wires every internal layer together",
 		OwnAllowed:        []string{"internal"},
-		ThirdPartyAllowed: append(append([]string{}, raftDeps...), netDeps...),
+		ThirdPartyAllowed: append(append(append([]string{}, raftDeps...), netDeps...), libvirtDeps...),
 	},
 	{
 		Dir: "internal/watchdog",
@@ -228,14 +233,14 @@ var rules = []rule{
 			"or the test cluster",
 		OwnAllowed:        []string{"internal", "api"},
 		OwnForbidden:      []string{"internal/cli", "internal/testcluster"},
-		ThirdPartyAllowed: append(append([]string{"go.yaml.in/yaml/v3"}, raftDeps...), netDeps...),
+		ThirdPartyAllowed: append(append(append([]string{"go.yaml.in/yaml/v3"}, raftDeps...), netDeps...), libvirtDeps...),
 	},
 	{
 		Dir:        "cmd/paceline",
 		Why:        "main connects the CLI to the process and hands it the daemon (the one wiring package) for init and agent",
 		OwnAllowed: []string{"internal", "api"},
-		ThirdPartyAllowed: append(append([]string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap",
-			"go.yaml.in/yaml/v3"}, raftDeps...), netDeps...),
+		ThirdPartyAllowed: append(append(append([]string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap",
+			"go.yaml.in/yaml/v3"}, raftDeps...), netDeps...), libvirtDeps...),
 	},
 }
 
