@@ -387,3 +387,19 @@ func (h *Host) QemuPID(domain string) int {
 	}
 	return 0
 }
+
+// activeOrNil returns the domains running on the host (failing the test
+// when its libvirtd does not answer).
+func (h *Host) activeOrNil(t *testing.T) []string {
+	t.Helper()
+	lv, err := h.Dial()
+	if err != nil {
+		t.Fatalf("vm: %s: %v", h.Name, err)
+	}
+	defer lv.Disconnect()
+	names, err := ActiveDomains(lv)
+	if err != nil {
+		t.Fatalf("vm: %s: %v", h.Name, err)
+	}
+	return names
+}
