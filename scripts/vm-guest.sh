@@ -22,9 +22,11 @@ kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
 kver=${kernel#/boot/vmlinuz-}
 moddir=/lib/modules/$kver
 [[ -f $moddir/modules.dep ]] || die "no $moddir/modules.dep for kernel $kver"
-[[ -x $busybox ]] && "$busybox" --list | grep -qx httpd ||
+# (grep reads the whole list: grep -q would end the pipe early, and
+# pipefail would take busybox's SIGPIPE for a failure)
+[[ -x $busybox ]] && "$busybox" --list | grep -x httpd >/dev/null ||
 	die "no static busybox with httpd at $busybox (apt-get install busybox-static)"
-file -L "$busybox" 2>/dev/null | grep -q 'dynamically linked' &&
+file -L "$busybox" 2>/dev/null | grep 'dynamically linked' >/dev/null &&
 	die "$busybox is dynamically linked (apt-get install busybox-static)"
 
 stamp="$kernel $(stat -c %s.%Y "$kernel" "$busybox" "$0" | tr '\n' ' ')"
