@@ -71,12 +71,30 @@ func TestVMLiveMigration(t *testing.T) {
 	migrate(t, n, c, vmType, "vm1", g, h1, h2, params)
 	migrate(t, n, c, vmType, "vm1", g, h2, h1, params)
 
+	// A migration that outlives its operation's timeout is aborted: the
+	// guest keeps running on the source, same boot, nothing on the target.
+	_, boot0, err := n.Uptime(g.IP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := h1.Run(c, vmType, "vm1", "migrate_to", params(h1), map[string]string{"migrate_target": h2.Addr}, 1500*time.Millisecond)
+	if res.Status != agents.StatusTimedOut {
+		t.Fatalf("migrate_to with a 1.5 s timeout: %v rc %v (%s), want timed out", res.Status, res.RC, res.ExitReason)
+	}
+	time.Sleep(2 * time.Second) // libvirt cleans up the aborted job on both sides
+	must(t, h1.Run(c, vmType, "vm1", "monitor", params(h1), nil, 10*time.Second), agents.RCOK, "monitor on h1 after the aborted migration")
+	must(t, h2.Run(c, vmType, "vm1", "monitor", params(h2), nil, 10*time.Second), agents.RCNotRunning, "monitor on h2 after the aborted migration")
+	if _, boot1, err := n.Uptime(g.IP); err != nil || boot1 != boot0 {
+		t.Fatalf("after the aborted migration: boot %s, was %s (%v)", boot1, boot0, err)
+	}
+	t.Logf("migrate_to timed out after 1.5 s: aborted, the guest runs on h1 (same boot)")
+
 	// A local-storage guest: the agent refuses to migrate it, it keeps
 	// running on its host.
 	gl := n.NewGuest(2, "local", h1)
 	lp := func(h *Host) map[string]string { return vmParams(gl, h, "local") }
 	must(t, h1.Run(c, vmType, "vm2", "start", lp(h1), nil, 60*time.Second), agents.RCOK, "start local guest on h1")
-	res := h1.Run(c, vmType, "vm2", "migrate_to", lp(h1), map[string]string{"migrate_target": h2.Addr}, 60*time.Second)
+	res = h1.Run(c, vmType, "vm2", "migrate_to", lp(h1), map[string]string{"migrate_target": h2.Addr}, 60*time.Second)
 	must(t, res, agents.RCUnknownError, "migrate_to of a local-storage guest")
 	if !strings.Contains(res.ExitReason, "needs shared storage") {
 		t.Errorf("migrate_to of a local guest: reason %q", res.ExitReason)
