@@ -1,7 +1,10 @@
 package vm
 
 import (
+	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,8 +71,24 @@ func TestVMLiveMigration(t *testing.T) {
 	if _, err := n.WaitPing(g.IP, 90*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	migrate(t, n, c, vmType, "vm1", g, h1, h2, params)
-	migrate(t, n, c, vmType, "vm1", g, h2, h1, params)
+	// Back and forth: 2 migrations, or $PL_VM_MIGRATIONS (rounded up to
+	// an even number, so the guest ends on h1).
+	runs := 2
+	if v, err := strconv.Atoi(os.Getenv("PL_VM_MIGRATIONS")); err == nil && v > 2 {
+		runs = v + v%2
+	}
+	var took, lost, gaps []time.Duration
+	for i := range runs {
+		src, dst := h1, h2
+		if i%2 == 1 {
+			src, dst = h2, h1
+		}
+		d, st := migrate(t, n, c, vmType, "vm1", g, src, dst, params)
+		took = append(took, d)
+		lost = append(lost, time.Duration(st.LossMS())*time.Millisecond)
+		gaps = append(gaps, st.MaxGap)
+	}
+	t.Logf("%d live migrations: migrate_to %s; ping loss %s; longest gap %s", runs, spread(took), spread(lost), spread(gaps))
 
 	// A migration that outlives its operation's timeout is aborted: the
 	// guest keeps running on the source, same boot, nothing on the target.
@@ -119,4 +138,12 @@ func TestVMLiveMigration(t *testing.T) {
 	if got := slices.Concat(n.Hosts[0].activeOrNil(t), n.Hosts[1].activeOrNil(t)); len(got) != 0 {
 		t.Errorf("domains still running after stop: %v", got)
 	}
+}
+
+// spread formats min/median/max of ds.
+func spread(ds []time.Duration) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	return fmt.Sprintf("min %s median %s max %s", r(s[0]), r(s[len(s)/2]), r(s[len(s)-1]))
 }

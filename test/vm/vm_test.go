@@ -1,7 +1,9 @@
 package vm
 
 import (
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,30 +62,43 @@ func TestVMLifecycle(t *testing.T) {
 		t.Logf("watcher's last sample: %v (it samples every 100 ms)", got)
 	}
 
-	pid := h.QemuPID(g.Name)
-	if pid == 0 {
-		t.Fatal("no qemu process for g1 in h1's namespace")
+	// Kill qemu and start again: once, or $PL_VM_ROUNDS times.
+	rounds := 1
+	if v, err := strconv.Atoi(os.Getenv("PL_VM_ROUNDS")); err == nil && v > 1 {
+		rounds = v
 	}
-	syscall.Kill(pid, syscall.SIGKILL)
-	killed := time.Now()
-	var res agents.Result
-	for time.Since(killed) < 10*time.Second {
-		res = h.Run(c, vmType, "vm1", "monitor", p, nil, 10*time.Second)
-		if res.RC == agents.RCNotRunning {
-			break
+	boots := []time.Duration{started + boot}
+	var detects []time.Duration
+	for range rounds {
+		pid := h.QemuPID(g.Name)
+		if pid == 0 {
+			t.Fatal("no qemu process for g1 in h1's namespace")
 		}
-		time.Sleep(50 * time.Millisecond)
+		syscall.Kill(pid, syscall.SIGKILL)
+		killed := time.Now()
+		var res agents.Result
+		for time.Since(killed) < 10*time.Second {
+			res = h.Run(c, vmType, "vm1", "monitor", p, nil, 10*time.Second)
+			if res.RC == agents.RCNotRunning {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		must(t, res, agents.RCNotRunning, "monitor after kill -9 of qemu")
+		detects = append(detects, time.Since(killed))
+		t.Logf("qemu killed: monitor said %q after %s", res.ExitReason, time.Since(killed).Round(time.Millisecond))
+		if !strings.Contains(res.ExitReason, "shut off") {
+			t.Errorf("monitor's reason %q does not say the domain is shut off", res.ExitReason)
+		}
+		start := time.Now()
+		must(t, h.Run(c, vmType, "vm1", "start", p, nil, 60*time.Second), agents.RCOK, "start after the kill")
+		if _, err := n.WaitPing(g.IP, 90*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		boots = append(boots, time.Since(start))
 	}
-	must(t, res, agents.RCNotRunning, "monitor after kill -9 of qemu")
-	t.Logf("qemu killed: monitor said %q after %s", res.ExitReason, time.Since(killed).Round(time.Millisecond))
-	if !strings.Contains(res.ExitReason, "shut off") {
-		t.Errorf("monitor's reason %q does not say the domain is shut off", res.ExitReason)
-	}
-
-	must(t, h.Run(c, vmType, "vm1", "start", p, nil, 60*time.Second), agents.RCOK, "start after the kill")
-	if _, err := n.WaitPing(g.IP, 90*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	t.Logf("%d starts, start to ping: %s; %d kills of qemu, kill to monitor rc 7 (polled every 50 ms): %s",
+		len(boots), spread(boots), len(detects), spread(detects))
 	stop := time.Now()
 	must(t, h.Run(c, vmType, "vm1", "stop", p, nil, 30*time.Second), agents.RCOK, "stop")
 	t.Logf("stop (shutdown_timeout 2s, then destroy) took %s", time.Since(stop).Round(time.Millisecond))
