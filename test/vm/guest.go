@@ -174,7 +174,6 @@ func (n *Net) Uptime(ip string) (float64, string, error) {
 // Pinger pings a guest from the client every 10 ms.
 type Pinger struct {
 	cmd  *exec.Cmd
-	out  *bufio.Scanner
 	done chan PingStats
 }
 

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	libvirt "github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-libvirt/socket/dialers"
 	"github.com/vishvananda/netns"
 )
 
@@ -342,7 +343,7 @@ func (h *Host) Dial() (*libvirt.Libvirt, error) {
 		if err != nil {
 			return
 		}
-		lv = libvirt.New(c)
+		lv = libvirt.NewWithDialer(dialers.NewAlreadyConnected(c))
 		u, _ := url.Parse(h.URI)
 		if err = lv.ConnectToURI(libvirt.RemoteURI(u)); err != nil {
 			c.Close()
