@@ -4,7 +4,8 @@
 # init loads the virtio network drivers, gives eth0 the address named on
 # the kernel command line (pl.ip=ADDR/LEN), answers ping, serves its
 # uptime over HTTP (http://ADDR/cgi-bin/uptime: seconds since boot and the
-# boot id) and writes its uptime to the serial console every second.
+# boot id), writes its uptime to the serial console every second and
+# powers off when the ACPI power button is pressed (busybox acpid).
 #
 # Usage: scripts/vm-guest.sh [CACHE-DIR]
 #   CACHE-DIR defaults to $PL_VM_CACHE, else ~/.cache/paceline/vm-guest.
@@ -39,12 +40,13 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=$work/root
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,www/cgi-bin,lib/modules}
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,www/cgi-bin,lib/modules,etc/acpi/PWRF}
 cp "$busybox" "$root/bin/busybox"
 
 # The network and disk drivers with their dependencies, in load order
 # (modules.dep lists each module's dependencies, the deepest last).
-want=(kernel/drivers/virtio/virtio_pci.ko kernel/drivers/net/virtio_net.ko kernel/drivers/block/virtio_blk.ko)
+want=(kernel/drivers/virtio/virtio_pci.ko kernel/drivers/net/virtio_net.ko kernel/drivers/block/virtio_blk.ko
+	kernel/drivers/acpi/button.ko kernel/drivers/input/evdev.ko)
 order=()
 add_mod() {
 	local m=$1 dep deps
@@ -81,6 +83,8 @@ ip link set eth0 up
 [ -n "$ip" ] && ip addr add "$ip" dev eth0
 echo "pl-guest: up, eth0 $ip, boot_id $(cat /tmp/boot_id)" >/dev/console
 httpd -p 80 -h /www
+# The ACPI power button (libvirt's graceful shutdown) powers the guest off.
+acpid -c /etc/acpi -l /tmp/acpid.log
 while :; do
 	echo "pl-guest: uptime $(cut -d' ' -f1 /proc/uptime)" >/dev/console
 	sleep 1
@@ -93,6 +97,12 @@ printf 'Content-Type: text/plain\r\n\r\n'
 echo "$(cut -d' ' -f1 /proc/uptime) $(cat /tmp/boot_id)"
 CGI
 chmod 755 "$root/www/cgi-bin/uptime"
+cat >"$root/etc/acpi/PWRF/00000080" <<'PWR'
+#!/bin/sh
+echo "pl-guest: power button, powering off" >/dev/console
+poweroff -f
+PWR
+chmod 755 "$root/etc/acpi/PWRF/00000080"
 
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.img"
 cp "$kernel" "$cache/vmlinuz.new" && mv "$cache/vmlinuz.new" "$cache/vmlinuz"

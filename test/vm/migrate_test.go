@@ -130,6 +130,14 @@ func TestVMLiveMigration(t *testing.T) {
 	must(t, h1.Run(c, vmType, "vm2", "monitor", lp(h1), nil, 10*time.Second), agents.RCOK, "local guest still runs on h1")
 	must(t, h2.Run(c, vmType, "vm2", "monitor", lp(h2), nil, 10*time.Second), agents.RCNotRunning, "local guest not on h2")
 
+	// shutdown_timeout 0: no graceful shutdown, destroyed at once.
+	hard := params(h1)
+	hard["shutdown_timeout"] = "0"
+	res = h1.Run(c, vmType, "vm1", "stop", hard, nil, 30*time.Second)
+	must(t, res, agents.RCOK, "stop vm1 with shutdown_timeout 0")
+	if !strings.Contains(res.Output, "destroyed") {
+		t.Errorf("stop with shutdown_timeout 0: output %q does not say the domain was destroyed", res.Output)
+	}
 	for _, h := range n.Hosts {
 		must(t, h.Run(c, vmType, "vm1", "stop", params(h), nil, 30*time.Second), agents.RCOK, "stop vm1 on "+h.Name)
 		must(t, h.Run(c, vmType, "vm2", "stop", lp(h), nil, 30*time.Second), agents.RCOK, "stop vm2 on "+h.Name)

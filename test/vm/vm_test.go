@@ -26,7 +26,7 @@ func newBuiltin(t *testing.T) *builtin.Class {
 
 func vmParams(g *Guest, h *Host, storage string) map[string]string {
 	return map[string]string{"domain": g.Name, "xml": g.XMLPath, "storage": storage, "uri": h.URI,
-		"shutdown_timeout": "2s"}
+		"shutdown_timeout": "20s"}
 }
 
 func must(t *testing.T, res agents.Result, want agents.RC, what string) {
@@ -100,8 +100,12 @@ func TestVMLifecycle(t *testing.T) {
 	t.Logf("%d starts, start to ping: %s; %d kills of qemu, kill to monitor rc 7 (polled every 50 ms): %s",
 		len(boots), spread(boots), len(detects), spread(detects))
 	stop := time.Now()
-	must(t, h.Run(c, vmType, "vm1", "stop", p, nil, 30*time.Second), agents.RCOK, "stop")
-	t.Logf("stop (shutdown_timeout 2s, then destroy) took %s", time.Since(stop).Round(time.Millisecond))
+	res := h.Run(c, vmType, "vm1", "stop", p, nil, 30*time.Second)
+	must(t, res, agents.RCOK, "stop")
+	if strings.Contains(res.Output, "destroyed") {
+		t.Errorf("stop destroyed the guest instead of shutting it down: %s", res.Output)
+	}
+	t.Logf("stop (graceful: the guest powers off on ACPI's power button) took %s", time.Since(stop).Round(time.Millisecond))
 	must(t, h.Run(c, vmType, "vm1", "monitor", p, nil, 10*time.Second), agents.RCNotRunning, "monitor after stop")
 	if pid := h.QemuPID(g.Name); pid != 0 {
 		t.Errorf("qemu %d still runs after stop", pid)
