@@ -94,7 +94,7 @@ func Need(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("vm: needs root for namespaces and libvirtd")
 	}
-	for tool, pkg := range map[string]string{"ip": "iproute2", "unshare": "util-linux", "libvirtd": "libvirt-daemon-system",
+	for tool, pkg := range map[string]string{"ip": "iproute2", "unshare": "util-linux", "nsenter": "util-linux", "libvirtd": "libvirt-daemon-system",
 		"qemu-system-x86_64": "qemu-system-x86", "bindfs": "bindfs", "ping": "iputils-ping", "cpio": "cpio"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("vm: %s is missing (apt-get install %s)", tool, pkg)
@@ -403,4 +403,73 @@ func (h *Host) activeOrNil(t *testing.T) []string {
 		t.Fatalf("vm: %s: %v", h.Name, err)
 	}
 	return names
+}
+
+// pidsOf returns the pids of the host's processes whose program's base
+// name is prog.
+func (h *Host) pidsOf(prog string) []int {
+	out, _ := exec.Command("ip", "netns", "pids", h.NS).Output()
+	var pids []int
+	for _, f := range strings.Fields(string(out)) {
+		b, err := os.ReadFile("/proc/" + f + "/cmdline")
+		if err != nil {
+			continue
+		}
+		arg0, _, _ := strings.Cut(string(b), "\x00")
+		if filepath.Base(arg0) == prog {
+			pid, _ := strconv.Atoi(f)
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// KillLibvirtd SIGKILLs the host's libvirtd (its guests and the shared
+// storage mount live on) and waits until it is gone.
+func (h *Host) KillLibvirtd() {
+	h.net.t.Helper()
+	pids := h.pidsOf("libvirtd")
+	if len(pids) == 0 {
+		h.net.t.Fatalf("vm: no libvirtd on %s", h.Name)
+	}
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for range 50 {
+		if len(h.pidsOf("libvirtd")) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.net.t.Fatalf("vm: libvirtd on %s does not die", h.Name)
+}
+
+// RestartLibvirtd starts libvirtd again inside the host's namespaces (the
+// mount and UTS namespaces its bindfs still holds), where it finds its
+// running guests again, and waits until it answers.
+func (h *Host) RestartLibvirtd() {
+	n := h.net
+	n.t.Helper()
+	holders := h.pidsOf("bindfs")
+	if len(holders) == 0 {
+		n.t.Fatalf("vm: no bindfs left on %s to find its mount namespace", h.Name)
+	}
+	logf, err := os.OpenFile(h.Log, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(holders[0]), "-m", "-u", "-n", "--",
+		"libvirtd", "--listen", "--pid-file", "/run/libvirtd.pid", "--config", "/etc/libvirt/libvirtd.conf")
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		n.t.Fatalf("vm: restart libvirtd on %s: %v", h.Name, err)
+	}
+	go cmd.Wait()
+	n.mu.Lock()
+	n.procs = append(n.procs, cmd)
+	n.mu.Unlock()
+	n.waitLibvirtd(h)
 }

@@ -120,3 +120,46 @@ func TestVMLifecycle(t *testing.T) {
 	}
 	must(t, h.Run(c, vmType, "vm1", "stop", p, nil, 30*time.Second), agents.RCOK, "second stop")
 }
+
+// TestVMLibvirtdDown: when the host's libvirtd is gone, monitor and stop
+// fail with one line naming the unreachable libvirtd (never "not
+// running", which would get the guest started elsewhere while it still
+// runs here); the guest keeps running, and a libvirtd started again finds
+// it and monitor says so.
+func TestVMLibvirtdDown(t *testing.T) {
+	n := NewNet(t, 1)
+	h := n.Hosts[0]
+	n.Watch()
+	c := newBuiltin(t)
+	g := n.NewGuest(1, "shared", nil)
+	p := vmParams(g, h, "shared")
+	must(t, h.Run(c, vmType, "vm1", "start", p, nil, 60*time.Second), agents.RCOK, "start")
+	if _, err := n.WaitPing(g.IP, 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	_, boot0, err := n.Uptime(g.IP)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	h.KillLibvirtd()
+	for _, op := range []string{"monitor", "stop", "start"} {
+		res := h.Run(c, vmType, "vm1", op, p, nil, 10*time.Second)
+		must(t, res, agents.RCUnknownError, op+" without libvirtd")
+		if !strings.Contains(res.ExitReason, "libvirtd unreachable at "+h.URI) || strings.Contains(res.ExitReason, "\n") {
+			t.Errorf("%s without libvirtd: reason %q, want one line naming the unreachable libvirtd", op, res.ExitReason)
+		}
+		t.Logf("%s without libvirtd: rc %d: %s", op, res.RC, res.ExitReason)
+	}
+	if _, err := n.WaitPing(g.IP, 5*time.Second); err != nil {
+		t.Fatalf("the guest died with libvirtd: %v", err)
+	}
+
+	h.RestartLibvirtd()
+	must(t, h.Run(c, vmType, "vm1", "monitor", p, nil, 10*time.Second), agents.RCOK, "monitor after libvirtd's restart")
+	if _, boot1, err := n.Uptime(g.IP); err != nil || boot1 != boot0 {
+		t.Fatalf("after libvirtd's restart: boot %s, was %s (%v)", boot1, boot0, err)
+	}
+	must(t, h.Run(c, vmType, "vm1", "stop", p, nil, 30*time.Second), agents.RCOK, "stop")
+	must(t, h.Run(c, vmType, "vm1", "monitor", p, nil, 10*time.Second), agents.RCNotRunning, "monitor after stop")
+}
