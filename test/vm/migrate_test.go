@@ -108,6 +108,15 @@ func TestVMLiveMigration(t *testing.T) {
 	}
 	t.Logf("migrate_to timed out after 1.5 s: aborted, the guest runs on h1 (same boot)")
 
+	// A target whose libvirtd cannot be reached: one line, the guest stays.
+	res = h1.Run(c, vmType, "vm1", "migrate_to", params(h1), map[string]string{"migrate_target": subnet + "99"}, 30*time.Second)
+	must(t, res, agents.RCUnknownError, "migrate_to an unreachable target")
+	t.Logf("unreachable target: migrate_to refused: %s", res.ExitReason)
+	must(t, h1.Run(c, vmType, "vm1", "monitor", params(h1), nil, 10*time.Second), agents.RCOK, "monitor on h1 after the failed migration")
+	if _, boot1, err := n.Uptime(g.IP); err != nil || boot1 != boot0 {
+		t.Fatalf("after the failed migration: boot %s, was %s (%v)", boot1, boot0, err)
+	}
+
 	// A local-storage guest: the agent refuses to migrate it, it keeps
 	// running on its host.
 	gl := n.NewGuest(2, "local", h1)

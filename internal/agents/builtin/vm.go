@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,11 @@ func (c *Class) vm(ctx context.Context, req *agents.Request) agents.Result {
 	if err != nil {
 		return rc(agents.RCNotConfigured, "%v", err)
 	}
+	if req.Op == "start" || req.Op == "validate-all" {
+		if lvl, ok := req.Meta[vmHALevelMeta]; ok && !slices.Contains(vmHALevels, lvl) {
+			return rc(agents.RCNotConfigured, "meta %s %q of domain %s is not %s", vmHALevelMeta, lvl, p.domain, strings.Join(vmHALevels, " or "))
+		}
+	}
 	switch req.Op {
 	case "validate-all":
 		if _, res := p.readXML(); res != nil {
@@ -64,6 +70,12 @@ func (c *Class) vm(ctx context.Context, req *agents.Request) agents.Result {
 	}
 	return p.migrateFrom(ctx)
 }
+
+// vmHALevelMeta is the meta-attribute naming a VM's HA level, one of
+// vmHALevels (the scheduler acts on it; the agent only checks it).
+const vmHALevelMeta = "ha-level"
+
+var vmHALevels = []string{"NeverStop", "None"}
 
 // Storage kinds of the storage parameter.
 const (

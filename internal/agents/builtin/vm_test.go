@@ -1,11 +1,13 @@
 package builtin
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paceline/paceline/internal/agents"
 )
@@ -51,6 +53,12 @@ func TestVMBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			res := run(t, c, "vm", "vm1", tc.op, tc.params)
+			if tc.name == "valid" {
+				expect(t, res, agents.RCOK, "validate-all")
+				res = c.Run(context.Background(), agents.Request{ResourceID: "vm1", Agent: agents.Type{Class: "builtin", Name: "vm"},
+					Op: "validate-all", Params: tc.params, Meta: map[string]string{"ha-level": "Always"}, Timeout: 5 * time.Second})
+				tc.want, tc.reason = agents.RCNotConfigured, `meta ha-level "Always" of domain g1 is not NeverStop or None`
+			}
 			expect(t, res, tc.want, tc.op)
 			if !strings.Contains(res.ExitReason, tc.reason) || strings.Contains(res.ExitReason, "\n") {
 				t.Fatalf("exit reason %q: want one line containing %q", res.ExitReason, tc.reason)
