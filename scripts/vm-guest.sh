@@ -71,6 +71,10 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in $(cat /lib/modules/order); do insmod /lib/modules/$m 2>/dev/null; done
+# The ACPI power button (libvirt's graceful shutdown) powers the guest
+# off; acpid starts before the network, so a guest that answers ping
+# hears the button.
+acpid -c /etc/acpi -l /tmp/acpid.log
 ip=""
 for arg in $(cat /proc/cmdline); do
 	case $arg in pl.ip=*) ip=${arg#pl.ip=} ;; esac
@@ -83,8 +87,6 @@ ip link set eth0 up
 [ -n "$ip" ] && ip addr add "$ip" dev eth0
 echo "pl-guest: up, eth0 $ip, boot_id $(cat /tmp/boot_id)" >/dev/console
 httpd -p 80 -h /www
-# The ACPI power button (libvirt's graceful shutdown) powers the guest off.
-acpid -c /etc/acpi -l /tmp/acpid.log
 while :; do
 	echo "pl-guest: uptime $(cut -d' ' -f1 /proc/uptime)" >/dev/console
 	sleep 1

@@ -37,6 +37,13 @@ import (
 // The meta-attribute ha-level (NeverStop or None) is read by the
 // scheduler, not here.
 func (c *Class) vm(ctx context.Context, req *agents.Request) agents.Result {
+	res := c.vmOp(ctx, req)
+	// One line, whatever libvirt's messages hold.
+	res.ExitReason = strings.Join(strings.Fields(res.ExitReason), " ")
+	return res
+}
+
+func (c *Class) vmOp(ctx context.Context, req *agents.Request) agents.Result {
 	switch req.Op {
 	case "meta-data":
 		return agents.Result{RC: agents.RCOK, Status: agents.StatusDone, Output: vmMetadata}
@@ -269,11 +276,7 @@ func (p *vmParams) stop(ctx context.Context) agents.Result {
 			grace = max(time.Until(dl)-stopMargin, 0)
 		}
 		if grace > 0 {
-			if err := s.lv.DomainShutdown(dom); err == nil {
-				gctx, cancel := context.WithTimeout(ctx, grace)
-				st, _ = s.waitState(gctx, p.domain, func(st domainState) bool { return !st.active() })
-				cancel()
-			}
+			st = p.shutdown(ctx, s, dom, grace, st)
 		}
 		if st.active() {
 			note = fmt.Sprintf("domain %s did not shut down within %s; destroyed", p.domain, grace)
@@ -293,6 +296,30 @@ func (p *vmParams) stop(ctx context.Context) agents.Result {
 	r := ok()
 	r.Output = note
 	return r
+}
+
+// shutdownRepeat is how often stop presses the guest's power button
+// again while it waits: a guest still booting may miss the first press.
+const shutdownRepeat = 5 * time.Second
+
+// shutdown asks the guest to shut down (ACPI power button, again every
+// shutdownRepeat) and waits up to grace for it to stop; it returns the
+// last state seen.
+func (p *vmParams) shutdown(ctx context.Context, s *vmSession, dom libvirt.Domain, grace time.Duration, st domainState) domainState {
+	gctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	for gctx.Err() == nil {
+		if err := s.lv.DomainShutdown(dom); err != nil {
+			return st
+		}
+		rctx, rcancel := context.WithTimeout(gctx, shutdownRepeat)
+		st, _ = s.waitState(rctx, p.domain, func(st domainState) bool { return !st.active() })
+		rcancel()
+		if !st.active() {
+			break
+		}
+	}
+	return st
 }
 
 func (p *vmParams) monitor(ctx context.Context) agents.Result {
