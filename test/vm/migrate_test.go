@@ -68,7 +68,7 @@ func TestVMLiveMigration(t *testing.T) {
 	params := func(h *Host) map[string]string { return vmParams(g, h, "shared") }
 
 	must(t, h1.Run(c, vmType, "vm1", "start", params(h1), nil, 60*time.Second), agents.RCOK, "start on h1")
-	if _, err := n.WaitPing(g.IP, 90*time.Second); err != nil {
+	if _, err := n.WaitPing(g.IP, 180*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	// Back and forth: 2 migrations, or $PL_VM_MIGRATIONS (rounded up to

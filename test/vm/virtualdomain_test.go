@@ -43,7 +43,7 @@ func TestVirtualDomain(t *testing.T) {
 	start := time.Now()
 	must(t, h1.Run(c, typ, "vd", "start", params(h1), nil, 60*time.Second), agents.RCOK, "VirtualDomain start on h1")
 	started := time.Since(start)
-	boot, err := n.WaitPing(g.IP, 90*time.Second)
+	boot, err := n.WaitPing(g.IP, 180*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func TestVMLifecycle(t *testing.T) {
 	start := time.Now()
 	must(t, h.Run(c, vmType, "vm1", "start", p, nil, 60*time.Second), agents.RCOK, "start")
 	started := time.Since(start)
-	boot, err := n.WaitPing(g.IP, 90*time.Second)
+	boot, err := n.WaitPing(g.IP, 180*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestVMLifecycle(t *testing.T) {
 		}
 		start := time.Now()
 		must(t, h.Run(c, vmType, "vm1", "start", p, nil, 60*time.Second), agents.RCOK, "start after the kill")
-		if _, err := n.WaitPing(g.IP, 90*time.Second); err != nil {
+		if _, err := n.WaitPing(g.IP, 180*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		boots = append(boots, time.Since(start))
@@ -140,7 +140,7 @@ func TestVMLibvirtdDown(t *testing.T) {
 	g := n.NewGuest(1, "shared", nil)
 	p := vmParams(g, h, "shared")
 	must(t, h.Run(c, vmType, "vm1", "start", p, nil, 60*time.Second), agents.RCOK, "start")
-	if _, err := n.WaitPing(g.IP, 90*time.Second); err != nil {
+	if _, err := n.WaitPing(g.IP, 180*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	_, boot0, err := n.Uptime(g.IP)
