@@ -15,15 +15,22 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/builtin"
 	"github.com/paceline/paceline/internal/agents/ocf"
 	"github.com/paceline/paceline/internal/clock"
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/logfile"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/metrics"
+	"github.com/paceline/paceline/internal/node"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
+	"github.com/paceline/paceline/internal/version"
 	"github.com/paceline/paceline/internal/watchdog"
 )
 
@@ -109,6 +116,17 @@ func raftAdvertise(c Config) string {
 // executor (builtin and OCF agents), the runtime, and the API with the
 // peer endpoints on Listen. logw receives the log.
 func Run(ctx context.Context, c Config, logw io.Writer) error {
+	// With log_file, everything logged goes to the rotated file too (the
+	// report collects it through GET /v1/node/log).
+	var logRead httpapi.LogReader
+	if c.LogFile != "" {
+		lf, err := logfile.Open(logfile.Config{Path: c.LogFile})
+		if err != nil {
+			return fmt.Errorf("%w: log_file: %v", ErrConfig, err)
+		}
+		defer lf.Close()
+		logw, logRead = tee{logw, lf}, lf
+	}
 	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level(c.LogLevel)}))
 	logf := func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
 	leases := membership.Config{Heartbeat: c.Heartbeat, TTL: c.LeaseTTL, SelfFenceDeadline: c.SelfFenceDeadline}
@@ -158,16 +176,16 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// before any successor can be elected (followers wait a whole timeout),
 	// yet not at every scheduling hiccup of a loaded host.
 	rc.ElectionTimeout, rc.LeaderLeaseTimeout = rc.HeartbeatTimeout, rc.HeartbeatTimeout*3/4
-	node, err := consensus.NewNode(rc, trans.Transport())
+	cn, err := consensus.NewNode(rc, trans.Transport())
 	if err != nil {
 		trans.Close()
 		return err
 	}
-	defer node.Shutdown()
-	revoked.set(node)
+	defer cn.Shutdown()
+	revoked.set(cn)
 
-	peers := NewPeerClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
-		node.Read(func(s *store.Store) {
+	peers := peer.NewClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
+		cn.Read(func(s *store.Store) {
 			if m, found := s.Member(name); found && m.Address != "" {
 				addr, ok = m.Address, true
 			}
@@ -175,12 +193,23 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return addr, ok
 	}, 5*time.Second)
 	defer peers.Close()
-	backend := NewBackend(node, peers)
+	backend := NewBackend(cn, peers)
 	// The API handler, served on Listen below; the Pacemaker helper
 	// commands' local endpoint (startCompat) writes through it too.
 	joins := pki.NewJoinTokens(ca.Fingerprint())
+	// Gauges are read from this node's copy of the state at each scrape;
+	// the histograms are fed by the runtime's and the executor's hooks.
+	ms := metrics.New(func() metrics.State {
+		leader, quorum := backend.Leader()
+		return httpapi.MetricsState(backend.Config(), backend.Members(), leader, quorum, c.Name, time.Now())
+	})
+	info := func() api.NodeInfo {
+		v := version.Get()
+		return api.NodeInfo{Name: c.Name, Version: v.Version, Revision: v.Revision, GoVersion: v.GoVersion,
+			Platform: v.Platform, Raft: cn.Stats()}
+	}
 	apiSrv := httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
-		Join: joins, Logger: logger})
+		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler(), Info: info, Log: logRead})
 
 	var ex *executor.Executor
 	if c.Role != "witness" {
@@ -210,7 +239,8 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if err != nil {
 			return err
 		}
-		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca}})
+		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca},
+			Observe: func(a agents.Type, op string, took time.Duration) { ms.ObserveOperation(a.String(), op, took) }})
 		if err != nil {
 			return err
 		}
@@ -220,17 +250,17 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	if c.Watchdog != "" {
 		guard = c.SelfFenceDeadline
 	}
-	rt, err := NewRuntime(RuntimeConfig{Name: c.Name, Node: node, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases, Watchdog: guard, Propose: backend.Propose})
+	rt, err := node.New(node.Config{Name: c.Name, Node: cn, Executor: ex, Peers: peers, Logf: logf,
+		Leases: leases, Watchdog: guard, Propose: backend.Propose, ObserveRenewal: ms.ObserveRenewal})
 	if err != nil {
 		return err
 	}
 
-	cas := &caManager{name: c.Name, paths: p, node: node, keys: keys, peers: peers, joins: joins,
+	cas := &caManager{name: c.Name, paths: p, node: cn, keys: keys, peers: peers, joins: joins,
 		propose: backend.Propose, trans: trans, revoked: revoked.Revoked, logf: logf}
 	backend.ca = cas
 	hooks := rt.Hooks()
-	hooks.Peers, hooks.CA, hooks.Trusts = peers, cas, keys.Trusts
+	hooks.Trusts = keys.Trusts
 	// The watchdog is fed only while this node's lease is valid for longer
 	// than the watchdog timeout: a node that is cut off or hung is reset
 	// before its lease expires, and the leader recovers it at expiry.
@@ -263,8 +293,8 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(PeerPrefix, NewPeerHandler(node, hooks))
-	jh := &joinHandler{ca: keys.CA, tokens: joins, node: node, apiTok: func() []pki.TokenRecord { return recs }}
+	mux.Handle(peer.Prefix, newPeerHandler(cn, hooks, peers, cas))
+	jh := &joinHandler{ca: keys.CA, tokens: joins, node: cn, apiTok: func() []pki.TokenRecord { return recs }}
 	mux.Handle("/v1/join", jh)
 	mux.Handle("/v1/join/ca", jh)
 	mux.Handle("/", apiSrv)
@@ -286,7 +316,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	go func() { rt.Run(rctx); close(rtDone) }()
 	defer func() { stop(); <-rtDone }()
 
-	if err := bootstrap(ctx, c, node, keys, logf); err != nil {
+	if err := bootstrap(ctx, c, cn, keys, logf); err != nil {
 		return err
 	}
 	caDone := make(chan struct{})
@@ -362,6 +392,16 @@ func bootstrap(ctx context.Context, c Config, node *consensus.Node, keys *pki.Ke
 	}
 	logf("bootstrapped a new cluster with %s as its first member", c.Name)
 	return os.Remove(mark)
+}
+
+// tee writes every line to the agent's stderr and its log file: a failure
+// of one does not keep the line from the other.
+type tee struct{ a, b io.Writer }
+
+func (t tee) Write(p []byte) (int, error) {
+	_, errA := t.a.Write(p)
+	_, errB := t.b.Write(p)
+	return len(p), errors.Join(errA, errB)
 }
 
 func level(s string) slog.Level {

@@ -13,7 +13,7 @@ import (
 )
 
 // Forwarder hands a proposal to the leader when this node is not it
-// (PeerClient). It blocks until the leader answers or ctx ends; err is a
+// (peer.Client). It blocks until the leader answers or ctx ends; err is a
 // transport or consensus failure, res.Err the store's verdict.
 type Forwarder interface {
 	Forward(ctx context.Context, leader string, cmd store.Command) (res store.Result, err error)

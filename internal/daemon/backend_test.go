@@ -20,6 +20,8 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/node"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
@@ -30,8 +32,8 @@ import (
 type apiCluster struct {
 	t     *testing.T
 	ca    *pki.CA
-	kill  map[string]func()   // node -> stop it abruptly (with a runtime)
-	rts   map[string]*Runtime // node -> its runtime (with a runtime)
+	kill  map[string]func()        // node -> stop it abruptly (with a runtime)
+	rts   map[string]*node.Runtime // node -> its runtime (with a runtime)
 	token string
 	nodes map[string]*consensus.Node
 	srv   map[string]*httptest.Server
@@ -56,7 +58,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 		t.Fatal(err)
 	}
 	tokens := pki.NewTokenSet(rec)
-	c := &apiCluster{t: t, kill: map[string]func(){}, rts: map[string]*Runtime{}, ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
+	c := &apiCluster{t: t, kill: map[string]func(){}, rts: map[string]*node.Runtime{}, ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
 	trans := map[string]*consensus.MemTransport{}
 	names := []string{"n1", "n2", "n3"}
 	for _, name := range names {
@@ -87,9 +89,9 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		peers := NewPeerClient(pki.NodeTLS(ca, cert), c.resolve, 5*time.Second)
-		hooks := PeerHooks{}
-		var rt *Runtime
+		peers := peer.NewClient(pki.NodeTLS(ca, cert), c.resolve, 5*time.Second)
+		hooks := peer.Hooks{}
+		var rt *node.Runtime
 		var ex *executor.Executor
 		if withRuntime {
 			bc, err := builtin.New(builtin.Config{RunDir: t.TempDir()})
@@ -100,7 +102,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rt, err = NewRuntime(RuntimeConfig{Name: name, Node: n, Executor: ex, Peers: peers, Logf: t.Logf,
+			rt, err = node.New(node.Config{Name: name, Node: n, Executor: ex, Peers: peers, Logf: t.Logf,
 				Leases: membership.Config{Heartbeat: 100 * time.Millisecond, TTL: 500 * time.Millisecond, SelfFenceDeadline: 300 * time.Millisecond}})
 			if err != nil {
 				t.Fatal(err)
@@ -109,7 +111,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 			c.rts[name] = rt
 		}
 		mux := http.NewServeMux()
-		mux.Handle(PeerPrefix, NewPeerHandler(n, hooks))
+		mux.Handle(peer.Prefix, newPeerHandler(n, hooks, nil, nil))
 		mux.Handle("/", httpapi.New(httpapi.Config{Backend: NewBackend(n, peers), Tokens: tokens}))
 		s := httptest.NewUnstartedServer(mux)
 		s.TLS = pki.APIServerTLS(ca, cert)
@@ -234,7 +236,7 @@ func TestForwardedRejectionKeepsItsKind(t *testing.T) {
 			break
 		}
 	}
-	b := NewBackend(follower, NewPeerClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second))
+	b := NewBackend(follower, peer.NewClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second))
 	e := follower.Epoch()
 	res, err := b.Propose(context.Background(), store.NewConfigPut(e+5, *follower.Config(), store.Change{}))
 	if err != nil {
@@ -264,7 +266,7 @@ func (c *apiCluster) peerTLS(t *testing.T, name string) *tls.Config {
 func TestPeerEndpointsNeedClusterCertificate(t *testing.T) {
 	c := newAPICluster(t)
 	leader := c.leader()
-	url := "https://" + c.srv[leader].Listener.Addr().String() + PeerPrefix + "propose"
+	url := "https://" + c.srv[leader].Listener.Addr().String() + peer.Prefix + "propose"
 	cmd, _ := store.Encode(store.NewNodeAttrSet(leader, map[string]string{"x": "1"}))
 	epoch := c.nodes[leader].Epoch()
 

@@ -17,6 +17,7 @@ import (
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
@@ -78,7 +79,7 @@ type caManager struct {
 	paths   pki.Paths
 	node    *consensus.Node
 	keys    *pki.Keyring
-	peers   *PeerClient
+	peers   *peer.Client
 	joins   *pki.JoinTokens
 	propose func(context.Context, store.Command) (store.Result, error)
 	// trans is the Raft transport whose connections are cut (nil: none).
@@ -271,7 +272,7 @@ func (m *caManager) renew(ctx context.Context, holder string, signing *pki.CA) e
 	} else {
 		var resp peerRenewResponse
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := m.peers.post(cctx, holder, "renew", peerRenew{CSR: string(csr)}, &resp)
+		err := m.peers.Post(cctx, holder, "renew", peerRenew{CSR: string(csr)}, &resp)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("renew this node's certificate at %s: %w", holder, err)
@@ -347,7 +348,7 @@ func (m *caManager) record(ctx context.Context, leaf *x509.Certificate, certs []
 	if leader == "" {
 		return errors.New("record this node's certificate: no leader")
 	}
-	if err := m.peers.post(cctx, leader, "cert", struct{}{}, nil); err != nil {
+	if err := m.peers.Post(cctx, leader, "cert", struct{}{}, nil); err != nil {
 		return fmt.Errorf("record this node's certificate at %s: %w", leader, err)
 	}
 	return nil
@@ -497,7 +498,7 @@ func (b *Backend) RotateCA(ctx context.Context) (api.CAStatus, error) {
 	case st.Holder == "":
 		return api.CAStatus{}, errors.New("no member is known to hold the CA key: run paceline ca rotate against the node that ran init")
 	default:
-		err = b.ca.peers.post(ctx, st.Holder, "ca-rotate", struct{}{}, nil)
+		err = b.ca.peers.Post(ctx, st.Holder, "ca-rotate", struct{}{}, nil)
 	}
 	if err != nil {
 		return api.CAStatus{}, err
@@ -528,61 +529,61 @@ type peerRenewResponse struct {
 	CertPEM string `json:"cert_pem"`
 }
 
-func (h *PeerHandler) renew(w http.ResponseWriter, r *http.Request) {
+func (h *peerEndpoints) renew(w http.ResponseWriter, r *http.Request) {
 	var req peerRenew
-	if err := decodeStrict(r.Body, &req); err != nil {
-		peerError(w, http.StatusBadRequest, "renew: "+err.Error())
+	if err := peer.DecodeStrict(r.Body, &req); err != nil {
+		peer.Error(w, http.StatusBadRequest, "renew: "+err.Error())
 		return
 	}
-	if h.hooks.CA == nil {
-		peerError(w, http.StatusNotImplemented, "renew: no CA manager on this node")
+	if h.ca == nil {
+		peer.Error(w, http.StatusNotImplemented, "renew: no CA manager on this node")
 		return
 	}
-	certPEM, err := h.hooks.CA.sign([]byte(req.CSR), r.TLS.VerifiedChains[0][0])
+	certPEM, err := h.ca.sign([]byte(req.CSR), r.TLS.VerifiedChains[0][0])
 	switch {
 	case errors.Is(err, errNotHolder):
-		peerError(w, http.StatusServiceUnavailable, "renew: "+err.Error())
+		peer.Error(w, http.StatusServiceUnavailable, "renew: "+err.Error())
 		return
 	case errors.Is(err, errNothingToRenew):
-		peerError(w, http.StatusConflict, "renew: "+err.Error())
+		peer.Error(w, http.StatusConflict, "renew: "+err.Error())
 		return
 	case err != nil:
-		peerError(w, http.StatusBadRequest, "renew: "+err.Error())
+		peer.Error(w, http.StatusBadRequest, "renew: "+err.Error())
 		return
 	}
-	h.hooks.CA.logf("CA: renewed the certificate of %s", caller(r))
-	writeJSON(w, peerRenewResponse{CertPEM: string(certPEM)})
+	h.ca.logf("CA: renewed the certificate of %s", peer.Caller(r))
+	peer.WriteJSON(w, peerRenewResponse{CertPEM: string(certPEM)})
 }
 
 // cert records the certificate the caller presents (on the leader).
-func (h *PeerHandler) cert(w http.ResponseWriter, r *http.Request) {
+func (h *peerEndpoints) cert(w http.ResponseWriter, r *http.Request) {
 	if !h.node.IsLeader() {
-		peerError(w, http.StatusMisdirectedRequest, fmt.Sprintf("not the leader (the leader is %q)", h.node.LeaderID()))
+		peer.Error(w, http.StatusMisdirectedRequest, fmt.Sprintf("not the leader (the leader is %q)", h.node.LeaderID()))
 		return
 	}
 	chain := r.TLS.VerifiedChains[0]
-	if err := recordCert(r.Context(), h.node, certRecord(caller(r), chain[0], pki.Fingerprint(chain[len(chain)-1]))); err != nil {
-		peerError(w, http.StatusServiceUnavailable, err.Error())
+	if err := recordCert(r.Context(), h.node, certRecord(peer.Caller(r), chain[0], pki.Fingerprint(chain[len(chain)-1]))); err != nil {
+		peer.Error(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	writeJSON(w, map[string]bool{"ok": true})
+	peer.WriteJSON(w, map[string]bool{"ok": true})
 }
 
 // caRotate starts a rotation forwarded by another node's API (which
 // checked the admin token).
-func (h *PeerHandler) caRotate(w http.ResponseWriter, r *http.Request) {
-	if h.hooks.CA == nil {
-		peerError(w, http.StatusNotImplemented, "ca-rotate: no CA manager on this node")
+func (h *peerEndpoints) caRotate(w http.ResponseWriter, r *http.Request) {
+	if h.ca == nil {
+		peer.Error(w, http.StatusNotImplemented, "ca-rotate: no CA manager on this node")
 		return
 	}
-	err := h.hooks.CA.rotate(r.Context())
+	err := h.ca.rotate(r.Context())
 	switch {
 	case errors.Is(err, httpapi.ErrRotating):
-		peerError(w, http.StatusConflict, err.Error())
+		peer.Error(w, http.StatusConflict, err.Error())
 	case err != nil:
-		peerError(w, http.StatusServiceUnavailable, "ca-rotate: "+err.Error())
+		peer.Error(w, http.StatusServiceUnavailable, "ca-rotate: "+err.Error())
 	default:
-		writeJSON(w, map[string]bool{"ok": true})
+		peer.WriteJSON(w, map[string]bool{"ok": true})
 	}
 }
 

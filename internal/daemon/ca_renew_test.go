@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
@@ -65,7 +66,7 @@ func TestAgingCertificateIsRenewed(t *testing.T) {
 	waitUntil(t, "caught up", node.CaughtUp)
 
 	dir := t.TempDir()
-	peers := NewPeerClient(pki.NodeTLS(ca, cert), func(string) (string, bool) { return "", false }, time.Second)
+	peers := peer.NewClient(pki.NodeTLS(ca, cert), func(string) (string, bool) { return "", false }, time.Second)
 	t.Cleanup(peers.Close)
 	m := &caManager{name: "n1", paths: pki.Paths{Dir: dir}, node: node, keys: keys, peers: peers, logf: t.Logf}
 	if err := m.reconcile(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paceline/paceline/internal/compat"
 	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
@@ -40,7 +41,7 @@ func newFollowerCompat(t *testing.T) (*apiCluster, string, *compatFixture) {
 
 func newCompatFixture(t *testing.T, c *apiCluster, node string) *compatFixture {
 	t.Helper()
-	peers := NewPeerClient(c.peerTLS(t, node), c.resolve, 5*time.Second)
+	peers := peer.NewClient(c.peerTLS(t, node), c.resolve, 5*time.Second)
 	t.Cleanup(func() { peers.Close() })
 	b := NewBackend(c.nodes[node], peers)
 	waitUntil(t, node+" sees every member", func() bool { return len(b.Members()) == len(c.nodes) })

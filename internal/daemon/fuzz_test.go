@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/paceline/paceline/internal/controller"
+	"github.com/paceline/paceline/internal/peer"
 )
 
 // FuzzLoadConfig feeds arbitrary YAML as /etc/paceline/paceline.yaml: no
@@ -51,9 +52,9 @@ func FuzzPeerBodies(f *testing.F) {
 		var v any
 		switch kind % 6 {
 		case 0:
-			v = &peerHeartbeat{}
+			v = &peer.Heartbeat{}
 		case 1:
-			v = &peerReport{}
+			v = &peer.Report{}
 		case 2:
 			v = &controller.Op{}
 		case 3:
@@ -63,7 +64,7 @@ func FuzzPeerBodies(f *testing.F) {
 		default:
 			v = &peerRemove{}
 		}
-		if err := decodeStrict(strings.NewReader(string(b)), v); err != nil {
+		if err := peer.DecodeStrict(strings.NewReader(string(b)), v); err != nil {
 			return
 		}
 	})

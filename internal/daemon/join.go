@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
 )
@@ -82,35 +83,35 @@ func (h *joinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/join":
 		h.join(w, r)
 	default:
-		peerError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+		peer.Error(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}
 }
 
 func (h *joinHandler) join(w http.ResponseWriter, r *http.Request) {
 	var req joinRequest
-	if err := decodeStrict(http.MaxBytesReader(w, r.Body, 64<<10), &req); err != nil {
-		peerError(w, http.StatusBadRequest, "join request: "+err.Error())
+	if err := peer.DecodeStrict(http.MaxBytesReader(w, r.Body, 64<<10), &req); err != nil {
+		peer.Error(w, http.StatusBadRequest, "join request: "+err.Error())
 		return
 	}
 	ca := h.ca()
 	if !ca.KeyMatches() {
-		peerError(w, http.StatusServiceUnavailable, "this node does not hold the cluster CA key; join through the node that ran init")
+		peer.Error(w, http.StatusServiceUnavailable, "this node does not hold the cluster CA key; join through the node that ran init")
 		return
 	}
 	role := pki.Role(req.Role)
 	if !role.NodeRole() {
-		peerError(w, http.StatusBadRequest, fmt.Sprintf("role %q: want server, witness or client", req.Role))
+		peer.Error(w, http.StatusBadRequest, fmt.Sprintf("role %q: want server, witness or client", req.Role))
 		return
 	}
 	if !nameRE.MatchString(req.Name) {
-		peerError(w, http.StatusBadRequest, fmt.Sprintf("name %q: 1-63 letters, digits, '.', '_' or '-'", req.Name))
+		peer.Error(w, http.StatusBadRequest, fmt.Sprintf("name %q: 1-63 letters, digits, '.', '_' or '-'", req.Name))
 		return
 	}
 	var hosts []string
 	for _, a := range []string{req.Advertise, req.RaftAddr} {
 		host, _, err := net.SplitHostPort(a)
 		if err != nil || host == "" {
-			peerError(w, http.StatusBadRequest, fmt.Sprintf("address %q: want HOST:PORT", a))
+			peer.Error(w, http.StatusBadRequest, fmt.Sprintf("address %q: want HOST:PORT", a))
 			return
 		}
 		hosts = append(hosts, host)
@@ -118,24 +119,24 @@ func (h *joinHandler) join(w http.ResponseWriter, r *http.Request) {
 	var exists bool
 	h.node.Read(func(s *store.Store) { _, exists = s.Member(req.Name) })
 	if exists {
-		peerError(w, http.StatusConflict, fmt.Sprintf("node %q is already a member", req.Name))
+		peer.Error(w, http.StatusConflict, fmt.Sprintf("node %q is already a member", req.Name))
 		return
 	}
 	// The token is spent only by a request that is otherwise acceptable.
 	if err := h.tokens.Redeem(req.Token, time.Now()); err != nil {
-		peerError(w, http.StatusUnauthorized, "join token refused: "+err.Error())
+		peer.Error(w, http.StatusUnauthorized, "join token refused: "+err.Error())
 		return
 	}
 	nc, err := ca.Issue(req.Name, role, hosts, time.Now(), certValidity)
 	if err != nil {
-		peerError(w, http.StatusInternalServerError, err.Error())
+		peer.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	resp := joinResponse{CertPEM: string(nc.CertPEM), KeyPEM: string(nc.KeyPEM), Tokens: h.apiTok()}
 	for _, t := range ca.Trust {
 		resp.TrustPEM = append(resp.TrustPEM, string(pki.EncodeCert(t)))
 	}
-	writeJSON(w, resp)
+	peer.WriteJSON(w, resp)
 }
 
 // Join makes DataDir a node of an existing cluster (step 1 above).
@@ -263,7 +264,7 @@ type peerJoinRequest struct {
 // completeJoin is step 2: called by the agent when the join mark exists,
 // after its Raft transport listens. It retries until the seed answers or
 // ctx ends, then drops the mark.
-func completeJoin(ctx context.Context, c Config, peers *PeerClient, logf func(string, ...any)) error {
+func completeJoin(ctx context.Context, c Config, peers *peer.Client, logf func(string, ...any)) error {
 	mark := filepath.Join(c.DataDir, joinFile)
 	b, err := os.ReadFile(mark)
 	if err != nil {
@@ -273,7 +274,7 @@ func completeJoin(ctx context.Context, c Config, peers *PeerClient, logf func(st
 	req := peerJoinRequest{RaftAddr: raftAdvertise(c), APIAddr: c.Advertise}
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := peers.postAddr(cctx, seed, "join", req, nil)
+		err := peers.PostAddr(cctx, seed, "join", req, nil)
 		cancel()
 		if err == nil {
 			logf("joined the cluster through %s", seed)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
-	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -21,7 +21,7 @@ import (
 // store and the Raft configuration (consensus.Node.Leave). Every node
 // refuses a revoked certificate in every new mutual-TLS handshake (Raft
 // transport and peer calls: pki.NodeTLSRevoking) and on every peer call
-// (PeerHandler.ServeHTTP), so the removed node can neither rejoin with
+// (peer.Handler.ServeHTTP), so the removed node can neither rejoin with
 // its certificate nor call a peer endpoint.
 
 // ErrRemove wraps refusals of a node removal.
@@ -101,11 +101,11 @@ func (b *Backend) RemoveNode(ctx context.Context, name string) error {
 		return removeNode(ctx, b.node, name, time.Now())
 	}
 	leader := b.node.LeaderID()
-	p, ok := b.fwd.(*PeerClient)
+	p, ok := b.fwd.(*peer.Client)
 	if leader == "" || !ok || leader == b.node.ID() {
 		return consensus.ErrNotLeader
 	}
-	return p.post(ctx, leader, "remove", peerRemove{Node: name}, nil)
+	return p.Post(ctx, leader, "remove", peerRemove{Node: name}, nil)
 }
 
 // peerRemove is POST /internal/v1/remove: a server forwards a removal to
@@ -114,14 +114,14 @@ type peerRemove struct {
 	Node string `json:"node"`
 }
 
-func (h *PeerHandler) remove(w http.ResponseWriter, r *http.Request) {
+func (h *peerEndpoints) remove(w http.ResponseWriter, r *http.Request) {
 	var req peerRemove
-	if err := decodeStrict(r.Body, &req); err != nil {
-		peerError(w, http.StatusBadRequest, "remove: "+err.Error())
+	if err := peer.DecodeStrict(r.Body, &req); err != nil {
+		peer.Error(w, http.StatusBadRequest, "remove: "+err.Error())
 		return
 	}
 	if !h.node.IsLeader() {
-		peerError(w, http.StatusMisdirectedRequest, fmt.Sprintf("not the leader (the leader is %q)", h.node.LeaderID()))
+		peer.Error(w, http.StatusMisdirectedRequest, fmt.Sprintf("not the leader (the leader is %q)", h.node.LeaderID()))
 		return
 	}
 	if err := removeNode(r.Context(), h.node, req.Node, time.Now()); err != nil {
@@ -131,28 +131,8 @@ func (h *PeerHandler) remove(w http.ResponseWriter, r *http.Request) {
 		} else if errors.Is(err, ErrRemove) {
 			code = http.StatusConflict
 		}
-		peerError(w, code, err.Error())
+		peer.Error(w, code, err.Error())
 		return
 	}
-	writeJSON(w, map[string]bool{"ok": true})
-}
-
-// leaderOnly are the commands only the leader proposes, to itself (joins,
-// removals, liveness, op results, certificates): no peer may forward them.
-var leaderOnly = map[store.Type]bool{
-	store.TypeNodeJoin: true, store.TypeNodeLeave: true, store.TypeNodeState: true,
-	store.TypeOpResult: true, store.TypeNodeCert: true, store.TypeCertRevoke: true,
-}
-
-// peerRoles are the node roles each peer endpoint accepts.
-var peerRoles = map[string][]pki.Role{
-	"propose":   {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // every node's API forwards writes
-	"heartbeat": {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // every member holds a lease
-	"report":    {pki.RoleServer, pki.RoleClient},                  // a witness runs nothing
-	"exec":      {pki.RoleServer, pki.RoleWitness},                 // only a voter can lead
-	"join":      {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // forwarding: servers only (join)
-	"remove":    {pki.RoleServer},                                  // forwarded by a server's API
-	"renew":     {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // every member renews (ca.go)
-	"cert":      {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // every member's certificate is recorded
-	"ca-rotate": {pki.RoleServer, pki.RoleWitness, pki.RoleClient}, // every node's API forwards, as propose
+	peer.WriteJSON(w, map[string]bool{"ok": true})
 }

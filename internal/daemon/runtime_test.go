@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/paceline/paceline/api"
-	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -125,17 +124,17 @@ func TestRuntimeRefusesOldTermsAndReportsBusyOps(t *testing.T) {
 		Params: map[string]string{"op_sleep": "300ms"}, Timeout: 5 * time.Second, TargetRC: 7, Controller: "test", TransitionKey: "test:1:1"}
 	old := probe
 	old.Term = term - 1
-	if err := rt.exec(old); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("term %d", term)) {
+	if err := rt.Exec(old); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("term %d", term)) {
 		t.Fatalf("an op of term %d on a node in term %d: %v, want a refusal naming both", term-1, term, err)
 	}
 	probe.Term = term
-	if err := rt.exec(probe); err != nil {
+	if err := rt.Exec(probe); err != nil {
 		t.Fatal(err)
 	}
-	if busy := rt.renewal().Busy; len(busy) != 1 || busy[0] != (controller.Busy{Resource: "probe-me", Controller: "test", Key: "test:1:1"}) {
+	if busy := rt.Busy(); len(busy) != 1 || busy[0] != (controller.Busy{Resource: "probe-me", Controller: "test", Key: "test:1:1"}) {
 		t.Fatalf("busy right after exec = %+v, want probe-me of test", busy)
 	}
-	waitUntil(t, "the probe's result delivered", func() bool { return len(rt.renewal().Busy) == 0 })
+	waitUntil(t, "the probe's result delivered", func() bool { return len(rt.Busy()) == 0 })
 	// Taken means queued for the controller, which records it next.
 	waitUntil(t, "the probe recorded", func() (recorded bool) {
 		c.nodes[follower].Read(func(s *store.Store) {
@@ -146,7 +145,7 @@ func TestRuntimeRefusesOldTermsAndReportsBusyOps(t *testing.T) {
 	})
 }
 
-// A peer's 400 is ErrPeerRejected: the results loop drops such a result
+// A peer's 400 is peer.ErrRejected: the results loop drops such a result
 // instead of sending it again forever.
 func TestPeerRejectionIsTold(t *testing.T) {
 	c := newCluster(t, true)
@@ -154,48 +153,10 @@ func TestPeerRejectionIsTold(t *testing.T) {
 		l := c.leader()
 		return l != "" && c.rts[l].Controller() != nil
 	})
-	peers := NewPeerClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second)
+	peers := peer.NewClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second)
 	defer peers.Close()
 	err := peers.Heartbeat(context.Background(), c.leader(), controller.Renewal{Watchdog: -time.Millisecond})
-	if !errors.Is(err, ErrPeerRejected) || !strings.Contains(err.Error(), "watchdog_ms is negative") {
-		t.Fatalf("a heartbeat with a negative watchdog: %v, want ErrPeerRejected naming watchdog_ms", err)
-	}
-}
-
-// A call to a leader that died with its host may hang until its timeout;
-// whileLeads gives it up, cancelling it, as soon as another node leads, so
-// that a renewal reaches the new leader inside the lease margin.
-func TestCallToALeaderThatNoLongerLeadsIsGivenUp(t *testing.T) {
-	var leader atomic.Value
-	leader.Store("n1")
-	now := func() string { return leader.Load().(string) }
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	time.AfterFunc(50*time.Millisecond, func() { leader.Store("n2") })
-	gaveUp := make(chan error, 1)
-	err := whileLeads(ctx, "n1", now, 5*time.Millisecond, func(ctx context.Context, to string) error {
-		<-ctx.Done() // the dead leader's host never answers
-		gaveUp <- ctx.Err()
-		return ctx.Err()
-	})
-	if !errors.Is(err, consensus.ErrNotLeader) {
-		t.Fatalf("the call to n1 after n2 took over: %v, want consensus.ErrNotLeader", err)
-	}
-	select {
-	case cerr := <-gaveUp:
-		if !errors.Is(cerr, context.Canceled) {
-			t.Fatalf("the abandoned call's context ended with %v, want context.Canceled", cerr)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the abandoned call's context was not cancelled")
-	}
-	// A leader that still leads is waited for, and its answer returned.
-	errSlow := errors.New("slow answer")
-	err = whileLeads(ctx, "n2", now, 5*time.Millisecond, func(ctx context.Context, to string) error {
-		time.Sleep(50 * time.Millisecond)
-		return errSlow
-	})
-	if !errors.Is(err, errSlow) {
-		t.Fatalf("the call to n2, which leads: %v, want its own answer", err)
+	if !errors.Is(err, peer.ErrRejected) || !strings.Contains(err.Error(), "watchdog_ms is negative") {
+		t.Fatalf("a heartbeat with a negative watchdog: %v, want peer.ErrRejected naming watchdog_ms", err)
 	}
 }

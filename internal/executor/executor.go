@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/paceline/paceline/internal/agents"
@@ -47,6 +49,10 @@ type Config struct {
 	// Clock schedules recurring monitors and stamps records. Default
 	// clock.Real{}.
 	Clock Clock
+	// Observe, if set, is called on the executor's loop with the agent,
+	// action and duration of every completed execution (the daemon's
+	// metrics hook); it must not block.
+	Observe func(agent agents.Type, op string, took time.Duration)
 }
 
 // Errors returned by Exec, Probe and Cancel.
@@ -105,29 +111,46 @@ type Executor struct {
 	closed    bool
 	baseCtx   context.Context
 	cancelAll context.CancelFunc
+
+	// mdMu guards md, the agents' parsed meta-data by type (read by
+	// workers).
+	mdMu sync.Mutex
+	md   map[agents.Type]*agents.Metadata
 }
 
 type resource struct {
-	id        string
-	queue     []*job
-	running   *job
-	recurring map[string]*recurring // by opKey
+	id string
+	// params and meta are those of the instance's last start (or
+	// migrate_from, reload): its stop runs with them, whatever the
+	// configuration says now, as Pacemaker stops with the parameters the
+	// history recorded for the start.
+	params, meta map[string]string
+	queue        []*job
+	running      *job
+	recurring    map[string]*recurring // by opKey
 }
 
 type job struct {
 	op     Op
 	callID int
-	rec    *recurring // nil for one-shot ops
-	cancel context.CancelFunc
+	// digests are set by the worker for a start, migrate_from or reload.
+	digests digests
+	rec     *recurring // nil for one-shot ops
+	cancel  context.CancelFunc
 }
 
 type recurring struct {
-	op        Op
-	callID    int
-	timer     clock.Timer // armed between runs
-	queued    bool
-	running   bool
-	cancelled bool
+	op     Op
+	callID int
+	// reported says a run of this call was reported; rc and status are
+	// what it reported last. A run that repeats them is not reported
+	// again (Pacemaker's executor reports recurring results on change).
+	reported   bool
+	rc, status int
+	timer      clock.Timer // armed between runs
+	queued     bool
+	running    bool
+	cancelled  bool
 }
 
 type rcState struct {
@@ -160,15 +183,19 @@ func New(cfg Config) (*Executor, error) {
 	return e, nil
 }
 
-// Results returns the channel every execution's result is delivered on,
-// in completion order. It is closed when Close has finished; results not
+// Results returns the channel results are delivered on, in completion
+// order: every execution of a one-shot op; of a recurring op the first
+// run and each run whose exit code or status differs from the previous
+// one (and its cancellation). It is closed when Close has finished; results not
 // read by then are dropped.
 func (e *Executor) Results() <-chan Result { return e.results }
 
 // Exec queues op behind the resource's other operations and returns its
 // call id. A recurring monitor replaces one with the same name and
-// interval; a stop first cancels the resource's recurring monitors (as
-// Pacemaker's controller does), so none runs after it.
+// interval; a stop, promote, demote or migrate_to first cancels the
+// resource's recurring monitors (as Pacemaker's controller does), so none
+// of the old role runs after it. A stop runs with the parameters of the
+// resource's last start here (the instance's own), when there was one.
 func (e *Executor) Exec(op Op) (int, error) {
 	switch {
 	case op.Resource == "" || op.Name == "":
@@ -294,8 +321,19 @@ func (e *Executor) resource(id string) *resource {
 func (e *Executor) exec(op Op) int {
 	r := e.resource(op.Resource)
 	e.nextCall++
+	switch op.Name {
+	case "start", "migrate_from", "reload", "reload-agent":
+		r.params, r.meta = op.Params, op.Meta
+	case "stop":
+		if r.params != nil {
+			op.Params = r.params
+		}
+	}
 	j := &job{op: op, callID: e.nextCall}
-	if op.Name == "stop" {
+	switch op.Name {
+	case "stop", "promote", "demote", "migrate_to":
+		// The role (or the node) changes: the monitors of the old role
+		// end; the controller asks for those of the new one.
 		for _, rec := range r.recurring {
 			e.cancel(r, rec)
 		}
@@ -364,6 +402,14 @@ func (e *Executor) next(r *resource) {
 		if agent == nil {
 			res = agents.Failed(agents.RCNotInstalled, agents.StatusNotInstalled, "no agent class %q on this node", j.op.Agent.Class)
 		} else {
+			switch req.Op {
+			case "start", "migrate_from", "reload", "reload-agent":
+				md := e.metadata(ctx, agent, req)
+				j.digests = digestsOf(req.Params, md)
+				if req.Op == "reload-agent" && md != nil && md.ReloadAction() == "reload" {
+					req.Op = "reload" // a legacy agent's reload
+				}
+			}
 			res = agent.Run(ctx, req)
 		}
 		cancel()
@@ -404,6 +450,12 @@ func (e *Executor) due(r *resource, rec *recurring) {
 
 // report queues the record of an execution; runs on the loop.
 func (e *Executor) report(j *job, res agents.Result, started time.Time) {
+	if rec := j.rec; rec != nil && res.Status != agents.StatusCancelled {
+		if rec.reported && rec.rc == int(res.RC) && rec.status == int(res.Status) {
+			return // an unchanged repetition
+		}
+		rec.reported, rec.rc, rec.status = true, int(res.RC), int(res.Status)
+	}
 	op := j.op
 	key := opKey(op.Name, op.Interval)
 	if op.Name == "stop" && res.Status == agents.StatusDone && res.RC == agents.RCOK {
@@ -436,6 +488,74 @@ func (e *Executor) report(j *job, res agents.Result, started time.Time) {
 		ExitReason:    res.ExitReason,
 		MigrateSource: op.Meta["migrate_source"],
 		MigrateTarget: op.Meta["migrate_target"],
+		Digest:        j.digests.all,
+		RestartDigest: j.digests.restart,
+		ForceRestart:  j.digests.force,
+	}
+	if (op.Name == "reload" || op.Name == "reload-agent") && res.Status == agents.StatusDone && res.RC == agents.RCOK {
+		// The instance now runs with the reloaded parameters: its history
+		// records them as its start's, as Pacemaker's does, so the
+		// scheduler compares the configuration with them.
+		rec.Operation, rec.ID = "start", op.Resource+"_"+opKey("start", 0)
 	}
 	e.outbox = append(e.outbox, Result{Resource: op.Resource, Agent: op.Agent, Record: rec, Output: res.Output})
+	if e.cfg.Observe != nil {
+		e.cfg.Observe(op.Agent, op.Name, res.Duration)
+	}
+}
+
+// digests are what the history records of the parameters a start ran
+// with (Pacemaker's op-digest, op-restart-digest and op-force-restart):
+// the scheduler compares them with the configuration to restart or reload
+// a resource whose definition changed.
+type digests struct {
+	all, restart, force string
+}
+
+// digestsOf computes the digests of params; md (nil when unknown) says
+// which parameters force a restart.
+func digestsOf(params map[string]string, md *agents.Metadata) digests {
+	d := digests{all: model.ParamDigest(params)}
+	if md == nil {
+		return d
+	}
+	force := md.ForceRestart()
+	if force == nil {
+		return d // the agent cannot reload: every change restarts
+	}
+	keep := map[string]string{}
+	for _, p := range force {
+		if v, ok := params[p]; ok {
+			keep[p] = v
+		}
+	}
+	d.restart = model.ParamDigest(keep)
+	d.force = " " + strings.Join(force, " ") + " "
+	return d
+}
+
+// metadata returns the agent's parsed meta-data, asking the agent once
+// per type (nil when it cannot say).
+func (e *Executor) metadata(ctx context.Context, agent Agent, req agents.Request) *agents.Metadata {
+	e.mdMu.Lock()
+	md, ok := e.md[req.Agent]
+	e.mdMu.Unlock()
+	if ok {
+		return md
+	}
+	res := agent.Run(ctx, agents.Request{ResourceID: req.ResourceID, Agent: req.Agent, Op: "meta-data", Timeout: 5 * time.Second, Node: req.Node})
+	if res.Status != agents.StatusDone || res.RC != agents.RCOK {
+		return nil
+	}
+	parsed, err := agents.ParseMetadata([]byte(res.Output))
+	if err != nil {
+		return nil
+	}
+	e.mdMu.Lock()
+	defer e.mdMu.Unlock()
+	if e.md == nil {
+		e.md = map[agents.Type]*agents.Metadata{}
+	}
+	e.md[req.Agent] = &parsed
+	return &parsed
 }

@@ -34,4 +34,7 @@ type Result struct {
 	Explain map[string]*Explanation
 	// Resources lists every resource id the scheduler knows, in order.
 	Resources []string
+	// Instances describes each primitive and clone instance by its
+	// scheduler id, for the plan layer (see Instance).
+	Instances map[string]*Instance
 }

@@ -1,9 +1,6 @@
 package sched
 
 import (
-	"crypto/md5"
-	"encoding/hex"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -57,31 +54,8 @@ func (ws *workingSet) params(r *resource, n *node) map[string]string {
 	return out
 }
 
-func xmlEscape(s string) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\"", "&quot;", "\n", "&#10;", "\r", "&#13;", "\t", "&#9;")
-	return r.Replace(s)
-}
-
 // digest is Pacemaker's operation digest of a parameter set.
-func digest(params map[string]string) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(" <parameters")
-	for _, k := range keys {
-		b.WriteString(" ")
-		b.WriteString(k)
-		b.WriteString("=\"")
-		b.WriteString(xmlEscape(params[k]))
-		b.WriteString("\"")
-	}
-	b.WriteString("/>\n")
-	sum := md5.Sum([]byte(b.String()))
-	return hex.EncodeToString(sum[:])
-}
+func digest(params map[string]string) string { return model.ParamDigest(params) }
 
 type digestResult int
 

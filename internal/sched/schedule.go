@@ -69,6 +69,7 @@ func Schedule(in Input) (res *Result, err error) {
 	res.Changes = ws.summary()
 	res.Actions = ws.exportActions()
 	res.Revised = ws.view(true)
+	res.Instances = ws.exportInstances()
 	for _, r := range ws.resources {
 		var walk func(r *resource)
 		walk = func(r *resource) {

@@ -42,6 +42,7 @@ func (s *Store) configRollback(p *ConfigRollback) (bool, error) {
 func (s *Store) commit(cfg model.Config, ch Change) {
 	cfg.Epoch = s.config.Epoch + 1
 	s.config = cfg
+	s.options = model.ParseClusterOptions(cfg.Properties)
 	s.ensureMemberNodes()
 	s.history = append(s.history, HistoryEntry{Epoch: cfg.Epoch, Config: clone(s.config), Change: ch})
 	if over := len(s.history) - HistoryLimit; over > 0 {

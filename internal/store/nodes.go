@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/paceline/paceline/internal/model"
@@ -130,7 +131,7 @@ func (s *Store) memberNames() []string {
 func (s *Store) Members() []Member {
 	ms := make([]Member, 0, len(s.members))
 	for _, n := range s.memberNames() {
-		ms = append(ms, clone(*s.members[n]))
+		ms = append(ms, cloneMember(s.members[n]))
 	}
 	return ms
 }
@@ -141,7 +142,7 @@ func (s *Store) Member(name string) (Member, bool) {
 	if m == nil {
 		return Member{}, false
 	}
-	return clone(*m), true
+	return cloneMember(m), true
 }
 
 // Status returns the observed status as the scheduler reads it (a deep
@@ -154,21 +155,84 @@ func (s *Store) Member(name string) (Member, bool) {
 func (s *Store) Status() *model.Status {
 	st := &model.Status{}
 	for _, n := range s.memberNames() {
-		m := s.members[n]
-		ns := model.NodeStatus{
-			Name:       m.Name,
-			Attributes: clone(m.Attributes),
-			Resources:  clone(m.Resources),
-		}
-		switch m.State {
-		case StateOnline:
-			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "true", "online", "member", "member"
-		case StateUnclean:
-			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "member"
-		default:
-			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "down"
-		}
-		st.Nodes = append(st.Nodes, ns)
+		st.Nodes = append(st.Nodes, s.members[n].NodeStatus())
 	}
 	return st
+}
+
+// NodeStatus returns the member as the scheduler reads it (a deep copy;
+// see Store.Status for how liveness maps to Pacemaker's node state).
+func (m *Member) NodeStatus() model.NodeStatus {
+	ns := model.NodeStatus{
+		Name:       m.Name,
+		Attributes: maps.Clone(m.Attributes),
+		Resources:  cloneHistory(m.Resources),
+	}
+	switch m.State {
+	case StateOnline:
+		ns.InCluster, ns.Peer, ns.Join, ns.Expected = "true", "online", "member", "member"
+	case StateUnclean:
+		ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "member"
+	default:
+		ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "down"
+	}
+	return ns
+}
+
+// MemberStates returns every member without its attributes and operation
+// history: what liveness bookkeeping needs, cheap to copy.
+func (s *Store) MemberStates() []Member {
+	ms := make([]Member, 0, len(s.members))
+	for _, n := range s.memberNames() {
+		m := *s.members[n]
+		m.Attributes, m.Resources = nil, nil
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// OpRecord returns a copy of the recorded operation of resource rsc on
+// node with that name and interval (the newest, when the history holds a
+// last and a last-failure entry of it).
+func (s *Store) OpRecord(node, rsc, operation string, interval int64) (model.OpRecord, bool) {
+	m := s.members[node]
+	if m == nil {
+		return model.OpRecord{}, false
+	}
+	var out model.OpRecord
+	found := false
+	for i := range m.Resources {
+		if m.Resources[i].ID != rsc {
+			continue
+		}
+		for _, op := range m.Resources[i].Ops {
+			if op.Operation == operation && op.Interval == interval && (!found || op.CallID >= out.CallID) {
+				out, found = op, true
+			}
+		}
+	}
+	return out, found
+}
+
+// cloneMember deep-copies a member without a JSON round trip (the
+// controller and the API copy members often).
+func cloneMember(m *Member) Member {
+	c := *m
+	c.Attributes = maps.Clone(m.Attributes)
+	c.Resources = cloneHistory(m.Resources)
+	return c
+}
+
+// cloneHistory deep-copies operation histories (an OpRecord holds only
+// values).
+func cloneHistory(rs []model.ResourceHistory) []model.ResourceHistory {
+	if rs == nil {
+		return nil
+	}
+	out := make([]model.ResourceHistory, len(rs))
+	for i := range rs {
+		out[i] = rs[i]
+		out[i].Ops = slices.Clone(rs[i].Ops)
+	}
+	return out
 }

@@ -104,32 +104,78 @@ func (s *Store) failCountClear(p *FailCountClear) (bool, error) {
 			ms = append(ms, s.members[n])
 		}
 	}
+	ids := s.cleanupIDs(p.Resource)
 	changed := false
 	for _, m := range ms {
 		for k := range m.Attributes {
-			if matchFailAttr(k, p) {
-				delete(m.Attributes, k)
-				changed = true
+			for _, id := range ids {
+				q := *p
+				q.Resource = id
+				if matchFailAttr(k, &q) {
+					delete(m.Attributes, k)
+					changed = true
+					break
+				}
 			}
 		}
-		i := slices.IndexFunc(m.Resources, func(r model.ResourceHistory) bool { return r.ID == p.Resource })
-		if i < 0 {
-			continue
+		for _, id := range ids {
+			if p.History {
+				n := len(m.Resources)
+				m.Resources = slices.DeleteFunc(m.Resources, func(r model.ResourceHistory) bool { return historyOf(r.ID, id) })
+				changed = changed || len(m.Resources) != n
+				continue
+			}
+			for i := range m.Resources {
+				rh := &m.Resources[i]
+				if !historyOf(rh.ID, id) {
+					continue
+				}
+				n := len(rh.Ops)
+				rh.Ops = slices.DeleteFunc(rh.Ops, func(o model.OpRecord) bool {
+					return o.ID == rh.ID+"_last_failure_0" &&
+						(p.Operation == "" || o.Operation == p.Operation && o.Interval == p.Interval)
+				})
+				changed = changed || len(rh.Ops) != n
+			}
 		}
-		if p.History {
-			m.Resources = slices.Delete(m.Resources, i, i+1)
-			changed = true
-			continue
-		}
-		rh := &m.Resources[i]
-		n := len(rh.Ops)
-		rh.Ops = slices.DeleteFunc(rh.Ops, func(o model.OpRecord) bool {
-			return o.ID == p.Resource+"_last_failure_0" &&
-				(p.Operation == "" || o.Operation == p.Operation && o.Interval == p.Interval)
-		})
-		changed = changed || len(rh.Ops) != n
 	}
 	return changed, nil
+}
+
+// cleanupIDs lists the resource ids a cleanup of id covers: id itself
+// and, when the configuration names a group or clone so, every resource
+// inside it (a clone's primitive, whose history holds its instances).
+func (s *Store) cleanupIDs(id string) []string {
+	ids := []string{id}
+	var find func(rs []model.Resource) *model.Resource
+	find = func(rs []model.Resource) *model.Resource {
+		for i := range rs {
+			if rs[i].ID == id {
+				return &rs[i]
+			}
+			if r := find(rs[i].Children); r != nil {
+				return r
+			}
+		}
+		return nil
+	}
+	var walk func(rs []model.Resource)
+	walk = func(rs []model.Resource) {
+		for i := range rs {
+			ids = append(ids, rs[i].ID)
+			walk(rs[i].Children)
+		}
+	}
+	if r := find(s.config.Resources); r != nil {
+		walk(r.Children)
+	}
+	return ids
+}
+
+// historyOf reports whether history id hid belongs to resource id: the
+// id itself, or one of its clone instances ("id:2").
+func historyOf(hid, id string) bool {
+	return hid == id || (strings.HasPrefix(hid, id+":") && !strings.Contains(hid[len(id)+1:], ":"))
 }
 
 // matchFailAttr reports whether k is a fail-count or last-failure attribute
@@ -144,6 +190,9 @@ func matchFailAttr(k string, p *FailCountClear) bool {
 		rest = k[len("last-failure-"):]
 	default:
 		return false
+	}
+	if r, _, _ := strings.Cut(rest, "#"); r != p.Resource && historyOf(r, p.Resource) {
+		rest = p.Resource + rest[len(r):] // an instance's: "id:1#op_0"
 	}
 	if rest == p.Resource {
 		return true

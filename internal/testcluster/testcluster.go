@@ -1,13 +1,16 @@
 // Package testcluster runs N Paceline nodes in one process for fault
 // tests: each node has a consensus.Node on hashicorp/raft's in-memory
 // transport, an executor with the builtin agents (state in a temporary
-// directory), a lease holder, and, while it leads, a controller.
+// directory) and the node runtime of package node, the daemon's own
+// (leases, self-fencing, results, the controller while it leads), reaching
+// the others in memory (links) instead of over mutual TLS.
 //
 // Time: Raft runs on real time; leases, recurring monitors and the
 // scheduler run on one fake clock (clock.Fake) that only the test moves,
-// with Advance or Eventually. Every Advance step of one heartbeat delivers
-// the heartbeats of the nodes that can reach the leader and then lets any
-// node whose lease expired fence itself (stop its resources).
+// with Advance or Eventually. Every Advance step of one heartbeat has
+// every node renew its lease with the leader it can reach (node.Runtime.Renew)
+// and then check it (CheckLease: a node whose lease is due to lapse stops
+// its resources).
 //
 // Every start and stop the agents perform is recorded with both clocks
 // (Events), and CheckNeverActiveTwice replays them to check DESIGN.md's
@@ -19,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -34,6 +38,7 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/node"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -74,10 +79,15 @@ type Cluster struct {
 	active map[string]map[string]agents.Type // resource -> node -> agent
 	double []string                          // violations seen
 	lost   map[string]bool                   // nodes whose dispatch replies are lost
-	step   sync.Mutex                        // serialises Advance
+	// dispatched counts the ops dispatched, by transition key.
+	dispatched map[string]int
+	step       sync.Mutex // serialises Advance
 }
 
-// Node is one in-process member.
+// Node is one in-process member: a consensus node on the in-memory
+// transport, an executor with the builtin agents and the node runtime
+// (package node, the daemon's), whose renewals and lease checks Advance
+// drives on the fake clock.
 type Node struct {
 	Name string
 	// Boot identifies the node's agent to the controller (Renewal.Boot).
@@ -86,16 +96,11 @@ type Node struct {
 	Raft   *consensus.Node
 	trans  *consensus.MemTransport
 	ex     *executor.Executor
+	rt     *node.Runtime
 	runDir string
-	holder *membership.Holder
 	alive  bool
-	ctrl   *controller.Controller
 	cancel context.CancelFunc
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	// busy are the one-shot ops dispatched to the node whose results no
-	// leader has taken yet (controller.Renewal.Busy).
-	busy controller.BusyOps
+	done   chan struct{}
 }
 
 // New starts a cluster, bootstraps n1, joins the others and waits until
@@ -133,8 +138,10 @@ func New(t testing.TB, opts Options) *Cluster {
 		}
 	}
 	for _, name := range c.names {
-		c.nodes[name].wg.Add(1)
-		go c.nodes[name].watchLeadership()
+		n := c.nodes[name]
+		ctx, cancel := context.WithCancel(context.Background())
+		n.cancel, n.done = cancel, make(chan struct{})
+		go func() { n.rt.Run(ctx); close(n.done) }()
 	}
 	c.Eventually("every node online", func() bool {
 		for _, name := range c.names {
@@ -166,16 +173,28 @@ func (c *Cluster) startNode(name, dir string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	n := &Node{Name: name, Boot: fmt.Sprintf("%016x-%s", time.Now().UnixNano(), name), c: c, Raft: rn, trans: tr, runDir: dir, holder: membership.NewHolder(c.opts.Leases), alive: true, stop: make(chan struct{})}
+	n := &Node{Name: name, c: c, Raft: rn, trans: tr, runDir: dir, alive: true}
 	ex, err := executor.New(executor.Config{Node: name, Clock: c.Clock,
 		Agents: map[string]executor.Agent{"builtin": &recorder{inner: bc, n: n}}})
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	n.ex = ex
+	rt, err := node.New(node.Config{Name: name, Node: rn, Executor: ex, Peers: links{c: c, from: name},
+		Leases: c.opts.Leases, Manual: true, RetryEvery: 5 * time.Millisecond, Logf: c.opts.Logf,
+		Controller: func(d controller.Dispatcher) (*controller.Controller, error) {
+			return controller.New(controller.Config{
+				Node: name, Leases: c.opts.Leases, Tick: 20 * time.Millisecond, Clock: c.Clock,
+				Dispatcher: d, Logf: c.opts.Logf, Debug: os.Getenv("PACELINE_DEBUG") != "",
+			}, rn)
+		},
+		Dispatcher: func(controller.Dispatcher) controller.Dispatcher { return dispatcher{c: c, from: name} },
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n.rt, n.Boot = rt, rt.Boot()
 	c.nodes[name] = n
-	n.wg.Add(1)
-	go n.forwardResults()
 }
 
 // recorder wraps the builtin agents to record starts and stops.
@@ -233,90 +252,8 @@ func keys[V any](m map[string]V) []string {
 	return ks
 }
 
-// forwardResults sends the node's executor results to the leader's
-// controller, in order, as the daemon does: while the node cannot reach
-// a leader they are kept and sent again (of a recurring monitor only the
-// newest), and the ops count as busy in the node's renewals.
-func (n *Node) forwardResults() {
-	defer n.wg.Done()
-	retry := time.NewTicker(5 * time.Millisecond)
-	defer retry.Stop()
-	var queue executor.Backlog
-	for {
-		select {
-		case <-n.stop:
-			return
-		case r, ok := <-n.ex.Results():
-			if !ok {
-				return
-			}
-			queue.Add(r)
-		case <-retry.C:
-		}
-		for r, ok := queue.Next(); ok; r, ok = queue.Next() {
-			ctrl, leader := n.c.leader()
-			if ctrl == nil || !n.c.reachable(leader, n.Name) {
-				break
-			}
-			rh := model.ResourceHistory{ID: r.Resource, Class: r.Agent.Class, Provider: r.Agent.Provider, Type: r.Agent.Name}
-			if ctrl.Report(n.Name, n.Boot, rh, r.Record) != nil {
-				break
-			}
-			queue.Pop()
-			if r.Record.Interval == 0 {
-				n.busy.Delivered(r.Record.CallID, r.Resource)
-			}
-		}
-	}
-}
-
-// renewal is the node's heartbeat.
-func (n *Node) renewal() controller.Renewal {
-	return controller.Renewal{Node: n.Name, Boot: n.Boot, Busy: n.busy.List()}
-}
-
-// watchLeadership runs a controller while the node leads.
-func (n *Node) watchLeadership() {
-	defer n.wg.Done()
-	for {
-		select {
-		case <-n.stop:
-			n.stopController()
-			return
-		case lead := <-n.Raft.LeaderCh():
-			if !lead {
-				n.stopController()
-				continue
-			}
-			ctrl, err := controller.New(controller.Config{
-				Node: n.Name, Leases: n.c.opts.Leases, Tick: 20 * time.Millisecond, Clock: n.c.Clock,
-				Dispatcher: dispatcher{c: n.c, from: n.Name}, Logf: n.c.opts.Logf, Debug: os.Getenv("PACELINE_DEBUG") != "",
-			}, n.Raft)
-			if err != nil {
-				n.c.t.Errorf("controller: %v", err)
-				continue
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			n.c.mu.Lock()
-			n.ctrl, n.cancel = ctrl, cancel
-			n.c.mu.Unlock()
-			go ctrl.Run(ctx)
-		}
-	}
-}
-
-func (n *Node) stopController() {
-	n.c.mu.Lock()
-	ctrl, cancel := n.ctrl, n.cancel
-	n.ctrl, n.cancel = nil, nil
-	n.c.mu.Unlock()
-	if ctrl != nil {
-		cancel()
-		<-ctrl.Done()
-	}
-}
-
-// dispatcher delivers a leader's ops to node executors in-process.
+// dispatcher delivers a leader's ops to node executors in-process,
+// counting them (Dispatched).
 type dispatcher struct {
 	c    *Cluster
 	from string
@@ -324,31 +261,90 @@ type dispatcher struct {
 
 var errUnreachable = errors.New("testcluster: node unreachable")
 
-func (d dispatcher) Dispatch(node string, op controller.Op) error {
-	if !d.c.reachable(d.from, node) {
-		return errUnreachable
-	}
+func (d dispatcher) Dispatch(to string, op controller.Op) error {
 	d.c.mu.Lock()
-	n := d.c.nodes[node]
-	d.c.mu.Unlock()
-	// As the daemon: an op from a leader older than the node's term is
-	// refused, and a one-shot op is busy until its result is delivered.
-	if term := n.Raft.Term(); op.Term < term {
-		return fmt.Errorf("testcluster: op of term %d on %s, in term %d", op.Term, node, term)
+	if d.c.dispatched == nil {
+		d.c.dispatched = map[string]int{}
 	}
-	eop := executor.Op{
-		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
-		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
-		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
-	}
-	err := n.busy.Exec(op, func() (int, error) { return n.ex.Exec(eop) })
-	d.c.mu.Lock()
-	lost := d.c.lost[node]
+	d.c.dispatched[op.TransitionKey+" "+to+"/"+op.Resource.ID+"_"+op.Name]++
 	d.c.mu.Unlock()
+	return links{c: d.c, from: d.from}.Exec(context.Background(), to, op)
+}
+
+// links are a node's calls to the others (node.Peers), in memory: a call
+// reaches only a live node on the same side of any partition, and the
+// callee knows the caller by name, as from its certificate.
+type links struct {
+	c    *Cluster
+	from string
+}
+
+var _ node.Peers = links{}
+
+// to returns the runtime of a node reachable from l.from.
+func (l links) to(name string) (*node.Runtime, error) {
+	if !l.c.reachable(l.from, name) {
+		return nil, errUnreachable
+	}
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	return l.c.nodes[name].rt, nil
+}
+
+// controller returns the controller of leader, reachable from l.from.
+func (l links) controller(leader string) (*controller.Controller, error) {
+	rt, err := l.to(leader)
+	if err != nil {
+		return nil, err
+	}
+	if c := rt.Controller(); c != nil {
+		return c, nil
+	}
+	return nil, fmt.Errorf("%w: %s runs no controller", consensus.ErrNotLeader, leader)
+}
+
+func (l links) Heartbeat(ctx context.Context, leader string, r controller.Renewal) error {
+	c, err := l.controller(leader)
+	if err != nil {
+		return err
+	}
+	r.Node = l.from
+	_, err = c.Heartbeat(ctx, r)
+	return err
+}
+
+func (l links) Report(_ context.Context, leader, boot string, rh model.ResourceHistory, rec model.OpRecord) error {
+	c, err := l.controller(leader)
+	if err != nil {
+		return err
+	}
+	return c.Report(l.from, boot, rh, rec)
+}
+
+// Exec hands op to the node's runtime (which refuses an op of an older
+// term and counts a one-shot op busy until its result is delivered); a
+// node whose replies are lost (LoseReplies) takes it and answers an error.
+func (l links) Exec(_ context.Context, to string, op controller.Op) error {
+	rt, err := l.to(to)
+	if err != nil {
+		return err
+	}
+	err = rt.Exec(op)
+	l.c.mu.Lock()
+	lost := l.c.lost[to]
+	l.c.mu.Unlock()
 	if err == nil && lost {
 		return errReplyLost
 	}
 	return err
+}
+
+// Dispatched returns how many times each op was dispatched, by
+// "TRANSITION-KEY node/rsc_op" (a transition key names one plan step).
+func (c *Cluster) Dispatched() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.dispatched)
 }
 
 var errReplyLost = errors.New("testcluster: the node took the op, its reply was lost")
@@ -379,8 +375,8 @@ func (c *Cluster) leader() (*controller.Controller, string) {
 	defer c.mu.Unlock()
 	for _, name := range c.names {
 		n := c.nodes[name]
-		if n.alive && n.ctrl != nil && n.Raft.IsLeader() {
-			return n.ctrl, name
+		if ctrl := n.rt.Controller(); n.alive && ctrl != nil && n.Raft.IsLeader() {
+			return ctrl, name
 		}
 	}
 	return nil, ""
@@ -413,7 +409,6 @@ func (c *Cluster) Advance(d time.Duration) {
 
 func (c *Cluster) heartbeats() {
 	now := c.Clock.Now()
-	ctrl, leader := c.leader()
 	for _, name := range c.names {
 		c.mu.Lock()
 		n := c.nodes[name]
@@ -422,33 +417,12 @@ func (c *Cluster) heartbeats() {
 		if !alive {
 			continue
 		}
-		if ctrl != nil && c.reachable(leader, name) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			if _, err := ctrl.Heartbeat(ctx, n.renewal()); err == nil {
-				n.holder.Renewed(now)
-			}
-			cancel()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		n.rt.Renew(ctx, now) // a node cut off from the leader does not renew
+		cancel()
+		if n.rt.CheckLease(now) {
+			c.opts.Logf("testcluster: %s self-fenced", n.Name)
 		}
-		if n.holder.SelfFence(now) {
-			c.selfFence(n)
-		}
-	}
-}
-
-// selfFence stops every resource the node runs (DESIGN.md, Safety).
-func (c *Cluster) selfFence(n *Node) {
-	n.holder.Reset()
-	c.mu.Lock()
-	var stops []executor.Op
-	for rsc, on := range c.active {
-		if a, ok := on[n.Name]; ok {
-			stops = append(stops, executor.Op{Resource: rsc, Agent: a, Name: "stop", Timeout: 20 * time.Second})
-		}
-	}
-	c.mu.Unlock()
-	c.opts.Logf("testcluster: %s self-fences, stopping %d resources", n.Name, len(stops))
-	for _, op := range stops {
-		n.ex.Exec(op)
 	}
 }
 
@@ -556,7 +530,7 @@ func (c *Cluster) Node(name string) *Node {
 
 // Busy returns the one-shot ops the node took and whose results no
 // leader has taken yet (what its renewals list).
-func (n *Node) Busy() []controller.Busy { return n.busy.List() }
+func (n *Node) Busy() []controller.Busy { return n.rt.Busy() }
 
 // NodeState returns a member's stored state as the leader (or else any
 // live node) sees it.
@@ -632,8 +606,10 @@ func (c *Cluster) Kill(name string) {
 	}
 	n.alive = false
 	c.mu.Unlock()
-	close(n.stop)
-	n.stopController()
+	if n.cancel != nil {
+		n.cancel() // its runtime and controller stop
+		<-n.done
+	}
 	for _, other := range c.nodes {
 		if other != n {
 			other.trans.Disconnect(n.trans)
@@ -642,7 +618,6 @@ func (c *Cluster) Kill(name string) {
 	}
 	n.Raft.Shutdown()
 	n.ex.Close()
-	n.wg.Wait()
 	for _, rsc := range c.resourcesOn(name) {
 		os.Remove(filepath.Join(n.runDir, "dummy-"+rsc+".state"))
 		c.event(name, rsc, agents.Type{}, false, "killed")

@@ -23,11 +23,21 @@ type procSampler struct {
 	most   int
 	ppids  map[int]bool
 	stop   chan struct{}
+	once   sync.Once
 	done   chan struct{}
 }
 
-func sampleProcs(marker string) *procSampler {
+// sampleProcs starts the sampler; at the test's end it stops and every
+// process with the marker is killed (a resource process runs in its own
+// process group and outlives the agents the harness kills).
+func sampleProcs(t *testing.T, marker string) *procSampler {
 	s := &procSampler{marker: marker, ppids: map[int]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
+	t.Cleanup(func() {
+		s.close()
+		for pid := range s.find() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(50 * time.Millisecond)
@@ -80,7 +90,7 @@ func (s *procSampler) find() map[int]int {
 }
 
 func (s *procSampler) close() int {
-	close(s.stop)
+	s.once.Do(func() { close(s.stop) })
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -106,6 +116,21 @@ func nodeState(st *status, name string) string {
 	return ""
 }
 
+// startProc creates proc, a builtin:process running a sleep with a
+// marker of its own, waits until it is Started and returns its node and a
+// sampler of its processes.
+func startProc(t *testing.T, h *harness) (string, *procSampler) {
+	t.Helper()
+	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
+	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
+	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
+		role, nodes := resource(st, "proc")
+		return role == "Started" && len(nodes) == 1
+	})
+	_, nodes := resource(st, "proc")
+	return nodes[0], sampleProcs(t, marker)
+}
+
 // TestSIGTERMDrainsTheNode: SIGTERM of the agent on the node running a
 // builtin:process resource stops the process there before it starts on
 // another node (sampled every 50 ms: never two), and the agent exits;
@@ -114,15 +139,7 @@ func nodeState(st *status, name string) string {
 // cleared).
 func TestSIGTERMDrainsTheNode(t *testing.T) {
 	h, _ := startCluster(t)
-	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
-	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
-	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
-		role, nodes := resource(st, "proc")
-		return role == "Started" && len(nodes) == 1
-	})
-	_, nodes := resource(st, "proc")
-	first := nodes[0]
-	s := sampleProcs(marker)
+	first, s := startProc(t, h)
 
 	cmd := h.agents[first]
 	began := time.Now()
@@ -202,15 +219,7 @@ func waitAgent(h *harness, name string) <-chan error {
 // started again probes and adopts them without restarting them.
 func TestMaintenanceNodeExitsLeavingItsResources(t *testing.T) {
 	h, _ := startCluster(t)
-	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
-	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
-	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
-		role, nodes := resource(st, "proc")
-		return role == "Started" && len(nodes) == 1
-	})
-	_, nodes := resource(st, "proc")
-	victim := nodes[0]
-	s := sampleProcs(marker)
+	victim, s := startProc(t, h)
 	before := s.find()
 	if len(before) != 1 {
 		t.Fatalf("%d processes of proc, want 1", len(before))

@@ -56,8 +56,9 @@ type Status struct {
 	Quorum    bool   `json:"quorum"`
 	Nodes     []struct{ Name, State string }
 	Resources []struct {
-		ID, Agent, Role string
-		Nodes           []string
+		ID, Agent, Role, Parent string
+		Nodes                   []string
+		Instances               []struct{ Node, Role string }
 	}
 }
 
@@ -184,13 +185,18 @@ func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
 	return c
 }
 
+// RunDir is the run directory of node name's agent, on its host (read it
+// with Host.ReadFile).
+func RunDir(name string) string { return "/run/paceline/" + name }
+
 // StartAgent starts (again) `paceline agent` on host h with the cluster's
 // options.
 func (c *Cluster) StartAgent(h *Host) *Proc {
 	c.t.Helper()
 	name := nodeOf(c, h)
-	// Each host's run directory is its own (as /run is on a real host).
-	args := []string{c.Bin, "agent", "--data-dir", c.DataDir(name), "--run-dir", filepath.Join(c.DataDir(name), "run")}
+	// Each host has its own /run (Host.freshRun): the agent's default run
+	// directory /run/paceline/NAME is the host's, as on a real one.
+	args := []string{c.Bin, "agent", "--data-dir", c.DataDir(name)}
 	if c.opts.WatchdogTimeout > 0 {
 		args = append(args, "--watchdog", "sim:unix:"+filepath.Join(c.dir, name+".wd"))
 	}

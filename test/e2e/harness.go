@@ -67,6 +67,7 @@ const (
 type Net struct {
 	t      *testing.T
 	dir    string
+	mntDir string  // holds the hosts' mount-namespace files (a private mount)
 	Hosts  []*Host // Hosts[i] is pl-e2e-h(i+1) with address 10.77.0.(11+i)
 	Client *Host   // pl-e2e-cl, 10.77.0.2: where the CLI runs
 
@@ -85,6 +86,10 @@ type Host struct {
 	// Env is the environment of Exec and Start (defaults to the test
 	// process's environment without PACELINE_* variables).
 	Env []string
+	// mnt is the host's mount namespace (a bind-mounted nsfs file): its
+	// own /run, a tmpfs, as a real host's, which Crash empties as a
+	// reboot does. Every process of the host runs in it.
+	mnt string
 }
 
 // Proc is a long-running process started in a host namespace in its own
@@ -131,6 +136,14 @@ func NewNet(t *testing.T, hosts int) *Net {
 			env = append(env, kv)
 		}
 	}
+	// The hosts' mount namespaces are kept as files in a private bind
+	// mount (unshare --mount=FILE needs one).
+	n.mntDir = filepath.Join(n.dir, "mnt")
+	if err := os.MkdirAll(n.mntDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	n.must("mount", "--bind", n.mntDir, n.mntDir)
+	n.must("mount", "--make-private", n.mntDir)
 	n.must("ip", "netns", "add", switchNS)
 	n.must("ip", "-n", switchNS, "link", "add", bridge, "type", "bridge")
 	n.must("ip", "-n", switchNS, "link", "set", bridge, "up")
@@ -143,6 +156,12 @@ func NewNet(t *testing.T, hosts int) *Net {
 		n.must("ip", "-n", h.NS, "link", "set", "lo", "up")
 		n.must("ip", "-n", h.NS, "addr", "add", addr+"/24", "dev", h.Link)
 		n.must("ip", "-n", h.NS, "link", "set", h.Link, "up")
+		h.mnt = filepath.Join(n.mntDir, name)
+		if err := os.WriteFile(h.mnt, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n.must("unshare", "--mount="+h.mnt, "--propagation", "private", "true")
+		h.freshRun()
 		return h
 	}
 	for i := range hosts {
@@ -204,6 +223,14 @@ func (n *Net) close() {
 	for _, p := range procs {
 		p.wait(5 * time.Second)
 	}
+	if n.mntDir != "" {
+		for _, h := range append(n.Hosts, n.Client) {
+			if h != nil && h.mnt != "" {
+				exec.Command("umount", h.mnt).Run()
+			}
+		}
+		exec.Command("umount", n.mntDir).Run()
+	}
 	if n.t.Failed() {
 		// PL_E2E_KEEP=DIR keeps every whole log of a failed test there.
 		keep := os.Getenv("PL_E2E_KEEP")
@@ -261,7 +288,35 @@ func run(ctx context.Context, env []string, args ...string) (string, error) {
 // own process group with h.Env and returns its stdout; the error carries
 // stderr. It is killed after 20 s.
 func (h *Host) Exec(args ...string) (string, error) {
-	return run(context.Background(), h.Env, append([]string{"ip", "netns", "exec", h.NS}, args...)...)
+	return run(context.Background(), h.Env, h.in(args...)...)
+}
+
+// in is the command line that runs args inside the host: its network
+// namespace, then its mount namespace (its own /run).
+func (h *Host) in(args ...string) []string {
+	// nsenter opens both namespace files before it enters either (a mount
+	// namespace file cannot be opened from inside "ip netns exec"'s own).
+	return append([]string{"nsenter", "--net=/run/netns/" + h.NS, "--mount=" + h.mnt, "--"}, args...)
+}
+
+// freshRun mounts an empty tmpfs on the host's /run, as at boot.
+func (h *Host) freshRun() {
+	nsenter := []string{"nsenter", "--mount=" + h.mnt, "--"}
+	run(context.Background(), nil, append(nsenter, "umount", "-l", "/run")...)
+	h.net.must(append(nsenter, "mount", "-t", "tmpfs", "-o", "mode=0755,size=64m", "pl-run", "/run")...)
+}
+
+// Remove removes a file as the host's processes see it.
+func (h *Host) Remove(path string) error {
+	_, err := run(context.Background(), nil, "nsenter", "--mount="+h.mnt, "--", "rm", path)
+	return err
+}
+
+// ReadFile reads a file as the host's processes see it (its /run is its
+// own).
+func (h *Host) ReadFile(path string) ([]byte, error) {
+	out, err := run(context.Background(), nil, "nsenter", "--mount="+h.mnt, "--", "cat", path)
+	return []byte(out), err
 }
 
 // Start starts a long-running process inside the host's namespace in its
@@ -276,7 +331,8 @@ func (h *Host) Start(name string, args ...string) *Proc {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", h.NS}, args...)...)
+	argv := h.in(args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = h.Env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -425,6 +481,8 @@ func (h *Host) Crash() {
 		}
 	}
 	h.LinkDown()
+	// A reboot empties /run: what agents kept there is gone.
+	h.freshRun()
 }
 
 // Restore brings a host back after a fault: its link up and its own

@@ -114,7 +114,7 @@ func TestDebianOCFAgents(t *testing.T) {
 
 	// Each really runs where the status says.
 	_, on := st.Resource("dummy")
-	if _, err := os.Stat(filepath.Join(c.DataDir(on[0]), "run", "ocf", "Dummy-dummy.state")); err != nil {
+	if _, err := c.Host(on[0]).ReadFile(RunDir(on[0]) + "/ocf/Dummy-dummy.state"); err != nil {
 		t.Errorf("Dummy is Started on %s but its state file is missing: %v", on[0], err)
 	}
 	_, on = st.Resource("sleeper")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/daemon"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 )
 
@@ -159,7 +160,7 @@ func TestNegativeNode(t *testing.T) {
 			cert := foreignCert(t)
 			hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true,
 				GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }}}}
-			resp, err := hc.Post("https://"+e.api+daemon.PeerPrefix+"propose", "application/json", strings.NewReader("{}"))
+			resp, err := hc.Post("https://"+e.api+peer.Prefix+"propose", "application/json", strings.NewReader("{}"))
 			if err == nil {
 				resp.Body.Close()
 				return fmt.Errorf("answered %d", resp.StatusCode)
@@ -180,7 +181,7 @@ func TestNegativeNode(t *testing.T) {
 		}, want: []string{"unknown certificate authority"}},
 		{name: "peer endpoint without a node certificate", run: func(t *testing.T) error {
 			hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-			resp, err := hc.Post("https://"+e.api+daemon.PeerPrefix+"renew", "application/json", strings.NewReader("{}"))
+			resp, err := hc.Post("https://"+e.api+peer.Prefix+"renew", "application/json", strings.NewReader("{}"))
 			if err != nil {
 				return err
 			}

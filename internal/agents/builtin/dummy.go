@@ -83,7 +83,7 @@ const dummyMetadata = `<?xml version="1.0"?>
 <shortdesc lang="en">Records whether it runs; does nothing else</shortdesc>
 <parameters>
 <parameter name="op_sleep"><shortdesc lang="en">Delay of every action (duration)</shortdesc><content type="string" default="0"/></parameter>
-<parameter name="fake"><shortdesc lang="en">Ignored</shortdesc><content type="string" default="dummy"/></parameter>
+<parameter name="fake" reloadable="1"><shortdesc lang="en">Ignored (reloadable)</shortdesc><content type="string" default="dummy"/></parameter>
 </parameters>
 <actions>
 <action name="start" timeout="20s"/><action name="stop" timeout="20s"/>

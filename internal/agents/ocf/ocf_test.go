@@ -169,7 +169,7 @@ printf '%s\n' "$@" > "$OCF_RESKEY_out.argv"
 		"OCF_ROOT=" + root, "OCF_RESOURCE_INSTANCE=r1", "OCF_RESOURCE_TYPE=Env", "OCF_RESOURCE_PROVIDER=test",
 		"OCF_RESKEY_CRM_meta_timeout=30000", "OCF_RESKEY_CRM_meta_interval=10000", "OCF_RESKEY_CRM_meta_name=monitor",
 		"OCF_RESKEY_CRM_meta_on_node=n1", "OCF_RESKEY_CRM_meta_clone_max=2", "OCF_RESKEY_CRM_meta_notify_type=pre",
-		"HA_RSCTMP=" + c.cfg.RunDir, "HA_VARRUN=" + c.cfg.RunDir + "/", "OCF_RA_VERSION_MAJOR=1", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+		"HA_RSCTMP=" + c.cfg.RunDir, "HA_VARRUN=" + c.cfg.RunDir, "OCF_RA_VERSION_MAJOR=1", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 	} {
 		if !strings.Contains(string(env), want+"\n") {
 			t.Errorf("environment lacks %s", want)

@@ -1,4 +1,4 @@
-package daemon
+package node
 
 import (
 	"context"
@@ -26,10 +26,10 @@ const ShutdownAttr = "shutdown"
 var (
 	// ErrDrainTimeout: the drain did not end within its bound; the node
 	// stopped what it still ran itself.
-	ErrDrainTimeout = errors.New("daemon: drain did not finish in time")
+	ErrDrainTimeout = errors.New("node: drain did not finish in time")
 	// ErrNoLeader: no quorate leader took the shutdown request; the node
 	// stopped its resources itself.
-	ErrNoLeader = errors.New("daemon: no quorate leader reachable")
+	ErrNoLeader = errors.New("node: no quorate leader reachable")
 )
 
 // DrainResult tells how a drain ended.
@@ -80,7 +80,7 @@ func (r *Runtime) watchShutdown(ctx context.Context) {
 			cancel()
 			if err == nil && res.Err == nil {
 				cleared = true
-				r.cfg.Logf("daemon: cleared %s's shutdown request of an earlier agent (%s)", r.cfg.Name, v)
+				r.cfg.Logf("node: cleared %s's shutdown request of an earlier agent (%s)", r.cfg.Name, v)
 			}
 		}
 		wctx, cancel := context.WithTimeout(ctx, r.cfg.Leases.Heartbeat*2)
@@ -107,7 +107,7 @@ func (r *Runtime) Drain(ctx context.Context, timeout time.Duration) (DrainResult
 	var res DrainResult
 	if r.inMaintenance() {
 		res.Maintenance = true
-		r.cfg.Logf("daemon: %s is in maintenance: leaving its resources running, unmanaged", r.cfg.Name)
+		r.cfg.Logf("node: %s is in maintenance: leaving its resources running, unmanaged", r.cfg.Name)
 		return res, nil
 	}
 	deadline := time.Now().Add(timeout)
@@ -118,17 +118,17 @@ func (r *Runtime) Drain(ctx context.Context, timeout time.Duration) (DrainResult
 		err := r.cfg.Node.TransferLeadership(tctx)
 		tcancel()
 		if err != nil {
-			r.cfg.Logf("daemon: %s leads and could not hand leadership over before draining: %v", r.cfg.Name, err)
+			r.cfg.Logf("node: %s leads and could not hand leadership over before draining: %v", r.cfg.Name, err)
 		} else {
-			r.cfg.Logf("daemon: %s handed leadership to %s before draining", r.cfg.Name, r.cfg.Node.LeaderID())
+			r.cfg.Logf("node: %s handed leadership to %s before draining", r.cfg.Name, r.cfg.Node.LeaderID())
 		}
 	}
 	if err := r.askShutdown(ctx); err != nil {
-		r.cfg.Logf("daemon: %s: shutdown request not taken (%v): stopping its resources itself", r.cfg.Name, err)
+		r.cfg.Logf("node: %s: shutdown request not taken (%v): stopping its resources itself", r.cfg.Name, err)
 		res.Local = r.stopAll("shutdown without a leader")
 		return res, fmt.Errorf("%w: %v", ErrNoLeader, err)
 	}
-	r.cfg.Logf("daemon: %s draining: waiting until its resources have moved away (at most %v)", r.cfg.Name, timeout)
+	r.cfg.Logf("node: %s draining: waiting until its resources have moved away (at most %v)", r.cfg.Name, timeout)
 	t := time.NewTicker(r.cfg.Leases.Heartbeat / 4)
 	defer t.Stop()
 	for !r.idle() {
@@ -147,7 +147,7 @@ func (r *Runtime) Drain(ctx context.Context, timeout time.Duration) (DrainResult
 		}
 	}
 	res.Left = r.leave() == nil
-	r.cfg.Logf("daemon: %s drained (left cleanly: %v)", r.cfg.Name, res.Left)
+	r.cfg.Logf("node: %s drained (left cleanly: %v)", r.cfg.Name, res.Left)
 	return res, nil
 }
 
@@ -157,8 +157,7 @@ func (r *Runtime) Drain(ctx context.Context, timeout time.Duration) (DrainResult
 func (r *Runtime) inMaintenance() (m bool) {
 	r.cfg.Node.Read(func(s *store.Store) {
 		v, _ := s.NodeAttr(r.cfg.Name, "maintenance")
-		p, _ := s.Property("maintenance-mode")
-		m = truthy(v) || truthy(p)
+		m = truthy(v) || s.Options().MaintenanceMode
 	})
 	return m
 }
@@ -223,7 +222,7 @@ func (r *Runtime) stopAll(why string) int {
 	n := len(r.active)
 	r.mu.Unlock()
 	if n > 0 {
-		r.cfg.Logf("daemon: %s: %s", r.cfg.Name, why)
+		r.cfg.Logf("node: %s: %s", r.cfg.Name, why)
 		r.selfFence()
 	}
 	return n
@@ -246,7 +245,7 @@ func (r *Runtime) leave() error {
 		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, rn); return err },
 		func(ctx context.Context, leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, rn) })
 	if err != nil && !errors.Is(err, consensus.ErrNotLeader) {
-		r.cfg.Logf("daemon: %s: last renewal: %v", r.cfg.Name, err)
+		r.cfg.Logf("node: %s: last renewal: %v", r.cfg.Name, err)
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package daemon
+package node
 
 import (
 	"context"
@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,11 +18,24 @@ import (
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/store"
 )
 
-// RuntimeConfig configures a node's runtime.
-type RuntimeConfig struct {
+// Peers reaches the other nodes: the leader's controller (renewals,
+// results) and other nodes' executors (ops dispatched while this node
+// leads). *peer.Client implements it over mutual TLS; the in-process test
+// cluster in memory. Calls block until answered or ctx ends.
+type Peers interface {
+	Heartbeat(ctx context.Context, leader string, r controller.Renewal) error
+	Report(ctx context.Context, leader, boot string, rh model.ResourceHistory, rec model.OpRecord) error
+	Exec(ctx context.Context, node string, op controller.Op) error
+}
+
+var _ Peers = (*peer.Client)(nil)
+
+// Config configures a node's runtime.
+type Config struct {
 	// Name is this node's name. Required.
 	Name string
 	// Node is this node's consensus member. Required.
@@ -29,7 +43,7 @@ type RuntimeConfig struct {
 	// Executor runs this node's operations; nil on a witness.
 	Executor *executor.Executor
 	// Peers reaches the other nodes. Required.
-	Peers *PeerClient
+	Peers Peers
 	// Leases are the lease timings. Default membership.DefaultConfig().
 	Leases membership.Config
 	// Watchdog is the timeout of the watchdog this node feeds while
@@ -41,8 +55,26 @@ type RuntimeConfig struct {
 	// the drain's shutdown request. Optional: without it a drain stops
 	// the node's resources itself.
 	Propose func(ctx context.Context, cmd store.Command) (store.Result, error)
+	// Controller builds the controller this node runs while it leads,
+	// dispatching through d (the runtime itself, or a wrapper of it).
+	// Default: controller.New with Name, Leases and Logf.
+	Controller func(d controller.Dispatcher) (*controller.Controller, error)
+	// Dispatcher wraps the runtime's Dispatch for the controller (the test
+	// cluster counts ops and loses replies on purpose). Default: the
+	// runtime.
+	Dispatcher func(d controller.Dispatcher) controller.Dispatcher
+	// Manual leaves the renewals and the lease check to the caller
+	// (Renew and CheckLease, on a fake clock): Run starts no heartbeat
+	// or lease loop.
+	Manual bool
+	// RetryEvery is how often undelivered results are sent again.
+	// Default a quarter heartbeat.
+	RetryEvery time.Duration
 	// Logf receives one line per notable event (default: discard).
 	Logf func(format string, args ...any)
+	// ObserveRenewal, if set, gets the round trip of every successful
+	// lease renewal (the metrics hook); it must not block.
+	ObserveRenewal func(took time.Duration)
 }
 
 // Runtime is what runs on every node besides Raft and the API: the
@@ -50,7 +82,7 @@ type RuntimeConfig struct {
 // cannot), the forwarding of executor results to the leader, and, while
 // this node leads, the controller (DESIGN.md, Safety and Layers).
 type Runtime struct {
-	cfg    RuntimeConfig
+	cfg    Config
 	holder *membership.Holder
 	// boot identifies this agent process to the leader (random per start):
 	// results a dead predecessor sent, delivered late, are told apart.
@@ -89,10 +121,13 @@ type Runtime struct {
 
 var _ controller.Dispatcher = (*Runtime)(nil)
 
-// NewRuntime returns a runtime; Run starts it.
-func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
+// ErrConfig reports an incomplete Config.
+var ErrConfig = errors.New("node: invalid config")
+
+// New returns a runtime; Run starts it.
+func New(cfg Config) (*Runtime, error) {
 	if cfg.Name == "" || cfg.Node == nil || cfg.Peers == nil {
-		return nil, errors.New("daemon: runtime needs a name, a consensus node and a peer client")
+		return nil, fmt.Errorf("%w: a runtime needs a name, a consensus node and peers", ErrConfig)
 	}
 	if cfg.Leases == (membership.Config{}) {
 		cfg.Leases = membership.DefaultConfig()
@@ -107,6 +142,14 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.RetryEvery <= 0 {
+		cfg.RetryEvery = cfg.Leases.Heartbeat / 4
+	}
+	if cfg.Controller == nil {
+		cfg.Controller = func(d controller.Dispatcher) (*controller.Controller, error) {
+			return controller.New(controller.Config{Node: cfg.Name, Leases: cfg.Leases, Dispatcher: d, Logf: cfg.Logf}, cfg.Node)
+		}
 	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -138,8 +181,8 @@ func (r *Runtime) OnRenewed(f func()) {
 }
 
 // Hooks connects the runtime to the node's peer endpoints.
-func (r *Runtime) Hooks() PeerHooks {
-	h := PeerHooks{Controller: r.Controller}
+func (r *Runtime) Hooks() peer.Hooks {
+	h := peer.Hooks{Controller: r.Controller}
 	if r.cfg.Executor != nil {
 		h.Exec = r.exec
 	}
@@ -158,11 +201,14 @@ func (r *Runtime) Controller() *controller.Controller {
 // down cleanly is drained first (Drain, before ctx ends), one that dies
 // is recovered elsewhere after its lease.
 func (r *Runtime) Run(ctx context.Context) {
-	r.wg.Add(4)
+	r.wg.Add(2)
 	go r.leadership(ctx)
-	go r.heartbeats(ctx)
-	go r.watchLease(ctx)
 	go r.watchShutdown(ctx)
+	if !r.cfg.Manual {
+		r.wg.Add(2)
+		go r.heartbeats(ctx)
+		go r.watchLease(ctx)
+	}
 	if r.cfg.Executor != nil {
 		r.wg.Add(1)
 		go r.results(ctx)
@@ -180,20 +226,24 @@ func (r *Runtime) leadership(ctx context.Context) {
 	defer r.wg.Done()
 	failed := make(chan *controller.Controller, 1)
 	start := func() {
-		c, err := controller.New(controller.Config{Node: r.cfg.Name, Leases: r.cfg.Leases, Dispatcher: r, Logf: r.cfg.Logf}, r.cfg.Node)
+		var d controller.Dispatcher = r
+		if r.cfg.Dispatcher != nil {
+			d = r.cfg.Dispatcher(r)
+		}
+		c, err := r.cfg.Controller(d)
 		if err != nil {
-			r.cfg.Logf("daemon: controller: %v", err)
+			r.cfg.Logf("node: controller: %v", err)
 			return
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		r.mu.Lock()
 		r.ctrl, r.cancel = c, cancel
 		r.mu.Unlock()
-		r.cfg.Logf("daemon: %s leads; controller started", r.cfg.Name)
+		r.cfg.Logf("node: %s leads; controller started", r.cfg.Name)
 		go func() {
 			err := c.Run(cctx)
 			if cctx.Err() == nil {
-				r.cfg.Logf("daemon: controller stopped while leading: %v", err)
+				r.cfg.Logf("node: controller stopped while leading: %v", err)
 				failed <- c
 			}
 		}()
@@ -258,18 +308,48 @@ func (r *Runtime) heartbeats(ctx context.Context) {
 		}
 		sent := time.Now()
 		next := r.cfg.Leases.Heartbeat / 8
-		if r.renew(ctx) == nil {
-			r.mu.Lock()
-			r.holder.Renewed(sent)
-			renewed := r.renewed
-			r.mu.Unlock()
-			if renewed != nil {
-				renewed()
-			}
+		if r.Renew(ctx, sent) == nil {
 			next = r.cfg.Leases.Heartbeat
 		}
 		t.Reset(max(time.Until(sent.Add(next)), 0))
 	}
+}
+
+// Renew sends one renewal to the leader, sent at now (on the clock the
+// lease is timed with), and keeps the lease it grants. Run calls it
+// every heartbeat; with Config.Manual the caller does.
+func (r *Runtime) Renew(ctx context.Context, now time.Time) error {
+	began := time.Now()
+	if err := r.renew(ctx); err != nil {
+		return err
+	}
+	if r.cfg.ObserveRenewal != nil {
+		r.cfg.ObserveRenewal(time.Since(began))
+	}
+	r.mu.Lock()
+	r.holder.Renewed(now)
+	renewed := r.renewed
+	r.mu.Unlock()
+	if renewed != nil {
+		renewed()
+	}
+	return nil
+}
+
+// CheckLease self-fences (stops every resource this node runs) once the
+// lease is due to lapse at now (fenceAt), and reports whether it did.
+// Run calls it every quarter heartbeat; with Config.Manual the caller
+// does.
+func (r *Runtime) CheckLease(now time.Time) bool {
+	at, ok := r.fenceAt()
+	if !ok || now.Before(at) {
+		return false
+	}
+	r.mu.Lock()
+	r.holder.Reset()
+	r.mu.Unlock()
+	r.selfFence()
+	return true
 }
 
 // fenceAt is when this node must start stopping its resources: one
@@ -299,14 +379,7 @@ func (r *Runtime) watchLease(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		at, ok := r.fenceAt()
-		if !ok || time.Now().Before(at) {
-			continue
-		}
-		r.mu.Lock()
-		r.holder.Reset()
-		r.mu.Unlock()
-		r.selfFence()
+		r.CheckLease(time.Now())
 	}
 }
 
@@ -318,6 +391,13 @@ func (r *Runtime) renew(ctx context.Context) error {
 		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, r.renewal()); return err },
 		func(ctx context.Context, leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, r.renewal()) })
 }
+
+// Boot identifies this agent process (controller.Renewal.Boot).
+func (r *Runtime) Boot() string { return r.boot }
+
+// Busy lists the one-shot ops this node took whose results no leader has
+// taken yet (controller.Renewal.Busy).
+func (r *Runtime) Busy() []controller.Busy { return r.busy.List() }
 
 // renewal is this node's heartbeat.
 func (r *Runtime) renewal() controller.Renewal {
@@ -375,21 +455,25 @@ func (r *Runtime) selfFence() {
 		return
 	}
 	r.mu.Lock()
-	ids := make([]string, 0, len(r.active))
-	for id := range r.active {
-		ids = append(ids, id)
+	// What runs, and what may be starting: an op handed to the executor
+	// whose result is not in yet (a start in flight) is stopped after it.
+	on := maps.Clone(r.active)
+	for id, op := range r.lastOp {
+		if _, ok := on[id]; !ok && op.Name != "stop" && op.Name != "monitor" && op.Name != "meta-data" {
+			on[id] = op
+		}
 	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(on))
 	stops := make([]executor.Op, 0, len(ids))
 	for _, id := range ids {
-		op := r.active[id]
-		stops = append(stops, executor.Op{Resource: id, Agent: op.Agent, Name: "stop", Timeout: op.Timeout, Params: op.Params})
+		op := on[id]
+		stops = append(stops, executor.Op{Resource: id, Agent: op.Agent, Name: "stop", Timeout: op.Timeout, Params: op.Params, Meta: op.Meta})
 	}
 	r.mu.Unlock()
-	r.cfg.Logf("daemon: %s lost its lease: self-fencing, stopping %d resources", r.cfg.Name, len(stops))
+	r.cfg.Logf("node: %s lost its lease: self-fencing, stopping %d resources", r.cfg.Name, len(stops))
 	for _, op := range stops {
 		if _, err := r.cfg.Executor.Exec(op); err != nil {
-			r.cfg.Logf("daemon: self-fence stop %s: %v", op.Resource, err)
+			r.cfg.Logf("node: self-fence stop %s: %v", op.Resource, err)
 		}
 	}
 }
@@ -405,7 +489,7 @@ const maxUndelivered = 1024
 // a new leader must learn what its predecessor asked for, and until it
 // has, the op counts as busy in this node's renewals. Of a recurring
 // monitor only the newest undelivered result is kept; one the leader
-// rejects as malformed (ErrPeerRejected) is dropped.
+// rejects as malformed (peer.ErrRejected) is dropped.
 func (r *Runtime) results(ctx context.Context) {
 	defer r.wg.Done()
 	queue := executor.Backlog{Max: maxUndelivered}
@@ -423,7 +507,7 @@ func (r *Runtime) results(ctx context.Context) {
 			}
 			r.track(res)
 			if old, dropped := queue.Add(res); dropped {
-				r.cfg.Logf("daemon: %d results undelivered: dropping %s %s", maxUndelivered, old.Resource, old.Record.Operation)
+				r.cfg.Logf("node: %d results undelivered: dropping %s %s", maxUndelivered, old.Resource, old.Record.Operation)
 				r.delivered(old)
 			}
 		case <-retry.C:
@@ -431,21 +515,21 @@ func (r *Runtime) results(ctx context.Context) {
 		for res, ok := queue.Next(); ok; res, ok = queue.Next() {
 			rh := model.ResourceHistory{ID: res.Resource, Class: res.Agent.Class, Provider: res.Agent.Provider, Type: res.Agent.Name}
 			err := r.report(ctx, rh, res.Record)
-			if errors.Is(err, ErrPeerRejected) {
+			if errors.Is(err, peer.ErrRejected) {
 				// Malformed for the leader (another version?): sending it
 				// again would hold every result after it.
-				r.cfg.Logf("daemon: report %s %s: %v (dropped)", res.Resource, res.Record.Operation, err)
+				r.cfg.Logf("node: report %s %s: %v (dropped)", res.Resource, res.Record.Operation, err)
 				err = nil
 			}
 			if err != nil {
 				if !failing {
-					r.cfg.Logf("daemon: report %s %s: %v (kept, sent again)", res.Resource, res.Record.Operation, err)
+					r.cfg.Logf("node: report %s %s: %v (kept, sent again)", res.Resource, res.Record.Operation, err)
 				}
 				failing = true
 				break
 			}
 			if failing {
-				r.cfg.Logf("daemon: reports reach the leader again")
+				r.cfg.Logf("node: reports reach the leader again")
 			}
 			failing = false
 			queue.Pop()
@@ -453,7 +537,7 @@ func (r *Runtime) results(ctx context.Context) {
 		}
 		r.undelivered.Store(int64(queue.Len()))
 		if queue.Len() > 0 {
-			retry.Reset(r.cfg.Leases.Heartbeat / 4)
+			retry.Reset(r.cfg.RetryEvery)
 		}
 	}
 }
@@ -523,19 +607,24 @@ func (r *Runtime) Dispatch(node string, op controller.Op) error {
 	return r.cfg.Peers.Exec(ctx, node, op)
 }
 
+// Exec hands op, dispatched by a leader, to this node's executor without
+// waiting for it to run (the peer endpoint's and the test cluster's way
+// in).
+func (r *Runtime) Exec(op controller.Op) error { return r.exec(op) }
+
 // exec hands op to the local executor, unless it comes from an older
 // Raft term than this node's: a newer leader may already have planned
 // without it.
 func (r *Runtime) exec(op controller.Op) error {
 	if r.cfg.Executor == nil {
-		return errors.New("daemon: this node runs no resources")
+		return errors.New("node: this node runs no resources")
 	}
 	if term := r.cfg.Node.Term(); op.Term < term {
-		return fmt.Errorf("daemon: %s %s from a leader of term %d, but this node is in term %d", op.Resource.ID, op.Name, op.Term, term)
+		return fmt.Errorf("node: %s %s from a leader of term %d, but this node is in term %d", op.Resource.ID, op.Name, op.Term, term)
 	}
 	eop := executor.Op{
 		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
-		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params,
+		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params, Meta: op.Meta,
 		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
 	}
 	r.mu.Lock()

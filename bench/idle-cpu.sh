@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# idle-cpu.sh - idle CPU of a three-node loopback cluster (issue 10, part
+# 9): for each COUNT in COUNTS (default "300 1000") builtin:dummy
+# resources with a 10 s monitor, it prints the time to start them all and
+# then each agent's CPU use over IDLE seconds (default 30) of doing
+# nothing, as percent of one core, the leader first. No root needed:
+# agents listen on loopback and keep their data in a private temporary
+# directory, removed at the end (also on failure). BIN=PATH measures
+# another build of paceline (say, main's, for a before/after figure).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+COUNTS=${COUNTS:-"300 1000"}
+IDLE=${IDLE:-30}
+if [[ -z ${BIN:-} ]]; then
+	make -s build
+fi
+bin=${BIN:-$root/bin/paceline}
+hz=$(getconf CLK_TCK)
+
+pids=()
+tmp=""
+cleanup() {
+	for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
+	[[ -n $tmp ]] && rm -rf "$tmp"
+	tmp=""
+}
+trap cleanup EXIT
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# status_json: the cluster status as JSON (empty on error).
+status_json() { "$bin" status --json 2>/dev/null || true; }
+
+# started_count: how many resources status shows Started.
+started_count() {
+	status_json | python3 -c '
+import json,sys
+try: st=json.load(sys.stdin)
+except Exception: print(0); sys.exit()
+print(sum(1 for r in st.get("resources") or [] if r.get("role")=="Started"))'
+}
+
+wait_for() { # SECONDS WHAT CMD...
+	local until=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@"; do
+		if ((SECONDS > until)); then echo "idle-cpu: timed out waiting for $what" >&2; return 1; fi
+		sleep 0.5
+	done
+}
+
+online3() { [[ $(status_json | python3 -c 'import json,sys; st=json.load(sys.stdin); print(sum(1 for n in st.get("nodes") or [] if n.get("state")=="online"))' 2>/dev/null) == 3 ]]; }
+
+start_agent() { # NAME
+	setsid "$bin" agent --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1 &
+	pids+=($!)
+	eval "pid_$1=$!"
+}
+
+# cpu_ticks PID: utime+stime of the process and its threads.
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+run_one() { # COUNT
+	local count=$1
+	tmp=$(mktemp -d /tmp/pl-idle-XXXXXX)
+	local p1 p2 p3
+	p1=$(freeport) p2=$(freeport) p3=$(freeport)
+	"$bin" init --name n1 --data-dir "$tmp/n1" --listen "127.0.0.1:$p1" >/dev/null
+	start_agent n1
+	export PACELINE_ADDR="https://127.0.0.1:$p1,https://127.0.0.1:$p2,https://127.0.0.1:$p3"
+	export PACELINE_TOKEN_FILE=$tmp/n1/admin.token PACELINE_CACERT=$tmp/n1/ca.pem
+	wait_for 30 "n1's API" "$bin" status >/dev/null
+	local n p
+	for n in n2 n3; do
+		p=$p2
+		[[ $n == n3 ]] && p=$p3
+		"$bin" join --name "$n" --data-dir "$tmp/$n" --listen "127.0.0.1:$p" --token "$("$bin" token create 2>/dev/null)" "127.0.0.1:$p1" >/dev/null
+		start_agent "$n"
+	done
+	wait_for 60 "3 nodes online" online3
+	"$bin" config export >"$tmp/config.yaml"
+	python3 - "$tmp/config.yaml" "$count" <<'PY'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+lines = [l for l in open(path).read().splitlines() if not l.startswith("resources:")]
+out = "\n".join(lines) + "\nresources:\n"
+for i in range(n):
+    out += f"  - id: d{i}\n    kind: primitive\n    class: builtin\n    type: dummy\n    ops:\n      - name: monitor\n        interval: 10s\n        timeout: 20s\n"
+open(path, "w").write(out)
+PY
+	local t0=$SECONDS t0n
+	t0n=$(date +%s.%N)
+	"$bin" config apply -f "$tmp/config.yaml" >/dev/null
+	wait_for 600 "$count resources started" bash -c "[[ \$($(declare -f status_json started_count); bin=$bin started_count) -ge $count ]]"
+	local took
+	took=$(python3 -c "import time; print(f'{time.time()-$t0n:.1f}')")
+	echo "IDLE count=$count start_all=${took}s"
+	sleep 5 # let the first monitors settle
+	local leader
+	leader=$(status_json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("leader",""))')
+	declare -A before
+	for n in n1 n2 n3; do eval "p=\$pid_$n"; before[$n]=$(cpu_ticks "$p"); done
+	sleep "$IDLE"
+	for n in $leader $(echo n1 n2 n3 | tr ' ' '\n' | grep -v "^$leader$"); do
+		eval "p=\$pid_$n"
+		local after role=follower
+		after=$(cpu_ticks "$p")
+		[[ $n == "$leader" ]] && role=leader
+		python3 -c "print(f'IDLE count=$count node=$n role=$role cpu={100.0*($after-${before[$n]})/$hz/$IDLE:.1f}%')"
+	done
+	cleanup
+}
+
+for c in $COUNTS; do
+	run_one "$c"
+done

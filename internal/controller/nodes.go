@@ -1,0 +1,184 @@
+package controller
+
+import (
+	"context"
+	"maps"
+	"time"
+
+	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// liveness is what one look at the leases found.
+type liveness struct {
+	quorum bool
+	// unheard lists the live or unfenced nodes that have not renewed
+	// with this controller yet: they may run ops a predecessor asked for.
+	unheard []string
+	// held are the base ids of resources with an op in flight that this
+	// controller has no result of (another controller's, or one whose
+	// dispatch failed after the node took it).
+	held map[string]bool
+}
+
+// nodes updates node liveness in the store from the leases (step 1 of
+// the model) and reports quorum, the nodes not heard from and the held
+// resources. A state change makes the controller plan again.
+func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
+	type leaseView struct {
+		lv      membership.Liveness
+		guard   int64
+		granted time.Time
+	}
+	var (
+		members []store.Member
+		stonith bool
+		// A node in maintenance (or the whole cluster) may have left with
+		// its resources running, unmanaged (a drain leaves them): its
+		// lease lapsing proves nothing stopped there, so it is never
+		// recovered by waiting; it stays unclean (or, without stonith,
+		// online) until its agent is back and its resources are probed
+		// and adopted.
+		maintenance = map[string]bool{}
+		lapsed      = map[string]bool{}
+	)
+	c.raft.Read(func(s *store.Store) {
+		members = s.MemberStates()
+		o := s.Options()
+		stonith = o.StonithEnabled
+		all := o.MaintenanceMode
+		for _, m := range members {
+			v, _ := s.NodeAttr(m.Name, "maintenance")
+			_, lapsed[m.Name] = s.NodeAttr(m.Name, LapsedInMaintenance)
+			maintenance[m.Name] = all || isTrue(v) || lapsed[m.Name]
+		}
+	})
+	renewed := map[string]bool{}
+	views := map[string]leaseView{}
+	heard := map[string]bool{}
+	var busy []Busy
+	c.lmu.Lock()
+	for n, bs := range c.busy {
+		heard[n] = true
+		busy = append(busy, bs...)
+	}
+	unsure := map[string]bool{}
+	for _, bases := range c.unsure {
+		for base := range bases {
+			unsure[base] = true
+		}
+	}
+	boots := maps.Clone(c.boots)
+	c.leases.Renew(c.cfg.Node, now) // the leader is alive by definition
+	for _, n := range c.leases.Nodes() {
+		renewed[n] = true
+	}
+	for _, m := range members {
+		views[m.Name] = leaseView{lv: c.leases.Liveness(m.Name, now, stonith), guard: c.leases.Guarded(m.Name).Milliseconds(), granted: c.leases.Granted(m.Name)}
+	}
+	c.lmu.Unlock()
+	// A node whose agent started anew (a boot other than the stored one)
+	// keeps no op of the old agent: its history is cleared, and the
+	// scheduler probes its resources again before it acts on them.
+	for _, m := range members {
+		if b := boots[m.Name]; b != "" && b > m.Boot {
+			if m.Boot != "" {
+				c.cfg.Logf("controller: %s's agent started anew (boot %s, was %s): its operation history is cleared, its resources are probed again", m.Name, b, m.Boot)
+			}
+			c.apply(ctx, store.NewNodeBoot(m.Name, b))
+			if lapsed[m.Name] {
+				// Its resources are probed again: what still runs there
+				// is found and adopted.
+				c.apply(ctx, store.NewNodeAttrDelete(m.Name, LapsedInMaintenance))
+			}
+			c.eng.nodeGone(m.Name)
+		}
+	}
+	for _, m := range members {
+		if lv := views[m.Name].lv; lv != membership.Alive && maintenance[m.Name] && !lapsed[m.Name] && m.State != store.StateOffline {
+			// Remembered in the store, so that taking the node (or the
+			// cluster) out of maintenance while it is away, or a new
+			// leader, does not recover what may still run there.
+			c.cfg.Logf("controller: %s lost its lease while in maintenance: its resources are held until it is back", m.Name)
+			c.apply(ctx, store.NewNodeAttrSet(m.Name, map[string]string{LapsedInMaintenance: "true"}))
+		}
+	}
+	voters, alive := 0, 0
+	var out liveness
+	for _, m := range members {
+		lv := views[m.Name].lv
+		want := m.State
+		switch {
+		case lv == membership.Alive && renewed[m.Name]:
+			want = store.StateOnline
+		case lv == membership.Expired && m.State == store.StateOnline && stonith:
+			// With stonith disabled the scheduler would take an unclean
+			// node's resources as stopped and recover them at once: the
+			// node stays online until it is recoverable.
+			want = store.StateUnclean
+		case lv == membership.Recoverable && maintenance[m.Name] && m.State == store.StateOnline && stonith:
+			want = store.StateUnclean
+		case lv == membership.Recoverable && m.State != store.StateOffline && !maintenance[m.Name]:
+			want = store.StateOffline
+		}
+		if m.Role.Voter() {
+			voters++
+			if lv == membership.Alive && (renewed[m.Name] || m.State == store.StateOnline) {
+				alive++
+			}
+		}
+		// A node that has not renewed with this controller may run ops
+		// its predecessor asked for (one it ran itself, if it led): until
+		// it has renewed, or is fenced (offline), nothing is dispatched.
+		// Its lease expiring changes nothing: a start in flight there is
+		// in no store, so the resource would look stopped on it.
+		if (want == store.StateOnline || want == store.StateUnclean) && !heard[m.Name] {
+			out.unheard = append(out.unheard, m.Name)
+		}
+		guard := views[m.Name].guard
+		if want == m.State && (guard == m.Lease.Watchdog || !renewed[m.Name]) {
+			continue
+		}
+		if want != m.State {
+			c.cfg.Logf("controller: node %s %s -> %s (%v)", m.Name, m.State, want, lv)
+			c.eng.changed()
+		}
+		if want == store.StateOffline {
+			// Fencing is confirmed: the node stopped everything it ran.
+			var ids []string
+			c.raft.Read(func(s *store.Store) {
+				if full, ok := s.Member(m.Name); ok {
+					for _, rh := range full.Resources {
+						ids = append(ids, rh.ID)
+					}
+				}
+			})
+			for _, id := range ids {
+				c.apply(ctx, store.NewFailCountClear(store.FailCountClear{Node: m.Name, Resource: id, History: true}))
+			}
+			c.eng.nodeGone(m.Name)
+			c.lmu.Lock()
+			delete(c.busy, m.Name)
+			delete(c.unsure, m.Name)
+			c.lmu.Unlock()
+		}
+		lease := store.Lease{Leader: c.cfg.Node, GrantedAt: views[m.Name].granted.UnixMilli(), TTL: c.cfg.Leases.TTL.Milliseconds(), Watchdog: guard}
+		c.apply(ctx, store.NewNodeState(m.Name, want, lease))
+	}
+	out.quorum = membership.Quorum(alive, voters)
+	out.held = map[string]bool{}
+	for k, at := range c.reported {
+		if time.Since(at) > time.Minute {
+			delete(c.reported, k)
+		}
+	}
+	for _, b := range busy {
+		if _, done := c.reported[b.Key]; b.Controller != c.id || !done {
+			out.held[baseOf(b.Resource)] = true
+		}
+	}
+	for base := range unsure {
+		out.held[base] = true
+	}
+	return out
+}
