@@ -158,11 +158,11 @@ func TestSIGTERMDrainsTheNode(t *testing.T) {
 		t.Fatalf("agent %s still running 60s after SIGTERM", first)
 	}
 	delete(h.agents, first)
-	st = h.waitStatus("proc Started elsewhere, "+first+" offline", 20*time.Second, func(st *status) bool {
+	st := h.waitStatus("proc Started elsewhere, "+first+" offline", 20*time.Second, func(st *status) bool {
 		role, nodes := resource(st, "proc")
 		return role == "Started" && len(nodes) == 1 && nodes[0] != first && nodeState(st, first) == "offline"
 	})
-	_, nodes = resource(st, "proc")
+	_, nodes := resource(st, "proc")
 	second := nodes[0]
 	if n := len(s.find()); n != 1 {
 		t.Errorf("%d processes of proc run after the drain, want 1", n)
