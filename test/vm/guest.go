@@ -171,6 +171,19 @@ func (n *Net) Uptime(ip string) (float64, string, error) {
 	return up, f[1], err
 }
 
+// WaitUptime is Uptime, retried for up to limit: the guest answers ping
+// a moment before its HTTP server listens.
+func (n *Net) WaitUptime(ip string, limit time.Duration) (float64, string, error) {
+	start := time.Now()
+	for {
+		up, boot, err := n.Uptime(ip)
+		if err == nil || time.Since(start) > limit {
+			return up, boot, err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // Pinger pings a guest from the client every 10 ms.
 type Pinger struct {
 	cmd  *exec.Cmd

@@ -19,7 +19,7 @@ import (
 // migrate_to time and what a pinger saw.
 func migrate(t *testing.T, n *Net, c agentClass, typ agents.Type, id string, g *Guest, src, dst *Host, params func(*Host) map[string]string) (time.Duration, PingStats) {
 	t.Helper()
-	up0, boot0, err := n.Uptime(g.IP)
+	up0, boot0, err := n.WaitUptime(g.IP, 30*time.Second)
 	if err != nil {
 		t.Fatalf("uptime before migration: %v", err)
 	}

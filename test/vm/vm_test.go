@@ -143,7 +143,7 @@ func TestVMLibvirtdDown(t *testing.T) {
 	if _, err := n.WaitPing(g.IP, 180*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	_, boot0, err := n.Uptime(g.IP)
+	_, boot0, err := n.WaitUptime(g.IP, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
