@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/agentcatalog"
 	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/builtin"
 	"github.com/paceline/paceline/internal/agents/ocf"
@@ -245,6 +246,13 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 			return err
 		}
 		defer ex.Close()
+		// The catalogue checks resources against their agents' meta-data
+		// on this node (resource agents, describe, create and update).
+		apiSrv.SetAgents(agentcatalog.New(agentcatalog.Config{
+			Classes:  map[string]agentcatalog.Runner{"builtin": bc, "ocf": oca},
+			OCFRoots: append([]string{oc.Root}, oc.ExtraRoots...),
+			Names:    map[string][]string{"builtin": builtin.Types()},
+		}))
 	}
 	var guard time.Duration // the watchdog guards the lease (Runtime.FeedWatchdog)
 	if c.Watchdog != "" {

@@ -22,35 +22,30 @@ func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request, _ pki.Princi
 }
 
 // MetricsState is the snapshot the scrape-time gauges are computed from
-// (metrics.State): self is this node's name. Resource activity and roles
-// are GET /v1/status's (BuildStatus: the scheduler's view of the current
-// state, instances per node); fail counts sum the node's
+// (metrics.State) at now: self is this node's name. Where each primitive
+// is active and in which role is what GET /v1/status says (BuildStatus:
+// the scheduler's view of the current state), one series per instance,
+// role Failed for one whose operation failed (it may still run); fail counts sum the node's
 // "fail-count-RSC#op_interval" attributes (and the older per-resource
-// "fail-count-RSC"), clone instances counted for their primitive, for
-// every node where the resource has an operation history (probes
-// included) or a count. It is a pure function of its inputs (now is when
-// failure-timeouts are evaluated).
+// "fail-count-RSC"), clone instances counted for their primitive, on every
+// node where the resource has an operation history (probes included) or a
+// count. It is a pure function.
 func MetricsState(cfg *model.Config, members []store.Member, leader string, quorum bool, self string, now time.Time) metrics.State {
 	st := metrics.State{Quorum: quorum, IsLeader: self != "" && leader == self, Epoch: cfg.Epoch}
 	for _, m := range members {
 		st.Nodes = append(st.Nodes, metrics.NodeUp{Name: m.Name, Up: m.State == store.StateOnline})
 	}
-	status := BuildStatus(cfg, members, leader, quorum, now)
-	for _, rs := range status.Resources {
-		// A failed instance is active too (it must be stopped or
-		// recovered): its role says Failed, as in status.
+	for _, rs := range BuildStatus(cfg, members, leader, quorum, now).Resources {
 		for _, in := range rs.Instances {
-			st.Active = append(st.Active, metrics.Active{Resource: rs.ID, Node: in.Node, Role: string(in.Role)})
+			st.Active = append(st.Active, metrics.Active{Resource: rs.ID, Node: in.Node, Role: in.Role})
 		}
-	}
-	for _, p := range primitives(cfg.Resources, "") {
 		for i := range members {
 			m := &members[i]
 			// Only where the resource has a history or a count: a cluster
 			// of many client nodes would otherwise export resources x
 			// nodes series of zeros.
-			if fc := failCount(m, p.res.ID); fc > 0 || hasHistory(m, p.res.ID) {
-				st.FailCounts = append(st.FailCounts, metrics.FailCount{Resource: p.res.ID, Node: m.Name, Count: fc})
+			if fc := failCount(m, rs.ID); fc > 0 || hasHistory(m, rs.ID) {
+				st.FailCounts = append(st.FailCounts, metrics.FailCount{Resource: rs.ID, Node: m.Name, Count: fc})
 			}
 		}
 	}

@@ -16,7 +16,8 @@ import (
 )
 
 // metricsStore is n1 (online, runs web and the promoted db), n2 (online,
-// db unpromoted, web failed twice), n3 (offline) and w (a witness).
+// db unpromoted, web failed to start there, fail count 2, and was
+// stopped), n3 (offline) and w (a witness).
 func metricsStore(t *testing.T) *store.Store {
 	t.Helper()
 	st := store.New()
@@ -43,6 +44,7 @@ func metricsStore(t *testing.T) *store.Store {
 		op("n1", "db:0", "promote", 2, 0, 0),
 		op("n2", "db:1", "start", 3, 0, 0),
 		op("n2", "web", "start", 4, 1, 2),
+		op("n2", "web", "stop", 5, 0, 0),
 	} {
 		if r := st.Apply(c); r.Err != nil {
 			t.Fatal(r.Err)
@@ -61,10 +63,7 @@ func TestMetricsStateFromStore(t *testing.T) {
 	if !slices.Equal(got.Nodes, wantNodes) {
 		t.Errorf("nodes %v, want %v", got.Nodes, wantNodes)
 	}
-	// web's start failed on n2: active on two nodes, both instances
-	// Failed until recovered, as status says.
-	wantActive := []metrics.Active{{Resource: "web", Node: "n1", Role: "Failed"}, {Resource: "web", Node: "n2", Role: "Failed"},
-		{Resource: "db", Node: "n1", Role: "Promoted"}, {Resource: "db", Node: "n2", Role: "Unpromoted"}}
+	wantActive := []metrics.Active{{Resource: "web", Node: "n1", Role: "Started"}, {Resource: "db", Node: "n1", Role: "Promoted"}, {Resource: "db", Node: "n2", Role: "Unpromoted"}}
 	if !slices.Equal(got.Active, wantActive) {
 		t.Errorf("active %v, want %v", got.Active, wantActive)
 	}
