@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,6 +206,14 @@ func TestSIGTERMDrainsTheNode(t *testing.T) {
 	_ = second
 }
 
+// runOn runs the CLI against node's own API only.
+func (h *harness) runOn(node string, args ...string) (string, error) {
+	saved := h.env
+	h.env = append(slices.Clone(saved), "PACELINE_ADDR=https://"+h.addr(node))
+	defer func() { h.env = saved }()
+	return h.run(args...)
+}
+
 // waitAgent waits for the agent process of name to exit.
 func waitAgent(h *harness, name string) <-chan error {
 	ch := make(chan error, 1)
@@ -225,6 +235,19 @@ func TestMaintenanceNodeExitsLeavingItsResources(t *testing.T) {
 		t.Fatalf("%d processes of proc, want 1", len(before))
 	}
 	h.must("node", "maintenance", victim)
+	// An operator stops the agent once the node shows in maintenance; the
+	// agent decides from its own copy of the state, so wait until that
+	// copy (its API answers from it) has the attribute.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := h.runOn(victim, "status", "--json")
+		var st status
+		if err == nil && json.Unmarshal([]byte(out), &st) == nil && nodeState(&st, victim) == "maintenance" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's own status does not show it in maintenance: %v %s", victim, err, out)
+		}
+	}
 	cmd := h.agents[victim]
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
