@@ -177,8 +177,8 @@ func TestDebPackageContents(t *testing.T) {
 	}
 	// Stop is the agent's drain: SIGTERM to the main process only, and
 	// time for a 20-minute drain.
-	if u["KillMode"] != "mixed" || u["KillSignal"] != "SIGTERM" {
-		t.Errorf("KillMode=%s KillSignal=%s, want mixed and SIGTERM", u["KillMode"], u["KillSignal"])
+	if u["KillMode"] != "process" || u["KillSignal"] != "SIGTERM" {
+		t.Errorf("KillMode=%s KillSignal=%s, want process and SIGTERM", u["KillMode"], u["KillSignal"])
 	}
 	stop, err := time.ParseDuration(strings.Replace(u["TimeoutStopSec"], "min", "m", 1))
 	if drain := daemon.DefaultConfig().ShutdownTimeout; err != nil || stop < 20*time.Minute || stop <= drain {

@@ -66,7 +66,7 @@ func TestDebInstallsAndUnitStartsAgent(t *testing.T) {
 			t.Errorf("systemctl is-enabled: %q", out)
 		}
 	}
-	if got := systemctlShow(t, "KillMode"); got != "mixed" {
+	if got := systemctlShow(t, "KillMode"); got != "process" {
 		t.Errorf("KillMode %q", got)
 	}
 	// Before init there is nothing to run.
