@@ -8,13 +8,13 @@
 # powers off when the ACPI power button is pressed (busybox acpid).
 #
 # Usage: scripts/vm-guest.sh [CACHE-DIR]
-#   CACHE-DIR defaults to $PL_VM_CACHE, else ~/.cache/paceline/vm-guest.
+#   CACHE-DIR defaults to $PL_VM_CACHE, else ~/.cache/paceline-vm-guest (not under ~/.cache/paceline, which the demo keeps 0700 and to itself).
 # It writes CACHE-DIR/vmlinuz and CACHE-DIR/initrd.img (not committed) and
 # prints CACHE-DIR. It rebuilds only when the kernel, busybox or this
 # script changed (a stamp file records their identity).
 set -euo pipefail
 
-cache=${1:-${PL_VM_CACHE:-$HOME/.cache/paceline/vm-guest}}
+cache=${1:-${PL_VM_CACHE:-$HOME/.cache/paceline-vm-guest}}
 busybox=/bin/busybox
 die() { echo "vm-guest.sh: $*" >&2; exit 1; }
 

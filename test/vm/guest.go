@@ -46,7 +46,7 @@ var (
 
 // guestImage builds (or finds in the cache) the guest's kernel and
 // initramfs with scripts/vm-guest.sh; the cache is $PL_VM_CACHE or
-// ~/.cache/paceline/vm-guest.
+// ~/.cache/paceline-vm-guest (~/.cache/paceline is the demo's, 0700).
 func guestImage(t *testing.T) (kernel, initrd string) {
 	t.Helper()
 	buildOnce.Do(func() {
