@@ -367,11 +367,13 @@ func (r *Runtime) fenceAt() (time.Time, bool) {
 	return exp.Add(-r.cfg.Leases.Heartbeat), true
 }
 
-// watchLease checks the lease every quarter heartbeat and self-fences once
-// fenceAt has passed (DESIGN.md, Safety).
+// watchLease self-fences once fenceAt has passed (DESIGN.md, Safety). It
+// sleeps until fenceAt, or a heartbeat at most (a renewal meanwhile moves
+// fenceAt on), rather than polling: an idle node wakes up once a
+// heartbeat for its lease, and fences on time.
 func (r *Runtime) watchLease(ctx context.Context) {
 	defer r.wg.Done()
-	t := time.NewTicker(r.cfg.Leases.Heartbeat / 4)
+	t := time.NewTimer(r.cfg.Leases.Heartbeat)
 	defer t.Stop()
 	for {
 		select {
@@ -380,6 +382,11 @@ func (r *Runtime) watchLease(ctx context.Context) {
 		case <-t.C:
 		}
 		r.CheckLease(time.Now())
+		wait := r.cfg.Leases.Heartbeat
+		if at, ok := r.fenceAt(); ok {
+			wait = max(min(wait, time.Until(at)), time.Millisecond)
+		}
+		t.Reset(wait)
 	}
 }
 
