@@ -11,7 +11,8 @@ import (
 // parameters, secret ones included: they reach the agent on stdin only;
 // per-node rule parameters are not applied), the levels (checked by
 // Topology.Validate with Config.ValidateFencingLevels), the member nodes as the possible targets,
-// and the fencing options of the properties. Every problem is reported at
+// and the fencing options of the properties
+// (model.ParseClusterOptions). Every problem is reported at
 // once.
 func TopologyFromConfig(cfg *model.Config, levels []model.FencingLevel) (Topology, error) {
 	var errs []error
@@ -36,11 +37,7 @@ func TopologyFromConfig(cfg *model.Config, levels []model.FencingLevel) (Topolog
 	for _, l := range levels {
 		t.Levels = append(t.Levels, Level{Target: l.Target, Index: l.Index, Devices: append([]string(nil), l.Devices...)})
 	}
-	opts, err := ParseOptions(cfg.Properties)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	t.Options = opts
+	t.Options = OptionsFrom(model.ParseClusterOptions(cfg.Properties))
 	if len(errs) == 0 {
 		if err := t.Validate(); err != nil {
 			errs = append(errs, err)

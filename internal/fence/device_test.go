@@ -135,19 +135,17 @@ func TestBadDeviceAttributesAreEachOneLineNamingTheDevice(t *testing.T) {
 	}
 }
 
-func TestClusterOptions(t *testing.T) {
-	o, err := ParseOptions(nil)
-	if err != nil || o != DefaultOptions() || o.Action != "reboot" || o.Timeout != time.Minute || o.MaxAttempts != 10 {
-		t.Errorf("defaults: %+v %v", o, err)
+func TestFencingOptionsComeFromTheClusterOptions(t *testing.T) {
+	if o := DefaultOptions(); o.Action != "reboot" || o.Timeout != time.Minute || o.MaxAttempts != 10 || o.PriorityDelay != 0 {
+		t.Errorf("defaults: %+v", o)
 	}
-	o, err = ParseOptions(map[string]string{"stonith-action": "poweroff", "stonith-timeout": "30s",
-		"fencing-max-attempts": "3", "priority-fencing-delay": "15s"})
-	if err != nil || o.Action != "off" || o.Timeout != 30*time.Second || o.MaxAttempts != 3 || o.PriorityDelay != 15*time.Second {
-		t.Errorf("set: %+v %v", o, err)
+	o := OptionsFrom(model.ParseClusterOptions(map[string]string{"stonith-action": "poweroff", "stonith-timeout": "30s",
+		"fencing-max-attempts": "3", "priority-fencing-delay": "15s"}))
+	if o.Action != "off" || o.Timeout != 30*time.Second || o.MaxAttempts != 3 || o.PriorityDelay != 15*time.Second {
+		t.Errorf("set: %+v", o)
 	}
-	_, err = ParseOptions(map[string]string{"stonith-action": "explode", "stonith-max-attempts": "0"})
-	if !errors.Is(err, ErrBadOption) || !strings.Contains(err.Error(), "stonith-action") || !strings.Contains(err.Error(), "stonith-max-attempts") {
-		t.Errorf("bad options: %v", err)
+	if o := OptionsFrom(model.ParseClusterOptions(map[string]string{"stonith-timeout": "0"})); o.Timeout != time.Minute {
+		t.Errorf("stonith-timeout=0: %v, want the 60s default", o.Timeout)
 	}
 }
 

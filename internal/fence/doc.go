@@ -16,7 +16,7 @@
 // timeout and retries (pcmk_<action>_action/_timeout/_retries). The
 // cluster's options (Options: stonith-action, stonith-timeout,
 // stonith-max-attempts a.k.a. fencing-max-attempts, priority-fencing-delay)
-// come from the properties by ParseOptions.
+// come from the properties through model.ParseClusterOptions and OptionsFrom.
 //
 // The topology is a list of Levels per target. Stages orders what is
 // tried for a target: its levels by index, or without levels every device

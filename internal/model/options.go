@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,6 +47,18 @@ type ClusterOptions struct {
 	// StonithAction is reboot (default) or off (stonith-action; the
 	// deprecated poweroff means off).
 	StonithAction string
+	// StonithTimeout bounds one fence action of a device that sets no
+	// pcmk_<action>_timeout (stonith-timeout, default 60s).
+	StonithTimeout time.Duration
+	// StonithMaxAttempts is how many fence operations may fail in a row
+	// for one target before the fencer stops trying it
+	// (stonith-max-attempts, or its newer name fencing-max-attempts;
+	// default 10).
+	StonithMaxAttempts int
+	// PriorityFencingDelay is added before fencing the node that runs the
+	// more important resources when a partition's nodes race to fence
+	// each other (priority-fencing-delay, default 0: none).
+	PriorityFencingDelay time.Duration
 	// ShutdownLock keeps the resources of a cleanly stopped node on it
 	// (shutdown-lock, default false), for at most ShutdownLockLimit when
 	// set (shutdown-lock-limit, 0: no limit).
@@ -85,6 +98,14 @@ func ParseClusterOptions(props map[string]string) ClusterOptions {
 		}
 		return def
 	}
+	count := func(def int, names ...string) int {
+		for _, name := range names {
+			if n, err := strconv.Atoi(strings.TrimSpace(props[name])); err == nil && n > 0 {
+				return n
+			}
+		}
+		return def
+	}
 	o := ClusterOptions{
 		SymmetricCluster:       b("symmetric-cluster", true),
 		StonithEnabled:         b("stonith-enabled", true),
@@ -99,6 +120,9 @@ func ParseClusterOptions(props map[string]string) ClusterOptions {
 		EnableStartupProbes:    b("enable-startup-probes", true),
 		PlacementStrategy:      sel("placement-strategy", "default", "default", "utilization", "minimal", "balanced"),
 		StonithAction:          sel("stonith-action", "reboot", "reboot", "off", "poweroff"),
+		StonithTimeout:         dur("stonith-timeout", 60*time.Second),
+		StonithMaxAttempts:     count(10, "stonith-max-attempts", "fencing-max-attempts"),
+		PriorityFencingDelay:   dur("priority-fencing-delay", 0),
 		ShutdownLock:           b("shutdown-lock", false),
 		ShutdownLockLimit:      dur("shutdown-lock-limit", 0),
 		ClusterRecheckInterval: dur("cluster-recheck-interval", 15*time.Minute),

@@ -30,6 +30,16 @@ func TestParseClusterOptions(t *testing.T) {
 	if o := ParseClusterOptions(map[string]string{"no-quorum-policy": "suicide", "stonith-enabled": "false"}); o.NoQuorumPolicy != "stop" {
 		t.Errorf("suicide without stonith: %q, want stop", o.NoQuorumPolicy)
 	}
+	if d.StonithTimeout != time.Minute || d.StonithMaxAttempts != 10 || d.PriorityFencingDelay != 0 {
+		t.Errorf("fencing defaults: %+v", d)
+	}
+	f := ParseClusterOptions(map[string]string{"stonith-timeout": "30s", "fencing-max-attempts": "3", "priority-fencing-delay": "15s"})
+	if f.StonithTimeout != 30*time.Second || f.StonithMaxAttempts != 3 || f.PriorityFencingDelay != 15*time.Second {
+		t.Errorf("fencing options: %+v", f)
+	}
+	if f := ParseClusterOptions(map[string]string{"stonith-max-attempts": "0", "stonith-timeout": "soon"}); f.StonithMaxAttempts != 10 || f.StonithTimeout != time.Minute {
+		t.Errorf("invalid fencing options: %+v, want the defaults", f)
+	}
 	if o := ParseClusterOptions(map[string]string{"cluster-recheck-interval": "0"}); o.ClusterRecheckInterval != 0 {
 		t.Errorf("cluster-recheck-interval=0: %v, want disabled", o.ClusterRecheckInterval)
 	}
