@@ -3,9 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/paceline/paceline/api"
 	"github.com/spf13/cobra"
 )
 
@@ -29,39 +32,55 @@ until the node is offline (or the wait is over: exit status 1).
 Needs an operator or admin API token.`,
 		Args: exactArgs(1, "NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			node := args[0]
 			c, err := connect()
 			if err != nil {
 				return err
 			}
-			at := strconv.FormatInt(time.Now().Unix(), 10)
-			if err := c.SetNodeAttributes(cmd.Context(), node, map[string]string{"shutdown": at}); err != nil {
-				return failure("stop node "+quote(node), "node "+quote(node), err)
-			}
-			if wait <= 0 {
-				_, err = fmt.Fprintf(s.Out, "node %s: shutdown requested (draining)\n", quote(node))
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), wait)
-			defer cancel()
-			for {
-				ns, err := c.Nodes(ctx)
-				if err == nil {
-					for _, n := range ns {
-						if n.Name == node && n.State == "offline" {
-							_, err = fmt.Fprintf(s.Out, "node %s: drained and stopped\n", quote(node))
-							return err
-						}
-					}
-				}
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("node %s: still not stopped after %v (see paceline status)", quote(node), wait)
-				case <-time.After(200 * time.Millisecond):
-				}
-			}
+			return stopNodes(cmd.Context(), s.Out, c, args, wait)
 		},
 	}
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait until the node is offline, at most this long")
 	return cmd
+}
+
+// stopNodes asks each node to shut down (the shutdown attribute) and,
+// with wait, waits until every one of them is offline.
+func stopNodes(ctx context.Context, out io.Writer, c *api.Client, nodes []string, wait time.Duration) error {
+	at := strconv.FormatInt(time.Now().Unix(), 10)
+	for _, node := range nodes {
+		if err := c.SetNodeAttributes(ctx, node, map[string]string{"shutdown": at}); err != nil {
+			return failure("stop node "+quote(node), "node "+quote(node), err)
+		}
+		if wait <= 0 {
+			if _, err := fmt.Fprintf(out, "node %s: shutdown requested (draining)\n", quote(node)); err != nil {
+				return err
+			}
+		}
+	}
+	if wait <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	left := slices.Clone(nodes)
+	for {
+		if ns, err := c.Nodes(ctx); err == nil {
+			for _, n := range ns {
+				if n.State == "offline" && slices.Contains(left, n.Name) {
+					left = slices.DeleteFunc(left, func(x string) bool { return x == n.Name })
+					if _, err := fmt.Fprintf(out, "node %s: drained and stopped\n", quote(n.Name)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s: still not stopped after %v (see paceline status)", quote(left[0]), wait)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -292,3 +292,28 @@ func samePIDs(a, b map[int]int) bool {
 	}
 	return true
 }
+
+// TestClusterStopAllStopsEverything: `cluster stop --all` drains every
+// node, the leader last: every agent exits with status 0 and the resource
+// process is gone (the last nodes, without a quorum, stop it themselves).
+func TestClusterStopAllStopsEverything(t *testing.T) {
+	h, _ := startCluster(t)
+	_, s := startProc(t, h)
+	h.must("cluster", "stop", "--all")
+	for _, n := range []string{"n1", "n2", "n3"} {
+		select {
+		case err := <-waitAgent(h, n):
+			if err != nil {
+				t.Errorf("agent %s exited with %v, want status 0", n, err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("agent %s still running 60s after cluster stop --all", n)
+		}
+	}
+	if n := len(s.find()); n != 0 {
+		t.Errorf("%d processes of proc still run after the whole cluster stopped", n)
+	}
+	if most := s.close(); most > 1 {
+		t.Errorf("%d copies of proc's process ran at once, want at most 1", most)
+	}
+}
