@@ -20,6 +20,9 @@ func opKey(rsc string, op *model.OpRecord) (key string, derived bool) {
 	return rsc + "_last_0", true
 }
 
+// lastFailure ends the id of a resource's last-failure record.
+const lastFailure = "_last_failure_0"
+
 // failed reports whether an operation result is a failure: an unexpected
 // exit code, or an executor status other than done or pending.
 func failed(op *model.OpRecord) bool {
@@ -55,11 +58,15 @@ func (s *Store) opResult(p *OpResult) (bool, error) {
 	rh := &m.Resources[i]
 	rh.Class, rh.Provider, rh.Type, rh.Container = p.Resource.Class, p.Resource.Provider, p.Resource.Type, p.Resource.Container
 	op := p.Op
-	key, derived := opKey(rid, &op)
+	key, _ := opKey(rid, &op)
 	op.ID = key
 	putOp(rh, op)
-	if derived && failed(&op) {
-		op.ID = rid + "_last_failure_0"
+	// A failure is also kept as the resource's last failure on the node
+	// (Pacemaker's RSC_last_failure_0), which later results of the same
+	// operation do not overwrite: status shows it as a failed action
+	// until a cleanup.
+	if failed(&op) && !strings.HasSuffix(key, lastFailure) {
+		op.ID = rid + lastFailure
 		putOp(rh, op)
 	}
 	if p.FailCountAdd != 0 {
