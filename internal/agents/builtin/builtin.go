@@ -3,7 +3,8 @@
 // runs (like ocf:pacemaker:Dummy, plus promote/demote); process, which
 // supervises a command; vip, a virtual IP address (like
 // ocf:heartbeat:IPaddr2); and ping, which keeps a node attribute counting
-// the reachable targets (like ocf:pacemaker:ping).
+// the reachable targets (like ocf:pacemaker:ping); and postgresql, a
+// promotable PostgreSQL with streaming replication.
 //
 // State lives in files under Config.RunDir, so an agent restart (not a
 // reboot) keeps it, as HA_RSCTMP does for OCF agents.
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/paceline/paceline/internal/agents"
@@ -34,6 +36,10 @@ type Config struct {
 	// checks its targets and reports the value in its output, but
 	// publishes nothing.
 	Attrs NodeAttrs
+	// Peers lists the cluster's members and their attributes
+	// (builtin:postgresql finds its primary there). Optional: without it
+	// an instance knows no peer (a single-node setup).
+	Peers Peers
 }
 
 // NodeAttrs sets attributes of the local node in the cluster status, as
@@ -54,6 +60,9 @@ var ErrNoRunDir = errors.New("builtin: RunDir must be an absolute path")
 // resources; the executor runs one operation at a time per resource.
 type Class struct {
 	cfg Config
+
+	mu        sync.Mutex
+	published map[string]string // node attributes this process has set, by name
 }
 
 // New returns the builtin class.
@@ -88,6 +97,8 @@ func (c *Class) Run(ctx context.Context, req agents.Request) agents.Result {
 			res = c.vip(ctx, &req)
 		case "ping":
 			res = c.ping(ctx, &req)
+		case "postgresql":
+			res = c.postgresql(ctx, &req)
 		default:
 			res = agents.Failed(agents.RCNotInstalled, agents.StatusNotInstalled, "no builtin agent %q", req.Agent.Name)
 		}

@@ -277,6 +277,7 @@ func standbyState(list, node string) string {
 type peerView struct {
 	Name     string
 	Host     string // cluster address (host only)
+	Port     int    // pgsql-RSC-port: the port its server listens on (0: unknown)
 	Online   bool
 	Role     string // pgsql-RSC-role
 	Timeline int    // pgsql-RSC-timeline
