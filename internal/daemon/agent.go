@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -192,7 +193,8 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if err := os.MkdirAll(c.RunDir, 0o755); err != nil {
 			return fmt.Errorf("run_dir: %w", err)
 		}
-		bc, err := builtin.New(builtin.Config{RunDir: c.RunDir, Attrs: nodeAttrs{b: backend, node: c.Name}})
+		bc, err := builtin.New(builtin.Config{RunDir: c.RunDir, Attrs: nodeAttrs{b: backend, node: c.Name},
+			Peers: nodePeers{b: backend}})
 		if err != nil {
 			return err
 		}
@@ -387,4 +389,20 @@ func (a nodeAttrs) SetNodeAttr(ctx context.Context, name, value string) error {
 		err = res.Err
 	}
 	return err
+}
+
+// nodePeers lists the members and their attributes from the local store
+// (builtin:postgresql finds its primary there).
+type nodePeers struct{ b *Backend }
+
+func (p nodePeers) Peers() []builtin.Peer {
+	var out []builtin.Peer
+	for _, m := range p.b.Members() {
+		host := m.Address
+		if h, _, err := net.SplitHostPort(m.Address); err == nil {
+			host = h
+		}
+		out = append(out, builtin.Peer{Name: m.Name, Host: host, Online: m.State == store.StateOnline, Attrs: maps.Clone(m.Attributes)})
+	}
+	return out
 }
