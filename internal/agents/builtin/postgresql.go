@@ -184,6 +184,11 @@ func (in *pgInstance) start(ctx context.Context) agents.Result {
 	if in.h.running(ctx) {
 		return ok()
 	}
+	// Whatever this node published before (an old primary's 1001 from
+	// before a crash) no longer holds: not promotable until a monitor
+	// says otherwise.
+	in.publish(ctx, map[string]string{in.attr("role"): "starting"})
+	in.publishScore(ctx, RoleStopped, "", 0, 0)
 	primary, havePrimary := currentPrimary(in.peers())
 	if !in.h.hasData() {
 		if !havePrimary {
