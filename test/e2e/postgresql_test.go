@@ -264,6 +264,11 @@ func TestPostgreSQLFailover(t *testing.T) {
 	m.Stop()
 	t.Logf("failover: write unavailability %v (last ack before the crash to first after); first ack %v after the crash",
 		first.Sub(w.lastBefore(crashed)).Round(10*time.Millisecond), first.Sub(crashed).Round(10*time.Millisecond))
+	for name, a := range c.Agents {
+		if name != primary {
+			t.Logf("%s after the crash:%s", name, GrepLog(a.ReadLog(), crashed, "offline", "unclean", "lost", "promote", "db-vip", "fenc", "leads"))
+		}
+	}
 	if d := m.DualTime(); d > 0 {
 		t.Errorf("VIP held by two hosts for %v", d)
 	}

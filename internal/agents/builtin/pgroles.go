@@ -41,7 +41,7 @@ func (in *pgInstance) monitor(ctx context.Context) agents.Result {
 		return fail("query: %v", err)
 	}
 	if recovery == "f" {
-		if err := in.primaryUpkeep(ctx); err != nil {
+		if err := in.primaryUpkeep(ctx, true); err != nil {
 			return rc(agents.RCFailedPromoted, "primary upkeep: %v", err)
 		}
 		return rc(agents.RCRunningPromoted, "")
@@ -57,7 +57,11 @@ func (in *pgInstance) monitor(ctx context.Context) agents.Result {
 // primary's state. Who stops being synchronous is published before the
 // setting changes, so a standby is never promoted as synchronous after the
 // primary stopped waiting for it.
-func (in *pgInstance) primaryUpkeep(ctx context.Context) error {
+//
+// With checkpoint (monitors, not promote: it would hold up what is ordered
+// after the promotion), a primary whose control file still names the
+// timeline before its promotion is checkpointed.
+func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error {
 	peers := in.peers()
 	if err := in.ensureSlots(ctx, peers); err != nil {
 		return err
@@ -104,9 +108,18 @@ func (in *pgInstance) primaryUpkeep(ctx context.Context) error {
 	} else {
 		in.publish(ctx, map[string]string{in.attr("standbys"): standbyStates(states)})
 	}
-	row, err := in.h.query(ctx, "SELECT pg_current_wal_lsn(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int")
-	if err != nil || len(row) != 1 || len(row[0]) != 2 {
+	row, err := in.h.query(ctx, "SELECT pg_current_wal_lsn(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, (SELECT timeline_id FROM pg_control_checkpoint())")
+	if err != nil || len(row) != 1 || len(row[0]) != 3 {
 		return err
+	}
+	if checkpoint && row[0][1] != row[0][2] {
+		// Promoted, but the control file still names the old timeline
+		// until a checkpoint: pg_rewind of an old primary would read it and
+		// find "no rewind required". Checkpoint now (after the promotion,
+		// so writes are not held up by it).
+		if _, err := in.h.query(ctx, "CHECKPOINT"); err != nil {
+			return err
+		}
 	}
 	in.publish(ctx, map[string]string{in.attr("role"): "primary", in.attr("data"): "1", in.attr("lsn"): row[0][0],
 		in.attr("timeline"): row[0][1], in.attr("lag"): "0", in.attr("sync"): "primary",
@@ -222,7 +235,7 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 			return fail("pg_promote: %v %s", err, v)
 		}
 	}
-	if err := in.primaryUpkeep(ctx); err != nil {
+	if err := in.primaryUpkeep(ctx, false); err != nil {
 		return fail("after promote: %v", err)
 	}
 	return ok()
