@@ -284,6 +284,7 @@ type peerView struct {
 	LSN      LSN    // pgsql-RSC-lsn
 	Standbys string // pgsql-RSC-standbys (a primary's view)
 	HasData  bool   // pgsql-RSC-data is "1"
+	SysID    string // pgsql-RSC-sysid: its database system identifier
 }
 
 // currentPrimary picks the primary to follow among the peers: an online
@@ -319,13 +320,17 @@ func lastPrimary(peers []peerView) (peerView, bool) {
 // instance could lose acknowledged writes or make a second primary.
 var ErrNotPromotable = errors.New("postgresql: not promotable")
 
+// ErrOtherPrimary is wrapped by checkPromote's error when another online
+// node says it is the primary.
+var ErrOtherPrimary = errors.New("another node is an online primary")
+
 // checkPromote decides, just before a promotion, whether it is safe: no
 // other primary may be online; with synchronous on or strict this node
 // must be the standby the last primary named synchronous; with off it
 // must be within max_lag of what that primary published.
 func checkPromote(self string, role Role, mode Sync, maxLag uint64, received LSN, peers []peerView) error {
 	if p, ok := currentPrimary(peers); ok {
-		return fmt.Errorf("%w: %s is an online primary (timeline %d)", ErrNotPromotable, p.Name, p.Timeline)
+		return fmt.Errorf("%w: %w: %s (timeline %d)", ErrNotPromotable, ErrOtherPrimary, p.Name, p.Timeline)
 	}
 	if role == RoleEmpty {
 		for _, p := range peers {
@@ -407,4 +412,19 @@ func conninfo(kv ...string) string {
 		parts = append(parts, kv[i]+"='"+v+"'")
 	}
 	return strings.Join(parts, " ")
+}
+
+// ErrOtherSystem is returned by checkSameSystem when this node's data
+// belongs to another database cluster than the primary's.
+var ErrOtherSystem = errors.New("postgresql: different database system")
+
+// checkSameSystem refuses to follow (or rewind onto) a primary whose
+// database system identifier differs from the local data's: neither
+// streaming nor pg_rewind can join them, and the local data is not ours to
+// replace. An unknown identifier (not yet published) passes.
+func checkSameSystem(local string, primary peerView) error {
+	if local == "" || primary.SysID == "" || local == primary.SysID {
+		return nil
+	}
+	return fmt.Errorf("%w: pgdata has system identifier %s, primary %s has %s; not touching it", ErrOtherSystem, local, primary.Name, primary.SysID)
 }

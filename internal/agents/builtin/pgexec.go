@@ -72,7 +72,7 @@ func (h *pgHost) run(ctx context.Context, stdin string, prog string, args ...str
 		cmd.Stdin = strings.NewReader(stdin)
 	}
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(errb.String())
+		msg := strings.Join(strings.Fields(errb.String()), " ") // one line, for an exit reason
 		if len(msg) > 400 {
 			msg = "..." + msg[len(msg)-400:]
 		}
@@ -238,4 +238,19 @@ func (h *pgHost) stopServer(ctx context.Context, grace time.Duration) error {
 		_, err = h.run(ctx, "", "pg_ctl", "stop", "-D", h.p.PGData, "-m", "immediate", "-w")
 	}
 	return err
+}
+
+// systemID reads the database system identifier from pgdata's control
+// file (pg_controldata).
+func (h *pgHost) systemID(ctx context.Context) (string, error) {
+	out, err := h.run(ctx, "", "pg_controldata", "-D", h.p.PGData)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "Database system identifier" {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("%w: pg_controldata shows no system identifier", ErrPGRun)
 }

@@ -5,11 +5,13 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/paceline/paceline/internal/agents"
 )
@@ -108,8 +110,8 @@ func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error 
 	} else {
 		in.publish(ctx, map[string]string{in.attr("standbys"): standbyStates(states)})
 	}
-	row, err := in.h.query(ctx, "SELECT pg_current_wal_lsn(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, (SELECT timeline_id FROM pg_control_checkpoint())")
-	if err != nil || len(row) != 1 || len(row[0]) != 3 {
+	row, err := in.h.query(ctx, "SELECT pg_current_wal_lsn(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, (SELECT timeline_id FROM pg_control_checkpoint()), (SELECT system_identifier FROM pg_control_system())")
+	if err != nil || len(row) != 1 || len(row[0]) != 4 {
 		return err
 	}
 	if checkpoint && row[0][1] != row[0][2] {
@@ -123,7 +125,7 @@ func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error 
 	}
 	in.publish(ctx, map[string]string{in.attr("role"): "primary", in.attr("data"): "1", in.attr("lsn"): row[0][0],
 		in.attr("timeline"): row[0][1], in.attr("lag"): "0", in.attr("sync"): "primary",
-		in.attr("port"): strconv.Itoa(in.p.Port)})
+		in.attr("port"): strconv.Itoa(in.p.Port), in.attr("sysid"): row[0][3]})
 	in.publishScore(ctx, RolePrimary, "", 0, 0)
 	return nil
 }
@@ -176,8 +178,9 @@ func (in *pgInstance) standbyUpkeep(ctx context.Context, promoted string) error 
 		}
 	}
 	row, err := in.h.query(ctx, `SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), pg_last_wal_replay_lsn(),
-		coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))`)
-	if err != nil || len(row) != 1 || len(row[0]) != 3 {
+		coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint())),
+		(SELECT system_identifier FROM pg_control_system())`)
+	if err != nil || len(row) != 1 || len(row[0]) != 4 {
 		return err
 	}
 	received, _ := ParseLSN(row[0][0])
@@ -188,7 +191,7 @@ func (in *pgInstance) standbyUpkeep(ctx context.Context, promoted string) error 
 	}
 	in.publish(ctx, map[string]string{in.attr("role"): "standby", in.attr("data"): "1", in.attr("lsn"): received.String(),
 		in.attr("timeline"): row[0][2], in.attr("lag"): strconv.FormatUint(lagBytes(last.LSN, received), 10),
-		in.attr("sync"): syncState})
+		in.attr("sync"): syncState, in.attr("sysid"): row[0][3]})
 	in.publishScore(ctx, RoleStandby, standbyState(last.Standbys, in.self), received, last.LSN)
 	return nil
 }
@@ -215,7 +218,16 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 		}
 		lsn, _ := in.h.value(ctx, "SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
 		received, _ := ParseLSN(lsn)
-		if err := checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, peers); err != nil {
+		// The cluster promotes only once the old primary's node is known
+		// down, but this node's copy of the store may be a few
+		// milliseconds behind: give it up to 5 s to see that too.
+		err := checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, peers)
+		for wait := time.Now().Add(5 * time.Second); errors.Is(err, ErrOtherPrimary) && time.Now().Before(wait) && ctx.Err() == nil; {
+			sleep(ctx, 50*time.Millisecond)
+			peers = in.peers()
+			err = checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, peers)
+		}
+		if err != nil {
 			return fail("%v", err)
 		}
 		// Start without waiting for standbys that are not there yet

@@ -84,7 +84,7 @@ func (c *Class) pgSetup(req *agents.Request) (*pgInstance, agents.Result, bool) 
 	if err != nil {
 		return nil, rc(agents.RCNotConfigured, "%v", strings.ReplaceAll(err.Error(), "\n", "; ")), false
 	}
-	for _, prog := range []string{"postgres", "pg_ctl", "initdb", "psql", "pg_basebackup", "pg_rewind"} {
+	for _, prog := range []string{"postgres", "pg_ctl", "initdb", "psql", "pg_basebackup", "pg_rewind", "pg_controldata"} {
 		if st, err := os.Stat(filepath.Join(p.BinDir, prog)); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 			return nil, rc(agents.RCNotInstalled, "bindir %s has no executable %s", p.BinDir, prog), false
 		}
@@ -155,7 +155,8 @@ func (in *pgInstance) peers() []peerView {
 		lsn, _ := ParseLSN(m.Attrs[in.attr("lsn")])
 		port, _ := strconv.Atoi(m.Attrs[in.attr("port")])
 		out = append(out, peerView{Name: m.Name, Host: m.Host, Port: port, Online: m.Online, Role: m.Attrs[in.attr("role")],
-			Timeline: tl, LSN: lsn, Standbys: m.Attrs[in.attr("standbys")], HasData: m.Attrs[in.attr("data")] == "1"})
+			Timeline: tl, LSN: lsn, Standbys: m.Attrs[in.attr("standbys")], HasData: m.Attrs[in.attr("data")] == "1",
+			SysID: m.Attrs[in.attr("sysid")]})
 	}
 	return out
 }
@@ -205,7 +206,16 @@ func (in *pgInstance) start(ctx context.Context) agents.Result {
 		if err := in.seed(ctx, primary); err != nil {
 			return fail("seed from %s: %v", primary.Name, err)
 		}
-	} else if havePrimary && !in.h.isStandbyData() {
+	} else if havePrimary {
+		local, err := in.h.systemID(ctx)
+		if err != nil {
+			return fail("read pgdata's control file: %v", err)
+		}
+		if err := checkSameSystem(local, primary); err != nil {
+			return rc(agents.RCNotConfigured, "%v", err)
+		}
+	}
+	if in.h.hasData() && havePrimary && !in.h.isStandbyData() {
 		// This data directory was a primary's and another node is the
 		// online primary now (on a newer or the same timeline): rewind it
 		// to the new primary's history before following it.

@@ -254,20 +254,59 @@ func TestPostgreSQLFailoverOneHost(t *testing.T) {
 	}
 }
 
-// Bad input gives one clear reason.
+// Bad input gives one clear reason (issue 12: wrong bindir, a pgdata
+// owned by another user, a primary with a different system identifier,
+// an unreachable primary during seeding), and no data directory that
+// holds data is touched.
 func TestPostgreSQLBadInput(t *testing.T) {
 	needPostgres(t)
-	_, nodes := newPGNodes(t, 1, "off")
-	n := nodes[0]
-	n.params["bindir"] = "/nonexistent/bin"
-	res := n.run(t, "start", nil)
+	cl, nodes := newPGNodes(t, 3, "off")
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
+	n1.params["bindir"] = "/nonexistent/bin"
+	res := n1.run(t, "start", nil)
 	if res.RC != agents.RCNotInstalled || !strings.Contains(res.ExitReason, "bindir /nonexistent/bin") {
 		t.Errorf("wrong bindir: rc %v %q", res.RC, res.ExitReason)
 	}
-	n.params["bindir"] = pgBin
-	os.MkdirAll(n.params["pgdata"], 0o700) // owned by root, not postgres
-	res = n.run(t, "start", nil)
+	n1.params["bindir"] = pgBin
+	os.MkdirAll(n1.params["pgdata"], 0o700) // owned by root, not postgres
+	res = n1.run(t, "start", nil)
 	if res.RC != agents.RCNotConfigured || !strings.Contains(res.ExitReason, "owned by uid 0") {
 		t.Errorf("pgdata owned by another user: rc %v %q", res.RC, res.ExitReason)
+	}
+	os.Remove(n1.params["pgdata"])
+	expect(t, n1.run(t, "start", nil), agents.RCOK, "n1 start")
+	expect(t, n1.run(t, "promote", nil), agents.RCOK, "n1 promote (initdb)")
+	expect(t, n1.run(t, "monitor", nil), agents.RCRunningPromoted, "n1 monitor")
+
+	// n2 holds another database cluster (its own initdb).
+	in2, _, _ := n2.class.pgSetup(&agents.Request{ResourceID: "db:0", Params: n2.params, Node: "n2"})
+	if err := in2.h.ensureEmptyDir(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in2.h.run(context.Background(), "", "initdb", "-D", n2.params["pgdata"], "-U", "postgres"); err != nil {
+		t.Fatal(err)
+	}
+	res = n2.run(t, "start", nil)
+	if res.RC != agents.RCNotConfigured || !strings.Contains(res.ExitReason, "system identifier") {
+		t.Errorf("another system's data: rc %v %q", res.RC, res.ExitReason)
+	}
+	if _, err := os.Stat(filepath.Join(n2.params["pgdata"], "PG_VERSION")); err != nil {
+		t.Errorf("n2's data was touched: %v", err)
+	}
+
+	// The primary is unreachable while n3 seeds.
+	cl.mu.Lock()
+	cl.attrs["n1"]["pgsql-db-port"] = "1"
+	cl.mu.Unlock()
+	res = n3.run(t, "start", nil)
+	if res.RC != agents.RCUnknownError || !strings.Contains(res.ExitReason, "seed from n1") {
+		t.Errorf("unreachable primary: rc %v %q", res.RC, res.ExitReason)
+	}
+	t.Logf("unreachable primary: %s", res.ExitReason)
+	if strings.Contains(res.ExitReason, "\n") {
+		t.Errorf("exit reason of more than one line: %q", res.ExitReason)
+	}
+	if ents, _ := os.ReadDir(n3.params["pgdata"]); len(ents) != 0 {
+		t.Errorf("n3's pgdata holds %d entries after a failed seed", len(ents))
 	}
 }
