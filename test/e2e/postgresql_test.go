@@ -33,6 +33,8 @@ const (
 //
 // make; this branch's CLI lacks --promotable, --with-role and
 // --first-action, so the test applies the same configuration as YAML.
+// then_action is spelled out: as in Pacemaker, it defaults to
+// first_action, and "promote db-vip" would order nothing.
 func postgresYAML(exported string) string {
 	var keep []string
 	for _, l := range strings.Split(exported, "\n") {
@@ -76,7 +78,7 @@ resources:
 colocations:
   - {id: vip-with-primary, resource: db-vip, with: db-clone, score: 1000000, with_role: Promoted}
 orders:
-  - {id: primary-then-vip, first: db-clone, then: db-vip, first_action: promote}
+  - {id: primary-then-vip, first: db-clone, then: db-vip, first_action: promote, then_action: start}
 `
 }
 
