@@ -285,6 +285,37 @@ type peerView struct {
 	Standbys string // pgsql-RSC-standbys (a primary's view)
 	HasData  bool   // pgsql-RSC-data is "1"
 	SysID    string // pgsql-RSC-sysid: its database system identifier
+	// Final and FinalTimeline are pgsql-RSC-final ("LSN@TIMELINE"): the
+	// shutdown checkpoint a demoted primary wrote last (0: none).
+	Final         LSN
+	FinalTimeline int
+}
+
+// parseFinal reads a pgsql-RSC-final value.
+func parseFinal(v string) (LSN, int) {
+	l, t, ok := strings.Cut(v, "@")
+	if !ok {
+		return 0, 0
+	}
+	lsn, err := ParseLSN(l)
+	tl, err2 := strconv.Atoi(t)
+	if err != nil || err2 != nil {
+		return 0, 0
+	}
+	return lsn, tl
+}
+
+// demotedPrimary is the peer that was demoted last (its Final on the
+// highest timeline).
+func demotedPrimary(peers []peerView) (peerView, bool) {
+	var best peerView
+	found := false
+	for _, p := range peers {
+		if p.Final != 0 && (!found || p.FinalTimeline > best.FinalTimeline) {
+			best, found = p, true
+		}
+	}
+	return best, found
 }
 
 // currentPrimary picks the primary to follow among the peers: an online
@@ -324,6 +355,11 @@ var ErrNotPromotable = errors.New("postgresql: not promotable")
 // node says it is the primary.
 var ErrOtherPrimary = errors.New("another node is an online primary")
 
+// ErrBehind is wrapped by checkPromote's error when this standby has not
+// yet received a demoted primary's shutdown checkpoint (a switchover's
+// target catching up).
+var ErrBehind = errors.New("behind the demoted primary")
+
 // checkPromote decides, just before a promotion, whether it is safe: no
 // other primary may be online; with synchronous on or strict this node
 // must be the standby the last primary named synchronous; with off it
@@ -341,6 +377,14 @@ func checkPromote(self string, role Role, mode Sync, maxLag uint64, received LSN
 		return nil
 	}
 	last, ok := lastPrimary(peers)
+	if d, dok := demotedPrimary(peers); dok && (!ok || d.FinalTimeline >= last.Timeline) {
+		// A planned switchover: the old primary shut down cleanly; a
+		// standby that received its shutdown checkpoint has every commit.
+		if received <= d.Final {
+			return fmt.Errorf("%w: %w %s: received %s, its shutdown checkpoint is at %s", ErrNotPromotable, ErrBehind, d.Name, received, d.Final)
+		}
+		return nil
+	}
 	if !ok {
 		return nil // no primary known anywhere (a whole-cluster restart)
 	}

@@ -107,6 +107,12 @@ func TestCheckPromote(t *testing.T) {
 		{"off beyond max_lag", "h3", RoleStandby, SyncOff, 100, 4500, []peerView{oldPrimary}, false},
 		{"empty bootstrap", "h1", RoleEmpty, SyncOn, 0, 0, []peerView{{Name: "h2"}, {Name: "h3"}}, true},
 		{"empty never over data", "h3", RoleEmpty, SyncOn, 0, 0, []peerView{oldPrimary}, false},
+		{"switchover: caught up with the demoted primary", "h3", RoleStandby, SyncOn, 0, 5001,
+			[]peerView{{Name: "h1", Role: "standby", Timeline: 1, Final: 5000, FinalTimeline: 1, Standbys: "h2=sync"}}, true},
+		{"switchover: not yet caught up", "h3", RoleStandby, SyncOn, 0, 5000,
+			[]peerView{{Name: "h1", Role: "standby", Timeline: 1, Final: 5000, FinalTimeline: 1}}, false},
+		{"an older demotion does not count", "h3", RoleStandby, SyncOn, 0, 9000,
+			[]peerView{{Name: "h1", Role: "standby", Final: 5000, FinalTimeline: 1}, {Name: "h2", Role: "primary", Timeline: 2, Standbys: "h3=potential"}}, false},
 		{"the newest timeline's view counts", "h3", RoleStandby, SyncOn, 0, 0,
 			[]peerView{oldPrimary, {Name: "h2", Role: "primary", Timeline: 2, Standbys: "h3=sync"}}, true},
 	} {
@@ -143,5 +149,14 @@ func TestConninfoAndSlot(t *testing.T) {
 	}
 	if got := slotName("Node-2.a"); got != "pl_node_2_a" {
 		t.Errorf("slotName: %s", got)
+	}
+}
+
+func TestParseFinal(t *testing.T) {
+	if l, tl := parseFinal("0/5000028@3"); l != 0x5000028 || tl != 3 {
+		t.Errorf("parseFinal: %v %d", l, tl)
+	}
+	if l, _ := parseFinal(""); l != 0 {
+		t.Errorf("parseFinal empty: %v", l)
 	}
 }

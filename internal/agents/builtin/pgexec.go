@@ -240,17 +240,22 @@ func (h *pgHost) stopServer(ctx context.Context, grace time.Duration) error {
 	return err
 }
 
-// systemID reads the database system identifier from pgdata's control
-// file (pg_controldata).
-func (h *pgHost) systemID(ctx context.Context) (string, error) {
+// controlData reads one field of pgdata's control file (pg_controldata),
+// e.g. "Database system identifier".
+func (h *pgHost) controlData(ctx context.Context, field string) (string, error) {
 	out, err := h.run(ctx, "", "pg_controldata", "-D", h.p.PGData)
 	if err != nil {
 		return "", err
 	}
 	for _, l := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "Database system identifier" {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == field {
 			return strings.TrimSpace(v), nil
 		}
 	}
-	return "", fmt.Errorf("%w: pg_controldata shows no system identifier", ErrPGRun)
+	return "", fmt.Errorf("%w: pg_controldata shows no %q", ErrPGRun, field)
+}
+
+// systemID reads the database system identifier from pgdata.
+func (h *pgHost) systemID(ctx context.Context) (string, error) {
+	return h.controlData(ctx, "Database system identifier")
 }

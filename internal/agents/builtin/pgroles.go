@@ -219,12 +219,16 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 		lsn, _ := in.h.value(ctx, "SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
 		received, _ := ParseLSN(lsn)
 		// The cluster promotes only once the old primary's node is known
-		// down, but this node's copy of the store may be a few
-		// milliseconds behind: give it up to 5 s to see that too.
+		// down or demoted, but this node's copy of the store may be a few
+		// milliseconds behind, and after a demotion this standby may still
+		// be receiving the old primary's last WAL: give both up to 10 s.
 		err := checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, peers)
-		for wait := time.Now().Add(5 * time.Second); errors.Is(err, ErrOtherPrimary) && time.Now().Before(wait) && ctx.Err() == nil; {
+		for wait := time.Now().Add(10 * time.Second); (errors.Is(err, ErrOtherPrimary) || errors.Is(err, ErrBehind)) &&
+			time.Now().Before(wait) && ctx.Err() == nil; {
 			sleep(ctx, 50*time.Millisecond)
 			peers = in.peers()
+			lsn, _ = in.h.value(ctx, "SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
+			received, _ = ParseLSN(lsn)
 			err = checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, peers)
 		}
 		if err != nil {
@@ -247,6 +251,7 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 			return fail("pg_promote: %v %s", err, v)
 		}
 	}
+	in.publish(ctx, map[string]string{in.attr("final"): ""})
 	if err := in.primaryUpkeep(ctx, false); err != nil {
 		return fail("after promote: %v", err)
 	}
@@ -314,9 +319,19 @@ func (in *pgInstance) demote(ctx context.Context) agents.Result {
 		return ok()
 	}
 	in.publish(ctx, map[string]string{in.attr("role"): "demoting"})
+	in.publishScore(ctx, RoleStopped, "", 0, 0)
 	if err := in.h.stopServer(ctx, in.grace()); err != nil {
 		return fail("stop: %v", err)
 	}
+	// The fast shutdown wrote a shutdown checkpoint and sent it to the
+	// connected standbys; a standby that has it has every commit, which is
+	// what promote checks on the switchover's target.
+	loc, err1 := in.h.controlData(ctx, "Latest checkpoint location")
+	tl, err2 := in.h.controlData(ctx, "Latest checkpoint's TimeLineID")
+	if err1 != nil || err2 != nil {
+		return fail("read the shutdown checkpoint: %v", errors.Join(err1, err2))
+	}
+	in.publish(ctx, map[string]string{in.attr("final"): loc + "@" + tl})
 	primary, found := currentPrimary(in.peers())
 	if err := in.configureStandby(primary, found); err != nil {
 		return fail("configure standby: %v", err)

@@ -157,6 +157,7 @@ func (in *pgInstance) peers() []peerView {
 		out = append(out, peerView{Name: m.Name, Host: m.Host, Port: port, Online: m.Online, Role: m.Attrs[in.attr("role")],
 			Timeline: tl, LSN: lsn, Standbys: m.Attrs[in.attr("standbys")], HasData: m.Attrs[in.attr("data")] == "1",
 			SysID: m.Attrs[in.attr("sysid")]})
+		out[len(out)-1].Final, out[len(out)-1].FinalTimeline = parseFinal(m.Attrs[in.attr("final")])
 	}
 	return out
 }

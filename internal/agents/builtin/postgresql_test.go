@@ -252,6 +252,29 @@ func TestPostgreSQLFailoverOneHost(t *testing.T) {
 	if tl := cl.attr("n2", "pgsql-db-timeline"); tl != "2" {
 		t.Errorf("n2 timeline %q, want 2", tl)
 	}
+
+	// A switchover to the potential standby n3: n2 is demoted (a clean
+	// shutdown), n3 is promoted once it has n2's shutdown checkpoint, with
+	// every row; n2 and n1 follow n3.
+	for i := 2000; i < 2100; i++ {
+		n2.sql(t, fmt.Sprintf("INSERT INTO t VALUES (%d)", i))
+	}
+	start = time.Now()
+	expect(t, n2.run(t, "demote", nil), agents.RCOK, "n2 demote")
+	if v := n2.sql(t, "SELECT pg_is_in_recovery()"); v != "t" {
+		t.Fatalf("n2 after demote: in recovery %s", v)
+	}
+	expect(t, n3.run(t, "promote", nil), agents.RCOK, "n3 promote (switchover)")
+	t.Logf("switchover: demote + promote took %v", time.Since(start).Round(time.Millisecond))
+	if got := n3.sql(t, "SELECT count(*) FROM t"); got != "301" {
+		t.Fatalf("rows on n3 after the switchover: %s, want 301", got)
+	}
+	waitFor(t, "n1 and n2 streaming from n3", 30*time.Second, func() bool {
+		for _, n := range nodes {
+			n.run(t, "monitor", nil)
+		}
+		return n3.sql(t, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == "2"
+	})
 }
 
 // Bad input gives one clear reason (issue 12: wrong bindir, a pgdata
