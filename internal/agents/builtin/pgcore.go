@@ -153,6 +153,11 @@ type scoreInput struct {
 	MaxLag    uint64
 	// AnyData reports that some node (this one or another) holds data.
 	AnyData bool
+	// Demoted reports that the last primary was shut down cleanly
+	// (demoted or stopped) at Final, its shutdown checkpoint: a standby
+	// that received Final has every commit, whatever its sync state was.
+	Demoted bool
+	Final   LSN
 }
 
 // Role is what a builtin:postgresql instance is on its node.
@@ -187,6 +192,12 @@ func promotionScore(in scoreInput) (string, string) {
 			return scoreNever, "no data here while another node has some"
 		}
 		return strconv.Itoa(scoreBootstrap), "no node has data: may bootstrap"
+	}
+	if in.Demoted {
+		if in.Received <= in.Final {
+			return scoreNever, fmt.Sprintf("has not received the demoted primary's shutdown checkpoint %s (at %s)", in.Final, in.Received)
+		}
+		return strconv.Itoa(scoreBest), "has the demoted primary's shutdown checkpoint"
 	}
 	if in.Sync != SyncOff {
 		if in.SyncState != "sync" {
@@ -347,6 +358,19 @@ func lastPrimary(peers []peerView) (peerView, bool) {
 	return best, found
 }
 
+// lastDemotion is the clean shutdown of a primary that counts: the latest
+// one, unless a primary of a later timeline has been seen since.
+func lastDemotion(views []peerView) (peerView, bool) {
+	d, ok := demotedPrimary(views)
+	if !ok {
+		return d, false
+	}
+	if last, lok := lastPrimary(views); lok && last.Timeline > d.FinalTimeline {
+		return d, false
+	}
+	return d, true
+}
+
 // ErrNotPromotable is returned by checkPromote when promoting this
 // instance could lose acknowledged writes or make a second primary.
 var ErrNotPromotable = errors.New("postgresql: not promotable")
@@ -377,7 +401,7 @@ func checkPromote(self string, role Role, mode Sync, maxLag uint64, received LSN
 		return nil
 	}
 	last, ok := lastPrimary(peers)
-	if d, dok := demotedPrimary(peers); dok && (!ok || d.FinalTimeline >= last.Timeline) {
+	if d, dok := lastDemotion(peers); dok {
 		// A planned switchover: the old primary shut down cleanly; a
 		// standby that received its shutdown checkpoint has every commit.
 		if received <= d.Final {

@@ -222,14 +222,14 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 		// down or demoted, but this node's copy of the store may be a few
 		// milliseconds behind, and after a demotion this standby may still
 		// be receiving the old primary's last WAL: give both up to 10 s.
-		err := checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, peers)
+		err := checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, append(peers, in.selfFinal()))
 		for wait := time.Now().Add(10 * time.Second); (errors.Is(err, ErrOtherPrimary) || errors.Is(err, ErrBehind)) &&
 			time.Now().Before(wait) && ctx.Err() == nil; {
 			sleep(ctx, 50*time.Millisecond)
 			peers = in.peers()
 			lsn, _ = in.h.value(ctx, "SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
 			received, _ = ParseLSN(lsn)
-			err = checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, peers)
+			err = checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, append(peers, in.selfFinal()))
 		}
 		if err != nil {
 			return fail("%v", err)
@@ -326,12 +326,9 @@ func (in *pgInstance) demote(ctx context.Context) agents.Result {
 	// The fast shutdown wrote a shutdown checkpoint and sent it to the
 	// connected standbys; a standby that has it has every commit, which is
 	// what promote checks on the switchover's target.
-	loc, err1 := in.h.controlData(ctx, "Latest checkpoint location")
-	tl, err2 := in.h.controlData(ctx, "Latest checkpoint's TimeLineID")
-	if err1 != nil || err2 != nil {
-		return fail("read the shutdown checkpoint: %v", errors.Join(err1, err2))
+	if err := in.publishFinal(ctx); err != nil {
+		return fail("%v", err)
 	}
-	in.publish(ctx, map[string]string{in.attr("final"): loc + "@" + tl})
 	primary, found := currentPrimary(in.peers())
 	if err := in.configureStandby(primary, found); err != nil {
 		return fail("configure standby: %v", err)

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -327,8 +328,24 @@ func (in *pgInstance) standbyConninfo(primary peerView) string {
 // stop stops the server (fast, then immediate) and publishes it.
 func (in *pgInstance) stop(ctx context.Context) agents.Result {
 	os.Remove(in.emptyFile())
+	wasPrimary := false
+	if in.h.running(ctx) {
+		v, err := in.h.value(ctx, "SELECT pg_is_in_recovery()")
+		wasPrimary = err == nil && v == "f"
+	}
+	if wasPrimary {
+		in.publishScore(ctx, RoleStopped, "", 0, 0)
+	}
 	if err := in.h.stopServer(ctx, in.grace()); err != nil {
 		return fail("stop: %v", err)
+	}
+	if wasPrimary {
+		// A primary stopped cleanly (the whole cluster stopping, or this
+		// node leaving): its standbys that have its shutdown checkpoint
+		// may take over.
+		if err := in.publishFinal(ctx); err != nil {
+			return fail("%v", err)
+		}
 	}
 	in.publish(ctx, map[string]string{in.attr("role"): "stopped"})
 	in.publishScore(ctx, RoleStopped, "", 0, 0)
@@ -346,7 +363,42 @@ func (in *pgInstance) publishScore(ctx context.Context, role Role, syncState str
 			others = append(others, p.LSN)
 		}
 	}
+	d, demoted := lastDemotion(append(peers, in.selfFinal()))
 	score, _ := promotionScore(scoreInput{Role: role, Sync: in.p.Sync, SyncState: syncState, Received: received,
-		Primary: primary, Peers: others, MaxLag: in.p.MaxLag, AnyData: anyData})
+		Primary: primary, Peers: others, MaxLag: in.p.MaxLag, AnyData: anyData, Demoted: demoted, Final: d.Final})
 	in.publish(ctx, map[string]string{"master-" + in.base: score})
+}
+
+// selfFinal is this node's own published shutdown checkpoint as a view
+// that counts for demotions only (no role: never a primary to follow).
+func (in *pgInstance) selfFinal() peerView {
+	v := peerView{Name: in.self}
+	if in.c.cfg.Peers != nil {
+		for _, m := range in.c.cfg.Peers.Peers() {
+			if m.Name == in.self {
+				v.Final, v.FinalTimeline = parseFinal(m.Attrs[in.attr("final")])
+			}
+		}
+	}
+	return v
+}
+
+// publishFinal publishes the shutdown checkpoint of a primary this agent
+// has just shut down cleanly (pg_controldata), or nothing when the
+// shutdown was not clean.
+func (in *pgInstance) publishFinal(ctx context.Context) error {
+	state, err := in.h.controlData(ctx, "Database cluster state")
+	if err != nil {
+		return err
+	}
+	if state != "shut down" {
+		return nil
+	}
+	loc, err1 := in.h.controlData(ctx, "Latest checkpoint location")
+	tl, err2 := in.h.controlData(ctx, "Latest checkpoint's TimeLineID")
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("read the shutdown checkpoint: %w", err)
+	}
+	in.publish(ctx, map[string]string{in.attr("final"): loc + "@" + tl})
+	return nil
 }
