@@ -266,11 +266,6 @@ func TestPostgreSQLFailover(t *testing.T) {
 	m.Stop()
 	t.Logf("failover: write unavailability %v (last ack before the crash to first after); first ack %v after the crash",
 		first.Sub(w.lastBefore(crashed)).Round(10*time.Millisecond), first.Sub(crashed).Round(10*time.Millisecond))
-	for name, a := range c.Agents {
-		if name != primary {
-			t.Logf("%s after the crash:%s", name, GrepLog(a.ReadLog(), crashed, "offline", "unclean", "lost", "promote", "db-vip", "fenc", "leads"))
-		}
-	}
 	if d := m.DualTime(); d > 0 {
 		t.Errorf("VIP held by two hosts for %v", d)
 	}
@@ -319,6 +314,11 @@ func TestPostgreSQLFailover(t *testing.T) {
 		t.Fatalf("the old primary %s is not streaming from %s 90 s after its return (roles %v)", primary, newPrimary, pgRoles(c))
 	}
 	t.Logf("old primary %s streaming again as a standby %v after its agent was started", primary, time.Since(back).Round(100*time.Millisecond))
+	for name, a := range c.Agents {
+		if name != primary {
+			t.Logf("%s since the crash:%s", name, GrepLog(a.ReadLog(), crashed, "offline", "unclean", "lost", "promote", "db-vip_start", "fenc", "leads"))
+		}
+	}
 	roles = pgRoles(c)
 	if p, np := oneOf(roles, "primary"); np != 1 || p != newPrimary {
 		t.Errorf("roles after the rejoin: %v", roles)
