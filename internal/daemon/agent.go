@@ -376,6 +376,8 @@ func level(s string) slog.Level {
 	return l
 }
 
+var _ builtin.NodeAttrsSetter = nodeAttrs{}
+
 // nodeAttrs publishes this node's attributes (builtin:ping's pingd)
 // through the replicated store.
 type nodeAttrs struct {
@@ -384,7 +386,13 @@ type nodeAttrs struct {
 }
 
 func (a nodeAttrs) SetNodeAttr(ctx context.Context, name, value string) error {
-	res, err := a.b.Propose(ctx, store.NewNodeAttrSet(a.node, map[string]string{name: value}))
+	return a.SetNodeAttrs(ctx, map[string]string{name: value})
+}
+
+// SetNodeAttrs sets several attributes in one replicated write
+// (builtin.NodeAttrsSetter).
+func (a nodeAttrs) SetNodeAttrs(ctx context.Context, attrs map[string]string) error {
+	res, err := a.b.Propose(ctx, store.NewNodeAttrSet(a.node, attrs))
 	if err == nil {
 		err = res.Err
 	}

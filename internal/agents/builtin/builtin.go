@@ -53,6 +53,13 @@ type NodeAttrs interface {
 	SetNodeAttr(ctx context.Context, name, value string) error
 }
 
+// NodeAttrsSetter is optional behaviour of a NodeAttrs: several attributes
+// set in one replicated write (builtin:postgresql publishes up to ten at
+// a time, and a promotion waits for them).
+type NodeAttrsSetter interface {
+	SetNodeAttrs(ctx context.Context, attrs map[string]string) error
+}
+
 // ErrNoRunDir is returned by New when Config.RunDir is empty or relative.
 var ErrNoRunDir = errors.New("builtin: RunDir must be an absolute path")
 

@@ -6,6 +6,7 @@ package builtin
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,10 +124,11 @@ func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error 
 			return err
 		}
 	}
-	in.publish(ctx, map[string]string{in.attr("role"): "primary", in.attr("data"): "1", in.attr("lsn"): row[0][0],
+	kv := in.scoreAttr(RolePrimary, "", 0, 0)
+	maps.Copy(kv, map[string]string{in.attr("role"): "primary", in.attr("data"): "1", in.attr("lsn"): row[0][0],
 		in.attr("timeline"): row[0][1], in.attr("lag"): "0", in.attr("sync"): "primary",
-		in.attr("port"): strconv.Itoa(in.p.Port), in.attr("sysid"): row[0][3]})
-	in.publishScore(ctx, RolePrimary, "", 0, 0)
+		in.attr("port"): strconv.Itoa(in.p.Port), in.attr("sysid"): row[0][3], in.attr("final"): ""})
+	in.publish(ctx, kv)
 	return nil
 }
 
@@ -189,10 +191,11 @@ func (in *pgInstance) standbyUpkeep(ctx context.Context, promoted string) error 
 	if syncState == "" {
 		syncState = "async"
 	}
-	in.publish(ctx, map[string]string{in.attr("role"): "standby", in.attr("data"): "1", in.attr("lsn"): received.String(),
+	kv := in.scoreAttr(RoleStandby, standbyState(last.Standbys, in.self), received, last.LSN)
+	maps.Copy(kv, map[string]string{in.attr("role"): "standby", in.attr("data"): "1", in.attr("lsn"): received.String(),
 		in.attr("timeline"): row[0][2], in.attr("lag"): strconv.FormatUint(lagBytes(last.LSN, received), 10),
 		in.attr("sync"): syncState, in.attr("sysid"): row[0][3]})
-	in.publishScore(ctx, RoleStandby, standbyState(last.Standbys, in.self), received, last.LSN)
+	in.publish(ctx, kv)
 	return nil
 }
 
@@ -251,7 +254,6 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 			return fail("pg_promote: %v %s", err, v)
 		}
 	}
-	in.publish(ctx, map[string]string{in.attr("final"): ""})
 	if err := in.primaryUpkeep(ctx, false); err != nil {
 		return fail("after promote: %v", err)
 	}

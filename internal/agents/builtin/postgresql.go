@@ -119,25 +119,42 @@ func (c *Class) pgSetup(req *agents.Request) (*pgInstance, agents.Result, bool) 
 func (in *pgInstance) attr(name string) string { return "pgsql-" + in.base + "-" + name }
 
 // publish sets node attributes, skipping values already published by this
-// agent process (every set is a replicated write).
+// agent process (every set is a replicated write); with a NodeAttrsSetter
+// the changed ones go in one write.
 func (in *pgInstance) publish(ctx context.Context, kv map[string]string) {
 	if in.c.cfg.Attrs == nil {
 		return
 	}
+	changed := map[string]string{}
+	in.c.mu.Lock()
 	for k, v := range kv {
-		in.c.mu.Lock()
-		same := in.c.published[k] == v && in.c.published != nil
-		in.c.mu.Unlock()
-		if same {
-			continue
+		if old, ok := in.c.published[k]; !ok || old != v {
+			changed[k] = v
 		}
-		if err := in.c.cfg.Attrs.SetNodeAttr(ctx, k, v); err == nil {
-			in.c.mu.Lock()
-			if in.c.published == nil {
-				in.c.published = map[string]string{}
+	}
+	in.c.mu.Unlock()
+	if len(changed) == 0 {
+		return
+	}
+	done := func(k, v string) {
+		in.c.mu.Lock()
+		if in.c.published == nil {
+			in.c.published = map[string]string{}
+		}
+		in.c.published[k] = v
+		in.c.mu.Unlock()
+	}
+	if b, ok := in.c.cfg.Attrs.(NodeAttrsSetter); ok {
+		if b.SetNodeAttrs(ctx, changed) == nil {
+			for k, v := range changed {
+				done(k, v)
 			}
-			in.c.published[k] = v
-			in.c.mu.Unlock()
+		}
+		return
+	}
+	for k, v := range changed {
+		if in.c.cfg.Attrs.SetNodeAttr(ctx, k, v) == nil {
+			done(k, v)
 		}
 	}
 }
@@ -354,6 +371,12 @@ func (in *pgInstance) stop(ctx context.Context) agents.Result {
 
 // publishScore computes and publishes this instance's promotion score.
 func (in *pgInstance) publishScore(ctx context.Context, role Role, syncState string, received, primary LSN) {
+	in.publish(ctx, in.scoreAttr(role, syncState, received, primary))
+}
+
+// scoreAttr computes this instance's promotion score as the attribute to
+// publish.
+func (in *pgInstance) scoreAttr(role Role, syncState string, received, primary LSN) map[string]string {
 	peers := in.peers()
 	anyData := in.h.hasData()
 	var others []LSN
@@ -366,7 +389,7 @@ func (in *pgInstance) publishScore(ctx context.Context, role Role, syncState str
 	d, demoted := lastDemotion(append(peers, in.selfFinal()))
 	score, _ := promotionScore(scoreInput{Role: role, Sync: in.p.Sync, SyncState: syncState, Received: received,
 		Primary: primary, Peers: others, MaxLag: in.p.MaxLag, AnyData: anyData, Demoted: demoted, Final: d.Final})
-	in.publish(ctx, map[string]string{"master-" + in.base: score})
+	return map[string]string{"master-" + in.base: score}
 }
 
 // selfFinal is this node's own published shutdown checkpoint as a view

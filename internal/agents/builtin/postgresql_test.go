@@ -55,6 +55,15 @@ func (a pgNodeAttrs) SetNodeAttr(_ context.Context, name, value string) error {
 	return nil
 }
 
+func (a pgNodeAttrs) SetNodeAttrs(_ context.Context, attrs map[string]string) error {
+	a.c.mu.Lock()
+	defer a.c.mu.Unlock()
+	maps.Copy(a.c.attrs[a.node], attrs)
+	return nil
+}
+
+var _ NodeAttrsSetter = pgNodeAttrs{}
+
 func (c *pgCluster) attr(n, name string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
