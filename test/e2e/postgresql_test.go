@@ -150,9 +150,10 @@ func pgRoles(c *Cluster) map[string]string {
 // writer inserts 0, 1, 2 ... through the VIP every 20 ms and records which
 // inserts were acknowledged and when.
 type writer struct {
-	mu    sync.Mutex
-	acked []int
-	times []time.Time
+	mu     sync.Mutex
+	acked  []int
+	times  []time.Time // when each acknowledged insert returned
+	starts []time.Time // when it was sent
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -167,9 +168,10 @@ func startWriter(n *Net) *writer {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
+			sent := time.Now()
 			if _, ok := pgSQL(n, pgVIP, fmt.Sprintf("INSERT INTO t VALUES (%d)", i), 2*time.Second); ok {
 				w.mu.Lock()
-				w.acked, w.times = append(w.acked, i), append(w.times, time.Now())
+				w.acked, w.times, w.starts = append(w.acked, i), append(w.times, time.Now()), append(w.starts, sent)
 				w.mu.Unlock()
 			}
 		}
@@ -179,13 +181,14 @@ func startWriter(n *Net) *writer {
 
 func (w *writer) finish() { close(w.stop); <-w.done }
 
-// gap is the longest time without an acknowledged write after since.
+// firstAfter is when the first insert sent after since was acknowledged
+// (one sent before and acknowledged after a crash was committed before it).
 func (w *writer) firstAfter(since time.Time) (time.Time, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, at := range w.times {
+	for i, at := range w.starts {
 		if at.After(since) {
-			return at, true
+			return w.times[i], true
 		}
 	}
 	return time.Time{}, false
@@ -252,9 +255,10 @@ func TestPostgreSQLFailover(t *testing.T) {
 	m := Watch(pgVIP, n.Hosts)
 	crashed := time.Now()
 	c.Host(primary).Crash()
+	killed := time.Now() // every process of the host is dead by now
 	first, ok := time.Time{}, false
 	for limit := time.Now().Add(60 * time.Second); !ok && time.Now().Before(limit); time.Sleep(100 * time.Millisecond) {
-		first, ok = w.firstAfter(crashed)
+		first, ok = w.firstAfter(killed)
 	}
 	if !ok {
 		w.finish()
@@ -264,7 +268,7 @@ func TestPostgreSQLFailover(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	w.finish()
 	m.Stop()
-	t.Logf("failover: write unavailability %v (last ack before the crash to first after); first ack %v after the crash",
+	t.Logf("failover: write unavailability %v (last acknowledged write before the crash to the first acknowledged of those sent after it); first ack %v after the crash",
 		first.Sub(w.lastBefore(crashed)).Round(10*time.Millisecond), first.Sub(crashed).Round(10*time.Millisecond))
 	if d := m.DualTime(); d > 0 {
 		t.Errorf("VIP held by two hosts for %v", d)
