@@ -6,6 +6,7 @@ package builtin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -135,24 +136,16 @@ func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error 
 // ensureSlots creates a physical slot (reserving WAL at once) for every
 // other member, so a standby seeded or restarted never finds its WAL gone.
 func (in *pgInstance) ensureSlots(ctx context.Context, peers []peerView) error {
-	rows, err := in.h.query(ctx, "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical'")
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for _, r := range rows {
-		have[r[0]] = true
-	}
-	var sql strings.Builder
-	for _, p := range peers {
-		if s := slotName(p.Name); !have[s] {
-			sql.WriteString("SELECT pg_create_physical_replication_slot(" + confValue(s) + ", true);\n")
-		}
-	}
-	if sql.Len() == 0 {
+	if len(peers) == 0 {
 		return nil
 	}
-	_, err = in.h.query(ctx, sql.String())
+	names := make([]string, len(peers))
+	for i, p := range peers {
+		names[i] = confValue(slotName(p.Name))
+	}
+	// One statement (one psql): create those that do not exist.
+	_, err := in.h.query(ctx, "SELECT count(pg_create_physical_replication_slot(s, true)) FROM unnest(ARRAY["+
+		strings.Join(names, ", ")+"]::text[]) AS s WHERE s NOT IN (SELECT slot_name FROM pg_replication_slots)")
 	return err
 }
 
@@ -203,6 +196,8 @@ func (in *pgInstance) standbyUpkeep(ctx context.Context, promoted string) error 
 // node has data; otherwise the running standby is promoted once
 // checkPromote agrees (no online primary, synchronous, within max_lag).
 func (in *pgInstance) promote(ctx context.Context) agents.Result {
+	began := time.Now()
+	var checked, promoted time.Time
 	peers := in.peers()
 	if in.isEmptyStarted() && !in.h.running(ctx) {
 		if err := checkPromote(in.self, RoleEmpty, in.p.Sync, in.p.MaxLag, 0, peers); err != nil {
@@ -216,21 +211,24 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 		if !in.h.running(ctx) {
 			return fail("cannot promote: the server is not running")
 		}
-		if v, err := in.h.value(ctx, "SELECT pg_is_in_recovery()"); err == nil && v == "f" {
+		row, err := in.h.query(ctx, "SELECT pg_is_in_recovery(), coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
+		if err != nil || len(row) != 1 || len(row[0]) != 2 {
+			return fail("query: %v", err)
+		}
+		if row[0][0] == "f" {
 			return ok() // already the primary
 		}
-		lsn, _ := in.h.value(ctx, "SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
-		received, _ := ParseLSN(lsn)
+		received, _ := ParseLSN(row[0][1])
 		// The cluster promotes only once the old primary's node is known
 		// down or demoted, but this node's copy of the store may be a few
 		// milliseconds behind, and after a demotion this standby may still
 		// be receiving the old primary's last WAL: give both up to 10 s.
-		err := checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, append(peers, in.selfFinal()))
+		err = checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, append(peers, in.selfFinal()))
 		for wait := time.Now().Add(10 * time.Second); (errors.Is(err, ErrOtherPrimary) || errors.Is(err, ErrBehind)) &&
 			time.Now().Before(wait) && ctx.Err() == nil; {
 			sleep(ctx, 50*time.Millisecond)
 			peers = in.peers()
-			lsn, _ = in.h.value(ctx, "SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
+			lsn, _ := in.h.value(ctx, "SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
 			received, _ = ParseLSN(lsn)
 			err = checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, append(peers, in.selfFinal()))
 		}
@@ -243,21 +241,32 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 		for _, p := range peers {
 			members = append(members, p.Name)
 		}
-		if _, err := in.h.setAuto(map[string]string{"synchronous_standby_names": syncStandbyNames(in.p.Sync, nil, members),
-			"primary_conninfo": "", "primary_slot_name": ""}); err != nil {
+		// (primary_conninfo stays: a primary ignores it, and a demotion
+		// rewrites it.)
+		changed, err := in.h.setAuto(map[string]string{"synchronous_standby_names": syncStandbyNames(in.p.Sync, nil, members)})
+		if err != nil {
 			return fail("%v", err)
 		}
-		if _, err := in.h.value(ctx, "SELECT pg_reload_conf()"); err != nil {
-			return fail("%v", err)
+		if changed {
+			if _, err := in.h.value(ctx, "SELECT pg_reload_conf()"); err != nil {
+				return fail("%v", err)
+			}
 		}
+		checked = time.Now()
 		if v, err := in.h.value(ctx, "SELECT pg_promote(true, 60)"); err != nil || v != "t" {
 			return fail("pg_promote: %v %s", err, v)
 		}
+		promoted = time.Now()
 	}
 	if err := in.primaryUpkeep(ctx, false); err != nil {
 		return fail("after promote: %v", err)
 	}
-	return ok()
+	res := ok()
+	if !promoted.IsZero() {
+		res.Output = fmt.Sprintf("promoted: checks %v, pg_promote %v, slots and settings %v\n", checked.Sub(began).Round(time.Millisecond),
+			promoted.Sub(checked).Round(time.Millisecond), time.Since(promoted).Round(time.Millisecond))
+	}
+	return res
 }
 
 // bootstrap runs initdb in the empty pgdata (data checksums, which

@@ -234,8 +234,9 @@ func TestPostgreSQLFailoverOneHost(t *testing.T) {
 		t.Logf("n3 promote refused: %s", res.ExitReason)
 	}
 	start := time.Now()
-	expect(t, n2.run(t, "promote", nil), agents.RCOK, "n2 promote")
-	t.Logf("promote took %v", time.Since(start).Round(time.Millisecond))
+	res := n2.run(t, "promote", nil)
+	expect(t, res, agents.RCOK, "n2 promote")
+	t.Logf("promote took %v (%s)", time.Since(start).Round(time.Millisecond), strings.TrimSpace(res.Output))
 	expect(t, n2.run(t, "monitor", nil), agents.RCRunningPromoted, "n2 monitor")
 	if got := n2.sql(t, "SELECT count(*) FROM t"); got != "200" {
 		t.Fatalf("rows on the new primary: %s, want 200", got)
