@@ -102,7 +102,13 @@ func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error 
 				states[n] = "potential"
 			}
 		}
-		in.publish(ctx, map[string]string{in.attr("standbys"): standbyStates(states)})
+		if err := in.publish(ctx, map[string]string{in.attr("standbys"): standbyStates(states)}); err != nil {
+			// Not published: the server keeps its setting (and waits for
+			// its present synchronous standby) rather than leave that
+			// standby promotable; the next monitor tries again. Not a
+			// monitor failure: the primary itself is healthy.
+			return nil
+		}
 		if _, err := in.h.setAuto(map[string]string{"synchronous_standby_names": want}); err != nil {
 			return err
 		}

@@ -120,10 +120,11 @@ func (in *pgInstance) attr(name string) string { return "pgsql-" + in.base + "-"
 
 // publish sets node attributes, skipping values already published by this
 // agent process (every set is a replicated write); with a NodeAttrsSetter
-// the changed ones go in one write.
-func (in *pgInstance) publish(ctx context.Context, kv map[string]string) {
+// the changed ones go in one write. Most callers ignore the error (the
+// next monitor publishes again); primaryUpkeep must not.
+func (in *pgInstance) publish(ctx context.Context, kv map[string]string) error {
 	if in.c.cfg.Attrs == nil {
-		return
+		return nil
 	}
 	changed := map[string]string{}
 	in.c.mu.Lock()
@@ -134,7 +135,7 @@ func (in *pgInstance) publish(ctx context.Context, kv map[string]string) {
 	}
 	in.c.mu.Unlock()
 	if len(changed) == 0 {
-		return
+		return nil
 	}
 	done := func(k, v string) {
 		in.c.mu.Lock()
@@ -145,18 +146,23 @@ func (in *pgInstance) publish(ctx context.Context, kv map[string]string) {
 		in.c.mu.Unlock()
 	}
 	if b, ok := in.c.cfg.Attrs.(NodeAttrsSetter); ok {
-		if b.SetNodeAttrs(ctx, changed) == nil {
+		err := b.SetNodeAttrs(ctx, changed)
+		if err == nil {
 			for k, v := range changed {
 				done(k, v)
 			}
 		}
-		return
+		return err
 	}
+	var errs []error
 	for k, v := range changed {
-		if in.c.cfg.Attrs.SetNodeAttr(ctx, k, v) == nil {
+		if err := in.c.cfg.Attrs.SetNodeAttr(ctx, k, v); err != nil {
+			errs = append(errs, err)
+		} else {
 			done(k, v)
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // peers returns the other members as this resource sees them.
