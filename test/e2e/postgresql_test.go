@@ -154,8 +154,8 @@ type writer struct {
 	acked  []int
 	times  []time.Time // when each acknowledged insert returned
 	starts []time.Time // when it was sent
-	stop  chan struct{}
-	done  chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 func startWriter(n *Net) *writer {
@@ -215,7 +215,17 @@ func (w *writer) lastBefore(at time.Time) time.Time {
 // primary and there is never more than one primary; when the host comes
 // back (agent started again, no other command), its old primary is
 // rewound and streams from the new one.
-func TestPostgreSQLFailover(t *testing.T) {
+func TestPostgreSQLFailover(t *testing.T) { pgFailover(t, "crash") }
+
+// The same with the primary's link cut instead (its processes live on,
+// isolated: the agent's lease runs out and it stops what it runs); the
+// link restored, the old primary rejoins by itself.
+func TestPostgreSQLFailoverLinkCut(t *testing.T) { pgFailover(t, "link") }
+
+// pgFailover runs the failover scenario with fault "crash" (Host.Crash,
+// then Restore and the agent started again) or "link" (LinkDown, then
+// LinkUp and nothing else).
+func pgFailover(t *testing.T, fault string) {
 	needPostgres(t)
 	n := NewNet(t, 3)
 	privatePGDirs(t, n)
@@ -254,7 +264,11 @@ func TestPostgreSQLFailover(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	m := Watch(pgVIP, n.Hosts)
 	crashed := time.Now()
-	c.Host(primary).Crash()
+	if fault == "crash" {
+		c.Host(primary).Crash()
+	} else {
+		c.Host(primary).LinkDown()
+	}
 	killed := time.Now() // every process of the host is dead by now
 	first, ok := time.Time{}, false
 	for limit := time.Now().Add(60 * time.Second); !ok && time.Now().Before(limit); time.Sleep(100 * time.Millisecond) {
@@ -268,8 +282,8 @@ func TestPostgreSQLFailover(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	w.finish()
 	m.Stop()
-	t.Logf("failover: write unavailability %v (last acknowledged write before the crash to the first acknowledged of those sent after it); first ack %v after the crash",
-		first.Sub(w.lastBefore(crashed)).Round(10*time.Millisecond), first.Sub(crashed).Round(10*time.Millisecond))
+	t.Logf("failover (%s): write unavailability %v (last acknowledged write before the fault to the first acknowledged of those sent after it); first ack %v after the fault",
+		fault, first.Sub(w.lastBefore(crashed)).Round(10*time.Millisecond), first.Sub(crashed).Round(10*time.Millisecond))
 	if d := m.DualTime(); d > 0 {
 		t.Errorf("VIP held by two hosts for %v", d)
 	}
@@ -303,9 +317,13 @@ func TestPostgreSQLFailover(t *testing.T) {
 	// The old primary's host comes back; its agent is started again and
 	// nothing else is done.
 	h := c.Host(primary)
-	h.Restore()
 	back := time.Now()
-	c.StartAgent(h)
+	if fault == "crash" {
+		h.Restore()
+		c.StartAgent(h)
+	} else {
+		h.LinkUp()
+	}
 	rejoined := false
 	for limit := time.Now().Add(90 * time.Second); time.Now().Before(limit); time.Sleep(500 * time.Millisecond) {
 		v, _ := pgSQL(n, c.Host(newPrimary).Addr, "SELECT count(*) FROM pg_stat_replication WHERE application_name = '"+primary+"' AND state = 'streaming'", 3*time.Second)
@@ -317,7 +335,7 @@ func TestPostgreSQLFailover(t *testing.T) {
 	if !rejoined {
 		t.Fatalf("the old primary %s is not streaming from %s 90 s after its return (roles %v)", primary, newPrimary, pgRoles(c))
 	}
-	t.Logf("old primary %s streaming again as a standby %v after its agent was started", primary, time.Since(back).Round(100*time.Millisecond))
+	t.Logf("old primary %s streaming again as a standby %v after its return (%s)", primary, time.Since(back).Round(100*time.Millisecond), fault)
 	for name, a := range c.Agents {
 		if name != primary {
 			var keep []string
