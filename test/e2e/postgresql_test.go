@@ -351,7 +351,15 @@ func pgFailover(t *testing.T, fault string) {
 	if p, np := oneOf(roles, "primary"); np != 1 || p != newPrimary {
 		t.Errorf("roles after the rejoin: %v", roles)
 	}
-	if v, _ := pgSQL(n, h.Addr, "SELECT count(*) FROM t", 3*time.Second); v != strconv.Itoa(len(have)) && v == "" {
-		t.Errorf("the rejoined standby %s cannot be read", primary)
+	t.Logf("%s:%s", primary, GrepLog(c.Agents[primary].ReadLog(), crashed, "node:", "controller:"))
+	// Settled: 10 s later the old primary is still a standby streaming
+	// from the new one, and it has every acknowledged row.
+	time.Sleep(10 * time.Second)
+	roles = pgRoles(c)
+	if p, np := oneOf(roles, "primary"); np != 1 || p != newPrimary || roles[primary] != "standby" {
+		t.Errorf("roles 10 s after the rejoin: %v", roles)
+	}
+	if v, _ := pgSQL(n, h.Addr, "SELECT count(*) FROM t WHERE i <= "+strconv.Itoa(w.acked[len(w.acked)-1]), 3*time.Second); v != strconv.Itoa(len(have)) {
+		t.Errorf("the rejoined standby %s has %q of the %d rows", primary, v, len(have))
 	}
 }
