@@ -1,11 +1,22 @@
 # Paceline build, test and measurement entry points.
 GO ?= go
 
-.PHONY: build test lint race fuzz conformance bench bench-go bench-failover bench-idle bench-vip soak-cpu soak-leader clean
+.PHONY: build deb test lint race fuzz conformance bench bench-go bench-failover bench-idle bench-vip soak-cpu soak-leader clean
+
+
+# The package version (packaging/version.sh: from the latest v* tag, or the
+# commit), stamped into the binary: "paceline version" names it.
+VERSION ?= $(shell packaging/version.sh)
+LDFLAGS = -X github.com/paceline/paceline/internal/version.stamped=$(VERSION)
 
 ## build: the paceline binary in bin/
 build:
-	$(GO) build -o bin/paceline ./cmd/paceline
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/paceline ./cmd/paceline
+
+## deb: the Debian package out/paceline_VERSION_ARCH.deb (binary, systemd
+## unit, /etc/paceline/paceline.yaml, man pages, bash/zsh completion)
+deb:
+	GO=$(GO) VERSION=$(VERSION) packaging/build-deb.sh out
 
 ## test: vet and run every test (the conformance test skips with a notice
 ## when ../shared/conformance is absent)
@@ -20,9 +31,10 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 ## race: the race detector over the packages with concurrency
-RACE_PKGS ?= ./internal/consensus ./internal/daemon ./internal/controller ./internal/node ./internal/peer \
+RACE_PKGS ?= ./internal/consensus ./internal/daemon ./internal/controller ./internal/node ./internal/peer ./internal/fence \
 	./internal/testcluster ./internal/executor ./internal/watchdog \
-	./internal/agents/... ./internal/httpapi ./internal/pki ./internal/membership
+	./internal/agents/... ./internal/httpapi ./internal/pki ./internal/membership \
+	./internal/logfile ./internal/metrics
 race:
 	$(GO) test -race $(RACE_PKGS)
 

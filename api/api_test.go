@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/paceline/paceline/internal/model"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +59,33 @@ func TestResourceRequestPrimitive(t *testing.T) {
 		if _, err := bad.Primitive(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// Issue 11: the YAML takes what the CLI takes: INFINITY scores and the
+// roles Master and Slave (stored as Promoted and Unpromoted by the server).
+func TestConfigYAMLTakesInfinity(t *testing.T) {
+	doc := `epoch: 3
+resources:
+- {id: a, kind: primitive, class: builtin, type: dummy}
+- {id: b, kind: primitive, class: builtin, type: dummy}
+locations:
+- {id: l1, resource: a, node: n1, score: -INFINITY}
+colocations:
+- {id: c1, resource: a, with: b, score: INFINITY, with_role: Master}
+- {id: c2, resource: a, with: b, score: 50}
+`
+	cfg, err := DecodeConfigYAML([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Locations[0].Score != -model.Infinity || cfg.Colocations[0].Score != model.Infinity || cfg.Colocations[1].Score != 50 {
+		t.Errorf("scores: %+v %+v", cfg.Locations, cfg.Colocations)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	if _, err := DecodeConfigYAML([]byte("epoch: 1\nlocations:\n- {id: l, resource: a, node: n, score: lots}\n")); err == nil {
+		t.Errorf("score: lots was accepted")
 	}
 }

@@ -86,7 +86,11 @@ func New(cfg ClientConfig) (*Client, error) {
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = tc
-		tr.DialContext = (&net.Dialer{Timeout: 3 * time.Second}).DialContext
+		dialer := &net.Dialer{Timeout: 3 * time.Second}
+		tr.DialContext = dialer.DialContext
+		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialTLS(ctx, dialer, tc, network, addr)
+		}
 		rt = tr
 	}
 	timeout := cfg.Timeout
@@ -99,6 +103,41 @@ func New(cfg ClientConfig) (*Client, error) {
 		hc:      &http.Client{Transport: rt, Timeout: timeout},
 		watchHC: &http.Client{Transport: rt},
 	}, nil
+}
+
+// HandshakeTimeout bounds the TLS handshake with one address: a node
+// that accepts connections but does not answer (a paused process; the
+// kernel still accepts) is given up for the next address after it.
+const HandshakeTimeout = 2 * time.Second
+
+// dialTLS connects and completes the TLS handshake within
+// HandshakeTimeout. Its failures are dial errors (*net.OpError, Op
+// "dial"): the request was never sent, so the next address may be tried
+// even for a write.
+func dialTLS(ctx context.Context, d *net.Dialer, tc *tls.Config, network, addr string) (net.Conn, error) {
+	raw, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := tc.Clone()
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg.ServerName = host
+	}
+	hctx, cancel := context.WithTimeout(ctx, HandshakeTimeout)
+	defer cancel()
+	conn := tls.Client(raw, cfg)
+	if err := conn.HandshakeContext(hctx); err != nil {
+		raw.Close()
+		if hctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("no TLS handshake within %v (the node accepts connections but does not answer)", HandshakeTimeout)
+		}
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: raw.RemoteAddr(), Err: err}
+	}
+	return conn, nil
 }
 
 // NewFromEnv returns a client configured by PACELINE_ADDR, PACELINE_TOKEN
@@ -227,6 +266,11 @@ func readError(addr string, resp *http.Response) error {
 		if e.Message == "" {
 			e.Message = http.StatusText(resp.StatusCode)
 		}
+		// Go's TLS server answers a plain HTTP request with this text.
+		if resp.StatusCode == http.StatusBadRequest && strings.Contains(e.Message, "HTTP request to an HTTPS server") {
+			e.Message = "the server speaks HTTPS: write the address as https://" + strings.TrimPrefix(addr, "http://") +
+				" (in " + EnvAddr + ")"
+		}
 	}
 	return e
 }
@@ -278,6 +322,38 @@ func (c *Client) Resource(ctx context.Context, id string) (*Resource, error) {
 func (c *Client) CreateResource(ctx context.Context, req ResourceRequest) (*Resource, error) {
 	var r Resource
 	return &r, c.call(ctx, http.MethodPost, "/v1/resources", req, &r)
+}
+
+// ForceCreateResource is CreateResource without the check against the
+// agent's meta-data (for agents whose meta-data is wrong or absent).
+func (c *Client) ForceCreateResource(ctx context.Context, req ResourceRequest) (*Resource, error) {
+	var r Resource
+	return &r, c.call(ctx, http.MethodPost, "/v1/resources?force=true", req, &r)
+}
+
+// Agents lists the resource agents installed on the answering node
+// ("ocf:heartbeat:IPaddr2", "builtin:vip"); class and provider narrow it.
+func (c *Client) Agents(ctx context.Context, class, provider string) ([]string, error) {
+	q := url.Values{}
+	if class != "" {
+		q.Set("class", class)
+	}
+	if provider != "" {
+		q.Set("provider", provider)
+	}
+	path := "/v1/agents"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var l AgentList
+	return l.Agents, c.call(ctx, http.MethodGet, path, nil, &l)
+}
+
+// AgentMeta returns an agent's parameters and actions from its meta-data
+// (404 for an agent not installed on the answering node).
+func (c *Client) AgentMeta(ctx context.Context, agent string) (*AgentMeta, error) {
+	var m AgentMeta
+	return &m, c.call(ctx, http.MethodGet, "/v1/agents/"+url.PathEscape(agent), nil, &m)
 }
 
 // UpdateResource replaces a primitive's agent, params, meta and ops.
@@ -337,9 +413,16 @@ func (c *Client) Property(ctx context.Context, name string) (string, error) {
 	return p.Value, err
 }
 
-// SetProperty sets one property.
+// SetProperty sets one property: a known cluster option with a value of
+// its type (model.CheckProperty), or 400.
 func (c *Client) SetProperty(ctx context.Context, name, value string) error {
 	return c.call(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name), Property{Value: value}, nil)
+}
+
+// ForceProperty sets one property without checking its name or value
+// (a custom property, or an option this version does not know).
+func (c *Client) ForceProperty(ctx context.Context, name, value string) error {
+	return c.call(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name)+"?force=true", Property{Value: value}, nil)
 }
 
 // Config returns the current configuration (with its epoch).
@@ -386,6 +469,38 @@ func (c *Client) ApplyConfigYAML(ctx context.Context, doc []byte, force bool) (*
 		return nil, fmt.Errorf("api: apply config: decode answer: %w", err)
 	}
 	return &res, nil
+}
+
+// ConfigHistory lists the kept configuration epochs, newest first.
+func (c *Client) ConfigHistory(ctx context.Context) ([]ConfigHistoryEntry, error) {
+	var h []ConfigHistoryEntry
+	return h, c.call(ctx, http.MethodGet, "/v1/config/history", nil, &h)
+}
+
+// Rollback makes the configuration of a kept epoch the next epoch.
+func (c *Client) Rollback(ctx context.Context, epoch uint64) (*ConfigResult, error) {
+	var res ConfigResult
+	return &res, c.call(ctx, http.MethodPost, "/v1/config/rollback", RollbackRequest{Epoch: epoch}, &res)
+}
+
+// DryRunConfigYAML asks what applying a YAML configuration would change
+// (see DryRun); nothing is changed. force compares with the current
+// epoch whatever the document's.
+func (c *Client) DryRunConfigYAML(ctx context.Context, doc []byte, force bool) (*DryRun, error) {
+	path := "/v1/config?dry_run=true"
+	if force {
+		path += "&force=true"
+	}
+	resp, err := c.do(ctx, c.hc, request{method: http.MethodPost, path: path, body: doc, contentType: "application/yaml"})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out DryRun
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&out); err != nil {
+		return nil, fmt.Errorf("api: dry run: %w", err)
+	}
+	return &out, nil
 }
 
 // ApplyConfig applies a configuration (compare-and-set on cfg.Epoch unless

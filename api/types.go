@@ -50,6 +50,60 @@ type Status struct {
 	Epoch     uint64           `json:"epoch"`
 	Nodes     []NodeStatus     `json:"nodes"`
 	Resources []ResourceStatus `json:"resources"`
+	// LastChange is the last change accepted through the API, from the
+	// audit log (absent when none is kept).
+	LastChange *LastChange `json:"last_change,omitempty"`
+	// Collectives are the groups and clones in configuration order (a
+	// cloned group after its clone): the tree the primitives of
+	// Resources hang in by their Parent.
+	Collectives []CollectiveStatus `json:"collectives"`
+	// FailedActions are the last failed operation of each resource on
+	// each node, kept until "paceline resource cleanup" (crm_mon's
+	// Failed Resource Actions), by node and resource.
+	FailedActions []FailedAction `json:"failed_actions"`
+}
+
+// LastChange is who changed the cluster last, and how.
+type LastChange struct {
+	At time.Time `json:"at"`
+	// By is the API token id (or local:... for the local helpers) and
+	// Role its role.
+	By   string `json:"by"`
+	Role string `json:"role,omitempty"`
+	// Action is the request ("POST /v1/resources").
+	Action string `json:"action"`
+}
+
+// CollectiveStatus is a group or a clone in Status.
+type CollectiveStatus struct {
+	ID string `json:"id"`
+	// Kind is group or clone.
+	Kind string `json:"kind"`
+	// Parent is the clone of a cloned group.
+	Parent string `json:"parent,omitempty"`
+	// Promotable marks a promotable clone.
+	Promotable bool `json:"promotable,omitempty"`
+	// Children are the member or cloned resource ids, in order.
+	Children []string `json:"children"`
+}
+
+// FailedAction is one failed operation in Status.
+type FailedAction struct {
+	Resource  string `json:"resource"`
+	Operation string `json:"operation"`
+	// Interval is a recurring operation's interval in milliseconds.
+	Interval int64  `json:"interval_ms,omitempty"`
+	Node     string `json:"node"`
+	// ExitCode is the agent's exit code (OCF), ExitReason its reason.
+	ExitCode   int    `json:"exit_code"`
+	ExitReason string `json:"exit_reason,omitempty"`
+	// Status is the executor's status: complete, cancelled, timeout,
+	// not supported, error, hard error, fatal error, not installed, ...
+	Status string `json:"status"`
+	// CallID numbers the operation on its node.
+	CallID int `json:"call_id"`
+	// At is when the result last changed (zero when unknown).
+	At time.Time `json:"at,omitzero"`
 }
 
 // NodeStatus is one node in Status.
@@ -59,16 +113,43 @@ type NodeStatus struct {
 	State string `json:"state"`
 	// Role is server, witness or client.
 	Role string `json:"role,omitempty"`
+	// Attributes are the node's transient attributes (standby,
+	// maintenance, fail-count-RSC#OP_INTERVAL, promotion scores, pingd).
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // ResourceStatus is one primitive in Status.
 type ResourceStatus struct {
 	ID    string `json:"id"`
 	Agent string `json:"agent"`
-	// Role is Started, Stopped, Promoted, Unpromoted or Failed.
+	// Role is Started, Stopped, Promoted, Unpromoted or Failed; for a
+	// clone's primitive the highest role of its instances (Promoted over
+	// Unpromoted over Started over Failed).
 	Role string `json:"role"`
-	// Nodes are the nodes where the resource is active, by name.
+	// Nodes are the nodes where the resource is active, by name (for a
+	// clone's primitive: every node where an instance is active).
 	Nodes []string `json:"nodes"`
+	// Parent is the id of the group or clone the primitive is in (the
+	// group, for a member of a cloned group); absent at the top level.
+	Parent string `json:"parent,omitempty"`
+	// Instances are the active instances, one per node where one is
+	// active (a primitive outside a clone has at most one, unless it is
+	// wrongly active on several nodes).
+	Instances []Instance `json:"instances"`
+	// Address is a virtual IP's address (builtin:vip and IPaddr2's ip
+	// parameter).
+	Address string `json:"address,omitempty"`
+	// Managed is false for a resource the cluster leaves alone
+	// (is-managed=false, maintenance).
+	Managed bool `json:"managed"`
+}
+
+// Instance is one active instance of a primitive in Status.
+type Instance struct {
+	Node string `json:"node"`
+	// Role is Started, Promoted, Unpromoted or Failed (active, but its
+	// last operation failed: it must be recovered).
+	Role string `json:"role"`
 }
 
 // OpSpec is one operation of a ResourceRequest, pcs style:
@@ -95,7 +176,31 @@ type ResourceRequest struct {
 	Params []NV              `json:"params,omitempty"`
 	Meta   map[string]string `json:"meta,omitempty"`
 	Ops    []OpSpec          `json:"ops,omitempty"`
+	// Group (POST only) makes the new primitive a member of that group,
+	// which is created when it does not exist. The member is added last,
+	// or right before the member named by Before, or right after the one
+	// named by After (at most one of them).
+	Group  string `json:"group,omitempty"`
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+	// Clone (POST only, not with Group) wraps the new primitive in a clone
+	// named ID-clone, as pcs names it.
+	Clone *CloneSpec `json:"clone,omitempty"`
 }
+
+// CloneSpec is the clone a ResourceRequest wraps its primitive in.
+type CloneSpec struct {
+	// Promotable makes a promotable clone (meta promotable=true).
+	Promotable bool `json:"promotable,omitempty"`
+	// Meta are the clone's meta-attributes (clone-max, clone-node-max,
+	// promoted-max, promoted-node-max, notify, interleave, ordered,
+	// globally-unique, ...).
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// CloneID is the id of the clone "resource create --clone" makes of the
+// primitive id: id-clone, as pcs names it.
+func CloneID(id string) string { return id + "-clone" }
 
 // Primitive converts the request to a model resource.
 func (r *ResourceRequest) Primitive() (Resource, error) {
@@ -169,6 +274,41 @@ type ConfigResult struct {
 	// Changed is false when the applied configuration equalled the
 	// current one (no new epoch).
 	Changed bool `json:"changed"`
+}
+
+// ConfigChange is one difference between two configurations (see
+// model.DiffConfigs).
+type ConfigChange = model.ConfigChange
+
+// DryRun answers POST /v1/config?dry_run=true: what applying the body
+// would change, and nothing is changed.
+type DryRun struct {
+	// Epoch is the current configuration epoch.
+	Epoch uint64 `json:"epoch"`
+	// Changes are the configuration's differences, object by object.
+	Changes []ConfigChange `json:"changes"`
+	// Transition is the scheduler's Transition Summary on the current
+	// status, one line per change ("Start web ( n1 )").
+	Transition []string `json:"transition"`
+}
+
+// ConfigHistoryEntry is one kept epoch in GET /v1/config/history.
+type ConfigHistoryEntry struct {
+	Epoch uint64 `json:"epoch"`
+	// At is when the change was proposed; Author who asked for it
+	// (token id and role, or a subsystem) and Message what it was.
+	At      time.Time `json:"at,omitzero"`
+	Author  string    `json:"author,omitempty"`
+	Message string    `json:"message,omitempty"`
+	// Changes are the differences from the epoch before (absent for the
+	// oldest kept epoch).
+	Changes []ConfigChange `json:"changes,omitempty"`
+}
+
+// RollbackRequest is POST /v1/config/rollback: the kept epoch whose
+// configuration becomes the next epoch.
+type RollbackRequest struct {
+	Epoch uint64 `json:"epoch"`
 }
 
 // Token kinds of TokenRequest.
@@ -263,6 +403,16 @@ type Node struct {
 	// fail counts, ...).
 	Attributes map[string]string `json:"attributes,omitempty"`
 }
+
+// AgentList answers GET /v1/agents.
+type AgentList struct {
+	// Agents are "class:provider:type" or "class:type", sorted.
+	Agents []string `json:"agents"`
+}
+
+// AgentMeta answers GET /v1/agents/AGENT: the agent's parameters and
+// actions from its meta-data.
+type AgentMeta = model.AgentMeta
 
 // CleanupResult answers POST /v1/resources/ID/cleanup.
 type CleanupResult struct {

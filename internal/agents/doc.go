@@ -6,7 +6,10 @@
 // executor (executor.Agent): Run(ctx, Request) Result. The classes live in
 // subpackages: agents/ocf runs OCF resource agent scripts unmodified,
 // agents/builtin implements agents inside the paceline binary (dummy,
-// process).
+// process), agents/stonith runs fence-agents' fence_* programs unmodified
+// (arguments as key=value lines on stdin). Program runs an external agent
+// in its own process group with bounded output; CheckTrusted refuses an
+// agent file an untrusted user could have written.
 //
 // Contract for every class (see executor.Agent for the full text):
 //   - Run blocks until the operation ends, at most Request.Timeout (plus a

@@ -76,7 +76,17 @@ func writeJSON(w io.Writer, v any) error {
 func exactArgs(n int, names string) func(cmd *cobra.Command, args []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usagef("%s wants %s, got %d argument(s) (see '%s --help')", cmd.CommandPath(), names, len(args), cmd.CommandPath())
+			return usagef("%s wants %s, got %d argument(s) (see '%s --help')", cmdName(cmd), names, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// maxArgs allows at most n arguments.
+func maxArgs(n int, names string) func(cmd *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("%s wants %s, got %d argument(s) (see '%s --help')", cmdName(cmd), names, len(args), cmd.CommandPath())
 		}
 		return nil
 	}
@@ -86,7 +96,7 @@ func exactArgs(n int, names string) func(cmd *cobra.Command, args []string) erro
 func minArgs(n int, names string) func(cmd *cobra.Command, args []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < n {
-			return usagef("%s wants %s, got %d argument(s) (see '%s --help')", cmd.CommandPath(), names, len(args), cmd.CommandPath())
+			return usagef("%s wants %s, got %d argument(s) (see '%s --help')", cmdName(cmd), names, len(args), cmd.CommandPath())
 		}
 		return nil
 	}
@@ -114,7 +124,7 @@ func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("'%s' needs a subcommand (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
+			return usagef("'%s' needs a subcommand (see '%s --help')", cmdName(cmd), cmd.CommandPath())
 		},
 	}
 	cmd.AddCommand(subs...)

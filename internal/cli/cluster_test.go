@@ -36,6 +36,13 @@ type testCluster struct {
 
 func newTestCluster(t *testing.T) *testCluster {
 	t.Helper()
+	return newTestClusterAgents(t, nil)
+}
+
+// newTestClusterAgents is newTestCluster whose node has the agent
+// catalogue cat (nil: none).
+func newTestClusterAgents(t *testing.T, cat httpapi.AgentCatalog) *testCluster {
+	t.Helper()
 	now := time.Now()
 	ca, err := pki.NewCA("test", now, time.Hour)
 	if err != nil {
@@ -67,6 +74,7 @@ func newTestCluster(t *testing.T) *testCluster {
 		Backend: b,
 		Tokens:  pki.NewTokenSet(adminRec, operatorRec, viewerRec),
 		Join:    pki.NewJoinTokens(ca.Fingerprint()),
+		Agents:  cat,
 	})
 	ts := httptest.NewUnstartedServer(srv)
 	ts.TLS = pki.APIServerTLS(ca, cert)
@@ -200,7 +208,7 @@ func TestStatusJSONAndHuman(t *testing.T) {
 		t.Errorf("web: %+v", r)
 	}
 	out := ok(t, "status")
-	for _, want := range []string{"Leader: n1", "Quorum: yes", "n1", "online", "n2", "offline", "web", "builtin:dummy", "Started"} {
+	for _, want := range []string{"Leader: n1", "Quorum: yes", "n1", "online", "n2", "OFFLINE", "web", "builtin:dummy", "Started"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status does not show %q:\n%s", want, out)
 		}

@@ -18,13 +18,14 @@ func newConfigSchemaCmd(s streams) *cobra.Command {
 		Short: "Print every field of the configuration file (YAML) with its type",
 		Long: `Print the schema of the configuration "config export" writes and "config
 apply" reads: every field by its YAML name, with its type, nested as in
-the file. docs/configuration.md explains each field; "[]" is a list,
-"map" a key: value mapping. Scores take integers, INFINITY and -INFINITY;
-durations Go durations (5s, 1m30s); roles Started, Stopped, Promoted,
-Unpromoted (or Master, Slave).`,
+sections: "config:" first, then each kind of object once ("[]" is a list,
+"map" a key: value mapping). Scores take
+integers, INFINITY and -INFINITY; durations are Go durations (5s, 1m30s);
+roles are Started, Stopped, Promoted or Unpromoted (Master and Slave also
+do). docs/configuration.md explains each field.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			writeSchema(s.Out, reflect.TypeOf(api.Config{}), "", map[reflect.Type]bool{})
+			writeSchema(s.Out, reflect.TypeOf(api.Config{}))
 			return nil
 		},
 	}
@@ -35,39 +36,49 @@ var (
 	scoreType    = reflect.TypeOf(model.Score(0))
 )
 
-// writeSchema prints a struct's fields by their YAML names; a type already
-// being printed (rules in rules, resources in resources) is named only.
-func writeSchema(w io.Writer, t reflect.Type, indent string, open map[reflect.Type]bool) {
-	open[t] = true
-	defer delete(open, t)
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		ft := f.Type
-		prefix := ""
-		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
-			if ft.Kind() == reflect.Slice {
-				prefix += "[]"
+// writeSchema prints the configuration's type and then every struct type
+// it uses, once each, in the order first met: each field by its YAML name
+// with its type ("[]rule" refers to the "rule:" section).
+func writeSchema(w io.Writer, root reflect.Type) {
+	queue := []reflect.Type{root}
+	seen := map[reflect.Type]bool{root: true}
+	for len(queue) > 0 {
+		t := queue[0]
+		queue = queue[1:]
+		fmt.Fprintf(w, "%s:\n", typeName(t))
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
 			}
-			ft = ft.Elem()
-		}
-		switch {
-		case ft == durationType:
-			fmt.Fprintf(w, "%s%s: %sduration\n", indent, name, prefix)
-		case ft == scoreType:
-			fmt.Fprintf(w, "%s%s: %sscore\n", indent, name, prefix)
-		case ft.Kind() == reflect.Map:
-			fmt.Fprintf(w, "%s%s: %smap of %s\n", indent, name, prefix, ft.Elem().Kind())
-		case ft.Kind() == reflect.Struct && open[ft]:
-			fmt.Fprintf(w, "%s%s: %s%s (as above)\n", indent, name, prefix, strings.ToLower(ft.Name()))
-		case ft.Kind() == reflect.Struct:
-			fmt.Fprintf(w, "%s%s: %s%s\n", indent, name, prefix, strings.ToLower(ft.Name()))
-			writeSchema(w, ft, indent+"  ", open)
-		default:
-			fmt.Fprintf(w, "%s%s: %s%s\n", indent, name, prefix, ft.Kind())
+			ft := f.Type
+			prefix := ""
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+				if ft.Kind() == reflect.Slice {
+					prefix += "[]"
+				}
+				ft = ft.Elem()
+			}
+			kind := ft.Kind().String()
+			switch {
+			case ft == durationType:
+				kind = "duration"
+			case ft == scoreType:
+				kind = "score"
+			case ft.Kind() == reflect.Map:
+				kind = "map of " + ft.Elem().Kind().String()
+			case ft.Kind() == reflect.Struct:
+				kind = typeName(ft)
+				if !seen[ft] {
+					seen[ft] = true
+					queue = append(queue, ft)
+				}
+			}
+			fmt.Fprintf(w, "  %s: %s%s\n", name, prefix, kind)
 		}
 	}
 }
+
+// typeName is a struct type's section name ("config", "colocation").
+func typeName(t reflect.Type) string { return strings.ToLower(t.Name()) }

@@ -14,7 +14,8 @@ import (
 
 func newConfigCmd(s streams) *cobra.Command {
 	return groupCmd("config", "Show, export and apply the cluster configuration",
-		newConfigShowCmd(s), newConfigExportCmd(s), newConfigApplyCmd(s))
+		newConfigShowCmd(s), newConfigExportCmd(s), newConfigApplyCmd(s), newConfigDiffCmd(s),
+		newConfigSchemaCmd(s), newConfigHistoryCmd(s), newConfigRollbackCmd(s))
 }
 
 func newConfigShowCmd(s streams) *cobra.Command {
@@ -44,9 +45,33 @@ func printConfig(w io.Writer, cfg *api.Config) error {
 	for _, k := range sortedKeys(cfg.Properties) {
 		fmt.Fprintf(tw, "  %s\t%s\n", k, cfg.Properties[k])
 	}
+	fmt.Fprintf(tw, "\nResource defaults (%d):\n", len(cfg.RscDefaults))
+	for _, k := range sortedKeys(cfg.RscDefaults) {
+		fmt.Fprintf(tw, "  %s\t%s\n", k, cfg.RscDefaults[k])
+	}
+	fmt.Fprintf(tw, "\nOperation defaults (%d):\n", len(cfg.OpDefaults))
+	for _, k := range sortedKeys(cfg.OpDefaults) {
+		fmt.Fprintf(tw, "  %s\t%s\n", k, cfg.OpDefaults[k])
+	}
+	for _, sets := range []struct {
+		name string
+		sets []model.AttrSet
+	}{{"Property sets", cfg.PropertySets}, {"Resource default sets", cfg.RscDefaultSets}, {"Operation default sets", cfg.OpDefaultSets}} {
+		if len(sets.sets) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "\n%s (%d):\n", sets.name, len(sets.sets))
+		for _, set := range sets.sets {
+			fmt.Fprintf(tw, "  %s\tscore %s\t%s%s\n", dash(set.ID), set.Score, nvList(set.Values), ruleText(set.Rule))
+		}
+	}
 	fmt.Fprintf(tw, "\nNodes (%d):\n", len(cfg.Nodes))
 	for _, n := range cfg.Nodes {
-		fmt.Fprintf(tw, "  %s\t%s\n", n.Name, dash(kvList(n.Attributes)))
+		line := dash(kvList(n.Attributes))
+		if len(n.Utilization) > 0 {
+			line += "  utilization " + kvList(n.Utilization)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", n.Name, line)
 	}
 	fmt.Fprintf(tw, "\nResources (%d):\n", len(cfg.Resources))
 	var printRes func(rs []model.Resource, indent string)
@@ -59,14 +84,13 @@ func printConfig(w io.Writer, cfg *api.Config) error {
 			}
 			fmt.Fprintf(tw, "%s%s\t%s", indent, r.ID, what)
 			if len(r.Params) > 0 {
-				var ps []string
-				for _, p := range r.Params {
-					ps = append(ps, p.Name+"="+p.Value)
-				}
-				fmt.Fprintf(tw, "  %s", strings.Join(ps, " "))
+				fmt.Fprintf(tw, "  %s", nvList(r.Params))
 			}
 			if len(r.Meta) > 0 {
 				fmt.Fprintf(tw, "  meta %s", kvList(r.Meta))
+			}
+			if len(r.Utilization) > 0 {
+				fmt.Fprintf(tw, "  utilization %s", kvList(r.Utilization))
 			}
 			for _, op := range r.Ops {
 				fmt.Fprintf(tw, "  op %s", op.Name)
@@ -76,38 +100,54 @@ func printConfig(w io.Writer, cfg *api.Config) error {
 				if op.Timeout != 0 {
 					fmt.Fprintf(tw, " timeout=%v", op.Timeout)
 				}
+				if op.Role != "" {
+					fmt.Fprintf(tw, " role=%s", op.Role)
+				}
+				if op.OnFail != "" {
+					fmt.Fprintf(tw, " on-fail=%s", op.OnFail)
+				}
+				if !op.IsEnabled() {
+					fmt.Fprint(tw, " enabled=false")
+				}
+				if len(op.Meta) > 0 {
+					fmt.Fprintf(tw, " %s", kvList(op.Meta))
+				}
+				if len(op.Params) > 0 {
+					fmt.Fprintf(tw, " %s", nvList(op.Params))
+				}
+			}
+			for _, set := range r.RuleParams {
+				fmt.Fprintf(tw, "  params %s%s", nvList(set.Values), ruleText(set.Rule))
 			}
 			fmt.Fprintln(tw)
 			printRes(r.Children, indent+"  ")
 		}
 	}
 	printRes(cfg.Resources, "  ")
-	fmt.Fprintf(tw, "\nConstraints (%d):\n", len(cfg.Locations)+len(cfg.Colocations)+len(cfg.Orders)+len(cfg.Tickets))
-	for _, l := range cfg.Locations {
-		target := l.Resource
-		if target == "" {
-			target = l.ResourcePattern
-		}
-		where := "on " + l.Node
-		if l.Node == "" {
-			where = "(rules)"
-		}
-		fmt.Fprintf(tw, "  location\t%s\t%s %s score %s\n", l.ID, target, where, l.Score)
+	if err := tw.Flush(); err != nil {
+		return err
 	}
-	for _, c := range cfg.Colocations {
-		fmt.Fprintf(tw, "  colocation\t%s\t%s with %s score %s\n", c.ID, c.Resource, c.With, c.Score)
+	fmt.Fprintf(w, "\nConstraints (%d):\n", len(cfg.Locations)+len(cfg.Colocations)+len(cfg.Orders)+len(cfg.Tickets))
+	writeConstraints(w, cfg, func(...string) bool { return true })
+	return nil
+}
+
+// nvList renders name=value pairs in order (secret values are masked
+// already by the server).
+func nvList(nvs []model.NV) string {
+	var ps []string
+	for _, p := range nvs {
+		ps = append(ps, p.Name+"="+p.Value)
 	}
-	for _, o := range cfg.Orders {
-		kind := o.Kind
-		if kind == "" {
-			kind = "Mandatory"
-		}
-		fmt.Fprintf(tw, "  order\t%s\t%s then %s (%s)\n", o.ID, o.First, o.Then, kind)
+	return strings.Join(ps, " ")
+}
+
+// ruleText renders an optional rule.
+func ruleText(r *model.Rule) string {
+	if r == nil {
+		return ""
 	}
-	for _, t := range cfg.Tickets {
-		fmt.Fprintf(tw, "  ticket\t%s\t%s\n", t.ID, t.Resource)
-	}
-	return tw.Flush()
+	return " when '" + model.FormatRule(*r) + "'"
 }
 
 func sortedKeys(m map[string]string) []string {

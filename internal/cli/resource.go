@@ -13,6 +13,20 @@ func newResourceCmd(s streams) *cobra.Command {
 		newResourceBanCmd(s),
 		newResourceClearCmd(s),
 		newResourceCleanupCmd(s),
+		newResourceAgentsCmd(s),
+		newResourceDescribeCmd(s),
+		newResourceCloneCmd(s, false),
+		newResourceCloneCmd(s, true),
+		newResourceUncloneCmd(s),
+		newResourceGroupCmd(s),
+		newDefaultsCmd(s, false),
+		newResourceOpCmd(s),
+		newResourceManageCmd(s, true),
+		newResourceManageCmd(s, false),
+		newResourceListCmd(s),
+		newResourceShowCmd(s),
+		newUtilizationCmd(s, false),
+		newResourceRestartCmd(s),
 	)
 }
 

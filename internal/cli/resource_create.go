@@ -10,13 +10,39 @@ import (
 
 func newResourceCreateCmd(s streams) *cobra.Command {
 	return &cobra.Command{
-		Use:   "create ID AGENT [key=value ...] [--meta key=value ...] [--op NAME key=value ...]",
-		Short: "Create a primitive resource (pcs style)",
+		Use: "create ID AGENT [key=value ...] [--meta key=value ...] [--op NAME key=value ...] " +
+			"[--group GROUP [--before ID|--after ID]] [--clone [key=value ...]] [--promotable [key=value ...]] [--force]",
+		Short: "Create a primitive resource, in a group or a clone (pcs style)",
 		Long: `Create a primitive resource, pcs style:
 
   paceline resource create web builtin:dummy --op monitor interval=1s
   paceline resource create vip ocf:heartbeat:IPaddr2 ip=10.0.0.10 cidr_netmask=24 \
       --meta resource-stickiness=100 --op monitor interval=5s timeout=20s
+  paceline resource create db ocf:pacemaker:Stateful --promotable notify=true \
+      --op monitor interval=5s role=Promoted --op monitor interval=2s role=Unpromoted
+  paceline resource create app1 ocf:heartbeat:Dummy --group app
+  paceline resource create app0 ocf:heartbeat:Dummy --group app --before app1
+  paceline resource create api ocf:heartbeat:Dummy --clone clone-max=2
+
+"--group GROUP" makes the resource a member of GROUP, which is created when
+it does not exist; the member is added last, or before or after the member
+named by "--before ID" or "--after ID".
+
+"--clone" wraps the resource in a clone named ID-clone (as pcs names it);
+the key=value words after it are the clone's meta-attributes (clone-max,
+clone-node-max, notify, interleave, ordered, globally-unique, ...).
+"--promotable" makes a promotable clone ID-clone (meta promotable=true),
+whose words may also set promoted-max and promoted-node-max. A resource is
+either in a group or cloned: to clone a group, create the group first.
+Roles (role=Promoted) may be written Master and Slave, as Pacemaker 1 did.
+
+The resource is checked against its agent's meta-data on the node that
+answers: an agent that is not installed, an unknown parameter, a missing
+required one or an unknown operation is refused with the closest known
+name ("did you mean Dummy?"), and nothing is created. "--force" creates it
+anyway (an agent whose meta-data is wrong, or one installed only on other
+nodes). "paceline resource agents" and "paceline resource describe AGENT"
+show what is installed and what an agent takes.
 
 AGENT is class:type or class:provider:type. The key=value words right after
 it are the agent's instance parameters. "--meta" starts meta-attributes
@@ -34,7 +60,7 @@ never on a command line. Secret values reach the agent but are shown as
 				return cmd.Help()
 			}
 			if len(args) < 2 {
-				return usagef("%s wants ID AGENT [key=value ...] (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
+				return usagef("%s wants ID AGENT [key=value ...] (see '%s --help')", cmdName(cmd), cmd.CommandPath())
 			}
 			id, agent := args[0], args[1]
 			if err := checkID("resource id", id); err != nil {
@@ -50,7 +76,8 @@ never on a command line. Secret values reach the agent but are shown as
 			if err := rw.readSecretFiles(os.Stdin); err != nil {
 				return err
 			}
-			req := api.ResourceRequest{ID: id, Agent: agent, Params: rw.params, Meta: rw.meta, Ops: rw.ops}
+			req := api.ResourceRequest{ID: id, Agent: agent, Params: rw.params, Meta: rw.meta, Ops: rw.ops,
+				Group: rw.group, Before: rw.before, After: rw.after, Clone: rw.clone}
 			if _, err := req.Primitive(); err != nil {
 				return usagef("%v", err)
 			}
@@ -58,11 +85,24 @@ never on a command line. Secret values reach the agent but are shown as
 			if err != nil {
 				return err
 			}
-			r, err := c.CreateResource(cmd.Context(), req)
+			create := c.CreateResource
+			if rw.force {
+				create = c.ForceCreateResource
+			}
+			r, err := create(cmd.Context(), req)
 			if err != nil {
 				return failure("create resource "+quote(id), "", err)
 			}
-			_, err = fmt.Fprintf(s.Out, "created resource %s (%s)\n", quote(r.ID), r.Agent())
+			where := ""
+			switch {
+			case req.Group != "":
+				where = " in group " + quote(req.Group)
+			case req.Clone != nil && req.Clone.Promotable:
+				where = " in promotable clone " + quote(api.CloneID(id))
+			case req.Clone != nil:
+				where = " in clone " + quote(api.CloneID(id))
+			}
+			_, err = fmt.Fprintf(s.Out, "created resource %s (%s)%s\n", quote(r.ID), r.Agent(), where)
 			return err
 		},
 	}

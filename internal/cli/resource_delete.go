@@ -10,7 +10,10 @@ func newResourceDeleteCmd(s streams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete a resource and the constraints that name it",
-		Args:  exactArgs(1, "ID"),
+		Long: `Delete a resource and every constraint that names it. A group takes its
+members along and a clone its child; deleting a clone's primitive deletes
+the clone, and a group's last member the group, as pcs does.`,
+		Args: exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			c, err := connect()

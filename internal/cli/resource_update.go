@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/model"
@@ -12,12 +16,14 @@ import (
 
 func newResourceUpdateCmd(s streams) *cobra.Command {
 	return &cobra.Command{
-		Use:   "update ID [key=value ...] [--meta key=value ...] [--op NAME key=value ...]",
+		Use:   "update ID [key=value ...] [--meta key=value ...] [--op NAME key=value ...] [--force]",
 		Short: "Change a resource's parameters, meta-attributes or operations",
 		Long: `Change a resource, pcs style. The key=value words set instance
 parameters; after "--meta" they set meta-attributes; an empty value
 (key=) removes one. Each "--op NAME key=value ..." replaces the
-operations of that name. Everything not named stays as it is.
+operations of that name. Everything not named stays as it is. The result
+is checked against the agent's meta-data as "resource create" checks it;
+"--force" skips the check.
 
   paceline resource update web state=/run/web --meta resource-stickiness=50`,
 		DisableFlagParsing: true,
@@ -26,7 +32,7 @@ operations of that name. Everything not named stays as it is.
 				return cmd.Help()
 			}
 			if len(args) < 2 {
-				return usagef("%s wants ID and at least one key=value (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
+				return usagef("%s wants ID and at least one key=value (see '%s --help')", cmdName(cmd), cmd.CommandPath())
 			}
 			id := args[0]
 			if err := checkID("resource id", id); err != nil {
@@ -35,6 +41,9 @@ operations of that name. Everything not named stays as it is.
 			rw, err := parseResourceWords(args[1:])
 			if err != nil {
 				return err
+			}
+			if w := rw.placement(); w != "" {
+				return usagef("%s is a word of 'paceline resource create'; update changes parameters, --meta and --op only", w)
 			}
 			if err := rw.readSecretFiles(os.Stdin); err != nil {
 				return err
@@ -67,7 +76,10 @@ operations of that name. Everything not named stays as it is.
 					r.Ops = slices.DeleteFunc(r.Ops, func(o api.Op) bool { return o.Name == op.Name })
 				}
 				r.Ops = append(r.Ops, ops...)
-				return nil
+				if rw.force || r.Kind != model.KindPrimitive {
+					return nil
+				}
+				return checkAgent(cmd.Context(), c, r)
 			})
 			if err != nil {
 				return err
@@ -90,4 +102,25 @@ func setMeta(r *api.Resource, meta map[string]string) {
 		}
 		r.Meta[k] = v
 	}
+}
+
+// checkAgent checks a primitive against its agent's meta-data from the
+// answering node, as the API checks a new one; a node without an agent
+// catalogue (501) checks nothing.
+func checkAgent(ctx context.Context, c *api.Client, r *api.Resource) error {
+	m, err := c.AgentMeta(ctx, r.Agent())
+	switch {
+	case isStatus(err, http.StatusNotImplemented):
+		return nil
+	case isStatus(err, http.StatusNotFound):
+		var ae *api.Error
+		errors.As(err, &ae)
+		return fmt.Errorf("resource %s: %s (--force keeps it anyway)", quote(r.ID), ae.Message)
+	case err != nil:
+		return failure("read the meta-data of "+r.Agent(), "", err)
+	}
+	if err := m.Check(r); err != nil {
+		return fmt.Errorf("resource %s: %s (--force keeps it anyway)", quote(r.ID), strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return nil
 }

@@ -10,11 +10,14 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/model"
 )
 
 // resourceWords are the pcs-style words after "resource create ID AGENT"
 // and "resource update ID": instance parameters key=value, then any number
-// of groups "--meta key=value ..." and "--op NAME key=value ...".
+// of groups "--meta key=value ...", "--op NAME key=value ...", and (create
+// only) "--group GROUP [--before ID|--after ID]", "--clone [key=value ...]"
+// or "--promotable [key=value ...]" (the clone's meta-attributes).
 type resourceWords struct {
 	params []api.NV
 	meta   map[string]string
@@ -23,6 +26,30 @@ type resourceWords struct {
 	// whose values are read from PATH ("-": standard input) by
 	// readSecretFiles, so that they never appear on a command line.
 	secretFiles []api.NV
+	// group, before and after place a new primitive in a group.
+	group, before, after string
+	// clone is set by --clone or --promotable.
+	clone *api.CloneSpec
+	// force skips the check against the agent's meta-data.
+	force bool
+}
+
+// placement reports the first placement word given ("" for none): update
+// refuses them.
+func (rw *resourceWords) placement() string {
+	switch {
+	case rw.group != "":
+		return "--group"
+	case rw.before != "":
+		return "--before"
+	case rw.after != "":
+		return "--after"
+	case rw.clone != nil && rw.clone.Promotable:
+		return "--promotable"
+	case rw.clone != nil:
+		return "--clone"
+	}
+	return ""
 }
 
 // parseResourceWords reads the words; every mistake is a usage error.
@@ -31,6 +58,41 @@ func parseResourceWords(words []string) (resourceWords, error) {
 	mode := "param"
 	for i := 0; i < len(words); i++ {
 		w := words[i]
+		flag, inline, hasInline := strings.Cut(w, "=")
+		switch flag {
+		case "--group", "--before", "--after":
+			v := inline
+			if !hasInline {
+				if i+1 >= len(words) || strings.HasPrefix(words[i+1], "-") || strings.Contains(words[i+1], "=") {
+					return rw, usagef("%s wants a resource id", flag)
+				}
+				i++
+				v = words[i]
+			}
+			if err := checkID(flag[2:]+" id", v); err != nil {
+				return rw, err
+			}
+			switch flag {
+			case "--group":
+				rw.group = v
+			case "--before":
+				rw.before = v
+			default:
+				rw.after = v
+			}
+			mode = "none"
+			continue
+		case "--clone", "--promotable":
+			if hasInline {
+				return rw, usagef("%s takes the clone's meta-attributes as separate key=value words: %s key=value ...", flag, flag)
+			}
+			if rw.clone != nil {
+				return rw, usagef("--clone and --promotable are given more than once")
+			}
+			rw.clone = &api.CloneSpec{Promotable: flag == "--promotable"}
+			mode = "clone"
+			continue
+		}
 		switch w {
 		case "--meta", "meta":
 			mode = "meta"
@@ -42,6 +104,10 @@ func parseResourceWords(words []string) (resourceWords, error) {
 			i++
 			rw.ops = append(rw.ops, api.OpSpec{Name: words[i]})
 			mode = "op"
+			continue
+		}
+		if w == "--force" {
+			rw.force = true
 			continue
 		}
 		if w == "--secret-file" {
@@ -56,8 +122,8 @@ func parseResourceWords(words []string) (resourceWords, error) {
 			rw.secretFiles = append(rw.secretFiles, api.NV{Name: k, Value: v})
 			continue
 		}
-		if strings.HasPrefix(w, "-") && !strings.Contains(w, "=") {
-			return rw, usagef("unknown flag %q (want --meta, --op or --secret-file)", w)
+		if strings.HasPrefix(w, "-") {
+			return rw, usagef("unknown flag %s (want --meta, --op, --group, --before, --after, --clone, --promotable, --secret-file or --force)", flag)
 		}
 		k, v, err := parseKV(w)
 		if err != nil {
@@ -75,7 +141,22 @@ func parseResourceWords(words []string) (resourceWords, error) {
 			if err := setOpAttr(&rw.ops[len(rw.ops)-1], k, v); err != nil {
 				return rw, err
 			}
+		case "clone":
+			if rw.clone.Meta == nil {
+				rw.clone.Meta = map[string]string{}
+			}
+			rw.clone.Meta[k] = v
+		default:
+			return rw, usagef("%s after --group, --before or --after: put instance parameters before them, or start --meta or --op", w)
 		}
+	}
+	switch {
+	case rw.group != "" && rw.clone != nil:
+		return rw, usagef("--group and --clone/--promotable cannot be combined (make the group, then clone it)")
+	case rw.before != "" && rw.after != "":
+		return rw, usagef("--before and --after cannot be combined")
+	case (rw.before != "" || rw.after != "") && rw.group == "":
+		return rw, usagef("--before and --after want --group GROUP")
 	}
 	return rw, nil
 }
@@ -133,7 +214,11 @@ func setOpAttr(op *api.OpSpec, k, v string) error {
 			op.Timeout = v
 		}
 	case "role":
-		op.Role = v
+		role, ok := model.CanonicalRole(v)
+		if !ok {
+			return usagef("--op %s role=%s: want Started, Stopped, Promoted or Unpromoted (Master and Slave also do)", op.Name, v)
+		}
+		op.Role = role
 	case "on-fail", "on_fail":
 		op.OnFail = v
 	default:
@@ -154,21 +239,29 @@ func checkID(what, id string) error {
 }
 
 // editResource changes one resource (at any depth: a group member, a
-// clone's child) with fn and applies the whole configuration
-// compare-and-set on the epoch it read, retrying when another write won
-// meanwhile. A missing resource is "resource 'ID' not found".
+// clone's child) with fn through editConfig. A missing resource is
+// "resource 'ID' not found".
 func editResource(ctx context.Context, c *api.Client, what, id string, fn func(*api.Resource) error) error {
+	return editConfig(ctx, c, what, func(cfg *api.Config) error {
+		r := findResource(cfg.Resources, id)
+		if r == nil {
+			return fmt.Errorf("resource %s not found", quote(id))
+		}
+		return fn(r)
+	})
+}
+
+// editConfig changes the configuration with fn and applies it
+// compare-and-set on the epoch it read, retrying when another write won
+// meanwhile. fn's errors are returned as they are.
+func editConfig(ctx context.Context, c *api.Client, what string, fn func(*api.Config) error) error {
 	const attempts = 3
 	for i := 0; ; i++ {
 		cfg, err := c.Config(ctx)
 		if err != nil {
 			return failure(what, "", err)
 		}
-		r := findResource(cfg.Resources, id)
-		if r == nil {
-			return fmt.Errorf("resource %s not found", quote(id))
-		}
-		if err := fn(r); err != nil {
+		if err := fn(cfg); err != nil {
 			return err
 		}
 		_, err = c.ApplyConfig(ctx, cfg, false)
@@ -182,17 +275,7 @@ func editResource(ctx context.Context, c *api.Client, what, id string, fn func(*
 }
 
 // findResource returns the resource with that id at any depth, or nil.
-func findResource(rs []api.Resource, id string) *api.Resource {
-	for i := range rs {
-		if rs[i].ID == id {
-			return &rs[i]
-		}
-		if r := findResource(rs[i].Children, id); r != nil {
-			return r
-		}
-	}
-	return nil
-}
+func findResource(rs []api.Resource, id string) *api.Resource { return model.FindResource(rs, id) }
 
 // opsFromSpecs converts --op groups to model operations.
 func opsFromSpecs(id string, specs []api.OpSpec) ([]api.Op, error) {

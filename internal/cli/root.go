@@ -91,7 +91,21 @@ func runMain(ctx context.Context, args []string, s streams) (code int) {
 	}()
 	root := newRootCmd(s)
 	root.SetArgs(args)
+	// "paceline resource bogus --help" is an unknown command, not the
+	// help of "resource": cobra reads --help before it checks arguments.
+	var helpErr error
+	defaultHelp := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, a []string) {
+		if rest := c.Flags().Args(); c.HasAvailableSubCommands() && len(rest) > 0 {
+			helpErr = usagef("unknown command %q for '%s' (see '%s --help')", rest[0], c.CommandPath(), c.CommandPath())
+			return
+		}
+		defaultHelp(c, a)
+	})
 	err := root.ExecuteContext(ctx)
+	if err == nil {
+		err = helpErr
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -99,7 +113,7 @@ func runMain(ctx context.Context, args []string, s streams) (code int) {
 	if errors.As(err, &es) {
 		return int(es)
 	}
-	fmt.Fprintf(stderr, "paceline: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(stderr, "paceline: %s\n", strings.TrimPrefix(oneLine(err.Error()), "paceline: "))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return ExitUsage
@@ -154,6 +168,7 @@ sample cluster.`,
 		newDemoCmd(s),
 		newTokenCmd(s),
 		newAuditCmd(s),
+		newReportCmd(s),
 		newCACmd(s),
 		newStatusCmd(s),
 		newResourceCmd(s),
@@ -167,15 +182,27 @@ sample cluster.`,
 		newDemoWebCmd(s),
 		newWatchdogSimCmd(s),
 		newCompatCmd(s),
+		newGenDocsCmd(s),
 	)
 	return root
 }
 
-// noArgs is cobra.NoArgs as a usage error.
+// cmdName is the command's path without the program name ("config
+// apply"), for messages that "paceline: " already starts.
+func cmdName(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
+// noArgs is cobra.NoArgs as a usage error, with a hint of -f for
+// commands that read a file.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
+		if f := cmd.Flags().ShorthandLookup("f"); f != nil && !strings.HasPrefix(args[0], "-") {
+			return usagef("%s takes no arguments, got %q: did you mean -f %s? (see '%s --help')",
+				cmdName(cmd), args[0], args[0], cmd.CommandPath())
+		}
 		return usagef("%s takes no arguments, got %q (see '%s --help')",
-			cmd.CommandPath(), args[0], cmd.CommandPath())
+			cmdName(cmd), args[0], cmd.CommandPath())
 	}
 	return nil
 }

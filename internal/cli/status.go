@@ -3,12 +3,9 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
-	"text/tabwriter"
 
 	"github.com/paceline/paceline/api"
 	"github.com/spf13/cobra"
@@ -16,21 +13,38 @@ import (
 
 func newStatusCmd(s streams) *cobra.Command {
 	var asJSON, watch bool
+	var view statusView
 	cmd := &cobra.Command{
-		Use:   "status [--json] [--watch]",
-		Short: "Show the cluster: leader, quorum, nodes and resources",
-		Long: `Show the cluster on one screen: the leader, whether there is quorum, the
-configuration epoch, every node with its state and every resource with its
-role and the nodes it is active on.
+		Use:   "status [--json] [--watch] [--attributes] [--failcounts]",
+		Short: "Show the cluster: leader, quorum, nodes, resources and failures (like crm_mon)",
+		Long: `Show the cluster on one screen, as crm_mon does: the leader, whether there
+is quorum, the configuration epoch and the last change (when, by which
+token, what); every node with its state and role; the resources as a
+tree: groups with their members, "Clone Set: api-clone [api]" with the
+nodes of its instances by role ("Promoted: [ n1 ]", "Unpromoted: [ n2 n3 ]",
+"Started: [ n1 n2 ]", "Stopped: [ n3 ]"), virtual IPs with their address;
+then "Failed Resource Actions": each resource's last failed operation per
+node with its exit code and reason, kept until "paceline resource cleanup".
+--attributes adds the nodes' attributes, --failcounts the fail counts per
+node and resource ("Migration Summary"). Colours only on a terminal (and
+not with NO_COLOR set).
 
 --json prints one JSON object (the API's Status): {"leader", "quorum",
-"epoch", "nodes": [{"name", "state", "role"}], "resources": [{"id",
-"agent", "role", "nodes"}]}. Fields are only ever added.
+"epoch", "last_change": {"at", "by", "role", "action"}, "nodes": [{"name",
+"state", "role", "attributes"}], "resources": [{"id", "agent", "role",
+"nodes", "parent", "instances": [{"node", "role"}], "address",
+"managed"}], "collectives": [{"id", "kind", "parent", "promotable",
+"children"}], "failed_actions": [{"resource", "operation", "interval_ms",
+"node", "exit_code", "exit_reason", "status", "call_id", "at"}]}. A
+resource's role is Started, Stopped, Promoted, Unpromoted or Failed (for a
+clone's primitive, the highest of its instances). Fields are only ever
+added.
 
---watch prints the status again on every change until interrupted; with
---json each status is one line.`,
+--watch shows the status again on every change until interrupted
+(redrawn in place on a terminal); with --json each status is one line.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			view.color = isTerminal(s.Out)
 			c, err := connect()
 			if err != nil {
 				return err
@@ -43,8 +57,9 @@ role and the nodes it is active on.
 				if asJSON {
 					return writeJSON(s.Out, st)
 				}
-				return printStatus(s.Out, st)
+				return view.print(s.Out, st)
 			}
+			redraw := view.color
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			first := true
@@ -57,11 +72,14 @@ role and the nodes it is active on.
 					_, err = fmt.Fprintf(s.Out, "%s\n", b)
 					return err
 				}
-				if !first {
+				switch {
+				case redraw:
+					fmt.Fprint(s.Out, "\x1b[H\x1b[2J") // home, clear the screen
+				case !first:
 					fmt.Fprintln(s.Out)
 				}
 				first = false
-				return printStatus(s.Out, &ev.Status)
+				return view.print(s.Out, &ev.Status)
 			})
 			if ctx.Err() != nil {
 				return nil // interrupted: the normal end of --watch
@@ -74,35 +92,9 @@ role and the nodes it is active on.
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
 	cmd.Flags().BoolVar(&watch, "watch", false, "print the status again on every change until interrupted")
+	cmd.Flags().BoolVarP(&view.attributes, "attributes", "A", false, "show the nodes' attributes")
+	cmd.Flags().BoolVar(&view.failcounts, "failcounts", false, "show the fail counts per node and resource")
 	return cmd
-}
-
-// printStatus writes the human status screen.
-func printStatus(w io.Writer, st *api.Status) error {
-	leader, quorum := st.Leader, "yes"
-	if leader == "" {
-		leader = "(none)"
-	}
-	if !st.Quorum {
-		quorum = "NO"
-	}
-	fmt.Fprintf(w, "Leader: %s    Quorum: %s    Config epoch: %d\n", leader, quorum, st.Epoch)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "\nNodes (%d):\n", len(st.Nodes))
-	if len(st.Nodes) > 0 {
-		fmt.Fprintln(tw, "  NAME\tSTATE\tROLE")
-	}
-	for _, n := range st.Nodes {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", n.Name, n.State, dash(n.Role))
-	}
-	fmt.Fprintf(tw, "\nResources (%d):\n", len(st.Resources))
-	if len(st.Resources) > 0 {
-		fmt.Fprintln(tw, "  ID\tAGENT\tROLE\tNODES")
-	}
-	for _, r := range st.Resources {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.ID, r.Agent, r.Role, dash(strings.Join(r.Nodes, ",")))
-	}
-	return tw.Flush()
 }
 
 func dash(s string) string {

@@ -177,6 +177,11 @@ func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 // newer leader than the one that sent it.
 func (n *Node) Term() uint64 { return n.raft.CurrentTerm() }
 
+// Stats returns hashicorp/raft's description of this node (state, term,
+// last_log_index, commit_index, applied_index, last_contact,
+// latest_configuration, ...), for support reports; the caller owns it.
+func (n *Node) Stats() map[string]string { return n.raft.Stats() }
+
 // LeaderID returns the leader's ID as this node knows it, or "" when it
 // knows none.
 func (n *Node) LeaderID() string {

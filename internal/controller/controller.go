@@ -22,7 +22,9 @@
 //  3. dispatch: every action plan.Ready returns, once, unless its resource
 //     is held (below) or it failed lately (exponential backoff per
 //     operation, so an operation that keeps failing never runs in a tight
-//     loop);
+//     loop), through one queue per node, so that a slow or unreachable
+//     node never stalls the loop (a failed hand-over aborts the
+//     transition and holds the resource);
 //  4. results: each is recorded with an op.result command (a failure
 //     counts one towards the operation's fail count, except for probes;
 //     a recurring monitor repeating its stored result is not written; a
@@ -154,9 +156,10 @@ type Busy struct {
 }
 
 // Dispatcher delivers operations to node executors. Dispatch is called
-// from the controller's goroutine and must not block for long: it hands
-// the op over and returns; the result comes back through
-// Controller.Report. An error means the op was not handed over.
+// from one goroutine per node (the controller's per-node queues, so a slow
+// node stalls nobody else), ops of a node in order; it hands the op over
+// and returns; the result comes back through Controller.Report. An error
+// means the op may not have been handed over.
 type Dispatcher interface {
 	Dispatch(node string, op Op) error
 }
@@ -275,6 +278,8 @@ type Controller struct {
 	reports chan report
 	kick    chan struct{}
 	done    chan struct{}
+	// failed receives the ops the per-node queues could not hand over.
+	failed chan failedDispatch
 
 	// changed is signalled by the store watcher; latest is the newest
 	// store change index it saw.
@@ -282,7 +287,8 @@ type Controller struct {
 	latest  atomic.Uint64
 
 	// Owned by Run.
-	eng *engine // the decisions; set by Run
+	eng    *engine // the decisions; set by Run
+	queues *queues // per-node dispatch; set by Run
 	// known is the store change index the controller has accounted for:
 	// its own writes advance it; a newer index is an outside change.
 	known uint64
@@ -300,6 +306,7 @@ func New(cfg Config, r Raft) (*Controller, error) {
 	return &Controller{
 		cfg: cfg, raft: r,
 		reports:  make(chan report, 1024),
+		failed:   make(chan failedDispatch, 1024),
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		changed:  make(chan struct{}, 1),
@@ -338,15 +345,22 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.known = c.index()
 	c.latest.Store(c.known)
 	go c.watch(ctx)
+	qctx, stopQueues := context.WithCancel(ctx)
+	c.queues = newQueues(qctx, c.cfg.Dispatcher, c.failed)
+	defer c.queues.wait()
+	defer stopQueues()
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
 	for {
-		// Take every queued result before planning: a node that said it
-		// is no longer busy has handed its results over before.
+		// Take every queued result and failed hand-over before planning:
+		// a node that said it is no longer busy has handed its results
+		// over before.
 		for more := true; more; {
 			select {
 			case r := <-c.reports:
 				c.record(ctx, r)
+			case f := <-c.failed:
+				c.dispatchFailed(f)
 			default:
 				more = false
 			}
@@ -357,6 +371,8 @@ func (c *Controller) Run(ctx context.Context) error {
 			return ctx.Err()
 		case r := <-c.reports:
 			c.record(ctx, r)
+		case f := <-c.failed:
+			c.dispatchFailed(f)
 		case <-c.kick:
 			c.eng.changed()
 		case <-c.changed:

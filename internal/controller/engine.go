@@ -167,6 +167,17 @@ func (e *engine) sent(a *plan.Action, err error) bool {
 	return true
 }
 
+// dispatchFailed records that handing over action id of transition step
+// failed after sent took it: it is in flight no more, and the transition
+// is aborted.
+func (e *engine) dispatchFailed(step, id int) {
+	if e.tr != nil && e.tr.step == step {
+		delete(e.inflight, id)
+		e.tr.aborted = true
+	}
+	e.dirty = true
+}
+
 // key is the transition key of a's op.
 func (e *engine) key(a *plan.Action) string {
 	return fmt.Sprintf("%s:%d:%d", e.id, e.tr.step, a.ID)

@@ -44,8 +44,9 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 	)
 	c.raft.Read(func(s *store.Store) {
 		members = s.MemberStates()
-		stonith = !isFalse(s.Property("stonith-enabled"))
-		all := isTrue(s.Property("maintenance-mode"))
+		o := s.Options()
+		stonith = o.StonithEnabled
+		all := o.MaintenanceMode
 		for _, m := range members {
 			v, _ := s.NodeAttr(m.Name, "maintenance")
 			_, lapsed[m.Name] = s.NodeAttr(m.Name, LapsedInMaintenance)

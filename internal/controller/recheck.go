@@ -8,9 +8,6 @@ import (
 	"github.com/paceline/paceline/internal/model"
 )
 
-// defaultRecheck is Pacemaker's cluster-recheck-interval default.
-const defaultRecheck = 15 * time.Minute
-
 // recheckAt is when the controller must plan again although nothing
 // changed: at the cluster-recheck-interval (0 disables it), or when a
 // failure-timeout lets a fail count expire, whichever comes first. It is
@@ -22,22 +19,17 @@ func recheckAt(cfg *model.Config, st *model.Status, now time.Time) time.Time {
 			next = t
 		}
 	}
-	interval := defaultRecheck
-	if v, ok := cfg.Properties["cluster-recheck-interval"]; ok {
-		if d, ok := parseInterval(v); ok {
-			interval = d
-		}
-	}
+	interval := model.ParseClusterOptions(cfg.Properties).ClusterRecheckInterval
 	if interval > 0 {
 		earlier(now.Add(interval))
 	}
 	timeouts := map[string]time.Duration{}
-	def, _ := parseInterval(cfg.RscDefaults["failure-timeout"])
+	def, _ := model.ParseTimeSpec(cfg.RscDefaults["failure-timeout"])
 	var walk func(rs []model.Resource, inherited time.Duration)
 	walk = func(rs []model.Resource, inherited time.Duration) {
 		for i := range rs {
 			ft := inherited
-			if d, ok := parseInterval(rs[i].Meta["failure-timeout"]); ok {
+			if d, ok := model.ParseTimeSpec(rs[i].Meta["failure-timeout"]); ok {
 				ft = d
 			}
 			if len(rs[i].Children) == 0 && ft > 0 {
@@ -72,19 +64,4 @@ func recheckAt(cfg *model.Config, st *model.Status, now time.Time) time.Time {
 		}
 	}
 	return next
-}
-
-// parseInterval reads a Pacemaker duration ("20s", "2min", "1h", plain
-// seconds); false when empty or malformed.
-func parseInterval(v string) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(n) * time.Second, true
-	}
-	v = strings.Replace(strings.Replace(v, "min", "m", 1), "sec", "s", 1)
-	d, err := time.ParseDuration(v)
-	return d, err == nil
 }

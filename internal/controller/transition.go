@@ -39,8 +39,9 @@ func (c *Controller) newTransition(now time.Time, quorum bool) {
 		cfg *model.Config
 		st  *model.Status
 	)
-	c.raft.Read(func(s *store.Store) { cfg, st = s.Config(), s.Status() })
-	if !isFalse(cfg.Properties["stonith-enabled"]) {
+	var opts model.ClusterOptions
+	c.raft.Read(func(s *store.Store) { cfg, st, opts = s.Config(), s.Status(), s.Options() })
+	if opts.StonithEnabled {
 		// Self-fencing on lease expiry is watchdog fencing (Pacemaker's
 		// have-watchdog): the scheduler may rely on it, and the fence
 		// actions it plans complete when the node turns offline.
@@ -90,23 +91,39 @@ func (c *Controller) dispatch(now time.Time, held map[string]bool) {
 		}
 		key := a.Key()
 		c.cfg.Logf("controller: dispatch %s", key)
-		err := c.cfg.Dispatcher.Dispatch(a.Node, c.op(a))
+		err := c.queues.send(queued{node: a.Node, op: c.op(a), step: c.eng.step, id: a.ID})
 		if err != nil {
 			c.cfg.Logf("controller: dispatch %s: %v", key, err)
-			if a.Interval == 0 {
-				base := baseOf(a.HistoryID)
-				c.lmu.Lock()
-				if c.unsure[a.Node] == nil {
-					c.unsure[a.Node] = map[string]int{}
-				}
-				c.unsure[a.Node][base] = 2
-				c.lmu.Unlock()
-			}
+			c.holdUnsure(a.Node, a.HistoryID, a.Interval)
 		}
 		if !c.eng.sent(a, err) {
 			return
 		}
 	}
+}
+
+// dispatchFailed takes an op its node's queue could not hand over: the
+// node may have taken it all the same (only the reply was lost), so its
+// resource is held (Controller.unsure), and the transition is aborted.
+func (c *Controller) dispatchFailed(f failedDispatch) {
+	c.cfg.Logf("controller: dispatch %s/%s_%s_%d: %v", f.node, f.op.Resource.ID, f.op.Name, f.op.Interval.Milliseconds(), f.err)
+	c.holdUnsure(f.node, f.op.Resource.ID, f.op.Interval)
+	c.eng.dispatchFailed(f.step, f.id)
+}
+
+// holdUnsure holds a one-shot op's resource on node until the node has
+// renewed twice (see Controller.unsure).
+func (c *Controller) holdUnsure(node, historyID string, interval time.Duration) {
+	if interval > 0 {
+		return
+	}
+	base := baseOf(historyID)
+	c.lmu.Lock()
+	defer c.lmu.Unlock()
+	if c.unsure[node] == nil {
+		c.unsure[node] = map[string]int{}
+	}
+	c.unsure[node][base] = 2
 }
 
 // op builds the Op for a plan action.
@@ -152,7 +169,7 @@ func (c *Controller) record(ctx context.Context, r report) {
 // startFailureIsFatal reads the start-failure-is-fatal property (default
 // true).
 func (c *Controller) startFailureIsFatal() (fatal bool) {
-	c.raft.Read(func(s *store.Store) { fatal = !isFalse(s.Property("start-failure-is-fatal")) })
+	c.raft.Read(func(s *store.Store) { fatal = s.Options().StartFailureIsFatal })
 	return fatal
 }
 
@@ -189,14 +206,6 @@ func (c *Controller) apply(ctx context.Context, cmd store.Command) {
 func isTrue(v string) bool {
 	switch strings.ToLower(v) {
 	case "true", "yes", "on", "1", "y":
-		return true
-	}
-	return false
-}
-
-func isFalse(v string) bool {
-	switch strings.ToLower(v) {
-	case "false", "no", "off", "0", "n":
 		return true
 	}
 	return false

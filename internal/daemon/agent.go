@@ -16,17 +16,23 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/agentcatalog"
+	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/builtin"
 	"github.com/paceline/paceline/internal/agents/ocf"
 	"github.com/paceline/paceline/internal/clock"
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/executor"
 	"github.com/paceline/paceline/internal/httpapi"
+	"github.com/paceline/paceline/internal/logfile"
 	"github.com/paceline/paceline/internal/membership"
+	"github.com/paceline/paceline/internal/metrics"
 	"github.com/paceline/paceline/internal/node"
 	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
+	"github.com/paceline/paceline/internal/version"
 	"github.com/paceline/paceline/internal/watchdog"
 )
 
@@ -112,6 +118,17 @@ func raftAdvertise(c Config) string {
 // executor (builtin and OCF agents), the runtime, and the API with the
 // peer endpoints on Listen. logw receives the log.
 func Run(ctx context.Context, c Config, logw io.Writer) error {
+	// With log_file, everything logged goes to the rotated file too (the
+	// report collects it through GET /v1/node/log).
+	var logRead httpapi.LogReader
+	if c.LogFile != "" {
+		lf, err := logfile.Open(logfile.Config{Path: c.LogFile})
+		if err != nil {
+			return fmt.Errorf("%w: log_file: %v", ErrConfig, err)
+		}
+		defer lf.Close()
+		logw, logRead = tee{logw, lf}, lf
+	}
 	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level(c.LogLevel)}))
 	logf := func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
 	leases := membership.Config{Heartbeat: c.Heartbeat, TTL: c.LeaseTTL, SelfFenceDeadline: c.SelfFenceDeadline}
@@ -182,8 +199,19 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// The API handler, served on Listen below; the Pacemaker helper
 	// commands' local endpoint (startCompat) writes through it too.
 	joins := pki.NewJoinTokens(ca.Fingerprint())
+	// Gauges are read from this node's copy of the state at each scrape;
+	// the histograms are fed by the runtime's and the executor's hooks.
+	ms := metrics.New(func() metrics.State {
+		leader, quorum := backend.Leader()
+		return httpapi.MetricsState(backend.Config(), backend.Members(), leader, quorum, c.Name, time.Now())
+	})
+	info := func() api.NodeInfo {
+		v := version.Get()
+		return api.NodeInfo{Name: c.Name, Version: v.Version, Revision: v.Revision, GoVersion: v.GoVersion,
+			Platform: v.Platform, Raft: cn.Stats()}
+	}
 	apiSrv := httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
-		Join: joins, Logger: logger})
+		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler(), Info: info, Log: logRead})
 
 	var ex *executor.Executor
 	if c.Role != "witness" {
@@ -214,18 +242,26 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if err != nil {
 			return err
 		}
-		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca}})
+		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca},
+			Observe: func(a agents.Type, op string, took time.Duration) { ms.ObserveOperation(a.String(), op, took) }})
 		if err != nil {
 			return err
 		}
 		defer ex.Close()
+		// The catalogue checks resources against their agents' meta-data
+		// on this node (resource agents, describe, create and update).
+		apiSrv.SetAgents(agentcatalog.New(agentcatalog.Config{
+			Classes:  map[string]agentcatalog.Runner{"builtin": bc, "ocf": oca},
+			OCFRoots: append([]string{oc.Root}, oc.ExtraRoots...),
+			Names:    map[string][]string{"builtin": builtin.Types()},
+		}))
 	}
 	var guard time.Duration // the watchdog guards the lease (Runtime.FeedWatchdog)
 	if c.Watchdog != "" {
 		guard = c.SelfFenceDeadline
 	}
 	rt, err := node.New(node.Config{Name: c.Name, Node: cn, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases, Watchdog: guard, Propose: backend.Propose})
+		Leases: leases, Watchdog: guard, Propose: backend.Propose, ObserveRenewal: ms.ObserveRenewal})
 	if err != nil {
 		return err
 	}
@@ -366,6 +402,16 @@ func bootstrap(ctx context.Context, c Config, node *consensus.Node, keys *pki.Ke
 	}
 	logf("bootstrapped a new cluster with %s as its first member", c.Name)
 	return os.Remove(mark)
+}
+
+// tee writes every line to the agent's stderr and its log file: a failure
+// of one does not keep the line from the other.
+type tee struct{ a, b io.Writer }
+
+func (t tee) Write(p []byte) (int, error) {
+	_, errA := t.a.Write(p)
+	_, errB := t.b.Write(p)
+	return len(p), errors.Join(errA, errB)
 }
 
 func level(s string) slog.Level {

@@ -64,6 +64,13 @@ func (b *Backend) Audit() (es []store.AuditEntry) {
 	return es
 }
 
+// History returns the kept configuration history, oldest first
+// (httpapi.HistoryReader: config history).
+func (b *Backend) History() (h []store.HistoryEntry) {
+	b.node.Read(func(s *store.Store) { h = s.History() })
+	return h
+}
+
 // Leader names the leader this node follows; a node that knows a leader
 // is in the partition that has quorum (Raft forgets the leader when it
 // stops hearing from it).

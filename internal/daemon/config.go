@@ -102,6 +102,11 @@ type Config struct {
 	// still runs itself and exits (Pacemaker's shutdown-escalation).
 	// Default 20m.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// LogFile, when set, is an absolute path the agent also writes its log
+	// to, besides stderr: mode 0600, its directory created 0700, rotated
+	// at 10 MiB with 5 older files kept (PATH.1 ... PATH.5; package
+	// logfile). `paceline report` collects it. Default "" (stderr only).
+	LogFile string `yaml:"log_file"`
 }
 
 // Lease timing profiles (Config.Profile).
@@ -215,7 +220,7 @@ func decodeYAML(b []byte, c *Config) error {
 // keys are the YAML keys of Config, in declaration order.
 func keys() []string {
 	return []string{"name", "role", "data_dir", "listen", "advertise", "raft_listen", "profile",
-		"heartbeat", "lease_ttl", "self_fence_deadline", "watchdog", "agent_dirs", "log_level", "shutdown_timeout", "run_dir"}
+		"heartbeat", "lease_ttl", "self_fence_deadline", "watchdog", "agent_dirs", "log_level", "shutdown_timeout", "run_dir", "log_file"}
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -273,6 +278,8 @@ func (c *Config) set(key, v string) error {
 		return dur(&c.ShutdownTimeout)
 	case "run_dir":
 		c.RunDir = v
+	case "log_file":
+		c.LogFile = v
 	default:
 		return fmt.Errorf("unknown setting %q (known: %s)", key, strings.Join(keys(), ", "))
 	}
@@ -412,6 +419,9 @@ func (c Config) Validate() error {
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFile != "" && (!filepath.IsAbs(c.LogFile) || strings.HasSuffix(c.LogFile, "/")) {
+		bad("log_file", "%q must be an absolute path to a file", c.LogFile)
 	}
 	return errors.Join(errs...)
 }

@@ -80,6 +80,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "lease shorter than two heartbeats", file: "name: n1\nlisten: 127.0.0.1:1\nheartbeat: 1s\nlease_ttl: 1s\n", want: []string{"lease_ttl: 1s must be at least twice"}},
 		{name: "bad name", file: "name: 'n 1'\nlisten: 127.0.0.1:1\n", want: []string{`name: "n 1"`}},
 		{name: "raft port out of range", file: "name: n1\nlisten: 127.0.0.1:65000\n", want: []string{"raft_listen: required"}},
+		{name: "relative log file", file: "name: n1\nlisten: 127.0.0.1:1\n", env: []string{"PACELINE_LOG_FILE=paceline.log"},
+			want: []string{`log_file: "paceline.log" must be an absolute path`}},
 		{name: "same ports", file: "name: n1\nlisten: 127.0.0.1:7100\nraft_listen: 127.0.0.1:7100\n", want: []string{"same as listen"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

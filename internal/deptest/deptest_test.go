@@ -114,6 +114,24 @@ var netDeps = []string{"github.com/vishvananda/netlink", "github.com/vishvananda
 	"github.com/mdlayher/packet", "github.com/mdlayher/socket", "github.com/josharian/native",
 	"golang.org/x/net", "golang.org/x/sys", "golang.org/x/sync", "golang.org/x/text"}
 
+// promDeps are prometheus/client_golang and its own dependencies: allowed
+// in internal/metrics (the only package that imports them) and, through
+// it, in the API server that serves /metrics and the wiring above.
+var promDeps = []string{"github.com/prometheus/client_golang", "github.com/prometheus/client_model",
+	"github.com/prometheus/common", "github.com/prometheus/procfs", "github.com/beorn7/perks",
+	"github.com/cespare/xxhash/v2", "github.com/munnerz/goautoneg", "google.golang.org/protobuf",
+	"golang.org/x/sys"}
+
+// cobraDeps are the CLI's command tree and, for the hidden gen-docs
+// command the package build runs, cobra's man page generator.
+var cobraDeps = []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap",
+	"github.com/cpuguy83/go-md2man/v2", "github.com/russross/blackfriday/v2"}
+
+// libvirtDeps are builtin vm's libvirt RPC client (pure Go, no cgo) and
+// what it imports (its ssh dialer needs golang.org/x/crypto): allowed in
+// internal/agents and, through builtin, in the layers that wire it.
+var libvirtDeps = []string{"github.com/digitalocean/go-libvirt", "golang.org/x/crypto"}
+
 var rules = []rule{
 	{
 		Dir: "internal/model",
@@ -147,9 +165,16 @@ var rules = []rule{
 		Dir: "internal/agents",
 		Why: "agent classes run one operation for the executor: the standard library and the model, " +
 			"never the executor, the store or the scheduler above them; builtin's vip and ping agents need " +
-			"netlink (addresses, routes), raw ARP/NDP announcements and ICMP echo",
+			"netlink (addresses, routes), raw ARP/NDP announcements and ICMP echo, its vm agent libvirt's RPC",
 		OwnAllowed:        []string{"internal/model"},
-		ThirdPartyAllowed: netDeps,
+		ThirdPartyAllowed: append(append([]string{}, netDeps...), libvirtDeps...),
+	},
+	{
+		Dir: "internal/agentcatalog",
+		Why: "the agent catalogue lists installed agents and runs their meta-data action through the class runners " +
+			"it is given: the agent values and the model, nothing above them",
+		OwnAllowed:   []string{"internal/model", "internal/agents"},
+		OwnForbidden: []string{"internal/agents/ocf", "internal/agents/builtin"},
 	},
 	{
 		Dir: "internal/executor",
@@ -205,10 +230,19 @@ var rules = []rule{
 		ThirdPartyAllowed: raftDeps,
 	},
 	{
+		Dir: "internal/fence",
+		Why: "the fence layer decides (pure topology) and runs fence agents through the stonith class: the model, " +
+			"the agent values and classes and the clock; never the controller, the daemon, the store or the network above it",
+		OwnAllowed:        []string{"internal/model", "internal/agents", "internal/clock"},
+		OwnForbidden:      []string{"internal/agents/builtin"},
+		ThirdPartyAllowed: []string{},
+		StdForbidden:      []string{"net", "net/http", "net/rpc"},
+	},
+	{
 		Dir:               "internal/testcluster",
 		Why:               "the in-process test cluster wires every internal layer together",
 		OwnAllowed:        []string{"internal"},
-		ThirdPartyAllowed: append(append([]string{}, raftDeps...), netDeps...),
+		ThirdPartyAllowed: append(append(append([]string{}, raftDeps...), netDeps...), libvirtDeps...),
 	},
 	{
 		Dir: "internal/watchdog",
@@ -236,18 +270,32 @@ var rules = []rule{
 	{
 		Dir: "internal/httpapi",
 		Why: "the API server speaks the api/ wire types, reads and proposes through the small Backend interface " +
-			"it declares (store commands as values), and authenticates with pki; it never reaches consensus, " +
-			"the controller or the executor",
-		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store"},
-		ThirdPartyAllowed: []string{"go.yaml.in/yaml/v3"},
+			"it declares (store commands as values), authenticates with pki and asks the pure scheduler for its " +
+			"view of the current state (status); it never reaches consensus, the controller or the executor",
+		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched", "internal/metrics"},
+		ThirdPartyAllowed: append([]string{"go.yaml.in/yaml/v3"}, promDeps...),
+	},
+	{
+		Dir: "internal/version",
+		Why: "the version stamp is a leaf: the standard library only",
+	},
+	{
+		Dir: "internal/logfile",
+		Why: "the rotated log file is a leaf: the standard library only",
+	},
+	{
+		Dir: "internal/metrics",
+		Why: "the metrics registry is a leaf the daemon wires: the only package that imports prometheus/client_golang, " +
+			"fed through plain function hooks so the runtime and the executor never import it",
+		ThirdPartyAllowed: promDeps,
 	},
 	{
 		Dir: "internal/cli",
 		Why: "the CLI reaches the engine directly only for the offline simulate and demo commands; " +
-			"the cluster commands go through the API client (api/, with the model and YAML codec it carries)",
-		OwnAllowed: []string{"api", "internal/model", "internal/cib", "internal/sched"},
-		ThirdPartyAllowed: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap",
-			"go.yaml.in/yaml/v3"},
+			"the cluster commands go through the API client (api/, with the model and YAML codec it carries); " +
+			"version names the binary",
+		OwnAllowed:        []string{"api", "internal/model", "internal/cib", "internal/sched", "internal/version"},
+		ThirdPartyAllowed: append([]string{"go.yaml.in/yaml/v3"}, cobraDeps...),
 	},
 	{
 		Dir: "internal/daemon",
@@ -255,14 +303,14 @@ var rules = []rule{
 			"or the test cluster",
 		OwnAllowed:        []string{"internal", "api"},
 		OwnForbidden:      []string{"internal/cli", "internal/testcluster"},
-		ThirdPartyAllowed: append(append([]string{"go.yaml.in/yaml/v3"}, raftDeps...), netDeps...),
+		ThirdPartyAllowed: append(append(append(append([]string{"go.yaml.in/yaml/v3"}, raftDeps...), netDeps...), promDeps...), libvirtDeps...),
 	},
 	{
 		Dir:        "cmd/paceline",
 		Why:        "main connects the CLI to the process and hands it the daemon (the one wiring package) for init and agent",
 		OwnAllowed: []string{"internal", "api"},
-		ThirdPartyAllowed: append(append([]string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/inconshreveable/mousetrap",
-			"go.yaml.in/yaml/v3"}, raftDeps...), netDeps...),
+		ThirdPartyAllowed: append(append(append(append(append([]string{"go.yaml.in/yaml/v3"}, cobraDeps...), raftDeps...), netDeps...),
+			promDeps...), libvirtDeps...),
 	},
 }
 

@@ -49,6 +49,10 @@ type Config struct {
 	// Clock schedules recurring monitors and stamps records. Default
 	// clock.Real{}.
 	Clock Clock
+	// Observe, if set, is called on the executor's loop with the agent,
+	// action and duration of every completed execution (the daemon's
+	// metrics hook); it must not block.
+	Observe func(agent agents.Type, op string, took time.Duration)
 }
 
 // Errors returned by Exec, Probe and Cancel.
@@ -495,6 +499,9 @@ func (e *Executor) report(j *job, res agents.Result, started time.Time) {
 		rec.Operation, rec.ID = "start", op.Resource+"_"+opKey("start", 0)
 	}
 	e.outbox = append(e.outbox, Result{Resource: op.Resource, Agent: op.Agent, Record: rec, Output: res.Output})
+	if e.cfg.Observe != nil {
+		e.cfg.Observe(op.Agent, op.Name, res.Duration)
+	}
 }
 
 // digests are what the history records of the parameters a start ran

@@ -12,6 +12,7 @@ import (
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/sched"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -74,6 +75,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 	default:
 		return errorf(http.StatusUnsupportedMediaType, "content type %q: want application/json or application/yaml", mt)
 	}
+	cfg.NormalizeRoles()
 	cur := s.cfg.Backend.Config()
 	expected := cfg.Epoch
 	switch {
@@ -99,6 +101,9 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 	if err := invalid(cfg.Validate()); err != nil {
 		return err
 	}
+	if r.URL.Query().Get("dry_run") == "true" {
+		return s.dryRun(w, cur, cfg)
+	}
 	res, err := s.propose(r.Context(), store.NewConfigPut(expected, *cfg, store.Change{
 		Author: author(p), Message: "config apply", At: s.cfg.Now().UnixMilli()}))
 	if err != nil {
@@ -106,6 +111,30 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 	}
 	setEpoch(w, res.Epoch)
 	writeJSON(w, http.StatusOK, api.ConfigResult{Epoch: res.Epoch, Changed: res.Changed})
+	return nil
+}
+
+// dryRun answers what applying cfg over cur would change: the
+// configuration's differences and the transition the scheduler would plan
+// on the current status. Nothing is proposed.
+func (s *Server) dryRun(w http.ResponseWriter, cur, cfg *model.Config) error {
+	leader, quorum := s.cfg.Backend.Leader()
+	st := &model.Status{HaveQuorum: quorum, DC: leader}
+	for _, m := range s.cfg.Backend.Members() {
+		st.Nodes = append(st.Nodes, m.NodeStatus())
+	}
+	out := api.DryRun{Epoch: cur.Epoch, Changes: model.DiffConfigs(cur, cfg), Transition: []string{}}
+	if out.Changes == nil {
+		out.Changes = []model.ConfigChange{}
+	}
+	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: s.cfg.Now()})
+	if err != nil {
+		return errorf(http.StatusBadRequest, "the scheduler cannot plan this configuration: %v", err)
+	}
+	for _, c := range res.Changes {
+		out.Transition = append(out.Transition, c.String())
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

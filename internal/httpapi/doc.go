@@ -53,12 +53,35 @@
 // POST /v1/config is the exception: the client's epoch is the expected
 // one, so a stale apply fails with 409 and changes nothing.
 //
+// # Metrics
+//
+// GET /metrics (viewer) serves Config.Metrics, the node's Prometheus
+// registry (package metrics), in the text format; its gauges come from
+// MetricsState, derived from the store as GET /v1/status is.
+//
+// GET /v1/node (viewer) describes the answering node (version, Raft
+// state: Config.Info) and GET /v1/node/log?since=DURATION (admin, audited)
+// serves its agent log (Config.Log): `paceline report` asks every member
+// for them. These three node-local routes answer even while the node's
+// copy of the cluster state is behind (report.go).
+//
 // # Status
 //
-// GET /v1/status derives each primitive's role from the members'
-// operation histories: the latest non-recurring operation (the "_last_0"
-// record) says whether it is active on that node (a successful start,
-// promote, demote, migrate_from or probe; rc 8 means promoted), and a
-// failed one marks it Failed. This is a first cut: the controller will
-// publish the authoritative view.
+// GET /v1/status asks the scheduler for its view of the current state
+// (sched.CurrentView: the configuration and the members' operation
+// histories unpacked exactly as placement reads them, clone instances
+// matched whether recorded under the base id or instance ids) and reports
+// each primitive's active instances with their roles, its parent group or
+// clone, the groups and clones as a tree, the kept last failures
+// ("RSC_last_failure_0" records, until a cleanup) and the last change from
+// the audit log.
+//
+// # Agents
+//
+// With a Config.Agents catalogue, GET /v1/agents lists this node's
+// resource agents and GET /v1/agents/{agent} returns one's meta-data;
+// creating or updating a primitive checks it against that meta-data
+// (model.AgentMeta.Check) unless ?force=true. PUT /v1/properties/{name}
+// takes only known cluster options with values of their type
+// (model.CheckProperty) unless ?force=true.
 package httpapi

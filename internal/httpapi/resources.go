@@ -30,6 +30,7 @@ func (s *Server) update(ctx context.Context, p pki.Principal, msg string, fn fun
 		if err := fn(cfg); err != nil {
 			return store.Result{}, err
 		}
+		cfg.NormalizeRoles()
 		if err := invalid(cfg.Validate()); err != nil {
 			return store.Result{}, err
 		}
@@ -94,41 +95,6 @@ func (s *Server) getResource(w http.ResponseWriter, r *http.Request, _ pki.Princ
 	return nil
 }
 
-func (s *Server) createResource(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
-	var req api.ResourceRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	if req.ID == "" {
-		return errorf(http.StatusBadRequest, "resource id is empty")
-	}
-	prim, err := req.Primitive()
-	if err != nil {
-		return errorf(http.StatusBadRequest, "resource %q: %v", req.ID, err)
-	}
-	if err := prim.KeepSecrets(nil); err != nil {
-		return errorf(http.StatusBadRequest, "%v", err)
-	}
-	res, err := s.update(r.Context(), p, "create resource "+req.ID, func(cfg *model.Config) error {
-		if findTop(cfg, req.ID) >= 0 {
-			return errorf(http.StatusConflict, "resource %q exists", req.ID)
-		}
-		cfg.Resources = append(cfg.Resources, prim)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	setEpoch(w, res.Epoch)
-	var out model.Resource
-	if err := copyJSON(&out, &prim); err != nil {
-		return err
-	}
-	out.MaskSecrets()
-	writeJSON(w, http.StatusCreated, out)
-	return nil
-}
-
 func (s *Server) updateResource(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
 	id := r.PathValue("id")
 	var req api.ResourceRequest
@@ -142,6 +108,9 @@ func (s *Server) updateResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	prim, err := req.Primitive()
 	if err != nil {
 		return errorf(http.StatusBadRequest, "resource %q: %v", id, err)
+	}
+	if err := s.checkAgent(r, &prim); err != nil {
+		return err
 	}
 	var out model.Resource
 	res, err := s.update(r.Context(), p, "update resource "+id, func(cfg *model.Config) error {
@@ -174,15 +143,18 @@ func (s *Server) updateResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	return nil
 }
 
+// deleteResource removes a resource (see removeResource) and every
+// constraint that names what went.
 func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
 	id := r.PathValue("id")
 	res, err := s.update(r.Context(), p, "delete resource "+id, func(cfg *model.Config) error {
-		i := findTop(cfg, id)
-		if i < 0 {
+		if model.FindResource(cfg.Resources, id) == nil {
 			return errorf(http.StatusNotFound, "no resource %q", id)
 		}
-		cfg.Resources = slices.Delete(cfg.Resources, i, i+1)
-		dropConstraints(cfg, func(names []string) bool { return slices.Contains(names, id) })
+		removed := removeResource(cfg, id)
+		dropConstraints(cfg, func(names []string) bool {
+			return slices.ContainsFunc(names, func(n string) bool { return removed[n] })
+		})
 		return nil
 	})
 	if err != nil {
@@ -191,6 +163,36 @@ func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	setEpoch(w, res.Epoch)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// removeResource deletes a resource at any depth, as pcs does: a clone's
+// child takes its clone along, a group's last member its group; it
+// returns every id that went (for the constraints that name them).
+func removeResource(cfg *model.Config, id string) map[string]bool {
+	removed := map[string]bool{}
+	var mark func(r *model.Resource)
+	mark = func(r *model.Resource) {
+		removed[r.ID] = true
+		for i := range r.Children {
+			mark(&r.Children[i])
+		}
+	}
+	for {
+		parent := model.ParentOf(cfg.Resources, id)
+		if parent == nil {
+			i := findTop(cfg, id)
+			mark(&cfg.Resources[i])
+			cfg.Resources = slices.Delete(cfg.Resources, i, i+1)
+			return removed
+		}
+		if parent.Kind == model.KindGroup && len(parent.Children) > 1 {
+			i := slices.IndexFunc(parent.Children, func(c model.Resource) bool { return c.ID == id })
+			mark(&parent.Children[i])
+			parent.Children = slices.Delete(parent.Children, i, i+1)
+			return removed
+		}
+		id = parent.ID // a clone's child, a group's last member: the parent goes
+	}
 }
 
 func setNames(sets []model.ResourceSet) []string {
@@ -323,7 +325,9 @@ func (s *Server) getProperty(w http.ResponseWriter, r *http.Request, _ pki.Princ
 	return nil
 }
 
-// setProperty sets a property; an empty value removes it.
+// setProperty sets a property; an empty value removes it. The name must
+// be a known cluster option and the value of its type (model.CheckProperty)
+// unless ?force=true.
 func (s *Server) setProperty(w http.ResponseWriter, r *http.Request, p pki.Principal) error {
 	name := r.PathValue("name")
 	var prop api.Property
@@ -332,6 +336,11 @@ func (s *Server) setProperty(w http.ResponseWriter, r *http.Request, p pki.Princ
 	}
 	if prop.Name != "" && prop.Name != name {
 		return errorf(http.StatusBadRequest, "body name %q differs from path name %q", prop.Name, name)
+	}
+	if r.URL.Query().Get("force") != "true" {
+		if err := model.CheckProperty(name, prop.Value); err != nil {
+			return errorf(http.StatusBadRequest, "%v", err)
+		}
 	}
 	res, err := s.update(r.Context(), p, "set property "+name, func(cfg *model.Config) error {
 		if prop.Value == "" {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/paceline/paceline/api"
@@ -34,6 +35,12 @@ type Config struct {
 	IsSecret func(name string) bool
 	// Join issues join tokens (nil: POST /v1/tokens answers 501).
 	Join JoinIssuer
+	// Agents lists this node's resource agents and reads their meta-data
+	// (agentcatalog.Catalog). With it, creating or updating a primitive
+	// checks it against its agent (unless ?force=true); nil: GET
+	// /v1/agents answers 501 and nothing is checked. Server.SetAgents
+	// sets it later (the agent classes may need the server first).
+	Agents AgentCatalog
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// MaxBodyBytes limits request bodies (default MaxBodyBytes).
@@ -50,6 +57,16 @@ type Config struct {
 	// Logger receives one line per refused authentication and per failed
 	// proposal (default: discard).
 	Logger *slog.Logger
+	// Node is this node's name (paceline_is_leader, the report's log
+	// endpoint). Optional.
+	Node string
+	// Metrics serves GET /metrics behind a viewer token (metrics.Set's
+	// Handler; nil: 404).
+	Metrics http.Handler
+	// Info describes this node for GET /v1/node (nil: 404); Log is its
+	// agent log for GET /v1/node/log (nil: 404). See report.go.
+	Info func() api.NodeInfo
+	Log  LogReader
 }
 
 // Server is the /v1 API handler.
@@ -57,6 +74,8 @@ type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
 	handler http.Handler // mux behind the failure limiter
+	// agents holds the catalogue (Config.Agents, or SetAgents later).
+	agents atomic.Pointer[agentsRef]
 }
 
 // New returns a server; it panics without a Backend or Tokens, which is a
@@ -93,10 +112,13 @@ func (s *Server) routes() {
 	s.handle("GET /v1/status", viewer, s.getStatus)
 	s.handle("GET /v1/resources", viewer, s.listResources)
 	s.handle("GET /v1/resources/{id}", viewer, s.getResource)
+	s.handle("GET /v1/resources/{id}/operations", viewer, s.getOperations)
 	s.handle("POST /v1/resources", admin, s.createResource)
 	s.handle("PUT /v1/resources/{id}", admin, s.updateResource)
 	s.handle("DELETE /v1/resources/{id}", admin, s.deleteResource)
 	s.handle("POST /v1/resources/{id}/cleanup", operator, s.cleanupResource)
+	s.handle("GET /v1/agents", viewer, s.listAgents)
+	s.handle("GET /v1/agents/{agent}", viewer, s.describeAgent)
 	s.handle("GET /v1/nodes", viewer, s.listNodes)
 	s.handle("PUT /v1/nodes/{name}/attributes", operator, s.setNodeAttributes)
 	s.handle("DELETE /v1/nodes/{name}", admin, s.removeNode)
@@ -107,6 +129,8 @@ func (s *Server) routes() {
 	s.handle("PUT /v1/properties/{name}", admin, s.setProperty)
 	s.handle("GET /v1/config", viewer, s.getConfig)
 	s.handle("POST /v1/config", operator, s.applyConfig) // admin unless operational (authz.go)
+	s.handle("GET /v1/config/history", viewer, s.getHistory)
+	s.handle("POST /v1/config/rollback", admin, s.rollback)
 	s.handle("GET /v1/events", viewer, s.events)
 	s.handle("POST /v1/tokens", admin, s.createToken)
 	s.handle("GET /v1/tokens", admin, s.listTokens)
@@ -114,6 +138,9 @@ func (s *Server) routes() {
 	s.handle("GET /v1/audit", viewer, s.getAudit)
 	s.handle("GET /v1/ca", viewer, s.getCA)
 	s.handle("POST /v1/ca/rotate", admin, s.rotateCA)
+	s.handle("GET /metrics", viewer, s.getMetrics)
+	s.handle("GET /v1/node", viewer, s.getNode)
+	s.handle("GET /v1/node/log", admin, s.getNodeLog)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.authenticate(w, r); ok {
 			writeError(w, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -129,7 +156,7 @@ func (s *Server) handle(pattern string, need pki.Role, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		// Before authentication: a restarted node may not know a token
 		// created while it was down yet.
-		if f, ok := s.cfg.Backend.(Freshness); ok {
+		if f, ok := s.cfg.Backend.(Freshness); ok && !nodeLocal(pattern) {
 			if err := f.Fresh(r.Context()); err != nil {
 				w.Header().Set(api.HeaderRetryElsewhere, "1")
 				writeError(w, errorf(http.StatusServiceUnavailable, "%v", err))

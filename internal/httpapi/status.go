@@ -3,10 +3,14 @@ package httpapi
 import (
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/sched"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -18,118 +22,215 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request, _ pki.Princip
 // status builds the status view from the backend.
 func (s *Server) status() api.Status {
 	leader, quorum := s.cfg.Backend.Leader()
-	return BuildStatus(s.cfg.Backend.Config(), s.cfg.Backend.Members(), leader, quorum)
+	st := BuildStatus(s.cfg.Backend.Config(), s.cfg.Backend.Members(), leader, quorum, s.cfg.Now())
+	st.LastChange = lastChange(s.cfg.Backend.Audit())
+	return st
+}
+
+// lastChange is the last accepted configuration change of the audit log
+// (resources, constraints, properties, a configuration apply; not node
+// attributes, cleanups or tokens), or nil.
+func lastChange(entries []store.AuditEntry) *api.LastChange {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if e := entries[i]; e.Result == "ok" && configChange(e.Action) {
+			return &api.LastChange{At: time.UnixMilli(e.At).UTC(), By: e.Token, Role: e.Role, Action: e.Action}
+		}
+	}
+	return nil
+}
+
+// configChange reports whether an audited request ("POST /v1/resources")
+// changes the configuration.
+func configChange(action string) bool {
+	_, path, _ := strings.Cut(action, " ")
+	for _, prefix := range []string{"/v1/resources", "/v1/constraints", "/v1/properties", "/v1/config"} {
+		if strings.HasPrefix(path, prefix) && !strings.HasSuffix(path, "/cleanup") {
+			return true
+		}
+	}
+	return false
 }
 
 // BuildStatus derives the status view (see the package doc) from the
-// configuration and the members. It is a pure function.
-func BuildStatus(cfg *model.Config, members []store.Member, leader string, quorum bool) api.Status {
+// configuration and the members at now (failure-timeouts expire by it). It
+// is a pure function. Where each primitive is active, in which role, comes
+// from the scheduler's view of the current state (sched.CurrentView), so
+// that status and placement read the history the same way: clone
+// instances whether recorded under the base id or instance ids, failed
+// operations, promotions.
+func BuildStatus(cfg *model.Config, members []store.Member, leader string, quorum bool, now time.Time) api.Status {
 	st := api.Status{Leader: leader, Quorum: quorum, Epoch: cfg.Epoch,
-		Nodes: []api.NodeStatus{}, Resources: []api.ResourceStatus{}}
-	for _, m := range members {
-		st.Nodes = append(st.Nodes, api.NodeStatus{Name: m.Name, State: string(m.Display()), Role: string(m.Role)})
+		Nodes: []api.NodeStatus{}, Resources: []api.ResourceStatus{},
+		Collectives: collectives(cfg.Resources, ""), FailedActions: []api.FailedAction{}}
+	ms := &model.Status{HaveQuorum: quorum, DC: leader}
+	for i := range members {
+		m := &members[i]
+		st.Nodes = append(st.Nodes, api.NodeStatus{Name: m.Name, State: string(m.Display()), Role: string(m.Role),
+			Attributes: m.Attributes})
+		ms.Nodes = append(ms.Nodes, m.NodeStatus())
+		st.FailedActions = append(st.FailedActions, failedActions(m)...)
 	}
-	for _, p := range primitives(cfg.Resources, false) {
-		rs := api.ResourceStatus{ID: p.res.ID, Agent: p.res.Agent(), Role: api.RoleStopped, Nodes: []string{}}
-		promoted, failed := false, false
-		for _, m := range members {
-			on, prom, fail := activeOn(&m, p.res.ID)
-			if on {
-				rs.Nodes = append(rs.Nodes, m.Name)
-				promoted = promoted || prom
+	leaves := map[string][]sched.ResourceView{}
+	if view, err := sched.CurrentView(sched.Input{Config: cfg, Status: ms, Now: now}); err == nil {
+		collectLeaves(view.Resources, leaves)
+	}
+	for _, p := range primitives(cfg.Resources, "") {
+		rs := api.ResourceStatus{ID: p.res.ID, Agent: p.res.Agent(), Parent: p.parent, Role: api.RoleStopped,
+			Nodes: []string{}, Instances: []api.Instance{}, Address: vipAddress(p.res), Managed: true}
+		failed := false
+		for _, lv := range leaves[p.res.ID] {
+			failed = failed || lv.Failed
+			rs.Managed = rs.Managed && lv.Managed
+			for _, n := range lv.Nodes {
+				role := lv.Role
+				if lv.Failed {
+					role = api.RoleFailed
+				}
+				rs.Instances = append(rs.Instances, api.Instance{Node: n, Role: role})
+				if !slices.Contains(rs.Nodes, n) {
+					rs.Nodes = append(rs.Nodes, n)
+				}
+				if roleRank(role) > roleRank(rs.Role) {
+					rs.Role = role
+				}
 			}
-			failed = failed || fail
 		}
-		switch {
-		case promoted:
-			rs.Role = api.RolePromoted
-		case len(rs.Nodes) > 0 && p.promotable:
-			rs.Role = api.RoleUnpromoted
-		case len(rs.Nodes) > 0:
-			rs.Role = api.RoleStarted
-		case failed:
+		if len(rs.Instances) == 0 && failed {
 			rs.Role = api.RoleFailed
 		}
 		slices.Sort(rs.Nodes)
+		slices.SortFunc(rs.Instances, func(a, b api.Instance) int { return strings.Compare(a.Node, b.Node) })
 		st.Resources = append(st.Resources, rs)
 	}
 	return st
 }
 
+// roleRank orders the roles of a primitive's instances: the primitive
+// shows the highest.
+func roleRank(role string) int {
+	switch role {
+	case api.RolePromoted:
+		return 4
+	case api.RoleUnpromoted:
+		return 3
+	case api.RoleStarted:
+		return 2
+	case api.RoleFailed:
+		return 1
+	}
+	return 0
+}
+
+// collectLeaves files the view's primitives (clone instances "id:N"
+// included) under their configured id.
+func collectLeaves(rvs []sched.ResourceView, out map[string][]sched.ResourceView) {
+	for _, rv := range rvs {
+		if len(rv.Children) > 0 {
+			collectLeaves(rv.Children, out)
+			continue
+		}
+		if rv.Kind != "primitive" {
+			continue
+		}
+		out[baseID(rv.ID)] = append(out[baseID(rv.ID)], rv)
+	}
+}
+
+// baseID strips a clone instance number: "api:1" -> "api".
+func baseID(id string) string {
+	i := strings.LastIndexByte(id, ':')
+	if i < 0 {
+		return id
+	}
+	if _, err := strconv.Atoi(id[i+1:]); err != nil {
+		return id
+	}
+	return id[:i]
+}
+
 type primitive struct {
-	res        *model.Resource
-	promotable bool
+	res    *model.Resource
+	parent string // the enclosing group or clone ("" at the top level)
 }
 
 // primitives flattens groups, clones and bundles to their primitives in
 // configuration order.
-func primitives(rs []model.Resource, promotable bool) []primitive {
+func primitives(rs []model.Resource, parent string) []primitive {
 	var out []primitive
 	for i := range rs {
 		r := &rs[i]
-		prom := promotable || (r.Kind == model.KindClone && isTrue(r.Meta["promotable"]))
 		if r.Kind == model.KindPrimitive {
-			out = append(out, primitive{res: r, promotable: prom})
+			out = append(out, primitive{res: r, parent: parent})
 			continue
 		}
-		out = append(out, primitives(r.Children, prom)...)
+		out = append(out, primitives(r.Children, r.ID)...)
 	}
 	return out
 }
 
+// collectives lists the groups and clones below parent, in order.
+func collectives(rs []model.Resource, parent string) []api.CollectiveStatus {
+	out := []api.CollectiveStatus{}
+	for i := range rs {
+		r := &rs[i]
+		if r.Kind != model.KindGroup && r.Kind != model.KindClone {
+			continue
+		}
+		cs := api.CollectiveStatus{ID: r.ID, Kind: string(r.Kind), Parent: parent, Children: []string{},
+			Promotable: r.Kind == model.KindClone && isTrue(r.Meta["promotable"])}
+		for _, ch := range r.Children {
+			cs.Children = append(cs.Children, ch.ID)
+		}
+		out = append(out, cs)
+		out = append(out, collectives(r.Children, r.ID)...)
+	}
+	return out
+}
+
+// isTrue reads a Pacemaker boolean.
 func isTrue(v string) bool {
-	switch v {
-	case "true", "on", "yes", "y", "1", "TRUE", "True", "ON", "On", "YES", "Yes":
+	switch strings.ToLower(v) {
+	case "true", "on", "yes", "y", "1":
 		return true
 	}
 	return false
 }
 
-// activeOn reads a member's history of resource id (clone instances
-// "id:N" count for id): whether its latest non-recurring operation left it
-// active, promoted, or failed.
-func activeOn(m *store.Member, id string) (active, promoted, failed bool) {
-	for _, rh := range m.Resources {
-		if rh.ID != id && !isInstance(rh.ID, id) {
-			continue
-		}
-		var last *model.OpRecord
-		for i := range rh.Ops {
-			op := &rh.Ops[i]
-			if op.Interval != 0 || op.OpStatus == -1 {
-				continue
-			}
-			if last == nil || op.CallID > last.CallID {
-				last = op
-			}
-		}
-		if last == nil {
-			continue
-		}
-		ok := last.OpStatus == 0 && last.RC == last.TargetRC
-		if !ok && last.Operation != "monitor" {
-			failed = true
-			continue
-		}
-		switch last.Operation {
-		case "start", "promote", "demote", "migrate_from", "monitor":
-			if last.OpStatus == 0 && (last.RC == 0 || last.RC == 8) {
-				active = true
-				promoted = promoted || last.RC == 8 || (last.Operation == "promote" && last.RC == 0)
+// vipAddress is the address parameter of a virtual IP primitive.
+func vipAddress(r *model.Resource) string {
+	switch r.Agent() {
+	case "builtin:vip", "ocf:heartbeat:IPaddr2", "ocf:heartbeat:IPaddr", "ocf:heartbeat:IPv6addr":
+		for _, p := range r.Params {
+			if p.Name == "ip" || p.Name == "ipv6addr" {
+				return p.Value
 			}
 		}
 	}
-	return active, promoted, failed
+	return ""
 }
 
-func isInstance(hid, id string) bool {
-	if len(hid) <= len(id)+1 || hid[:len(id)] != id || hid[len(id)] != ':' {
-		return false
-	}
-	for _, c := range hid[len(id)+1:] {
-		if c < '0' || c > '9' {
-			return false
+// lastFailureSuffix ends the id of the record the store keeps of a
+// resource's last failure on a node ("RSC_last_failure_0").
+const lastFailureSuffix = "_last_failure_0"
+
+// failedActions lists a member's kept last failures, by resource id.
+func failedActions(m *store.Member) []api.FailedAction {
+	var out []api.FailedAction
+	for _, rh := range m.Resources {
+		for _, op := range rh.Ops {
+			if !strings.HasSuffix(op.ID, lastFailureSuffix) {
+				continue
+			}
+			fa := api.FailedAction{Resource: rh.ID, Operation: op.Operation, Interval: op.Interval, Node: m.Name,
+				ExitCode: op.RC, ExitReason: op.ExitReason, Status: model.OpStatusName(op.OpStatus), CallID: op.CallID}
+			if at := op.LastRCChange; at != 0 {
+				fa.At = time.Unix(at, 0).UTC()
+			} else if op.LastRun != 0 {
+				fa.At = time.Unix(op.LastRun, 0).UTC()
+			}
+			out = append(out, fa)
 		}
 	}
-	return true
+	slices.SortFunc(out, func(a, b api.FailedAction) int { return strings.Compare(a.Resource, b.Resource) })
+	return out
 }

@@ -74,3 +74,31 @@ func ParseScore(s string) (Score, error) {
 	}
 	return Score(n), nil
 }
+
+// UnmarshalText reads a score as ParseScore does (INFINITY, -INFINITY or
+// an integer), so YAML configurations may write "score: INFINITY" as the
+// CLI does.
+func (s *Score) UnmarshalText(b []byte) error {
+	v, err := ParseScore(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// UnmarshalJSON reads a score written as a number or as a string
+// ("INFINITY", "-INFINITY", "100"). Scores are written as numbers.
+func (s *Score) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		str, err := strconv.Unquote(string(b))
+		if err != nil {
+			return fmt.Errorf("score %s: %w", b, err)
+		}
+		return s.UnmarshalText([]byte(str))
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	return s.UnmarshalText(b)
+}

@@ -36,6 +36,24 @@ func (r *Resource) MaskSecrets() {
 	}
 }
 
+// SecretValues returns the values of every secret parameter of c (for
+// scrubbing them from collected logs), without empty ones or repeats.
+func (c *Config) SecretValues() []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := range c.Resources {
+		c.Resources[i].walk(func(r *Resource) {
+			r.eachParam(func(_ string, nv *NV) {
+				if nv.Secret && nv.Value != "" && nv.Value != SecretMask && !seen[nv.Value] {
+					seen[nv.Value] = true
+					out = append(out, nv.Value)
+				}
+			})
+		})
+	}
+	return out
+}
+
 // HasSecrets reports whether any resource of c has a secret parameter.
 func (c *Config) HasSecrets() bool {
 	found := false

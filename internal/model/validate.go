@@ -41,7 +41,8 @@ func (v *validator) add(object, id, field string, err error) {
 }
 
 // Validate checks that the configuration is self-consistent: node names
-// and ids, resource and constraint ids are unique and non-empty (resources
+// and ids, resource and constraint ids are unique and non-empty, resource
+// and constraint ids are XML NCNames without ':' (CheckID; resources
 // and constraints share one namespace, as in a CIB); primitives name an
 // agent, groups hold primitives and clones one primitive or group; every
 // resource a constraint or constraint set names exists (top-level, group
@@ -69,6 +70,7 @@ func (c *Config) Validate() error {
 	for i, t := range c.Tickets {
 		v.ticket(t, i)
 	}
+	v.orderCycles(c)
 	return errors.Join(v.errs...)
 }
 
@@ -105,6 +107,8 @@ func (v *validator) resource(r *Resource, parent Kind, pos int, ids map[string]b
 		v.add("resource", id, "id", ErrEmptyID)
 	} else if ids[r.ID] {
 		v.add("resource", id, "id", ErrDuplicateID)
+	} else if err := CheckID(r.ID); err != nil {
+		v.add("resource", id, "id", err)
 	}
 	ids[r.ID] = true
 	if r.ID != "" {
@@ -169,6 +173,10 @@ func (v *validator) constraintIDs(c *Config, ids map[string]bool) {
 			v.add(object, orPosition(cid, pos), "id", ErrEmptyID)
 		case ids[cid]:
 			v.add(object, cid, "id", ErrDuplicateID)
+		default:
+			if err := CheckID(cid); err != nil {
+				v.add(object, cid, "id", err)
+			}
 		}
 		ids[cid] = true
 	}
@@ -302,10 +310,8 @@ func (v *validator) ticket(t TicketConstraint, pos int) {
 }
 
 func (v *validator) role(object, id, field, role string) {
-	switch role {
-	case "", "Started", "Stopped", "Promoted", "Unpromoted":
-	default:
-		v.add(object, id, field, fmt.Errorf("%w %q (want Started, Stopped, Promoted or Unpromoted)", ErrInvalidValue, role))
+	if _, ok := CanonicalRole(role); !ok {
+		v.add(object, id, field, fmt.Errorf("%w: role %q (want Started, Stopped, Promoted or Unpromoted; Master and Slave also do)", ErrInvalidValue, role))
 	}
 }
 

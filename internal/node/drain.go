@@ -157,8 +157,7 @@ func (r *Runtime) Drain(ctx context.Context, timeout time.Duration) (DrainResult
 func (r *Runtime) inMaintenance() (m bool) {
 	r.cfg.Node.Read(func(s *store.Store) {
 		v, _ := s.NodeAttr(r.cfg.Name, "maintenance")
-		p := s.Property("maintenance-mode")
-		m = truthy(v) || truthy(p)
+		m = truthy(v) || s.Options().MaintenanceMode
 	})
 	return m
 }

@@ -72,6 +72,9 @@ type Config struct {
 	RetryEvery time.Duration
 	// Logf receives one line per notable event (default: discard).
 	Logf func(format string, args ...any)
+	// ObserveRenewal, if set, gets the round trip of every successful
+	// lease renewal (the metrics hook); it must not block.
+	ObserveRenewal func(took time.Duration)
 }
 
 // Runtime is what runs on every node besides Raft and the API: the
@@ -316,8 +319,12 @@ func (r *Runtime) heartbeats(ctx context.Context) {
 // lease is timed with), and keeps the lease it grants. Run calls it
 // every heartbeat; with Config.Manual the caller does.
 func (r *Runtime) Renew(ctx context.Context, now time.Time) error {
+	began := time.Now()
 	if err := r.renew(ctx); err != nil {
 		return err
+	}
+	if r.cfg.ObserveRenewal != nil {
+		r.cfg.ObserveRenewal(time.Since(began))
 	}
 	r.mu.Lock()
 	r.holder.Renewed(now)
@@ -360,11 +367,13 @@ func (r *Runtime) fenceAt() (time.Time, bool) {
 	return exp.Add(-r.cfg.Leases.Heartbeat), true
 }
 
-// watchLease checks the lease every quarter heartbeat and self-fences once
-// fenceAt has passed (DESIGN.md, Safety).
+// watchLease self-fences once fenceAt has passed (DESIGN.md, Safety). It
+// sleeps until fenceAt, or a heartbeat at most (a renewal meanwhile moves
+// fenceAt on), rather than polling: an idle node wakes up once a
+// heartbeat for its lease, and fences on time.
 func (r *Runtime) watchLease(ctx context.Context) {
 	defer r.wg.Done()
-	t := time.NewTicker(r.cfg.Leases.Heartbeat / 4)
+	t := time.NewTimer(r.cfg.Leases.Heartbeat)
 	defer t.Stop()
 	for {
 		select {
@@ -373,6 +382,11 @@ func (r *Runtime) watchLease(ctx context.Context) {
 		case <-t.C:
 		}
 		r.CheckLease(time.Now())
+		wait := r.cfg.Leases.Heartbeat
+		if at, ok := r.fenceAt(); ok {
+			wait = max(min(wait, time.Until(at)), time.Millisecond)
+		}
+		t.Reset(wait)
 	}
 }
 

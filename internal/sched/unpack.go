@@ -3,7 +3,6 @@ package sched
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,110 +17,17 @@ func isTrue(s string) bool {
 	return false
 }
 
-func propBool(props map[string]string, name string, def bool) bool {
-	v, ok := props[name]
-	if !ok || v == "" {
-		return def
-	}
-	return isTrue(v)
-}
-
 // intervalSpecMS reads an interval the way Pacemaker's
-// crm_parse_interval_spec does, reporting whether it was valid.
+// crm_parse_interval_spec does, reporting whether it was valid
+// (model.ParseTimeSpec).
 func intervalSpecMS(s string) (int64, bool) {
-	t := strings.TrimSpace(strings.ToLower(s))
-	if strings.HasPrefix(t, "p") {
-		d, err := parseISODuration(t)
-		return d.Milliseconds(), err == nil
-	}
-	if t == "" || t[0] < '0' || t[0] > '9' {
-		return 0, false
-	}
-	i := 0
-	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-		i++
-	}
-	switch strings.TrimSpace(t[i:]) {
-	case "", "s", "sec", "ms", "msec", "us", "usec", "m", "min", "h", "hr":
-		return parseIntervalMS(t), true
-	}
-	return 0, false
+	d, ok := model.ParseTimeSpec(s)
+	return d.Milliseconds(), ok
 }
 
-// parseInterval reads Pacemaker durations ("10s", "1min", "500ms", "60",
-// "PT10S") as milliseconds.
-func parseIntervalMS(s string) int64 {
-	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "" {
-		return 0
-	}
-	if strings.HasPrefix(s, "p") {
-		d, err := parseISODuration(s)
-		if err == nil {
-			return d.Milliseconds()
-		}
-		return 0
-	}
-	i := 0
-	for i < len(s) && (s[i] >= '0' && s[i] <= '9') {
-		i++
-	}
-	n, _ := strconv.ParseInt(s[:i], 10, 64)
-	switch strings.TrimSpace(s[i:]) {
-	case "", "s", "sec":
-		return n * 1000
-	case "ms", "msec":
-		return n
-	case "us", "usec":
-		return n / 1000
-	case "m", "min":
-		return n * 60000
-	case "h", "hr":
-		return n * 3600000
-	}
-	return n * 1000
-}
-
-func parseISODuration(s string) (time.Duration, error) {
-	s = strings.ToUpper(s)
-	if !strings.HasPrefix(s, "P") {
-		return 0, fmt.Errorf("bad duration")
-	}
-	s = s[1:]
-	var d time.Duration
-	inTime := false
-	num := ""
-	for _, c := range s {
-		switch {
-		case c == 'T':
-			inTime = true
-		case c >= '0' && c <= '9':
-			num += string(c)
-		default:
-			n, _ := strconv.Atoi(num)
-			num = ""
-			switch c {
-			case 'Y':
-				d += time.Duration(n) * 365 * 24 * time.Hour
-			case 'M':
-				if inTime {
-					d += time.Duration(n) * time.Minute
-				} else {
-					d += time.Duration(n) * 30 * 24 * time.Hour
-				}
-			case 'W':
-				d += time.Duration(n) * 7 * 24 * time.Hour
-			case 'D':
-				d += time.Duration(n) * 24 * time.Hour
-			case 'H':
-				d += time.Duration(n) * time.Hour
-			case 'S':
-				d += time.Duration(n) * time.Second
-			}
-		}
-	}
-	return d, nil
-}
+// parseIntervalMS reads Pacemaker durations ("10s", "1min", "500ms", "60",
+// "PT10S") as milliseconds, 0 for what it cannot read (model.TimeSpec).
+func parseIntervalMS(s string) int64 { return model.TimeSpec(s).Milliseconds() }
 
 func scoreOf(s string) model.Score {
 	v, err := model.ParseScore(s)
@@ -138,41 +44,26 @@ func (ws *workingSet) unpackConfig() {
 		p = map[string]string{}
 	}
 	ws.props = p
-	ws.symmetric = propBool(p, "symmetric-cluster", true)
-	ws.stonithEnabled = propBool(p, "stonith-enabled", true)
+	o := model.ParseClusterOptions(p)
+	ws.symmetric = o.SymmetricCluster
+	ws.stonithEnabled = o.StonithEnabled
 	// A watchdog (SBD) can fence a node itself: that counts as a device.
-	ws.haveStonith = propBool(p, "have-watchdog", false)
-	ws.noQuorumPolicy = strings.ToLower(p["no-quorum-policy"])
-	if ws.noQuorumPolicy == "" {
-		ws.noQuorumPolicy = "stop"
-	}
-	ws.stopOrphans = propBool(p, "stop-orphan-resources", true)
-	ws.stopOrphanActions = propBool(p, "stop-orphan-actions", true)
-	ws.startFailFatal = propBool(p, "start-failure-is-fatal", true)
-	ws.maintenanceMode = propBool(p, "maintenance-mode", false)
-	ws.stopEverything = propBool(p, "stop-all-resources", false)
-	ws.startupFencing = propBool(p, "startup-fencing", true)
-	ws.enableProbes = propBool(p, "enable-startup-probes", true)
-	ws.placementStrategy = strings.ToLower(p["placement-strategy"])
-	if ws.placementStrategy == "" {
-		ws.placementStrategy = "default"
-	}
-	ws.stonithAction = p["stonith-action"]
-	if ws.stonithAction == "" || ws.stonithAction == "poweroff" {
-		if ws.stonithAction == "poweroff" {
-			ws.stonithAction = "off"
-		} else {
-			ws.stonithAction = "reboot"
-		}
-	}
-	ws.shutdownLock = propBool(p, "shutdown-lock", false)
+	ws.haveStonith = o.HaveWatchdog
+	ws.noQuorumPolicy = o.NoQuorumPolicy
+	ws.stopOrphans = o.StopOrphanResources
+	ws.stopOrphanActions = o.StopOrphanActions
+	ws.startFailFatal = o.StartFailureIsFatal
+	ws.maintenanceMode = o.MaintenanceMode
+	ws.stopEverything = o.StopAllResources
+	ws.startupFencing = o.StartupFencing
+	ws.enableProbes = o.EnableStartupProbes
+	ws.placementStrategy = o.PlacementStrategy
+	ws.stonithAction = o.StonithAction
+	ws.shutdownLock = o.ShutdownLock
 	if ws.shutdownLock {
-		ws.shutdownLockLimit = parseIntervalMS(p["shutdown-lock-limit"]) / 1000
+		ws.shutdownLockLimit = int64(o.ShutdownLockLimit / time.Second)
 	}
 	ws.haveQuorum = ws.st == nil || ws.st.HaveQuorum
-	if ws.noQuorumPolicy == "suicide" && !ws.stonithEnabled {
-		ws.noQuorumPolicy = "stop"
-	}
 }
 
 // unpackNodes builds nodes from the configuration and their status.

@@ -42,6 +42,7 @@ func (s *Store) configRollback(p *ConfigRollback) (bool, error) {
 func (s *Store) commit(cfg model.Config, ch Change) {
 	cfg.Epoch = s.config.Epoch + 1
 	s.config = cfg
+	s.options = model.ParseClusterOptions(cfg.Properties)
 	s.ensureMemberNodes()
 	s.history = append(s.history, HistoryEntry{Epoch: cfg.Epoch, Config: clone(s.config), Change: ch})
 	if over := len(s.history) - HistoryLimit; over > 0 {
@@ -112,7 +113,3 @@ func (s *Store) ConfigAt(epoch uint64) (*model.Config, error) {
 func (s *Store) History() []HistoryEntry {
 	return clone(s.history)
 }
-
-// Property returns the cluster property name as configured ("" when
-// unset).
-func (s *Store) Property(name string) string { return s.config.Properties[name] }

@@ -1,5 +1,12 @@
 package store
 
+import "github.com/paceline/paceline/internal/model"
+
+// Options returns the cluster options of the current configuration,
+// parsed once when it changed (model.ParseClusterOptions): the
+// controller and the node runtime read them here.
+func (s *Store) Options() model.ClusterOptions { return s.options }
+
 // NodeAttr returns one transient attribute of a member ("" and false when
 // the member or the attribute does not exist), without copying the
 // member: for watchers that look at one value on every change.

@@ -155,23 +155,28 @@ func (s *Store) Member(name string) (Member, bool) {
 func (s *Store) Status() *model.Status {
 	st := &model.Status{}
 	for _, n := range s.memberNames() {
-		m := s.members[n]
-		ns := model.NodeStatus{
-			Name:       m.Name,
-			Attributes: maps.Clone(m.Attributes),
-			Resources:  cloneHistory(m.Resources),
-		}
-		switch m.State {
-		case StateOnline:
-			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "true", "online", "member", "member"
-		case StateUnclean:
-			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "member"
-		default:
-			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "down"
-		}
-		st.Nodes = append(st.Nodes, ns)
+		st.Nodes = append(st.Nodes, s.members[n].NodeStatus())
 	}
 	return st
+}
+
+// NodeStatus returns the member as the scheduler reads it (a deep copy;
+// see Store.Status for how liveness maps to Pacemaker's node state).
+func (m *Member) NodeStatus() model.NodeStatus {
+	ns := model.NodeStatus{
+		Name:       m.Name,
+		Attributes: maps.Clone(m.Attributes),
+		Resources:  cloneHistory(m.Resources),
+	}
+	switch m.State {
+	case StateOnline:
+		ns.InCluster, ns.Peer, ns.Join, ns.Expected = "true", "online", "member", "member"
+	case StateUnclean:
+		ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "member"
+	default:
+		ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "down"
+	}
+	return ns
 }
 
 // MemberStates returns every member without its attributes and operation

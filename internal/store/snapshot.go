@@ -98,6 +98,7 @@ func (s *Store) Restore(b []byte) error {
 		}
 	}
 	s.config, s.history, s.members, s.revoked, s.ca = snap.Config, snap.History, members, revoked, ca
+	s.options = model.ParseClusterOptions(s.config.Properties)
 	s.tokens, s.audit = tokens, snap.Audit
 	return nil
 }

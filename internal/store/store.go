@@ -148,7 +148,10 @@ type Result struct {
 // concurrent use: one goroutine owns it (the consensus layer guards it).
 // The zero value is not usable; call New.
 type Store struct {
-	config  model.Config
+	config model.Config
+	// options are config's cluster options, parsed once per change
+	// (Options).
+	options model.ClusterOptions
 	history []HistoryEntry
 	members map[string]*Member
 	tokens  map[string]*Token     // by ID
@@ -159,7 +162,7 @@ type Store struct {
 
 // New returns an empty store: epoch 0, no members.
 func New() *Store {
-	return &Store{members: map[string]*Member{}, tokens: map[string]*Token{}}
+	return &Store{members: map[string]*Member{}, tokens: map[string]*Token{}, options: model.ParseClusterOptions(nil)}
 }
 
 // Epoch returns the current configuration epoch.

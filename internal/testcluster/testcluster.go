@@ -268,7 +268,7 @@ func (d dispatcher) Dispatch(to string, op controller.Op) error {
 	}
 	d.c.dispatched[op.TransitionKey+" "+to+"/"+op.Resource.ID+"_"+op.Name]++
 	d.c.mu.Unlock()
-	return links{c: d.c, from: d.from}.Exec(context.Background(), to, op)
+	return links(d).Exec(context.Background(), to, op)
 }
 
 // links are a node's calls to the others (node.Peers), in memory: a call

@@ -614,7 +614,7 @@ func TestDemoOnce(t *testing.T) {
 	// The status it prints once the crashed node is back shows web still
 	// running, not the restarted node's old state.
 	_, back, _ := strings.Cut(out.String(), "bringing")
-	if !regexp.MustCompile(`(?m)^\s+web\s+builtin:process\s+Started\s`).MatchString(back) {
+	if !regexp.MustCompile(`(?m)^\s+\* web\s+\(builtin:process\):\s+Started n\d`).MatchString(back) {
 		t.Errorf("the status after the node came back does not show web Started:\n%s", back)
 	}
 }

@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,6 +118,21 @@ func nodeState(st *status, name string) string {
 	return ""
 }
 
+// startProc creates proc, a builtin:process running a sleep with a
+// marker of its own, waits until it is Started and returns its node and a
+// sampler of its processes.
+func startProc(t *testing.T, h *harness) (string, *procSampler) {
+	t.Helper()
+	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
+	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
+	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
+		role, nodes := resource(st, "proc")
+		return role == "Started" && len(nodes) == 1
+	})
+	_, nodes := resource(st, "proc")
+	return nodes[0], sampleProcs(t, marker)
+}
+
 // TestSIGTERMDrainsTheNode: SIGTERM of the agent on the node running a
 // builtin:process resource stops the process there before it starts on
 // another node (sampled every 50 ms: never two), and the agent exits;
@@ -124,15 +141,7 @@ func nodeState(st *status, name string) string {
 // cleared).
 func TestSIGTERMDrainsTheNode(t *testing.T) {
 	h, _ := startCluster(t)
-	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
-	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
-	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
-		role, nodes := resource(st, "proc")
-		return role == "Started" && len(nodes) == 1
-	})
-	_, nodes := resource(st, "proc")
-	first := nodes[0]
-	s := sampleProcs(t, marker)
+	first, s := startProc(t, h)
 
 	cmd := h.agents[first]
 	began := time.Now()
@@ -151,11 +160,11 @@ func TestSIGTERMDrainsTheNode(t *testing.T) {
 		t.Fatalf("agent %s still running 60s after SIGTERM", first)
 	}
 	delete(h.agents, first)
-	st = h.waitStatus("proc Started elsewhere, "+first+" offline", 20*time.Second, func(st *status) bool {
+	st := h.waitStatus("proc Started elsewhere, "+first+" offline", 20*time.Second, func(st *status) bool {
 		role, nodes := resource(st, "proc")
 		return role == "Started" && len(nodes) == 1 && nodes[0] != first && nodeState(st, first) == "offline"
 	})
-	_, nodes = resource(st, "proc")
+	_, nodes := resource(st, "proc")
 	second := nodes[0]
 	if n := len(s.find()); n != 1 {
 		t.Errorf("%d processes of proc run after the drain, want 1", n)
@@ -197,6 +206,14 @@ func TestSIGTERMDrainsTheNode(t *testing.T) {
 	_ = second
 }
 
+// runOn runs the CLI against node's own API only.
+func (h *harness) runOn(node string, args ...string) (string, error) {
+	saved := h.env
+	h.env = append(slices.Clone(saved), "PACELINE_ADDR=https://"+h.addr(node))
+	defer func() { h.env = saved }()
+	return h.run(args...)
+}
+
 // waitAgent waits for the agent process of name to exit.
 func waitAgent(h *harness, name string) <-chan error {
 	ch := make(chan error, 1)
@@ -212,20 +229,25 @@ func waitAgent(h *harness, name string) <-chan error {
 // started again probes and adopts them without restarting them.
 func TestMaintenanceNodeExitsLeavingItsResources(t *testing.T) {
 	h, _ := startCluster(t)
-	marker := fmt.Sprintf("0.%09d", time.Now().UnixNano()%1e9)
-	h.must("resource", "create", "proc", "builtin:process", "command=sleep", "args=100000 "+marker, "--op", "monitor", "interval=1s")
-	st := h.waitStatus("proc Started", 20*time.Second, func(st *status) bool {
-		role, nodes := resource(st, "proc")
-		return role == "Started" && len(nodes) == 1
-	})
-	_, nodes := resource(st, "proc")
-	victim := nodes[0]
-	s := sampleProcs(t, marker)
+	victim, s := startProc(t, h)
 	before := s.find()
 	if len(before) != 1 {
 		t.Fatalf("%d processes of proc, want 1", len(before))
 	}
 	h.must("node", "maintenance", victim)
+	// An operator stops the agent once the node shows in maintenance; the
+	// agent decides from its own copy of the state, so wait until that
+	// copy (its API answers from it) has the attribute.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := h.runOn(victim, "status", "--json")
+		var st status
+		if err == nil && json.Unmarshal([]byte(out), &st) == nil && nodeState(&st, victim) == "maintenance" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's own status does not show it in maintenance: %v %s", victim, err, out)
+		}
+	}
 	cmd := h.agents[victim]
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

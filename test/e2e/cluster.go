@@ -56,8 +56,9 @@ type Status struct {
 	Quorum    bool   `json:"quorum"`
 	Nodes     []struct{ Name, State string }
 	Resources []struct {
-		ID, Agent, Role string
-		Nodes           []string
+		ID, Agent, Role, Parent string
+		Nodes                   []string
+		Instances               []struct{ Node, Role string }
 	}
 }
 

@@ -170,3 +170,60 @@ func notifications(t *testing.T, envfile string) map[string]bool {
 	}
 	return seen
 }
+
+// Issue 10, part 3: a running ocf:heartbeat:Dummy whose reloadable
+// parameter (fake: not unique, and Dummy has the legacy reload) changes
+// is reloaded in place, its state file untouched; a change of its
+// non-reloadable state parameter restarts it: the stop runs with the
+// parameters it was started with (the old state file goes), the start
+// with the new ones.
+func TestOCFDummyParameterChange(t *testing.T) {
+	if _, err := os.Stat("/usr/lib/ocf/resource.d/heartbeat/Dummy"); err != nil {
+		t.Skip("resource-agents is not installed (no ocf:heartbeat:Dummy); apt-get install resource-agents")
+	}
+	n := NewNet(t, 3)
+	c := NewCluster(t, n)
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "d-1.state"), filepath.Join(dir, "d-2.state")
+	c.Must("resource", "create", "d", "ocf:heartbeat:Dummy", "state="+first, "fake=a", "--op", "monitor", "interval=2s")
+	st := c.WaitStatus(nil, "d Started", 30*time.Second, func(st *Status) bool {
+		role, nodes := st.Resource("d")
+		return role == "Started" && len(nodes) == 1
+	})
+	_, on := st.Resource("d")
+	inode := func(path string) uint64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return 0
+		}
+		return statIno(fi)
+	}
+	was := inode(first)
+	if was == 0 {
+		t.Fatalf("d is Started on %s but %s is missing", on[0], first)
+	}
+
+	c.Must("resource", "update", "d", "fake=b")
+	time.Sleep(6 * time.Second) // three monitor intervals
+	if now := inode(first); now != was {
+		t.Fatalf("after a reloadable change d's state file changed (inode %d -> %d): d was restarted, not reloaded", was, now)
+	}
+	if role, nodes := c.WaitStatus(nil, "d Started", 10*time.Second, func(st *Status) bool {
+		role, _ := st.Resource("d")
+		return role == "Started"
+	}).Resource("d"); role != "Started" || len(nodes) != 1 || nodes[0] != on[0] {
+		t.Fatalf("after a reloadable change d is %s on %v, want Started on %s", role, nodes, on[0])
+	}
+
+	c.Must("resource", "update", "d", "state="+second)
+	deadline := time.Now().Add(30 * time.Second)
+	for ; time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if inode(second) != 0 && inode(first) == 0 {
+			break
+		}
+	}
+	if inode(second) == 0 || inode(first) != 0 {
+		t.Fatalf("after a change of state: %s exists=%v, %s exists=%v; want a restart (stop with the old state, start with the new)",
+			first, inode(first) != 0, second, inode(second) != 0)
+	}
+}

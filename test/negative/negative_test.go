@@ -51,6 +51,12 @@ const defaultSource = "192.0.2.10"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvAgents(t, nil)
+}
+
+// newEnvAgents is newEnv with the agent catalogue cat (nil: none).
+func newEnvAgents(t *testing.T, cat httpapi.AgentCatalog) *env {
+	t.Helper()
 	now := time.Now()
 	e := &env{log: &bytes.Buffer{}, tokens: map[string]string{}}
 	var recs []pki.TokenRecord
@@ -94,10 +100,12 @@ func newEnv(t *testing.T) *env {
 		Backend: e.backend,
 		Tokens:  pki.NewTokenSet(recs...),
 		Join:    pki.NewJoinTokens("fingerprint"),
+		Agents:  cat,
 		Logger:  slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	// The resource the secret cases read: a secret password.
-	r := e.send("POST", "/v1/resources", "admin", "application/json",
+	// (force: "user" and "password" are not pgsql's parameter names.)
+	r := e.send("POST", "/v1/resources?force=true", "admin", "application/json",
 		`{"id":"db","agent":"ocf:heartbeat:pgsql","params":[{"name":"user","value":"pg"},{"name":"password","value":"`+secretValue+`","secret":true}]}`)
 	if r.status != http.StatusCreated {
 		t.Fatalf("setup: create db: %d %s", r.status, r.msg)
@@ -431,33 +439,7 @@ func TestNegative(t *testing.T) {
 		t.Fatalf("%d cases; issue 5 wants at least 30", len(list))
 	}
 	for _, tc := range list {
-		t.Run(tc.name, func(t *testing.T) {
-			before := e.backend.Config().Epoch
-			r := tc.run(t, e)
-			if tc.status == 0 {
-				if r.msg == "" || r.msg == "<accepted>" {
-					t.Errorf("input accepted, want a refusal")
-				}
-			} else if r.status != tc.status {
-				t.Errorf("status %d (%s), want %d", r.status, r.msg, tc.status)
-			}
-			for _, w := range tc.msg {
-				if !strings.Contains(r.msg, w) {
-					t.Errorf("message %q does not contain %q", r.msg, w)
-				}
-			}
-			if after := e.backend.Config().Epoch; !tc.writes && after != before {
-				t.Errorf("epoch moved from %d to %d", before, after)
-			} else if tc.writes && after == before {
-				t.Errorf("epoch stayed %d; the write was lost", after)
-			}
-			if tc.check != nil {
-				tc.check(t, e, r)
-			}
-			if ok := e.send("GET", "/v1/status", "admin", "", ""); ok.status != http.StatusOK {
-				t.Errorf("server no longer answers: %d %s", ok.status, ok.msg)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runCase(t, e, tc) })
 	}
 	if strings.Contains(e.log.String(), secretValue) {
 		t.Errorf("the log shows the secret:\n%s", e.log.String())
@@ -466,5 +448,36 @@ func TestNegative(t *testing.T) {
 		if strings.Contains(e.log.String(), tok) {
 			t.Errorf("the log shows the %s token", name)
 		}
+	}
+}
+
+// runCase runs one case and checks the status, the message, that nothing
+// changed (unless the case writes) and that the server still serves.
+func runCase(t *testing.T, e *env, tc negCase) {
+	t.Helper()
+	before := e.backend.Config().Epoch
+	r := tc.run(t, e)
+	if tc.status == 0 {
+		if r.msg == "" || r.msg == "<accepted>" {
+			t.Errorf("input accepted, want a refusal")
+		}
+	} else if r.status != tc.status {
+		t.Errorf("status %d (%s), want %d", r.status, r.msg, tc.status)
+	}
+	for _, w := range tc.msg {
+		if !strings.Contains(r.msg, w) {
+			t.Errorf("message %q does not contain %q", r.msg, w)
+		}
+	}
+	if after := e.backend.Config().Epoch; !tc.writes && after != before {
+		t.Errorf("epoch moved from %d to %d", before, after)
+	} else if tc.writes && after == before {
+		t.Errorf("epoch stayed %d; the write was lost", after)
+	}
+	if tc.check != nil {
+		tc.check(t, e, r)
+	}
+	if ok := e.send("GET", "/v1/status", "admin", "", ""); ok.status != http.StatusOK {
+		t.Errorf("server no longer answers: %d %s", ok.status, ok.msg)
 	}
 }

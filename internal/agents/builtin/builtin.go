@@ -2,8 +2,10 @@
 // binary (class "builtin"): dummy, a stand-in that only records whether it
 // runs (like ocf:pacemaker:Dummy, plus promote/demote); process, which
 // supervises a command; vip, a virtual IP address (like
-// ocf:heartbeat:IPaddr2); and ping, which keeps a node attribute counting
-// the reachable targets (like ocf:pacemaker:ping); and postgresql, a
+// ocf:heartbeat:IPaddr2); ping, which keeps a node attribute counting
+// the reachable targets (like ocf:pacemaker:ping); vm, a libvirt
+// domain run through libvirtd's RPC protocol (like
+// ocf:heartbeat:VirtualDomain, with live migration); and postgresql, a
 // promotable PostgreSQL with streaming replication.
 //
 // State lives in files under Config.RunDir, so an agent restart (not a
@@ -104,6 +106,8 @@ func (c *Class) Run(ctx context.Context, req agents.Request) agents.Result {
 			res = c.vip(ctx, &req)
 		case "ping":
 			res = c.ping(ctx, &req)
+		case "vm":
+			res = c.vm(ctx, &req)
 		case "postgresql":
 			res = c.postgresql(ctx, &req)
 		default:

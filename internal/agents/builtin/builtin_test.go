@@ -157,3 +157,17 @@ func TestProcessBadConfig(t *testing.T) {
 		t.Errorf("a command that exits at once started: %v", res.RC)
 	}
 }
+
+// Every listed type is one Run knows: its meta-data answers.
+func TestTypesAreRunnable(t *testing.T) {
+	c, err := New(Config{RunDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Types() {
+		res := c.Run(context.Background(), agents.Request{ResourceID: "x", Agent: agents.Type{Class: "builtin", Name: name}, Op: "meta-data"})
+		if res.RC != agents.RCOK || len(res.Output) == 0 {
+			t.Errorf("builtin:%s meta-data: rc %d, %d bytes", name, res.RC, len(res.Output))
+		}
+	}
+}

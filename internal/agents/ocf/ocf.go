@@ -29,13 +29,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/paceline/paceline/internal/agents"
@@ -170,47 +168,25 @@ func (c *Class) run(ctx context.Context, req *agents.Request) agents.Result {
 
 	runCtx, cancel := agents.Deadline(ctx, req)
 	defer cancel()
-	out := &agents.Output{Max: c.cfg.MaxOutput}
 	// argv is the script and the action: nothing else, no shell.
-	cmd := exec.CommandContext(runCtx, path, req.Op)
-	cmd.Env = env
-	cmd.Dir = "/"
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		// The group id is the agent's pid (Setpgid with Pgid 0).
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	cmd.WaitDelay = c.cfg.KillGrace
-	err = cmd.Run()
+	exit := agents.Program{Path: path, Args: []string{req.Op}, Env: env,
+		MaxOutput: c.cfg.MaxOutput, KillGrace: c.cfg.KillGrace}.Run(runCtx)
 
-	r := agents.Result{Output: out.String(), ExitReason: exitReason(out.String())}
-	if st := agents.Interrupted(runCtx); st != agents.StatusDone {
-		r.RC, r.Status = agents.RCUnknownError, st
-		if st == agents.StatusTimedOut {
+	r := agents.Result{Output: exit.Output, ExitReason: exitReason(exit.Output)}
+	switch {
+	case exit.Interrupted != agents.StatusDone:
+		r.RC, r.Status = agents.RCUnknownError, exit.Interrupted
+		if exit.Interrupted == agents.StatusTimedOut {
 			r.ExitReason = fmt.Sprintf("%s %s did not finish within %v; its process group was killed", req.Agent, req.Op, req.EffectiveTimeout())
 		}
-		return r
-	}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-		r.RC, r.Status = agents.RCOK, agents.StatusDone
-	case errors.As(err, &exitErr) && exitErr.Exited():
-		r.RC, r.Status = agents.OCFExitCode(exitErr.ExitCode()), agents.StatusDone
-	case errors.As(err, &exitErr):
-		// Killed by a signal someone else sent.
+	case exit.Err != nil:
+		// Killed by a signal someone else sent, or not started.
 		r.RC, r.Status = agents.RCUnknownError, agents.StatusError
 		if r.ExitReason == "" {
-			r.ExitReason = fmt.Sprintf("agent terminated: %v", exitErr)
+			r.ExitReason = "agent " + exit.Err.Error()
 		}
-	case errors.Is(err, exec.ErrWaitDelay):
-		// The agent exited but something it started kept the output open.
-		r.RC, r.Status = agents.OCFExitCode(cmd.ProcessState.ExitCode()), agents.StatusDone
 	default:
-		r.RC, r.Status = agents.RCUnknownError, agents.StatusError
-		r.ExitReason = fmt.Sprintf("cannot run agent: %v", err)
+		r.RC, r.Status = agents.OCFExitCode(exit.Code), agents.StatusDone
 	}
 	return r
 }
@@ -252,74 +228,12 @@ func (c *Class) find(t agents.Type) (root, path string, res agents.Result, ok bo
 }
 
 // ErrInsecure is wrapped by the reasons an agent file is refused.
-var ErrInsecure = errors.New("insecure agent")
+var ErrInsecure = agents.ErrInsecure
 
-// secure checks that path resolves inside root to a regular file owned by
-// a trusted user and not writable by group or others.
+// secure checks that path resolves inside root to a trusted file
+// (agents.CheckTrusted).
 func (c *Class) secure(root, path string) error {
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return fmt.Errorf("%w: resolve root: %v", ErrInsecure, err)
-	}
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return fmt.Errorf("%w: resolve: %v", ErrInsecure, err)
-	}
-	rel, err := filepath.Rel(realRoot, real)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("%w: %s resolves to %s, outside %s", ErrInsecure, path, real, realRoot)
-	}
-	dir := realRoot
-	for _, part := range append([]string{""}, strings.Split(filepath.Dir(rel), string(filepath.Separator))...) {
-		if part == "." {
-			continue
-		}
-		dir = filepath.Join(dir, part)
-		if err := c.trustedDir(dir); err != nil {
-			return err
-		}
-	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInsecure, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is not a regular file", ErrInsecure, real)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%w: %s is writable by group or others (mode %v)", ErrInsecure, real, fi.Mode().Perm())
-	}
-	return c.trustedOwner(real, fi)
-}
-
-// trustedDir checks that dir is a directory owned by a trusted user and
-// not writable by group or others.
-func (c *Class) trustedDir(dir string) error {
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInsecure, err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%w: %s is not a directory", ErrInsecure, dir)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%w: directory %s is writable by group or others (mode %v)", ErrInsecure, dir, fi.Mode().Perm())
-	}
-	return c.trustedOwner(dir, fi)
-}
-
-// trustedOwner checks that the owner of path (fi) is a trusted user.
-func (c *Class) trustedOwner(path string, fi os.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fmt.Errorf("%w: cannot read the owner of %s", ErrInsecure, path)
-	}
-	for _, uid := range c.cfg.TrustedUIDs {
-		if st.Uid == uid {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: %s is owned by uid %d, not a trusted user", ErrInsecure, path, st.Uid)
+	return agents.CheckTrusted(root, path, c.cfg.TrustedUIDs)
 }
 
 // environ builds the agent's environment.
