@@ -19,67 +19,15 @@ const (
 	pgVIP    = "10.77.0.100"
 )
 
-// postgresYAML appends the issue 12 setup to an exported configuration:
-// db-clone (builtin:postgresql, promotable, synchronous=on, role
-// monitors), db-vip, the VIP colocated with the promoted role and started
-// after the promotion. It is what the issue's commands
-//
-//	paceline resource create db builtin:postgresql pgdata=/var/lib/postgresql/15/pl \
-//	    bindir=/usr/lib/postgresql/15/bin port=5432 synchronous=on --promotable \
-//	    --op monitor interval=1s role=Promoted --op monitor interval=2s role=Unpromoted
-//	paceline resource create db-vip builtin:vip ip=10.77.0.100 cidr=24 --op monitor interval=1s
-//	paceline constraint add colocation vip-with-primary db-vip db-clone INFINITY --with-role Promoted
-//	paceline constraint add order primary-then-vip db-clone db-vip --first-action promote
-//
-// make; this branch's CLI lacks --promotable, --with-role and
-// --first-action, so the test applies the same configuration as YAML.
-// then_action is spelled out: as in Pacemaker, it defaults to
-// first_action, and "promote db-vip" would order nothing.
-func postgresYAML(exported string) string {
-	var keep []string
-	for _, l := range strings.Split(exported, "\n") {
-		if !strings.HasPrefix(l, "resources:") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n") + `
-resources:
-  - id: db-clone
-    kind: clone
-    meta:
-      promotable: "true"
-      notify: "true"
-    children:
-      - id: db
-        kind: primitive
-        class: builtin
-        type: postgresql
-        params:
-          - {name: pgdata, value: /var/lib/postgresql/15/pl}
-          - {name: bindir, value: ` + pgBinDir + `}
-          - {name: port, value: "5432"}
-          - {name: synchronous, value: "on"}
-        ops:
-          - {name: monitor, interval: 1s, role: Promoted, timeout: 20s}
-          - {name: monitor, interval: 2s, role: Unpromoted, timeout: 20s}
-          - {name: start, timeout: 60s}
-          - {name: promote, timeout: 60s}
-          - {name: demote, timeout: 60s}
-  - id: db-vip
-    kind: primitive
-    class: builtin
-    type: vip
-    params:
-      - {name: ip, value: ` + pgVIP + `}
-      - {name: cidr, value: "24"}
-      - {name: nic, value: ` + hostLink + `}
-    ops:
-      - {name: monitor, interval: 1s}
-colocations:
-  - {id: vip-with-primary, resource: db-vip, with: db-clone, score: 1000000, with_role: Promoted}
-orders:
-  - {id: primary-then-vip, first: db-clone, then: db-vip, first_action: promote, then_action: start}
-`
+// pgCommands are issue 12's exact commands (a contract), run from the
+// client namespace.
+var pgCommands = [][]string{
+	{"resource", "create", "db", "builtin:postgresql", "pgdata=/var/lib/postgresql/15/pl",
+		"bindir=" + pgBinDir, "port=5432", "synchronous=on", "--promotable",
+		"--op", "monitor", "interval=1s", "role=Promoted", "--op", "monitor", "interval=2s", "role=Unpromoted"},
+	{"resource", "create", "db-vip", "builtin:vip", "ip=" + pgVIP, "cidr=24", "--op", "monitor", "interval=1s"},
+	{"constraint", "add", "colocation", "vip-with-primary", "db-vip", "db-clone", "INFINITY", "--with-role", "Promoted"},
+	{"constraint", "add", "order", "primary-then-vip", "db-clone", "db-vip", "--first-action", "promote"},
 }
 
 // needPostgres skips without Debian's PostgreSQL 15.
@@ -230,12 +178,10 @@ func pgFailover(t *testing.T, fault string) {
 	n := NewNet(t, 3)
 	privatePGDirs(t, n)
 	c := NewCluster(t, n)
-	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte(postgresYAML(c.Must("config", "export"))), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	started := time.Now()
-	c.Must("config", "apply", "-f", cfgFile)
+	for _, cmd := range pgCommands {
+		c.Must(cmd...)
+	}
 
 	var primary string
 	var roles map[string]string
@@ -256,7 +202,7 @@ func pgFailover(t *testing.T, fault string) {
 	if primary == "" {
 		t.Fatalf("no primary with a synchronous standby and the VIP after 120 s: %v", roles)
 	}
-	t.Logf("1 primary (%s) + 2 streaming standbys, VIP on the primary, %v after config apply", primary, time.Since(started).Round(100*time.Millisecond))
+	t.Logf("1 primary (%s) + 2 streaming standbys, VIP on the primary, %v after the commands", primary, time.Since(started).Round(100*time.Millisecond))
 	if _, ok := pgSQL(n, pgVIP, "CREATE TABLE t (i int PRIMARY KEY)", 5*time.Second); !ok {
 		t.Fatal("CREATE TABLE through the VIP failed")
 	}
