@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -220,7 +221,8 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if err := os.MkdirAll(c.RunDir, 0o755); err != nil {
 			return fmt.Errorf("run_dir: %w", err)
 		}
-		bc, err := builtin.New(builtin.Config{RunDir: c.RunDir, Attrs: nodeAttrs{b: backend, node: c.Name}})
+		bc, err := builtin.New(builtin.Config{RunDir: c.RunDir, Attrs: nodeAttrs{b: backend, node: c.Name},
+			Peers: nodePeers{b: backend}})
 		if err != nil {
 			return err
 		}
@@ -420,6 +422,8 @@ func level(s string) slog.Level {
 	return l
 }
 
+var _ builtin.NodeAttrsSetter = nodeAttrs{}
+
 // nodeAttrs publishes this node's attributes (builtin:ping's pingd)
 // through the replicated store.
 type nodeAttrs struct {
@@ -428,9 +432,31 @@ type nodeAttrs struct {
 }
 
 func (a nodeAttrs) SetNodeAttr(ctx context.Context, name, value string) error {
-	res, err := a.b.Propose(ctx, store.NewNodeAttrSet(a.node, map[string]string{name: value}))
+	return a.SetNodeAttrs(ctx, map[string]string{name: value})
+}
+
+// SetNodeAttrs sets several attributes in one replicated write
+// (builtin.NodeAttrsSetter).
+func (a nodeAttrs) SetNodeAttrs(ctx context.Context, attrs map[string]string) error {
+	res, err := a.b.Propose(ctx, store.NewNodeAttrSet(a.node, attrs))
 	if err == nil {
 		err = res.Err
 	}
 	return err
+}
+
+// nodePeers lists the members and their attributes from the local store
+// (builtin:postgresql finds its primary there).
+type nodePeers struct{ b *Backend }
+
+func (p nodePeers) Peers() []builtin.Peer {
+	var out []builtin.Peer
+	for _, m := range p.b.Members() {
+		host := m.Address
+		if h, _, err := net.SplitHostPort(m.Address); err == nil {
+			host = h
+		}
+		out = append(out, builtin.Peer{Name: m.Name, Host: host, Online: m.State == store.StateOnline, Attrs: maps.Clone(m.Attributes)})
+	}
+	return out
 }

@@ -3,9 +3,10 @@
 // runs (like ocf:pacemaker:Dummy, plus promote/demote); process, which
 // supervises a command; vip, a virtual IP address (like
 // ocf:heartbeat:IPaddr2); ping, which keeps a node attribute counting
-// the reachable targets (like ocf:pacemaker:ping); and vm, a libvirt
+// the reachable targets (like ocf:pacemaker:ping); vm, a libvirt
 // domain run through libvirtd's RPC protocol (like
-// ocf:heartbeat:VirtualDomain, with live migration).
+// ocf:heartbeat:VirtualDomain, with live migration); and postgresql, a
+// promotable PostgreSQL with streaming replication.
 //
 // State lives in files under Config.RunDir, so an agent restart (not a
 // reboot) keeps it, as HA_RSCTMP does for OCF agents.
@@ -18,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/paceline/paceline/internal/agents"
@@ -36,6 +38,10 @@ type Config struct {
 	// checks its targets and reports the value in its output, but
 	// publishes nothing.
 	Attrs NodeAttrs
+	// Peers lists the cluster's members and their attributes
+	// (builtin:postgresql finds its primary there). Optional: without it
+	// an instance knows no peer (a single-node setup).
+	Peers Peers
 }
 
 // NodeAttrs sets attributes of the local node in the cluster status, as
@@ -49,6 +55,13 @@ type NodeAttrs interface {
 	SetNodeAttr(ctx context.Context, name, value string) error
 }
 
+// NodeAttrsSetter is optional behaviour of a NodeAttrs: several attributes
+// set in one replicated write (builtin:postgresql publishes up to ten at
+// a time, and a promotion waits for them).
+type NodeAttrsSetter interface {
+	SetNodeAttrs(ctx context.Context, attrs map[string]string) error
+}
+
 // ErrNoRunDir is returned by New when Config.RunDir is empty or relative.
 var ErrNoRunDir = errors.New("builtin: RunDir must be an absolute path")
 
@@ -56,6 +69,9 @@ var ErrNoRunDir = errors.New("builtin: RunDir must be an absolute path")
 // resources; the executor runs one operation at a time per resource.
 type Class struct {
 	cfg Config
+
+	mu        sync.Mutex
+	published map[string]string // node attributes this process has set, by name
 }
 
 // New returns the builtin class.
@@ -92,6 +108,8 @@ func (c *Class) Run(ctx context.Context, req agents.Request) agents.Result {
 			res = c.ping(ctx, &req)
 		case "vm":
 			res = c.vm(ctx, &req)
+		case "postgresql":
+			res = c.postgresql(ctx, &req)
 		default:
 			res = agents.Failed(agents.RCNotInstalled, agents.StatusNotInstalled, "no builtin agent %q", req.Agent.Name)
 		}
