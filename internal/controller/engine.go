@@ -130,7 +130,9 @@ func (e *engine) planFailed(retry time.Time) {
 // and operations in their failure backoff. Fence actions are included;
 // the caller calls sent for each it hands over.
 func (e *engine) ready(now time.Time, held map[string]bool) []*plan.Action {
-	if e.tr == nil {
+	if e.tr == nil || len(e.tr.sent) >= len(e.tr.p.Actions) {
+		// Nothing left to hand over (a settled cluster's transition is
+		// all sent): the idle controller's every tick stops here.
 		return nil
 	}
 	var out []*plan.Action
