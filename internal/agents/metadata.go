@@ -1,11 +1,11 @@
 package agents
 
 import (
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+
+	"github.com/paceline/paceline/internal/model"
 )
 
 // Metadata is what Paceline reads of an agent's meta-data: its parameters
@@ -27,35 +27,24 @@ type Param struct {
 // ErrMetadata is wrapped by ParseMetadata's errors.
 var ErrMetadata = errors.New("agents: malformed meta-data")
 
-// ParseMetadata reads OCF meta-data XML.
+// ParseMetadata reads OCF meta-data XML: what the executor needs of the
+// full reading in model.ParseAgentMeta (one parser for the catalogue, the
+// executor and the stonith class).
 func ParseMetadata(b []byte) (Metadata, error) {
-	var doc struct {
-		Params []struct {
-			Name       string `xml:"name,attr"`
-			Unique     string `xml:"unique,attr"`
-			Reloadable string `xml:"reloadable,attr"`
-		} `xml:"parameters>parameter"`
-		Actions []struct {
-			Name string `xml:"name,attr"`
-		} `xml:"actions>action"`
-	}
-	if err := xml.Unmarshal(b, &doc); err != nil {
+	full, err := model.ParseAgentMeta("", b)
+	if err != nil {
 		return Metadata{}, fmt.Errorf("%w: %v", ErrMetadata, err)
 	}
 	var m Metadata
-	for _, p := range doc.Params {
-		m.Params = append(m.Params, Param{Name: p.Name, Unique: isOne(p.Unique), Reloadable: isOne(p.Reloadable)})
+	for _, p := range full.Parameters {
+		m.Params = append(m.Params, Param{Name: p.Name, Unique: p.Unique, Reloadable: p.Reloadable})
 	}
-	for _, a := range doc.Actions {
+	for _, a := range full.Actions {
 		if !slices.Contains(m.Actions, a.Name) {
 			m.Actions = append(m.Actions, a.Name)
 		}
 	}
 	return m, nil
-}
-
-func isOne(v string) bool {
-	return v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
 }
 
 // ReloadAction is the action that applies changed reloadable parameters
