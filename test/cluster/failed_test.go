@@ -37,6 +37,7 @@ func TestFailedStartShowsInStatus(t *testing.T) {
 		}
 	}
 	human := h.must("status")
+	t.Logf("status:\n%s", human)
 	if !strings.Contains(human, "Failed Resource Actions") || !strings.Contains(human, "bad_start_0") {
 		t.Errorf("the status screen shows no failed start of bad:\n%s", human)
 	}
