@@ -44,13 +44,10 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 	)
 	c.raft.Read(func(s *store.Store) {
 		members = s.MemberStates()
-		o := s.Options()
-		stonith = o.StonithEnabled
-		all := o.MaintenanceMode
+		stonith = s.Options().StonithEnabled
 		for _, m := range members {
-			v, _ := s.NodeAttr(m.Name, "maintenance")
 			_, lapsed[m.Name] = s.NodeAttr(m.Name, LapsedInMaintenance)
-			maintenance[m.Name] = all || isTrue(v) || lapsed[m.Name]
+			maintenance[m.Name] = s.InMaintenance(m.Name) || lapsed[m.Name]
 		}
 	})
 	renewed := map[string]bool{}

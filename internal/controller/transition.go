@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/paceline/paceline/internal/model"
@@ -201,12 +200,4 @@ func (c *Controller) apply(ctx context.Context, cmd store.Command) {
 	if r.Changed && c.known == before {
 		c.known = before + 1
 	}
-}
-
-func isTrue(v string) bool {
-	switch strings.ToLower(v) {
-	case "true", "yes", "on", "1", "y":
-		return true
-	}
-	return false
 }

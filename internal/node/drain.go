@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
-	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -155,19 +153,8 @@ func (r *Runtime) Drain(ctx context.Context, timeout time.Duration) (DrainResult
 // when it shuts down: the node's maintenance attribute or the cluster's
 // maintenance-mode.
 func (r *Runtime) inMaintenance() (m bool) {
-	r.cfg.Node.Read(func(s *store.Store) {
-		v, _ := s.NodeAttr(r.cfg.Name, "maintenance")
-		m = truthy(v) || s.Options().MaintenanceMode
-	})
+	r.cfg.Node.Read(func(s *store.Store) { m = s.InMaintenance(r.cfg.Name) })
 	return m
-}
-
-func truthy(v string) bool {
-	switch strings.ToLower(v) {
-	case "true", "yes", "on", "1", "y":
-		return true
-	}
-	return false
 }
 
 // askShutdown records the shutdown request for this node, unless one is
@@ -241,9 +228,7 @@ func (r *Runtime) leave() error {
 	time.Sleep(r.cfg.Leases.Heartbeat / 4)
 	rn := r.renewal()
 	rn.Leaving = true
-	err := r.toLeader(ctx,
-		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, rn); return err },
-		func(ctx context.Context, leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, rn) })
+	err := r.sendRenewal(ctx, rn)
 	if err != nil && !errors.Is(err, consensus.ErrNotLeader) {
 		r.cfg.Logf("node: %s: last renewal: %v", r.cfg.Name, err)
 	}

@@ -394,9 +394,15 @@ func (r *Runtime) watchLease(ctx context.Context) {
 func (r *Runtime) renew(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Leases.TTL/2)
 	defer cancel()
+	return r.sendRenewal(ctx, r.renewal())
+}
+
+// sendRenewal hands rn to the leader: this node's controller, or the
+// leader's through Peers.
+func (r *Runtime) sendRenewal(ctx context.Context, rn controller.Renewal) error {
 	return r.toLeader(ctx,
-		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, r.renewal()); return err },
-		func(ctx context.Context, leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, r.renewal()) })
+		func(c *controller.Controller) error { _, err := c.Heartbeat(ctx, rn); return err },
+		func(ctx context.Context, leader string) error { return r.cfg.Peers.Heartbeat(ctx, leader, rn) })
 }
 
 // Boot identifies this agent process (controller.Renewal.Boot).

@@ -7,6 +7,18 @@ import "github.com/paceline/paceline/internal/model"
 // controller and the node runtime read them here.
 func (s *Store) Options() model.ClusterOptions { return s.options }
 
+// InMaintenance reports whether node's resources are unmanaged: the node
+// is in maintenance (its maintenance attribute) or the whole cluster is
+// (maintenance-mode). The node runtime decides its drain by it, the
+// controller whether a lapsed lease proves anything stopped.
+func (s *Store) InMaintenance(node string) bool {
+	if s.options.MaintenanceMode {
+		return true
+	}
+	m := s.members[node]
+	return m != nil && isTrue(m.Attributes["maintenance"])
+}
+
 // NodeAttr returns one transient attribute of a member ("" and false when
 // the member or the attribute does not exist), without copying the
 // member: for watchers that look at one value on every change.
