@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -151,7 +152,7 @@ func newPGNodes(t *testing.T, count int, sync string) (*pgCluster, []*pgNode) {
 		os.Chmod(dir, 0o755)
 		os.Chmod(filepath.Join(dir, "run"), 0o755)
 		nodes = append(nodes, &pgNode{name: name, class: c, params: map[string]string{
-			"pgdata": filepath.Join(dir, "data"), "bindir": pgBin, "port": strconv.Itoa(25440 + i), "synchronous": sync}})
+			"pgdata": filepath.Join(dir, "data"), "bindir": pgBin, "port": strconv.Itoa(freePGPort(t)), "synchronous": sync}})
 	}
 	t.Cleanup(func() {
 		for _, n := range nodes {
@@ -164,6 +165,18 @@ func newPGNodes(t *testing.T, count int, sync string) (*pgCluster, []*pgNode) {
 		}
 	})
 	return cl, nodes
+}
+
+// freePGPort is a TCP port nobody listens on now (on any address: the
+// servers listen on all of them), so that two runs never share a port.
+func freePGPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
