@@ -27,6 +27,7 @@ func newResourceCmd(s streams) *cobra.Command {
 		newResourceShowCmd(s),
 		newUtilizationCmd(s, false),
 		newResourceRestartCmd(s),
+		newResourceSwitchoverCmd(s),
 	)
 }
 

@@ -117,6 +117,7 @@ func (s *Server) routes() {
 	s.handle("PUT /v1/resources/{id}", admin, s.updateResource)
 	s.handle("DELETE /v1/resources/{id}", admin, s.deleteResource)
 	s.handle("POST /v1/resources/{id}/cleanup", operator, s.cleanupResource)
+	s.handle("POST /v1/resources/{id}/switchover", operator, s.switchover)
 	s.handle("GET /v1/agents", viewer, s.listAgents)
 	s.handle("GET /v1/agents/{agent}", viewer, s.describeAgent)
 	s.handle("GET /v1/nodes", viewer, s.listNodes)
@@ -273,11 +274,14 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (pki.Princ
 
 // httpError is an error with the status it answers.
 type httpError struct {
-	status int
-	msg    string
+	status  int
+	msg     string
+	wrapped error // a sentinel the message wraps (optional)
 }
 
 func (e *httpError) Error() string { return e.msg }
+
+func (e *httpError) Unwrap() error { return e.wrapped }
 
 func errorf(status int, format string, args ...any) error {
 	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
