@@ -150,6 +150,28 @@ type Instance struct {
 	// Role is Started, Promoted, Unpromoted or Failed (active, but its
 	// last operation failed: it must be recovered).
 	Role string `json:"role"`
+	// Replication is a replicated database's health on this node, as its
+	// agent last published it (builtin:postgresql's monitors); absent for
+	// other agents.
+	Replication *Replication `json:"replication,omitempty"`
+}
+
+// Replication is one database instance's replication health, as
+// patronictl list shows it.
+type Replication struct {
+	// Role is the database's own view: primary, standby, demoting,
+	// starting, empty (no data yet) or stopped.
+	Role string `json:"role"`
+	// Timeline is the WAL timeline (0: unknown).
+	Timeline int `json:"timeline,omitempty"`
+	// LSN is the WAL position written (primary) or received (standby).
+	LSN string `json:"lsn,omitempty"`
+	// LagBytes is how far a standby's received WAL is behind the
+	// primary's last published position (0 on the primary).
+	LagBytes int64 `json:"lag_bytes"`
+	// Sync is primary, or a standby's state in the primary's view: sync
+	// (commits wait for it), potential or async.
+	Sync string `json:"sync,omitempty"`
 }
 
 // OpSpec is one operation of a ResourceRequest, pcs style:

@@ -224,6 +224,52 @@ func (v statusView) collective(b *strings.Builder, c *api.CollectiveStatus, coll
 	if !p.Managed {
 		fmt.Fprintf(b, "%s  * (unmanaged)\n", indent)
 	}
+	replication(b, p, indent+"  ")
+}
+
+// replication writes a replicated database's health per instance, as
+// patronictl list does, when its agent publishes it.
+func replication(b *strings.Builder, p *api.ResourceStatus, indent string) {
+	if !slices.ContainsFunc(p.Instances, func(in api.Instance) bool { return in.Replication != nil }) {
+		return
+	}
+	fmt.Fprintf(b, "%s* Replication (%s):\n", indent, p.ID)
+	rows := [][]string{{"NODE", "STATE", "ROLE", "TIMELINE", "LSN", "LAG", "SYNC"}}
+	for _, in := range p.Instances {
+		r := in.Replication
+		if r == nil {
+			rows = append(rows, []string{in.Node, in.Role, "-", "-", "-", "-", "-"})
+			continue
+		}
+		tl, lag := "-", "-"
+		if r.Timeline > 0 {
+			tl = fmt.Sprint(r.Timeline)
+		}
+		if r.Role == "primary" || r.Role == "standby" {
+			lag = fmt.Sprintf("%d B", r.LagBytes)
+		}
+		rows = append(rows, []string{in.Node, in.Role, r.Role, tl, orDash(r.LSN), lag, orDash(r.Sync)})
+	}
+	width := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for _, row := range rows {
+		line := indent + "  "
+		for i, c := range row {
+			line += fmt.Sprintf("%-*s  ", width[i], c)
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func (v statusView) role(role string) string {

@@ -63,8 +63,10 @@ func BuildStatus(cfg *model.Config, members []store.Member, leader string, quoru
 		Nodes: []api.NodeStatus{}, Resources: []api.ResourceStatus{},
 		Collectives: collectives(cfg.Resources, ""), FailedActions: []api.FailedAction{}}
 	ms := &model.Status{HaveQuorum: quorum, DC: leader}
+	attrs := map[string]map[string]string{} // node -> its attributes
 	for i := range members {
 		m := &members[i]
+		attrs[m.Name] = m.Attributes
 		st.Nodes = append(st.Nodes, api.NodeStatus{Name: m.Name, State: string(m.Display()), Role: string(m.Role),
 			Attributes: m.Attributes})
 		ms.Nodes = append(ms.Nodes, m.NodeStatus())
@@ -86,7 +88,7 @@ func BuildStatus(cfg *model.Config, members []store.Member, leader string, quoru
 				if lv.Failed {
 					role = api.RoleFailed
 				}
-				rs.Instances = append(rs.Instances, api.Instance{Node: n, Role: role})
+				rs.Instances = append(rs.Instances, api.Instance{Node: n, Role: role, Replication: replicationOf(attrs[n], p.res.ID)})
 				if !slices.Contains(rs.Nodes, n) {
 					rs.Nodes = append(rs.Nodes, n)
 				}
