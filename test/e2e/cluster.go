@@ -58,7 +58,14 @@ type Status struct {
 	Resources []struct {
 		ID, Agent, Role, Parent string
 		Nodes                   []string
-		Instances               []struct{ Node, Role string }
+		Instances               []struct {
+			Node, Role string
+			// Replication is a database instance's health (issue 12).
+			Replication *struct {
+				Role, LSN, Sync string
+				Timeline        int
+			}
+		}
 	}
 }
 
