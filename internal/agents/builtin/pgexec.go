@@ -240,22 +240,35 @@ func (h *pgHost) stopServer(ctx context.Context, grace time.Duration) error {
 	return err
 }
 
-// controlData reads one field of pgdata's control file (pg_controldata),
-// e.g. "Database system identifier".
-func (h *pgHost) controlData(ctx context.Context, field string) (string, error) {
+// controlData reads fields of pgdata's control file with one
+// pg_controldata run (e.g. "Database system identifier"), in order.
+func (h *pgHost) controlData(ctx context.Context, fields ...string) ([]string, error) {
 	out, err := h.run(ctx, "", "pg_controldata", "-D", h.p.PGData)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	have := map[string]string{}
 	for _, l := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == field {
-			return strings.TrimSpace(v), nil
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			have[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
 	}
-	return "", fmt.Errorf("%w: pg_controldata shows no %q", ErrPGRun, field)
+	vals := make([]string, len(fields))
+	for i, f := range fields {
+		v, ok := have[f]
+		if !ok {
+			return nil, fmt.Errorf("%w: pg_controldata shows no %q", ErrPGRun, f)
+		}
+		vals[i] = v
+	}
+	return vals, nil
 }
 
 // systemID reads the database system identifier from pgdata.
 func (h *pgHost) systemID(ctx context.Context) (string, error) {
-	return h.controlData(ctx, "Database system identifier")
+	v, err := h.controlData(ctx, "Database system identifier")
+	if err != nil {
+		return "", err
+	}
+	return v[0], nil
 }

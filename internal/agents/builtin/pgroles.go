@@ -67,20 +67,26 @@ func (in *pgInstance) monitor(ctx context.Context) agents.Result {
 // timeline before its promotion is checkpointed.
 func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error {
 	peers := in.peers()
-	if err := in.ensureSlots(ctx, peers); err != nil {
-		return err
-	}
-	rows, err := in.h.query(ctx, "SELECT application_name, state, sync_state FROM pg_stat_replication")
+	// One psql for the slots, the standbys' states and the primary's own
+	// position (every program started costs more than the queries).
+	row, err := in.h.query(ctx, "SELECT "+slotsSQL(peers)+", "+
+		"(SELECT coalesce(string_agg(application_name || ' ' || state || ' ' || sync_state, ','), '') FROM pg_stat_replication), "+
+		"pg_current_wal_lsn(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, "+
+		"(SELECT timeline_id FROM pg_control_checkpoint()), (SELECT system_identifier FROM pg_control_system())")
 	if err != nil {
 		return err
 	}
+	if len(row) != 1 || len(row[0]) != 6 {
+		return fmt.Errorf("%w: primary state: %d rows", ErrPGRun, len(row))
+	}
+	lsn, timeline, ckptTimeline, sysid := row[0][2], row[0][3], row[0][4], row[0][5]
 	states := map[string]string{}
 	var streaming []string
-	for _, r := range rows {
-		if len(r) == 3 {
-			states[r[0]] = r[2]
-			if r[1] == "streaming" {
-				streaming = append(streaming, r[0])
+	for _, r := range strings.Split(row[0][1], ",") {
+		if f := strings.Fields(r); len(f) == 3 {
+			states[f[0]] = f[2]
+			if f[1] == "streaming" {
+				streaming = append(streaming, f[0])
 			}
 		}
 	}
@@ -118,11 +124,7 @@ func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error 
 	} else {
 		in.publish(ctx, map[string]string{in.attr("standbys"): standbyStates(states)})
 	}
-	row, err := in.h.query(ctx, "SELECT pg_current_wal_lsn(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, (SELECT timeline_id FROM pg_control_checkpoint()), (SELECT system_identifier FROM pg_control_system())")
-	if err != nil || len(row) != 1 || len(row[0]) != 4 {
-		return err
-	}
-	if checkpoint && row[0][1] != row[0][2] {
+	if checkpoint && timeline != ckptTimeline {
 		// Promoted, but the control file still names the old timeline
 		// until a checkpoint: pg_rewind of an old primary would read it and
 		// find "no rewind required". Checkpoint now (after the promotion,
@@ -132,27 +134,26 @@ func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error 
 		}
 	}
 	kv := in.scoreAttr(RolePrimary, "", 0, 0)
-	maps.Copy(kv, map[string]string{in.attr("role"): "primary", in.attr("data"): "1", in.attr("lsn"): row[0][0],
-		in.attr("timeline"): row[0][1], in.attr("lag"): "0", in.attr("sync"): "primary",
-		in.attr("port"): strconv.Itoa(in.p.Port), in.attr("sysid"): row[0][3], in.attr("final"): ""})
+	maps.Copy(kv, map[string]string{in.attr("role"): "primary", in.attr("data"): "1", in.attr("lsn"): lsn,
+		in.attr("timeline"): timeline, in.attr("lag"): "0", in.attr("sync"): "primary",
+		in.attr("port"): strconv.Itoa(in.p.Port), in.attr("sysid"): sysid, in.attr("final"): ""})
 	in.publish(ctx, kv)
 	return nil
 }
 
-// ensureSlots creates a physical slot (reserving WAL at once) for every
-// other member, so a standby seeded or restarted never finds its WAL gone.
-func (in *pgInstance) ensureSlots(ctx context.Context, peers []peerView) error {
+// slotsSQL is an expression that creates a physical slot (reserving WAL
+// at once) for every other member that has none, so a standby seeded or
+// restarted never finds its WAL gone; its value is how many it created.
+func slotsSQL(peers []peerView) string {
 	if len(peers) == 0 {
-		return nil
+		return "0"
 	}
 	names := make([]string, len(peers))
 	for i, p := range peers {
 		names[i] = confValue(slotName(p.Name))
 	}
-	// One statement (one psql): create those that do not exist.
-	_, err := in.h.query(ctx, "SELECT count(pg_create_physical_replication_slot(s, true)) FROM unnest(ARRAY["+
-		strings.Join(names, ", ")+"]::text[]) AS s WHERE s NOT IN (SELECT slot_name FROM pg_replication_slots)")
-	return err
+	return "(SELECT count(pg_create_physical_replication_slot(s, true)) FROM unnest(ARRAY[" +
+		strings.Join(names, ", ") + "]::text[]) AS s WHERE s NOT IN (SELECT slot_name FROM pg_replication_slots))"
 }
 
 // standbyUpkeep points the standby at the current primary (preferring
@@ -214,10 +215,12 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 		}
 		os.Remove(in.emptyFile())
 	} else {
-		if !in.h.running(ctx) {
+		// (The query fails when the server is not running: only then is
+		// pg_ctl asked, for the message.)
+		row, err := in.h.query(ctx, "SELECT pg_is_in_recovery(), coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
+		if err != nil && !in.h.running(ctx) {
 			return fail("cannot promote: the server is not running")
 		}
-		row, err := in.h.query(ctx, "SELECT pg_is_in_recovery(), coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
 		if err != nil || len(row) != 1 || len(row[0]) != 2 {
 			return fail("query: %v", err)
 		}

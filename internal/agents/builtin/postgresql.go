@@ -416,18 +416,15 @@ func (in *pgInstance) selfFinal() peerView {
 // has just shut down cleanly (pg_controldata), or nothing when the
 // shutdown was not clean.
 func (in *pgInstance) publishFinal(ctx context.Context) error {
-	state, err := in.h.controlData(ctx, "Database cluster state")
+	// One pg_controldata for the three fields.
+	v, err := in.h.controlData(ctx, "Database cluster state", "Latest checkpoint location", "Latest checkpoint's TimeLineID")
 	if err != nil {
-		return err
-	}
-	if state != "shut down" {
-		return nil
-	}
-	loc, err1 := in.h.controlData(ctx, "Latest checkpoint location")
-	tl, err2 := in.h.controlData(ctx, "Latest checkpoint's TimeLineID")
-	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("read the shutdown checkpoint: %w", err)
 	}
+	if v[0] != "shut down" {
+		return nil
+	}
+	loc, tl := v[1], v[2]
 	in.publish(ctx, map[string]string{in.attr("final"): loc + "@" + tl})
 	return nil
 }
