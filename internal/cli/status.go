@@ -23,7 +23,10 @@ token, what); every node with its state and role; the resources as a
 tree: groups with their members, "Clone Set: api-clone [api]" with the
 nodes of its instances by role ("Promoted: [ n1 ]", "Unpromoted: [ n2 n3 ]",
 "Started: [ n1 n2 ]", "Stopped: [ n3 ]"), virtual IPs with their address;
-then "Failed Resource Actions": each resource's last failed operation per
+for a replicated database (builtin:postgresql) a "Replication" table as
+patronictl list shows it: per instance the node, state, database role,
+timeline, WAL position, lag and sync state (primary, sync, potential,
+async); then "Failed Resource Actions": each resource's last failed operation per
 node with its exit code and reason, kept until "paceline resource cleanup".
 --attributes adds the nodes' attributes, --failcounts the fail counts per
 node and resource ("Migration Summary"). Colours only on a terminal (and
@@ -32,7 +35,8 @@ not with NO_COLOR set).
 --json prints one JSON object (the API's Status): {"leader", "quorum",
 "epoch", "last_change": {"at", "by", "role", "action"}, "nodes": [{"name",
 "state", "role", "attributes"}], "resources": [{"id", "agent", "role",
-"nodes", "parent", "instances": [{"node", "role"}], "address",
+"nodes", "parent", "instances": [{"node", "role", "replication": {"role",
+"timeline", "lsn", "lag_bytes", "sync"}}], "address",
 "managed"}], "collectives": [{"id", "kind", "parent", "promotable",
 "children"}], "failed_actions": [{"resource", "operation", "interval_ms",
 "node", "exit_code", "exit_reason", "status", "call_id", "at"}]}. A
