@@ -11,7 +11,7 @@ import (
 func newResourceClearCmd(s streams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "clear ID",
-		Short: `Remove the constraints "resource move" and "resource ban" added for a resource`,
+		Short: `Remove the constraints "resource move" and "resource ban" (and a switchover's left over) added for a resource`,
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
@@ -29,7 +29,7 @@ func newResourceClearCmd(s streams) *cobra.Command {
 			}
 			var ids []string
 			for _, l := range cfg.Locations {
-				if l.Resource == id && (l.ID == preferID(id) || strings.HasPrefix(l.ID, "cli-ban-"+id+"-on-")) {
+				if l.Resource == id && (l.ID == preferID(id) || strings.HasPrefix(l.ID, "cli-ban-"+id+"-on-") || l.ID == "cli-switchover-"+id) {
 					ids = append(ids, l.ID)
 				}
 			}

@@ -31,6 +31,7 @@ func dbCluster(t *testing.T) *testCluster {
 			t.Fatal(res.Err)
 		}
 	}
+	ok(t, "property", "set", "stonith-enabled=false")
 	ok(t, "resource", "create", "db", "builtin:dummy", "--promotable")
 	recordOp(t, c, "n1", "db", "start", 1, 0, 0, 0)
 	recordOp(t, c, "n1", "db", "promote", 2, 0, 0, 0)
@@ -83,5 +84,19 @@ func TestSwitchoverRefusalsOneLine(t *testing.T) {
 	fails(t, 2, "--wait 0s: want a positive duration", "resource", "switchover", "db", "n2", "--wait", "0s")
 	if after := c.backend.Config().Epoch; after != before {
 		t.Errorf("epoch %d -> %d after refused switchovers", before, after)
+	}
+}
+
+// A switchover's constraint left behind (its node died during it) makes
+// the next one refuse, saying how to remove it; resource clear does.
+func TestSwitchoverLeftOverConstraint(t *testing.T) {
+	c := dbCluster(t)
+	t.Setenv(api.EnvToken, c.operator)
+	ok(t, "constraint", "add", "location", "cli-switchover-db-clone", "db-clone", "n2", "INFINITY", "--role", "Promoted")
+	fails(t, 1, "a switchover of db-clone is in progress (constraint cli-switchover-db-clone exists; 'paceline resource clear db-clone' removes one left over)",
+		"resource", "switchover", "db-clone", "n2")
+	ok(t, "resource", "clear", "db-clone")
+	if cfg := c.backend.Config(); len(cfg.Locations) != 0 {
+		t.Errorf("locations after clear: %+v", cfg.Locations)
 	}
 }

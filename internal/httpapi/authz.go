@@ -31,7 +31,7 @@ import (
 var operationalMeta = []string{"target-role", "is-managed"}
 
 func operationalConstraintID(id string) bool {
-	return strings.HasPrefix(id, "cli-prefer-") || strings.HasPrefix(id, "cli-ban-")
+	return strings.HasPrefix(id, "cli-prefer-") || strings.HasPrefix(id, "cli-ban-") || strings.HasPrefix(id, switchoverPrefix)
 }
 
 // needAdmin answers 403 unless p is an admin; what says which change

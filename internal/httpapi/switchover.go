@@ -164,7 +164,8 @@ func planSwitchover(cfg *model.Config, members []store.Member, st api.Status, id
 	// constraints (a move's cli-prefer, a ban) may keep it from doing so.
 	cand := *cfg
 	cand.Locations = append(slices.Clone(cfg.Locations), pl.Constraint)
-	res, err := sched.Schedule(sched.Input{Config: &cand, Status: modelStatus(members, st.Quorum, st.Leader), Now: now})
+	res, err := sched.Schedule(sched.Input{Config: &cand, Status: modelStatus(members, st.Quorum, st.Leader), Now: now,
+		Explain: []string{clone.ID}})
 	if err != nil {
 		return pl, fmt.Errorf("schedule: %w", err)
 	}
@@ -181,6 +182,18 @@ func planSwitchover(cfg *model.Config, members []store.Member, st api.Status, id
 		hint := ""
 		if len(keep) > 0 {
 			hint = " (location constraints " + strings.Join(keep, ", ") + " hold it; 'paceline resource clear " + clone.ID + "' removes a move or ban)"
+		} else if e := res.Explain[clone.ID]; e != nil {
+			var notes []string
+			for _, x := range append([]*sched.Explanation{e}, e.Children...) {
+				for _, n := range x.Notes {
+					if !slices.Contains(notes, n) {
+						notes = append(notes, n)
+					}
+				}
+			}
+			if len(notes) > 0 {
+				hint = " (" + strings.Join(notes, "; ") + ")"
+			}
 		}
 		return pl, refuse(http.StatusConflict, "the scheduler would not promote %s on %s%s", clone.ID, pl.To, hint)
 	}
@@ -332,8 +345,8 @@ func (s *Server) Switchover(ctx context.Context, p pki.Principal, id string, req
 	defer cancel()
 	if _, err := s.update(ctx, p, "switchover "+pl.Clone+" to "+pl.To, func(cfg *model.Config) error {
 		if constraintExists(cfg, pl.Constraint.ID) {
-			return refuse(http.StatusConflict, "a switchover of %s is in progress (constraint %s exists; 'paceline constraint remove %s' if it is left over)",
-				pl.Clone, pl.Constraint.ID, pl.Constraint.ID)
+			return refuse(http.StatusConflict, "a switchover of %s is in progress (constraint %s exists; 'paceline resource clear %s' removes one left over)",
+				pl.Clone, pl.Constraint.ID, pl.Clone)
 		}
 		cfg.Locations = append(cfg.Locations, pl.Constraint)
 		return nil
