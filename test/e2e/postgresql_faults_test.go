@@ -226,7 +226,7 @@ func TestPostgreSQLFailoverKill(t *testing.T) { pgFailover(t, "kill") }
 func pgFailover(t *testing.T, fault string) {
 	pc := startPG(t, fault == "kill")
 	c, n := pc.c, pc.n
-	var unavail, firstAck, rejoin []time.Duration
+	var unavail, firstAck, rejoin, detect, dispatch, promote, vip []time.Duration
 	for run := range pgRuns(t) {
 		time.Sleep(3 * time.Second)
 		primary := pc.primary
@@ -276,6 +276,11 @@ func pgFailover(t *testing.T, fault string) {
 		rows := pc.checkRows(newPrimary)
 		t.Logf("run %d: %d rows on the new primary %s, primaries sampled %d times, never more than %d", run+1, rows, newPrimary, ps.rounds, ps.most)
 		t.Logf("run %d: what the cluster did:%s", run+1, pc.roleChanges(at))
+		if ph, ok := pc.phasesSince(at); ok {
+			detect, dispatch, promote, vip = append(detect, ph.detect), append(dispatch, ph.dispatch), append(promote, ph.promote), append(vip, ph.vip)
+			t.Logf("run %d: node declared offline %v after the fault, promote dispatched %v later, ran %v, VIP started %v after it",
+				run+1, ph.detect.Round(time.Millisecond), ph.dispatch.Round(time.Millisecond), ph.promote.Round(time.Millisecond), ph.vip.Round(time.Millisecond))
+		}
 		pc.primary = newPrimary
 
 		// The old primary's host comes back; its agent is started again
@@ -320,6 +325,8 @@ func pgFailover(t *testing.T, fault string) {
 	t.Logf("SUMMARY fault=%s profile=%s write unavailability: %s", fault, pgProfile(t), stats(unavail))
 	t.Logf("SUMMARY fault=%s profile=%s first acknowledged write after the fault: %s", fault, pgProfile(t), stats(firstAck))
 	t.Logf("SUMMARY fault=%s profile=%s old primary streaming again after its return: %s", fault, pgProfile(t), stats(rejoin))
+	t.Logf("SUMMARY fault=%s profile=%s phases: detection %s; promote dispatched after %s; promote ran %s; VIP started after %s",
+		fault, pgProfile(t), stats(detect), stats(dispatch), stats(promote), stats(vip))
 }
 
 // Issue 12 part 2 and 3: `paceline resource switchover db-clone NODE`
@@ -440,6 +447,36 @@ func (pc *pgCluster) roleChanges(since time.Time) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// phases is where a failover's time went, read from the agents' logs:
+// detection (the fault to the node declared offline), the promote's
+// dispatch and run, and the VIP's start after it.
+type phases struct{ detect, dispatch, promote, vip time.Duration }
+
+func (pc *pgCluster) phasesSince(at time.Time) (phases, bool) {
+	var offline, dispatched, promoted, vipUp time.Time
+	for _, a := range pc.c.allAgents() {
+		log := a.ReadLog()
+		if t, ok := LogTime(log, "-> offline", at); ok && (offline.IsZero() || t.Before(offline)) {
+			offline = t
+		}
+		// "controller: dispatch n2/db_promote_0" (the result's line goes on
+		// with " rc=").
+		if t, ok := LogTime(log, "_promote_0\"", at); ok && (dispatched.IsZero() || t.Before(dispatched)) {
+			dispatched = t
+		}
+		if t, ok := LogTime(log, "_promote_0 rc=0", at); ok && (promoted.IsZero() || t.Before(promoted)) {
+			promoted = t
+		}
+		if t, ok := LogTime(log, "db-vip_start_0 rc=0", at); ok && (vipUp.IsZero() || t.Before(vipUp)) {
+			vipUp = t
+		}
+	}
+	if offline.IsZero() || dispatched.IsZero() || promoted.IsZero() || vipUp.IsZero() {
+		return phases{}, false
+	}
+	return phases{offline.Sub(at), dispatched.Sub(offline), promoted.Sub(dispatched), vipUp.Sub(promoted)}, true
 }
 
 func lastLine(s string) string {
