@@ -66,23 +66,50 @@ func (in *pgInstance) monitor(ctx context.Context) agents.Result {
 // after the promotion), a primary whose control file still names the
 // timeline before its promotion is checkpointed.
 func (in *pgInstance) primaryUpkeep(ctx context.Context, checkpoint bool) error {
+	_, err := in.primaryUpkeepAfter(ctx, checkpoint, "")
+	return err
+}
+
+// primaryUpkeepAfter is primaryUpkeep run in the same psql as first, a
+// statement of one value (promote's pg_promote), whose value it returns.
+func (in *pgInstance) primaryUpkeepAfter(ctx context.Context, checkpoint bool, first string) (string, error) {
 	peers := in.peers()
 	// One psql for the slots, the standbys' states and the primary's own
 	// position (every program started costs more than the queries).
-	row, err := in.h.query(ctx, "SELECT "+slotsSQL(peers)+", "+
-		"(SELECT coalesce(string_agg(application_name || ' ' || state || ' ' || sync_state, ','), '') FROM pg_stat_replication), "+
-		"pg_current_wal_lsn(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, "+
-		"(SELECT timeline_id FROM pg_control_checkpoint()), (SELECT system_identifier FROM pg_control_system())")
+	sql := "SELECT " + slotsSQL(peers) + ", " +
+		"(SELECT coalesce(string_agg(application_name || ' ' || state || ' ' || sync_state, ','), '') FROM pg_stat_replication), " +
+		"pg_current_wal_lsn(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, " +
+		"(SELECT timeline_id FROM pg_control_checkpoint()), (SELECT system_identifier FROM pg_control_system())"
+	want := 1
+	if first != "" {
+		sql, want = first+";\n"+sql, 2
+	}
+	row, err := in.h.query(ctx, sql)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if len(row) != 1 || len(row[0]) != 6 {
-		return fmt.Errorf("%w: primary state: %d rows", ErrPGRun, len(row))
+	if len(row) != want || len(row[want-1]) != 6 {
+		return "", fmt.Errorf("%w: primary state: %d rows", ErrPGRun, len(row))
 	}
-	lsn, timeline, ckptTimeline, sysid := row[0][2], row[0][3], row[0][4], row[0][5]
+	firstValue := ""
+	if first != "" {
+		firstValue, row = row[0][0], row[1:]
+	}
+	if err := in.publishPrimary(ctx, checkpoint, peers, row[0]); err != nil {
+		return firstValue, err
+	}
+	return firstValue, nil
+}
+
+// publishPrimary sets synchronous_standby_names from the standbys' states
+// and publishes the primary's state, from row: slots created, standbys
+// ("NAME STATE SYNC_STATE,..."), position, timeline, checkpoint timeline,
+// system identifier.
+func (in *pgInstance) publishPrimary(ctx context.Context, checkpoint bool, peers []peerView, row []string) error {
+	lsn, timeline, ckptTimeline, sysid := row[2], row[3], row[4], row[5]
 	states := map[string]string{}
 	var streaming []string
-	for _, r := range strings.Split(row[0][1], ",") {
+	for _, r := range strings.Split(row[1], ",") {
 		if f := strings.Fields(r); len(f) == 3 {
 			states[f[0]] = f[2]
 			if f[1] == "streaming" {
@@ -262,18 +289,26 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 			}
 		}
 		checked = time.Now()
-		if v, err := in.h.value(ctx, "SELECT pg_promote(true, 60)"); err != nil || v != "t" {
+		// pg_promote and the new primary's upkeep (slots, settings, its
+		// state published) in one psql.
+		v, err := in.primaryUpkeepAfter(ctx, false, "SELECT pg_promote(true, 60)")
+		if v != "t" {
 			return fail("pg_promote: %v %s", err, v)
+		}
+		if err != nil {
+			return fail("after promote: %v", err)
 		}
 		promoted = time.Now()
 	}
-	if err := in.primaryUpkeep(ctx, false); err != nil {
-		return fail("after promote: %v", err)
+	if promoted.IsZero() { // bootstrapped: the new primary's upkeep
+		if err := in.primaryUpkeep(ctx, false); err != nil {
+			return fail("after promote: %v", err)
+		}
 	}
 	res := ok()
 	if !promoted.IsZero() {
-		res.Output = fmt.Sprintf("promoted: checks %v, pg_promote %v, slots and settings %v\n", checked.Sub(began).Round(time.Millisecond),
-			promoted.Sub(checked).Round(time.Millisecond), time.Since(promoted).Round(time.Millisecond))
+		res.Output = fmt.Sprintf("promoted: checks %v, pg_promote with slots and settings %v\n", checked.Sub(began).Round(time.Millisecond),
+			promoted.Sub(checked).Round(time.Millisecond))
 	}
 	return res
 }
