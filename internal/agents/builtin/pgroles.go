@@ -263,9 +263,13 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 		for wait := time.Now().Add(10 * time.Second); (errors.Is(err, ErrOtherPrimary) || errors.Is(err, ErrBehind)) &&
 			time.Now().Before(wait) && ctx.Err() == nil; {
 			sleep(ctx, 50*time.Millisecond)
+			if errors.Is(err, ErrBehind) {
+				// Still receiving: ask the server (a psql costs more than
+				// the store's copy, which is all ErrOtherPrimary waits for).
+				lsn, _ := in.h.value(ctx, "SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
+				received, _ = ParseLSN(lsn)
+			}
 			peers = in.peers()
-			lsn, _ := in.h.value(ctx, "SELECT coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())")
-			received, _ = ParseLSN(lsn)
 			err = checkPromote(in.self, RoleStandby, in.p.Sync, in.p.MaxLag, received, append(peers, in.selfFinal()))
 		}
 		if err != nil {
