@@ -203,7 +203,6 @@ func (w *writer) lastBefore(at time.Time) time.Time {
 	return last
 }
 
-
 // maxGap is the longest time in [from, to] without an acknowledged write
 // (from the window's start to the first acknowledgement, between two, and
 // from the last to its end).
