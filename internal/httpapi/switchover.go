@@ -382,7 +382,8 @@ func (s *Server) Switchover(ctx context.Context, p pki.Principal, id string, req
 		// Wake on every change, and at least every half second (time
 		// passes for the scheduler too).
 		wctx, wcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		idx, err = s.cfg.Backend.Wait(wctx, idx)
+		// (A timeout of the half second is no error: look again.)
+		idx, _ = s.cfg.Backend.Wait(wctx, idx)
 		wcancel()
 		if ctx.Err() != nil {
 			return api.SwitchoverResult{}, errorf(http.StatusGatewayTimeout, "switchover of %s to %s not done within %v (constraint %s removed; see 'paceline status')",
