@@ -343,14 +343,15 @@ func (s *Server) Switchover(ctx context.Context, p pki.Principal, id string, req
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	if _, err := s.update(ctx, p, "switchover "+pl.Clone+" to "+pl.To, func(cfg *model.Config) error {
+	added, err := s.update(ctx, p, "switchover "+pl.Clone+" to "+pl.To, func(cfg *model.Config) error {
 		if constraintExists(cfg, pl.Constraint.ID) {
 			return refuse(http.StatusConflict, "a switchover of %s is in progress (constraint %s exists; 'paceline resource clear %s' removes one left over)",
 				pl.Clone, pl.Constraint.ID, pl.Clone)
 		}
 		cfg.Locations = append(cfg.Locations, pl.Constraint)
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return api.SwitchoverResult{}, err
 	}
 	// Whatever happens next, the temporary constraint goes.
@@ -365,12 +366,18 @@ func (s *Server) Switchover(ctx context.Context, p pki.Principal, id string, req
 	var idx uint64
 	for {
 		cfg, members := s.cfg.Backend.Config(), s.cfg.Backend.Members()
-		if !constraintExists(cfg, pl.Constraint.ID) {
+		// This node's copy may not have the constraint yet (a follower
+		// applies the leader's commit a little later): judge from the
+		// epoch that added it on.
+		if cfg.Epoch >= added.Epoch && !constraintExists(cfg, pl.Constraint.ID) {
 			return api.SwitchoverResult{}, refuse(http.StatusConflict, "constraint %s was removed while %s was switching over to %s", pl.Constraint.ID, pl.Clone, pl.To)
 		}
 		leader, quorum := s.cfg.Backend.Leader()
 		now := s.cfg.Now()
-		done, failed := switchoverDone(pl, cfg, members, BuildStatus(cfg, members, leader, quorum, now), now)
+		done, failed := false, ""
+		if cfg.Epoch >= added.Epoch {
+			done, failed = switchoverDone(pl, cfg, members, BuildStatus(cfg, members, leader, quorum, now), now)
+		}
 		if failed != "" {
 			return api.SwitchoverResult{}, refuse(http.StatusConflict, "switchover of %s to %s failed: %s (constraint %s removed; see 'paceline status')",
 				pl.Clone, pl.To, failed, pl.Constraint.ID)
