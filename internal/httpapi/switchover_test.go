@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,5 +276,55 @@ func TestSwitchoverTimesOutAndCleansUp(t *testing.T) {
 	_, err = srv.Switchover(context.Background(), LocalPrincipal("test", pki.RoleOperator), "web", api.SwitchoverRequest{})
 	if !errors.Is(err, ErrSwitchover) {
 		t.Errorf("refusal %v does not wrap ErrSwitchover", err)
+	}
+}
+
+// laggingBackend is a follower's copy: after each configuration change,
+// the next reads still return the configuration from before it, as a
+// follower that has not applied the leader's commit yet.
+type laggingBackend struct {
+	*MemBackend
+	mu    sync.Mutex
+	old   *model.Config
+	stale int // reads left that return old
+}
+
+func (l *laggingBackend) Propose(ctx context.Context, cmd store.Command) (store.Result, error) {
+	before := l.MemBackend.Config()
+	res, err := l.MemBackend.Propose(ctx, cmd)
+	if err == nil && res.Err == nil && res.Epoch != before.Epoch {
+		l.mu.Lock()
+		l.old, l.stale = before, 3
+		l.mu.Unlock()
+	}
+	return res, err
+}
+
+func (l *laggingBackend) Config() *model.Config {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stale > 0 {
+		l.stale--
+		return l.old
+	}
+	return l.MemBackend.Config()
+}
+
+// A switchover served by a follower whose copy does not hold the
+// constraint it has just added yet waits for it (rather than take it for
+// removed by someone else).
+func TestSwitchoverOnALaggingFollower(t *testing.T) {
+	b := &laggingBackend{MemBackend: NewMemBackend(switchoverStore(t), "n1")}
+	tok, rec, _ := pki.NewToken(pki.RoleOperator, time.Now(), 0)
+	srv := New(Config{Backend: b, Tokens: pki.NewTokenSet(rec)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go runPlans(ctx, t, b.MemBackend)
+	code, body := postSwitchover(srv, tok, "db-clone", `{"node": "n2", "wait": "10s"}`)
+	if code != http.StatusOK {
+		t.Fatalf("switchover: %d %s", code, body)
+	}
+	if promoted, _ := rolesNow(b.MemBackend, "db"); len(promoted) != 1 || promoted[0] != "n2" {
+		t.Errorf("promoted on %v, want [n2]", promoted)
 	}
 }
