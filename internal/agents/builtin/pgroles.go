@@ -368,26 +368,33 @@ func (in *pgInstance) bootstrap(ctx context.Context) error {
 // checkpoint is the last record the standbys receive), then a restart as
 // a standby that follows whichever primary the cluster names next.
 func (in *pgInstance) demote(ctx context.Context) agents.Result {
-	if !in.h.running(ctx) {
+	began := time.Now()
+	// (The query fails when the server is not running: only then is
+	// pg_ctl asked.)
+	v, err := in.h.value(ctx, "SELECT pg_is_in_recovery()")
+	if err != nil && !in.h.running(ctx) {
 		if in.isEmptyStarted() {
 			return ok()
 		}
 		return fail("cannot demote: the server is not running")
 	}
-	if v, err := in.h.value(ctx, "SELECT pg_is_in_recovery()"); err == nil && v == "t" {
+	if err == nil && v == "t" {
 		return ok()
 	}
-	in.publish(ctx, map[string]string{in.attr("role"): "demoting"})
-	in.publishScore(ctx, RoleStopped, "", 0, 0)
+	kv := in.scoreAttr(RoleStopped, "", 0, 0)
+	kv[in.attr("role")] = "demoting"
+	in.publish(ctx, kv)
 	if err := in.h.stopServer(ctx, in.grace()); err != nil {
 		return fail("stop: %v", err)
 	}
+	stopped := time.Now()
 	// The fast shutdown wrote a shutdown checkpoint and sent it to the
 	// connected standbys; a standby that has it has every commit, which is
 	// what promote checks on the switchover's target.
 	if err := in.publishFinal(ctx); err != nil {
 		return fail("%v", err)
 	}
+	published := time.Now()
 	primary, found := currentPrimary(in.peers())
 	if err := in.configureStandby(primary, found); err != nil {
 		return fail("configure standby: %v", err)
@@ -395,10 +402,15 @@ func (in *pgInstance) demote(ctx context.Context) agents.Result {
 	if err := in.h.startServer(ctx); err != nil {
 		return fail("start as standby: %v", err)
 	}
-	if err := in.standbyUpkeep(ctx, ""); err != nil {
-		return fail("%v", err)
-	}
-	return ok()
+	// A standby now (its promotion score stays -INFINITY: it is the
+	// demoted primary). Which primary to follow, its position and score
+	// are its monitors' (or a post-promote notification's) to publish: no
+	// primary is promoted before this demotion ends.
+	in.publish(ctx, map[string]string{in.attr("role"): "standby", in.attr("data"): "1"})
+	res := ok()
+	res.Output = fmt.Sprintf("demoted: fast shutdown %v, shutdown checkpoint published %v, started as a standby %v\n",
+		stopped.Sub(began).Round(time.Millisecond), published.Sub(stopped).Round(time.Millisecond), time.Since(published).Round(time.Millisecond))
+	return res
 }
 
 // notify: after a promotion, a standby follows the new primary at once

@@ -283,11 +283,15 @@ func TestPostgreSQLFailoverOneHost(t *testing.T) {
 		n2.sql(t, fmt.Sprintf("INSERT INTO t VALUES (%d)", i))
 	}
 	start = time.Now()
-	expect(t, n2.run(t, "demote", nil), agents.RCOK, "n2 demote")
+	dem := n2.run(t, "demote", nil)
+	expect(t, dem, agents.RCOK, "n2 demote")
+	t.Logf("%s", strings.TrimSpace(dem.Output))
 	if v := n2.sql(t, "SELECT pg_is_in_recovery()"); v != "t" {
 		t.Fatalf("n2 after demote: in recovery %s", v)
 	}
-	expect(t, n3.run(t, "promote", nil), agents.RCOK, "n3 promote (switchover)")
+	prom := n3.run(t, "promote", nil)
+	expect(t, prom, agents.RCOK, "n3 promote (switchover)")
+	t.Logf("%s", strings.TrimSpace(prom.Output))
 	t.Logf("switchover: demote + promote took %v", time.Since(start).Round(time.Millisecond))
 	if got := n3.sql(t, "SELECT count(*) FROM t"); got != "301" {
 		t.Fatalf("rows on n3 after the switchover: %s, want 301", got)
