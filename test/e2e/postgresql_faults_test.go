@@ -317,8 +317,20 @@ func pgFailover(t *testing.T, fault string) {
 	}
 	rows := pc.checkRows(pc.primary)
 	for node := range roles {
-		if v, _ := pgSQL(n, c.Host(node).Addr, "SELECT count(*) FROM t", 3*time.Second); v != strconv.Itoa(rows) {
-			t.Errorf("%s has %q of the %d rows", node, v, rows)
+		// A standby replays what it receives a little later (on a loaded
+		// machine, seconds later).
+		v := ""
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			if v, _ = pgSQL(n, c.Host(node).Addr, "SELECT count(*) FROM t", 3*time.Second); v == strconv.Itoa(rows) {
+				break
+			}
+		}
+		if v != strconv.Itoa(rows) {
+			t.Errorf("%s has %q of the %d rows 30 s after the last write (streaming from %s: %q)", node, v, rows, pc.primary,
+				func() string {
+					s, _ := pgSQL(n, c.Host(pc.primary).Addr, "SELECT string_agg(application_name || '=' || state, ',') FROM pg_stat_replication", 3*time.Second)
+					return s
+				}())
 		}
 	}
 	t.Logf("%d writes acknowledged in all, none missing", len(pc.w.acked))
