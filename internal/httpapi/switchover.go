@@ -248,6 +248,11 @@ func switchoverDone(pl switchoverPlan, cfg *model.Config, members []store.Member
 			switch {
 			case in.Node == pl.To && in.Role == api.RoleFailed:
 				return false, fmt.Sprintf("the instance of %s on %s failed", pl.Primitive, pl.To)
+			case in.Role == api.RolePromoted && in.Node != pl.To && in.Node != pl.From:
+				// The scheduler promoted a third node (the target could
+				// not be promoted when it chose): do not wait for another
+				// round of demotion and promotion.
+				return false, fmt.Sprintf("%s was promoted instead (%s could not be promoted when the scheduler chose)", in.Node, pl.To)
 			case in.Role == api.RolePromoted:
 				promoted = append(promoted, in.Node)
 			}

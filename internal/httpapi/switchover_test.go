@@ -328,3 +328,32 @@ func TestSwitchoverOnALaggingFollower(t *testing.T) {
 		t.Errorf("promoted on %v, want [n2]", promoted)
 	}
 }
+
+// When the scheduler promotes a third node (the target's score dropped
+// just then), the switchover fails at once saying so, and removes its
+// constraint.
+func TestSwitchoverFailsWhenAnotherNodeIsPromoted(t *testing.T) {
+	srv, b, _ := switchoverServer(t, switchoverStore(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		// n1 demoted and n3 promoted, as a scheduler that saw n2 at
+		// -INFINITY would have done.
+		for !constraintExists(b.Config(), "cli-switchover-db-clone") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		for _, c := range []store.Command{
+			store.NewOpResult(store.OpResult{Node: "n1", Resource: historyOf("db:0"), Op: model.OpRecord{Operation: "demote", CallID: 500}}),
+			store.NewOpResult(store.OpResult{Node: "n3", Resource: historyOf("db:2"), Op: model.OpRecord{Operation: "promote", CallID: 501}}),
+		} {
+			b.Propose(ctx, c)
+		}
+	}()
+	_, err := srv.Switchover(ctx, LocalPrincipal("test", pki.RoleOperator), "db-clone", api.SwitchoverRequest{Node: "n2", Wait: "10s"})
+	if !errors.Is(err, ErrSwitchover) || !strings.Contains(err.Error(), "n3 was promoted instead") {
+		t.Fatalf("err %v", err)
+	}
+	if constraintExists(b.Config(), "cli-switchover-db-clone") {
+		t.Error("the temporary constraint was left behind")
+	}
+}
