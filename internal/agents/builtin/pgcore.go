@@ -133,10 +133,11 @@ func (l LSN) String() string { return fmt.Sprintf("%X/%X", uint64(l)>>32, uint64
 
 // Promotion scores (the master-RSC node attribute).
 const (
-	scorePrimary   = 1001 // a running primary stays where it is
-	scoreBest      = 1000 // the standby with the most WAL
-	scoreBootstrap = 1    // an empty node when no node has data: one runs initdb
-	scoreNever     = "-INFINITY"
+	scorePrimary    = 1001 // a running primary stays where it is
+	scoreBest       = 1000 // the standby with the most WAL
+	scoreBootstrap  = 1    // an empty node when no node has data: one runs initdb
+	scoreCatchingUp = 2    // a standby still receiving a demoted primary's last WAL
+	scoreNever      = "-INFINITY"
 )
 
 // scoreInput is what one instance knows when it computes its promotion
@@ -158,6 +159,9 @@ type scoreInput struct {
 	// that received Final has every commit, whatever its sync state was.
 	Demoted bool
 	Final   LSN
+	// DemotedState is this standby's state in the demoted primary's last
+	// view (sync, potential, async; "" when it was not streaming from it).
+	DemotedState string
 }
 
 // Role is what a builtin:postgresql instance is on its node.
@@ -195,6 +199,15 @@ func promotionScore(in scoreInput) (string, string) {
 	}
 	if in.Demoted {
 		if in.Received <= in.Final {
+			if in.DemotedState != "" {
+				// It streamed from the demoted primary, whose fast
+				// shutdown sends the checkpoint to every connected standby:
+				// it is on its way. Promotable, below any that has it
+				// (promote waits for it, and refuses without it), so that
+				// a switchover's target is not passed over for a moment's
+				// delay.
+				return strconv.Itoa(scoreCatchingUp), fmt.Sprintf("receiving the demoted primary's shutdown checkpoint %s (at %s)", in.Final, in.Received)
+			}
 			return scoreNever, fmt.Sprintf("has not received the demoted primary's shutdown checkpoint %s (at %s)", in.Final, in.Received)
 		}
 		return strconv.Itoa(scoreBest), "has the demoted primary's shutdown checkpoint"

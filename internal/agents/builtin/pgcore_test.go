@@ -55,6 +55,7 @@ func TestPromotionScore(t *testing.T) {
 		{"sync strict: a disconnected standby never", scoreInput{Role: RoleStandby, Sync: SyncStrict}, "-INFINITY"},
 		{"after a clean shutdown: has the checkpoint", scoreInput{Role: RoleStandby, Sync: SyncOn, Demoted: true, Final: 100, Received: 140}, "1000"},
 		{"after a clean shutdown: lacks it", scoreInput{Role: RoleStandby, Sync: SyncOn, Demoted: true, Final: 100, Received: 100}, "-INFINITY"},
+		{"after a clean shutdown: streamed from it, receiving it", scoreInput{Role: RoleStandby, Sync: SyncOn, Demoted: true, Final: 100, Received: 100, DemotedState: "potential"}, "2"},
 		{"off: most WAL wins", scoreInput{Role: RoleStandby, Received: 5 << 20, Peers: []LSN{4 << 20}}, "1000"},
 		{"off: equal to the best", scoreInput{Role: RoleStandby, Received: 5 << 20, Peers: []LSN{5 << 20}}, "1000"},
 		{"off: behind a peer by 128 KiB", scoreInput{Role: RoleStandby, Received: 1 << 20, Peers: []LSN{1<<20 + 128<<10}}, "997"},

@@ -394,7 +394,8 @@ func (in *pgInstance) scoreAttr(role Role, syncState string, received, primary L
 	}
 	d, demoted := lastDemotion(append(peers, in.selfFinal()))
 	score, _ := promotionScore(scoreInput{Role: role, Sync: in.p.Sync, SyncState: syncState, Received: received,
-		Primary: primary, Peers: others, MaxLag: in.p.MaxLag, AnyData: anyData, Demoted: demoted, Final: d.Final})
+		Primary: primary, Peers: others, MaxLag: in.p.MaxLag, AnyData: anyData, Demoted: demoted, Final: d.Final,
+		DemotedState: standbyState(d.Standbys, in.self)})
 	return map[string]string{"master-" + in.base: score}
 }
 
