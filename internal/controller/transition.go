@@ -12,7 +12,8 @@ import (
 )
 
 // control is one turn of the loop: liveness, planning when due, dispatch.
-func (c *Controller) control(ctx context.Context) {
+// It returns when the next turn is due without an event (zero: none).
+func (c *Controller) control(ctx context.Context) time.Time {
 	now := c.cfg.Clock.Now()
 	lv := c.nodes(ctx, now)
 	if c.latest.Load() > c.known {
@@ -23,12 +24,16 @@ func (c *Controller) control(ctx context.Context) {
 		if c.cfg.Debug {
 			c.cfg.Logf("controller: waiting for the first renewal of %v before dispatching", lv.unheard)
 		}
-		return
+		return lv.next
 	}
 	if c.eng.wantPlan(now) {
 		c.newTransition(now, lv.quorum)
 	}
 	c.dispatch(now, lv.held)
+	if at := c.eng.due(now); !at.IsZero() && (lv.next.IsZero() || at.Before(lv.next)) {
+		return at
+	}
+	return lv.next
 }
 
 // newTransition plans from the stored state.
