@@ -501,16 +501,11 @@ const maxUndelivered = 1024
 // sent again (every quarter heartbeat, and whenever a new result comes):
 // a new leader must learn what its predecessor asked for, and until it
 // has, the op counts as busy in this node's renewals. Of a recurring
-// monitor only the newest undelivered result is kept, and a repetition
-// (same call, rc and status as the last one sent) is not sent at all, as
-// Pacemaker's executor reports a recurring op only when its result
-// changes: the leader would discard it, and 1,000 monitors would cost it
-// a hundred calls a second. One the leader rejects as malformed
-// (peer.ErrRejected) is dropped.
+// monitor only the newest undelivered result is kept; one the leader
+// rejects as malformed (peer.ErrRejected) is dropped.
 func (r *Runtime) results(ctx context.Context) {
 	defer r.wg.Done()
 	queue := executor.Backlog{Max: maxUndelivered}
-	var last repeats
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
@@ -524,9 +519,6 @@ func (r *Runtime) results(ctx context.Context) {
 				return
 			}
 			r.track(res)
-			if last.repeated(res) {
-				continue
-			}
 			if old, dropped := queue.Add(res); dropped {
 				r.cfg.Logf("node: %d results undelivered: dropping %s %s", maxUndelivered, old.Resource, old.Record.Operation)
 				r.delivered(old)
@@ -561,33 +553,6 @@ func (r *Runtime) results(ctx context.Context) {
 			retry.Reset(r.cfg.RetryEvery)
 		}
 	}
-}
-
-// repeats remembers the last result of each recurring op of a resource
-// sent to the leader.
-type repeats map[string]map[string]model.OpRecord
-
-// repeated reports whether res repeats the last result of its recurring
-// op (the same call, rc and status), and remembers it otherwise. A
-// one-shot op of a resource (a stop, a start) forgets its recurring ops.
-func (p *repeats) repeated(res executor.Result) bool {
-	rec := res.Record
-	if rec.Interval == 0 {
-		delete(*p, res.Resource)
-		return false
-	}
-	key := fmt.Sprintf("%s_%d", rec.Operation, rec.Interval)
-	if old, ok := (*p)[res.Resource][key]; ok && old.CallID == rec.CallID && old.RC == rec.RC && old.OpStatus == rec.OpStatus {
-		return true
-	}
-	if *p == nil {
-		*p = repeats{}
-	}
-	if (*p)[res.Resource] == nil {
-		(*p)[res.Resource] = map[string]model.OpRecord{}
-	}
-	(*p)[res.Resource][key] = rec
-	return false
 }
 
 // delivered ends the busy entry of a one-shot op whose result a leader

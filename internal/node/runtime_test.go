@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
-	"github.com/paceline/paceline/internal/executor"
-	"github.com/paceline/paceline/internal/model"
 )
 
 // A call to a leader that died with its host may hang until its timeout;
@@ -47,36 +45,5 @@ func TestCallToALeaderThatNoLongerLeadsIsGivenUp(t *testing.T) {
 	})
 	if !errors.Is(err, errSlow) {
 		t.Fatalf("the call to n2, which leads: %v, want its own answer", err)
-	}
-}
-
-// A recurring monitor's repetitions are not sent to the leader; its first
-// result, a change of rc or status, a new call (after a restart) and
-// every one-shot result are.
-func TestOnlyChangedMonitorResultsAreSent(t *testing.T) {
-	var p repeats
-	mon := func(call, rc int) executor.Result {
-		return executor.Result{Resource: "web", Record: model.OpRecord{Operation: "monitor", Interval: 10000, CallID: call, RC: rc}}
-	}
-	steps := []struct {
-		res  executor.Result
-		sent bool
-	}{
-		{mon(5, 0), true},
-		{mon(5, 0), false},
-		{mon(5, 0), false},
-		{mon(5, 7), true},
-		{mon(5, 7), false},
-		{mon(5, 0), true},
-		{executor.Result{Resource: "web", Record: model.OpRecord{Operation: "stop", CallID: 6}}, true},
-		{mon(5, 0), true},
-		{mon(8, 0), true},
-		{executor.Result{Resource: "db", Record: model.OpRecord{Operation: "monitor", Interval: 10000, CallID: 8}}, true},
-		{mon(8, 0), false},
-	}
-	for i, s := range steps {
-		if got := !p.repeated(s.res); got != s.sent {
-			t.Errorf("step %d (%s %s call %d rc %d): sent=%v, want %v", i, s.res.Resource, s.res.Record.Operation, s.res.Record.CallID, s.res.Record.RC, got, s.sent)
-		}
 	}
 }
