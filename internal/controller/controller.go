@@ -7,7 +7,9 @@
 // leader's lease table (package membership), the transition being carried
 // out and the operations in flight. It works as Pacemaker's DC does:
 //
-//  1. node liveness (every tick, cheap): a node whose lease expired
+//  1. node liveness (at each turn, cheap; the loop sleeps until the
+//     next lease change, result, store change or renewal that changes
+//     something, never on a fixed tick): a node whose lease expired
 //     becomes unclean; once it is recoverable (lease TTL plus the
 //     self-fence deadline, or the expiry alone with stonith-enabled=false)
 //     it becomes offline and its operation history is forgotten, since it

@@ -152,7 +152,7 @@ func (e *engine) planFailed(retry time.Time) {
 func (e *engine) ready(now time.Time, held map[string]bool) []*plan.Action {
 	if e.tr == nil || len(e.tr.sent) >= len(e.tr.p.Actions) {
 		// Nothing left to hand over (a settled cluster's transition is
-		// all sent): the idle controller's every tick stops here.
+		// all sent): the idle controller's every turn stops here.
 		return nil
 	}
 	var out []*plan.Action
