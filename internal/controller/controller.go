@@ -282,7 +282,9 @@ type Controller struct {
 
 	reports chan report
 	kick    chan struct{}
-	done    chan struct{}
+	// wake asks the loop for a turn without a new plan.
+	wake chan struct{}
+	done chan struct{}
 	// failed receives the ops the per-node queues could not hand over.
 	failed chan failedDispatch
 
@@ -313,6 +315,7 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		reports:  make(chan report, 1024),
 		failed:   make(chan failedDispatch, 1024),
 		kick:     make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		changed:  make(chan struct{}, 1),
 		reported: map[string]time.Time{},
@@ -409,6 +412,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-c.kick:
 			c.eng.changed()
 		case <-c.changed:
+		case <-c.wake:
 		case <-due:
 			dueAt = time.Time{}
 		case <-idle.C:
@@ -535,7 +539,13 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 	}
 	exp := c.leases.Renew(r.Node, now)
 	if wake {
-		c.Kick()
+		// A look, not a new plan: what the renewal changes (a node
+		// online, a resource no longer held) makes the engine plan or
+		// dispatch by itself.
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 	return exp, nil
 }
