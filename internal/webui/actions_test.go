@@ -52,7 +52,9 @@ func TestActionsGoThroughTheAPIWithTheSessionsToken(t *testing.T) {
 	if act(url.Values{"action": {"unmaintenance"}, "node": {"n3"}}); e.attr("n3", "maintenance") != "" {
 		t.Errorf("maintenance n3 not cleared")
 	}
-	meta := func(id string) string { return model.FindResource(e.backend.Config().Resources, id).Meta["target-role"] }
+	meta := func(id string) string {
+		return model.FindResource(e.backend.Config().Resources, id).Meta["target-role"]
+	}
 	if a := act(url.Values{"action": {"disable"}, "resource": {"web"}}); a.status != http.StatusSeeOther || meta("web") != api.RoleStopped {
 		t.Errorf("disable: %d %q, target-role %q", a.status, a.body, meta("web"))
 	}
