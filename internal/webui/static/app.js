@@ -51,12 +51,22 @@
       });
   }
 
-  var es = new EventSource("/ui/events");
-  es.addEventListener("status", function () {
-    setConn("live");
-    refresh();
-  });
-  es.onerror = function () {
-    setConn("reconnecting");
-  };
+  // EventSource reconnects by itself after a network error, but gives up
+  // on an answer that is not 200 (a node catching up answers 503): then
+  // open a new one a little later.
+  function connect() {
+    var es = new EventSource("/ui/events");
+    es.addEventListener("status", function () {
+      setConn("live");
+      refresh();
+    });
+    es.onerror = function () {
+      setConn("reconnecting");
+      if (es.readyState === EventSource.CLOSED) {
+        refresh(); // a session that ended goes to the login page
+        window.setTimeout(connect, 2000);
+      }
+    };
+  }
+  connect();
 })();
