@@ -5,6 +5,7 @@
 //   PL_UI_OPERATOR  an operator API token; PL_UI_VIEWER a viewer token
 //   PL_UI_VICTIM    the node running "web", which the Go test crashes
 //   PL_UI_OUT       where the screenshots go
+//   PL_UI_PROMOTABLE "true" when the promotable clone db-clone runs
 //   PL_CHROMIUM     the browser (Debian's chromium)
 //
 // Protocol with the Go test: this script prints "CRASH" when the
@@ -67,6 +68,11 @@ async function webNodes(page) {
     check(/^n[123]$/.test(leader), "leader shown as " + leader);
     check((await webNodes(page)) === victim, "web shown on " + (await webNodes(page)) + ", want " + victim);
     check((await page.locator("[data-action=standby]").count()) > 0, "an operator sees no standby button");
+    if (process.env.PL_UI_PROMOTABLE === "true") {
+      const clones = await page.textContent("#clones");
+      check(/Promoted: \[ n[123] \] Unpromoted: \[ n[123] n[123] \]/.test(clones.replace(/\s+/g, " ")),
+        "the overview does not show db-clone's promoted and unpromoted instances: " + clones);
+    }
     await page.screenshot({ path: path.join(out, "ui-overview.png"), fullPage: true });
 
     // A resource page, then back to the overview.

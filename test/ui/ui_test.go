@@ -179,9 +179,11 @@ func freePort(t *testing.T, taken map[int]bool) int {
 	return 0
 }
 
-// startCluster brings up n1, n2, n3 with the commands a user types and
-// the resource web (builtin:dummy) Started.
-func startCluster(t *testing.T) (*cluster, *status) {
+// startCluster brings up n1, n2, n3 with the commands a user types, the
+// resource web (builtin:dummy) Started and, when Stateful is installed,
+// the promotable clone db-clone promoted on one node; the bool says
+// whether it is there.
+func startCluster(t *testing.T) (*cluster, *status, bool) {
 	dir := t.TempDir()
 	c := &cluster{t: t, bin: filepath.Join(dir, "paceline"), dir: dir, nodes: map[string]*node{}}
 	if out, err := exec.Command("go", "build", "-o", c.bin, "github.com/paceline/paceline/cmd/paceline").CombinedOutput(); err != nil {
@@ -222,17 +224,33 @@ func startCluster(t *testing.T) (*cluster, *status) {
 		"PACELINE_TOKEN_FILE="+filepath.Join(dir, "n1", "admin.token"), "PACELINE_CACERT="+filepath.Join(dir, "n1", "ca.pem"))
 	c.must("property", "set", "stonith-enabled=false")
 	c.must("resource", "create", "web", "builtin:dummy", "--op", "monitor", "interval=1s")
-	st := c.wait("3 nodes online and web Started", 30*time.Second, func(st *status) bool {
+	promotable := false
+	if _, err := os.Stat(stateful); err == nil {
+		promotable = true
+		c.must("resource", "create", "db", "ocf:pacemaker:Stateful", "--promotable",
+			"--op", "monitor", "interval=5s", "role=Master", "--op", "monitor", "interval=6s", "role=Slave")
+	} else {
+		t.Logf("NOTICE: no %s (pacemaker-resource-agents): the overview shows no promotable clone", stateful)
+	}
+	st := c.wait("3 nodes online, web Started (and db promoted)", 40*time.Second, func(st *status) bool {
 		online := 0
 		for _, n := range st.Nodes {
 			if n.State == "online" {
 				online++
 			}
 		}
-		return st.Quorum && online == 3 && len(webNodes(st)) == 1
+		promoted := !promotable
+		for _, r := range st.Resources {
+			promoted = promoted || (r.ID == "db" && r.Role == "Promoted" && len(r.Nodes) == 3)
+		}
+		return st.Quorum && online == 3 && len(webNodes(st)) == 1 && promoted
 	})
-	return c, st
+	return c, st, promotable
 }
+
+// stateful is the promotable test agent of Debian's
+// pacemaker-resource-agents.
+const stateful = "/usr/lib/ocf/resource.d/pacemaker/Stateful"
 
 func webNodes(st *status) []string {
 	for _, r := range st.Resources {
@@ -266,7 +284,7 @@ func TestWebUIInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c, st := startCluster(t)
+	c, st, promotable := startCluster(t)
 	victim := webNodes(st)[0]
 	uiNode := "n1"
 	for _, n := range []string{"n1", "n2", "n3"} {
@@ -280,7 +298,8 @@ func TestWebUIInChromium(t *testing.T) {
 	script, _ := filepath.Abs("ui.test.js")
 	cmd := exec.Command(nodeBin, script)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+mods, "PL_CHROMIUM="+chromium, "PL_UI_URL=https://"+c.addr(uiNode),
-		"PL_UI_OPERATOR="+operator, "PL_UI_VIEWER="+viewer, "PL_UI_VICTIM="+victim, "PL_UI_OUT="+outDir)
+		"PL_UI_OPERATOR="+operator, "PL_UI_VIEWER="+viewer, "PL_UI_VICTIM="+victim, "PL_UI_OUT="+outDir,
+		fmt.Sprintf("PL_UI_PROMOTABLE=%v", promotable))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
