@@ -58,6 +58,9 @@ func TestActionsGoThroughTheAPIWithTheSessionsToken(t *testing.T) {
 	if a := act(url.Values{"action": {"disable"}, "resource": {"web"}}); a.status != http.StatusSeeOther || meta("web") != api.RoleStopped {
 		t.Errorf("disable: %d %q, target-role %q", a.status, a.body, meta("web"))
 	}
+	if rp := b.get("/ui/resources/web").body; !strings.Contains(rp, `data-action="enable"`) || strings.Contains(rp, `data-action="disable"`) {
+		t.Error("a disabled resource's page does not offer Enable alone")
+	}
 	if act(url.Values{"action": {"enable"}, "resource": {"web"}}); meta("web") != api.RoleStarted {
 		t.Errorf("enable: target-role %q", meta("web"))
 	}

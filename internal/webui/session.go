@@ -27,6 +27,10 @@ const maxFormBytes = 64 << 10
 type session struct {
 	id, csrf, token string
 	created         time.Time
+	// client speaks to the API as the session; it remembers the newest
+	// configuration epoch it saw, so the page after an action reads the
+	// action's result.
+	client *api.Client
 }
 
 // caller is the request's session, who holds its token now, and an API
@@ -81,11 +85,7 @@ func (u *UI) caller(r *http.Request) (*caller, error) {
 		u.endSession(s.id)
 		return nil, fmt.Errorf("%w: %v", ErrNoSession, err)
 	}
-	c, err := api.New(api.ClientConfig{Addrs: []string{inprocAddr}, Token: s.token, Transport: inproc{h: u.cfg.API}})
-	if err != nil {
-		return nil, err
-	}
-	return &caller{sess: s, p: p, client: c}, nil
+	return &caller{sess: s, p: p, client: s.client}, nil
 }
 
 func (u *UI) endSession(id string) {
@@ -169,7 +169,12 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		u.showLogin(w, r, http.StatusUnauthorized, "token refused: "+err.Error())
 		return
 	}
-	s := &session{id: randomID(), csrf: randomID(), token: tok, created: u.cfg.Now()}
+	client, err := api.New(api.ClientConfig{Addrs: []string{inprocAddr}, Token: tok, Transport: inproc{h: u.cfg.API}})
+	if err != nil {
+		u.fail(w, r, nil, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s := &session{id: randomID(), csrf: randomID(), token: tok, created: u.cfg.Now(), client: client}
 	u.mu.Lock()
 	for len(u.sessions) >= u.cfg.MaxSessions {
 		var oldest *session

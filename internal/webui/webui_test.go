@@ -277,3 +277,22 @@ func TestResourceAndNodePages(t *testing.T) {
 		t.Errorf("unknown node: %d", a.status)
 	}
 }
+
+// Guessing tokens through the login form meets the API's limit on failed
+// authentications per address.
+func TestFailedLoginsAreLimited(t *testing.T) {
+	e := newEnv(t, webui.Hooks{})
+	b := e.browser(t)
+	csrf := b.csrf("/ui/login")
+	codes := map[int]int{}
+	for range httpapi.DefaultAuthFailures + 2 {
+		a := b.post("/ui/login", url.Values{"csrf": {csrf}, "token": {"plt1.guessing.wrong"}})
+		codes[a.status]++
+		if m := csrfRE.FindStringSubmatch(a.body); m != nil {
+			csrf = m[1] // the form shown again has a new one
+		}
+	}
+	if codes[http.StatusUnauthorized] != httpapi.DefaultAuthFailures || codes[http.StatusTooManyRequests] != 2 {
+		t.Errorf("answers to %d bad logins: %v, want %d 401s then 429s", httpapi.DefaultAuthFailures+2, codes, httpapi.DefaultAuthFailures)
+	}
+}
