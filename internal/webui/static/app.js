@@ -56,10 +56,14 @@
   // open a new one a little later.
   function connect() {
     var es = new EventSource("/ui/events");
-    es.addEventListener("status", function () {
+    var onEvent = function () {
       setConn("live");
       refresh();
-    });
+    };
+    // "status": a snapshot of the cluster; "event": a cluster event
+    // (node lost, resource recovered, ...), where the stream carries them.
+    es.addEventListener("status", onEvent);
+    es.addEventListener("event", onEvent);
     es.onerror = function () {
       setConn("reconnecting");
       if (es.readyState === EventSource.CLOSED) {
