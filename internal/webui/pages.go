@@ -35,6 +35,14 @@ type page struct {
 // render writes the named page, or only its live part for ?fragment=1.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, c *caller, data any) {
 	p := page{Title: name, Data: data, Here: r.URL.Path, Switchover: u.cfg.Hooks.Switchover != nil}
+	switch d := data.(type) {
+	case overviewData:
+		p.Title = "Overview"
+	case resourceData:
+		p.Title = "Resource " + d.Res.ID
+	case nodeData:
+		p.Title = "Node " + d.Node.Name
+	}
 	if c != nil {
 		p.Who, p.Role, p.CSRF, p.CanOperate = c.p.TokenID, string(c.p.Role), c.sess.csrf, c.CanOperate()
 	}

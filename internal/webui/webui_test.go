@@ -172,6 +172,12 @@ func TestLoginSessionCookieAndLogout(t *testing.T) {
 	if !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("CSP %q", csp)
 	}
+	for file, ctype := range map[string]string{"app.js": "text/javascript", "style.css": "text/css"} {
+		if a := b.get("/ui/static/" + file); a.status != http.StatusOK || !strings.HasPrefix(a.header.Get("Content-Type"), ctype) ||
+			a.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d %s", file, a.status, a.header.Get("Content-Type"))
+		}
+	}
 	// Without its CSRF token, with no token, with a bad token.
 	if a := b.post("/ui/login", url.Values{"token": {e.tokens["operator"].Token}}); a.status != http.StatusForbidden {
 		t.Errorf("login without CSRF: %d, want 403", a.status)
