@@ -2,6 +2,7 @@
 // 3-node loopback cluster and passes it in the environment):
 //
 //   PL_UI_URL       the UI's base URL on a node that stays up (https://...)
+//   PL_UI_NODE      that node's name
 //   PL_UI_OPERATOR  an operator API token; PL_UI_VIEWER a viewer token
 //   PL_UI_VICTIM    the node running "web", which the Go test crashes
 //   PL_UI_OUT       where the screenshots go
@@ -126,6 +127,29 @@ async function webNodes(page) {
     }, now);
     check(status === 403, "a viewer's posted standby answered " + status + ", want 403");
     console.log("VIEWER no buttons; posted standby answered " + status);
+
+    // The operator puts the UI's own node in standby and back with the
+    // buttons; the audit list names the operator's token.
+    const me = process.env.PL_UI_NODE;
+    const tokenID = (await page.textContent("header .who b")).trim();
+    const row = 'tr[data-node="' + me + '"]';
+    await page.goto(base + "/ui/");
+    await Promise.all([page.waitForURL(base + "/ui/"), page.click(row + " [data-action=standby]")]);
+    await page.waitForFunction((sel) => {
+      const s = document.querySelector(sel + " .state");
+      return s && s.textContent.trim() === "standby";
+    }, row, { timeout: 30000 });
+    if ((await page.textContent("#events-title")).includes("audit log")) {
+      const audit = await page.textContent("#events");
+      check(audit.includes("PUT /v1/nodes/" + me + "/attributes by " + tokenID + " (operator): ok"),
+        "the audit list does not show the operator's standby: " + audit);
+    }
+    await Promise.all([page.waitForURL(base + "/ui/"), page.click(row + " [data-action=unstandby]")]);
+    await page.waitForFunction((sel) => {
+      const s = document.querySelector(sel + " .state");
+      return s && s.textContent.trim() === "online";
+    }, row, { timeout: 30000 });
+    console.log("OPERATOR standby and unstandby of " + me + " through the buttons, audited as " + tokenID);
   } finally {
     await browser.close();
     stdin.close();

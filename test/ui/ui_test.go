@@ -297,7 +297,7 @@ func TestWebUIInChromium(t *testing.T) {
 
 	script, _ := filepath.Abs("ui.test.js")
 	cmd := exec.Command(nodeBin, script)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+mods, "PL_CHROMIUM="+chromium, "PL_UI_URL=https://"+c.addr(uiNode),
+	cmd.Env = append(os.Environ(), "NODE_PATH="+mods, "PL_CHROMIUM="+chromium, "PL_UI_URL=https://"+c.addr(uiNode), "PL_UI_NODE="+uiNode,
 		"PL_UI_OPERATOR="+operator, "PL_UI_VIEWER="+viewer, "PL_UI_VICTIM="+victim, "PL_UI_OUT="+outDir,
 		fmt.Sprintf("PL_UI_PROMOTABLE=%v", promotable))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -341,6 +341,22 @@ func TestWebUIInChromium(t *testing.T) {
 		if fi, err := os.Stat(filepath.Join(outDir, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("screenshot %s: %v", f, err)
 		}
+	}
+	// The buttons' changes are the API's, audited under the operator's
+	// token id (plt1.ID.SECRET).
+	opID := strings.Split(operator, ".")[1]
+	var audit struct{ Entries []struct{ Token, Role, Action, Result string } }
+	if err := json.Unmarshal([]byte(c.must("audit", "--json", "--who", opID)), &audit); err != nil {
+		t.Fatalf("audit --json: %v", err)
+	}
+	standbys := 0
+	for _, e := range audit.Entries {
+		if e.Action == "PUT /v1/nodes/"+uiNode+"/attributes" && e.Token == opID && e.Role == "operator" && e.Result == "ok" {
+			standbys++
+		}
+	}
+	if standbys != 2 {
+		t.Errorf("audit entries of the operator's standby and unstandby of %s: %d, want 2; %+v", uiNode, standbys, audit)
 	}
 	// The page showed what the cluster did: web moved off the victim.
 	after := c.wait("web recovered", 10*time.Second, func(st *status) bool { n := webNodes(st); return len(n) == 1 && n[0] != victim })
