@@ -345,7 +345,9 @@ func TestWebUIInChromium(t *testing.T) {
 	// The buttons' changes are the API's, audited under the operator's
 	// token id (plt1.ID.SECRET).
 	opID := strings.Split(operator, ".")[1]
-	var audit struct{ Entries []struct{ Token, Role, Action, Result string } }
+	var audit struct {
+		Entries []struct{ Token, Role, Action, Result string }
+	}
 	if err := json.Unmarshal([]byte(c.must("audit", "--json", "--who", opID)), &audit); err != nil {
 		t.Fatalf("audit --json: %v", err)
 	}
