@@ -11,7 +11,8 @@
 //
 // Protocol with the Go test: this script prints "CRASH" when the
 // overview is loaded and waits for a line on stdin ("CRASHED") before it
-// watches the page change. Any failure exits 1 with one line saying what.
+// watches the page change; at the end it prints "REVOKE ID" and waits for
+// "REVOKED" once the operator's token is revoked. Any failure exits 1 with one line saying what.
 "use strict";
 const { chromium } = require("playwright-core");
 const readline = require("readline");
@@ -150,6 +151,19 @@ async function webNodes(page) {
       return s && s.textContent.trim() === "online";
     }, row, { timeout: 30000 });
     console.log("OPERATOR standby and unstandby of " + me + " through the buttons, audited as " + tokenID);
+
+    // The operator's token is revoked: the open page goes to the login
+    // form by itself, and the old session's cookie gets 403.
+    await page.evaluate(() => { window.__plNoReload = true; });
+    console.log("REVOKE " + tokenID);
+    const ack2 = await lines.next();
+    check(!ack2.done && ack2.value.trim() === "REVOKED", "the Go test did not revoke the token: " + JSON.stringify(ack2));
+    const t1 = Date.now();
+    await page.waitForURL(base + "/ui/login", { timeout: 15000 });
+    const gone = Date.now() - t1;
+    const replay = await page.context().request.get(base + "/ui/?fragment=1", { maxRedirects: 0 });
+    check(replay.status() === 403, "the revoked session's fragment answered " + replay.status() + ", want 403");
+    console.log("REVOKED the open page went to the login form " + gone + " ms after the revocation; the cookie now gets " + replay.status());
   } finally {
     await browser.close();
     stdin.close();

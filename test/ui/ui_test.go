@@ -328,6 +328,10 @@ func TestWebUIInChromium(t *testing.T) {
 			c.crash(victim)
 			io.WriteString(stdin, "CRASHED\n")
 		}
+		if id, ok := strings.CutPrefix(line, "REVOKE "); ok {
+			c.must("token", "revoke", id)
+			io.WriteString(stdin, "REVOKED\n")
+		}
 	}
 	err = cmd.Wait()
 	done = true

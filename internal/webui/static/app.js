@@ -66,8 +66,8 @@
     es.addEventListener("event", onEvent);
     es.onerror = function () {
       setConn("reconnecting");
+      refresh(); // a session that ended goes to the login page
       if (es.readyState === EventSource.CLOSED) {
-        refresh(); // a session that ended goes to the login page
         window.setTimeout(connect, 2000);
       }
     };
