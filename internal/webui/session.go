@@ -2,6 +2,7 @@ package webui
 
 import (
 	"crypto/rand"
+	"errors"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -83,7 +84,7 @@ func (u *UI) caller(r *http.Request) (*caller, error) {
 	p, err := u.cfg.Identify(s.token)
 	if err != nil {
 		u.endSession(s.id)
-		return nil, fmt.Errorf("%w: %v", ErrNoSession, err)
+		return nil, fmt.Errorf("%w: %v", ErrSessionEnded, err)
 	}
 	return &caller{sess: s, p: p, client: s.client}, nil
 }
@@ -101,16 +102,12 @@ func (u *UI) withSession(h func(http.ResponseWriter, *http.Request, *caller)) ht
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := u.caller(r)
 		if err != nil {
-			if err == ErrNoSession && r.Method == http.MethodGet && !partial(r) {
+			if errors.Is(err, ErrNoSession) && r.Method == http.MethodGet && !partial(r) {
 				http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 				return
 			}
 			setCookie(w, sessionCookie, "", -1)
-			msg := "not logged in"
-			if err != ErrNoSession {
-				msg = "your session has ended: " + strings.TrimPrefix(err.Error(), ErrNoSession.Error()+": ")
-			}
-			u.showLogin(w, r, http.StatusForbidden, msg)
+			u.showLogin(w, r, http.StatusForbidden, strings.TrimPrefix(err.Error(), "webui: "))
 			return
 		}
 		r = r.WithContext(withRemote(r.Context(), r.RemoteAddr))

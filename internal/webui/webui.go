@@ -16,8 +16,12 @@ import (
 
 // Sentinel errors.
 var (
-	// ErrNoSession is a request without a live session.
+	// ErrNoSession is a request without a session (no cookie, an unknown
+	// or expired session, one that ended earlier).
 	ErrNoSession = errors.New("webui: no session")
+	// ErrSessionEnded is a session whose token was refused just now
+	// (revoked, expired): it wraps the reason.
+	ErrSessionEnded = errors.New("webui: your session has ended")
 	// ErrBadCSRF is a form posted without its CSRF token.
 	ErrBadCSRF = errors.New("webui: missing or wrong CSRF token")
 )
