@@ -134,27 +134,37 @@ async function webNodes(page) {
     const me = process.env.PL_UI_NODE;
     const tokenID = (await page.textContent("header .who b")).trim();
     const row = 'tr[data-node="' + me + '"]';
+    // clickAction posts an action form and waits for the page it returns
+    // to (the form's POST answers 303 to it).
+    const clickAction = async (sel) => {
+      const nav = page.waitForEvent("framenavigated", { predicate: (f) => f === page.mainFrame() });
+      await page.click(sel);
+      await nav;
+      await page.waitForLoadState("domcontentloaded");
+    };
+    // waitState waits until the overview shows the node in state.
+    const waitState = (state) => page.waitForFunction(([sel, want]) => {
+      const s = document.querySelector(sel + " .state");
+      return s && s.textContent.trim() === want;
+    }, [row, state], { timeout: 30000 }).catch(async () => {
+      const text = (await page.textContent("#live")).replace(/\s+/g, " ").slice(0, 400);
+      fail(me + " not shown " + state + " within 30 s at " + page.url() + ": " + text);
+    });
     await page.goto(base + "/ui/");
-    await Promise.all([page.waitForURL(base + "/ui/"), page.click(row + " [data-action=standby]")]);
-    await page.waitForFunction((sel) => {
-      const s = document.querySelector(sel + " .state");
-      return s && s.textContent.trim() === "standby";
-    }, row, { timeout: 30000 });
+    await clickAction(row + " [data-action=standby]");
+    await waitState("standby");
     if ((await page.textContent("#events-title")).includes("audit log")) {
-      const audit = await page.textContent("#events");
-      check(audit.includes("PUT /v1/nodes/" + me + "/attributes by " + tokenID + " (operator): ok"),
-        "the audit list does not show the operator's standby: " + audit);
+      // The audit entry is committed just after the change it records.
+      const line = "PUT /v1/nodes/" + me + "/attributes by " + tokenID + " (operator): ok";
+      await page.waitForFunction((l) => document.querySelector("#events").textContent.includes(l), line, { timeout: 15000 })
+        .catch(async () => fail("the audit list does not show the operator's standby: " + (await page.textContent("#events"))));
     }
-    await Promise.all([page.waitForURL(base + "/ui/"), page.click(row + " [data-action=unstandby]")]);
-    await page.waitForFunction((sel) => {
-      const s = document.querySelector(sel + " .state");
-      return s && s.textContent.trim() === "online";
-    }, row, { timeout: 30000 });
+    await clickAction(row + " [data-action=unstandby]");
+    await waitState("online");
     console.log("OPERATOR standby and unstandby of " + me + " through the buttons, audited as " + tokenID);
 
     // The operator's token is revoked: the open page goes to the login
     // form by itself, and the old session's cookie gets 403.
-    await page.evaluate(() => { window.__plNoReload = true; });
     console.log("REVOKE " + tokenID);
     const ack2 = await lines.next();
     check(!ack2.done && ack2.value.trim() === "REVOKED", "the Go test did not revoke the token: " + JSON.stringify(ack2));
