@@ -361,7 +361,7 @@ func TestWebUIInChromium(t *testing.T) {
 			standbys++
 		}
 	}
-	if standbys != 2 {
+	if standbys != 2 { // the replayed cookie's standby after the revocation never reached the API
 		t.Errorf("audit entries of the operator's standby and unstandby of %s: %d, want 2; %+v", uiNode, standbys, audit)
 	}
 	// The page showed what the cluster did: web moved off the victim.

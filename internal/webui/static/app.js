@@ -11,6 +11,7 @@
   var conn = document.getElementById("conn");
   var busy = false;
   var again = false;
+  var leaving = false;
 
   function setConn(state) {
     if (conn) {
@@ -30,7 +31,10 @@
     fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (resp) {
         if (resp.status === 401 || resp.status === 403) {
-          window.location.assign("/ui/login");
+          if (!leaving) {
+            leaving = true; // once: a second navigation would abort the first
+            window.location.assign("/ui/login");
+          }
           return null;
         }
         return resp.ok ? resp.text() : null;
