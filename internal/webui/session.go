@@ -2,9 +2,9 @@ package webui
 
 import (
 	"crypto/rand"
-	"errors"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
