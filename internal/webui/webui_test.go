@@ -302,3 +302,35 @@ func TestFailedLoginsAreLimited(t *testing.T) {
 		t.Errorf("answers to %d bad logins: %v, want %d 401s then 429s", httpapi.DefaultAuthFailures+2, codes, httpapi.DefaultAuthFailures)
 	}
 }
+
+// A session lives SessionTTL after its login; past MaxSessions the oldest
+// goes first.
+func TestSessionLifetimeAndBound(t *testing.T) {
+	e := newEnv(t, webui.Hooks{})
+	srv := e.ts.Config.Handler.(*httpapi.Server)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	ui := webui.New(webui.Config{API: srv, Identify: srv.Identify, Now: clock, SessionTTL: time.Hour, MaxSessions: 2})
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", ui)
+	e.ts.Config.Handler = mux
+	a, b, c := e.browser(t), e.browser(t), e.browser(t)
+	a.login(e.tokens["viewer"].Token)
+	now = now.Add(time.Minute)
+	b.login(e.tokens["viewer"].Token)
+	now = now.Add(time.Minute)
+	c.login(e.tokens["viewer"].Token) // the third: a's session goes
+	if got := a.get("/ui/"); got.status != http.StatusSeeOther {
+		t.Errorf("the oldest session past MaxSessions: %d, want 303 to the login", got.status)
+	}
+	if got := b.get("/ui/nodes/n1"); got.status != http.StatusOK {
+		t.Errorf("a newer session: %d", got.status)
+	}
+	now = now.Add(time.Hour - time.Second) // b is past an hour old, c not yet
+	if got := b.get("/ui/"); got.status != http.StatusSeeOther {
+		t.Errorf("a session past its TTL: %d, want 303 to the login", got.status)
+	}
+	if got := c.get("/ui/"); got.status != http.StatusOK {
+		t.Errorf("a session within its TTL: %d", got.status)
+	}
+}
