@@ -225,7 +225,7 @@ var rules = []rule{
 			"RPC, never the wiring package, the API or the CLI, and runs agents only through the executor",
 		OwnAllowed: []string{"internal/peer", "internal/controller", "internal/executor", "internal/agents",
 			"internal/consensus", "internal/store", "internal/model", "internal/pki", "internal/sched", "internal/plan",
-			"internal/membership", "internal/clock"},
+			"internal/membership", "internal/clock", "internal/fence"},
 		OwnForbidden:      []string{"internal/agents/ocf", "internal/agents/builtin", "internal/agents/systemd"},
 		ThirdPartyAllowed: raftDeps,
 	},

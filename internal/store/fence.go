@@ -158,3 +158,15 @@ func (s *Store) FenceHistory(target string) []FenceEntry {
 	}
 	return out
 }
+
+// NewConfirmDown returns the FenceRecord of an operator's confirmation
+// that target is down (`paceline node confirm-down`, Pacemaker's
+// stonith_admin --confirm): one history entry and the fence mark, by
+// "operator WHO", at atMs (Unix milliseconds on the lease clock).
+func NewConfirmDown(target, who string, atMs int64) Command {
+	by := "operator " + who
+	return NewFenceRecord(FenceRecord{Target: target,
+		Entries: []FenceEntry{{Target: target, Action: "confirm-down", Origin: who, Result: "success",
+			Reason: "confirmed down by " + by, Start: atMs, End: atMs}},
+		Fenced: &FenceMark{At: atMs, By: by, Action: "confirm-down"}})
+}

@@ -1,0 +1,226 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paceline/paceline/internal/controller"
+	"github.com/paceline/paceline/internal/fence"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// fencing carries out the fence actions the leader's controller plans
+// (controller.Fencer): it runs them through this node's fence.Fencer with
+// the devices and levels of the replicated configuration and writes every
+// attempt to the replicated fence history; a fence a device confirmed
+// marks the target fenced (store.FenceRecord), which lets the controller
+// recover its resources at once. The leader never fences itself: a
+// request whose target is this node is refused (another node leads by the
+// time it is planned again, or an operator confirms it).
+type fencing struct {
+	rt *Runtime
+	f  *fence.Fencer
+
+	mu sync.Mutex
+	// inflight are the targets being fenced (a request for one of them
+	// joins the running operation).
+	inflight map[string]bool
+	// failed counts the failed operations in a row per target, for the
+	// delay before the next (failBackoff).
+	failed map[string]int
+	// epoch is the configuration epoch of the fencer's topology.
+	epoch uint64
+}
+
+var _ controller.Fencer = (*fencing)(nil)
+
+// ErrSelfFence refuses a fence of the node that would have to run it.
+var ErrSelfFence = errors.New("node: the leader does not fence itself")
+
+// failBackoff is the delay before the n-th operation against a target
+// after n-1 failures in a row: 0, 1 s, 2 s, 4 s ... at most 30 s, so a
+// device that fails at once is not run in a tight loop while the
+// controller plans the fencing again after each failure.
+func failBackoff(n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return min(time.Second<<(n-1), 30*time.Second)
+}
+
+// Fence starts fencing target with action (off, reboot; "" the cluster's
+// stonith-action) in the background and returns at once.
+func (fc *fencing) Fence(target, action string) error {
+	if target == fc.rt.cfg.Name {
+		return fmt.Errorf("%w: %s", ErrSelfFence, target)
+	}
+	fc.mu.Lock()
+	if fc.inflight[target] {
+		fc.mu.Unlock()
+		return nil
+	}
+	fc.inflight[target] = true
+	delay := failBackoff(fc.failed[target])
+	fc.mu.Unlock()
+	go fc.run(target, action, "controller", delay, nil)
+	return nil
+}
+
+// topology brings the fencer's devices and levels up to the replicated
+// configuration. A changed topology forgets the failed attempts (the
+// operator may have fixed a device).
+func (fc *fencing) topology() error {
+	cfg := fc.rt.cfg.Node.Config()
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if cfg.Epoch == fc.epoch && fc.epoch != 0 {
+		return nil
+	}
+	t, err := fence.TopologyFromConfig(cfg, cfg.FencingLevels)
+	if err != nil {
+		return err
+	}
+	if err := fc.f.SetTopology(t); err != nil {
+		return err
+	}
+	for _, n := range t.Nodes {
+		fc.f.Reset(n)
+	}
+	clear(fc.failed)
+	fc.epoch = cfg.Epoch
+	return nil
+}
+
+// run fences target after delay, records the attempts and, when done is
+// set, reports the outcome to it.
+func (fc *fencing) run(target, action, origin string, delay time.Duration, done func(store.FenceRecord, error)) {
+	defer func() {
+		fc.mu.Lock()
+		delete(fc.inflight, target)
+		fc.mu.Unlock()
+	}()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	rec, err := fc.fence(target, action, origin)
+	fc.mu.Lock()
+	if rec.Fenced != nil {
+		delete(fc.failed, target)
+	} else {
+		fc.failed[target]++
+	}
+	fc.mu.Unlock()
+	if len(rec.Entries) > 0 || rec.Fenced != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if r, aerr := fc.rt.propose(ctx, store.NewFenceRecord(rec)); aerr != nil || r.Err != nil {
+			fc.rt.cfg.Logf("node: record the fencing of %s: %v", target, errors.Join(aerr, r.Err))
+			if err == nil && rec.Fenced != nil {
+				err = fmt.Errorf("node: %s was fenced but the fence could not be recorded: %w", target, errors.Join(aerr, r.Err))
+			}
+		}
+		cancel()
+	}
+	if fc.rt.cfg.OnFenced != nil {
+		fc.rt.cfg.OnFenced(rec, err)
+	}
+	if done != nil {
+		done(rec, err)
+	}
+}
+
+// fence runs one fence operation and returns what to record: every agent
+// run, and the fence mark when a device confirmed the target off.
+func (fc *fencing) fence(target, action, origin string) (store.FenceRecord, error) {
+	rec := store.FenceRecord{Target: target}
+	now := func() int64 { return fc.rt.cfg.Clock.Now().UnixMilli() }
+	fail := func(err error) (store.FenceRecord, error) {
+		if action == "" {
+			action = "reboot"
+		}
+		t := now()
+		rec.Entries = append(rec.Entries, store.FenceEntry{Target: target, Action: action, Origin: origin,
+			Executor: fc.rt.cfg.Name, Result: fence.ResultFailed, Reason: oneLine(err.Error()), Start: t, End: t})
+		return rec, err
+	}
+	if err := fc.topology(); err != nil {
+		return fail(fmt.Errorf("the fencing configuration is unusable: %w", err))
+	}
+	res, err := fc.f.Fence(context.Background(), fence.Request{Target: target, Action: action, Origin: origin})
+	if res.Op == 0 {
+		if errors.Is(err, fence.ErrTooManyAttempts) || errors.Is(err, fence.ErrInProgress) {
+			return rec, err // nothing ran: nothing to record
+		}
+		return fail(err)
+	}
+	var by []string
+	for _, e := range fc.f.History().List(target) {
+		if e.Op != res.Op {
+			continue
+		}
+		rec.Entries = append(rec.Entries, store.FenceEntry{Op: fmt.Sprintf("%s/%d", fc.rt.cfg.Name, e.Op),
+			Target: e.Target, Action: e.Action, AgentAction: e.AgentAction, Device: e.Device, Level: e.Level,
+			Attempt: e.Attempt, Origin: e.Origin, Executor: fc.rt.cfg.Name, Result: e.Result, Reason: e.Reason,
+			Start: fc.stamp(e.Start), End: fc.stamp(e.End)})
+		if e.Result == fence.ResultSuccess && e.Action != "on" && !slices.Contains(by, e.Device) {
+			by = append(by, e.Device)
+		}
+	}
+	if err == nil && res.Verdict == fence.Fenced && res.Action != "on" {
+		rec.Fenced = &store.FenceMark{At: now(), By: strings.Join(by, ","), Action: res.Action}
+	}
+	return rec, err
+}
+
+// stamp converts a fencer time (its own clock) to Unix milliseconds.
+func (fc *fencing) stamp(t time.Time) int64 { return t.UnixMilli() }
+
+// oneLine keeps the first line of s.
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// propose applies cmd through the leader: on the leader itself when it
+// leads, else forwarded (Config.Propose).
+func (r *Runtime) propose(ctx context.Context, cmd store.Command) (store.Result, error) {
+	if r.cfg.Node.IsLeader() || r.cfg.Propose == nil {
+		return r.cfg.Node.Apply(ctx, cmd)
+	}
+	return r.cfg.Propose(ctx, cmd)
+}
+
+// FenceNow fences target at an operator's request (`paceline node fence`)
+// through this node's fencer, blocking until the operation ended; the
+// attempts are recorded as the controller's are. origin names who asked.
+func (r *Runtime) FenceNow(target, action, origin string) (store.FenceRecord, error) {
+	fc := r.fencing
+	if fc == nil {
+		return store.FenceRecord{}, ErrNoFencer
+	}
+	if target == r.cfg.Name {
+		return store.FenceRecord{}, fmt.Errorf("%w: %s (ask another node)", ErrSelfFence, target)
+	}
+	fc.mu.Lock()
+	if fc.inflight[target] {
+		fc.mu.Unlock()
+		return store.FenceRecord{}, fmt.Errorf("%w: %s", fence.ErrInProgress, target)
+	}
+	fc.inflight[target] = true
+	fc.mu.Unlock()
+	type out struct {
+		rec store.FenceRecord
+		err error
+	}
+	ch := make(chan out, 1)
+	fc.run(target, action, origin, 0, func(rec store.FenceRecord, err error) { ch <- out{rec, err} })
+	o := <-ch
+	return o.rec, o.err
+}
+
+// ErrNoFencer: this node was built without a fencer.
+var ErrNoFencer = errors.New("node: no fencer on this node")

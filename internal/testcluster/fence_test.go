@@ -1,0 +1,149 @@
+package testcluster
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/store"
+)
+
+// fenceCluster is a three-node cluster without watchdogs (Options.Fencing
+// as asked), whose web (builtin:dummy) runs on a follower, returned.
+func fenceCluster(t *testing.T, fencing bool) (*Cluster, string) {
+	t.Helper()
+	logf := func(string, ...any) {}
+	if testing.Verbose() {
+		logf = t.Logf
+	}
+	c := New(t, Options{Nodes: 3, Logf: logf, Fencing: fencing})
+	t.Cleanup(c.CheckNeverActiveTwice)
+	if fencing {
+		c.AddFenceDevice("power")
+	}
+	x, _ := followers(c)
+	c.CreateDummy("web", time.Second, nil)
+	c.Update("prefer "+x, func(cfg *model.Config) {
+		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-x", Resource: "web", Node: x, Score: 100})
+	})
+	c.Eventually("web on "+x, func() bool {
+		ns := c.ActiveOn("web")
+		return len(ns) == 1 && ns[0] == x
+	})
+	return c, x
+}
+
+func member(c *Cluster, name string) (m store.Member) {
+	c.Node(c.Leader()).Raft.Read(func(s *store.Store) { m, _ = s.Member(name) })
+	return m
+}
+
+func fenceHistory(c *Cluster, target string) (h []store.FenceEntry) {
+	c.Node(c.Leader()).Raft.Read(func(s *store.Store) { h = s.FenceHistory(target) })
+	return h
+}
+
+// DESIGN.md, Safety: with stonith-enabled=true, a lost node with neither a
+// fence device nor a watchdog is never recovered by waiting (it may only
+// be paused, its resources still running): it stays unclean, its
+// resources are held, and the store says why, until an operator confirms
+// it down.
+func TestPausedNodeWithoutDeviceOrWatchdogIsHeld(t *testing.T) {
+	c, x := fenceCluster(t, false)
+	c.Pause(x)
+	c.Eventually(x+" unclean and held", func() bool {
+		m := member(c, x)
+		return m.State == store.StateUnclean && m.Hold != ""
+	})
+	c.Advance(10 * time.Second)
+	time.Sleep(200 * time.Millisecond) // the controller's real-time turns
+	if ns := c.ActiveOn("web"); len(ns) != 1 || ns[0] != x {
+		t.Fatalf("web active on %v after %s paused for 10 s, want it held on %s alone", ns, x, x)
+	}
+	m := member(c, x)
+	if m.State != store.StateUnclean || !strings.Contains(m.Hold, "no fence device has confirmed "+x) ||
+		!strings.Contains(m.Hold, "paceline node confirm-down "+x) {
+		t.Fatalf("%s: state %s, hold %q; want unclean and why", x, m.State, m.Hold)
+	}
+	t.Logf("%s is %s: %s", x, m.State, m.Hold)
+	// The operator makes sure it is off, then says so.
+	c.Kill(x)
+	c.ApplyOnLeader(store.NewConfirmDown(x, "admin-token", c.Clock.Now().UnixMilli()))
+	to := runningOn(c, "web", x)
+	m = member(c, x)
+	if m.State != store.StateOffline || m.Fenced == nil || m.Fenced.By != "operator admin-token" || m.Hold != "" {
+		t.Errorf("after confirm-down: %+v", m)
+	}
+	t.Logf("web recovered on %s after the confirm-down", to)
+}
+
+// A paused node is fenced through its device: the device (the power
+// switch) kills it, and only then, as the device confirmed it, web starts
+// elsewhere (CheckNeverActiveTwice); the fence is in the replicated fence
+// history and the node is marked fenced.
+func TestPausedNodeIsFencedThroughItsDevice(t *testing.T) {
+	c, x := fenceCluster(t, true)
+	pausedAt := c.Clock.Now()
+	c.Pause(x)
+	to := runningOn(c, "web", x)
+	killed, ok := lastEvent(c, "web", x, false)
+	started, _ := lastEvent(c, "web", to, true)
+	if !ok || killed.Why != "killed" || killed.Seq > started.Seq {
+		t.Fatalf("web on %s: last stop %+v, start on %s %+v: want killed by the fence first", x, killed, to, started)
+	}
+	m := member(c, x)
+	if m.State != store.StateOffline || m.Fenced == nil || m.Fenced.By != "power" {
+		t.Errorf("%s after the fence: %+v", x, m)
+	}
+	h := fenceHistory(c, x)
+	if len(h) == 0 || h[len(h)-1].Device != "power" || h[len(h)-1].Result != "success" || h[len(h)-1].Origin != "controller" {
+		t.Errorf("fence history of %s: %+v", x, h)
+	}
+	t.Logf("web moved %s -> %s %v (fake clock) after the pause; fenced by %s", x, to, started.At.Sub(pausedAt), m.Fenced.By)
+}
+
+// A device that fails keeps the node unclean, its resources held, and the
+// hold names the failure; once the device works again the node is fenced
+// and its resources recovered.
+func TestFailingDeviceHoldsUntilItWorks(t *testing.T) {
+	c, x := fenceCluster(t, true)
+	c.BreakFencing(true)
+	c.Pause(x)
+	c.Eventually("a failed fence attempt recorded", func() bool {
+		h := fenceHistory(c, x)
+		return len(h) > 0 && h[len(h)-1].Result == "failed"
+	})
+	c.Eventually("the hold names the failure", func() bool {
+		return strings.Contains(member(c, x).Hold, "last fence attempt: power failed")
+	})
+	if ns := c.ActiveOn("web"); len(ns) != 1 || ns[0] != x {
+		t.Fatalf("web active on %v while the device fails, want it held on %s", ns, x)
+	}
+	t.Logf("hold: %s", member(c, x).Hold)
+	c.BreakFencing(false)
+	to := runningOn(c, "web", x)
+	if m := member(c, x); m.Fenced == nil || m.State != store.StateOffline {
+		t.Errorf("%s after the device worked: %+v", x, m)
+	}
+	t.Logf("web on %s once the device worked", to)
+}
+
+// An operator's fence of a live node (`paceline node fence`) runs through
+// the leader's fencer: the node is killed, marked fenced at once (its
+// lease still valid) and its resources recovered.
+func TestOperatorFencesALiveNode(t *testing.T) {
+	c, x := fenceCluster(t, true)
+	rec, err := c.Node(c.Leader()).rt.FenceNow(x, "off", "admin-token")
+	if err != nil || rec.Fenced == nil || rec.Fenced.By != "power" {
+		t.Fatalf("FenceNow %s: %+v, %v", x, rec, err)
+	}
+	to := runningOn(c, "web", x)
+	if h := fenceHistory(c, x); len(h) != 1 || h[0].Origin != "admin-token" || h[0].Action != "off" {
+		t.Errorf("history: %+v", h)
+	}
+	if _, err := c.Node(c.Leader()).rt.FenceNow(c.Leader(), "off", "admin-token"); err == nil {
+		t.Errorf("the leader fenced itself")
+	}
+	t.Logf("web on %s after %s was fenced", to, x)
+}
