@@ -139,6 +139,13 @@ func (s *Server) routes() {
 	s.handle("GET /v1/ca", viewer, s.getCA)
 	s.handle("POST /v1/ca/rotate", admin, s.rotateCA)
 	s.handle("GET /metrics", viewer, s.getMetrics)
+	s.handle("GET /v1/fence/history", viewer, s.getFenceHistory)
+	s.handle("GET /v1/fence/levels", viewer, s.getFenceLevels)
+	s.handle("POST /v1/fence/levels", admin, s.addFenceLevel)
+	s.handle("DELETE /v1/fence/levels/{target}/{index}", admin, s.removeFenceLevel)
+	s.handle("GET /v1/fence/devices", viewer, s.getFenceDevices)
+	s.handle("POST /v1/nodes/{name}/fence", admin, s.fenceNode)
+	s.handle("POST /v1/nodes/{name}/confirm-down", admin, s.confirmDown)
 	s.handle("GET /v1/node", viewer, s.getNode)
 	s.handle("GET /v1/node/log", admin, s.getNodeLog)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

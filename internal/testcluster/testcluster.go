@@ -94,7 +94,7 @@ type Cluster struct {
 	dispatched map[string]int
 	// power is the fence devices' power switch (Options.Fencing).
 	power *powerSwitch
-	step       sync.Mutex // serialises Advance
+	step  sync.Mutex // serialises Advance
 }
 
 // Node is one in-process member: a consensus node on the in-memory
