@@ -257,7 +257,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		apiSrv.SetAgents(agentcatalog.New(agentcatalog.Config{
 			Classes:  map[string]agentcatalog.Runner{"builtin": bc, "ocf": oca, "stonith": stonithClass},
 			OCFRoots: append([]string{oc.Root}, oc.ExtraRoots...),
-			Names:    map[string][]string{"builtin": builtin.Types()},
+			Names:    map[string][]string{"builtin": builtin.Types(), "stonith": stonithClass.Types()},
 		}))
 	}
 	var guard time.Duration // the watchdog guards the lease (Runtime.FeedWatchdog)
