@@ -166,6 +166,9 @@ func TestFailedStopFencesTheNode(t *testing.T) {
 		t.Fatalf("fence history of n2: %+v", h)
 	}
 	hostIsOff(t, c.Host("n2"))
+	if t.Failed() {
+		t.Logf("status:\n%s\nleader's log:\n%s", c.Must("status"), GrepLog(c.Agents["n1"].ReadLog(), moved, "ipmi-n2", "fence", "n2 "))
+	}
 	t.Logf("slow's stop failed on n2; n2 fenced %v after the move was asked; slow on n3", h[len(h)-1].End.Sub(moved).Round(time.Millisecond))
 }
 
