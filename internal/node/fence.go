@@ -11,6 +11,7 @@ import (
 
 	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/fence"
+	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -19,9 +20,9 @@ import (
 // the devices and levels of the replicated configuration and writes every
 // attempt to the replicated fence history; a fence a device confirmed
 // marks the target fenced (store.FenceRecord), which lets the controller
-// recover its resources at once. The leader never fences itself: a
-// request whose target is this node is refused (another node leads by the
-// time it is planned again, or an operator confirms it).
+// recover its resources at once. The leader never fences itself: a fence
+// of this node, or one its own devices could not carry out, is handed to
+// another online node (Peers.Fence).
 type fencing struct {
 	rt *Runtime
 	f  *fence.Fencer
@@ -54,11 +55,11 @@ func failBackoff(n int) time.Duration {
 }
 
 // Fence starts fencing target with action (off, reboot; "" the cluster's
-// stonith-action) in the background and returns at once.
+// stonith-action) in the background and returns at once. This node runs
+// the devices unless it is the target, or its own attempt failed: then
+// another online node is asked to (peer RPC, Peers.Fence), which records
+// its attempts itself.
 func (fc *fencing) Fence(target, action string) error {
-	if target == fc.rt.cfg.Name {
-		return fmt.Errorf("%w: %s", ErrSelfFence, target)
-	}
 	fc.mu.Lock()
 	if fc.inflight[target] {
 		fc.mu.Unlock()
@@ -67,8 +68,72 @@ func (fc *fencing) Fence(target, action string) error {
 	fc.inflight[target] = true
 	delay := failBackoff(fc.failed[target])
 	fc.mu.Unlock()
-	go fc.run(target, action, "controller", delay, nil)
+	go func() {
+		defer func() {
+			fc.mu.Lock()
+			delete(fc.inflight, target)
+			fc.mu.Unlock()
+		}()
+		if delay > 0 {
+			time.Sleep(delay)
+		}
+		var rec store.FenceRecord
+		var err error
+		if target != fc.rt.cfg.Name {
+			rec, err = fc.attempt(target, action, "controller")
+			if rec.Fenced != nil || errors.Is(err, fence.ErrTooManyAttempts) {
+				fc.counted(target, rec)
+				return
+			}
+		}
+		if other, orec, oerr := fc.delegate(target, action); other != "" {
+			fc.rt.cfg.Logf("node: %s fenced %s for the leader: fenced=%v %v", other, target, orec.Fenced != nil, oerr)
+			rec = orec
+		} else if target == fc.rt.cfg.Name {
+			fc.rt.cfg.Logf("node: no other node can fence %s (this node): %v", target, oerr)
+		}
+		fc.counted(target, rec)
+	}()
 	return nil
+}
+
+// counted counts a failed operation against target (failBackoff), or
+// forgets the failures after a success.
+func (fc *fencing) counted(target string, rec store.FenceRecord) {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if rec.Fenced != nil {
+		delete(fc.failed, target)
+	} else {
+		fc.failed[target]++
+	}
+}
+
+// delegate asks the other online nodes (not the target), one after
+// another, to fence target, until one ran the operation; it returns that
+// node ("" when none could be asked) and the operation's outcome.
+func (fc *fencing) delegate(target, action string) (string, store.FenceRecord, error) {
+	var others []string
+	fc.rt.cfg.Node.Read(func(s *store.Store) {
+		for _, m := range s.MemberStates() {
+			if m.Name != target && m.Name != fc.rt.cfg.Name && m.State == store.StateOnline && m.Role != store.RoleWitness {
+				others = append(others, m.Name)
+			}
+		}
+	})
+	var errs []error
+	for _, n := range others {
+		// A fence may take several levels' timeouts.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		rec, err := fc.rt.cfg.Peers.Fence(ctx, n, target, action, "controller")
+		cancel()
+		if err != nil && !errors.Is(err, fence.ErrFenceFailed) && !errors.Is(err, peer.ErrFenceFailed) {
+			errs = append(errs, fmt.Errorf("%s: %w", n, err))
+			continue // it could not run it: ask the next one
+		}
+		return n, rec, err
+	}
+	return "", store.FenceRecord{}, errors.Join(errs...)
 }
 
 // topology brings the fencer's devices and levels up to the replicated
@@ -96,41 +161,23 @@ func (fc *fencing) topology() error {
 	return nil
 }
 
-// run fences target after delay, records the attempts and, when done is
-// set, reports the outcome to it.
-func (fc *fencing) run(target, action, origin string, delay time.Duration, done func(store.FenceRecord, error)) {
-	defer func() {
-		fc.mu.Lock()
-		delete(fc.inflight, target)
-		fc.mu.Unlock()
-	}()
-	if delay > 0 {
-		time.Sleep(delay)
-	}
+// attempt runs one fence operation through this node's fencer, records
+// its attempts (and the fence mark) through Raft and calls the OnFenced
+// hook.
+func (fc *fencing) attempt(target, action, origin string) (store.FenceRecord, error) {
 	rec, err := fc.fence(target, action, origin)
-	fc.mu.Lock()
-	if rec.Fenced != nil {
-		delete(fc.failed, target)
-	} else {
-		fc.failed[target]++
-	}
-	fc.mu.Unlock()
 	if len(rec.Entries) > 0 || rec.Fenced != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if r, aerr := fc.rt.propose(ctx, store.NewFenceRecord(rec)); aerr != nil || r.Err != nil {
-			fc.rt.cfg.Logf("node: record the fencing of %s: %v", target, errors.Join(aerr, r.Err))
+		if rerr := fc.record(rec); rerr != nil {
+			fc.rt.cfg.Logf("node: record the fencing of %s: %v", target, rerr)
 			if err == nil && rec.Fenced != nil {
-				err = fmt.Errorf("node: %s was fenced but the fence could not be recorded: %w", target, errors.Join(aerr, r.Err))
+				err = fmt.Errorf("node: %s was fenced but the fence could not be recorded: %w", target, rerr)
 			}
 		}
-		cancel()
 	}
 	if fc.rt.cfg.OnFenced != nil {
 		fc.rt.cfg.OnFenced(rec, err)
 	}
-	if done != nil {
-		done(rec, err)
-	}
+	return rec, err
 }
 
 // fence runs one fence operation and returns what to record: every agent
@@ -176,6 +223,29 @@ func (fc *fencing) fence(target, action, origin string) (store.FenceRecord, erro
 	return rec, err
 }
 
+// recordFor bounds how long a fence record is retried: the fenced node
+// may have led, and the cluster needs a new leader to record it.
+const recordFor = 30 * time.Second
+
+// record writes rec through the leader, retrying while there is none (an
+// election) for up to recordFor: a confirmed fence the store does not
+// know of leaves the node's resources held.
+func (fc *fencing) record(rec store.FenceRecord) error {
+	deadline := time.Now().Add(recordFor)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		r, err := fc.rt.propose(ctx, store.NewFenceRecord(rec))
+		cancel()
+		if err == nil {
+			return r.Err // the store's verdict is final
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
 // stamp converts a fencer time (its own clock) to Unix milliseconds.
 func (fc *fencing) stamp(t time.Time) int64 { return t.UnixMilli() }
 
@@ -212,15 +282,24 @@ func (r *Runtime) FenceNow(target, action, origin string) (store.FenceRecord, er
 	}
 	fc.inflight[target] = true
 	fc.mu.Unlock()
-	type out struct {
-		rec store.FenceRecord
-		err error
-	}
-	ch := make(chan out, 1)
-	fc.run(target, action, origin, 0, func(rec store.FenceRecord, err error) { ch <- out{rec, err} })
-	o := <-ch
-	return o.rec, o.err
+	defer func() {
+		fc.mu.Lock()
+		delete(fc.inflight, target)
+		fc.mu.Unlock()
+	}()
+	rec, err := fc.attempt(target, action, origin)
+	fc.counted(target, rec)
+	return rec, err
 }
 
 // ErrNoFencer: this node was built without a fencer.
 var ErrNoFencer = errors.New("node: no fencer on this node")
+
+// Fencer returns what runs this node's controller's fence actions (nil
+// without Config.Fencer).
+func (r *Runtime) Fencer() controller.Fencer {
+	if r.fencing == nil {
+		return nil
+	}
+	return r.fencing
+}

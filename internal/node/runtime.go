@@ -32,6 +32,10 @@ type Peers interface {
 	Heartbeat(ctx context.Context, leader string, r controller.Renewal) error
 	Report(ctx context.Context, leader, boot string, rh model.ResourceHistory, rec model.OpRecord) error
 	Exec(ctx context.Context, node string, op controller.Op) error
+	// Fence asks node to fence target through its own fencer (the
+	// leader's fencing, when it is the target or its devices failed); it
+	// blocks until the operation ended and returns what node recorded.
+	Fence(ctx context.Context, node, target, action, origin string) (store.FenceRecord, error)
 }
 
 var _ Peers = (*peer.Client)(nil)
@@ -211,6 +215,9 @@ func (r *Runtime) OnRenewed(f func()) {
 // Hooks connects the runtime to the node's peer endpoints.
 func (r *Runtime) Hooks() peer.Hooks {
 	h := peer.Hooks{Controller: r.Controller}
+	if r.fencing != nil {
+		h.Fence = func(target, action, origin string) (store.FenceRecord, error) { return r.FenceNow(target, action, origin) }
+	}
 	if r.cfg.Executor != nil {
 		h.Exec = r.exec
 	}

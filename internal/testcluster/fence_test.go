@@ -147,3 +147,36 @@ func TestOperatorFencesALiveNode(t *testing.T) {
 	}
 	t.Logf("web on %s after %s was fenced", to, x)
 }
+
+// The leader never fences itself: a fence of the leader (a stop that
+// failed on it, say) is handed to another node over the peer RPC, whose
+// device kills it; the new leader finds it fenced in the store and
+// recovers its resources.
+func TestFenceOfTheLeaderRunsOnAnotherNode(t *testing.T) {
+	logf := func(string, ...any) {}
+	if testing.Verbose() {
+		logf = t.Logf
+	}
+	c := New(t, Options{Nodes: 3, Logf: logf, Fencing: true})
+	t.Cleanup(c.CheckNeverActiveTwice)
+	c.AddFenceDevice("power")
+	leader := c.Leader()
+	c.CreateDummy("web", time.Second, nil)
+	c.Update("prefer "+leader, func(cfg *model.Config) {
+		cfg.Locations = append(cfg.Locations, model.Location{ID: "web-on-leader", Resource: "web", Node: leader, Score: 100})
+	})
+	c.Eventually("web on "+leader, func() bool {
+		ns := c.ActiveOn("web")
+		return len(ns) == 1 && ns[0] == leader
+	})
+	if err := c.Node(leader).rt.Fencer().Fence(leader, "off"); err != nil {
+		t.Fatal(err)
+	}
+	to := runningOn(c, "web", leader)
+	c.WaitFor("a new leader", func() bool { return c.Leader() != "" && c.Leader() != leader })
+	h := fenceHistory(c, leader)
+	if len(h) == 0 || h[len(h)-1].Executor == leader || h[len(h)-1].Result != "success" {
+		t.Fatalf("fence history of %s: %+v", leader, h)
+	}
+	t.Logf("%s fenced by %s (device %s); web on %s", leader, h[len(h)-1].Executor, h[len(h)-1].Device, to)
+}

@@ -205,7 +205,7 @@ func (c *Cluster) startNode(name, dir string) {
 	n.ex = ex
 	rt, err := node.New(node.Config{Name: name, Node: rn, Executor: ex, Peers: links{c: c, from: name},
 		Leases: c.opts.Leases, Manual: true, RetryEvery: 5 * time.Millisecond, Logf: c.opts.Logf,
-		Watchdog: c.opts.Watchdog, Fencer: fencer, Clock: c.Clock,
+		Watchdog: c.opts.Watchdog, Fencer: fencer, Clock: c.Clock, Propose: links{c: c, from: name}.propose,
 		Controller: func(d controller.Dispatcher, f controller.Fencer) (*controller.Controller, error) {
 			return controller.New(controller.Config{
 				Node: name, Leases: c.opts.Leases, Tick: 20 * time.Millisecond, Clock: c.Clock,
@@ -348,6 +348,27 @@ func (l links) Report(_ context.Context, leader, boot string, rh model.ResourceH
 // Exec hands op to the node's runtime (which refuses an op of an older
 // term and counts a one-shot op busy until its result is delivered); a
 // node whose replies are lost (LoseReplies) takes it and answers an error.
+// propose applies cmd on the leader l.from reaches, as the daemon's
+// Backend.Propose forwards it.
+func (l links) propose(ctx context.Context, cmd store.Command) (store.Result, error) {
+	_, leader := l.c.leader()
+	if leader == "" {
+		return store.Result{}, consensus.ErrNotLeader
+	}
+	if _, err := l.to(leader); err != nil {
+		return store.Result{}, err
+	}
+	return l.c.Node(leader).Raft.Apply(ctx, cmd)
+}
+
+func (l links) Fence(_ context.Context, to, target, action, origin string) (store.FenceRecord, error) {
+	rt, err := l.to(to)
+	if err != nil {
+		return store.FenceRecord{}, err
+	}
+	return rt.FenceNow(target, action, origin)
+}
+
 func (l links) Exec(_ context.Context, to string, op controller.Op) error {
 	rt, err := l.to(to)
 	if err != nil {
