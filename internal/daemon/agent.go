@@ -265,7 +265,16 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		guard = c.SelfFenceDeadline
 	}
 	rt, err := node.New(node.Config{Name: c.Name, Node: cn, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases, Watchdog: guard, Propose: backend.Propose, ObserveRenewal: ms.ObserveRenewal, Fencer: fencer})
+		Leases: leases, Watchdog: guard, Propose: backend.Propose, ObserveRenewal: ms.ObserveRenewal, Fencer: fencer,
+		// The hook for fence events (issue 13 leaves the event log to the
+		// events package); for now the fence counter.
+		OnFenced: func(rec store.FenceRecord, err error) {
+			if rec.Fenced != nil {
+				ms.ObserveFence(metrics.FenceSuccess)
+			} else {
+				ms.ObserveFence(metrics.FenceFailure)
+			}
+		}})
 	if err != nil {
 		return err
 	}
