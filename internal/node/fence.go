@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -174,11 +175,25 @@ func (fc *fencing) attempt(target, action, origin string) (store.FenceRecord, er
 			}
 		}
 	}
+	if err == nil && action == "on" {
+		// Unfenced: the scheduler no longer requires it (sched/unfence.go).
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		at := strconv.FormatInt(fc.rt.cfg.Clock.Now().Unix(), 10)
+		if r, aerr := fc.rt.propose(ctx, store.NewNodeAttrSet(target, map[string]string{UnfencedAttr: at})); aerr != nil || r.Err != nil {
+			err = fmt.Errorf("node: %s was unfenced but it could not be recorded: %w", target, errors.Join(aerr, r.Err))
+		}
+		cancel()
+	}
 	if fc.rt.cfg.OnFenced != nil {
 		fc.rt.cfg.OnFenced(rec, err)
 	}
 	return rec, err
 }
+
+// UnfencedAttr is the node attribute set after a node was unfenced (a
+// fence "on" that succeeded; Pacemaker's #node-unfenced): its value is
+// the Unix time.
+const UnfencedAttr = "#node-unfenced"
 
 // fence runs one fence operation and returns what to record: every agent
 // run, and the fence mark when a device confirmed the target off.

@@ -180,3 +180,43 @@ func TestFenceOfTheLeaderRunsOnAnotherNode(t *testing.T) {
 	}
 	t.Logf("%s fenced by %s (device %s); web on %s", leader, h[len(h)-1].Executor, h[len(h)-1].Device, to)
 }
+
+// Unfencing (issue 13, part 6): with a fence device that provides
+// unfencing (meta provides=unfencing, as fence_mpath), every node is
+// unfenced through the device (a fence "on") before a resource is probed
+// or started there; the cluster records #node-unfenced and the plan then
+// needs no more unfencing; web starts.
+func TestUnfencingBeforeResourcesStart(t *testing.T) {
+	logf := func(string, ...any) {}
+	if testing.Verbose() {
+		logf = t.Logf
+	}
+	c := New(t, Options{Nodes: 3, Logf: logf, Fencing: true})
+	t.Cleanup(c.CheckNeverActiveTwice)
+	c.Update("fence device power, providing unfencing", func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: "power", Kind: model.KindPrimitive, Class: "stonith",
+			Type: FenceAgent, Params: []model.NV{{Name: "pcmk_host_list", Value: "n1,n2,n3"}},
+			Meta: map[string]string{"provides": "unfencing"}})
+	})
+	c.CreateDummy("web", time.Second, nil)
+	on := runningOn(c, "web")
+	for _, n := range []string{"n1", "n2", "n3"} {
+		c.Eventually(n+" unfenced", func() bool {
+			_, ok := member(c, n).Attributes["#node-unfenced"]
+			return ok
+		})
+		h := fenceHistory(c, n)
+		if len(h) == 0 || h[0].Action != "on" || h[0].Result != "success" {
+			t.Errorf("fence history of %s: %+v, want an unfencing first", n, h)
+		}
+	}
+	// The unfencing of web's node came before web's start there.
+	start, _ := lastEvent(c, "web", on, true)
+	h := fenceHistory(c, on)
+	if start.Real.Before(time.UnixMilli(h[0].End)) {
+		t.Errorf("web started on %s at %v, before %s was unfenced at %v", on, start.Real, on, time.UnixMilli(h[0].End))
+	}
+	if m := member(c, on); m.State != "online" || m.Fenced != nil {
+		t.Errorf("%s after its unfencing: %+v", on, m)
+	}
+}
