@@ -216,7 +216,9 @@ func (r *Runtime) OnRenewed(f func()) {
 func (r *Runtime) Hooks() peer.Hooks {
 	h := peer.Hooks{Controller: r.Controller}
 	if r.fencing != nil {
-		h.Fence = func(target, action, origin string) (store.FenceRecord, error) { return r.FenceNow(target, action, origin) }
+		h.Fence = func(target, action, origin string) (store.FenceRecord, error) {
+			return r.FenceNow(target, action, origin)
+		}
 	}
 	if r.cfg.Executor != nil {
 		h.Exec = r.exec

@@ -349,7 +349,7 @@ type workingSet struct {
 	placementStrategy string
 	enableProbes      bool
 	// enableUnfencing: a fence device provides unfencing (unfence.go).
-	enableUnfencing bool
+	enableUnfencing   bool
 	stonithAction     string
 	shutdownLock      bool
 	shutdownLockLimit int64 // seconds; 0: locks never expire
