@@ -272,3 +272,17 @@ func (s *Server) confirmDown(w http.ResponseWriter, r *http.Request, p pki.Princ
 	writeJSON(w, http.StatusOK, api.FenceResult{Target: name, Fenced: true, By: rec.Fenced.By, Entries: toAPIFenceEntries(rec.Entries)})
 	return nil
 }
+
+// markDeviceSecrets makes a fence device's parameters that are named like
+// secrets (password, passwd_script ...: the audit log's rule) secret
+// parameters: masked wherever the configuration is shown.
+func (s *Server) markDeviceSecrets(prim *model.Resource) {
+	if prim.Class != "stonith" {
+		return
+	}
+	for i := range prim.Params {
+		if s.cfg.IsSecret(prim.Params[i].Name) {
+			prim.Params[i].Secret = true
+		}
+	}
+}

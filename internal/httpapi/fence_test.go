@@ -123,3 +123,24 @@ func TestFenceLevelsDevicesAndConfirmDown(t *testing.T) {
 		t.Errorf("fence on a backend that cannot: %v, want 501", err)
 	}
 }
+
+// A fence device's password is a secret parameter: stored, never shown.
+func TestFenceDevicePasswordIsSecret(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	if _, err := c.client.CreateResource(ctx, api.ResourceRequest{ID: "ipmi-n2", Agent: "stonith:fence_ipmilan",
+		Params: []api.NV{{Name: "ip", Value: "10.0.0.2"}, {Name: "password", Value: "s3cret"}, {Name: "pcmk_host_list", Value: "n2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range c.backend.Config().FenceDevices() {
+		for _, nv := range r.Params {
+			if nv.Name == "password" && (!nv.Secret || nv.Value != "s3cret") {
+				t.Errorf("stored password: %+v, want the value kept and marked secret", nv)
+			}
+		}
+	}
+	y, err := c.client.ConfigYAML(ctx)
+	if err != nil || strings.Contains(string(y), "s3cret") {
+		t.Errorf("config export shows the password (%v):\n%s", err, y)
+	}
+}
