@@ -30,8 +30,8 @@ type fencing struct {
 
 	mu sync.Mutex
 	// inflight are the targets being fenced (a request for one of them
-	// joins the running operation).
-	inflight map[string]bool
+	// joins the running operation); again those asked for meanwhile.
+	inflight, again map[string]bool
 	// failed counts the failed operations in a row per target, for the
 	// delay before the next (failBackoff).
 	failed map[string]int
@@ -63,6 +63,10 @@ func failBackoff(n int) time.Duration {
 func (fc *fencing) Fence(target, action string) error {
 	fc.mu.Lock()
 	if fc.inflight[target] {
+		// Asked again while it runs (the controller planned anew after
+		// an attempt was recorded): run again once it is over, or a
+		// request made after the last record would be lost.
+		fc.again[target] = true
 		fc.mu.Unlock()
 		return nil
 	}
@@ -70,32 +74,52 @@ func (fc *fencing) Fence(target, action string) error {
 	delay := failBackoff(fc.failed[target])
 	fc.mu.Unlock()
 	go func() {
-		defer func() {
+		for {
+			if delay > 0 {
+				time.Sleep(delay)
+			}
+			rec := fc.once(target, action)
+			fc.counted(target, rec)
 			fc.mu.Lock()
-			delete(fc.inflight, target)
-			fc.mu.Unlock()
-		}()
-		if delay > 0 {
-			time.Sleep(delay)
-		}
-		var rec store.FenceRecord
-		var err error
-		if target != fc.rt.cfg.Name {
-			rec, err = fc.attempt(target, action, "controller")
-			if rec.Fenced != nil || errors.Is(err, fence.ErrTooManyAttempts) {
-				fc.counted(target, rec)
+			// After a confirmed fence a request that came meanwhile was
+			// for the same loss: a second reboot could hit the node as it
+			// comes back.
+			if !fc.again[target] || rec.Fenced != nil {
+				delete(fc.again, target)
+				delete(fc.inflight, target)
+				fc.mu.Unlock()
 				return
 			}
+			delete(fc.again, target)
+			delay = failBackoff(fc.failed[target])
+			fc.mu.Unlock()
 		}
-		if other, orec, oerr := fc.delegate(target, action); other != "" {
-			fc.rt.cfg.Logf("node: %s fenced %s for the leader: fenced=%v %v", other, target, orec.Fenced != nil, oerr)
-			rec = orec
-		} else if target == fc.rt.cfg.Name {
-			fc.rt.cfg.Logf("node: no other node can fence %s (this node): %v", target, oerr)
-		}
-		fc.counted(target, rec)
 	}()
 	return nil
+}
+
+// once runs one controller fence operation: through this node's fencer,
+// unless it is the target, and through another node when that failed.
+func (fc *fencing) once(target, action string) store.FenceRecord {
+	// The pacing is failBackoff's: the fencer's own limit
+	// (stonith-max-attempts in a row) would stop fencing a lost node for
+	// good once a BMC was down for a while.
+	fc.f.Reset(target)
+	var rec store.FenceRecord
+	if target != fc.rt.cfg.Name {
+		var err error
+		rec, err = fc.attempt(target, action, "controller")
+		if rec.Fenced != nil || errors.Is(err, fence.ErrTooManyAttempts) {
+			return rec
+		}
+	}
+	if other, orec, oerr := fc.delegate(target, action); other != "" {
+		fc.rt.cfg.Logf("node: %s fenced %s for the leader: fenced=%v %v", other, target, orec.Fenced != nil, oerr)
+		rec = orec
+	} else if target == fc.rt.cfg.Name {
+		fc.rt.cfg.Logf("node: no other node can fence %s (this node): %v", target, oerr)
+	}
+	return rec
 }
 
 // counted counts a failed operation against target (failBackoff), or

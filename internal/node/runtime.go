@@ -189,7 +189,7 @@ func New(cfg Config) (*Runtime, error) {
 		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{},
 		started: time.Now(), stopAsked: make(chan struct{})}
 	if cfg.Fencer != nil {
-		r.fencing = &fencing{rt: r, f: cfg.Fencer, inflight: map[string]bool{}, failed: map[string]int{}}
+		r.fencing = &fencing{rt: r, f: cfg.Fencer, inflight: map[string]bool{}, again: map[string]bool{}, failed: map[string]int{}}
 	}
 	return r, nil
 }

@@ -122,7 +122,18 @@ func TestFailingDeviceHoldsUntilItWorks(t *testing.T) {
 	}
 	t.Logf("hold: %s", member(c, x).Hold)
 	c.BreakFencing(false)
-	to := runningOn(c, "web", x)
+	// The next attempt comes after the failures' backoff (up to 30 s of
+	// real time).
+	var to string
+	for deadline := time.Now().Add(45 * time.Second); to == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if ns := c.ActiveOn("web"); len(ns) == 1 && ns[0] != x {
+			to = ns[0]
+		}
+		c.Advance(c.opts.Leases.Heartbeat)
+	}
+	if to == "" {
+		t.Fatalf("web not recovered within 45 s of the device working again; %s: %+v", x, member(c, x))
+	}
 	if m := member(c, x); m.Fenced == nil || m.State != store.StateOffline {
 		t.Errorf("%s after the device worked: %+v", x, m)
 	}
