@@ -7,7 +7,9 @@
 // leader's lease table (package membership), the transition being carried
 // out and the operations in flight. It works as Pacemaker's DC does:
 //
-//  1. node liveness (every tick, cheap): a node whose lease expired
+//  1. node liveness (at each turn, cheap; the loop sleeps until the
+//     next lease change, result, store change or renewal that changes
+//     something, never on a fixed tick): a node whose lease expired
 //     becomes unclean (the scheduler plans to fence it); it becomes
 //     offline, its operation history forgotten, once it is recoverable:
 //     a fence device or an operator confirmed it off (store.Member.Fenced),
@@ -174,6 +176,7 @@ type Dispatcher interface {
 // tests).
 type Clock interface {
 	Now() time.Time
+	AfterFunc(d time.Duration, f func()) clock.Timer
 }
 
 var (
@@ -187,9 +190,11 @@ type Config struct {
 	Node string
 	// Leases are the lease timings. Default membership.DefaultConfig().
 	Leases membership.Config
-	// Tick is how often the controller checks leases and dispatches what
-	// became ready (real time); it plans only when something changed.
-	// Default 100 ms.
+	// Tick is the longest the controller's loop sleeps when no event
+	// comes (real time), a safety net only: a lease expiring, a failure
+	// backoff ending or a recheck wakes it at its time (on Clock), a
+	// result, a store change or a renewal that changes something at
+	// once; it plans only when something changed. Default 1 s.
 	Tick time.Duration
 	// DefaultTimeout is an op's timeout when the configuration gives
 	// none. Default 20 s.
@@ -213,7 +218,7 @@ func (c *Config) setDefaults() {
 		c.Leases = membership.DefaultConfig()
 	}
 	if c.Tick == 0 {
-		c.Tick = 100 * time.Millisecond
+		c.Tick = time.Second
 	}
 	if c.DefaultTimeout == 0 {
 		c.DefaultTimeout = 20 * time.Second
@@ -355,8 +360,20 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.queues = newQueues(qctx, c.cfg.Dispatcher, c.failed)
 	defer c.queues.wait()
 	defer stopQueues()
-	t := time.NewTicker(c.cfg.Tick)
-	defer t.Stop()
+	idle := time.NewTimer(c.cfg.Tick)
+	defer idle.Stop()
+	// due wakes the loop at the next time-driven change (a lease
+	// expiring, a backoff ending, a recheck), on the controller's clock.
+	due := make(chan struct{}, 1)
+	var (
+		dueAt    time.Time
+		dueTimer clock.Timer
+	)
+	defer func() {
+		if dueTimer != nil {
+			dueTimer.Stop()
+		}
+	}()
 	for {
 		// Take every queued result and failed hand-over before planning:
 		// a node that said it is no longer busy has handed its results
@@ -371,7 +388,23 @@ func (c *Controller) Run(ctx context.Context) error {
 				more = false
 			}
 		}
-		c.control(ctx)
+		next := c.control(ctx)
+		if !next.Equal(dueAt) {
+			if dueTimer != nil {
+				dueTimer.Stop()
+				dueTimer = nil
+			}
+			dueAt = next
+			if !next.IsZero() {
+				dueTimer = c.cfg.Clock.AfterFunc(next.Sub(c.cfg.Clock.Now()), func() {
+					select {
+					case due <- struct{}{}:
+					default:
+					}
+				})
+			}
+		}
+		idle.Reset(c.cfg.Tick)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -382,7 +415,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-c.kick:
 			c.eng.changed()
 		case <-c.changed:
-		case <-t.C:
+		case <-due:
+			dueAt = time.Time{}
+		case <-idle.C:
 		}
 	}
 }
@@ -460,11 +495,14 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 	if c.leases == nil {
 		return time.Time{}, ErrStopped
 	}
+	newBoot := false
 	if r.Boot != "" {
-		if cur := c.boots[r.Node]; r.Boot < cur {
+		cur := c.boots[r.Node]
+		if r.Boot < cur {
 			return time.Time{}, fmt.Errorf("%w: a renewal from %s's earlier agent (boot %s, now %s)", ErrStale, r.Node, r.Boot, cur)
 		}
 		c.boots[r.Node] = r.Boot
+		newBoot = r.Boot != cur
 		if c.left[r.Node] == r.Boot && !r.Leaving {
 			return time.Time{}, fmt.Errorf("%w: a renewal from %s's agent that has left (boot %s)", ErrStale, r.Node, r.Boot)
 		}
@@ -483,16 +521,29 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 		c.Kick()
 		return c.cfg.Clock.Now(), nil
 	}
+	now := c.cfg.Clock.Now()
+	// The loop sleeps until something happens: a renewal that changes
+	// what it decides wakes it (the node's first renewal, one that ends
+	// an expiry, a change of what the node is busy with or of its
+	// agent, a held resource released).
+	old, heard := c.busy[r.Node]
+	wake := !heard || !slices.Equal(old, r.Busy) || c.leases.Guarded(r.Node) != r.Watchdog || newBoot ||
+		c.leases.Liveness(r.Node, now, false) != membership.Alive
 	c.leases.Guard(r.Node, r.Watchdog)
 	c.busy[r.Node] = slices.Clone(r.Busy)
 	for base, left := range c.unsure[r.Node] {
 		if left <= 1 {
 			delete(c.unsure[r.Node], base)
+			wake = true
 		} else {
 			c.unsure[r.Node][base] = left - 1
 		}
 	}
-	return c.leases.Renew(r.Node, c.cfg.Clock.Now()), nil
+	exp := c.leases.Renew(r.Node, now)
+	if wake {
+		c.Kick()
+	}
+	return exp, nil
 }
 
 // stale reports whether a report from node's agent boot is stale: the
@@ -503,7 +554,7 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 func (c *Controller) stale(node, boot string) bool {
 	offline := false
 	c.raft.Read(func(s *store.Store) {
-		m, ok := s.Member(node)
+		m, ok := s.MemberState(node)
 		offline = ok && m.State == store.StateOffline
 	})
 	if offline {

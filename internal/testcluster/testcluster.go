@@ -208,7 +208,7 @@ func (c *Cluster) startNode(name, dir string) {
 		Watchdog: c.opts.Watchdog, Fencer: fencer, Clock: c.Clock, Propose: links{c: c, from: name}.propose,
 		Controller: func(d controller.Dispatcher, f controller.Fencer) (*controller.Controller, error) {
 			return controller.New(controller.Config{
-				Node: name, Leases: c.opts.Leases, Tick: 20 * time.Millisecond, Clock: c.Clock,
+				Node: name, Leases: c.opts.Leases, Tick: time.Hour, Clock: c.Clock,
 				Dispatcher: d, Fencer: f, Logf: c.opts.Logf, Debug: os.Getenv("PACELINE_DEBUG") != "",
 			}, rn)
 		},
@@ -586,7 +586,7 @@ func (c *Cluster) NodeState(name string) store.State {
 	}
 	var st store.State
 	c.Node(src).Raft.Read(func(s *store.Store) {
-		if m, ok := s.Member(name); ok {
+		if m, ok := s.MemberState(name); ok {
 			st = m.State
 		}
 	})
