@@ -106,8 +106,16 @@ func TestRuntimeRecoversLostNode(t *testing.T) {
 	if r, _ := resourceIn(held, "web"); len(r.Nodes) != 1 || r.Nodes[0] != victim {
 		t.Fatalf("web on %v while %s is held", r.Nodes, victim)
 	}
-	if _, err := survivors.ConfirmDown(ctx, victim); err != nil {
-		t.Fatalf("confirm-down %s: %v", victim, err)
+	// The victim may have led: retry while the survivors elect.
+	for i := 0; ; i++ {
+		_, err := survivors.ConfirmDown(ctx, victim)
+		if err == nil {
+			break
+		}
+		if i >= 20 || !strings.Contains(err.Error(), "not the leader") {
+			t.Fatalf("confirm-down %s: %v", victim, err)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 	st = waitStatus(t, c, survivors, "web Started elsewhere", 15*time.Second, func(st *api.Status) bool {
 		r, ok := resourceIn(st, "web")
