@@ -244,8 +244,15 @@ func TestPausedNodeWithoutDeviceIsHeldUntilConfirmDown(t *testing.T) {
 		return false
 	})
 	time.Sleep(5 * time.Second) // well past the lease and the self-fence deadline
+	// Status says why (polled: a leader elected meanwhile on a loaded
+	// machine first waits one lease).
+	why := "n2 UNCLEAN: no fence device has confirmed n2 off and no watchdog guards its lease"
 	out := c.Must("status")
-	if !strings.Contains(out, "n2 UNCLEAN: no fence device has confirmed n2 off and no watchdog guards its lease") {
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out, why) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		out = c.Must("status")
+	}
+	if !strings.Contains(out, why) {
 		t.Errorf("status does not say why n2's resources are held:\n%s", out)
 	}
 	for _, h := range n.Hosts[1:] {
