@@ -10,10 +10,13 @@
 //  1. node liveness (at each turn, cheap; the loop sleeps until the
 //     next lease change, result, store change or renewal that changes
 //     something, never on a fixed tick): a node whose lease expired
-//     becomes unclean; once it is recoverable (lease TTL plus the
-//     self-fence deadline, or the expiry alone with stonith-enabled=false)
-//     it becomes offline and its operation history is forgotten, since it
-//     has stopped everything it ran;
+//     becomes unclean (the scheduler plans to fence it); it becomes
+//     offline, its operation history forgotten, once it is recoverable:
+//     a fence device or an operator confirmed it off (store.Member.Fenced),
+//     or its watchdog-guarded lease ran out, or, with
+//     stonith-enabled=false, its lease expired. Otherwise its resources
+//     are held and the store says why (store.Member.Hold). The decision
+//     is the pure judge (fence.go, testdata/liveness);
 //  2. planning, only when something changed (a store change it did not
 //     make itself, an unexpected result, a liveness change, a Kick) or a
 //     timer is due (cluster-recheck-interval, a failure-timeout expiring):
@@ -110,10 +113,13 @@ type Raft interface {
 	WaitChange(ctx context.Context, after uint64) (uint64, error)
 }
 
-// Fencer carries out fence actions (issue 13 runs real fence agents).
-// Fence is called from the controller's goroutine and must not block: it
-// hands the request over; the controller learns the outcome from the
-// store (the target turns offline).
+// Fencer carries out fence actions (the node runtime's, running fence
+// devices through package fence). Fence is called from the controller's
+// goroutine and must not block: it hands the request over; the
+// controller learns the outcome from the store (a confirmed fence marks
+// the target fenced, store.Member.Fenced; a failed one adds to the fence
+// history, a change that makes the controller plan, and fence, again).
+// An error is an immediate refusal, not retried before the next plan.
 type Fencer interface {
 	Fence(target, action string) error
 }
@@ -198,8 +204,8 @@ type Config struct {
 	// Dispatcher delivers ops. Required.
 	Dispatcher Dispatcher
 	// Fencer carries out fence actions; nil: none is dispatched, and a
-	// fence action completes when its target's lease runs out (it
-	// self-fences) and the node turns offline.
+	// fence action completes when its target turns offline (its
+	// watchdog-guarded lease ran out, or an operator confirmed it down).
 	Fencer Fencer
 	// Logf, when set, receives one line per decision.
 	Logf func(format string, args ...any)

@@ -90,10 +90,10 @@ func (c *Controller) dispatch(now time.Time, held map[string]bool) {
 				continue
 			}
 			c.cfg.Logf("controller: fence %s (%s)", a.Node, a.FenceAction)
-			err := c.cfg.Fencer.Fence(a.Node, a.FenceAction)
-			if err != nil {
+			if err := c.cfg.Fencer.Fence(a.Node, a.FenceAction); err != nil {
+				// A refusal (too many failed attempts, say) is not retried
+				// before the next plan: the node stays unclean and held.
 				c.cfg.Logf("controller: fence %s: %v", a.Node, err)
-				continue
 			}
 			c.eng.sent(a, nil)
 			continue

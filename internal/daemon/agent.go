@@ -213,6 +213,10 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	apiSrv := httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
 		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler(), Info: info, Log: logRead})
 
+	stonithClass, fencer, err := newFencing(logf)
+	if err != nil {
+		return err
+	}
 	var ex *executor.Executor
 	if c.Role != "witness" {
 		// The run directory holds pid and state files, no secrets; agents
@@ -242,7 +246,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if err != nil {
 			return err
 		}
-		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca},
+		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca, "stonith": stonithClass},
 			Observe: func(a agents.Type, op string, took time.Duration) { ms.ObserveOperation(a.String(), op, took) }})
 		if err != nil {
 			return err
@@ -251,9 +255,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		// The catalogue checks resources against their agents' meta-data
 		// on this node (resource agents, describe, create and update).
 		apiSrv.SetAgents(agentcatalog.New(agentcatalog.Config{
-			Classes:  map[string]agentcatalog.Runner{"builtin": bc, "ocf": oca},
+			Classes:  map[string]agentcatalog.Runner{"builtin": bc, "ocf": oca, "stonith": stonithClass},
 			OCFRoots: append([]string{oc.Root}, oc.ExtraRoots...),
-			Names:    map[string][]string{"builtin": builtin.Types()},
+			Names:    map[string][]string{"builtin": builtin.Types(), "stonith": stonithClass.Types()},
 		}))
 	}
 	var guard time.Duration // the watchdog guards the lease (Runtime.FeedWatchdog)
@@ -261,11 +265,21 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		guard = c.SelfFenceDeadline
 	}
 	rt, err := node.New(node.Config{Name: c.Name, Node: cn, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases, Watchdog: guard, Propose: backend.Propose, ObserveRenewal: ms.ObserveRenewal})
+		Leases: leases, Watchdog: guard, Propose: backend.Propose, ObserveRenewal: ms.ObserveRenewal, Fencer: fencer,
+		// The hook for fence events (issue 13 leaves the event log to the
+		// events package); for now the fence counter.
+		OnFenced: func(rec store.FenceRecord, err error) {
+			if rec.Fenced != nil {
+				ms.ObserveFence(metrics.FenceSuccess)
+			} else {
+				ms.ObserveFence(metrics.FenceFailure)
+			}
+		}})
 	if err != nil {
 		return err
 	}
 
+	backend.rt = rt
 	cas := &caManager{name: c.Name, paths: p, node: cn, keys: keys, peers: peers, joins: joins,
 		propose: backend.Propose, trans: trans, revoked: revoked.Revoked, logf: logf}
 	backend.ca = cas

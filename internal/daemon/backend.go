@@ -9,6 +9,7 @@ import (
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/node"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -26,7 +27,8 @@ type Forwarder interface {
 type Backend struct {
 	node *consensus.Node
 	fwd  Forwarder
-	ca   *caManager // nil: /v1/ca answers an error
+	ca   *caManager    // nil: /v1/ca answers an error
+	rt   *node.Runtime // nil: /v1/nodes/NAME/fence answers an error
 }
 
 var (

@@ -225,7 +225,7 @@ var rules = []rule{
 			"RPC, never the wiring package, the API or the CLI, and runs agents only through the executor",
 		OwnAllowed: []string{"internal/peer", "internal/controller", "internal/executor", "internal/agents",
 			"internal/consensus", "internal/store", "internal/model", "internal/pki", "internal/sched", "internal/plan",
-			"internal/membership", "internal/clock"},
+			"internal/membership", "internal/clock", "internal/fence"},
 		OwnForbidden:      []string{"internal/agents/ocf", "internal/agents/builtin", "internal/agents/systemd"},
 		ThirdPartyAllowed: raftDeps,
 	},
@@ -272,7 +272,11 @@ var rules = []rule{
 		Why: "the API server speaks the api/ wire types, reads and proposes through the small Backend interface " +
 			"it declares (store commands as values), authenticates with pki and asks the pure scheduler for its " +
 			"view of the current state (status); it never reaches consensus, the controller or the executor",
-		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched", "internal/metrics", "internal/webui"},
+		OwnAllowed: []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched", "internal/metrics", "internal/webui",
+			// fence devices and levels are checked with the fence layer's
+			// pure parsers (ParseDevice, TopologyFromConfig), which come
+			// with the package's imports
+			"internal/fence", "internal/agents", "internal/clock"},
 		ThirdPartyAllowed: append([]string{"go.yaml.in/yaml/v3"}, promDeps...),
 	},
 	{

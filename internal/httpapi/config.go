@@ -98,7 +98,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 			return err
 		}
 	}
-	if err := invalid(cfg.Validate()); err != nil {
+	if err := validConfig(cfg); err != nil {
 		return err
 	}
 	if r.URL.Query().Get("dry_run") == "true" {

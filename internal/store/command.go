@@ -58,6 +58,8 @@ type Command struct {
 	NodeCert       *NodeCert       `json:"node_cert,omitempty"`
 	CertRevoke     *CertRevoke     `json:"cert_revoke,omitempty"`
 	CASet          *CASet          `json:"ca_set,omitempty"`
+	FenceRecord    *FenceRecord    `json:"fence_record,omitempty"`
+	FenceHold      *FenceHold      `json:"fence_hold,omitempty"`
 }
 
 // Change describes who made a configuration change and why; it is kept in
@@ -293,6 +295,8 @@ func (c *Command) payloads() (n int, tagged bool) {
 		TypeNodeCert:       c.NodeCert != nil,
 		TypeCertRevoke:     c.CertRevoke != nil,
 		TypeCASet:          c.CASet != nil,
+		TypeFenceRecord:    c.FenceRecord != nil,
+		TypeFenceHold:      c.FenceHold != nil,
 	}
 	for _, v := range set {
 		if v {

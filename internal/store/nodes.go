@@ -56,6 +56,7 @@ func (s *Store) nodeState(p *NodeState) (bool, error) {
 	}
 	changed := m.State != p.State || m.Lease != p.Lease
 	m.State, m.Lease = p.State, p.Lease
+	m.stateChanged()
 	return changed, nil
 }
 
@@ -233,6 +234,10 @@ func cloneMember(m *Member) Member {
 	c := *m
 	c.Attributes = maps.Clone(m.Attributes)
 	c.Resources = cloneHistory(m.Resources)
+	if m.Fenced != nil {
+		f := *m.Fenced
+		c.Fenced = &f
+	}
 	return c
 }
 

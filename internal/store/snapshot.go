@@ -22,11 +22,15 @@ type snapshot struct {
 	Audit   []AuditEntry   `json:"audit,omitempty"`
 	Revoked []Revocation   `json:"revoked,omitempty"`
 	CA      *CA            `json:"ca,omitempty"`
+	Fences  []FenceEntry   `json:"fences,omitempty"`
+	// FenceSeq is the last fence entry's number.
+	FenceSeq uint64 `json:"fence_seq,omitempty"`
 }
 
 // Snapshot encodes the whole state. Equal states encode to equal bytes.
 func (s *Store) Snapshot() ([]byte, error) {
-	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history, Tokens: s.Tokens(), Audit: s.audit, Revoked: s.Revocations()}
+	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history, Tokens: s.Tokens(), Audit: s.audit, Revoked: s.Revocations(),
+		Fences: s.fences, FenceSeq: s.fenceSeq}
 	if len(snap.Revoked) == 0 {
 		snap.Revoked = nil
 	}
@@ -100,6 +104,10 @@ func (s *Store) Restore(b []byte) error {
 	s.config, s.history, s.members, s.revoked, s.ca = snap.Config, snap.History, members, revoked, ca
 	s.options = model.ParseClusterOptions(s.config.Properties)
 	s.tokens, s.audit = tokens, snap.Audit
+	if len(snap.Fences) > FenceHistoryLimit {
+		snap.Fences = snap.Fences[len(snap.Fences)-FenceHistoryLimit:]
+	}
+	s.fences, s.fenceSeq = snap.Fences, snap.FenceSeq
 	return nil
 }
 
