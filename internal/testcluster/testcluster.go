@@ -472,13 +472,22 @@ func (c *Cluster) heartbeats() {
 }
 
 // WaitFor polls cond on real time (the fake clock stands still) for up to
-// 10 s and fails the test if it never holds.
+// 10 s and fails the test if it never holds. The live nodes renew now and
+// then at the same fake time, as real nodes renew in real time: a leader
+// elected meanwhile (Raft's timers run in real time) dispatches nothing
+// before every node has renewed with it.
 func (c *Cluster) WaitFor(what string, cond func() bool) {
 	c.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for i, deadline := 0, time.Now().Add(10*time.Second); time.Now().Before(deadline); i++ {
 		if cond() {
 			return
 		}
+		if i%10 == 9 {
+			c.step.Lock()
+			c.heartbeats()
+			c.step.Unlock()
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	c.t.Fatalf("testcluster: timed out waiting for %s", what)
 }
