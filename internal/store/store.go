@@ -158,6 +158,8 @@ type Store struct {
 	audit   []AuditEntry          // oldest first, at most AuditLimit
 	revoked map[string]Revocation // by serial
 	ca      CA
+	events  []Event           // oldest first, at most EventLimit (events.go)
+	alerts  map[string]*Alert // by ID (alerts.go)
 }
 
 // New returns an empty store: epoch 0, no members.
@@ -219,6 +221,12 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.certRevoke(c.CertRevoke)
 	case TypeCASet:
 		changed, err = s.caSet(c.CASet)
+	case TypeEventAppend:
+		changed, err = s.eventAppend(c.EventAppend)
+	case TypeAlertPut:
+		changed, err = s.alertPut(c.AlertPut)
+	case TypeAlertRemove:
+		changed, err = s.alertRemove(c.AlertRemove)
 	}
 	if err != nil {
 		return s.reject(err)
@@ -235,7 +243,8 @@ func knownType(t Type) bool {
 	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState, TypeNodeBoot,
 		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear,
 		TypeTokenAdd, TypeTokenRevoke, TypeAuditAppend,
-		TypeNodeCert, TypeCertRevoke, TypeCASet:
+		TypeNodeCert, TypeCertRevoke, TypeCASet,
+		TypeEventAppend, TypeAlertPut, TypeAlertRemove:
 		return true
 	}
 	return false
