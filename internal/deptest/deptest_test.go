@@ -276,6 +276,21 @@ var rules = []rule{
 		ThirdPartyAllowed: append([]string{"go.yaml.in/yaml/v3"}, promDeps...),
 	},
 	{
+		Dir: "internal/events",
+		Why: "the event recorder compares views of the replicated state (a pure Tracker) and appends events " +
+			"through the functions it is given: the wire types of status, the store's commands and the model; " +
+			"no network, processes, consensus or controller",
+		OwnAllowed:   []string{"api", "internal/store", "internal/model"},
+		StdForbidden: []string{"os/exec", "net", "net/http", "net/rpc", "syscall", "plugin", "unsafe"},
+	},
+	{
+		Dir: "internal/alerts",
+		Why: "alert delivery (webhooks, e-mail, Pacemaker alert agents) reads committed events and alerts " +
+			"through the functions it is given and records deliveries as events: the store's types and the " +
+			"model; it never reaches consensus, the controller or the API server",
+		OwnAllowed: []string{"internal/store", "internal/model", "internal/version"},
+	},
+	{
 		Dir: "internal/version",
 		Why: "the version stamp is a leaf: the standard library only",
 	},
