@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/mail"
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/paceline/paceline/internal/model"
@@ -100,7 +100,7 @@ func (a *Alert) Validate() error {
 				bad("from address %q: %v", a.From, err)
 			}
 		}
-		if h, p, err := net.SplitHostPort(a.SMTP); err != nil || h == "" || p == "" {
+		if !hostPort(a.SMTP) {
 			bad("smtp server %q: want HOST:PORT", a.SMTP)
 		}
 		set["email"] = false
@@ -134,6 +134,21 @@ func (a *Alert) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// hostPort reports whether s is HOST:PORT ([V6]:PORT) with a port from 1
+// to 65535 (without the net package: the store never touches the network).
+func hostPort(s string) bool {
+	i := strings.LastIndexByte(s, ':')
+	if i <= 0 {
+		return false
+	}
+	host, port := s[:i], s[i+1:]
+	if strings.HasPrefix(host, "[") != strings.HasSuffix(host, "]") || strings.Trim(host, "[]") == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n < 65536
 }
 
 func kindList() string {
