@@ -47,8 +47,10 @@ type ClusterEvent struct {
 	// Epoch and Who are a configuration change's epoch and author.
 	Epoch uint64 `json:"epoch,omitempty"`
 	Who   string `json:"who,omitempty"`
-	// Alert is the alert of alert-delivered and alert-failed.
+	// Alert is the alert of alert-delivered and alert-failed, Ref the
+	// seq of the event it delivered.
 	Alert string `json:"alert,omitempty"`
+	Ref   uint64 `json:"ref,omitempty"`
 }
 
 // EventLog is GET /v1/events/history.

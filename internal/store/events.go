@@ -108,8 +108,10 @@ type Event struct {
 	// Epoch and Who are a configuration change's epoch and author.
 	Epoch uint64 `json:"epoch,omitempty"`
 	Who   string `json:"who,omitempty"`
-	// Alert is the alert of an alert-delivered or alert-failed event.
+	// Alert is the alert of an alert-delivered or alert-failed event,
+	// and Ref the Seq of the event it delivered (0: none).
 	Alert string `json:"alert,omitempty"`
+	Ref   uint64 `json:"ref,omitempty"`
 }
 
 // EventAppend appends events (Apply numbers them). The whole batch is
