@@ -172,3 +172,12 @@ func (s *Store) LastEvents(n int) []Event {
 	}
 	return slices.Clone(s.events[max(0, len(s.events)-n):])
 }
+
+// LastChange returns who made the current configuration epoch and why (the
+// newest history entry's Change; zero when there is none).
+func (s *Store) LastChange() Change {
+	if n := len(s.history); n > 0 {
+		return s.history[n-1].Change
+	}
+	return Change{}
+}
