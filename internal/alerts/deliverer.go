@@ -217,7 +217,7 @@ func (l *leadership) backlog(evs []store.Event, from int64) uint64 {
 			continue
 		}
 		for id, w := range l.workers {
-			if !done[fmt.Sprintf("%s/%d", id, e.Seq)] {
+			if e.At >= w.alert.Load().Created && !done[fmt.Sprintf("%s/%d", id, e.Seq)] {
 				w.offer(e)
 			}
 		}

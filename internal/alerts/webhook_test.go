@@ -99,17 +99,18 @@ func TestNewLeaderDeliversUnrecordedEvents(t *testing.T) {
 	f := newFakeLeader()
 	srv, got := receiver(t)
 	now := time.Now()
-	f.apply(t, store.NewAlertPut(store.Alert{ID: "hook", Kind: store.AlertWebhook, URL: srv.URL}))
+	f.apply(t, store.NewAlertPut(store.Alert{ID: "hook", Kind: store.AlertWebhook, URL: srv.URL, Created: now.Add(-2 * time.Minute).UnixMilli()}))
 	f.apply(t, store.NewEventAppend(
 		store.Event{At: now.Add(-time.Hour).UnixMilli(), Kind: store.EventNodeLost, Node: "old"},
+		store.Event{At: now.Add(-3 * time.Minute).UnixMilli(), Kind: store.EventNodeLost, Node: "before-the-alert"},
 		store.Event{At: now.UnixMilli(), Kind: store.EventNodeLost, Node: "n1"},
 		store.Event{At: now.UnixMilli(), Kind: store.EventNodeLost, Node: "n2"},
-		store.Event{At: now.UnixMilli(), Kind: store.EventAlertDelivered, Alert: "hook", Ref: 2}))
+		store.Event{At: now.UnixMilli(), Kind: store.EventAlertDelivered, Alert: "hook", Ref: 3}))
 	f.start(t, f.config())
 	select {
 	case r := <-got:
 		if r.ev.Node != "n2" {
-			t.Fatalf("delivered %+v, want only n2's (n1's was recorded, old's is out of the window)", r.ev)
+			t.Fatalf("delivered %+v, want only n2's (n1's was recorded, old's is out of the window, one is older than the alert)", r.ev)
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("nothing delivered")

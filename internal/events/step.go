@@ -11,6 +11,13 @@ import (
 // not a loss of quorum.
 const QuorumGrace = 2 * time.Second
 
+// StopGrace is how long a resource that left a node that is still up
+// waits before it is reported stopped: a lost node's history is cleared
+// a moment before the node is marked offline (its resources stopped with
+// it: no stop event), and a stop followed at once by a start elsewhere is
+// one move.
+const StopGrace = 500 * time.Millisecond
+
 // MoveWindow is how long a resource stopped on a node that is still up is
 // remembered: started elsewhere within it, the start is a move. A resource
 // whose node was lost is remembered until it is recovered.
@@ -31,9 +38,21 @@ type Tracker struct {
 }
 
 type gone struct {
+	id   string // the resource
 	from string
 	lost bool  // its node was lost (a start elsewhere is a recovery)
 	at   int64 // Unix ms
+	// announced is set once resource-stopped was emitted (after
+	// StopGrace, the node still up).
+	announced bool
+}
+
+// goneKey keys t.gone: the resource, and a clone instance's node.
+func goneKey(id string, clone bool, node string) string {
+	if clone {
+		return id + "\x00" + node
+	}
+	return id
 }
 
 // Local reports whether events of kind k are about the observing node
@@ -50,7 +69,9 @@ func (t *Tracker) Step(v View, now time.Time) []store.Event {
 	ms := now.UnixMilli()
 	var out []store.Event
 	add := func(e store.Event) {
-		e.At = ms
+		if e.At == 0 {
+			e.At = ms
+		}
 		out = append(out, e)
 	}
 	// Quorum is about this node's partition, seen with or without a
@@ -113,9 +134,19 @@ func (t *Tracker) Step(v View, now time.Time) []store.Event {
 			add(e)
 		}
 	}
-	for id := range t.gone {
-		if _, has := v.Resources[id]; !has {
-			delete(t.gone, id) // deleted from the configuration
+	for _, key := range sortedKeys(t.gone) {
+		g := t.gone[key]
+		switch {
+		case v.Resources[g.id].Instances == nil:
+			delete(t.gone, key) // deleted from the configuration
+		case g.lost || g.announced:
+		case nodeLost(v, g.from):
+			g.lost = true
+			t.gone[key] = g
+		case ms-g.at >= StopGrace.Milliseconds():
+			out = append(out, store.Event{At: g.at, Kind: store.EventResourceStopped, Resource: g.id, Node: g.from})
+			g.announced = true
+			t.gone[key] = g
 		}
 	}
 	return out
@@ -156,43 +187,48 @@ func (t *Tracker) resource(id string, o, n Resource, v View, ms int64) []store.E
 			left = append(left, node)
 		}
 	}
-	lost := func(node string) bool {
-		nd, ok := v.Nodes[node]
-		return !ok || (nd.State != store.StateOnline && !nd.Shutdown)
-	}
-	// Stops: a resource whose node was lost stopped with it (the node
-	// events say so); one stopped on a node that is up is an event.
-	if !n.Clone && len(arrived) == 1 && len(left) == 1 {
-		// In one step: no stop event, the move says it.
-		t.remember(id, gone{from: left[0], lost: lost(left[0]), at: ms})
-	} else {
-		for _, node := range left {
-			if !lost(node) {
-				out = append(out, store.Event{Kind: store.EventResourceStopped, Resource: id, Node: node})
-			}
-			if !n.Clone {
-				t.remember(id, gone{from: node, lost: lost(node), at: ms})
-			}
-		}
+	lost := func(node string) bool { return nodeLost(v, node) }
+	// A resource that left a lost node stopped with it (the node events
+	// say so); one that left a node that is up is reported stopped after
+	// StopGrace (announce), unless it is started elsewhere first (a move).
+	for _, node := range left {
+		t.remember(goneKey(id, n.Clone, node), gone{id: id, from: node, lost: lost(node), at: ms})
 	}
 	for _, node := range arrived {
 		in := n.Instances[node]
-		g, had := t.gone[id]
+		key := goneKey(id, n.Clone, node)
+		g, had := t.gone[key]
+		delete(t.gone, key)
+		if had && !g.lost && !g.announced && ms-g.at >= StopGrace.Milliseconds() {
+			// Stopped long enough ago (no comparison in between).
+			out = append(out, store.Event{At: g.at, Kind: store.EventResourceStopped, Resource: id, Node: g.from})
+			g.announced = true
+		}
 		if had && !g.lost && ms-g.at > MoveWindow.Milliseconds() {
 			had = false
 		}
 		switch {
-		case n.Clone || !had || g.from == node:
+		case !had && n.Clone:
 			out = append(out, store.Event{Kind: store.EventResourceStarted, Resource: id, Node: node})
-			if n.Clone && in.Role == "Promoted" {
+			if in.Role == "Promoted" {
 				out = append(out, store.Event{Kind: store.EventPromoted, Resource: id, Node: node})
 			}
+		case n.Clone:
+			// Back on the same node: a restart; announced or not.
+			if g.announced {
+				out = append(out, store.Event{Kind: store.EventResourceStarted, Resource: id, Node: node})
+			}
+		case !had || (g.from == node && (g.announced || g.lost)):
+			out = append(out, store.Event{Kind: store.EventResourceStarted, Resource: id, Node: node})
+		case g.from == node:
+			// Stopped and started again within StopGrace: a restart in place.
+			out = append(out, store.Event{Kind: store.EventRecovered, Resource: id, Node: node, From: node, To: node})
 		default:
 			k := store.EventMoved
 			switch {
 			case in.Via == "migrate_from":
 				k = store.EventMigrated
-			case g.lost:
+			case g.lost || lost(g.from):
 				k = store.EventRecovered
 			}
 			out = append(out, store.Event{Kind: k, Resource: id, Node: node, From: g.from, To: node})
@@ -200,7 +236,6 @@ func (t *Tracker) resource(id string, o, n Resource, v View, ms int64) []store.E
 				out = append(out, store.Event{Kind: store.EventVIPMoved, Resource: id, Address: n.Address, From: g.from, To: node})
 			}
 		}
-		delete(t.gone, id)
 	}
 	for _, node := range sortedKeys(n.Instances) {
 		oi, had := o.Instances[node]
@@ -219,9 +254,18 @@ func (t *Tracker) resource(id string, o, n Resource, v View, ms int64) []store.E
 		}
 	}
 	for i := range out {
-		out[i].At = ms
+		if out[i].At == 0 {
+			out[i].At = ms
+		}
 	}
 	return out
+}
+
+// nodeLost reports whether node is gone from v, or down without a clean
+// stop.
+func nodeLost(v View, node string) bool {
+	nd, ok := v.Nodes[node]
+	return !ok || (nd.State != store.StateOnline && !nd.Shutdown)
 }
 
 func (t *Tracker) remember(id string, g gone) {

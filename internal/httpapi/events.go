@@ -155,7 +155,8 @@ func (s *Server) putAlert(w http.ResponseWriter, r *http.Request, _ pki.Principa
 		return err
 	}
 	a := store.Alert{ID: req.ID, Kind: req.Kind, URL: req.URL, To: req.To, SMTP: req.SMTP, From: req.From,
-		StartTLS: req.StartTLS, Script: req.Script, Recipient: req.Recipient, Events: req.Events, Secrets: req.Secrets}
+		StartTLS: req.StartTLS, Script: req.Script, Recipient: req.Recipient, Events: req.Events, Secrets: req.Secrets,
+		Created: s.cfg.Now().UnixMilli()}
 	if err := a.Validate(); err != nil {
 		return errorf(http.StatusBadRequest, "%s", oneLine(err))
 	}

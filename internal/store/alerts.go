@@ -55,6 +55,9 @@ type Alert struct {
 	// Events are the kinds (or first words of kinds) delivered; empty:
 	// every kind.
 	Events []string `json:"events,omitempty"`
+	// Created is when the alert was added, in Unix ms (the proposer's
+	// clock): it is not delivered events from before.
+	Created int64 `json:"created_ms,omitempty"`
 	// Secrets are named secret values (AlertSecretHMAC,
 	// AlertSecretPassword). The API never shows them.
 	Secrets map[string]string `json:"secrets,omitempty"`
