@@ -119,7 +119,7 @@ func FromStatus(self string, st api.Status, members []store.Member, who, message
 			f.Reason = fa.Status
 		}
 		if f.Reason == "" {
-			f.Reason = model.ExitCodeName(fa.ExitCode)
+			f.Reason = "unexpected result '" + model.ExitCodeName(fa.ExitCode) + "'"
 		}
 		if !fa.At.IsZero() {
 			f.At = fa.At.Unix()
