@@ -28,7 +28,7 @@ func newEventParts(name string, cn *consensus.Node, b *Backend, logf func(string
 		cn.Read(func(s *store.Store) { ch = s.LastChange() })
 		return events.FromStatus(name, st, members, ch.Author, ch.Message)
 	}
-	rec, err := events.New(events.Config{Node: name, View: view, IsLeader: cn.IsLeader, Wait: b.Wait,
+	rec, err := events.New(events.Config{Node: name, View: view, Leader: b.Leader, IsLeader: cn.IsLeader, Wait: b.Wait,
 		Propose: b.Propose, Logf: logf})
 	if err != nil {
 		return nil, err

@@ -24,6 +24,11 @@ type Config struct {
 	// (FromStatus of its copy). It is called from the recorder's
 	// goroutine only.
 	View func() View
+	// Leader, optional, returns the leader this node follows and whether
+	// its partition has quorum, cheaply: between changes of the state the
+	// recorder refreshes only these in its last view instead of building
+	// a new one (an idle cluster then builds no status every Poll).
+	Leader func() (name string, quorum bool)
 	// IsLeader reports whether this node leads.
 	IsLeader func() bool
 	// Wait blocks until the state's change index is above after
@@ -119,7 +124,8 @@ func (r *Recorder) queue(evs []store.Event) {
 // Run compares views until ctx ends.
 func (r *Recorder) Run(ctx context.Context) {
 	var t Tracker
-	var idx uint64
+	var idx, built uint64
+	var v View
 	var last time.Time
 	for ctx.Err() == nil {
 		if wait := r.cfg.MinInterval - r.cfg.Now().Sub(last); wait > 0 {
@@ -130,7 +136,11 @@ func (r *Recorder) Run(ctx context.Context) {
 			}
 		}
 		last = r.cfg.Now()
-		v := r.cfg.View()
+		if idx != built || r.cfg.Leader == nil || built == 0 {
+			v, built = r.cfg.View(), idx
+		} else {
+			v.Leader, v.Quorum = r.cfg.Leader()
+		}
 		var mine []store.Event
 		leader := r.cfg.IsLeader()
 		for _, e := range t.Step(v, last) {

@@ -18,6 +18,8 @@ type fakeCluster struct {
 	changed chan struct{}
 	view    View
 	leader  bool
+	// leaderCalls counts the cheap refreshes between changes.
+	leaderCalls int
 }
 
 func newFake(v View, leader bool) *fakeCluster {
@@ -41,6 +43,12 @@ func (f *fakeCluster) config() Config {
 	return Config{Node: "n1",
 		View:     func() View { f.mu.Lock(); defer f.mu.Unlock(); return f.view },
 		IsLeader: func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.leader },
+		Leader: func() (string, bool) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.leaderCalls++
+			return f.view.Leader, f.view.Quorum
+		},
 		Wait: func(ctx context.Context, after uint64) (uint64, error) {
 			for {
 				f.mu.Lock()
@@ -150,6 +158,12 @@ func TestRecorderFollowerKeepsQuorumEvents(t *testing.T) {
 	time.Sleep(QuorumGrace + 200*time.Millisecond)
 	if n := len(f.events()); n != 0 {
 		t.Fatalf("%d events appended without quorum or by a follower", n)
+	}
+	f.mu.Lock()
+	calls := f.leaderCalls
+	f.mu.Unlock()
+	if calls == 0 {
+		t.Error("no cheap refresh of the leader between changes: a view was built every poll")
 	}
 	f.setView(twoNodes(store.StateOffline, "n1"))
 	evs := waitEvents(t, f, 2)
