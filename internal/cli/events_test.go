@@ -67,3 +67,48 @@ func TestAlertCommands(t *testing.T) {
 	ok(t, "alert", "remove", "h")
 	fails(t, 1, "alert 'h' not found", "alert", "remove", "h")
 }
+
+// events --follow --json prints the kept events, then each new one as a
+// JSON line, until interrupted.
+func TestEventsFollow(t *testing.T) {
+	tc := newTestCluster(t)
+	appendEv := func(e store.Event) {
+		if r, err := tc.backend.Propose(context.Background(), store.NewEventAppend(e)); err != nil || r.Err != nil {
+			t.Fatal(err, r.Err)
+		}
+	}
+	appendEv(store.Event{At: time.Now().UnixMilli(), Kind: store.EventNodeLost, Node: "n2"})
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() { done <- mainContext(ctx, []string{"events", "--follow", "--json"}, &out, &errb) }()
+	waitLines := func(n int) []string {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) >= n && lines[0] != "" {
+				return lines
+			}
+		}
+		t.Fatalf("events --follow printed %q (stderr %q), want %d lines", out.String(), errb.String(), n)
+		return nil
+	}
+	waitLines(1)
+	appendEv(store.Event{At: time.Now().UnixMilli(), Kind: store.EventNodeOnline, Node: "n2"})
+	lines := waitLines(2)
+	var e api.ClusterEvent
+	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Kind != "node-online" || e.Seq != 2 {
+		t.Fatalf("second line %q: %v", lines[1], err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Fatalf("exit %d, stderr %q", code, errb.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("events --follow did not stop when interrupted")
+	}
+	if len(strings.Split(strings.TrimSpace(out.String()), "\n")) != 2 {
+		t.Fatalf("printed %q", out.String())
+	}
+}
