@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,11 +109,17 @@ func (d *Deliverer) Test(ctx context.Context, a store.Alert, e store.Event) erro
 	return d.deliver(ctx, a, e)
 }
 
-// Wants reports whether alert a delivers e: events about alerts never
-// (a failing receiver would feed itself); a script only the events
+// Wants reports whether alert a delivers e. Events about alerts only when
+// the alert names alert-failed, and then only another alert's failure to
+// deliver an event that is not itself about alerts (so two failing alerts
+// never feed each other); deliveries never. A script gets only the events
 // Pacemaker has alerts for, unless the alert names the kind.
 func Wants(a store.Alert, e store.Event) bool {
-	if strings.HasPrefix(string(e.Kind), "alert-") || !a.Wants(e.Kind) {
+	if strings.HasPrefix(string(e.Kind), "alert-") {
+		return e.Kind == store.EventAlertFailed && slices.Contains(a.Events, string(store.EventAlertFailed)) &&
+			e.Alert != a.ID && !strings.HasPrefix(e.Detail, "alert-")
+	}
+	if !a.Wants(e.Kind) {
 		return false
 	}
 	if _, pcmk := pacemakerAlert(e); a.Kind == store.AlertScript && !pcmk {

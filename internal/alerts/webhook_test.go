@@ -121,3 +121,30 @@ func TestNewLeaderDeliversUnrecordedEvents(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+func TestWants(t *testing.T) {
+	all := store.Alert{ID: "a", Kind: store.AlertWebhook}
+	failures := store.Alert{ID: "f", Kind: store.AlertEmail, Events: []string{"alert-failed", "node"}}
+	script := store.Alert{ID: "s", Kind: store.AlertScript}
+	for _, c := range []struct {
+		a    store.Alert
+		e    store.Event
+		want bool
+	}{
+		{all, store.Event{Kind: store.EventNodeLost}, true},
+		{all, store.Event{Kind: store.EventConfigChanged}, true},
+		{all, store.Event{Kind: store.EventAlertFailed, Alert: "x", Detail: "node-lost"}, false}, // not named
+		{all, store.Event{Kind: store.EventAlertDelivered, Alert: "x"}, false},
+		{failures, store.Event{Kind: store.EventAlertFailed, Alert: "a", Detail: "node-lost"}, true},
+		{failures, store.Event{Kind: store.EventAlertFailed, Alert: "f", Detail: "node-lost"}, false},   // its own
+		{failures, store.Event{Kind: store.EventAlertFailed, Alert: "a", Detail: "alert-failed"}, false}, // second order
+		{failures, store.Event{Kind: store.EventRecovered}, false},
+		{script, store.Event{Kind: store.EventRecovered}, true},
+		{script, store.Event{Kind: store.EventConfigChanged}, false}, // no Pacemaker alert, not named
+		{store.Alert{ID: "s2", Kind: store.AlertScript, Events: []string{"config-changed"}}, store.Event{Kind: store.EventConfigChanged}, true},
+	} {
+		if got := Wants(c.a, c.e); got != c.want {
+			t.Errorf("Wants(%s %v, %s alert=%s detail=%s) = %t", c.a.ID, c.a.Events, c.e.Kind, c.e.Alert, c.e.Detail, got)
+		}
+	}
+}

@@ -45,7 +45,10 @@ func newAlertAddCmd(s streams) *cobra.Command {
 
 --events names the event kinds delivered (node-lost, resource-recovered,
 ...) or their first word (node, resource, quorum, leader, vip, config);
-default: every kind except the alert-* ones. --secret-file NAME=PATH reads a
+default: every kind except the alert-* ones. Naming alert-failed delivers
+the failures of the other alerts (never the alert's own, nor failures to
+deliver an alert-failed event). A script gets only the events Pacemaker has
+alerts for (node, fencing, resource) unless --events names the kind. --secret-file NAME=PATH reads a
 secret from a file (so it is never on a command line): hmac signs webhook
 bodies, password authenticates to the SMTP server (as --from). A script
 must be an absolute path on every node that may lead, not writable by
