@@ -136,7 +136,7 @@ func TestWants(t *testing.T) {
 		{all, store.Event{Kind: store.EventAlertFailed, Alert: "x", Detail: "node-lost"}, false}, // not named
 		{all, store.Event{Kind: store.EventAlertDelivered, Alert: "x"}, false},
 		{failures, store.Event{Kind: store.EventAlertFailed, Alert: "a", Detail: "node-lost"}, true},
-		{failures, store.Event{Kind: store.EventAlertFailed, Alert: "f", Detail: "node-lost"}, false},   // its own
+		{failures, store.Event{Kind: store.EventAlertFailed, Alert: "f", Detail: "node-lost"}, false},    // its own
 		{failures, store.Event{Kind: store.EventAlertFailed, Alert: "a", Detail: "alert-failed"}, false}, // second order
 		{failures, store.Event{Kind: store.EventRecovered}, false},
 		{script, store.Event{Kind: store.EventRecovered}, true},

@@ -152,4 +152,3 @@ func describeEvent(e api.ClusterEvent) string {
 	}
 	return what
 }
-
