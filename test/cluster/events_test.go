@@ -177,6 +177,13 @@ func TestEventsAndAlertsOnAgentCrash(t *testing.T) {
 		}
 	}
 
+	// What the killed agent ran died with it (its whole process group);
+	// builtin:dummy runs no process, its state file is what says it runs:
+	// without this, the new agent's probe would find web still active
+	// there, as on a host whose resources survived (not this test's case).
+	if err := os.Remove(filepath.Join(h.dir, victim, "run", "dummy-web.state")); err != nil {
+		t.Fatal(err)
+	}
 	h.agent(victim)
 	h.waitStatus(victim+" back online", 30*time.Second, func(st *status) bool { return st.online() == 3 })
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
