@@ -210,8 +210,14 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return api.NodeInfo{Name: c.Name, Version: v.Version, Revision: v.Revision, GoVersion: v.GoVersion,
 			Platform: v.Platform, Raft: cn.Stats()}
 	}
+	// Cluster events and alerts (events.go): recorded and delivered by the leader.
+	evp, err := newEventParts(c.Name, cn, backend, logf)
+	if err != nil {
+		return err
+	}
 	apiSrv := httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
-		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler(), Info: info, Log: logRead})
+		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler(), Info: info, Log: logRead,
+		Alerts: evp.deliverer})
 
 	stonithClass, fencer, err := newFencing(logf)
 	if err != nil {
@@ -346,6 +352,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	caDone := make(chan struct{})
 	go func() { cas.run(rctx); close(caDone) }()
 	defer func() { stop(); <-caDone }()
+	evDone := make(chan struct{})
+	go func() { evp.run(rctx); close(evDone) }()
+	defer func() { stop(); <-evDone }()
 	if err := completeJoin(ctx, c, peers, logf); err != nil {
 		return err
 	}

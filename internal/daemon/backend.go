@@ -66,6 +66,18 @@ func (b *Backend) Audit() (es []store.AuditEntry) {
 	return es
 }
 
+// Events returns the kept cluster events numbered above after.
+func (b *Backend) Events(after uint64) (es []store.Event) {
+	b.node.Read(func(s *store.Store) { es = s.Events(after) })
+	return es
+}
+
+// Alerts returns the alerts, with their secrets.
+func (b *Backend) Alerts() (as []store.Alert) {
+	b.node.Read(func(s *store.Store) { as = s.Alerts() })
+	return as
+}
+
 // History returns the kept configuration history, oldest first
 // (httpapi.HistoryReader: config history).
 func (b *Backend) History() (h []store.HistoryEntry) {

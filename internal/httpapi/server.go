@@ -71,6 +71,10 @@ type Config struct {
 	// UI connects the web UI's optional parts (the event log, the
 	// switchover); the UI itself is always served at /ui/ (webui.go).
 	UI webui.Hooks
+	// Alerts checks alerts when they are added and delivers test events
+	// (alerts.Deliverer; nil: no check, POST /v1/alerts/{id}/test
+	// answers 501). See events.go.
+	Alerts AlertChecker
 }
 
 // Server is the /v1 API handler.
@@ -136,6 +140,11 @@ func (s *Server) routes() {
 	s.handle("GET /v1/config/history", viewer, s.getHistory)
 	s.handle("POST /v1/config/rollback", admin, s.rollback)
 	s.handle("GET /v1/events", viewer, s.events)
+	s.handle("GET /v1/events/history", viewer, s.eventHistory)
+	s.handle("GET /v1/alerts", viewer, s.listAlerts)
+	s.handle("POST /v1/alerts", admin, s.putAlert)
+	s.handle("DELETE /v1/alerts/{id}", admin, s.removeAlert)
+	s.handle("POST /v1/alerts/{id}/test", operator, s.testAlert)
 	s.handle("POST /v1/tokens", admin, s.createToken)
 	s.handle("GET /v1/tokens", admin, s.listTokens)
 	s.handle("DELETE /v1/tokens/{id}", admin, s.revokeToken)

@@ -33,6 +33,9 @@ const (
 	TypeTokenAdd       Type = "token.add"        // *TokenAdd
 	TypeTokenRevoke    Type = "token.revoke"     // *TokenRevoke
 	TypeAuditAppend    Type = "audit.append"     // *AuditAppend
+	TypeEventAppend    Type = "event.append"     // *EventAppend
+	TypeAlertPut       Type = "alert.put"        // *AlertPut
+	TypeAlertRemove    Type = "alert.remove"     // *AlertRemove
 )
 
 // Command is one entry of the replicated log: a version, a type tag and
@@ -60,6 +63,9 @@ type Command struct {
 	CASet          *CASet          `json:"ca_set,omitempty"`
 	FenceRecord    *FenceRecord    `json:"fence_record,omitempty"`
 	FenceHold      *FenceHold      `json:"fence_hold,omitempty"`
+	EventAppend    *EventAppend    `json:"event_append,omitempty"`
+	AlertPut       *AlertPut       `json:"alert_put,omitempty"`
+	AlertRemove    *AlertRemove    `json:"alert_remove,omitempty"`
 }
 
 // Change describes who made a configuration change and why; it is kept in
@@ -297,6 +303,9 @@ func (c *Command) payloads() (n int, tagged bool) {
 		TypeCASet:          c.CASet != nil,
 		TypeFenceRecord:    c.FenceRecord != nil,
 		TypeFenceHold:      c.FenceHold != nil,
+		TypeEventAppend:    c.EventAppend != nil,
+		TypeAlertPut:       c.AlertPut != nil,
+		TypeAlertRemove:    c.AlertRemove != nil,
 	}
 	for _, v := range set {
 		if v {

@@ -167,6 +167,8 @@ type Store struct {
 	// FenceHistoryLimit; fenceSeq numbers its entries.
 	fences   []FenceEntry
 	fenceSeq uint64
+	events   []Event           // oldest first, at most EventLimit (events.go)
+	alerts   map[string]*Alert // by ID (alerts.go)
 }
 
 // New returns an empty store: epoch 0, no members.
@@ -232,6 +234,12 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.fenceRecord(c.FenceRecord)
 	case TypeFenceHold:
 		changed, err = s.fenceHold(c.FenceHold)
+	case TypeEventAppend:
+		changed, err = s.eventAppend(c.EventAppend)
+	case TypeAlertPut:
+		changed, err = s.alertPut(c.AlertPut)
+	case TypeAlertRemove:
+		changed, err = s.alertRemove(c.AlertRemove)
 	}
 	if err != nil {
 		return s.reject(err)
@@ -248,7 +256,8 @@ func knownType(t Type) bool {
 	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState, TypeNodeBoot,
 		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear,
 		TypeTokenAdd, TypeTokenRevoke, TypeAuditAppend,
-		TypeNodeCert, TypeCertRevoke, TypeCASet, TypeFenceRecord, TypeFenceHold:
+		TypeNodeCert, TypeCertRevoke, TypeCASet, TypeFenceRecord, TypeFenceHold,
+		TypeEventAppend, TypeAlertPut, TypeAlertRemove:
 		return true
 	}
 	return false
