@@ -179,3 +179,48 @@ func (c *Client) TestAlert(ctx context.Context, id string) (*AlertTestResult, er
 	var r AlertTestResult
 	return &r, c.call(ctx, http.MethodPost, "/v1/alerts/"+url.PathEscape(id)+"/test", nil, &r)
 }
+
+// Describe says what the event means in a few words ("web recovered:
+// n1 -> n2"), as `paceline events` and the web UI print it.
+func (e ClusterEvent) Describe() string {
+	what := ""
+	switch {
+	case strings.HasPrefix(e.Kind, "node-"):
+		what = "node " + e.Node + " " + strings.TrimPrefix(e.Kind, "node-")
+	case strings.HasPrefix(e.Kind, "quorum-"):
+		what = e.Node + ": quorum " + strings.TrimPrefix(e.Kind, "quorum-")
+	case e.Kind == "leader-changed":
+		what = "leader " + orDash(e.From) + " -> " + e.To
+	case e.Kind == "vip-moved":
+		what = fmt.Sprintf("%s %s moved: %s -> %s", e.Resource, e.Address, e.From, e.To)
+	case e.Kind == "resource-failed":
+		op := e.Operation
+		if e.IntervalMs > 0 {
+			op += " (" + (time.Duration(e.IntervalMs) * time.Millisecond).String() + ")"
+		}
+		what = fmt.Sprintf("%s %s on %s failed: rc=%d", e.Resource, op, e.Node, e.RC)
+	case e.From != "" && e.To != "" && strings.HasPrefix(e.Kind, "resource-"):
+		what = fmt.Sprintf("%s %s: %s -> %s", e.Resource, strings.TrimPrefix(e.Kind, "resource-"), e.From, e.To)
+	case strings.HasPrefix(e.Kind, "resource-"):
+		what = fmt.Sprintf("%s %s on %s", e.Resource, strings.TrimPrefix(e.Kind, "resource-"), e.Node)
+	case e.Kind == "config-changed":
+		what = "configuration epoch " + strconv.FormatUint(e.Epoch, 10) + " by " + orDash(e.Who)
+	case strings.HasPrefix(e.Kind, "alert-"):
+		what = "alert " + e.Alert + " " + strings.TrimPrefix(e.Kind, "alert-")
+	default:
+		what = e.Kind
+	}
+	for _, s := range []string{e.Reason, e.Detail} {
+		if s != "" {
+			what += ": " + strings.Join(strings.Fields(s), " ")
+		}
+	}
+	return what
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

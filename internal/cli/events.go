@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -111,44 +110,6 @@ func printEvent(w io.Writer, e api.ClusterEvent, asJSON bool) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%s  %-18s  %s\n", e.Time.Local().Format("2006-01-02 15:04:05.000"), e.Kind, describeEvent(e))
+	_, err := fmt.Fprintf(w, "%s  %-18s  %s\n", e.Time.Local().Format("2006-01-02 15:04:05.000"), e.Kind, e.Describe())
 	return err
-}
-
-// describeEvent says what an event means in a few words ("web recovered:
-// n1 -> n2").
-func describeEvent(e api.ClusterEvent) string {
-	what := ""
-	switch {
-	case strings.HasPrefix(e.Kind, "node-"):
-		what = "node " + e.Node + " " + strings.TrimPrefix(e.Kind, "node-")
-	case strings.HasPrefix(e.Kind, "quorum-"):
-		what = e.Node + ": quorum " + strings.TrimPrefix(e.Kind, "quorum-")
-	case e.Kind == "leader-changed":
-		what = "leader " + dash(e.From) + " -> " + e.To
-	case e.Kind == "vip-moved":
-		what = fmt.Sprintf("%s %s moved: %s -> %s", e.Resource, e.Address, e.From, e.To)
-	case e.Kind == "resource-failed":
-		op := e.Operation
-		if e.IntervalMs > 0 {
-			op += " (" + (time.Duration(e.IntervalMs) * time.Millisecond).String() + ")"
-		}
-		what = fmt.Sprintf("%s %s on %s failed: rc=%d", e.Resource, op, e.Node, e.RC)
-	case e.From != "" && e.To != "" && strings.HasPrefix(e.Kind, "resource-"):
-		what = fmt.Sprintf("%s %s: %s -> %s", e.Resource, strings.TrimPrefix(e.Kind, "resource-"), e.From, e.To)
-	case strings.HasPrefix(e.Kind, "resource-"):
-		what = fmt.Sprintf("%s %s on %s", e.Resource, strings.TrimPrefix(e.Kind, "resource-"), e.Node)
-	case e.Kind == "config-changed":
-		what = "configuration epoch " + strconv.FormatUint(e.Epoch, 10) + " by " + dash(e.Who)
-	case strings.HasPrefix(e.Kind, "alert-"):
-		what = "alert " + e.Alert + " " + strings.TrimPrefix(e.Kind, "alert-")
-	default:
-		what = e.Kind
-	}
-	for _, s := range []string{e.Reason, e.Detail} {
-		if s != "" {
-			what += ": " + oneLine(s)
-		}
-	}
-	return what
 }

@@ -61,6 +61,7 @@ func newEnv(t *testing.T, hooks webui.Hooks) *env {
 		op("n2", "db:1", "start", 4, 0),
 		op("n2", "web", "start", 5, 1),
 		op("n2", "web", "stop", 6, 0),
+		store.NewEventAppend(store.Event{At: now.UnixMilli(), Kind: store.EventRecovered, Resource: "web", From: "n2", To: "n1"}),
 	} {
 		if r := st.Apply(c); r.Err != nil {
 			t.Fatal(r.Err)
@@ -228,7 +229,7 @@ func TestOverviewShowsTheCluster(t *testing.T) {
 		`<td class="addr">10.9.8.7</td>`,
 		`Promoted: [ n1 ] Unpromoted: [ n2 ]`,
 		`web</a> start on n2: exit 1`, // failed action
-		`POST /v1/tokens by`,          // newest changes: the audit log
+		`web recovered: n2 -&gt; n1`,   // newest events: the cluster's event log
 	} {
 		if !strings.Contains(ov.body, want) {
 			t.Errorf("overview lacks %s", want)
