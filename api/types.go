@@ -116,6 +116,12 @@ type NodeStatus struct {
 	// Attributes are the node's transient attributes (standby,
 	// maintenance, fail-count-RSC#OP_INTERVAL, promotion scores, pingd).
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Hold says why a lost node's resources are held (no fence device
+	// confirmed it, no watchdog guards its lease).
+	Hold string `json:"hold,omitempty"`
+	// FencedBy names what fenced the node (a device, or "operator
+	// TOKEN"), while it has not come back.
+	FencedBy string `json:"fenced_by,omitempty"`
 }
 
 // ResourceStatus is one primitive in Status.

@@ -274,6 +274,16 @@ func runLiveDemo(ctx context.Context, s streams, once bool) (err error) {
 		cfg.RscDefaults = map[string]string{}
 	}
 	cfg.RscDefaults["resource-stickiness"] = "100"
+	// Loopback nodes have neither a fence device nor a watchdog: with
+	// stonith-enabled=true a crashed node's resources would be held (it
+	// might only be paused) until an operator confirmed it down.
+	if cfg.Properties == nil {
+		cfg.Properties = map[string]string{}
+	}
+	cfg.Properties["stonith-enabled"] = "false"
+	d.say("stonith-enabled=false: these loopback nodes have no fence device and no watchdog, so a lost node is " +
+		"recovered once its lease ran out (it stops its own resources); with stonith-enabled=true its resources " +
+		"would be held until a fence device or `paceline node confirm-down` confirmed it off")
 	mon := []model.Op{{Name: "monitor", Interval: 2 * time.Second, Timeout: 20 * time.Second}}
 	cfg.Resources = append(cfg.Resources, model.Resource{ID: "app", Kind: model.KindGroup, Children: []model.Resource{
 		{ID: "app-config", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy", Ops: mon},

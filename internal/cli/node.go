@@ -14,6 +14,8 @@ func newNodeCmd(s streams) *cobra.Command {
 		newNodeAttrCmd(s, "unmaintenance", "maintenance", "", "Manage a node's resources again after maintenance"),
 		newNodeStopCmd(s),
 		newNodeRemoveCmd(s),
+		newNodeFenceCmd(s),
+		newNodeConfirmDownCmd(s),
 		newNodeAttributeCmd(s),
 		newUtilizationCmd(s, true),
 	)

@@ -38,8 +38,8 @@ Reading the agent logs needs an admin token (each read is audited); with a
 lower role the report is made without them. Values of secret parameters
 that show up in a log are replaced by ***** (this needs an admin token
 too). The archive is written with mode 0600 and never over an existing
-file; its path is printed on stdout. Cluster events are not in it yet:
-this version records none.`,
+file; its path is printed on stdout. The cluster events of the last --since
+are in cluster/events.json (paceline events --json).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if since <= 0 {
@@ -134,8 +134,10 @@ func gatherReport(ctx context.Context, c *api.Client, since time.Duration, now t
 	// The configuration as the API shows it: secret values masked.
 	cluster("cluster/config.yaml", func() (any, error) { return c.ConfigYAML(ctx) })
 	cluster("cluster/audit.json", func() (any, error) { return c.Audit(ctx) })
-	// Events: the cluster records none yet. When it does (GET /v1/events
-	// history), they belong in cluster/events.json here.
+	cluster("cluster/events.json", func() (any, error) {
+		evs, err := c.Events(ctx, since, 0)
+		return api.EventLog{Events: evs}, err
+	})
 
 	// The secret values, only to scrub them from logs (admin only; a
 	// lower role cannot read the logs either).
@@ -218,6 +220,8 @@ cluster/nodes.json    the members: role, API address, state, node attributes
 cluster/config.yaml   the configuration (paceline config export); secret
                       parameter values are masked as %s
 cluster/audit.json    the hash-chained audit log (paceline audit --json)
+cluster/events.json   the cluster events (node lost, resource recovered, ...)
+                      of the last %[6]v (paceline events --json)
 nodes/NODE/node.json  the node's version and Raft state (hashicorp/raft stats)
 nodes/NODE/metrics.txt  its Prometheus metrics at collection time
 nodes/NODE/agent.log  its agent log (log_file), newest 16 MiB at most
@@ -225,9 +229,6 @@ versions.json         the version of every node that answered, and of the
                       paceline that made this report
 unreachable.txt       the members whose API could not be reached, and why
 errors.txt            what a reachable node or the cluster would not give
-
-Cluster events (node lost, resource recovered, ...) are not included: this
-version of Paceline does not record them yet.
 `, now.UTC().Format(time.RFC3339), version.Get().Version, dash(st.Leader), st.Quorum, st.Epoch, since, model.SecretMask)
 	if len(r.secrets) > 0 {
 		fmt.Fprintf(&b, "\nThe values of %d secret parameter(s) were replaced by %s wherever they appeared.\n", len(r.secrets), model.SecretMask)

@@ -85,6 +85,16 @@ func (v statusView) print(w io.Writer, st *api.Status) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", n.Name, v.nodeState(n.State), dash(n.Role))
 	}
 	tw.Flush()
+	// Why a lost node's resources are held (Pacemaker's refusal to
+	// recover an unfenced node), and what fenced one.
+	for _, n := range st.Nodes {
+		switch {
+		case n.Hold != "":
+			fmt.Fprintf(&b, "  * %s UNCLEAN: %s\n", n.Name, n.Hold)
+		case n.FencedBy != "" && n.State != "online":
+			fmt.Fprintf(&b, "  * %s fenced by %s\n", n.Name, n.FencedBy)
+		}
+	}
 	fmt.Fprintf(&b, "\nResources (%d):\n", len(st.Resources))
 	v.resources(&b, st)
 	v.failedActions(&b, st.FailedActions)

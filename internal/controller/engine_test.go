@@ -31,7 +31,8 @@ import (
 // runs one turn at that time (default: the last one): if the engine wants
 // a plan it gets the one given last ("planned: N actions"), then every
 // action it hands over is listed ("dispatch ID KEY"); fail=ID makes
-// handing that one over fail.
+// handing that one over fail. "due in D" says when the engine wants to be
+// looked at again without an event (a failure backoff ending, a recheck).
 //
 //	result ID rc=N [target=N] [status=N] [same] [fatal] [node=NODE]
 //	----
@@ -49,8 +50,8 @@ import (
 // and review the diff.
 func TestEngine(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
-		if filepath.Ext(path) != ".txt" {
-			t.Skipf("%s: not a transcript", path)
+		if filepath.Ext(path) != ".txt" || strings.Contains(path, "liveness") {
+			t.Skipf("%s: not an engine transcript", path)
 		}
 		e := newEngine("c1")
 		var next *plan.Plan
@@ -103,6 +104,9 @@ func TestEngine(t *testing.T) {
 					if !e.sent(a, err) {
 						break
 					}
+				}
+				if at := e.due(now); !at.IsZero() {
+					fmt.Fprintf(&out, "due in %v\n", at.Sub(now))
 				}
 				return out.String()
 			case "result":

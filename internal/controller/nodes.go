@@ -19,6 +19,9 @@ type liveness struct {
 	// controller has no result of (another controller's, or one whose
 	// dispatch failed after the node took it).
 	held map[string]bool
+	// next is when a node's liveness changes next if nobody renews (zero:
+	// no such change is pending).
+	next time.Time
 }
 
 // nodes updates node liveness in the store from the leases (step 1 of
@@ -42,12 +45,16 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		maintenance = map[string]bool{}
 		lapsed      = map[string]bool{}
 	)
+	lastFailure := map[string]string{}
 	c.raft.Read(func(s *store.Store) {
 		members = s.MemberStates()
 		stonith = s.Options().StonithEnabled
 		for _, m := range members {
 			_, lapsed[m.Name] = s.NodeAttr(m.Name, LapsedInMaintenance)
 			maintenance[m.Name] = s.InMaintenance(m.Name) || lapsed[m.Name]
+			if m.State == store.StateUnclean {
+				lastFailure[m.Name] = lastFenceFailure(s.FenceHistory(m.Name))
+			}
 		}
 	})
 	renewed := map[string]bool{}
@@ -70,8 +77,12 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 	for _, n := range c.leases.Nodes() {
 		renewed[n] = true
 	}
+	var next time.Time
 	for _, m := range members {
 		views[m.Name] = leaseView{lv: c.leases.Liveness(m.Name, now, stonith), guard: c.leases.Guarded(m.Name).Milliseconds(), granted: c.leases.Granted(m.Name)}
+		if at := c.leases.NextChange(m.Name, now, stonith); m.Name != c.cfg.Node && !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
 	}
 	c.lmu.Unlock()
 	// A node whose agent started anew (a boot other than the stored one)
@@ -101,22 +112,21 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		}
 	}
 	voters, alive := 0, 0
-	var out liveness
+	out := liveness{next: next}
 	for _, m := range members {
 		lv := views[m.Name].lv
-		want := m.State
-		switch {
-		case lv == membership.Alive && renewed[m.Name]:
-			want = store.StateOnline
-		case lv == membership.Expired && m.State == store.StateOnline && stonith:
-			// With stonith disabled the scheduler would take an unclean
-			// node's resources as stopped and recover them at once: the
-			// node stays online until it is recoverable.
-			want = store.StateUnclean
-		case lv == membership.Recoverable && maintenance[m.Name] && m.State == store.StateOnline && stonith:
-			want = store.StateUnclean
-		case lv == membership.Recoverable && m.State != store.StateOffline && !maintenance[m.Name]:
-			want = store.StateOffline
+		// A fence mark counts until the node renews after it (it was
+		// rebooted, or powered on again).
+		fenced := m.Fenced != nil && (!renewed[m.Name] || m.Fenced.At >= views[m.Name].granted.UnixMilli())
+		verdict := judge(nodeFacts{Name: m.Name, State: m.State, Lease: lv, Renewed: renewed[m.Name], Stonith: stonith,
+			Guarded: views[m.Name].guard > 0, RunsNothing: m.Role == store.RoleWitness, Maintenance: maintenance[m.Name],
+			Fenced: fenced, LastFailure: lastFailure[m.Name]})
+		want := verdict.Want
+		if want == store.StateUnclean && verdict.Hold != m.Hold {
+			if verdict.Hold != "" {
+				c.cfg.Logf("controller: %s's resources are held: %s", m.Name, verdict.Hold)
+			}
+			c.apply(ctx, store.NewFenceHold(m.Name, verdict.Hold))
 		}
 		if m.Role.Voter() {
 			voters++
@@ -178,4 +188,18 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		out.held[base] = true
 	}
 	return out
+}
+
+// lastFenceFailure describes the newest fence attempt of a target's
+// history when it failed ("" when there is none, or it succeeded).
+func lastFenceFailure(h []store.FenceEntry) string {
+	if len(h) == 0 || h[len(h)-1].Result == "success" {
+		return ""
+	}
+	e := h[len(h)-1]
+	who := e.Device
+	if who == "" {
+		who = e.Action
+	}
+	return who + " " + e.Result + ": " + e.Reason
 }

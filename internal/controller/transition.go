@@ -12,7 +12,8 @@ import (
 )
 
 // control is one turn of the loop: liveness, planning when due, dispatch.
-func (c *Controller) control(ctx context.Context) {
+// It returns when the next turn is due without an event (zero: none).
+func (c *Controller) control(ctx context.Context) time.Time {
 	now := c.cfg.Clock.Now()
 	lv := c.nodes(ctx, now)
 	if c.latest.Load() > c.known {
@@ -23,16 +24,20 @@ func (c *Controller) control(ctx context.Context) {
 		if c.cfg.Debug {
 			c.cfg.Logf("controller: waiting for the first renewal of %v before dispatching", lv.unheard)
 		}
-		return
+		return lv.next
 	}
 	if c.eng.wantPlan(now) {
-		c.newTransition(now, lv.quorum)
+		c.newTransition(ctx, now, lv.quorum)
 	}
 	c.dispatch(now, lv.held)
+	if at := c.eng.due(now); !at.IsZero() && (lv.next.IsZero() || at.Before(lv.next)) {
+		return at
+	}
+	return lv.next
 }
 
 // newTransition plans from the stored state.
-func (c *Controller) newTransition(now time.Time, quorum bool) {
+func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bool) {
 	c.known = c.index()
 	var (
 		cfg *model.Config
@@ -54,6 +59,11 @@ func (c *Controller) newTransition(now time.Time, quorum bool) {
 	st.DC = c.cfg.Node
 	if st.FeatureSet == "" {
 		st.FeatureSet = sched.FeatureSet // the store keeps per-operation fail counts
+	}
+	for _, f := range expiredFailures(cfg, st, now) {
+		// The scheduler ignores it already: the plan below is the same.
+		c.cfg.Logf("controller: clearing %s's expired fail count of %s_%d on %s", f.Resource, f.Operation, f.Interval, f.Node)
+		c.apply(ctx, store.NewFailCountClear(f))
 	}
 	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: now})
 	if err != nil {
@@ -80,10 +90,10 @@ func (c *Controller) dispatch(now time.Time, held map[string]bool) {
 				continue
 			}
 			c.cfg.Logf("controller: fence %s (%s)", a.Node, a.FenceAction)
-			err := c.cfg.Fencer.Fence(a.Node, a.FenceAction)
-			if err != nil {
+			if err := c.cfg.Fencer.Fence(a.Node, a.FenceAction); err != nil {
+				// A refusal (too many failed attempts, say) is not retried
+				// before the next plan: the node stays unclean and held.
 				c.cfg.Logf("controller: fence %s: %v", a.Node, err)
-				continue
 			}
 			c.eng.sent(a, nil)
 			continue

@@ -188,7 +188,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 
 	peers := peer.NewClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
 		cn.Read(func(s *store.Store) {
-			if m, found := s.Member(name); found && m.Address != "" {
+			if m, found := s.MemberState(name); found && m.Address != "" {
 				addr, ok = m.Address, true
 			}
 		})
@@ -210,9 +210,19 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		return api.NodeInfo{Name: c.Name, Version: v.Version, Revision: v.Revision, GoVersion: v.GoVersion,
 			Platform: v.Platform, Raft: cn.Stats()}
 	}
+	// Cluster events and alerts (events.go): recorded and delivered by the leader.
+	evp, err := newEventParts(c.Name, cn, backend, logf)
+	if err != nil {
+		return err
+	}
 	apiSrv := httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
-		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler(), Info: info, Log: logRead})
+		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler(), Info: info, Log: logRead,
+		Alerts: evp.deliverer})
 
+	stonithClass, fencer, err := newFencing(logf)
+	if err != nil {
+		return err
+	}
 	var ex *executor.Executor
 	if c.Role != "witness" {
 		// The run directory holds pid and state files, no secrets; agents
@@ -242,7 +252,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		if err != nil {
 			return err
 		}
-		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca},
+		ex, err = executor.New(executor.Config{Node: c.Name, Agents: map[string]executor.Agent{"builtin": bc, "ocf": oca, "stonith": stonithClass},
 			Observe: func(a agents.Type, op string, took time.Duration) { ms.ObserveOperation(a.String(), op, took) }})
 		if err != nil {
 			return err
@@ -251,9 +261,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		// The catalogue checks resources against their agents' meta-data
 		// on this node (resource agents, describe, create and update).
 		apiSrv.SetAgents(agentcatalog.New(agentcatalog.Config{
-			Classes:  map[string]agentcatalog.Runner{"builtin": bc, "ocf": oca},
+			Classes:  map[string]agentcatalog.Runner{"builtin": bc, "ocf": oca, "stonith": stonithClass},
 			OCFRoots: append([]string{oc.Root}, oc.ExtraRoots...),
-			Names:    map[string][]string{"builtin": builtin.Types()},
+			Names:    map[string][]string{"builtin": builtin.Types(), "stonith": stonithClass.Types()},
 		}))
 	}
 	var guard time.Duration // the watchdog guards the lease (Runtime.FeedWatchdog)
@@ -261,11 +271,21 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		guard = c.SelfFenceDeadline
 	}
 	rt, err := node.New(node.Config{Name: c.Name, Node: cn, Executor: ex, Peers: peers, Logf: logf,
-		Leases: leases, Watchdog: guard, Propose: backend.Propose, ObserveRenewal: ms.ObserveRenewal})
+		Leases: leases, Watchdog: guard, Propose: backend.Propose, ObserveRenewal: ms.ObserveRenewal, Fencer: fencer,
+		// The hook for fence events (issue 13 leaves the event log to the
+		// events package); for now the fence counter.
+		OnFenced: func(rec store.FenceRecord, err error) {
+			if rec.Fenced != nil {
+				ms.ObserveFence(metrics.FenceSuccess)
+			} else {
+				ms.ObserveFence(metrics.FenceFailure)
+			}
+		}})
 	if err != nil {
 		return err
 	}
 
+	backend.rt = rt
 	cas := &caManager{name: c.Name, paths: p, node: cn, keys: keys, peers: peers, joins: joins,
 		propose: backend.Propose, trans: trans, revoked: revoked.Revoked, logf: logf}
 	backend.ca = cas
@@ -332,6 +352,9 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	caDone := make(chan struct{})
 	go func() { cas.run(rctx); close(caDone) }()
 	defer func() { stop(); <-caDone }()
+	evDone := make(chan struct{})
+	go func() { evp.run(rctx); close(evDone) }()
+	defer func() { stop(); <-evDone }()
 	if err := completeJoin(ctx, c, peers, logf); err != nil {
 		return err
 	}

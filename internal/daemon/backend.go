@@ -9,6 +9,7 @@ import (
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/node"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -26,7 +27,8 @@ type Forwarder interface {
 type Backend struct {
 	node *consensus.Node
 	fwd  Forwarder
-	ca   *caManager // nil: /v1/ca answers an error
+	ca   *caManager    // nil: /v1/ca answers an error
+	rt   *node.Runtime // nil: /v1/nodes/NAME/fence answers an error
 }
 
 var (
@@ -62,6 +64,18 @@ func (b *Backend) Tokens() (ts []store.Token) {
 func (b *Backend) Audit() (es []store.AuditEntry) {
 	b.node.Read(func(s *store.Store) { es = s.Audit() })
 	return es
+}
+
+// Events returns the kept cluster events numbered above after.
+func (b *Backend) Events(after uint64) (es []store.Event) {
+	b.node.Read(func(s *store.Store) { es = s.Events(after) })
+	return es
+}
+
+// Alerts returns the alerts, with their secrets.
+func (b *Backend) Alerts() (as []store.Alert) {
+	b.node.Read(func(s *store.Store) { as = s.Alerts() })
+	return as
 }
 
 // History returns the kept configuration history, oldest first

@@ -54,8 +54,10 @@ func waitStatus(t *testing.T, c *apiCluster, cl *api.Client, what string, limit 
 // Three nodes over real TLS: heartbeats bring them online, a resource
 // created through a follower's API starts on one node through the peer
 // exec endpoint and its result comes back through report; when that node
-// dies, the leader recovers web on another node once the lease and the
-// self-fence deadline have passed. Status never shows web on two nodes.
+// dies (no fence device, no watchdog: stonith-enabled=true holds web,
+// and status says why), an operator's confirm-down through the API lets
+// the leader recover web on another node. Status never shows web on two
+// nodes.
 func TestRuntimeRecoversLostNode(t *testing.T) {
 	c := newCluster(t, true)
 	all := []string{"n1", "n2", "n3"}
@@ -89,6 +91,32 @@ func TestRuntimeRecoversLostNode(t *testing.T) {
 	killed := time.Now()
 	c.kill[victim]()
 	survivors := c.client(t, rest...)
+	held := waitStatus(t, c, survivors, victim+" held, status saying why", 15*time.Second, func(st *api.Status) bool {
+		for _, n := range st.Nodes {
+			if n.Name == victim && n.State == "unclean" && strings.Contains(n.Hold, "confirm-down "+victim) {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(time.Second) // nothing moves while it is held
+	if now, err := survivors.Status(ctx); err == nil {
+		held = now
+	}
+	if r, _ := resourceIn(held, "web"); len(r.Nodes) != 1 || r.Nodes[0] != victim {
+		t.Fatalf("web on %v while %s is held", r.Nodes, victim)
+	}
+	// The victim may have led: retry while the survivors elect.
+	for i := 0; ; i++ {
+		_, err := survivors.ConfirmDown(ctx, victim)
+		if err == nil {
+			break
+		}
+		if i >= 20 || !strings.Contains(err.Error(), "not the leader") {
+			t.Fatalf("confirm-down %s: %v", victim, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 	st = waitStatus(t, c, survivors, "web Started elsewhere", 15*time.Second, func(st *api.Status) bool {
 		r, ok := resourceIn(st, "web")
 		if ok && len(r.Nodes) > 1 {

@@ -225,7 +225,7 @@ var rules = []rule{
 			"RPC, never the wiring package, the API or the CLI, and runs agents only through the executor",
 		OwnAllowed: []string{"internal/peer", "internal/controller", "internal/executor", "internal/agents",
 			"internal/consensus", "internal/store", "internal/model", "internal/pki", "internal/sched", "internal/plan",
-			"internal/membership", "internal/clock"},
+			"internal/membership", "internal/clock", "internal/fence"},
 		OwnForbidden:      []string{"internal/agents/ocf", "internal/agents/builtin", "internal/agents/systemd"},
 		ThirdPartyAllowed: raftDeps,
 	},
@@ -272,8 +272,36 @@ var rules = []rule{
 		Why: "the API server speaks the api/ wire types, reads and proposes through the small Backend interface " +
 			"it declares (store commands as values), authenticates with pki and asks the pure scheduler for its " +
 			"view of the current state (status); it never reaches consensus, the controller or the executor",
-		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched", "internal/metrics"},
+		OwnAllowed: []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched", "internal/metrics", "internal/webui", "internal/events",
+			// fence devices and levels are checked with the fence layer's
+			// pure parsers (ParseDevice, TopologyFromConfig), which come
+			// with the package's imports
+			"internal/fence", "internal/agents", "internal/clock"},
 		ThirdPartyAllowed: append([]string{"go.yaml.in/yaml/v3"}, promDeps...),
+	},
+	{
+		Dir: "internal/webui",
+		Why: "the web UI is a client of the API served in process: it reads and acts only through api/ (with " +
+			"the model it carries) and knows the token roles from pki; never the store, the scheduler or anything below",
+		OwnAllowed:        []string{"api", "internal/model", "internal/pki"},
+		ThirdPartyAllowed: []string{"go.yaml.in/yaml/v3"},
+	},
+	{
+		Dir: "internal/events",
+		Why: "the event recorder compares views of the replicated state (a pure Tracker) and appends events " +
+			"through the functions it is given: the wire types of status, the store's commands and the model; " +
+			"no network, processes, consensus or controller",
+		OwnAllowed:        []string{"api", "internal/store", "internal/model"},
+		ThirdPartyAllowed: []string{"go.yaml.in/yaml/v3"}, // through api
+		StdForbidden:      []string{"os/exec", "net", "net/http", "net/rpc", "syscall", "plugin", "unsafe"},
+	},
+	{
+		Dir: "internal/alerts",
+		Why: "alert delivery (webhooks, e-mail, Pacemaker alert agents) reads committed events and alerts " +
+			"through the functions it is given and records deliveries as events: the store's types and the " +
+			"model; it never reaches consensus, the controller or the API server",
+		OwnAllowed:        []string{"api", "internal/events", "internal/store", "internal/model", "internal/version"},
+		ThirdPartyAllowed: []string{"go.yaml.in/yaml/v3"}, // through api
 	},
 	{
 		Dir: "internal/version",

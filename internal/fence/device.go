@@ -323,3 +323,8 @@ func (d *Device) Delay(target string, r float64) time.Duration {
 	}
 	return base
 }
+
+// ConfiguredHostCheck returns pcmk_host_check as configured, and whether
+// it was (without it the check is decided from the agent's meta-data:
+// ResolveHostCheck).
+func (d *Device) ConfiguredHostCheck() (HostCheck, bool) { return d.HostCheck, d.hostCheckSet }

@@ -39,7 +39,11 @@
 // start and end). stonith-max-attempts failed operations in a row stop
 // further attempts on a target until Reset.
 //
-// The caller (the leader's controller) owns when to fence; Fencer.Submit
+// The caller owns when to fence: the leader's controller plans it, and
+// the node runtime (internal/node, fence.go) runs each operation through
+// Fence with the devices and levels of the replicated configuration
+// (TopologyFromConfig), writes every attempt to the replicated fence
+// history and marks a target a device confirmed as fenced. Fencer.Submit
 // runs an operation without blocking the caller's loop.
 //
 // Example:

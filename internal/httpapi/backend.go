@@ -38,6 +38,12 @@ type Backend interface {
 	Tokens() []store.Token
 	// Audit returns a copy of the kept audit entries, oldest first.
 	Audit() []store.AuditEntry
+	// Events returns copies of the kept cluster events numbered above
+	// after, oldest first (store.Store.Events).
+	Events(after uint64) []store.Event
+	// Alerts returns copies of the alerts, with their secrets
+	// (store.Store.Alerts).
+	Alerts() []store.Alert
 }
 
 // Freshness is implemented by a backend whose copy of the state may be
@@ -112,6 +118,18 @@ func (m *MemBackend) Audit() []store.AuditEntry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.st.Audit()
+}
+
+func (m *MemBackend) Events(after uint64) []store.Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st.Events(after)
+}
+
+func (m *MemBackend) Alerts() []store.Alert {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st.Alerts()
 }
 
 func (m *MemBackend) Leader() (string, bool) { return m.leader, true }

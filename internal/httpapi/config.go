@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -98,7 +95,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, p pki.Princ
 			return err
 		}
 	}
-	if err := invalid(cfg.Validate()); err != nil {
+	if err := validConfig(cfg); err != nil {
 		return err
 	}
 	if r.URL.Query().Get("dry_run") == "true" {
@@ -136,49 +133,6 @@ func (s *Server) dryRun(w http.ResponseWriter, cur, cfg *model.Config) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// keepAlive is how often an idle event stream gets a comment line.
-const keepAlive = 15 * time.Second
-
-// events streams a "status" event now and after every change.
-func (s *Server) events(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	ctx := r.Context()
-	idx, err := s.cfg.Backend.Wait(ctx, 0)
-	if err != nil {
-		return nil
-	}
-	for {
-		b, err := json.Marshal(s.status())
-		if err != nil {
-			return nil // the header is sent; nothing more to say
-		}
-		if _, err := fmt.Fprintf(w, "id: %d\nevent: status\ndata: %s\n\n", idx, b); err != nil {
-			return nil
-		}
-		if rc.Flush() != nil {
-			return nil
-		}
-		for {
-			wctx, cancel := context.WithTimeout(ctx, keepAlive)
-			next, err := s.cfg.Backend.Wait(wctx, idx)
-			cancel()
-			if ctx.Err() != nil {
-				return nil
-			}
-			if err == nil {
-				idx = next
-				break
-			}
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
-				return nil
-			}
-		}
-	}
 }
 
 // maxJoinTTL caps a join token's lifetime.

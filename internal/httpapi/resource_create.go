@@ -39,6 +39,7 @@ func (s *Server) createResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	if err := s.checkAgent(r, &prim); err != nil {
 		return err
 	}
+	s.markDeviceSecrets(&prim)
 	res, err := s.update(r.Context(), p, "create resource "+req.ID, func(cfg *model.Config) error {
 		return placeNew(cfg, &req, prim)
 	})

@@ -31,7 +31,7 @@ func (s *Server) update(ctx context.Context, p pki.Principal, msg string, fn fun
 			return store.Result{}, err
 		}
 		cfg.NormalizeRoles()
-		if err := invalid(cfg.Validate()); err != nil {
+		if err := validConfig(cfg); err != nil {
 			return store.Result{}, err
 		}
 		res, err = s.propose(ctx, store.NewConfigPut(cfg.Epoch, *cfg, store.Change{

@@ -17,6 +17,7 @@ import (
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
+	"github.com/paceline/paceline/internal/webui"
 )
 
 // MaxBodyBytes is the default limit on a request body.
@@ -67,6 +68,13 @@ type Config struct {
 	// agent log for GET /v1/node/log (nil: 404). See report.go.
 	Info func() api.NodeInfo
 	Log  LogReader
+	// UI connects the web UI's optional parts (the event log, the
+	// switchover); the UI itself is always served at /ui/ (webui.go).
+	UI webui.Hooks
+	// Alerts checks alerts when they are added and delivers test events
+	// (alerts.Deliverer; nil: no check, POST /v1/alerts/{id}/test
+	// answers 501). See events.go.
+	Alerts AlertChecker
 }
 
 // Server is the /v1 API handler.
@@ -133,6 +141,11 @@ func (s *Server) routes() {
 	s.handle("GET /v1/config/history", viewer, s.getHistory)
 	s.handle("POST /v1/config/rollback", admin, s.rollback)
 	s.handle("GET /v1/events", viewer, s.events)
+	s.handle("GET /v1/events/history", viewer, s.eventHistory)
+	s.handle("GET /v1/alerts", viewer, s.listAlerts)
+	s.handle("POST /v1/alerts", admin, s.putAlert)
+	s.handle("DELETE /v1/alerts/{id}", admin, s.removeAlert)
+	s.handle("POST /v1/alerts/{id}/test", operator, s.testAlert)
 	s.handle("POST /v1/tokens", admin, s.createToken)
 	s.handle("GET /v1/tokens", admin, s.listTokens)
 	s.handle("DELETE /v1/tokens/{id}", admin, s.revokeToken)
@@ -140,8 +153,16 @@ func (s *Server) routes() {
 	s.handle("GET /v1/ca", viewer, s.getCA)
 	s.handle("POST /v1/ca/rotate", admin, s.rotateCA)
 	s.handle("GET /metrics", viewer, s.getMetrics)
+	s.handle("GET /v1/fence/history", viewer, s.getFenceHistory)
+	s.handle("GET /v1/fence/levels", viewer, s.getFenceLevels)
+	s.handle("POST /v1/fence/levels", admin, s.addFenceLevel)
+	s.handle("DELETE /v1/fence/levels/{target}/{index}", admin, s.removeFenceLevel)
+	s.handle("GET /v1/fence/devices", viewer, s.getFenceDevices)
+	s.handle("POST /v1/nodes/{name}/fence", admin, s.fenceNode)
+	s.handle("POST /v1/nodes/{name}/confirm-down", admin, s.confirmDown)
 	s.handle("GET /v1/node", viewer, s.getNode)
 	s.handle("GET /v1/node/log", admin, s.getNodeLog)
+	s.mux.Handle("/ui/", s.webUI())
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.authenticate(w, r); ok {
 			writeError(w, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

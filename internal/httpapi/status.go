@@ -67,8 +67,12 @@ func BuildStatus(cfg *model.Config, members []store.Member, leader string, quoru
 	for i := range members {
 		m := &members[i]
 		attrs[m.Name] = m.Attributes
-		st.Nodes = append(st.Nodes, api.NodeStatus{Name: m.Name, State: string(m.Display()), Role: string(m.Role),
-			Attributes: m.Attributes})
+		ns := api.NodeStatus{Name: m.Name, State: string(m.Display()), Role: string(m.Role),
+			Attributes: m.Attributes, Hold: m.Hold}
+		if m.Fenced != nil {
+			ns.FencedBy = m.Fenced.By
+		}
+		st.Nodes = append(st.Nodes, ns)
 		ms.Nodes = append(ms.Nodes, m.NodeStatus())
 		st.FailedActions = append(st.FailedActions, failedActions(m)...)
 	}

@@ -103,7 +103,7 @@ func New(state func() State) *Set {
 		}, []string{"agent", "op"}),
 		fence: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paceline_fence_total",
-			Help: "Fence operations this node ran, by result (success, failure). Stays 0 until the agent runs fence devices (issue 13: the fencer is not wired into the agent yet).",
+			Help: "Fence operations this node ran, by result (success, failure).",
 		}, []string{"result"}),
 	}
 	// Both results exist from the start, so a rate() sees the first one.

@@ -180,7 +180,10 @@ func (m *AgentMeta) Check(r *Resource) error {
 	given := map[string]bool{}
 	for _, p := range r.Params {
 		given[p.Name] = true
-		if _, ok := m.Param(p.Name); !ok && !(r.Class == "ocf" && slices.Contains(alwaysParams, p.Name)) {
+		// A fence device's pcmk_* attributes are the fencer's, not the
+		// agent's (package fence checks them).
+		fencer := r.Class == "stonith" && strings.HasPrefix(p.Name, "pcmk_")
+		if _, ok := m.Param(p.Name); !ok && !fencer && !(r.Class == "ocf" && slices.Contains(alwaysParams, p.Name)) {
 			errs = append(errs, unknownName(ErrUnknownParameter, m.Agent, p.Name, params))
 		}
 	}

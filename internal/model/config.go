@@ -32,6 +32,9 @@ type Config struct {
 	Orders      []Order      `json:"orders,omitempty" yaml:"orders,omitempty"`
 	// Tickets make resources depend on cluster tickets (rsc_ticket).
 	Tickets []TicketConstraint `json:"tickets,omitempty" yaml:"tickets,omitempty"`
+	// FencingLevels is the fencing topology (`paceline fence level add`):
+	// per target, the levels of fence devices tried in order.
+	FencingLevels []FencingLevel `json:"fencing_levels,omitempty" yaml:"fencing_levels,omitempty"`
 }
 
 // NodeType says what a node is to the cluster.

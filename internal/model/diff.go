@@ -5,7 +5,10 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 )
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // Change kinds of a ConfigChange.
 const (
@@ -38,6 +41,8 @@ func DiffConfigs(old, new *Config) []ConfigChange {
 		byID(new.Orders, func(o Order) string { return o.ID }))
 	diffByID(&out, "ticket", byID(old.Tickets, func(t TicketConstraint) string { return t.ID }),
 		byID(new.Tickets, func(t TicketConstraint) string { return t.ID }))
+	diffByID(&out, "fencing_level", byID(old.FencingLevels, func(l FencingLevel) string { return l.Target + "/" + itoa(l.Index) }),
+		byID(new.FencingLevels, func(l FencingLevel) string { return l.Target + "/" + itoa(l.Index) }))
 	diffByID(&out, "node", byID(old.Nodes, func(n Node) string { return n.Name }),
 		byID(new.Nodes, func(n Node) string { return n.Name }))
 	diffByID(&out, "property", mapValues(old.Properties), mapValues(new.Properties))

@@ -71,6 +71,9 @@ func (c *Config) Validate() error {
 		v.ticket(t, i)
 	}
 	v.orderCycles(c)
+	if err := c.ValidateFencingLevels(c.FencingLevels); err != nil {
+		v.errs = append(v.errs, err)
+	}
 	return errors.Join(v.errs...)
 }
 

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/internal/agents"
+	"github.com/paceline/paceline/internal/clock"
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/executor"
+	"github.com/paceline/paceline/internal/fence"
 	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/peer"
@@ -30,6 +32,10 @@ type Peers interface {
 	Heartbeat(ctx context.Context, leader string, r controller.Renewal) error
 	Report(ctx context.Context, leader, boot string, rh model.ResourceHistory, rec model.OpRecord) error
 	Exec(ctx context.Context, node string, op controller.Op) error
+	// Fence asks node to fence target through its own fencer (the
+	// leader's fencing, when it is the target or its devices failed); it
+	// blocks until the operation ended and returns what node recorded.
+	Fence(ctx context.Context, node, target, action, origin string) (store.FenceRecord, error)
 }
 
 var _ Peers = (*peer.Client)(nil)
@@ -56,9 +62,23 @@ type Config struct {
 	// the node's resources itself.
 	Propose func(ctx context.Context, cmd store.Command) (store.Result, error)
 	// Controller builds the controller this node runs while it leads,
-	// dispatching through d (the runtime itself, or a wrapper of it).
-	// Default: controller.New with Name, Leases and Logf.
-	Controller func(d controller.Dispatcher) (*controller.Controller, error)
+	// dispatching through d (the runtime itself, or a wrapper of it) and
+	// fencing through f (nil without a Fencer). Default: controller.New
+	// with Name, Leases, Clock and Logf.
+	Controller func(d controller.Dispatcher, f controller.Fencer) (*controller.Controller, error)
+	// Fencer runs the fence devices while this node leads (and for
+	// `paceline node fence`). Nil: the controller gets no fencer, and a
+	// lost node is recovered only by its watchdog-guarded lease running
+	// out, an operator's confirm-down, or with stonith-enabled=false.
+	Fencer *fence.Fencer
+	// OnFenced, if set, is called after every fence operation this node
+	// ran, with what was recorded (rec.Fenced set: the target is fenced)
+	// and the operation's error: the hook for cluster events. It must
+	// not block for long.
+	OnFenced func(rec store.FenceRecord, err error)
+	// Clock is the lease clock (the controller's): a fence mark is
+	// stamped with it. Default clock.Real{}.
+	Clock controller.Clock
 	// Dispatcher wraps the runtime's Dispatch for the controller (the test
 	// cluster counts ops and loses replies on purpose). Default: the
 	// runtime.
@@ -116,6 +136,10 @@ type Runtime struct {
 	stopAsked chan struct{}
 	stopOnce  sync.Once
 
+	// fencing runs the controller's fence actions (nil without
+	// Config.Fencer).
+	fencing *fencing
+
 	wg sync.WaitGroup
 }
 
@@ -146,9 +170,13 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.RetryEvery <= 0 {
 		cfg.RetryEvery = cfg.Leases.Heartbeat / 4
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
 	if cfg.Controller == nil {
-		cfg.Controller = func(d controller.Dispatcher) (*controller.Controller, error) {
-			return controller.New(controller.Config{Node: cfg.Name, Leases: cfg.Leases, Dispatcher: d, Logf: cfg.Logf}, cfg.Node)
+		cfg.Controller = func(d controller.Dispatcher, f controller.Fencer) (*controller.Controller, error) {
+			return controller.New(controller.Config{Node: cfg.Name, Leases: cfg.Leases, Clock: cfg.Clock, Dispatcher: d,
+				Fencer: f, Logf: cfg.Logf}, cfg.Node)
 		}
 	}
 	var b [8]byte
@@ -157,9 +185,13 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	// Boots order by start time (controller.Renewal.Boot).
 	boot := fmt.Sprintf("%016x-%s", time.Now().UnixNano(), hex.EncodeToString(b[:]))
-	return &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases), boot: boot,
+	r := &Runtime{cfg: cfg, holder: membership.NewHolder(cfg.Leases), boot: boot,
 		active: map[string]executor.Op{}, lastOp: map[string]executor.Op{},
-		started: time.Now(), stopAsked: make(chan struct{})}, nil
+		started: time.Now(), stopAsked: make(chan struct{})}
+	if cfg.Fencer != nil {
+		r.fencing = &fencing{rt: r, f: cfg.Fencer, inflight: map[string]bool{}, again: map[string]bool{}, failed: map[string]int{}}
+	}
+	return r, nil
 }
 
 // FeedWatchdog reports whether the watchdog may be fed at now: the lease
@@ -183,6 +215,11 @@ func (r *Runtime) OnRenewed(f func()) {
 // Hooks connects the runtime to the node's peer endpoints.
 func (r *Runtime) Hooks() peer.Hooks {
 	h := peer.Hooks{Controller: r.Controller}
+	if r.fencing != nil {
+		h.Fence = func(target, action, origin string) (store.FenceRecord, error) {
+			return r.FenceNow(target, action, origin)
+		}
+	}
 	if r.cfg.Executor != nil {
 		h.Exec = r.exec
 	}
@@ -230,7 +267,11 @@ func (r *Runtime) leadership(ctx context.Context) {
 		if r.cfg.Dispatcher != nil {
 			d = r.cfg.Dispatcher(r)
 		}
-		c, err := r.cfg.Controller(d)
+		var f controller.Fencer
+		if r.fencing != nil {
+			f = r.fencing
+		}
+		c, err := r.cfg.Controller(d, f)
 		if err != nil {
 			r.cfg.Logf("node: controller: %v", err)
 			return

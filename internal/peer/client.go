@@ -94,6 +94,21 @@ func (c *Client) Post(ctx context.Context, node, path string, in, out any) error
 
 // PostAddr is Post to a node known by its API address.
 func (c *Client) PostAddr(ctx context.Context, addr, path string, in, out any) error {
+	return c.postAddr(ctx, addr, path, in, out, c.timeout)
+}
+
+// postLong is Post bounded by ctx alone, for a call that may take longer
+// than the client's timeout (a fence).
+func (c *Client) postLong(ctx context.Context, node, path string, in, out any) error {
+	addr, ok := c.resolve(node)
+	if !ok {
+		return fmt.Errorf("%w: no API address known for node %q", ErrCall, node)
+	}
+	return c.postAddr(ctx, addr, path, in, out, 0)
+}
+
+// postAddr posts with an HTTP client timeout (0: none but ctx's).
+func (c *Client) postAddr(ctx context.Context, addr, path string, in, out any, timeout time.Duration) error {
 	node := addr
 	b, err := json.Marshal(in)
 	if err != nil {
@@ -105,7 +120,7 @@ func (c *Client) PostAddr(ctx context.Context, addr, path string, in, out any) e
 	}
 	req.Header.Set("Content-Type", "application/json")
 	tr := c.tr.Load()
-	resp, err := (&http.Client{Transport: tr, Timeout: c.timeout}).Do(req)
+	resp, err := (&http.Client{Transport: tr, Timeout: timeout}).Do(req)
 	if err != nil {
 		// The connection may be half-open: the next call dials afresh.
 		tr.CloseIdleConnections()

@@ -46,6 +46,9 @@ var ErrRejected = fmt.Errorf("%w rejected", ErrCall)
 //	POST /internal/v1/exec       body: controller.Op; accepted only from
 //	                             the node this node follows as leader, so a
 //	                             deposed leader cannot start anything.
+//	POST /internal/v1/fence      body: FenceCall; only from the leader:
+//	                             this node runs the fence and answers
+//	                             FenceReply (what it recorded).
 //	POST /internal/v1/remove     body: peerRemove; the leader removes the
 //	                             node and revokes its certificate.
 //	POST /internal/v1/renew      body: peerRenew; the CA holder signs a new
@@ -72,6 +75,10 @@ type Hooks struct {
 	// Exec hands an op to this node's executor without blocking. Nil:
 	// exec answers 501 (a witness runs nothing).
 	Exec func(op controller.Op) error
+	// Fence runs a fence operation through this node's fencer for the
+	// leader (node.Runtime.FenceNow), blocking until it ended. Nil: fence
+	// answers 501.
+	Fence func(target, action, origin string) (store.FenceRecord, error)
 	// Trusts reports whether a peer's certificates (leaf first) still
 	// chain to a trusted CA (nil: the handshake's verification is enough).
 	Trusts func(chain ...*x509.Certificate) bool
@@ -97,6 +104,7 @@ func NewHandler(node *consensus.Node, hooks Hooks) *Handler {
 	h.Handle("heartbeat", AllRoles, h.heartbeat) // every member holds a lease
 	h.Handle("report", runRoles, h.report)       // a witness runs nothing
 	h.Handle("exec", leadRoles, h.exec)          // only a voter can lead
+	h.Handle("fence", leadRoles, h.fence)        // the leader hands a fence over
 	return h
 }
 

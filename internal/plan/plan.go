@@ -305,9 +305,12 @@ func (b *builder) fromScheduler() {
 }
 
 func (b *builder) fence(a *sched.Action) *Action {
-	fa := "reboot"
-	if b.in.Config != nil && b.in.Config.Properties["stonith-action"] != "" {
-		fa = b.in.Config.Properties["stonith-action"]
+	fa := a.FenceAction // reboot or off as stonith-action says, or on (unfencing)
+	if fa == "" {
+		fa = "reboot"
+		if b.in.Config != nil && b.in.Config.Properties["stonith-action"] != "" {
+			fa = b.in.Config.Properties["stonith-action"]
+		}
 	}
 	return &Action{ID: a.ID, Kind: Fence, Node: a.Node, FenceAction: fa, Reason: a.Reason, Timeout: b.timeout}
 }

@@ -64,6 +64,9 @@ type Action struct {
 	Pseudo     bool  `json:"pseudo,omitempty"`
 	// Reason says why the action exists or is blocked.
 	Reason string `json:"reason,omitempty"`
+	// FenceAction is what a stonith action does: reboot, off or on
+	// (unfencing).
+	FenceAction string `json:"fence_action,omitempty"`
 	// After lists the ids of actions this one waits for.
 	After []int `json:"after,omitempty"`
 

@@ -79,6 +79,7 @@ func (ws *workingSet) probeOnNode(r *resource, n *node) bool {
 		flags |= ofRunnableLeft
 	}
 	ws.newOrdering(r, "", probe, target, opKey(target.id, "start", 0), nil, flags)
+	ws.orderVsUnfence(r, n, probe, ofOptional)
 	return true
 }
 

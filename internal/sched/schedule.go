@@ -214,6 +214,7 @@ func (ws *workingSet) exportActions() []*Action {
 		a.Runnable = a.is(afRunnable)
 		a.Pseudo = a.is(afPseudo)
 		a.Reason = a.reason
+		a.FenceAction = a.fenceAction
 		a.After = a.After[:0]
 		for _, e := range a.before {
 			if e.typ != ofNone {

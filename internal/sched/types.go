@@ -209,7 +209,7 @@ type resource struct {
 	// flags
 	managed, orphan, failed, stopFlag, block, provisional, allocating,
 	merging, unique, promotable, notify, interleave, ordered, allowMigrate,
-	startPending, failureIgnored, needsFencing, needsQuorum, critical,
+	startPending, failureIgnored, needsFencing, needsUnfencing, needsQuorum, critical,
 	reload, stopUnexpected, maintenance, isClone bool
 
 	priority           int
@@ -348,6 +348,8 @@ type workingSet struct {
 	startupFencing    bool
 	placementStrategy string
 	enableProbes      bool
+	// enableUnfencing: a fence device provides unfencing (unfence.go).
+	enableUnfencing   bool
 	stonithAction     string
 	shutdownLock      bool
 	shutdownLockLimit int64 // seconds; 0: locks never expire

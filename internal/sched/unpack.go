@@ -295,6 +295,7 @@ func metaInt(m map[string]string, key string, def int) int {
 // unpackResources builds the resource tree.
 func (ws *workingSet) unpackResources() error {
 	ws.byID = map[string]*resource{}
+	ws.enableUnfencing = ws.unfencingDevices()
 	for i := range ws.cfg.Resources {
 		r, err := ws.newResource(&ws.cfg.Resources[i], nil)
 		if err != nil {
@@ -430,6 +431,8 @@ func (ws *workingSet) finishResource(r *resource) {
 		switch {
 		case isFence:
 			req = "quorum"
+		case ws.enableUnfencing:
+			req = "unfencing"
 		case ws.stonithEnabled:
 			req = "fencing"
 		default:
@@ -443,6 +446,7 @@ func (ws *workingSet) finishResource(r *resource) {
 	case "fencing", "unfencing":
 		if ws.stonithEnabled && !isFence {
 			r.needsFencing = true
+			r.needsUnfencing = req == "unfencing" && ws.enableUnfencing
 		}
 		r.needsQuorum = true
 	default:

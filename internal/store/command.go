@@ -33,6 +33,9 @@ const (
 	TypeTokenAdd       Type = "token.add"        // *TokenAdd
 	TypeTokenRevoke    Type = "token.revoke"     // *TokenRevoke
 	TypeAuditAppend    Type = "audit.append"     // *AuditAppend
+	TypeEventAppend    Type = "event.append"     // *EventAppend
+	TypeAlertPut       Type = "alert.put"        // *AlertPut
+	TypeAlertRemove    Type = "alert.remove"     // *AlertRemove
 )
 
 // Command is one entry of the replicated log: a version, a type tag and
@@ -58,6 +61,11 @@ type Command struct {
 	NodeCert       *NodeCert       `json:"node_cert,omitempty"`
 	CertRevoke     *CertRevoke     `json:"cert_revoke,omitempty"`
 	CASet          *CASet          `json:"ca_set,omitempty"`
+	FenceRecord    *FenceRecord    `json:"fence_record,omitempty"`
+	FenceHold      *FenceHold      `json:"fence_hold,omitempty"`
+	EventAppend    *EventAppend    `json:"event_append,omitempty"`
+	AlertPut       *AlertPut       `json:"alert_put,omitempty"`
+	AlertRemove    *AlertRemove    `json:"alert_remove,omitempty"`
 }
 
 // Change describes who made a configuration change and why; it is kept in
@@ -293,6 +301,11 @@ func (c *Command) payloads() (n int, tagged bool) {
 		TypeNodeCert:       c.NodeCert != nil,
 		TypeCertRevoke:     c.CertRevoke != nil,
 		TypeCASet:          c.CASet != nil,
+		TypeFenceRecord:    c.FenceRecord != nil,
+		TypeFenceHold:      c.FenceHold != nil,
+		TypeEventAppend:    c.EventAppend != nil,
+		TypeAlertPut:       c.AlertPut != nil,
+		TypeAlertRemove:    c.AlertRemove != nil,
 	}
 	for _, v := range set {
 		if v {

@@ -19,6 +19,8 @@ import (
 //	history                     prints one line per kept epoch
 //	tokens                      prints one line per token record
 //	audit                       prints one line per audit entry
+//	events [after=<seq>]        prints the kept events as JSON lines
+//	alerts                      prints the alerts as JSON lines
 //	verify                      recomputes the audit chain (VerifyAudit)
 //	tamper seq=<n>              overwrites entry n's result with the input,
 //	                            as an attacker editing the stored state would
@@ -71,6 +73,24 @@ func TestDataDriven(t *testing.T) {
 					fmt.Fprintf(&b, "%d at=%d token=%s role=%s source=%s action=%q detail=%q result=%q prev=%.8s hash=%.8s\n", e.Seq, e.At, e.Token, e.Role, e.Source, e.Action, e.Detail, e.Result, e.Prev, e.Hash)
 				}
 				return b.String()
+			case "events":
+				var after uint64
+				if d.HasArg("after") {
+					d.ScanArgs(t, "after", &after)
+				}
+				var b strings.Builder
+				for _, e := range s.Events(after) {
+					bs, _ := json.Marshal(e)
+					fmt.Fprintf(&b, "%s\n", bs)
+				}
+				return b.String()
+			case "alerts":
+				var b strings.Builder
+				for _, a := range s.Alerts() {
+					bs, _ := json.Marshal(a)
+					fmt.Fprintf(&b, "%s\n", bs)
+				}
+				return b.String()
 			case "verify":
 				if err := VerifyAudit(s.Audit()); err != nil {
 					return "error: " + err.Error() + "\n"
@@ -112,6 +132,7 @@ func payloadField(t Type) string {
 		TypeNodeAttrSet: "node_attr_set", TypeNodeAttrDelete: "node_attr_delete",
 		TypeOpResult: "op_result", TypeFailCountClear: "fail_count_clear",
 		TypeTokenAdd: "token_add", TypeTokenRevoke: "token_revoke", TypeAuditAppend: "audit_append",
+		TypeEventAppend: "event_append", TypeAlertPut: "alert_put", TypeAlertRemove: "alert_remove",
 	}[t]
 }
 

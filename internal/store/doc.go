@@ -38,6 +38,10 @@
 //	node.cert         NodeCert: record the serial of a member's certificate
 //	cert.revoke       CertRevoke: add a serial to the revocation list
 //	ca.set            CASet: replace the CA bundle (a CA rotation's steps)
+//	event.append      EventAppend: append cluster events (events.go; a
+//	                  bounded log of the newest EventLimit)
+//	alert.put         AlertPut / AlertRemove: the alerts events are
+//	alert.remove      delivered to (alerts.go)
 //
 // # Determinism
 //

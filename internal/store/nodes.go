@@ -56,6 +56,7 @@ func (s *Store) nodeState(p *NodeState) (bool, error) {
 	}
 	changed := m.State != p.State || m.Lease != p.Lease
 	m.State, m.Lease = p.State, p.Lease
+	m.stateChanged()
 	return changed, nil
 }
 
@@ -179,6 +180,19 @@ func (m *Member) NodeStatus() model.NodeStatus {
 	return ns
 }
 
+// MemberState returns the named member without its attributes and
+// operation history (cheap to copy: what a look at its state, address or
+// certificate needs).
+func (s *Store) MemberState(name string) (Member, bool) {
+	m := s.members[name]
+	if m == nil {
+		return Member{}, false
+	}
+	c := *m
+	c.Attributes, c.Resources = nil, nil
+	return c, true
+}
+
 // MemberStates returns every member without its attributes and operation
 // history: what liveness bookkeeping needs, cheap to copy.
 func (s *Store) MemberStates() []Member {
@@ -220,6 +234,10 @@ func cloneMember(m *Member) Member {
 	c := *m
 	c.Attributes = maps.Clone(m.Attributes)
 	c.Resources = cloneHistory(m.Resources)
+	if m.Fenced != nil {
+		f := *m.Fenced
+		c.Fenced = &f
+	}
 	return c
 }
 

@@ -22,11 +22,20 @@ type snapshot struct {
 	Audit   []AuditEntry   `json:"audit,omitempty"`
 	Revoked []Revocation   `json:"revoked,omitempty"`
 	CA      *CA            `json:"ca,omitempty"`
+	Fences  []FenceEntry   `json:"fences,omitempty"`
+	// FenceSeq is the last fence entry's number.
+	FenceSeq uint64  `json:"fence_seq,omitempty"`
+	Events   []Event `json:"events,omitempty"`
+	Alerts   []Alert `json:"alerts,omitempty"`
 }
 
 // Snapshot encodes the whole state. Equal states encode to equal bytes.
 func (s *Store) Snapshot() ([]byte, error) {
-	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history, Tokens: s.Tokens(), Audit: s.audit, Revoked: s.Revocations()}
+	snap := snapshot{Version: snapshotVersion, Config: s.config, History: s.history, Tokens: s.Tokens(), Audit: s.audit,
+		Revoked: s.Revocations(), Fences: s.fences, FenceSeq: s.fenceSeq, Events: s.events, Alerts: s.Alerts()}
+	if len(snap.Alerts) == 0 {
+		snap.Alerts = nil
+	}
 	if len(snap.Revoked) == 0 {
 		snap.Revoked = nil
 	}
@@ -99,7 +108,25 @@ func (s *Store) Restore(b []byte) error {
 	}
 	s.config, s.history, s.members, s.revoked, s.ca = snap.Config, snap.History, members, revoked, ca
 	s.options = model.ParseClusterOptions(s.config.Properties)
-	s.tokens, s.audit = tokens, snap.Audit
+	if len(snap.Fences) > FenceHistoryLimit {
+		snap.Fences = snap.Fences[len(snap.Fences)-FenceHistoryLimit:]
+	}
+	s.fences, s.fenceSeq = snap.Fences, snap.FenceSeq
+	if len(snap.Events) > EventLimit {
+		snap.Events = snap.Events[len(snap.Events)-EventLimit:]
+	}
+	var alerts map[string]*Alert
+	for i := range snap.Alerts {
+		a := &snap.Alerts[i]
+		if a.ID == "" || alerts[a.ID] != nil {
+			return fmt.Errorf("%w: empty or duplicate alert id %q", ErrBadSnapshot, a.ID)
+		}
+		if alerts == nil {
+			alerts = map[string]*Alert{}
+		}
+		alerts[a.ID] = a
+	}
+	s.tokens, s.audit, s.events, s.alerts = tokens, snap.Audit, snap.Events, alerts
 	return nil
 }
 

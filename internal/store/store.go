@@ -105,6 +105,11 @@ type Member struct {
 	// PrevCertSerial is the serial of the certificate before the current
 	// one (a CA rotation renews certificates; removal revokes both).
 	PrevCertSerial string `json:"prev_cert_serial,omitempty"`
+	// Fenced is set while the member is fenced (FenceRecord): a device or
+	// an operator confirmed it off, and it has not been online since.
+	Fenced *FenceMark `json:"fenced,omitempty"`
+	// Hold says why the lost member's resources are held (FenceHold).
+	Hold string `json:"hold,omitempty"`
 }
 
 // Display returns the state status shows: unclean or offline as stored;
@@ -158,6 +163,12 @@ type Store struct {
 	audit   []AuditEntry          // oldest first, at most AuditLimit
 	revoked map[string]Revocation // by serial
 	ca      CA
+	// fences is the fence history, oldest first, at most
+	// FenceHistoryLimit; fenceSeq numbers its entries.
+	fences   []FenceEntry
+	fenceSeq uint64
+	events   []Event           // oldest first, at most EventLimit (events.go)
+	alerts   map[string]*Alert // by ID (alerts.go)
 }
 
 // New returns an empty store: epoch 0, no members.
@@ -219,6 +230,16 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.certRevoke(c.CertRevoke)
 	case TypeCASet:
 		changed, err = s.caSet(c.CASet)
+	case TypeFenceRecord:
+		changed, err = s.fenceRecord(c.FenceRecord)
+	case TypeFenceHold:
+		changed, err = s.fenceHold(c.FenceHold)
+	case TypeEventAppend:
+		changed, err = s.eventAppend(c.EventAppend)
+	case TypeAlertPut:
+		changed, err = s.alertPut(c.AlertPut)
+	case TypeAlertRemove:
+		changed, err = s.alertRemove(c.AlertRemove)
 	}
 	if err != nil {
 		return s.reject(err)
@@ -235,7 +256,8 @@ func knownType(t Type) bool {
 	case TypeConfigPut, TypeConfigRollback, TypeNodeJoin, TypeNodeLeave, TypeNodeState, TypeNodeBoot,
 		TypeNodeAttrSet, TypeNodeAttrDelete, TypeOpResult, TypeFailCountClear,
 		TypeTokenAdd, TypeTokenRevoke, TypeAuditAppend,
-		TypeNodeCert, TypeCertRevoke, TypeCASet:
+		TypeNodeCert, TypeCertRevoke, TypeCASet, TypeFenceRecord, TypeFenceHold,
+		TypeEventAppend, TypeAlertPut, TypeAlertRemove:
 		return true
 	}
 	return false

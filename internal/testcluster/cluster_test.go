@@ -18,7 +18,7 @@ func newCluster(t *testing.T) *Cluster {
 	if testing.Verbose() {
 		logf = t.Logf
 	}
-	c := New(t, Options{Nodes: 3, Logf: logf})
+	c := New(t, Options{Nodes: 3, Logf: logf, Watchdog: time.Second})
 	t.Cleanup(c.CheckNeverActiveTwice)
 	return c
 }
@@ -62,8 +62,10 @@ func TestResourceStarts(t *testing.T) {
 }
 
 // DESIGN.md, Safety: the leader recovers a lost node's resources only
-// after the lease TTL plus the self-fence deadline.
-func TestNodeLossRecoversAfterLeaseAndSelfFence(t *testing.T) {
+// once fencing is confirmed; newCluster's nodes feed a watchdog only while
+// their lease is valid for longer than its timeout (they are reset before
+// it runs out), so the lease running out confirms it.
+func TestNodeLossWithWatchdogRecoversAfterLease(t *testing.T) {
 	c := newCluster(t)
 	c.CreateDummy("web", time.Second, nil)
 	from := runningOn(c, "web")
@@ -72,9 +74,9 @@ func TestNodeLossRecoversAfterLeaseAndSelfFence(t *testing.T) {
 	to := runningOn(c, "web", from)
 	start, _ := lastEvent(c, "web", to, true)
 	cfg := membership.DefaultConfig()
-	earliest := killedAt.Add(-cfg.Heartbeat + cfg.TTL + cfg.SelfFenceDeadline)
+	earliest := killedAt.Add(-cfg.Heartbeat + cfg.TTL)
 	if start.At.Before(earliest) {
-		t.Errorf("web started on %s at +%v after the kill, before lease+self-fence (+%v)", to, start.At.Sub(killedAt), earliest.Sub(killedAt))
+		t.Errorf("web started on %s at +%v after the kill, before the lease ran out (+%v)", to, start.At.Sub(killedAt), earliest.Sub(killedAt))
 	}
 	t.Logf("web moved %s -> %s, started %v (fake) after the kill", from, to, start.At.Sub(killedAt))
 }
@@ -388,8 +390,9 @@ func TestNewLeaderWaitsForOpsItsPredecessorAskedFor(t *testing.T) {
 // A leader that dies while it runs a start it asked itself for leaves
 // no trace of it anywhere: the resource looks stopped on it. Its
 // successor, which never heard from it, must not start the resource
-// elsewhere when its lease expires, only once it is fenced (lease plus
-// self-fence deadline), as for any resource of a lost node.
+// elsewhere before it is fenced (its lease, which a new leader counts
+// from its own election, ran out: its watchdog has reset it), as for any
+// resource of a lost node.
 func TestNewLeaderWaitsUntilTheDeadLeaderIsFenced(t *testing.T) {
 	c := newCluster(t)
 	leader := c.Leader()
@@ -399,8 +402,8 @@ func TestNewLeaderWaitsUntilTheDeadLeaderIsFenced(t *testing.T) {
 	to := runningOn(c, "web", leader)
 	start, _ := lastEvent(c, "web", to, true)
 	cfg := membership.DefaultConfig()
-	if earliest := killedAt.Add(-cfg.Heartbeat + cfg.TTL + cfg.SelfFenceDeadline); start.At.Before(earliest) {
-		t.Errorf("web started on %s at +%v after its start in flight on the dead leader, before lease+self-fence (+%v)",
+	if earliest := killedAt.Add(-cfg.Heartbeat + cfg.TTL); start.At.Before(earliest) {
+		t.Errorf("web started on %s at +%v after its start in flight on the dead leader, before its lease ran out (+%v)",
 			to, start.At.Sub(killedAt), earliest.Sub(killedAt))
 	}
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/paceline/paceline/internal/consensus"
 	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/executor"
+	"github.com/paceline/paceline/internal/fence"
 	"github.com/paceline/paceline/internal/membership"
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/node"
@@ -51,6 +52,16 @@ type Options struct {
 	Leases membership.Config
 	// Logf receives controller log lines (t.Logf is a good choice).
 	Logf func(format string, args ...any)
+	// Watchdog, when set, is the timeout of the (simulated) watchdog every
+	// node says it feeds while its lease is valid: the leader recovers a
+	// lost node once its lease ran out, without a fence device
+	// (node.Config.Watchdog). Without it and without a device that
+	// confirmed the loss, a lost node's resources are held (stonith-enabled).
+	Watchdog time.Duration
+	// Fencing gives every node a fencer and the stonith class of the
+	// cluster's power switch (FenceAgent; AddFenceDevice configures it,
+	// BreakFencing breaks it).
+	Fencing bool
 }
 
 // Event is one change of a resource's activity on a node.
@@ -81,7 +92,9 @@ type Cluster struct {
 	lost   map[string]bool                   // nodes whose dispatch replies are lost
 	// dispatched counts the ops dispatched, by transition key.
 	dispatched map[string]int
-	step       sync.Mutex // serialises Advance
+	// power is the fence devices' power switch (Options.Fencing).
+	power *powerSwitch
+	step  sync.Mutex // serialises Advance
 }
 
 // Node is one in-process member: a consensus node on the in-memory
@@ -99,6 +112,8 @@ type Node struct {
 	rt     *node.Runtime
 	runDir string
 	alive  bool
+	// paused: frozen (Pause), it neither renews nor checks its lease.
+	paused bool
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -118,6 +133,7 @@ func New(t testing.TB, opts Options) *Cluster {
 	}
 	c := &Cluster{t: t, opts: opts, Clock: clock.NewFake(time.Unix(1_700_000_000, 0)),
 		nodes: map[string]*Node{}, group: map[string]int{}, active: map[string]map[string]agents.Type{}}
+	c.power = &powerSwitch{c: c}
 	base := t.TempDir()
 	for i := 1; i <= opts.Nodes; i++ {
 		name := fmt.Sprintf("n%d", i)
@@ -174,18 +190,26 @@ func (c *Cluster) startNode(name, dir string) {
 		c.t.Fatal(err)
 	}
 	n := &Node{Name: name, c: c, Raft: rn, trans: tr, runDir: dir, alive: true}
-	ex, err := executor.New(executor.Config{Node: name, Clock: c.Clock,
-		Agents: map[string]executor.Agent{"builtin": &recorder{inner: bc, n: n}}})
+	classes := map[string]executor.Agent{"builtin": &recorder{inner: bc, n: n}}
+	var fencer *fence.Fencer
+	if c.opts.Fencing {
+		classes["stonith"] = c.power
+		if fencer, err = fence.New(fence.Config{Runner: c.power, Logf: c.opts.Logf}); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	ex, err := executor.New(executor.Config{Node: name, Clock: c.Clock, Agents: classes})
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	n.ex = ex
 	rt, err := node.New(node.Config{Name: name, Node: rn, Executor: ex, Peers: links{c: c, from: name},
 		Leases: c.opts.Leases, Manual: true, RetryEvery: 5 * time.Millisecond, Logf: c.opts.Logf,
-		Controller: func(d controller.Dispatcher) (*controller.Controller, error) {
+		Watchdog: c.opts.Watchdog, Fencer: fencer, Clock: c.Clock, Propose: links{c: c, from: name}.propose,
+		Controller: func(d controller.Dispatcher, f controller.Fencer) (*controller.Controller, error) {
 			return controller.New(controller.Config{
-				Node: name, Leases: c.opts.Leases, Tick: 20 * time.Millisecond, Clock: c.Clock,
-				Dispatcher: d, Logf: c.opts.Logf, Debug: os.Getenv("PACELINE_DEBUG") != "",
+				Node: name, Leases: c.opts.Leases, Tick: time.Hour, Clock: c.Clock,
+				Dispatcher: d, Fencer: f, Logf: c.opts.Logf, Debug: os.Getenv("PACELINE_DEBUG") != "",
 			}, rn)
 		},
 		Dispatcher: func(controller.Dispatcher) controller.Dispatcher { return dispatcher{c: c, from: name} },
@@ -324,6 +348,27 @@ func (l links) Report(_ context.Context, leader, boot string, rh model.ResourceH
 // Exec hands op to the node's runtime (which refuses an op of an older
 // term and counts a one-shot op busy until its result is delivered); a
 // node whose replies are lost (LoseReplies) takes it and answers an error.
+// propose applies cmd on the leader l.from reaches, as the daemon's
+// Backend.Propose forwards it.
+func (l links) propose(ctx context.Context, cmd store.Command) (store.Result, error) {
+	_, leader := l.c.leader()
+	if leader == "" {
+		return store.Result{}, consensus.ErrNotLeader
+	}
+	if _, err := l.to(leader); err != nil {
+		return store.Result{}, err
+	}
+	return l.c.Node(leader).Raft.Apply(ctx, cmd)
+}
+
+func (l links) Fence(_ context.Context, to, target, action, origin string) (store.FenceRecord, error) {
+	rt, err := l.to(to)
+	if err != nil {
+		return store.FenceRecord{}, err
+	}
+	return rt.FenceNow(target, action, origin)
+}
+
 func (l links) Exec(_ context.Context, to string, op controller.Op) error {
 	rt, err := l.to(to)
 	if err != nil {
@@ -412,7 +457,7 @@ func (c *Cluster) heartbeats() {
 	for _, name := range c.names {
 		c.mu.Lock()
 		n := c.nodes[name]
-		alive := n.alive
+		alive := n.alive && !n.paused
 		c.mu.Unlock()
 		if !alive {
 			continue
@@ -427,13 +472,22 @@ func (c *Cluster) heartbeats() {
 }
 
 // WaitFor polls cond on real time (the fake clock stands still) for up to
-// 10 s and fails the test if it never holds.
+// 10 s and fails the test if it never holds. The live nodes renew now and
+// then at the same fake time, as real nodes renew in real time: a leader
+// elected meanwhile (Raft's timers run in real time) dispatches nothing
+// before every node has renewed with it.
 func (c *Cluster) WaitFor(what string, cond func() bool) {
 	c.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for i, deadline := 0, time.Now().Add(10*time.Second); time.Now().Before(deadline); i++ {
 		if cond() {
 			return
 		}
+		if i%10 == 9 {
+			c.step.Lock()
+			c.heartbeats()
+			c.step.Unlock()
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	c.t.Fatalf("testcluster: timed out waiting for %s", what)
 }
@@ -541,7 +595,7 @@ func (c *Cluster) NodeState(name string) store.State {
 	}
 	var st store.State
 	c.Node(src).Raft.Read(func(s *store.Store) {
-		if m, ok := s.Member(name); ok {
+		if m, ok := s.MemberState(name); ok {
 			st = m.State
 		}
 	})

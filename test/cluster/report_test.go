@@ -140,7 +140,7 @@ func TestReportWithOneNodeDown(t *testing.T) {
 		names = append(names, strings.TrimPrefix(name, top+"/"))
 	}
 	slices.Sort(names)
-	want := []string{"README.txt", "cluster/audit.json", "cluster/config.yaml", "cluster/nodes.json", "cluster/status.json",
+	want := []string{"README.txt", "cluster/audit.json", "cluster/config.yaml", "cluster/events.json", "cluster/nodes.json", "cluster/status.json",
 		"errors.txt", "nodes/n1/agent.log", "nodes/n1/metrics.txt", "nodes/n1/node.json",
 		"nodes/n2/agent.log", "nodes/n2/metrics.txt", "nodes/n2/node.json", "unreachable.txt", "versions.json"}
 	if !slices.Equal(names, want) {
@@ -184,6 +184,16 @@ func TestReportWithOneNodeDown(t *testing.T) {
 	var versions map[string]any
 	if err := json.Unmarshal(files[top+"/versions.json"], &versions); err != nil || versions["n1"] == nil || versions["report"] == nil || versions["n3"] != nil {
 		t.Errorf("versions.json: %v %v", err, versions)
+	}
+	// The cluster's events since it was made.
+	var evs struct{ Events []clusterEvent }
+	if err := json.Unmarshal(files[top+"/cluster/events.json"], &evs); err != nil {
+		t.Errorf("cluster/events.json: %v", err)
+	}
+	_, joined := findEvent(evs.Events, "node-joined", "n3")
+	_, online := findEvent(evs.Events, "node-online", "n2")
+	if !joined || !online {
+		t.Errorf("cluster/events.json lacks n3 joined or n2 online:\n%s", file("cluster/events.json"))
 	}
 	if !strings.Contains(file("README.txt"), "Not reached: n3") {
 		t.Errorf("README.txt:\n%s", file("README.txt"))

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -202,6 +203,12 @@ func minorityPartition(t *testing.T, onLeader bool, knownBug string) {
 		victim, leader, majority.Leader, noQuorum.Round(10*time.Millisecond), fenced.Round(10*time.Millisecond),
 		nodes[0], started.Round(10*time.Millisecond), margin)
 
+	// The isolated node records its loss of quorum once it has lasted 2 s
+	// (events.QuorumGrace; its recorder looks every second): let it.
+	if wait := noQuorum + 3500*time.Millisecond - time.Since(cut); wait > 0 {
+		time.Sleep(wait)
+	}
+
 	// Healed, the isolated node comes back and web still runs once.
 	n.Heal()
 	healed := time.Now()
@@ -210,6 +217,45 @@ func minorityPartition(t *testing.T, onLeader bool, knownBug string) {
 		return st.Quorum && st.Online() == 3 && role == "Started" && len(ns) == 1
 	})
 	t.Logf("HEAL all online with web on one node after %v", time.Since(healed).Round(10*time.Millisecond))
+	checkQuorumEvents(t, c, victim, cut, healed)
+}
+
+// checkQuorumEvents: the isolated node could record nothing while it had
+// no quorum; once healed, paceline events lists its quorum-lost with the
+// time it happened (during the partition) and its quorum-regained.
+func checkQuorumEvents(t *testing.T, c *Cluster, victim string, cut, healed time.Time) {
+	t.Helper()
+	type event struct {
+		Kind   string `json:"kind"`
+		Node   string `json:"node"`
+		TimeMs int64  `json:"time_ms"`
+	}
+	var lost, regained *event
+	for deadline := time.Now().Add(10 * time.Second); lost == nil || regained == nil; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("paceline events lacks quorum-lost or quorum-regained of %s (lost %+v, regained %+v)", victim, lost, regained)
+			return
+		}
+		var log struct{ Events []event }
+		out, err := c.Paceline(c.Net.Client, "events", "--json")
+		if err != nil || json.Unmarshal([]byte(out), &log) != nil {
+			continue
+		}
+		for i := range log.Events {
+			switch e := &log.Events[i]; {
+			case e.Node == victim && e.Kind == "quorum-lost" && e.TimeMs >= cut.UnixMilli():
+				lost = e
+			case e.Node == victim && e.Kind == "quorum-regained" && e.TimeMs >= cut.UnixMilli():
+				regained = e
+			}
+		}
+	}
+	at := time.UnixMilli(lost.TimeMs)
+	if !at.Before(healed) {
+		t.Errorf("quorum-lost of %s at %s, after the heal at %s: want the time it happened", victim, at.Format("15:04:05.000"), healed.Format("15:04:05.000"))
+	}
+	t.Logf("EVENTS %s quorum-lost at cut+%v (recorded after the heal), quorum-regained at heal+%v", victim,
+		at.Sub(cut).Round(10*time.Millisecond), time.UnixMilli(regained.TimeMs).Sub(healed).Round(10*time.Millisecond))
 }
 
 // builtin:vip on three hosts: exactly one host holds the address; when it

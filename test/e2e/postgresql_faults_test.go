@@ -490,11 +490,3 @@ func (pc *pgCluster) phasesSince(at time.Time) (phases, bool) {
 	}
 	return phases{offline.Sub(at), dispatched.Sub(offline), promoted.Sub(dispatched), vipUp.Sub(promoted)}, true
 }
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
-}

@@ -302,3 +302,24 @@ func failureLine(out string) string {
 	}
 	return failed
 }
+
+// Types returns the fence agents installed in the class's directory (the
+// names a device's agent may have: fence_ipmilan, ...), sorted: every
+// fence_NAME there that is an executable regular file (or a link to one).
+func (c *Class) Types() []string {
+	ents, err := os.ReadDir(c.cfg.Dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		if !namePattern.MatchString(e.Name()) {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(c.cfg.Dir, e.Name())); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
