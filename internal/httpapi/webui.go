@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
+
+	"github.com/paceline/paceline/api"
 
 	"github.com/paceline/paceline/internal/events"
 	"github.com/paceline/paceline/internal/pki"
@@ -15,6 +18,14 @@ func (s *Server) webUI() http.Handler {
 	hooks := s.cfg.UI
 	if hooks.Events == nil {
 		hooks.Events = s.newestEvents
+	}
+	if hooks.Switchover == nil {
+		// The API's switchover, with the session's client (its token,
+		// role check and audit entry).
+		hooks.Switchover = func(ctx context.Context, c *api.Client, id, node string) error {
+			_, err := c.Switchover(ctx, id, api.SwitchoverRequest{Node: node})
+			return err
+		}
 	}
 	return webui.New(webui.Config{API: s, Identify: s.Identify, IsSecret: s.cfg.IsSecret, Hooks: hooks, Now: s.cfg.Now})
 }

@@ -97,7 +97,8 @@ func TestActionsGoThroughTheAPIWithTheSessionsToken(t *testing.T) {
 		{url.Values{"action": {"move"}, "resource": {"web"}, "node": {"nx"}}, http.StatusBadRequest, `no node &#34;nx&#34; to move`},
 		{url.Values{"action": {"disable"}, "resource": {"nosuch"}}, http.StatusNotFound, `no resource &#34;nosuch&#34;`},
 		{url.Values{"action": {"reboot"}, "node": {"n1"}}, http.StatusBadRequest, `unknown action &#34;reboot&#34;`},
-		{url.Values{"action": {"switchover"}, "resource": {"db-clone"}}, http.StatusBadRequest, "unknown action"},
+		// Connected by the API server: its refusal, in one line.
+		{url.Values{"action": {"switchover"}, "resource": {"db-clone"}}, http.StatusConflict, "no node can take over the promoted role of db-clone"},
 	} {
 		if a := act(tc.form); a.status != tc.want || !strings.Contains(a.body, tc.msg) {
 			t.Errorf("%v: %d, want %d with %q; body %s", tc.form, a.status, tc.want, tc.msg, a.body)

@@ -229,7 +229,7 @@ func TestOverviewShowsTheCluster(t *testing.T) {
 		`<td class="addr">10.9.8.7</td>`,
 		`Promoted: [ n1 ] Unpromoted: [ n2 ]`,
 		`web</a> start on n2: exit 1`, // failed action
-		`web recovered: n2 -&gt; n1`,   // newest events: the cluster's event log
+		`web recovered: n2 -&gt; n1`,  // newest events: the cluster's event log
 	} {
 		if !strings.Contains(ov.body, want) {
 			t.Errorf("overview lacks %s", want)
