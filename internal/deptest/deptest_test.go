@@ -153,6 +153,14 @@ var rules = []rule{
 			"syscall", "io/ioutil", "plugin", "unsafe"},
 	},
 	{
+		Dir: "internal/vmha",
+		Why: "VM high availability is translated into the scheduler's input: pure like the scheduler, " +
+			"the scheduler (for its view of the current state) and the model only",
+		OwnAllowed: []string{"internal/sched", "internal/model"},
+		StdForbidden: []string{"os", "os/exec", "os/signal", "net", "net/http", "net/rpc",
+			"syscall", "io/ioutil", "plugin", "unsafe"},
+	},
+	{
 		Dir:        "internal/cib",
 		Why:        "the CIB importer turns XML into the model: the standard library and the model only",
 		OwnAllowed: []string{"internal/model"},
