@@ -115,6 +115,12 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 			want = store.StateUnclean
 		case lv == membership.Recoverable && maintenance[m.Name] && m.State == store.StateOnline && stonith:
 			want = store.StateUnclean
+		case lv == membership.Recoverable && m.State != store.StateOffline && !maintenance[m.Name] && c.holdsForVMs(m.Name):
+			// Permissive VM HA: the host keeps its VMs when it loses its
+			// lease; only a fence or an operator says they stopped.
+			if stonith {
+				want = store.StateUnclean
+			}
 		case lv == membership.Recoverable && m.State != store.StateOffline && !maintenance[m.Name]:
 			want = store.StateOffline
 		}

@@ -26,13 +26,13 @@ func (c *Controller) control(ctx context.Context) {
 		return
 	}
 	if c.eng.wantPlan(now) {
-		c.newTransition(now, lv.quorum)
+		c.newTransition(ctx, now, lv.quorum)
 	}
 	c.dispatch(now, lv.held)
 }
 
 // newTransition plans from the stored state.
-func (c *Controller) newTransition(now time.Time, quorum bool) {
+func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bool) {
 	c.known = c.index()
 	var (
 		cfg *model.Config
@@ -55,6 +55,7 @@ func (c *Controller) newTransition(now time.Time, quorum bool) {
 	if st.FeatureSet == "" {
 		st.FeatureSet = sched.FeatureSet // the store keeps per-operation fail counts
 	}
+	cfg, st = c.translateVMs(ctx, cfg, st, now)
 	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: now})
 	if err != nil {
 		c.cfg.Logf("controller: schedule: %v", err)
