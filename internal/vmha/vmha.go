@@ -15,30 +15,17 @@ import (
 // ErrNoConfig is returned by Translate without a configuration.
 var ErrNoConfig = errors.New("vmha: no configuration")
 
-// The meta-attributes and parameters a VM is described by.
+// The meta-attributes, parameters and values a VM is described by (see
+// model's).
 const (
-	// MetaHALevel is a VM's HA level: LevelNeverStop or LevelNone.
-	MetaHALevel = "ha-level"
-	// MetaStopReason says why the cluster stopped a VM for good (set with
-	// target-role=Stopped by the controller; removed by "vm start").
-	MetaStopReason = "vm-stop-reason"
-	// MetaSuspendedLevel keeps the HA level a "vm stop --keep-ha=false"
-	// replaced with None; "vm start" restores it.
-	MetaSuspendedLevel = "vm-ha-suspended"
-	// ParamStorage is builtin:vm's storage parameter.
-	ParamStorage = "storage"
-)
-
-// The HA levels.
-const (
-	LevelNeverStop = "NeverStop"
-	LevelNone      = "None"
-)
-
-// The storage kinds.
-const (
-	StorageShared = "shared"
-	StorageLocal  = "local"
+	MetaHALevel        = model.MetaHALevel
+	MetaStopReason     = model.MetaVMStopReason
+	MetaSuspendedLevel = model.MetaVMHASuspended
+	ParamStorage       = model.ParamVMStorage
+	LevelNeverStop     = model.HALevelNeverStop
+	LevelNone          = model.HALevelNone
+	StorageShared      = model.VMStorageShared
+	StorageLocal       = model.VMStorageLocal
 )
 
 // Node attributes builtin:vm publishes from its libvirtd (the host's
@@ -49,9 +36,7 @@ const (
 )
 
 // IsVM reports whether r is a VM: a primitive of builtin:vm.
-func IsVM(r *model.Resource) bool {
-	return r.Kind == model.KindPrimitive && r.Class == "builtin" && r.Type == "vm"
-}
+func IsVM(r *model.Resource) bool { return r.IsVM() }
 
 // IsVMAgent reports whether an agent (class, type) is builtin:vm.
 func IsVMAgent(class, typ string) bool { return class == "builtin" && typ == "vm" }

@@ -1,0 +1,28 @@
+package model
+
+// VM high availability's words (internal/vmha acts on them; the CLI and
+// the API set them): a VM is a primitive of builtin:vm.
+const (
+	// MetaHALevel is a VM's HA level: HALevelNeverStop or HALevelNone
+	// (the default).
+	MetaHALevel = "ha-level"
+	// MetaVMStopReason says why the cluster stopped a VM for good (set
+	// with target-role=Stopped; "vm start" removes it).
+	MetaVMStopReason = "vm-stop-reason"
+	// MetaVMHASuspended keeps the HA level "vm stop --keep-ha=false"
+	// replaced with None; "vm start" restores it.
+	MetaVMHASuspended = "vm-ha-suspended"
+	// ParamVMStorage is builtin:vm's storage parameter: VMStorageShared or
+	// VMStorageLocal (the default).
+	ParamVMStorage = "storage"
+
+	HALevelNeverStop = "NeverStop"
+	HALevelNone      = "None"
+	VMStorageShared  = "shared"
+	VMStorageLocal   = "local"
+)
+
+// IsVM reports whether r is a VM: a primitive of builtin:vm.
+func (r *Resource) IsVM() bool {
+	return r.Kind == KindPrimitive && r.Class == "builtin" && r.Type == "vm"
+}
