@@ -12,6 +12,11 @@ const (
 	// MetaVMHASuspended keeps the HA level "vm stop --keep-ha=false"
 	// replaced with None; "vm start" restores it.
 	MetaVMHASuspended = "vm-ha-suspended"
+	// MetaVMDestroy ("true") on a stop of builtin:vm destroys the domain
+	// at once, without a graceful shutdown: a host's self-fence under
+	// vm-ha-strategy Force sets it (an operation meta-attribute: the
+	// executor runs a stop with the start's parameters).
+	MetaVMDestroy = "vm-destroy"
 	// ParamVMStorage is builtin:vm's storage parameter: VMStorageShared or
 	// VMStorageLocal (the default).
 	ParamVMStorage = "storage"

@@ -28,7 +28,7 @@ func (r *Runtime) vmSelfFence(stops []executor.Op) []executor.Op {
 			r.cfg.Logf("node: %s keeps VM %s running (vm-ha-strategy Permissive)", r.cfg.Name, op.Resource)
 			continue
 		}
-		op.Params = vmha.DestroyParams(op.Params)
+		op.Meta = vmha.DestroyMeta(op.Meta)
 		r.cfg.Logf("node: %s destroys VM %s (vm-ha-strategy Force)", r.cfg.Name, op.Resource)
 		out = append(out, op)
 	}

@@ -96,14 +96,14 @@ func SelfFenceAction(opts model.ClusterOptions) SelfFence {
 	return SelfFenceKeep
 }
 
-// DestroyParams returns builtin:vm parameters that make its stop destroy
-// the domain at once (no graceful shutdown): params with
-// shutdown_timeout=0, copied.
-func DestroyParams(params map[string]string) map[string]string {
-	out := make(map[string]string, len(params)+1)
-	for k, v := range params {
+// DestroyMeta returns a stop's meta-attributes that make builtin:vm
+// destroy the domain at once (no graceful shutdown): meta with
+// model.MetaVMDestroy=true, copied.
+func DestroyMeta(meta map[string]string) map[string]string {
+	out := make(map[string]string, len(meta)+1)
+	for k, v := range meta {
 		out[k] = v
 	}
-	out["shutdown_timeout"] = "0"
+	out[model.MetaVMDestroy] = "true"
 	return out
 }

@@ -37,6 +37,26 @@ const agentPort = 7100
 func NewCluster(t *testing.T, n *Net) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, n: n, Bin: e2e.Binary(t), dir: t.TempDir()}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		if out, err := c.Run("status", "--failcounts"); err == nil {
+			t.Logf("--- status ---\n%s", out)
+		}
+		for _, h := range n.Hosts {
+			if b, err := os.ReadFile(filepath.Join(n.Dir, h.Name+"-agent.log")); err == nil {
+				// Paceline's own lines (not Raft's).
+				var own []string
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.Contains(l, "msg=") {
+						own = append(own, l)
+					}
+				}
+				t.Logf("--- agent of %s ---\n%s", h.Name, tail([]byte(strings.Join(own, "\n")), 12000))
+			}
+		}
+	})
 	h1 := n.Hosts[0]
 	c.onHost(h1, "init", "--name", h1.Name, "--data-dir", c.dataDir(h1), "--listen", listen(h1))
 	c.StartAgent(h1)

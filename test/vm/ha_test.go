@@ -20,11 +20,14 @@ func rounds() int {
 }
 
 // createVM creates guest g as a builtin:vm resource with the issue's
-// words (monitor every 2 s).
+// words (monitor every 2 s, generous timeouts).
 func (c *Cluster) createVM(g *Guest, storage, level string, extra ...string) {
 	c.t.Helper()
 	args := []string{"resource", "create", g.Name, "builtin:vm", "domain=" + g.Name, "xml=" + g.XMLPath,
-		"storage=" + storage, "shutdown_timeout=10s", "--meta", "ha-level=" + level, "--op", "monitor", "interval=2s"}
+		"storage=" + storage, "shutdown_timeout=10s", "--meta", "ha-level=" + level, "--op", "monitor", "interval=2s",
+		// QEMU's emulation on a loaded machine is slow to start a guest.
+		"--op", "start", "timeout=120s", "--op", "stop", "timeout=60s",
+		"--op", "migrate_to", "timeout=120s", "--op", "migrate_from", "timeout=60s"}
 	c.Must(append(args, extra...)...)
 }
 
@@ -224,6 +227,127 @@ func TestVMHAOnItsHost(t *testing.T) {
 	}
 	c.WaitVM("g1", "Running", "", time.Second)
 	c.WaitVM("g2", "Running", "h2", time.Second)
+	samples, bad := w.Stop()
+	t.Logf("watcher: %d samples of every libvirtd, %d with a domain running on two hosts", samples, len(bad))
+}
+
+// waitOnline waits until every node is online.
+func (c *Cluster) waitOnline(limit time.Duration) {
+	c.t.Helper()
+	c.WaitStatus("every node online", limit, func(st *Status) bool {
+		for _, nd := range st.Nodes {
+			if nd.State != "online" {
+				return false
+			}
+		}
+		return st.Quorum
+	})
+}
+
+// TestVMHAHostCrash runs a three-host cluster with a shared-storage
+// NeverStop VM and a local-storage NeverStop VM pinned to h2:
+//   - vm-ha-strategy=Force, the shared VM's host crashed (every process
+//     killed, link down): the VM Running on another host (timed,
+//     PL_VM_ROUNDS times, default 5); h2 crashed: the local VM Stopped,
+//     with why, and still stopped once h2 is back, until vm start;
+//   - Force, the VM's host cut off (link down, processes alive): the host
+//     destroys the VM when it loses its lease, and it runs elsewhere;
+//   - Permissive, the VM's host cut off: it keeps the VM running and no
+//     other host starts it (status: Unknown, waiting for a fence or a
+//     confirmation); the link back, the VM is Running there, the same
+//     qemu.
+//
+// A watcher asks every libvirtd every 100 ms: no domain ever runs on two
+// hosts.
+func TestVMHAHostCrash(t *testing.T) {
+	n := NewNet(t, 3)
+	w := n.Watch()
+	c := NewCluster(t, n)
+	h2 := n.Hosts[1]
+	c.Must("property", "set", "vm-ha-strategy=Force")
+	c.Must("resource", "defaults", "set", "resource-stickiness=100")
+	g1 := n.NewGuest(1, "shared", nil)
+	g2 := n.NewGuest(2, "local", h2)
+	c.createVM(g1, "shared", "NeverStop")
+	c.createVM(g2, "local", "NeverStop")
+	c.Must("constraint", "add", "location", "g2-on-h2", "g2", "h2", "INFINITY")
+	c.Must("constraint", "add", "location", "g1-avoids-h2", "g1", "h2", "-100")
+	c.WaitVM("g1", "Running", "", 120*time.Second)
+	c.WaitVM("g2", "Running", "h2", 120*time.Second)
+
+	// h2 crashes: its local VM is stopped for good.
+	h2.Crash()
+	v2 := c.WaitVM("g2", "Stopped", "", 60*time.Second)
+	if !strings.Contains(v2.Reason, "host h2 lost") || !strings.Contains(v2.Reason, "local storage") {
+		t.Errorf("g2 after h2's crash: %+v", v2)
+	}
+	t.Logf("h2 crashed: local g2 %s (%s)", v2.State, v2.Reason)
+	h2.Restore()
+	c.StartAgent(h2)
+	c.waitOnline(60 * time.Second)
+	time.Sleep(4 * time.Second)
+	if v := c.WaitVM("g2", "Stopped", "", time.Second); len(n.qemuAnywhere("g2")) != 0 {
+		t.Errorf("g2 runs again once h2 is back: %+v on %v", v, n.qemuAnywhere("g2"))
+	}
+	c.Must("vm", "start", "g2")
+	c.WaitVM("g2", "Running", "h2", 120*time.Second)
+	t.Log("h2 back: g2 stays Stopped; vm start g2: Running on h2")
+
+	// Force: the shared VM's host crashes, the VM runs elsewhere.
+	var recovered []time.Duration
+	for range rounds() {
+		v := c.WaitVM("g1", "Running", "", 120*time.Second)
+		host := n.hostOf(v.Host)
+		host.Crash()
+		crashed := time.Now()
+		v = c.WaitStatus("g1 Running on another host", 180*time.Second, func(st *Status) bool {
+			v := st.VM("g1")
+			return v.State == "Running" && v.Host != host.Name && n.hostOf(v.Host).QemuPID("g1") != 0
+		}).VM("g1")
+		recovered = append(recovered, time.Since(crashed))
+		t.Logf("%s crashed: g1 Running on %s after %s", host.Name, v.Host, time.Since(crashed).Round(time.Millisecond))
+		host.Restore()
+		c.StartAgent(host)
+		c.waitOnline(90 * time.Second)
+	}
+	t.Logf("Force: g1's host crashed %d times: g1 Running on another host after %s", len(recovered), spread(recovered))
+
+	// Force: the host cut off destroys its VM when it loses its lease.
+	v := c.WaitVM("g1", "Running", "", 60*time.Second)
+	host := n.hostOf(v.Host)
+	n.must("ip", "-n", host.NS, "link", "set", hostLink, "down")
+	cut := time.Now()
+	v = c.WaitStatus("g1 Running away from the cut-off host", 180*time.Second, func(st *Status) bool {
+		v := st.VM("g1")
+		return v.State == "Running" && v.Host != host.Name && n.hostOf(v.Host).QemuPID("g1") != 0
+	}).VM("g1")
+	t.Logf("Force: %s cut off: g1 Running on %s after %s; qemu left on %s: %v", host.Name, v.Host,
+		time.Since(cut).Round(time.Millisecond), host.Name, host.QemuPID("g1") != 0)
+	if host.QemuPID("g1") != 0 {
+		t.Errorf("the cut-off %s still runs g1 under Force", host.Name)
+	}
+	n.must("ip", "-n", host.NS, "link", "set", hostLink, "up")
+	c.waitOnline(90 * time.Second)
+
+	// Permissive: the host cut off keeps its VM, nobody else starts it.
+	c.Must("property", "set", "vm-ha-strategy=Permissive")
+	v = c.WaitVM("g1", "Running", "", 60*time.Second)
+	host = n.hostOf(v.Host)
+	pid := host.QemuPID("g1")
+	n.must("ip", "-n", host.NS, "link", "set", hostLink, "down")
+	u := c.WaitVM("g1", "Unknown", host.Name, 60*time.Second)
+	time.Sleep(15 * time.Second)
+	u = c.WaitVM("g1", "Unknown", host.Name, time.Second)
+	if on := n.qemuAnywhere("g1"); !slices.Equal(on, []string{host.Name}) || host.QemuPID("g1") != pid {
+		t.Errorf("Permissive: g1's qemu on %v (pid %d, was %d), want only the cut-off %s's, the same", on, host.QemuPID("g1"), pid, host.Name)
+	}
+	t.Logf("Permissive: %s cut off for 15 s: g1 %s (%s), its qemu still running there, on no other host", host.Name, u.State, u.Reason)
+	n.must("ip", "-n", host.NS, "link", "set", hostLink, "up")
+	c.waitOnline(90 * time.Second)
+	c.WaitVM("g1", "Running", host.Name, 60*time.Second)
+	if p := host.QemuPID("g1"); p != pid {
+		t.Errorf("Permissive: g1's qemu %d after the link came back, was %d", p, pid)
+	}
 	samples, bad := w.Stop()
 	t.Logf("watcher: %d samples of every libvirtd, %d with a domain running on two hosts", samples, len(bad))
 }

@@ -16,6 +16,7 @@ import (
 	libvirt "github.com/digitalocean/go-libvirt"
 
 	"github.com/paceline/paceline/internal/agents"
+	"github.com/paceline/paceline/internal/model"
 )
 
 // vm runs one libvirt domain per resource through the host's libvirtd
@@ -69,6 +70,9 @@ func (c *Class) vmOp(ctx context.Context, req *agents.Request) agents.Result {
 	case "start":
 		return p.start(ctx)
 	case "stop":
+		if req.Meta[model.MetaVMDestroy] == "true" {
+			p.shutdownTimeout = 0 // a self-fence: no time for a graceful shutdown
+		}
 		return p.stop(ctx)
 	case "monitor":
 		return p.monitor(ctx)
