@@ -21,6 +21,12 @@ const (
 	// VMStorageLocal (the default).
 	ParamVMStorage = "storage"
 
+	// AttrVMHostCPUs and AttrVMHostMemory are the node attributes
+	// builtin:vm publishes from its libvirtd: the host's logical CPUs and
+	// memory in MiB (VM HA's capacity).
+	AttrVMHostCPUs   = "vm-host-cpus"
+	AttrVMHostMemory = "vm-host-memory"
+
 	HALevelNeverStop = "NeverStop"
 	HALevelNone      = "None"
 	VMStorageShared  = "shared"

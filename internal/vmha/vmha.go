@@ -31,8 +31,8 @@ const (
 // Node attributes builtin:vm publishes from its libvirtd (the host's
 // capacity): logical CPUs and memory in MiB.
 const (
-	AttrHostCPUs   = "vm-host-cpus"
-	AttrHostMemory = "vm-host-memory"
+	AttrHostCPUs   = model.AttrVMHostCPUs
+	AttrHostMemory = model.AttrVMHostMemory
 )
 
 // IsVM reports whether r is a VM: a primitive of builtin:vm.

@@ -89,6 +89,9 @@ func TestVMHAOnItsHost(t *testing.T) {
 		t.Errorf("g2: %+v", v)
 	}
 	t.Logf("status with three VMs:\n%s", c.Must("status"))
+	if out := c.Must("status", "--attributes"); !strings.Contains(out, "vm-host-cpus") || !strings.Contains(out, "vm-host-memory") {
+		t.Errorf("no host capacity from libvirt in the node attributes:\n%s", out)
+	}
 
 	// The NeverStop VM's qemu killed: restarted on the same host.
 	var restarted, pinged []time.Duration
