@@ -147,6 +147,9 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 			c.eng.changed()
 		}
 		if want == store.StateOffline {
+			if m.State == store.StateOnline {
+				c.recordLostHostVMs(ctx, m.Name, now)
+			}
 			// Fencing is confirmed: the node stopped everything it ran.
 			var ids []string
 			c.raft.Read(func(s *store.Store) {

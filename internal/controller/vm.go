@@ -80,3 +80,33 @@ func (c *Controller) holdsForVMs(node string) (hold bool) {
 	})
 	return hold
 }
+
+// recordLostHostVMs records the VMs a host declared offline takes down
+// for good (a None VM, a local-storage VM: vmha.Translate with the host
+// lost) before its operation history is cleared. With stonith enabled a
+// lost host is unclean first and the plan records them; without, it goes
+// offline at once and this is the last look at what it ran.
+func (c *Controller) recordLostHostVMs(ctx context.Context, node string, now time.Time) {
+	var (
+		cfg *model.Config
+		st  *model.Status
+	)
+	c.raft.Read(func(s *store.Store) { cfg, st = s.Config(), s.Status() })
+	if len(vmha.VMs(cfg)) == 0 {
+		return
+	}
+	for i := range st.Nodes {
+		if st.Nodes[i].Name == node {
+			ns := &st.Nodes[i]
+			ns.InCluster, ns.Peer, ns.Join, ns.Expected = "false", "offline", "down", "member"
+		}
+	}
+	out, err := vmha.Translate(vmha.Input{Config: cfg, Status: st, Now: now})
+	if err != nil {
+		c.cfg.Logf("controller: vm ha: %v", err)
+		return
+	}
+	if len(out.Stops) > 0 {
+		c.recordVMStops(ctx, out.Stops, now)
+	}
+}
