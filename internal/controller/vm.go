@@ -76,7 +76,7 @@ func (c *Controller) holdsForVMs(node string) (hold bool) {
 		if !ok {
 			return
 		}
-		hold = vmha.HoldsLostHost(opts, s.Config(), m.Resources)
+		hold = vmha.HoldsLostHost(opts, m.Resources)
 	})
 	return hold
 }

@@ -38,6 +38,9 @@ type Status struct {
 // scheduler acts on: a VM host in maintenance is being evacuated, a None
 // VM that failed is being stopped).
 func States(in Input) ([]Status, error) {
+	if in.Config == nil || len(VMs(in.Config)) == 0 {
+		return nil, nil
+	}
 	out, err := Translate(in)
 	if err != nil {
 		return nil, err

@@ -1,25 +1,20 @@
 package vmha
 
-import (
-	"slices"
-
-	"github.com/paceline/paceline/internal/model"
-)
+import "github.com/paceline/paceline/internal/model"
 
 // HoldsLostHost reports whether a host whose lease ran out must stay
 // unclean until it is fenced or confirmed down, rather than be taken as
 // stopped once its lease and self-fence deadline passed: under vm-ha with
 // the Permissive strategy a host that may still run a VM keeps it running
 // (SelfFence), so only a fence device or an operator can say it stopped.
-// history is the host's operation history.
-func HoldsLostHost(opts model.ClusterOptions, cfg *model.Config, history []model.ResourceHistory) bool {
-	if !opts.VMHA || opts.VMHAStrategy != model.VMHAPermissive || cfg == nil {
+// history is the host's operation history (a VM's entries name
+// builtin:vm).
+func HoldsLostHost(opts model.ClusterOptions, history []model.ResourceHistory) bool {
+	if !opts.VMHA || opts.VMHAStrategy != model.VMHAPermissive {
 		return false
 	}
 	for _, rh := range history {
-		i := slices.IndexFunc(cfg.Resources, func(r model.Resource) bool { return r.ID == rh.ID })
-		vmHistory := IsVMAgent(rh.Class, rh.Type)
-		if (vmHistory || (i >= 0 && IsVM(&cfg.Resources[i]))) && mayRun(rh) {
+		if IsVMAgent(rh.Class, rh.Type) && mayRun(rh) {
 			return true
 		}
 	}

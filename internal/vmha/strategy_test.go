@@ -10,10 +10,6 @@ import (
 // Permissive holds a lost host only while its history says a VM may still
 // run there; Force and vm-ha=false never hold it (the strategy).
 func TestHoldsLostHost(t *testing.T) {
-	cfg := &model.Config{Resources: []model.Resource{
-		{ID: "vm1", Kind: model.KindPrimitive, Class: "builtin", Type: "vm"},
-		{ID: "web", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy"},
-	}}
 	started := []model.ResourceHistory{{ID: "vm1", Class: "builtin", Type: "vm", Ops: []model.OpRecord{
 		{Operation: "start", CallID: 3}, {Operation: "monitor", Interval: 10000, CallID: 4}}}}
 	stopped := []model.ResourceHistory{{ID: "vm1", Class: "builtin", Type: "vm", Ops: []model.OpRecord{
@@ -37,7 +33,7 @@ func TestHoldsLostHost(t *testing.T) {
 		{"force, a VM started", force, started, false},
 		{"vm-ha off, a VM started", off, started, false},
 	} {
-		if got := vmha.HoldsLostHost(c.opts, cfg, c.h); got != c.want {
+		if got := vmha.HoldsLostHost(c.opts, c.h); got != c.want {
 			t.Errorf("%s: HoldsLostHost = %v, want %v", c.name, got, c.want)
 		}
 	}
