@@ -156,9 +156,7 @@ func newTranslation(in Input, view sched.ClusterView) *translation {
 	walk = func(rvs []sched.ResourceView) {
 		for _, rv := range rvs {
 			walk(rv.Children)
-			for _, n := range rv.Nodes {
-				t.where[rv.ID] = append(t.where[rv.ID], n)
-			}
+			t.where[rv.ID] = append(t.where[rv.ID], rv.Nodes...)
 		}
 	}
 	walk(view.Resources)
