@@ -3,6 +3,7 @@ package vmha
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/sched"
@@ -49,7 +50,53 @@ func States(in Input) ([]Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vmha: %w", err)
 	}
-	return states(out.Config, view), nil
+	sts := states(out.Config, view)
+	explainUnplaced(sts, out, in.Now)
+	return sts, nil
+}
+
+// explainUnplaced shows each VM that should start but is placed nowhere
+// as Stopped with the scheduler's reason (a node without the capacity, a ban, a
+// failure), from a schedule of the translated input. It schedules only
+// when there is such a VM.
+func explainUnplaced(sts []Status, out Output, now time.Time) {
+	var ids []string
+	for _, s := range sts {
+		if s.State == Starting {
+			ids = append(ids, s.VM)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	res, err := sched.Schedule(sched.Input{Config: out.Config, Status: out.Status, Now: now, Explain: ids})
+	if err != nil {
+		return
+	}
+	for i := range sts {
+		e := res.Explain[sts[i].VM]
+		if sts[i].State != Starting || e == nil || !strings.Contains(e.Decision, "not placed anywhere") {
+			continue
+		}
+		var why []string
+		for _, ns := range e.Scores {
+			switch {
+			case !ns.Available:
+				why = append(why, ns.Node+": "+ns.Reason)
+			case ns.Score == "-INFINITY":
+				for _, c := range ns.Contributions {
+					if strings.HasPrefix(c, "-INFINITY ") {
+						why = append(why, ns.Node+": "+strings.TrimPrefix(c, "-INFINITY "))
+						break
+					}
+				}
+			}
+		}
+		sts[i].State, sts[i].Reason = Stopped, "not started: no host can run it"
+		if len(why) > 0 {
+			sts[i].Reason += " (" + strings.Join(why, "; ") + ")"
+		}
+	}
 }
 
 func states(cfg *model.Config, view sched.ClusterView) []Status {
