@@ -5,12 +5,14 @@
 # then each agent's CPU use over IDLE seconds (default 30) of doing
 # nothing, as percent of one core, the leader first. No root needed:
 # agents listen on loopback and keep their data in a private temporary
-# directory, removed at the end (also on failure). BIN=PATH measures
+# directory, removed at the end (also on failure); SETTLE seconds (default
+# 15, over one monitor interval) pass before the measure. BIN=PATH measures
 # another build of paceline (say, main's, for a before/after figure).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 COUNTS=${COUNTS:-"300 1000"}
 IDLE=${IDLE:-30}
+SETTLE=${SETTLE:-15}
 if [[ -z ${BIN:-} ]]; then
 	make -s build
 fi
@@ -97,7 +99,7 @@ PY
 	local took
 	took=$(python3 -c "import time; print(f'{time.time()-$t0n:.1f}')")
 	echo "IDLE count=$count start_all=${took}s"
-	sleep 5 # let the first monitors settle
+	sleep "$SETTLE" # let the first monitor results (one interval: 10 s) come in
 	local leader
 	leader=$(status_json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("leader",""))')
 	declare -A before

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -94,14 +93,7 @@ func placeResource(ctx context.Context, what string, loc model.Location) error {
 	if !slices.ContainsFunc(cfg.Nodes, func(n model.Node) bool { return n.Name == loc.Node }) {
 		return fmt.Errorf("node %s not found", quote(loc.Node))
 	}
-	con := api.Constraint{Kind: api.ConstraintLocation, Location: &loc}
-	err = c.AddConstraint(ctx, con)
-	if isStatus(err, http.StatusConflict) {
-		if err = c.RemoveConstraint(ctx, loc.ID); err == nil || isStatus(err, http.StatusNotFound) {
-			err = c.AddConstraint(ctx, con)
-		}
-	}
-	if err != nil {
+	if err := c.PutConstraint(ctx, api.Constraint{Kind: api.ConstraintLocation, Location: &loc}); err != nil {
 		return failure(what, "", err)
 	}
 	return nil

@@ -252,26 +252,18 @@ func editResource(ctx context.Context, c *api.Client, what, id string, fn func(*
 }
 
 // editConfig changes the configuration with fn and applies it
-// compare-and-set on the epoch it read, retrying when another write won
-// meanwhile. fn's errors are returned as they are.
+// compare-and-set on the epoch it read (api.Client.EditConfig, which the
+// web UI uses too). fn's errors are returned as they are.
 func editConfig(ctx context.Context, c *api.Client, what string, fn func(*api.Config) error) error {
-	const attempts = 3
-	for i := 0; ; i++ {
-		cfg, err := c.Config(ctx)
-		if err != nil {
-			return failure(what, "", err)
-		}
-		if err := fn(cfg); err != nil {
-			return err
-		}
-		_, err = c.ApplyConfig(ctx, cfg, false)
-		if err == nil {
-			return nil
-		}
-		if !isStatus(err, 409) || i+1 == attempts {
-			return failure(what, "", err)
-		}
+	var fnErr error
+	err := c.EditConfig(ctx, func(cfg *api.Config) error {
+		fnErr = fn(cfg)
+		return fnErr
+	})
+	if err != nil && fnErr == nil {
+		return failure(what, "", err)
 	}
+	return err
 }
 
 // findResource returns the resource with that id at any depth, or nil.

@@ -7,7 +7,9 @@
 // leader's lease table (package membership), the transition being carried
 // out and the operations in flight. It works as Pacemaker's DC does:
 //
-//  1. node liveness (every tick, cheap): a node whose lease expired
+//  1. node liveness (at each turn, cheap; the loop sleeps until the
+//     next lease change, result, store change or renewal that changes
+//     something, never on a fixed tick): a node whose lease expired
 //     becomes unclean; once it is recoverable (lease TTL plus the
 //     self-fence deadline, or the expiry alone with stonith-enabled=false)
 //     it becomes offline and its operation history is forgotten, since it
@@ -168,6 +170,7 @@ type Dispatcher interface {
 // tests).
 type Clock interface {
 	Now() time.Time
+	AfterFunc(d time.Duration, f func()) clock.Timer
 }
 
 var (
@@ -181,9 +184,11 @@ type Config struct {
 	Node string
 	// Leases are the lease timings. Default membership.DefaultConfig().
 	Leases membership.Config
-	// Tick is how often the controller checks leases and dispatches what
-	// became ready (real time); it plans only when something changed.
-	// Default 100 ms.
+	// Tick is the longest the controller's loop sleeps when no event
+	// comes (real time), a safety net only: a lease expiring, a failure
+	// backoff ending or a recheck wakes it at its time (on Clock), a
+	// result, a store change or a renewal that changes something at
+	// once; it plans only when something changed. Default 1 s.
 	Tick time.Duration
 	// DefaultTimeout is an op's timeout when the configuration gives
 	// none. Default 20 s.
@@ -207,7 +212,7 @@ func (c *Config) setDefaults() {
 		c.Leases = membership.DefaultConfig()
 	}
 	if c.Tick == 0 {
-		c.Tick = 100 * time.Millisecond
+		c.Tick = time.Second
 	}
 	if c.DefaultTimeout == 0 {
 		c.DefaultTimeout = 20 * time.Second
@@ -277,7 +282,9 @@ type Controller struct {
 
 	reports chan report
 	kick    chan struct{}
-	done    chan struct{}
+	// wake asks the loop for a turn without a new plan.
+	wake chan struct{}
+	done chan struct{}
 	// failed receives the ops the per-node queues could not hand over.
 	failed chan failedDispatch
 
@@ -308,6 +315,7 @@ func New(cfg Config, r Raft) (*Controller, error) {
 		reports:  make(chan report, 1024),
 		failed:   make(chan failedDispatch, 1024),
 		kick:     make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		changed:  make(chan struct{}, 1),
 		reported: map[string]time.Time{},
@@ -349,8 +357,20 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.queues = newQueues(qctx, c.cfg.Dispatcher, c.failed)
 	defer c.queues.wait()
 	defer stopQueues()
-	t := time.NewTicker(c.cfg.Tick)
-	defer t.Stop()
+	idle := time.NewTimer(c.cfg.Tick)
+	defer idle.Stop()
+	// due wakes the loop at the next time-driven change (a lease
+	// expiring, a backoff ending, a recheck), on the controller's clock.
+	due := make(chan struct{}, 1)
+	var (
+		dueAt    time.Time
+		dueTimer clock.Timer
+	)
+	defer func() {
+		if dueTimer != nil {
+			dueTimer.Stop()
+		}
+	}()
 	for {
 		// Take every queued result and failed hand-over before planning:
 		// a node that said it is no longer busy has handed its results
@@ -365,7 +385,23 @@ func (c *Controller) Run(ctx context.Context) error {
 				more = false
 			}
 		}
-		c.control(ctx)
+		next := c.control(ctx)
+		if !next.Equal(dueAt) {
+			if dueTimer != nil {
+				dueTimer.Stop()
+				dueTimer = nil
+			}
+			dueAt = next
+			if !next.IsZero() {
+				dueTimer = c.cfg.Clock.AfterFunc(next.Sub(c.cfg.Clock.Now()), func() {
+					select {
+					case due <- struct{}{}:
+					default:
+					}
+				})
+			}
+		}
+		idle.Reset(c.cfg.Tick)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -376,7 +412,10 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-c.kick:
 			c.eng.changed()
 		case <-c.changed:
-		case <-t.C:
+		case <-c.wake:
+		case <-due:
+			dueAt = time.Time{}
+		case <-idle.C:
 		}
 	}
 }
@@ -454,11 +493,14 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 	if c.leases == nil {
 		return time.Time{}, ErrStopped
 	}
+	newBoot := false
 	if r.Boot != "" {
-		if cur := c.boots[r.Node]; r.Boot < cur {
+		cur := c.boots[r.Node]
+		if r.Boot < cur {
 			return time.Time{}, fmt.Errorf("%w: a renewal from %s's earlier agent (boot %s, now %s)", ErrStale, r.Node, r.Boot, cur)
 		}
 		c.boots[r.Node] = r.Boot
+		newBoot = r.Boot != cur
 		if c.left[r.Node] == r.Boot && !r.Leaving {
 			return time.Time{}, fmt.Errorf("%w: a renewal from %s's agent that has left (boot %s)", ErrStale, r.Node, r.Boot)
 		}
@@ -477,16 +519,35 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 		c.Kick()
 		return c.cfg.Clock.Now(), nil
 	}
+	now := c.cfg.Clock.Now()
+	// The loop sleeps until something happens: a renewal that changes
+	// what it decides wakes it (the node's first renewal, one that ends
+	// an expiry, a change of what the node is busy with or of its
+	// agent, a held resource released).
+	old, heard := c.busy[r.Node]
+	wake := !heard || !slices.Equal(old, r.Busy) || c.leases.Guarded(r.Node) != r.Watchdog || newBoot ||
+		c.leases.Liveness(r.Node, now, false) != membership.Alive
 	c.leases.Guard(r.Node, r.Watchdog)
 	c.busy[r.Node] = slices.Clone(r.Busy)
 	for base, left := range c.unsure[r.Node] {
 		if left <= 1 {
 			delete(c.unsure[r.Node], base)
+			wake = true
 		} else {
 			c.unsure[r.Node][base] = left - 1
 		}
 	}
-	return c.leases.Renew(r.Node, c.cfg.Clock.Now()), nil
+	exp := c.leases.Renew(r.Node, now)
+	if wake {
+		// A look, not a new plan: what the renewal changes (a node
+		// online, a resource no longer held) makes the engine plan or
+		// dispatch by itself.
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+	return exp, nil
 }
 
 // stale reports whether a report from node's agent boot is stale: the
@@ -497,7 +558,7 @@ func (c *Controller) Heartbeat(ctx context.Context, r Renewal) (time.Time, error
 func (c *Controller) stale(node, boot string) bool {
 	offline := false
 	c.raft.Read(func(s *store.Store) {
-		m, ok := s.Member(node)
+		m, ok := s.MemberState(node)
 		offline = ok && m.State == store.StateOffline
 	})
 	if offline {

@@ -469,3 +469,35 @@ func TestOnFail(t *testing.T) {
 		})
 	}
 }
+
+// A fail count whose failure-timeout has run out is deleted (Pacemaker's
+// clear_failcount), with its last-failure time: status stops showing a
+// failure that no longer counts. Nothing runs again because of it.
+func TestExpiredFailCountIsCleared(t *testing.T) {
+	c := newCluster(t)
+	c.Update("create web", func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: "web", Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
+			Meta: map[string]string{"failure-timeout": "20s"},
+			Ops:  []model.Op{{Name: "monitor", Interval: time.Second, Timeout: 20 * time.Second}}})
+	})
+	c.Eventually("web running", func() bool { return len(c.ActiveOn("web")) == 1 })
+	on := c.ActiveOn("web")[0]
+	c.Eventually("the monitor recorded", func() bool { return role(c, on, "web") != "" })
+	c.Fail(on, "web")
+	const key = "web#monitor_1000"
+	c.Eventually("the failure counted", func() bool { return member(c, on).Attributes["fail-count-"+key] == "1" })
+	failedAt := c.Clock.Now()
+	c.Eventually("web recovered", func() bool { return len(c.ActiveOn("web")) == 1 && dispatchedOps(c, "/web_start") == 2 })
+	c.Eventually("the expired fail count cleared", func() bool {
+		m := member(c, on) // empty while no leader is known
+		_, fc := m.Attributes["fail-count-"+key]
+		_, lf := m.Attributes["last-failure-"+key]
+		return m.Name == on && !fc && !lf
+	})
+	if held := c.Clock.Now().Sub(failedAt); held < 20*time.Second {
+		t.Errorf("the fail count was cleared %v after the failure, before its failure-timeout (20s)", held)
+	}
+	if n := dispatchedOps(c, "/web_start"); n != 2 {
+		t.Errorf("web started %d times, want 2 (the clear restarts nothing)", n)
+	}
+}

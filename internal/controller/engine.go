@@ -117,6 +117,26 @@ func (e *engine) start(p *plan.Plan, recheck time.Time) {
 	}
 }
 
+// due returns when the engine must be looked at again although no event
+// comes: the recheck time, or the end of the failure backoff that holds
+// back an action of the running transition; zero: not before an event.
+// Only times after now count (a time passed was acted on already).
+func (e *engine) due(now time.Time) time.Time {
+	var next time.Time
+	earlier := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	earlier(e.recheck)
+	if e.tr != nil && len(e.tr.sent) < len(e.tr.p.Actions) {
+		for _, f := range e.failures {
+			earlier(f.at.Add(backoff(f.count)))
+		}
+	}
+	return next
+}
+
 // planFailed records that no plan could be made: try again at retry.
 func (e *engine) planFailed(retry time.Time) {
 	e.dirty = false
@@ -132,7 +152,7 @@ func (e *engine) planFailed(retry time.Time) {
 func (e *engine) ready(now time.Time, held map[string]bool) []*plan.Action {
 	if e.tr == nil || len(e.tr.sent) >= len(e.tr.p.Actions) {
 		// Nothing left to hand over (a settled cluster's transition is
-		// all sent): the idle controller's every tick stops here.
+		// all sent): the idle controller's every turn stops here.
 		return nil
 	}
 	var out []*plan.Action

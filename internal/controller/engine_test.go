@@ -31,7 +31,8 @@ import (
 // runs one turn at that time (default: the last one): if the engine wants
 // a plan it gets the one given last ("planned: N actions"), then every
 // action it hands over is listed ("dispatch ID KEY"); fail=ID makes
-// handing that one over fail.
+// handing that one over fail. "due in D" says when the engine wants to be
+// looked at again without an event (a failure backoff ending, a recheck).
 //
 //	result ID rc=N [target=N] [status=N] [same] [fatal] [node=NODE]
 //	----
@@ -103,6 +104,9 @@ func TestEngine(t *testing.T) {
 					if !e.sent(a, err) {
 						break
 					}
+				}
+				if at := e.due(now); !at.IsZero() {
+					fmt.Fprintf(&out, "due in %v\n", at.Sub(now))
 				}
 				return out.String()
 			case "result":

@@ -19,6 +19,9 @@ type liveness struct {
 	// controller has no result of (another controller's, or one whose
 	// dispatch failed after the node took it).
 	held map[string]bool
+	// next is when a node's liveness changes next if nobody renews (zero:
+	// no such change is pending).
+	next time.Time
 }
 
 // nodes updates node liveness in the store from the leases (step 1 of
@@ -70,8 +73,12 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 	for _, n := range c.leases.Nodes() {
 		renewed[n] = true
 	}
+	var next time.Time
 	for _, m := range members {
 		views[m.Name] = leaseView{lv: c.leases.Liveness(m.Name, now, stonith), guard: c.leases.Guarded(m.Name).Milliseconds(), granted: c.leases.Granted(m.Name)}
+		if at := c.leases.NextChange(m.Name, now, stonith); m.Name != c.cfg.Node && !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
 	}
 	c.lmu.Unlock()
 	// A node whose agent started anew (a boot other than the stored one)
@@ -101,7 +108,7 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		}
 	}
 	voters, alive := 0, 0
-	var out liveness
+	out := liveness{next: next}
 	for _, m := range members {
 		lv := views[m.Name].lv
 		want := m.State

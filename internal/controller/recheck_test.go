@@ -1,10 +1,12 @@
 package controller
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/paceline/paceline/internal/model"
+	"github.com/paceline/paceline/internal/store"
 )
 
 // The controller plans again without a change at the
@@ -31,5 +33,35 @@ func TestRecheckAt(t *testing.T) {
 	cfg.Properties = map[string]string{"cluster-recheck-interval": "0"}
 	if got := recheckAt(cfg, &model.Status{}, now); !got.IsZero() {
 		t.Errorf("recheck at %v with the interval disabled and no failure", got)
+	}
+}
+
+// A fail count expires once its last failure is more than failure-timeout
+// old; one clear per node, resource and operation, of instances too.
+func TestExpiredFailures(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	cfg := &model.Config{Resources: []model.Resource{
+		{ID: "web", Kind: model.KindPrimitive, Meta: map[string]string{"failure-timeout": "60s"}},
+		{ID: "db-clone", Kind: model.KindClone, Meta: map[string]string{"failure-timeout": "2min"},
+			Children: []model.Resource{{ID: "db", Kind: model.KindPrimitive}}},
+	}}
+	st := &model.Status{Nodes: []model.NodeStatus{
+		{Name: "n2", Attributes: map[string]string{
+			"fail-count-db:1#start_0":        "INFINITY",
+			"last-failure-db:1#start_0":      "1699999800", // 200 s ago: expired
+			"last-failure-web#monitor_10000": "1699999940", // exactly 60 s ago: not yet
+		}},
+		{Name: "n1", Attributes: map[string]string{
+			"last-failure-web#monitor_10000": "1699999939", // 61 s ago: expired
+			"last-failure-other#start_0":     "1600000000", // no failure-timeout
+		}},
+	}}
+	got := expiredFailures(cfg, st, now)
+	want := []store.FailCountClear{
+		{Node: "n1", Resource: "web", Operation: "monitor", Interval: 10000},
+		{Node: "n2", Resource: "db:1", Operation: "start", Interval: 0},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("expired: %+v\nwant %+v", got, want)
 	}
 }

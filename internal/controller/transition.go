@@ -12,7 +12,8 @@ import (
 )
 
 // control is one turn of the loop: liveness, planning when due, dispatch.
-func (c *Controller) control(ctx context.Context) {
+// It returns when the next turn is due without an event (zero: none).
+func (c *Controller) control(ctx context.Context) time.Time {
 	now := c.cfg.Clock.Now()
 	lv := c.nodes(ctx, now)
 	if c.latest.Load() > c.known {
@@ -23,12 +24,16 @@ func (c *Controller) control(ctx context.Context) {
 		if c.cfg.Debug {
 			c.cfg.Logf("controller: waiting for the first renewal of %v before dispatching", lv.unheard)
 		}
-		return
+		return lv.next
 	}
 	if c.eng.wantPlan(now) {
 		c.newTransition(ctx, now, lv.quorum)
 	}
 	c.dispatch(now, lv.held)
+	if at := c.eng.due(now); !at.IsZero() && (lv.next.IsZero() || at.Before(lv.next)) {
+		return at
+	}
+	return lv.next
 }
 
 // newTransition plans from the stored state.
@@ -54,6 +59,11 @@ func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bo
 	st.DC = c.cfg.Node
 	if st.FeatureSet == "" {
 		st.FeatureSet = sched.FeatureSet // the store keeps per-operation fail counts
+	}
+	for _, f := range expiredFailures(cfg, st, now) {
+		// The scheduler ignores it already: the plan below is the same.
+		c.cfg.Logf("controller: clearing %s's expired fail count of %s_%d on %s", f.Resource, f.Operation, f.Interval, f.Node)
+		c.apply(ctx, store.NewFailCountClear(f))
 	}
 	cfg, st = c.translateVMs(ctx, cfg, st, now)
 	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: now})

@@ -188,7 +188,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 
 	peers := peer.NewClientFunc(keys.ClientTLS, func(name string) (addr string, ok bool) {
 		cn.Read(func(s *store.Store) {
-			if m, found := s.Member(name); found && m.Address != "" {
+			if m, found := s.MemberState(name); found && m.Address != "" {
 				addr, ok = m.Address, true
 			}
 		})

@@ -141,7 +141,7 @@ func (m *caManager) run(ctx context.Context) {
 func (m *caManager) state() (st store.CA, certs []*x509.Certificate, me store.Member, err error) {
 	m.node.Read(func(s *store.Store) {
 		st = s.CA()
-		me, _ = s.Member(m.name)
+		me, _ = s.MemberState(m.name)
 	})
 	for _, c := range st.Certs {
 		cert, perr := pki.ParseCert([]byte(c))

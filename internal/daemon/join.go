@@ -117,7 +117,7 @@ func (h *joinHandler) join(w http.ResponseWriter, r *http.Request) {
 		hosts = append(hosts, host)
 	}
 	var exists bool
-	h.node.Read(func(s *store.Store) { _, exists = s.Member(req.Name) })
+	h.node.Read(func(s *store.Store) { _, exists = s.MemberState(req.Name) })
 	if exists {
 		peer.Error(w, http.StatusConflict, fmt.Sprintf("node %q is already a member", req.Name))
 		return

@@ -60,7 +60,7 @@ func removeNode(ctx context.Context, node *consensus.Node, name string, now time
 	}
 	var m store.Member
 	var ok bool
-	node.Read(func(s *store.Store) { m, ok = s.Member(name) })
+	node.Read(func(s *store.Store) { m, ok = s.MemberState(name) })
 	if !ok {
 		return fmt.Errorf("%w: %w: %q", ErrRemove, store.ErrUnknownNode, name)
 	}

@@ -280,8 +280,15 @@ var rules = []rule{
 		Why: "the API server speaks the api/ wire types, reads and proposes through the small Backend interface " +
 			"it declares (store commands as values), authenticates with pki and asks the pure scheduler for its " +
 			"view of the current state (status); it never reaches consensus, the controller or the executor",
-		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched", "internal/metrics", "internal/vmha"},
+		OwnAllowed:        []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched", "internal/metrics", "internal/webui", "internal/vmha"},
 		ThirdPartyAllowed: append([]string{"go.yaml.in/yaml/v3"}, promDeps...),
+	},
+	{
+		Dir: "internal/webui",
+		Why: "the web UI is a client of the API served in process: it reads and acts only through api/ (with " +
+			"the model it carries) and knows the token roles from pki; never the store, the scheduler or anything below",
+		OwnAllowed:        []string{"api", "internal/model", "internal/pki"},
+		ThirdPartyAllowed: []string{"go.yaml.in/yaml/v3"},
 	},
 	{
 		Dir: "internal/version",

@@ -76,6 +76,14 @@
 // ("RSC_last_failure_0" records, until a cleanup) and the last change from
 // the audit log.
 //
+// # Web UI
+//
+// /ui/ serves the web UI (package webui) without a bearer token: it has
+// its own login form and session cookie, and reads and acts through this
+// server in process with the session's token, so every action meets the
+// same role check and leaves the same audit entry as through /v1
+// (webui.go). Config.UI connects its optional event log and switchover.
+//
 // # Agents
 //
 // With a Config.Agents catalogue, GET /v1/agents lists this node's

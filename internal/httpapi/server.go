@@ -17,6 +17,7 @@ import (
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
+	"github.com/paceline/paceline/internal/webui"
 )
 
 // MaxBodyBytes is the default limit on a request body.
@@ -67,6 +68,9 @@ type Config struct {
 	// agent log for GET /v1/node/log (nil: 404). See report.go.
 	Info func() api.NodeInfo
 	Log  LogReader
+	// UI connects the web UI's optional parts (the event log, the
+	// switchover); the UI itself is always served at /ui/ (webui.go).
+	UI webui.Hooks
 }
 
 // Server is the /v1 API handler.
@@ -141,6 +145,7 @@ func (s *Server) routes() {
 	s.handle("GET /metrics", viewer, s.getMetrics)
 	s.handle("GET /v1/node", viewer, s.getNode)
 	s.handle("GET /v1/node/log", admin, s.getNodeLog)
+	s.mux.Handle("/ui/", s.webUI())
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.authenticate(w, r); ok {
 			writeError(w, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

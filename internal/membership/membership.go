@@ -203,6 +203,19 @@ func (l *Leases) Liveness(node string, now time.Time, stonithEnabled bool) Liven
 	return Recoverable
 }
 
+// NextChange returns when node's Liveness at now will next change if it
+// does not renew: its lease expiry while Alive, the time it becomes
+// Recoverable while Expired; zero once Recoverable.
+func (l *Leases) NextChange(node string, now time.Time, stonithEnabled bool) time.Time {
+	switch l.Liveness(node, now, stonithEnabled) {
+	case Alive:
+		return l.Expiry(node)
+	case Expired:
+		return l.RecoverableAt(node, stonithEnabled)
+	}
+	return time.Time{}
+}
+
 // Forget drops a node (it left the cluster).
 func (l *Leases) Forget(node string) { delete(l.granted, node) }
 

@@ -51,6 +51,34 @@ func TestLivenessRecoveryRule(t *testing.T) {
 	}
 }
 
+// NextChange is the moment Liveness changes next: checking at it (and
+// not before) sees the new verdict, so a leader that sleeps until then
+// misses nothing.
+func TestNextChangeIsWhenLivenessChanges(t *testing.T) {
+	cfg := DefaultConfig()
+	for _, stonith := range []bool{true, false} {
+		l := NewLeases(cfg, t0)
+		l.Renew("n1", t0.Add(time.Second))
+		now := t0
+		for _, want := range []Liveness{Expired, Recoverable} {
+			at := l.NextChange("n1", now, stonith)
+			if at.IsZero() || !at.After(now) {
+				t.Fatalf("stonith=%v at %v: next change %v", stonith, now.Sub(t0), at.Sub(t0))
+			}
+			if got := l.Liveness("n1", at.Add(-time.Nanosecond), stonith); got == want {
+				t.Errorf("stonith=%v: already %v before %v", stonith, want, at.Sub(t0))
+			}
+			if got := l.Liveness("n1", at, stonith); got != want {
+				t.Errorf("stonith=%v at %v: got %v want %v", stonith, at.Sub(t0), got, want)
+			}
+			now = at
+		}
+		if at := l.NextChange("n1", now, stonith); !at.IsZero() {
+			t.Errorf("stonith=%v: a recoverable node changes again at %v", stonith, at.Sub(t0))
+		}
+	}
+}
+
 // A new leader first waits one full TTL: a node it never heard from is
 // alive until then.
 func TestNewLeaderWaitsTTL(t *testing.T) {

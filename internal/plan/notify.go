@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,6 +61,9 @@ func (b *builder) notifyClone(insts []*sched.Instance) {
 	}
 	vars := notifyVars(insts, active, byKind)
 	var prevPost []int
+	// postOf maps each action of the clone's phases to the post
+	// notifications of its phase.
+	postOf := map[int][]int{}
 	for _, k := range phases {
 		acts := byKind[k]
 		if len(acts) == 0 {
@@ -79,6 +83,30 @@ func (b *builder) notifyClone(insts []*sched.Instance) {
 		prevPost = post
 		if len(post) == 0 {
 			prevPost = ids
+		}
+		for _, a := range acts {
+			postOf[a.ID] = post
+		}
+	}
+	// What waits for the clone's demotes, stops, starts or promotes (a
+	// group ordered after the promote, say) waits for the post
+	// notifications of that phase too, as Pacemaker orders the "then" of
+	// a clone's action after its confirmed-post notify: an agent that
+	// learns of its peers in the post notification (a database's
+	// replication set-up) is ready before what depends on it starts. The
+	// clone's own actions and recurring monitors keep their order.
+	for _, a := range b.p.Actions {
+		if ours[a.Resource] != nil {
+			continue
+		}
+		seen := map[int]bool{}
+		for _, dep := range slices.Clone(a.After) {
+			for _, id := range postOf[dep] {
+				if !seen[id] {
+					seen[id] = true
+					a.After = append(a.After, id)
+				}
+			}
 		}
 	}
 }

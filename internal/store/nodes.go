@@ -179,6 +179,19 @@ func (m *Member) NodeStatus() model.NodeStatus {
 	return ns
 }
 
+// MemberState returns the named member without its attributes and
+// operation history (cheap to copy: what a look at its state, address or
+// certificate needs).
+func (s *Store) MemberState(name string) (Member, bool) {
+	m := s.members[name]
+	if m == nil {
+		return Member{}, false
+	}
+	c := *m
+	c.Attributes, c.Resources = nil, nil
+	return c, true
+}
+
 // MemberStates returns every member without its attributes and operation
 // history: what liveness bookkeeping needs, cheap to copy.
 func (s *Store) MemberStates() []Member {

@@ -184,7 +184,7 @@ func (c *Cluster) startNode(name, dir string) {
 		Leases: c.opts.Leases, Manual: true, RetryEvery: 5 * time.Millisecond, Logf: c.opts.Logf,
 		Controller: func(d controller.Dispatcher) (*controller.Controller, error) {
 			return controller.New(controller.Config{
-				Node: name, Leases: c.opts.Leases, Tick: 20 * time.Millisecond, Clock: c.Clock,
+				Node: name, Leases: c.opts.Leases, Tick: time.Hour, Clock: c.Clock,
 				Dispatcher: d, Logf: c.opts.Logf, Debug: os.Getenv("PACELINE_DEBUG") != "",
 			}, rn)
 		},
@@ -541,7 +541,7 @@ func (c *Cluster) NodeState(name string) store.State {
 	}
 	var st store.State
 	c.Node(src).Raft.Read(func(s *store.Store) {
-		if m, ok := s.Member(name); ok {
+		if m, ok := s.MemberState(name); ok {
 			st = m.State
 		}
 	})
