@@ -61,6 +61,28 @@ type Status struct {
 	// each node, kept until "paceline resource cleanup" (crm_mon's
 	// Failed Resource Actions), by node and resource.
 	FailedActions []FailedAction `json:"failed_actions"`
+	// VMs are the VMs (builtin:vm primitives at the top level) in
+	// configuration order, each with its VM state.
+	VMs []VMStatus `json:"vms"`
+}
+
+// VMStatus is one VM in Status: its state as VM high availability sees
+// it (internal/vmha).
+type VMStatus struct {
+	ID string `json:"id"`
+	// State is Starting, Running, Stopping, Stopped, Migrating, Unknown
+	// (its host is unreachable) or Recovering (being restarted).
+	State string `json:"state"`
+	// Host is the node it runs on (or ran on, when Unknown); "" when it
+	// runs nowhere.
+	Host string `json:"host"`
+	// HALevel is NeverStop or None (meta ha-level).
+	HALevel string `json:"ha_level"`
+	// Storage is shared or local.
+	Storage string `json:"storage"`
+	// Reason says why: a stop (by the user, by itself, its host lost), a
+	// recovery, a migration's target.
+	Reason string `json:"reason,omitempty"`
 }
 
 // LastChange is who changed the cluster last, and how.

@@ -97,6 +97,7 @@ func (v statusView) print(w io.Writer, st *api.Status) error {
 	}
 	fmt.Fprintf(&b, "\nResources (%d):\n", len(st.Resources))
 	v.resources(&b, st)
+	v.vms(&b, st.VMs)
 	v.failedActions(&b, st.FailedActions)
 	if v.attributes {
 		v.nodeAttributes(&b, st.Nodes)
@@ -313,6 +314,32 @@ func (v statusView) primitive(b *strings.Builder, p *api.ResourceStatus, indent 
 		state += " (unmanaged)"
 	}
 	fmt.Fprintf(b, "%s* %s\t(%s):\t %s\n", indent, p.ID, p.Agent, state)
+}
+
+// vms writes one line per VM: its state (on its host), HA level and
+// storage, and why.
+func (v statusView) vms(b *strings.Builder, vms []api.VMStatus) {
+	if len(vms) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nVMs (%d):\n", len(vms))
+	for _, vm := range vms {
+		state := vm.State
+		switch vm.State {
+		case "Running":
+			state = v.paint(colGreen, state)
+		case "Unknown", "Recovering":
+			state = v.paint(colRed, state)
+		}
+		if vm.Host != "" {
+			state += " on " + vm.Host
+		}
+		fmt.Fprintf(b, "  * %s\t%s\t[%s, %s]", vm.ID, state, vm.HALevel, vm.Storage)
+		if vm.Reason != "" {
+			fmt.Fprintf(b, ": %s", vm.Reason)
+		}
+		b.WriteString("\n")
+	}
 }
 
 // failedActions writes crm_mon's "Failed Resource Actions".

@@ -121,6 +121,12 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		verdict := judge(nodeFacts{Name: m.Name, State: m.State, Lease: lv, Renewed: renewed[m.Name], Stonith: stonith,
 			Guarded: views[m.Name].guard > 0, RunsNothing: m.Role == store.RoleWitness, Maintenance: maintenance[m.Name],
 			Fenced: fenced, LastFailure: lastFailure[m.Name]})
+		if verdict.Want == store.StateOffline && m.State != store.StateOffline && !fenced && stonith && c.holdsForVMs(m.Name) {
+			// Permissive VM HA: the host keeps its VMs when it loses its
+			// lease (even a watchdog-guarded one: its agent does not stop
+			// them); only a fence or an operator says they stopped.
+			verdict = nodeVerdict{Want: store.StateUnclean, Hold: "its VMs may still run there (vm-ha-strategy Permissive): waiting until it is fenced or confirmed down"}
+		}
 		want := verdict.Want
 		if want == store.StateUnclean && verdict.Hold != m.Hold {
 			if verdict.Hold != "" {
@@ -151,6 +157,9 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 			c.eng.changed()
 		}
 		if want == store.StateOffline {
+			if m.State == store.StateOnline {
+				c.recordLostHostVMs(ctx, m.Name, now)
+			}
 			// Fencing is confirmed: the node stopped everything it ran.
 			var ids []string
 			c.raft.Read(func(s *store.Store) {

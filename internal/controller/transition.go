@@ -65,6 +65,7 @@ func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bo
 		c.cfg.Logf("controller: clearing %s's expired fail count of %s_%d on %s", f.Resource, f.Operation, f.Interval, f.Node)
 		c.apply(ctx, store.NewFailCountClear(f))
 	}
+	cfg, st = c.translateVMs(ctx, cfg, st, now)
 	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: now})
 	if err != nil {
 		c.cfg.Logf("controller: schedule: %v", err)

@@ -153,6 +153,14 @@ var rules = []rule{
 			"syscall", "io/ioutil", "plugin", "unsafe"},
 	},
 	{
+		Dir: "internal/vmha",
+		Why: "VM high availability is translated into the scheduler's input: pure like the scheduler, " +
+			"the scheduler (for its view of the current state) and the model only",
+		OwnAllowed: []string{"internal/sched", "internal/model"},
+		StdForbidden: []string{"os", "os/exec", "os/signal", "net", "net/http", "net/rpc",
+			"syscall", "io/ioutil", "plugin", "unsafe"},
+	},
+	{
 		Dir:        "internal/cib",
 		Why:        "the CIB importer turns XML into the model: the standard library and the model only",
 		OwnAllowed: []string{"internal/model"},
@@ -206,7 +214,7 @@ var rules = []rule{
 		Why: "the controller plans with the scheduler, reads and writes the store through consensus, and reaches " +
 			"node executors only through the Dispatcher it declares",
 		OwnAllowed: []string{"internal/sched", "internal/plan", "internal/store", "internal/consensus", "internal/model",
-			"internal/membership", "internal/clock"},
+			"internal/membership", "internal/clock", "internal/vmha"},
 		// through consensus
 		ThirdPartyAllowed: raftDeps,
 	},
@@ -215,7 +223,7 @@ var rules = []rule{
 		Why: "the node-to-node RPC carries the controller's wire types (renewals, results, ops) and proposals " +
 			"over mutual TLS; the node runtime uses it, so it never reaches the wiring package, the API or the CLI",
 		OwnAllowed: []string{"internal/controller", "internal/consensus", "internal/store", "internal/model",
-			"internal/pki", "internal/sched", "internal/plan", "internal/membership", "internal/clock"},
+			"internal/pki", "internal/sched", "internal/plan", "internal/membership", "internal/clock", "internal/vmha"},
 		ThirdPartyAllowed: raftDeps,
 	},
 	{
@@ -225,7 +233,7 @@ var rules = []rule{
 			"RPC, never the wiring package, the API or the CLI, and runs agents only through the executor",
 		OwnAllowed: []string{"internal/peer", "internal/controller", "internal/executor", "internal/agents",
 			"internal/consensus", "internal/store", "internal/model", "internal/pki", "internal/sched", "internal/plan",
-			"internal/membership", "internal/clock", "internal/fence"},
+			"internal/membership", "internal/clock", "internal/fence", "internal/vmha"},
 		OwnForbidden:      []string{"internal/agents/ocf", "internal/agents/builtin", "internal/agents/systemd"},
 		ThirdPartyAllowed: raftDeps,
 	},
@@ -272,7 +280,7 @@ var rules = []rule{
 		Why: "the API server speaks the api/ wire types, reads and proposes through the small Backend interface " +
 			"it declares (store commands as values), authenticates with pki and asks the pure scheduler for its " +
 			"view of the current state (status); it never reaches consensus, the controller or the executor",
-		OwnAllowed: []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched", "internal/metrics", "internal/webui", "internal/events",
+		OwnAllowed: []string{"api", "internal/model", "internal/pki", "internal/store", "internal/sched", "internal/metrics", "internal/webui", "internal/events", "internal/vmha",
 			// fence devices and levels are checked with the fence layer's
 			// pure parsers (ParseDevice, TopologyFromConfig), which come
 			// with the package's imports

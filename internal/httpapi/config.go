@@ -11,6 +11,7 @@ import (
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/sched"
 	"github.com/paceline/paceline/internal/store"
+	"github.com/paceline/paceline/internal/vmha"
 )
 
 func wantsYAML(r *http.Request) bool {
@@ -123,6 +124,10 @@ func (s *Server) dryRun(w http.ResponseWriter, cur, cfg *model.Config) error {
 	out := api.DryRun{Epoch: cur.Epoch, Changes: model.DiffConfigs(cur, cfg), Transition: []string{}}
 	if out.Changes == nil {
 		out.Changes = []model.ConfigChange{}
+	}
+	// As the controller plans it: with the VMs' HA semantics translated.
+	if tr, err := vmha.Translate(vmha.Input{Config: cfg, Status: st, Now: s.cfg.Now()}); err == nil {
+		cfg, st = tr.Config, tr.Status
 	}
 	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: s.cfg.Now()})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/sched"
 	"github.com/paceline/paceline/internal/store"
+	"github.com/paceline/paceline/internal/vmha"
 )
 
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
@@ -61,7 +62,7 @@ func configChange(action string) bool {
 func BuildStatus(cfg *model.Config, members []store.Member, leader string, quorum bool, now time.Time) api.Status {
 	st := api.Status{Leader: leader, Quorum: quorum, Epoch: cfg.Epoch,
 		Nodes: []api.NodeStatus{}, Resources: []api.ResourceStatus{},
-		Collectives: collectives(cfg.Resources, ""), FailedActions: []api.FailedAction{}}
+		Collectives: collectives(cfg.Resources, ""), FailedActions: []api.FailedAction{}, VMs: []api.VMStatus{}}
 	ms := &model.Status{HaveQuorum: quorum, DC: leader}
 	attrs := map[string]map[string]string{} // node -> its attributes
 	for i := range members {
@@ -107,6 +108,12 @@ func BuildStatus(cfg *model.Config, members []store.Member, leader string, quoru
 		slices.Sort(rs.Nodes)
 		slices.SortFunc(rs.Instances, func(a, b api.Instance) int { return strings.Compare(a.Node, b.Node) })
 		st.Resources = append(st.Resources, rs)
+	}
+	if vms, err := vmha.States(vmha.Input{Config: cfg, Status: ms, Now: now}); err == nil {
+		for _, v := range vms {
+			st.VMs = append(st.VMs, api.VMStatus{ID: v.VM, State: string(v.State), Host: v.Host,
+				HALevel: v.Level, Storage: v.Storage, Reason: v.Reason})
+		}
 	}
 	return st
 }

@@ -68,7 +68,22 @@ type ClusterOptions struct {
 	// although nothing changed (cluster-recheck-interval, default 15min;
 	// 0 disables it).
 	ClusterRecheckInterval time.Duration
+	// VMHA turns VM high availability on for every VM (vm-ha, default
+	// true): a NeverStop VM is restarted, a VM of a lost host recovered or
+	// stopped by its storage (internal/vmha).
+	VMHA bool
+	// VMHAStrategy is Permissive (default: a VM of an unreachable host is
+	// recovered only once the host is confirmed down, and the host keeps
+	// its VMs when it loses its lease) or Force (recovered after the lease;
+	// the host destroys its VMs when it loses it) (vm-ha-strategy).
+	VMHAStrategy string
 }
+
+// The values of ClusterOptions.VMHAStrategy.
+const (
+	VMHAPermissive = "Permissive"
+	VMHAForce      = "Force"
+)
 
 // ParseClusterOptions reads the cluster options from properties (a
 // configuration's Properties, or the scheduler's rule-evaluated merge of
@@ -126,6 +141,11 @@ func ParseClusterOptions(props map[string]string) ClusterOptions {
 		ShutdownLock:           b("shutdown-lock", false),
 		ShutdownLockLimit:      dur("shutdown-lock-limit", 0),
 		ClusterRecheckInterval: dur("cluster-recheck-interval", 15*time.Minute),
+		VMHA:                   b("vm-ha", true),
+		VMHAStrategy:           VMHAPermissive,
+	}
+	if strings.EqualFold(strings.TrimSpace(props["vm-ha-strategy"]), VMHAForce) {
+		o.VMHAStrategy = VMHAForce
 	}
 	if o.StonithAction == "poweroff" {
 		o.StonithAction = "off"

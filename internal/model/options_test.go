@@ -43,4 +43,22 @@ func TestParseClusterOptions(t *testing.T) {
 	if o := ParseClusterOptions(map[string]string{"cluster-recheck-interval": "0"}); o.ClusterRecheckInterval != 0 {
 		t.Errorf("cluster-recheck-interval=0: %v, want disabled", o.ClusterRecheckInterval)
 	}
+	if !d.VMHA || d.VMHAStrategy != VMHAPermissive {
+		t.Errorf("VM HA defaults: vm-ha %v, strategy %q; want true, Permissive", d.VMHA, d.VMHAStrategy)
+	}
+	if v := ParseClusterOptions(map[string]string{"vm-ha": "false", "vm-ha-strategy": "force"}); v.VMHA || v.VMHAStrategy != VMHAForce {
+		t.Errorf("vm-ha=false vm-ha-strategy=force: %v %q", v.VMHA, v.VMHAStrategy)
+	}
+	if v := ParseClusterOptions(map[string]string{"vm-ha-strategy": "sometimes"}); v.VMHAStrategy != VMHAPermissive {
+		t.Errorf("invalid vm-ha-strategy: %q, want Permissive", v.VMHAStrategy)
+	}
+	if err := CheckProperty("vm-ha-strategy", "Force"); err != nil {
+		t.Errorf("vm-ha-strategy=Force: %v", err)
+	}
+	if err := CheckProperty("vm-ha-strategy", "Always"); err == nil {
+		t.Error("vm-ha-strategy=Always accepted")
+	}
+	if err := CheckProperty("vm-ha", "maybe"); err == nil {
+		t.Error("vm-ha=maybe accepted")
+	}
 }

@@ -41,8 +41,9 @@ type PropertyDef struct {
 }
 
 // ClusterProperties are the cluster options Paceline knows, by name:
-// Pacemaker 2.1's (scheduler, controller and fencer options) with their
-// types, defaults and allowed values.
+// Pacemaker 2.1's (scheduler, controller and fencer options) and
+// Paceline's own (vm-ha, vm-ha-strategy), with their types, defaults and
+// allowed values.
 func ClusterProperties() []PropertyDef {
 	b := func(name, def, desc string) PropertyDef {
 		return PropertyDef{Name: name, Type: PropBoolean, Default: def, Description: desc}
@@ -112,6 +113,9 @@ func ClusterProperties() []PropertyDef {
 		b("stop-orphan-resources", "true", "stop resources no longer configured"),
 		b("symmetric-cluster", "true", "resources may run on any node unless a location constraint says otherwise"),
 		t("transition-delay", "0s", "wait this long before running a transition"),
+		b("vm-ha", "true", "VM high availability: NeverStop VMs are restarted, a lost host's VMs recovered or stopped by their storage"),
+		sel("vm-ha-strategy", "Permissive", "when a lost host's VMs are recovered: Permissive once the host is fenced or confirmed down "+
+			"(the host keeps its VMs when it loses its lease), Force after its lease (the host destroys them)", "Permissive", "Force"),
 	}
 }
 

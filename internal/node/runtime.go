@@ -524,6 +524,7 @@ func (r *Runtime) selfFence() {
 		stops = append(stops, executor.Op{Resource: id, Agent: op.Agent, Name: "stop", Timeout: op.Timeout, Params: op.Params, Meta: op.Meta})
 	}
 	r.mu.Unlock()
+	stops = r.vmSelfFence(stops)
 	r.cfg.Logf("node: %s lost its lease: self-fencing, stopping %d resources", r.cfg.Name, len(stops))
 	for _, op := range stops {
 		if _, err := r.cfg.Executor.Exec(op); err != nil {

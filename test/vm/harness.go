@@ -155,6 +155,18 @@ func NewNet(t *testing.T, hosts int) *Net {
 		n.Hosts = append(n.Hosts, h)
 	}
 	n.Client = add("cl", clientIP, false)
+	names := "127.0.0.1 localhost\n"
+	for _, h := range n.Hosts {
+		names += h.Addr + " " + h.Name + "\n"
+	}
+	for _, h := range n.Hosts {
+		if err := os.MkdirAll(h.Dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(h.Dir, "hosts"), []byte(names), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i, h := range n.Hosts {
 		n.startLibvirtd(h, i)
 	}

@@ -28,6 +28,10 @@ mount --bind "$PL_VM_DIR/cache" /var/cache/libvirt
 mount --bind "$PL_VM_DIR/log" /var/log/libvirt
 mkdir -p /var/lib/libvirt/qemu /var/cache/libvirt/qemu /var/log/libvirt/qemu
 
+# The hosts' names (the cluster's node names: a migration's target uri
+# names the node) resolve to their addresses on this host.
+if [ -f "$PL_VM_DIR/hosts" ]; then mount --bind "$PL_VM_DIR/hosts" /etc/hosts; fi
+
 mount -t tmpfs -o mode=0755 pl-vm-mnt /mnt
 mkdir -p /mnt/pl-vm/shared /mnt/pl-vm/local
 mount --bind "$PL_VM_DIR/local" /mnt/pl-vm/local

@@ -145,3 +145,49 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	}
 }
+
+// publish sets node attributes, skipping values already published by this
+// agent process (every set is a replicated write); with a NodeAttrsSetter
+// the changed ones go in one write. Without Config.Attrs it does nothing.
+func (c *Class) publish(ctx context.Context, kv map[string]string) error {
+	if c.cfg.Attrs == nil {
+		return nil
+	}
+	changed := map[string]string{}
+	c.mu.Lock()
+	for k, v := range kv {
+		if old, ok := c.published[k]; !ok || old != v {
+			changed[k] = v
+		}
+	}
+	c.mu.Unlock()
+	if len(changed) == 0 {
+		return nil
+	}
+	done := func(k, v string) {
+		c.mu.Lock()
+		if c.published == nil {
+			c.published = map[string]string{}
+		}
+		c.published[k] = v
+		c.mu.Unlock()
+	}
+	if b, ok := c.cfg.Attrs.(NodeAttrsSetter); ok {
+		err := b.SetNodeAttrs(ctx, changed)
+		if err == nil {
+			for k, v := range changed {
+				done(k, v)
+			}
+		}
+		return err
+	}
+	var errs []error
+	for k, v := range changed {
+		if err := c.cfg.Attrs.SetNodeAttr(ctx, k, v); err != nil {
+			errs = append(errs, err)
+		} else {
+			done(k, v)
+		}
+	}
+	return errors.Join(errs...)
+}

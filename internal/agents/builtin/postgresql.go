@@ -2,7 +2,6 @@ package builtin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -118,51 +117,10 @@ func (c *Class) pgSetup(req *agents.Request) (*pgInstance, agents.Result, bool) 
 // attr names a published attribute of this resource.
 func (in *pgInstance) attr(name string) string { return "pgsql-" + in.base + "-" + name }
 
-// publish sets node attributes, skipping values already published by this
-// agent process (every set is a replicated write); with a NodeAttrsSetter
-// the changed ones go in one write. Most callers ignore the error (the
-// next monitor publishes again); primaryUpkeep must not.
+// publish sets node attributes (Class.publish). Most callers ignore the
+// error (the next monitor publishes again); primaryUpkeep must not.
 func (in *pgInstance) publish(ctx context.Context, kv map[string]string) error {
-	if in.c.cfg.Attrs == nil {
-		return nil
-	}
-	changed := map[string]string{}
-	in.c.mu.Lock()
-	for k, v := range kv {
-		if old, ok := in.c.published[k]; !ok || old != v {
-			changed[k] = v
-		}
-	}
-	in.c.mu.Unlock()
-	if len(changed) == 0 {
-		return nil
-	}
-	done := func(k, v string) {
-		in.c.mu.Lock()
-		if in.c.published == nil {
-			in.c.published = map[string]string{}
-		}
-		in.c.published[k] = v
-		in.c.mu.Unlock()
-	}
-	if b, ok := in.c.cfg.Attrs.(NodeAttrsSetter); ok {
-		err := b.SetNodeAttrs(ctx, changed)
-		if err == nil {
-			for k, v := range changed {
-				done(k, v)
-			}
-		}
-		return err
-	}
-	var errs []error
-	for k, v := range changed {
-		if err := in.c.cfg.Attrs.SetNodeAttr(ctx, k, v); err != nil {
-			errs = append(errs, err)
-		} else {
-			done(k, v)
-		}
-	}
-	return errors.Join(errs...)
+	return in.c.publish(ctx, kv)
 }
 
 // peers returns the other members as this resource sees them.

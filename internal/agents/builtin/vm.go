@@ -16,6 +16,7 @@ import (
 	libvirt "github.com/digitalocean/go-libvirt"
 
 	"github.com/paceline/paceline/internal/agents"
+	"github.com/paceline/paceline/internal/model"
 )
 
 // vm runs one libvirt domain per resource through the host's libvirtd
@@ -35,9 +36,16 @@ import (
 //   - migrate_from (on the target) checks that the domain runs here.
 //
 // The meta-attribute ha-level (NeverStop or None) is read by the
-// scheduler, not here.
+// scheduler, not here. Every process publishes its host's capacity once
+// (vmCapacity).
 func (c *Class) vm(ctx context.Context, req *agents.Request) agents.Result {
 	res := c.vmOp(ctx, req)
+	if (req.Op == "monitor" || req.Op == "start") && (res.RC == agents.RCOK || res.RC == agents.RCNotRunning) {
+		// libvirtd answered: this host's capacity, for placement.
+		if p, err := parseVM(req.Params); err == nil {
+			c.vmCapacity(ctx, &p)
+		}
+	}
 	// One line, whatever libvirt's messages hold.
 	res.ExitReason = strings.Join(strings.Fields(res.ExitReason), " ")
 	return res
@@ -69,6 +77,9 @@ func (c *Class) vmOp(ctx context.Context, req *agents.Request) agents.Result {
 	case "start":
 		return p.start(ctx)
 	case "stop":
+		if req.Meta[model.MetaVMDestroy] == "true" {
+			p.shutdownTimeout = 0 // a self-fence: no time for a graceful shutdown
+		}
 		return p.stop(ctx)
 	case "monitor":
 		return p.monitor(ctx)
@@ -216,20 +227,32 @@ func (p *vmParams) connect(ctx context.Context) (*vmSession, *agents.Result) {
 	return s, nil
 }
 
+// open connects and looks the domain up: the session (closed by the
+// caller), the domain and its state, or the failure as a result.
+func (p *vmParams) open(ctx context.Context) (*vmSession, libvirt.Domain, domainState, *agents.Result) {
+	s, res := p.connect(ctx)
+	if res != nil {
+		return nil, libvirt.Domain{}, domainState{}, res
+	}
+	dom, st, err := s.lookup(p.domain)
+	if err != nil {
+		s.close()
+		r := rc(agents.RCUnknownError, "%v", err)
+		return nil, libvirt.Domain{}, domainState{}, &r
+	}
+	return s, dom, st, nil
+}
+
 func (p *vmParams) start(ctx context.Context) agents.Result {
 	def, res := p.readXML()
 	if res != nil {
 		return *res
 	}
-	s, res := p.connect(ctx)
+	s, _, st, res := p.open(ctx)
 	if res != nil {
 		return *res
 	}
 	defer s.close()
-	_, st, err := s.lookup(p.domain)
-	if err != nil {
-		return rc(agents.RCUnknownError, "%v", err)
-	}
 	if st.active() {
 		return ok()
 	}
@@ -257,15 +280,11 @@ func (p *vmParams) start(ctx context.Context) agents.Result {
 const stopMargin = 3 * time.Second
 
 func (p *vmParams) stop(ctx context.Context) agents.Result {
-	s, res := p.connect(ctx)
+	s, dom, st, res := p.open(ctx)
 	if res != nil {
 		return *res
 	}
 	defer s.close()
-	dom, st, err := s.lookup(p.domain)
-	if err != nil {
-		return rc(agents.RCUnknownError, "%v", err)
-	}
 	if !st.defined {
 		return ok()
 	}
@@ -283,6 +302,7 @@ func (p *vmParams) stop(ctx context.Context) agents.Result {
 			if err := s.lv.DomainDestroy(dom); err != nil && libvirtCode(err) != int(libvirt.ErrOperationInvalid) && !libvirt.IsNotFound(err) {
 				return rc(agents.RCUnknownError, "destroy domain %s on %s: %v", p.domain, s.uri, err)
 			}
+			var err error
 			if st, err = s.waitState(ctx, p.domain, func(st domainState) bool { return !st.active() }); err != nil {
 				return rc(agents.RCUnknownError, "domain %s after destroy: %v", p.domain, err)
 			}
@@ -323,15 +343,11 @@ func (p *vmParams) shutdown(ctx context.Context, s *vmSession, dom libvirt.Domai
 }
 
 func (p *vmParams) monitor(ctx context.Context) agents.Result {
-	s, res := p.connect(ctx)
+	s, _, st, res := p.open(ctx)
 	if res != nil {
 		return *res
 	}
 	defer s.close()
-	_, st, err := s.lookup(p.domain)
-	if err != nil {
-		return rc(agents.RCUnknownError, "%v", err)
-	}
 	if !st.active() {
 		return rc(agents.RCNotRunning, "domain %s is %s on %s", p.domain, st, s.uri)
 	}
@@ -360,15 +376,11 @@ func (p *vmParams) migrateTo(ctx context.Context, target string) agents.Result {
 	if u, err := url.Parse(dest); err != nil || u.Host == "" {
 		return rc(agents.RCNotConfigured, "migration uri %q of domain %s (migrate_uri) names no host", dest, p.domain)
 	}
-	s, res := p.connect(ctx)
+	s, dom, st, res := p.open(ctx)
 	if res != nil {
 		return *res
 	}
 	defer s.close()
-	dom, st, err := s.lookup(p.domain)
-	if err != nil {
-		return rc(agents.RCUnknownError, "%v", err)
-	}
 	if !st.active() {
 		return rc(agents.RCUnknownError, "domain %s is %s on %s, nothing to migrate", p.domain, st, s.uri)
 	}
@@ -385,15 +397,11 @@ func (p *vmParams) migrateTo(ctx context.Context, target string) agents.Result {
 }
 
 func (p *vmParams) migrateFrom(ctx context.Context) agents.Result {
-	s, res := p.connect(ctx)
+	s, _, st, res := p.open(ctx)
 	if res != nil {
 		return *res
 	}
 	defer s.close()
-	_, st, err := s.lookup(p.domain)
-	if err != nil {
-		return rc(agents.RCUnknownError, "%v", err)
-	}
 	if !st.active() {
 		return rc(agents.RCUnknownError, "domain %s is %s on %s after its migration", p.domain, st, s.uri)
 	}

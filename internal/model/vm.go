@@ -1,0 +1,39 @@
+package model
+
+// VM high availability's words (internal/vmha acts on them; the CLI and
+// the API set them): a VM is a primitive of builtin:vm.
+const (
+	// MetaHALevel is a VM's HA level: HALevelNeverStop or HALevelNone
+	// (the default).
+	MetaHALevel = "ha-level"
+	// MetaVMStopReason says why the cluster stopped a VM for good (set
+	// with target-role=Stopped; "vm start" removes it).
+	MetaVMStopReason = "vm-stop-reason"
+	// MetaVMHASuspended keeps the HA level "vm stop --keep-ha=false"
+	// replaced with None; "vm start" restores it.
+	MetaVMHASuspended = "vm-ha-suspended"
+	// MetaVMDestroy ("true") on a stop of builtin:vm destroys the domain
+	// at once, without a graceful shutdown: a host's self-fence under
+	// vm-ha-strategy Force sets it (an operation meta-attribute: the
+	// executor runs a stop with the start's parameters).
+	MetaVMDestroy = "vm-destroy"
+	// ParamVMStorage is builtin:vm's storage parameter: VMStorageShared or
+	// VMStorageLocal (the default).
+	ParamVMStorage = "storage"
+
+	// AttrVMHostCPUs and AttrVMHostMemory are the node attributes
+	// builtin:vm publishes from its libvirtd: the host's logical CPUs and
+	// memory in MiB (VM HA's capacity).
+	AttrVMHostCPUs   = "vm-host-cpus"
+	AttrVMHostMemory = "vm-host-memory"
+
+	HALevelNeverStop = "NeverStop"
+	HALevelNone      = "None"
+	VMStorageShared  = "shared"
+	VMStorageLocal   = "local"
+)
+
+// IsVM reports whether r is a VM: a primitive of builtin:vm.
+func (r *Resource) IsVM() bool {
+	return r.Kind == KindPrimitive && r.Class == "builtin" && r.Type == "vm"
+}
