@@ -69,7 +69,11 @@ func (r *Runtime) watchShutdown(ctx context.Context) {
 		}
 		at, _ := strconv.ParseInt(v, 10, 64)
 		switch {
-		case ok && seen && (v != stale || at > started):
+		// A request newer than this agent, or one that replaced the
+		// request found at first; a request first seen only after the
+		// node caught up (its copy lagged a moment behind the commit it
+		// knew) is its previous agent's when it is not newer.
+		case ok && seen && (at > started || (stale != "" && v != stale)):
 			r.stopOnce.Do(func() { close(r.stopAsked) })
 			return
 		case ok && seen && !cleared && r.cfg.Propose != nil:
