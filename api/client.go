@@ -523,7 +523,23 @@ func (c *Client) CreateJoinToken(ctx context.Context, ttl time.Duration) (*Token
 // Watch calls fn with every event of GET /v1/events until ctx is done,
 // the stream ends, or fn returns an error (which Watch returns).
 func (c *Client) Watch(ctx context.Context, fn func(Event) error) error {
-	resp, err := c.do(ctx, c.watchHC, request{method: http.MethodGet, path: "/v1/events", accept: "text/event-stream"})
+	return c.stream(ctx, "/v1/events", func(typ string, data []byte) error {
+		if typ != "status" {
+			return nil
+		}
+		ev := Event{Type: typ}
+		if err := json.Unmarshal(data, &ev.Status); err != nil {
+			return fmt.Errorf("api: events: %w", err)
+		}
+		return fn(ev)
+	})
+}
+
+// stream reads the server-sent events of GET path and calls fn with each
+// entry's type and data until ctx is done, the stream ends, or fn
+// returns an error (which stream returns).
+func (c *Client) stream(ctx context.Context, path string, fn func(typ string, data []byte) error) error {
+	resp, err := c.do(ctx, c.watchHC, request{method: http.MethodGet, path: path, accept: "text/event-stream"})
 	if err != nil {
 		return err
 	}
@@ -536,12 +552,8 @@ func (c *Client) Watch(ctx context.Context, fn func(Event) error) error {
 		line := sc.Text()
 		switch {
 		case line == "":
-			if typ == "status" {
-				ev := Event{Type: typ}
-				if err := json.Unmarshal(data, &ev.Status); err != nil {
-					return fmt.Errorf("api: events: %w", err)
-				}
-				if err := fn(ev); err != nil {
+			if typ != "" {
+				if err := fn(typ, data); err != nil {
 					return err
 				}
 			}

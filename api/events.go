@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -84,42 +83,16 @@ func (c *Client) Events(ctx context.Context, since time.Duration, after uint64) 
 // the stream ends, or fn returns an error (which it returns).
 func (c *Client) WatchEvents(ctx context.Context, after uint64, fn func(ClusterEvent) error) error {
 	path := "/v1/events?status=false&events_after=" + strconv.FormatUint(after, 10)
-	resp, err := c.do(ctx, c.watchHC, request{method: http.MethodGet, path: path, accept: "text/event-stream"})
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	var typ string
-	var data []byte
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			if typ == "event" {
-				var ev ClusterEvent
-				if err := json.Unmarshal(data, &ev); err != nil {
-					return fmt.Errorf("api: events: %w", err)
-				}
-				if err := fn(ev); err != nil {
-					return err
-				}
-			}
-			typ, data = "", nil
-		case strings.HasPrefix(line, "event:"):
-			typ = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-		case strings.HasPrefix(line, "data:"):
-			data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " ")...)
+	return c.stream(ctx, path, func(typ string, data []byte) error {
+		if typ != "event" {
+			return nil
 		}
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("api: events: %w", err)
-	}
-	return nil
+		var ev ClusterEvent
+		if err := json.Unmarshal(data, &ev); err != nil {
+			return fmt.Errorf("api: events: %w", err)
+		}
+		return fn(ev)
+	})
 }
 
 // Alert is one alert in GET /v1/alerts and POST /v1/alerts. Secrets are
