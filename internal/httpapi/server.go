@@ -163,6 +163,11 @@ func (s *Server) routes() {
 	s.handle("GET /v1/node", viewer, s.getNode)
 	s.handle("GET /v1/node/log", admin, s.getNodeLog)
 	s.mux.Handle("/ui/", s.webUI())
+	// Browsers ask for /favicon.ico on their own, without the session's
+	// token: an empty answer, not a 401 that would count against the
+	// address's failed authentications (a browser tab reloading the UI
+	// would lock its operator out).
+	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.authenticate(w, r); ok {
 			writeError(w, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -149,6 +149,21 @@ func TestUnauthenticatedIs401(t *testing.T) {
 	}
 }
 
+// A browser's own request for /favicon.ico carries no token: it is
+// answered empty, and however often the UI is reloaded it never counts as a
+// failed authentication (the limit would lock the operator out).
+func TestFaviconIsNoFailedAuthentication(t *testing.T) {
+	c := newCluster(t)
+	for i := 0; i < 3*httpapi.DefaultAuthFailures; i++ {
+		if code, _ := c.raw(t, "GET", "/favicon.ico", "", "", nil); code != http.StatusNoContent {
+			t.Fatalf("GET /favicon.ico #%d: %d, want 204", i+1, code)
+		}
+	}
+	if _, err := c.client.Resources(context.Background()); err != nil {
+		t.Errorf("after the favicon requests: %v", err)
+	}
+}
+
 // Issue 3, "What must be shown": a wrong client certificate fails the
 // handshake.
 func TestForeignClientCertificateFailsHandshake(t *testing.T) {
