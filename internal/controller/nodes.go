@@ -44,6 +44,7 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		// and adopted.
 		maintenance = map[string]bool{}
 		lapsed      = map[string]bool{}
+		shutdown    = map[string]string{}
 	)
 	lastFailure := map[string]string{}
 	c.raft.Read(func(s *store.Store) {
@@ -51,6 +52,9 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		stonith = s.Options().StonithEnabled
 		for _, m := range members {
 			_, lapsed[m.Name] = s.NodeAttr(m.Name, LapsedInMaintenance)
+			if v, ok := s.NodeAttr(m.Name, store.ShutdownAttr); ok {
+				shutdown[m.Name] = v
+			}
 			maintenance[m.Name] = s.InMaintenance(m.Name) || lapsed[m.Name]
 			if m.State == store.StateUnclean {
 				lastFailure[m.Name] = lastFenceFailure(s.FenceHistory(m.Name))
@@ -157,6 +161,13 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 			c.eng.changed()
 		}
 		if want == store.StateOffline {
+			// Its transient shutdown request goes with it, as Pacemaker's
+			// attribute manager clears a departed node's transient
+			// attributes: an agent started again must not take its
+			// previous agent's drain for a new stop.
+			if _, ok := shutdown[m.Name]; ok {
+				c.apply(ctx, store.NewNodeAttrDelete(m.Name, store.ShutdownAttr))
+			}
 			if m.State == store.StateOnline {
 				c.recordLostHostVMs(ctx, m.Name, now)
 			}

@@ -18,7 +18,7 @@ import (
 // (Runtime.Drain). `paceline node stop NODE` sets it, as does the agent
 // itself on SIGTERM; an agent that starts clears a request older than
 // itself.
-const ShutdownAttr = "shutdown"
+const ShutdownAttr = store.ShutdownAttr
 
 // Drain outcomes.
 var (
@@ -69,11 +69,7 @@ func (r *Runtime) watchShutdown(ctx context.Context) {
 		}
 		at, _ := strconv.ParseInt(v, 10, 64)
 		switch {
-		// A request newer than this agent, or one that replaced the
-		// request found at first; a request first seen only after the
-		// node caught up (its copy lagged a moment behind the commit it
-		// knew) is its previous agent's when it is not newer.
-		case ok && seen && (at > started || (stale != "" && v != stale)):
+		case ok && seen && (v != stale || at > started):
 			r.stopOnce.Do(func() { close(r.stopAsked) })
 			return
 		case ok && seen && !cleared && r.cfg.Propose != nil:

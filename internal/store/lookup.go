@@ -30,3 +30,9 @@ func (s *Store) NodeAttr(node, name string) (string, bool) {
 	v, ok := m.Attributes[name]
 	return v, ok
 }
+
+// ShutdownAttr is the transient node attribute that asks a node to shut
+// down (Pacemaker's "shutdown": the request's time in Unix seconds); the
+// node's drain and `paceline node stop` set it, the leader deletes it when
+// the node has left.
+const ShutdownAttr = "shutdown"
