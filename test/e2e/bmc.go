@@ -239,26 +239,40 @@ type InHost struct {
 
 // Run runs req through the runner from inside the host's namespace.
 func (a InHost) Run(ctx context.Context, req agents.Request) agents.Result {
+	var res agents.Result
+	if err := a.Host.InNS(func() { res = a.Runner.Run(ctx, req) }); err != nil {
+		return agents.Failed(agents.RCUnknownError, agents.StatusError, "%v", err)
+	}
+	return res
+}
+
+// InNS runs f on the calling goroutine's thread inside the host's network
+// namespace: sockets f opens and processes it forks belong to the host
+// (goroutines f starts do not). The thread leaves the namespace
+// afterwards (or, when it cannot, stays locked and ends with the
+// goroutine). The error says why the namespace could not be entered; f
+// did not run then.
+func (h *Host) InNS(f func()) error {
 	runtime.LockOSThread()
 	self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
 	if err != nil {
 		runtime.UnlockOSThread()
-		return agents.Failed(agents.RCUnknownError, agents.StatusError, "e2e: own namespace: %v", err)
+		return fmt.Errorf("e2e: own namespace: %w", err)
 	}
 	defer self.Close()
-	target, err := os.Open("/run/netns/" + a.Host.NS)
+	target, err := os.Open("/run/netns/" + h.NS)
 	if err != nil {
 		runtime.UnlockOSThread()
-		return agents.Failed(agents.RCUnknownError, agents.StatusError, "e2e: namespace %s: %v", a.Host.NS, err)
+		return fmt.Errorf("e2e: namespace %s: %w", h.NS, err)
 	}
 	defer target.Close()
 	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
 		runtime.UnlockOSThread()
-		return agents.Failed(agents.RCUnknownError, agents.StatusError, "e2e: enter %s: %v", a.Host.NS, err)
+		return fmt.Errorf("e2e: enter %s: %w", h.NS, err)
 	}
-	res := a.Runner.Run(ctx, req)
+	f()
 	if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err == nil {
 		runtime.UnlockOSThread()
 	} // else the thread stays locked and ends with the goroutine
-	return res
+	return nil
 }

@@ -67,6 +67,28 @@ type Status struct {
 			}
 		}
 	}
+	// VMs are the VM resources (issue 14), as status --json shows them.
+	VMs []VM `json:"vms"`
+}
+
+// VM is one VM of status --json.
+type VM struct {
+	ID      string `json:"id"`
+	State   string `json:"state"`
+	Host    string `json:"host"`
+	HALevel string `json:"ha_level"`
+	Storage string `json:"storage"`
+	Reason  string `json:"reason"`
+}
+
+// VM returns the VM's state (the zero VM when absent).
+func (s *Status) VM(id string) VM {
+	for _, v := range s.VMs {
+		if v.ID == id {
+			return v
+		}
+	}
+	return VM{}
 }
 
 // Resource returns the role and nodes of resource id.
@@ -147,6 +169,10 @@ type Options struct {
 	// --socket PATH --netns HOST --timeout WatchdogTimeout` outside every
 	// host and starts each agent with --watchdog sim:unix:PATH.
 	WatchdogTimeout time.Duration
+	// KeepStonith leaves stonith-enabled at its default (true) instead of
+	// setting it to false: a lost node's resources are then held until a
+	// fence device or `node confirm-down` (or a watchdog) releases them.
+	KeepStonith bool
 }
 
 // NewClusterWith is NewCluster with options.
@@ -185,7 +211,9 @@ func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
 	}
 	// From now on the CLI tries every node.
 	c.SetAddrs(n.Client, n.Hosts...)
-	c.must(n.Client, "property", "set", "stonith-enabled=false")
+	if !o.KeepStonith {
+		c.must(n.Client, "property", "set", "stonith-enabled=false")
+	}
 	c.WaitStatus(nil, "every node online with quorum", 30*time.Second, func(st *Status) bool {
 		return st.Quorum && st.Online() == len(n.Hosts)
 	})
@@ -362,4 +390,58 @@ func nodeOf(c *Cluster, h *Host) string {
 	}
 	c.t.Fatalf("e2e: no node on %s", h.Name)
 	return ""
+}
+
+// MustSetUp runs a set-up command from the client, again while the
+// cluster answers that a leader election is under way (a loaded machine),
+// and fails the test on any other error.
+func (c *Cluster) MustSetUp(args ...string) string {
+	c.t.Helper()
+	for i := 0; ; i++ {
+		out, err := c.Paceline(c.Net.Client, args...)
+		if err == nil {
+			return out
+		}
+		if i >= 10 || !strings.Contains(err.Error(), "not the leader") {
+			c.t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// FenceHistoryEntry is the part of `paceline fence history --json` the
+// tests read.
+type FenceHistoryEntry struct {
+	Target, Action, Device, Origin, Executor, Result, Reason string
+	Level                                                    int
+	Start, End                                               time.Time
+}
+
+// FenceHistory runs `paceline fence history NODE --json`.
+func (c *Cluster) FenceHistory(node string) []FenceHistoryEntry {
+	c.t.Helper()
+	var h []FenceHistoryEntry
+	if err := json.Unmarshal([]byte(c.Must("fence", "history", node, "--json")), &h); err != nil {
+		c.t.Fatal(err)
+	}
+	return h
+}
+
+// AddIPMIDevices gives every host a simulated BMC (Net.AddBMC: user
+// admin, the given password) and creates, with the CLI's words, a
+// fence_ipmilan device ipmi-nI for each node (pcmk_host_list=nI). It
+// returns the BMCs in host order; stonith-enabled and stonith-action are
+// the caller's.
+func (c *Cluster) AddIPMIDevices(password string) []*BMC {
+	c.t.Helper()
+	NeedBMC(c.t)
+	var bmcs []*BMC
+	for i, h := range c.Net.Hosts {
+		b := c.Net.AddBMC(h, password)
+		bmcs = append(bmcs, b)
+		name := NodeName(i)
+		c.MustSetUp("resource", "create", "ipmi-"+name, "stonith:fence_ipmilan", "ip="+b.Addr, "username="+b.User,
+			"password="+b.Password, "lanplus=1", "cipher=3", "pcmk_host_list="+name)
+	}
+	return bmcs
 }

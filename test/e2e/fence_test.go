@@ -13,60 +13,18 @@ const fenceVIP = subnet + "150"
 // bmcPassword is the simulated BMCs' throw-away administrator password.
 const bmcPassword = "pl-e-bmc-pw"
 
-// FenceHistoryEntry is the part of `paceline fence history --json` the
-// tests read.
-type FenceHistoryEntry struct {
-	Target, Action, Device, Origin, Executor, Result, Reason string
-	Level                                                    int
-	Start, End                                               time.Time
-}
-
-// fenceHistory runs `paceline fence history NODE --json`.
-func fenceHistory(t *testing.T, c *Cluster, node string) []FenceHistoryEntry {
-	t.Helper()
-	var h []FenceHistoryEntry
-	if err := json.Unmarshal([]byte(c.Must("fence", "history", node, "--json")), &h); err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
-// mustSetUp runs a set-up command from the client, again while the
-// cluster answers that a leader election is under way (a loaded machine).
-func mustSetUp(t *testing.T, c *Cluster, args ...string) string {
-	t.Helper()
-	for i := 0; ; i++ {
-		out, err := c.Paceline(c.Net.Client, args...)
-		if err == nil {
-			return out
-		}
-		if i >= 10 || !strings.Contains(err.Error(), "not the leader") {
-			t.Fatal(err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
 // fencingCluster is a cluster of hosts namespace hosts, each with a
-// simulated BMC and a fence_ipmilan device for its node (ipmi-nI,
-// pcmk_host_list=nI) created with the CLI's words, stonith-enabled=true
-// and stonith-action=off (a fenced host stays off: its state can be
-// checked).
+// simulated BMC and a fence_ipmilan device for its node (AddIPMIDevices),
+// stonith-enabled=true and stonith-action=off (a fenced host stays off:
+// its state can be checked).
 func fencingCluster(t *testing.T, hosts int) (*Net, *Cluster, []*BMC) {
 	t.Helper()
 	NeedBMC(t)
 	n := NewNet(t, hosts)
 	c := NewCluster(t, n)
-	var bmcs []*BMC
-	for i, h := range n.Hosts {
-		b := n.AddBMC(h, bmcPassword)
-		bmcs = append(bmcs, b)
-		name := NodeName(i)
-		mustSetUp(t, c, "resource", "create", "ipmi-"+name, "stonith:fence_ipmilan", "ip="+b.Addr, "username="+b.User,
-			"password="+b.Password, "lanplus=1", "cipher=3", "pcmk_host_list="+name)
-	}
-	mustSetUp(t, c, "property", "set", "stonith-action=off")
-	mustSetUp(t, c, "property", "set", "stonith-enabled=true")
+	bmcs := c.AddIPMIDevices(bmcPassword)
+	c.MustSetUp("property", "set", "stonith-action=off")
+	c.MustSetUp("property", "set", "stonith-enabled=true")
 	return n, c, bmcs
 }
 
@@ -74,8 +32,8 @@ func fencingCluster(t *testing.T, hosts int) (*Net, *Cluster, []*BMC) {
 // until on holds it.
 func createVIP(t *testing.T, c *Cluster, on string) {
 	t.Helper()
-	mustSetUp(t, c, "resource", "create", "vip", "builtin:vip", "ip="+fenceVIP, "cidr=24", "--op", "monitor", "interval=1s")
-	mustSetUp(t, c, "constraint", "add", "location", "vip-on-"+on, "vip", on, "100")
+	c.MustSetUp("resource", "create", "vip", "builtin:vip", "ip="+fenceVIP, "cidr=24", "--op", "monitor", "interval=1s")
+	c.MustSetUp("constraint", "add", "location", "vip-on-"+on, "vip", on, "100")
 	c.WaitStatus(nil, "vip Started on "+on, 30*time.Second, func(st *Status) bool {
 		role, nodes := st.Resource("vip")
 		return role == "Started" && len(nodes) == 1 && nodes[0] == on
@@ -132,7 +90,7 @@ func TestPausedVIPHolderIsFencedThroughItsBMC(t *testing.T) {
 		t.Errorf("h2's BMC reports power on")
 	}
 	hostIsOff(t, h2)
-	h := fenceHistory(t, c, "n2")
+	h := c.FenceHistory("n2")
 	if len(h) == 0 {
 		t.Fatal("no fence of n2 in the history")
 	}
@@ -177,7 +135,7 @@ func TestFailedStopFencesTheNode(t *testing.T) {
 		role, nodes := st.Resource("slow")
 		return role == "Started" && len(nodes) == 1 && nodes[0] == "n3"
 	})
-	h := fenceHistory(t, c, "n2")
+	h := c.FenceHistory("n2")
 	if len(h) == 0 || h[len(h)-1].Result != "success" || h[len(h)-1].Device != "ipmi-n2" || h[len(h)-1].Origin != "controller" {
 		t.Fatalf("fence history of n2: %+v", h)
 	}
@@ -207,7 +165,7 @@ func TestUnreachableLevelOneThenLevelTwoWithCLIWords(t *testing.T) {
 	out := c.Must("node", "fence", "n2", "--off")
 	took := time.Since(start)
 	t.Logf("paceline node fence n2 --off (%v):\n%s", took.Round(time.Millisecond), out)
-	h := fenceHistory(t, c, "n2")
+	h := c.FenceHistory("n2")
 	if len(h) < 2 {
 		t.Fatalf("history: %+v", h)
 	}
@@ -324,7 +282,7 @@ func TestFencingBadInput(t *testing.T) {
 		t.Fatalf("fence through a wrong password succeeded: %s", out)
 	}
 	t.Logf("wrong password (%v): %s", time.Since(start).Round(time.Millisecond), lastLine(err.Error()))
-	h := fenceHistory(t, c, "n2")
+	h := c.FenceHistory("n2")
 	if len(h) == 0 || h[len(h)-1].Device != "ipmi-wrong" || h[len(h)-1].Result == "success" || h[len(h)-1].Reason == "" {
 		t.Errorf("history after the wrong password: %+v", h)
 	}
@@ -343,7 +301,7 @@ func TestFencingBadInput(t *testing.T) {
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("a fence through an unreachable BMC took %v", took)
 	}
-	h = fenceHistory(t, c, "n2")
+	h = c.FenceHistory("n2")
 	if last := h[len(h)-1]; last.Result != "timed out" {
 		t.Errorf("last attempt through the unreachable BMC: %+v, want timed out", last)
 	}

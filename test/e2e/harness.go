@@ -73,6 +73,7 @@ type Net struct {
 
 	mu    sync.Mutex
 	procs []*Proc
+	links int // AddLink's links so far
 }
 
 // Host is one network namespace with one veth into the bridge.
@@ -169,6 +170,20 @@ func NewNet(t *testing.T, hosts int) *Net {
 	}
 	n.Client = add("cl", subnet+"2")
 	return n
+}
+
+// AddLink gives host h another link named name: a veth into the same
+// bridge as its own link, up, without an address, for what the host
+// bridges onto the network (a VM host's guests).
+func (n *Net) AddLink(h *Host, name string) {
+	n.t.Helper()
+	n.mu.Lock()
+	n.links++
+	peer := fmt.Sprintf("%sl%d", Prefix, n.links)
+	n.mu.Unlock()
+	n.must("ip", "link", "add", name, "netns", h.NS, "type", "veth", "peer", "name", peer, "netns", switchNS)
+	n.must("ip", "-n", switchNS, "link", "set", peer, "master", bridge, "up")
+	n.must("ip", "-n", h.NS, "link", "set", name, "up")
 }
 
 // Cleanup removes every pl-e2e-* namespace (with its links) left behind
