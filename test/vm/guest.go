@@ -67,7 +67,7 @@ func guestImage(t *testing.T) (kernel, initrd string) {
 }
 
 // NewGuest writes the definition of guest number i (name gI, address
-// 10.79.0.(100+i)) with its disk on the shared storage, or on the local
+// 10.77.0.(100+i)) with its disk on the shared storage, or on the local
 // storage of host when storage is "local".
 func (n *Net) NewGuest(i int, storage string, host *Host) *Guest {
 	t := n.t
@@ -121,10 +121,12 @@ type agentClass interface {
 // network namespace, as the host's own agent would.
 func (h *Host) Run(class agentClass, typ agents.Type, id, op string, params, meta map[string]string, timeout time.Duration) agents.Result {
 	var res agents.Result
-	h.InNS(func() {
+	if err := h.InNS(func() {
 		res = class.Run(context.Background(), agents.Request{ResourceID: id, Agent: typ, Op: op,
 			Params: params, Meta: meta, Timeout: timeout, Node: h.Addr})
-	})
+	}); err != nil {
+		return agents.Failed(agents.RCUnknownError, agents.StatusError, "%v", err)
+	}
 	return res
 }
 
@@ -145,7 +147,7 @@ func (n *Net) WaitPing(ip string, limit time.Duration) (time.Duration, error) {
 func (n *Net) Uptime(ip string) (float64, string, error) {
 	var body string
 	var err error
-	n.Client.InNS(func() {
+	nsErr := n.Client.InNS(func() {
 		var c net.Conn
 		c, err = net.DialTimeout("tcp", ip+":80", 3*time.Second)
 		if err != nil {
@@ -160,6 +162,9 @@ func (n *Net) Uptime(ip string) (float64, string, error) {
 		b, err = io.ReadAll(c)
 		_, body, _ = strings.Cut(string(b), "\r\n\r\n")
 	})
+	if err == nil {
+		err = nsErr
+	}
 	if err != nil {
 		return 0, "", fmt.Errorf("uptime of guest %s: %w", ip, err)
 	}
@@ -186,8 +191,9 @@ func (n *Net) WaitUptime(ip string, limit time.Duration) (float64, string, error
 
 // Pinger pings a guest from the client every 10 ms.
 type Pinger struct {
-	cmd  *exec.Cmd
-	done chan PingStats
+	cmd   *exec.Cmd
+	done  chan PingStats
+	ended chan struct{} // closed when ping has exited
 }
 
 // PingStats is what a Pinger saw.
@@ -218,7 +224,7 @@ func (n *Net) Ping(ip string) *Pinger {
 	if err := cmd.Start(); err != nil {
 		n.t.Fatal(err)
 	}
-	p := &Pinger{cmd: cmd, done: make(chan PingStats, 1)}
+	p := &Pinger{cmd: cmd, done: make(chan PingStats, 1), ended: make(chan struct{})}
 	go func() {
 		var st PingStats
 		var last float64
@@ -240,11 +246,16 @@ func (n *Net) Ping(ip string) *Pinger {
 			}
 		}
 		cmd.Wait()
+		close(p.ended)
 		p.done <- st
 	}()
-	n.mu.Lock()
-	n.procs = append(n.procs, cmd)
-	n.mu.Unlock()
+	n.t.Cleanup(func() {
+		select {
+		case <-p.ended:
+		default:
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	})
 	return p
 }
 
@@ -278,13 +289,16 @@ type Watcher struct {
 	samples    int
 	overlaps   int // samples with a domain active (running or paused) on two hosts
 	violations []string
-	where      map[string][]string // domain -> hosts running it, last sample
+	where      map[string][]string     // domain -> hosts running it, last sample
+	since      map[[2]string]time.Time // {domain, host} -> StartedAfter
+	prev       time.Time               // when the previous sample began
 }
 
 // Watch starts a Watcher over every host; the test fails at its end if a
 // domain was ever seen running on two hosts.
 func (n *Net) Watch() *Watcher {
-	w := &Watcher{stop: make(chan struct{}), done: make(chan struct{}), where: map[string][]string{}}
+	w := &Watcher{stop: make(chan struct{}), done: make(chan struct{}), where: map[string][]string{},
+		since: map[[2]string]time.Time{}}
 	conns := make([]*libvirt.Libvirt, len(n.Hosts))
 	ask := func(i int, flags libvirt.ConnectListAllDomainsFlags) []string {
 		if conns[i] == nil {
@@ -310,6 +324,7 @@ func (n *Net) Watch() *Watcher {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
+			sampled := time.Now()
 			first := make([][]string, len(n.Hosts))
 			active := map[string]int{}
 			for i := range n.Hosts {
@@ -338,6 +353,18 @@ func (n *Net) Watch() *Watcher {
 			w.mu.Lock()
 			w.samples++
 			w.where = where
+			for k := range w.since {
+				if !slices.Contains(where[k[0]], k[1]) {
+					delete(w.since, k)
+				}
+			}
+			for d, hosts := range where {
+				for _, h := range hosts {
+					if k := [2]string{d, h}; w.since[k].IsZero() {
+						w.since[k] = w.prev
+					}
+				}
+			}
 			w.violations = append(w.violations, bad...)
 			for _, c := range active {
 				if c > 1 {
@@ -345,6 +372,7 @@ func (n *Net) Watch() *Watcher {
 					break
 				}
 			}
+			w.prev = sampled
 			w.mu.Unlock()
 			select {
 			case <-w.stop:
@@ -377,6 +405,16 @@ func (w *Watcher) Where(domain string) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]string(nil), w.where[domain]...)
+}
+
+// StartedAfter returns a time the current run of domain on the host (by
+// its name, h1 ...) began after: when the last sample that did not see it
+// there began (that sample asked the host later). It is the zero time
+// when the last sample did not see it there, or the first one did.
+func (w *Watcher) StartedAfter(domain, host string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.since[[2]string{domain, host}]
 }
 
 // Stop ends the watcher (idempotent) and returns the number of samples

@@ -31,23 +31,23 @@ func (c *Cluster) createVM(g *Guest, storage, level string, extra ...string) {
 	c.Must(append(args, extra...)...)
 }
 
-// hostOf returns the host named name.
+// hostOf returns the host of node name.
 func (n *Net) hostOf(name string) *Host {
 	for _, h := range n.Hosts {
-		if h.Name == name {
+		if h.Node == name {
 			return h
 		}
 	}
-	n.t.Fatalf("vm: no host %q", name)
+	n.t.Fatalf("vm: no host runs node %q", name)
 	return nil
 }
 
-// qemuAnywhere returns the hosts where a qemu process runs domain.
+// qemuAnywhere returns the nodes whose host runs a qemu process for domain.
 func (n *Net) qemuAnywhere(domain string) []string {
 	var on []string
 	for _, h := range n.Hosts {
 		if h.QemuPID(domain) != 0 {
-			on = append(on, h.Name)
+			on = append(on, h.Node)
 		}
 	}
 	return on
@@ -77,7 +77,7 @@ func TestVMHAOnItsHost(t *testing.T) {
 	g3 := n.NewGuest(3, "shared", nil)
 	c.createVM(g1, "shared", "NeverStop")
 	c.createVM(g2, "local", "NeverStop")
-	c.Must("constraint", "add", "location", "g2-on-h2", "g2", "h2", "INFINITY")
+	c.Must("constraint", "add", "location", "g2-on-h2", "g2", h2.Node, "INFINITY")
 	c.createVM(g3, "shared", "None")
 	for _, g := range []*Guest{g1, g2, g3} {
 		c.WaitVM(g.Name, "Running", "", 120*time.Second)
@@ -85,7 +85,7 @@ func TestVMHAOnItsHost(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if v := c.WaitVM("g2", "Running", "h2", time.Second); v.Storage != "local" || v.HALevel != "NeverStop" {
+	if v := c.WaitVM("g2", "Running", h2.Node, time.Second); v.Storage != "local" || v.HALevel != "NeverStop" {
 		t.Errorf("g2: %+v", v)
 	}
 	t.Logf("status with three VMs:\n%s", c.Must("status"))
@@ -99,22 +99,22 @@ func TestVMHAOnItsHost(t *testing.T) {
 		host := n.hostOf(c.WaitVM("g1", "Running", "", 60*time.Second).Host)
 		pid := host.QemuPID("g1")
 		if pid == 0 {
-			t.Fatalf("no qemu runs g1 on %s", host.Name)
+			t.Fatalf("no qemu runs g1 on %s", host.Node)
 		}
 		syscall.Kill(pid, syscall.SIGKILL)
 		killed := time.Now()
-		c.WaitStatus("g1 Running again with a new qemu", 120*time.Second, func(st *Status) bool {
+		c.Wait("g1 Running again with a new qemu", 120*time.Second, func(st *Status) bool {
 			v := st.VM("g1")
 			p := host.QemuPID("g1")
-			return v.State == "Running" && v.Host == host.Name && p != 0 && p != pid
+			return v.State == "Running" && v.Host == host.Node && p != 0 && p != pid
 		})
 		restarted = append(restarted, time.Since(killed))
 		if _, err := n.WaitPing(g1.IP, 180*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		pinged = append(pinged, time.Since(killed))
-		if on := n.qemuAnywhere("g1"); !slices.Equal(on, []string{host.Name}) {
-			t.Errorf("g1's qemu runs on %v after its restart, want only %s", on, host.Name)
+		if on := n.qemuAnywhere("g1"); !slices.Equal(on, []string{host.Node}) {
+			t.Errorf("g1's qemu runs on %v after its restart, want only %s", on, host.Node)
 		}
 	}
 	t.Logf("NeverStop g1's qemu killed %d times: Running again on the same host (status, new qemu) after %s; answering ping after %s",
@@ -125,8 +125,8 @@ func TestVMHAOnItsHost(t *testing.T) {
 	syscall.Kill(host3.QemuPID("g3"), syscall.SIGKILL)
 	v3 := c.WaitVM("g3", "Stopped", "", 60*time.Second)
 	time.Sleep(8 * time.Second) // four monitor intervals: nothing starts it
-	if v := c.WaitVM("g3", "Stopped", "", time.Second); !strings.Contains(v.Reason, "stopped by itself on "+host3.Name) {
-		t.Errorf("None g3 stopped, reason %q, want it to say it stopped by itself on %s", v.Reason, host3.Name)
+	if v := c.WaitVM("g3", "Stopped", "", time.Second); !strings.Contains(v.Reason, "stopped by itself on "+host3.Node) {
+		t.Errorf("None g3 stopped, reason %q, want it to say it stopped by itself on %s", v.Reason, host3.Node)
 	}
 	if on := n.qemuAnywhere("g3"); len(on) != 0 {
 		t.Errorf("None g3 runs again on %v", on)
@@ -145,11 +145,11 @@ func TestVMHAOnItsHost(t *testing.T) {
 	host := n.hostOf(c.WaitVM("g1", "Running", "", 120*time.Second).Host)
 	pid := host.QemuPID("g1")
 	syscall.Kill(pid, syscall.SIGKILL)
-	c.WaitStatus("g1 restarted after vm start", 120*time.Second, func(st *Status) bool {
+	c.Wait("g1 restarted after vm start", 120*time.Second, func(st *Status) bool {
 		p := host.QemuPID("g1")
 		return st.VM("g1").State == "Running" && p != 0 && p != pid
 	})
-	t.Logf("vm stop g1: Stopped and stays so; vm start g1: Running on %s, and restarted after a kill of its qemu", host.Name)
+	t.Logf("vm stop g1: Stopped and stays so; vm start g1: Running on %s, and restarted after a kill of its qemu", host.Node)
 
 	// Maintenance of g1's host: it live-migrates.
 	if _, err := n.WaitPing(g1.IP, 180*time.Second); err != nil {
@@ -160,10 +160,10 @@ func TestVMHAOnItsHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	pinger := n.Ping(g1.IP)
-	from := host.Name
+	from := host.Node
 	c.Must("node", "maintenance", from)
 	began := time.Now()
-	v := c.WaitStatus("g1 Running on another host", 180*time.Second, func(st *Status) bool {
+	v := c.Wait("g1 Running on another host", 180*time.Second, func(st *Status) bool {
 		v := st.VM("g1")
 		return v.State == "Running" && v.Host != from
 	}).VM("g1")
@@ -179,32 +179,32 @@ func TestVMHAOnItsHost(t *testing.T) {
 	c.Must("node", "unmaintenance", from)
 
 	// Maintenance of h2: its local VM stops (and starts again after).
-	if v := c.WaitVM("g1", "Running", "", 10*time.Second); v.Host == "h2" {
-		c.Must("vm", "migrate", "g1", "h3")
-		c.WaitVM("g1", "Running", "h3", 180*time.Second)
+	if v := c.WaitVM("g1", "Running", "", 10*time.Second); v.Host == h2.Node {
+		c.Must("vm", "migrate", "g1", n.Hosts[2].Node)
+		c.WaitVM("g1", "Running", n.Hosts[2].Node, 180*time.Second)
 	}
-	c.Must("node", "maintenance", "h2")
-	c.WaitStatus("g2 stopped (h2 in maintenance)", 120*time.Second, func(st *Status) bool {
+	c.Must("node", "maintenance", h2.Node)
+	c.Wait("g2 stopped (h2 in maintenance)", 120*time.Second, func(st *Status) bool {
 		v := st.VM("g2")
 		return v.State == "Starting" || v.State == "Stopped" // wanted, nowhere to run
 	})
 	if on := n.qemuAnywhere("g2"); len(on) != 0 {
 		t.Errorf("local g2 runs on %v while h2 is in maintenance", on)
 	}
-	c.Must("node", "unmaintenance", "h2")
-	c.WaitVM("g2", "Running", "h2", 120*time.Second)
+	c.Must("node", "unmaintenance", h2.Node)
+	c.WaitVM("g2", "Running", h2.Node, 120*time.Second)
 	t.Log("maintenance of h2: local g2 stopped (its disk is only there); after it, g2 Running on h2 again")
 
 	// Bad input: one clear line each, no VM lost.
 	before := n.qemuAnywhere("g1")
-	out, err := c.Run("vm", "migrate", "g2", "h3")
+	out, err := c.Run("vm", "migrate", "g2", n.Hosts[2].Node)
 	if err == nil || strings.Count(strings.TrimSpace(err.Error()), "\n") != 0 || !strings.Contains(err.Error(), "VM 'g2' has local storage") {
 		t.Errorf("vm migrate of a local VM: %q %v", out, err)
 	}
 	c.Must("resource", "create", "g8", "builtin:vm", "domain=g8", "xml=/nonexistent/g8.xml", "storage=shared", "--meta", "ha-level=NeverStop")
 	c.Must("resource", "create", "g9", "builtin:vm", "domain=g9", "xml="+g3.XMLPath, "storage=shared", "--meta", "ha-level=NeverStop")
 	reasons := map[string]string{}
-	c.WaitStatus("g8 and g9 failed", 60*time.Second, func(*Status) bool {
+	c.Wait("g8 and g9 failed", 60*time.Second, func(*Status) bool {
 		out, err := c.Run("status")
 		if err != nil {
 			return false
@@ -229,22 +229,9 @@ func TestVMHAOnItsHost(t *testing.T) {
 		t.Errorf("g1's qemu on %v before the bad input, %v after", before, after)
 	}
 	c.WaitVM("g1", "Running", "", time.Second)
-	c.WaitVM("g2", "Running", "h2", time.Second)
+	c.WaitVM("g2", "Running", h2.Node, time.Second)
 	samples, bad := w.Stop()
 	t.Logf("watcher: %d samples of every libvirtd, %d with a domain running on two hosts", samples, len(bad))
-}
-
-// waitOnline waits until every node is online.
-func (c *Cluster) waitOnline(limit time.Duration) {
-	c.t.Helper()
-	c.WaitStatus("every node online", limit, func(st *Status) bool {
-		for _, nd := range st.Nodes {
-			if nd.State != "online" {
-				return false
-			}
-		}
-		return st.Quorum
-	})
 }
 
 // TestVMHAHostCrash runs a three-host cluster with a shared-storage
@@ -273,15 +260,15 @@ func TestVMHAHostCrash(t *testing.T) {
 	g2 := n.NewGuest(2, "local", h2)
 	c.createVM(g1, "shared", "NeverStop")
 	c.createVM(g2, "local", "NeverStop")
-	c.Must("constraint", "add", "location", "g2-on-h2", "g2", "h2", "INFINITY")
-	c.Must("constraint", "add", "location", "g1-avoids-h2", "g1", "h2", "-100")
+	c.Must("constraint", "add", "location", "g2-on-h2", "g2", h2.Node, "INFINITY")
+	c.Must("constraint", "add", "location", "g1-avoids-h2", "g1", h2.Node, "-100")
 	c.WaitVM("g1", "Running", "", 120*time.Second)
-	c.WaitVM("g2", "Running", "h2", 120*time.Second)
+	c.WaitVM("g2", "Running", h2.Node, 120*time.Second)
 
 	// h2 crashes: its local VM is stopped for good.
 	h2.Crash()
 	v2 := c.WaitVM("g2", "Stopped", "", 60*time.Second)
-	if !strings.Contains(v2.Reason, "host h2 lost") || !strings.Contains(v2.Reason, "local storage") {
+	if !strings.Contains(v2.Reason, "host "+h2.Node+" lost") || !strings.Contains(v2.Reason, "local storage") {
 		t.Errorf("g2 after h2's crash: %+v", v2)
 	}
 	t.Logf("h2 crashed: local g2 %s (%s)", v2.State, v2.Reason)
@@ -293,7 +280,7 @@ func TestVMHAHostCrash(t *testing.T) {
 		t.Errorf("g2 runs again once h2 is back: %+v on %v", v, n.qemuAnywhere("g2"))
 	}
 	c.Must("vm", "start", "g2")
-	c.WaitVM("g2", "Running", "h2", 120*time.Second)
+	c.WaitVM("g2", "Running", h2.Node, 120*time.Second)
 	t.Log("h2 back: g2 stays Stopped; vm start g2: Running on h2")
 
 	// Force: the shared VM's host crashes, the VM runs elsewhere.
@@ -303,12 +290,12 @@ func TestVMHAHostCrash(t *testing.T) {
 		host := n.hostOf(v.Host)
 		host.Crash()
 		crashed := time.Now()
-		v = c.WaitStatus("g1 Running on another host", 180*time.Second, func(st *Status) bool {
+		v = c.Wait("g1 Running on another host", 180*time.Second, func(st *Status) bool {
 			v := st.VM("g1")
-			return v.State == "Running" && v.Host != host.Name && n.hostOf(v.Host).QemuPID("g1") != 0
+			return v.State == "Running" && v.Host != host.Node && n.hostOf(v.Host).QemuPID("g1") != 0
 		}).VM("g1")
 		recovered = append(recovered, time.Since(crashed))
-		t.Logf("%s crashed: g1 Running on %s after %s", host.Name, v.Host, time.Since(crashed).Round(time.Millisecond))
+		t.Logf("%s crashed: g1 Running on %s after %s", host.Node, v.Host, time.Since(crashed).Round(time.Millisecond))
 		host.Restore()
 		c.StartAgent(host)
 		c.waitOnline(90 * time.Second)
@@ -318,18 +305,18 @@ func TestVMHAHostCrash(t *testing.T) {
 	// Force: the host cut off destroys its VM when it loses its lease.
 	v := c.WaitVM("g1", "Running", "", 60*time.Second)
 	host := n.hostOf(v.Host)
-	n.must("ip", "-n", host.NS, "link", "set", hostLink, "down")
+	host.LinkDown()
 	cut := time.Now()
-	v = c.WaitStatus("g1 Running away from the cut-off host", 180*time.Second, func(st *Status) bool {
+	v = c.Wait("g1 Running away from the cut-off host", 180*time.Second, func(st *Status) bool {
 		v := st.VM("g1")
-		return v.State == "Running" && v.Host != host.Name && n.hostOf(v.Host).QemuPID("g1") != 0
+		return v.State == "Running" && v.Host != host.Node && n.hostOf(v.Host).QemuPID("g1") != 0
 	}).VM("g1")
-	t.Logf("Force: %s cut off: g1 Running on %s after %s; qemu left on %s: %v", host.Name, v.Host,
-		time.Since(cut).Round(time.Millisecond), host.Name, host.QemuPID("g1") != 0)
+	t.Logf("Force: %s cut off: g1 Running on %s after %s; qemu left on %s: %v", host.Node, v.Host,
+		time.Since(cut).Round(time.Millisecond), host.Node, host.QemuPID("g1") != 0)
 	if host.QemuPID("g1") != 0 {
-		t.Errorf("the cut-off %s still runs g1 under Force", host.Name)
+		t.Errorf("the cut-off %s still runs g1 under Force", host.Node)
 	}
-	n.must("ip", "-n", host.NS, "link", "set", hostLink, "up")
+	host.LinkUp()
 	c.waitOnline(90 * time.Second)
 
 	// Permissive: the host cut off keeps its VM, nobody else starts it.
@@ -337,17 +324,17 @@ func TestVMHAHostCrash(t *testing.T) {
 	v = c.WaitVM("g1", "Running", "", 60*time.Second)
 	host = n.hostOf(v.Host)
 	pid := host.QemuPID("g1")
-	n.must("ip", "-n", host.NS, "link", "set", hostLink, "down")
-	u := c.WaitVM("g1", "Unknown", host.Name, 60*time.Second)
+	host.LinkDown()
+	u := c.WaitVM("g1", "Unknown", host.Node, 60*time.Second)
 	time.Sleep(15 * time.Second)
-	u = c.WaitVM("g1", "Unknown", host.Name, time.Second)
-	if on := n.qemuAnywhere("g1"); !slices.Equal(on, []string{host.Name}) || host.QemuPID("g1") != pid {
-		t.Errorf("Permissive: g1's qemu on %v (pid %d, was %d), want only the cut-off %s's, the same", on, host.QemuPID("g1"), pid, host.Name)
+	u = c.WaitVM("g1", "Unknown", host.Node, time.Second)
+	if on := n.qemuAnywhere("g1"); !slices.Equal(on, []string{host.Node}) || host.QemuPID("g1") != pid {
+		t.Errorf("Permissive: g1's qemu on %v (pid %d, was %d), want only the cut-off %s's, the same", on, host.QemuPID("g1"), pid, host.Node)
 	}
-	t.Logf("Permissive: %s cut off for 15 s: g1 %s (%s), its qemu still running there, on no other host", host.Name, u.State, u.Reason)
-	n.must("ip", "-n", host.NS, "link", "set", hostLink, "up")
+	t.Logf("Permissive: %s cut off for 15 s: g1 %s (%s), its qemu still running there, on no other host", host.Node, u.State, u.Reason)
+	host.LinkUp()
 	c.waitOnline(90 * time.Second)
-	c.WaitVM("g1", "Running", host.Name, 60*time.Second)
+	c.WaitVM("g1", "Running", host.Node, 60*time.Second)
 	if p := host.QemuPID("g1"); p != pid {
 		t.Errorf("Permissive: g1's qemu %d after the link came back, was %d", p, pid)
 	}

@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# libvirt-host.sh turns the namespace it runs in into a libvirt host of the
-# VM tests and execs libvirtd. The harness runs it as
-#   ip netns exec NS unshare --mount --uts --propagation private -- libvirt-host.sh
-# so every mount below and the host name are private to this host. Its
-# input is the environment only (no arguments):
+# libvirt-host.sh turns the e2e host it runs in into a libvirt host of the
+# VM tests and execs libvirtd. The harness runs it inside the host (its
+# network and mount namespaces: its own /run, a fresh tmpfs, where no
+# D-Bus or systemd socket reaches libvirtd) as
+#   unshare --uts -- libvirt-host.sh
+# so the host name below is libvirtd's own; every mount below is the
+# host's (the agent, in the same mount namespace, reaches libvirtd at
+# qemu:///system). Its input is the environment only (no arguments):
 #   PL_VM_NAME    host name (UTS namespace; libvirt refuses a migration to
 #                 a host with its own name)
 #   PL_VM_ADDR    the address libvirtd listens on and migrates over
 #   PL_VM_UUID    libvirt's host UUID (it must differ between the hosts)
 #   PL_VM_DIR     this host's private directory: etc, lib, cache, log and
-#                 local (the host's local storage)
+#                 local (the host's local storage), and hosts (/etc/hosts)
 #   PL_VM_SHARED  the directory every host shares (the "shared storage")
-# Inside, /run is a fresh tmpfs (no D-Bus, no systemd sockets reach
-# libvirtd), /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt and
+# Inside, /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt and
 # /var/log/libvirt are this host's, the shared storage is mounted at
-# /mnt/pl-vm/shared and the local storage at /mnt/pl-vm/local.
+# /mnt/pl-vm/shared and the local storage at /mnt/pl-vm/local. A host
+# that booted again (after a crash) runs it again: the new mounts cover
+# the old ones.
 set -euo pipefail
 : "${PL_VM_NAME:?}" "${PL_VM_ADDR:?}" "${PL_VM_UUID:?}" "${PL_VM_DIR:?}" "${PL_VM_SHARED:?}"
 
 hostname "$PL_VM_NAME"
-mount -t tmpfs -o mode=0755 pl-vm-run /run
 mkdir -p /run/libvirt /run/lock
 for d in etc lib cache log local; do mkdir -p "$PL_VM_DIR/$d"; done
 mount --bind "$PL_VM_DIR/etc" /etc/libvirt
@@ -28,8 +31,8 @@ mount --bind "$PL_VM_DIR/cache" /var/cache/libvirt
 mount --bind "$PL_VM_DIR/log" /var/log/libvirt
 mkdir -p /var/lib/libvirt/qemu /var/cache/libvirt/qemu /var/log/libvirt/qemu
 
-# The hosts' names (the cluster's node names: a migration's target uri
-# names the node) resolve to their addresses on this host.
+# The cluster's node names (a migration's target uri names the node)
+# resolve to the hosts' addresses on this host.
 if [ -f "$PL_VM_DIR/hosts" ]; then mount --bind "$PL_VM_DIR/hosts" /etc/hosts; fi
 
 mount -t tmpfs -o mode=0755 pl-vm-mnt /mnt
