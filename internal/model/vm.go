@@ -26,12 +26,24 @@ const (
 	// memory in MiB (VM HA's capacity).
 	AttrVMHostCPUs   = "vm-host-cpus"
 	AttrVMHostMemory = "vm-host-memory"
+	// AttrVMCPUsPrefix and AttrVMMemoryPrefix, followed by a VM's id,
+	// name the node attributes builtin:vm publishes from the VM's domain
+	// XML: its virtual CPUs (<vcpu>) and memory in MiB (<memory>), the
+	// VM's own needs (see VMNeedsAttrs).
+	AttrVMCPUsPrefix   = "vm-cpus-"
+	AttrVMMemoryPrefix = "vm-memory-"
 
 	HALevelNeverStop = "NeverStop"
 	HALevelNone      = "None"
 	VMStorageShared  = "shared"
 	VMStorageLocal   = "local"
 )
+
+// VMNeedsAttrs returns the names of the node attributes holding the
+// needs of VM id read from its domain XML: virtual CPUs and memory in MiB.
+func VMNeedsAttrs(id string) (cpus, memory string) {
+	return AttrVMCPUsPrefix + id, AttrVMMemoryPrefix + id
+}
 
 // IsVM reports whether r is a VM: a primitive of builtin:vm.
 func (r *Resource) IsVM() bool {

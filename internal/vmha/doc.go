@@ -36,9 +36,14 @@
 //     Pacemaker's maintenance (everything there left alone);
 //   - capacity: a node's utilization cpu and memory, when not configured,
 //     is the host's as its libvirtd reports it (node attributes
-//     vm-host-cpus and vm-host-memory that builtin:vm publishes), and with
-//     placement-strategy=default and a VM with utilization the strategy
-//     becomes utilization: a VM is not started where it does not fit.
+//     vm-host-cpus and vm-host-memory that builtin:vm publishes); a VM's
+//     utilization cpu and memory, when not configured, is what its domain
+//     XML asks (<vcpu>, <memory>: the node attributes vm-cpus-ID and
+//     vm-memory-ID that builtin:vm publishes when it probes or monitors
+//     the VM). With placement-strategy=default and a VM with utilization
+//     the strategy becomes utilization: a VM is not started (nor
+//     restarted after its host was lost) where it does not fit, and
+//     status says so.
 //
 // The strategy acts outside the scheduler: under Permissive the
 // controller keeps a lost host that may run VMs unclean until it is

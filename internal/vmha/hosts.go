@@ -104,13 +104,21 @@ func (t *translation) setNodeAttrs(node string, attrs map[string]string) {
 	st.Nodes = append(st.Nodes, model.NodeStatus{Name: node, Attributes: maps.Clone(attrs)})
 }
 
-// capacity gives VM hosts their libvirt capacity and turns utilization
-// placement on when a VM declares what it needs.
+// capacity gives each VM its needs from its domain XML (unless its
+// utilization is configured) and VM hosts their libvirt capacity, and
+// turns utilization placement on when a VM has needs.
 func (t *translation) capacity(opts model.ClusterOptions) {
 	needs := false
 	for _, vm := range VMs(t.in.Config) {
 		for i := range t.in.Config.Resources {
-			if r := &t.in.Config.Resources[i]; r.ID == vm.ID && len(r.Utilization) > 0 {
+			r := &t.in.Config.Resources[i]
+			if r.ID != vm.ID {
+				continue
+			}
+			if t.xmlNeeds(i) {
+				needs = true
+			}
+			if len(t.out.Config.Resources[i].Utilization) > 0 {
 				needs = true
 			}
 		}
@@ -144,4 +152,38 @@ func (t *translation) capacity(opts model.ClusterOptions) {
 		cfg.Nodes[i].Utilization = u
 		t.note("%s: capacity from libvirt: cpu=%s memory=%s", n.Name, u["cpu"], u["memory"])
 	}
+}
+
+// xmlNeeds sets the utilization cpu and memory of the VM at index i of
+// the configuration's resources, where not configured, to what its domain
+// XML asks (the node attributes model.VMNeedsAttrs that builtin:vm
+// publishes; the first node in configuration order that has them). It
+// reports whether it set any.
+func (t *translation) xmlNeeds(i int) bool {
+	r := &t.in.Config.Resources[i]
+	cpuAttr, memAttr := model.VMNeedsAttrs(r.ID)
+	add := map[string]string{}
+	for key, attr := range map[string]string{"cpu": cpuAttr, "memory": memAttr} {
+		if _, set := r.Utilization[key]; set {
+			continue
+		}
+		for _, n := range t.in.Config.Nodes {
+			if v := t.nodeAttr(n.Name, attr); v != "" {
+				add[key] = v
+				break
+			}
+		}
+	}
+	if len(add) == 0 {
+		return false
+	}
+	cfg := t.config()
+	u := maps.Clone(cfg.Resources[i].Utilization)
+	if u == nil {
+		u = map[string]string{}
+	}
+	maps.Copy(u, add)
+	cfg.Resources[i].Utilization = u
+	t.note("%s: needs from its domain XML: cpu=%s memory=%s", r.ID, u["cpu"], u["memory"])
+	return true
 }

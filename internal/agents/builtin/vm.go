@@ -37,13 +37,15 @@ import (
 //
 // The meta-attribute ha-level (NeverStop or None) is read by the
 // scheduler, not here. Every process publishes its host's capacity once
-// (vmCapacity).
+// (vmCapacity), and each VM's needs from its XML (vmNeeds).
 func (c *Class) vm(ctx context.Context, req *agents.Request) agents.Result {
 	res := c.vmOp(ctx, req)
 	if (req.Op == "monitor" || req.Op == "start") && (res.RC == agents.RCOK || res.RC == agents.RCNotRunning) {
-		// libvirtd answered: this host's capacity, for placement.
+		// libvirtd answered: this host's capacity and the VM's needs, for
+		// placement.
 		if p, err := parseVM(req.Params); err == nil {
 			c.vmCapacity(ctx, &p)
+			c.vmNeeds(ctx, req.ResourceID, &p)
 		}
 	}
 	// One line, whatever libvirt's messages hold.
@@ -183,6 +185,11 @@ type domainXML struct {
 	Type    string   `xml:"type,attr"`
 	Name    string   `xml:"name"`
 	UUID    string   `xml:"uuid"`
+	VCPU    string   `xml:"vcpu"`
+	Memory  struct {
+		Unit  string `xml:"unit,attr"`
+		Value string `xml:",chardata"`
+	} `xml:"memory"`
 }
 
 // readXML reads and checks the domain definition. A missing or unreadable
@@ -190,9 +197,15 @@ type domainXML struct {
 // definition that is not a domain, or names another domain, is
 // RCNotConfigured.
 func (p *vmParams) readXML() (string, *agents.Result) {
-	fail := func(code agents.RC, format string, args ...any) (string, *agents.Result) {
+	def, _, res := p.parseXML()
+	return def, res
+}
+
+// parseXML is readXML that also returns the parsed definition.
+func (p *vmParams) parseXML() (string, *domainXML, *agents.Result) {
+	fail := func(code agents.RC, format string, args ...any) (string, *domainXML, *agents.Result) {
 		r := rc(code, format, args...)
-		return "", &r
+		return "", nil, &r
 	}
 	if p.xmlPath == "" {
 		return fail(agents.RCNotConfigured, "parameter xml is required to start domain %s", p.domain)
@@ -214,7 +227,7 @@ func (p *vmParams) readXML() (string, *agents.Result) {
 	if strings.TrimSpace(d.Name) != p.domain {
 		return fail(agents.RCNotConfigured, "xml file %s defines domain %q, not %q (parameter domain)", p.xmlPath, strings.TrimSpace(d.Name), p.domain)
 	}
-	return string(b), nil
+	return string(b), &d, nil
 }
 
 // connect opens the session or returns the failure as a result.

@@ -95,3 +95,43 @@ func TestVMMetadata(t *testing.T) {
 		}
 	}
 }
+
+// A VM's needs come from its domain XML as libvirt reads it: <vcpu> and
+// <memory> in KiB unless its unit says otherwise, rounded up to MiB.
+func TestVMNeedsFromXML(t *testing.T) {
+	cases := []struct {
+		body    string
+		cpus    int
+		mem     uint64
+		wantErr string
+	}{
+		{`<vcpu>1</vcpu><memory unit='MiB'>96</memory>`, 1, 96, ""},
+		{`<vcpu placement='static'>4</vcpu><memory>2097152</memory>`, 4, 2048, ""}, // KiB
+		{`<vcpu>2</vcpu><memory unit='GiB'>3</memory>`, 2, 3072, ""},
+		{`<vcpu>2</vcpu><memory unit='KiB'>1000</memory>`, 2, 1, ""}, // rounded up
+		{`<vcpu>2</vcpu><memory unit='MB'>100</memory>`, 2, 96, ""},  // 100e6 bytes = 95.4 MiB
+		{`<memory unit='MiB'>96</memory>`, 0, 0, "has no <vcpu> or <memory>"},
+		{`<vcpu>0</vcpu><memory unit='MiB'>96</memory>`, 0, 0, "not a positive number"},
+		{`<vcpu>1</vcpu><memory unit='pages'>96</memory>`, 0, 0, "not a libvirt unit"},
+	}
+	for _, tc := range cases {
+		p, err := parseVM(map[string]string{"domain": "g1", "xml": writeVMXML(t, "<domain type='qemu'><name>g1</name>"+tc.body+"</domain>")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, d, res := p.parseXML()
+		if res != nil {
+			t.Fatalf("%s: %s", tc.body, res.ExitReason)
+		}
+		cpus, mem, err := d.needs()
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: error %v, want %q", tc.body, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || cpus != tc.cpus || mem != tc.mem {
+			t.Errorf("%s: cpus %d memory %d MiB (%v), want %d and %d", tc.body, cpus, mem, err, tc.cpus, tc.mem)
+		}
+	}
+}
