@@ -254,8 +254,9 @@ func (t *translation) stopReason(vm VM, rv sched.ResourceView, ha bool) string {
 	if !ha {
 		vm.Level, none = LevelNone, "vm-ha=false"
 	}
-	for _, n := range rv.Nodes {
-		if !t.lost(n) {
+	gone := t.lostRuns(vm.ID)
+	for _, n := range append(slices.Clone(rv.Nodes), gone...) {
+		if !t.lost(n) && !slices.Contains(gone, n) {
 			continue
 		}
 		switch {
@@ -272,6 +273,29 @@ func (t *translation) stopReason(vm VM, rv sched.ResourceView, ha bool) string {
 		return "failed (" + none + ")"
 	}
 	return ""
+}
+
+// lostRuns lists the nodes out of the cluster whose operation history
+// says the VM may still run there (mayRun). With stonith-enabled=false
+// the scheduler takes a lost node for cleanly offline at once and no
+// longer counts the VM active there; the VM's rules still apply to it (a
+// local-storage or None VM is stopped for good, not started elsewhere).
+func (t *translation) lostRuns(id string) []string {
+	if t.in.Status == nil {
+		return nil
+	}
+	var out []string
+	for _, ns := range t.in.Status.Nodes {
+		if ns.InCluster == "true" {
+			continue
+		}
+		for _, rh := range ns.Resources {
+			if rh.ID == id && mayRun(rh) {
+				out = append(out, ns.Name)
+			}
+		}
+	}
+	return out
 }
 
 // pinLocal keeps a running local-storage VM on its host.
