@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"maps"
 	"time"
 
 	"github.com/paceline/paceline/internal/model"
@@ -43,18 +42,8 @@ func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bo
 		cfg *model.Config
 		st  *model.Status
 	)
-	var opts model.ClusterOptions
-	c.raft.Read(func(s *store.Store) { cfg, st, opts = s.Config(), s.Status(), s.Options() })
-	if opts.StonithEnabled {
-		// Self-fencing on lease expiry is watchdog fencing (Pacemaker's
-		// have-watchdog): the scheduler may rely on it, and the fence
-		// actions it plans complete when the node turns offline.
-		cfg.Properties = maps.Clone(cfg.Properties)
-		if cfg.Properties == nil {
-			cfg.Properties = map[string]string{}
-		}
-		cfg.Properties["have-watchdog"] = "true"
-	}
+	c.raft.Read(func(s *store.Store) { cfg, st = s.Config(), s.Status() })
+	cfg.Properties = model.PlanningProperties(cfg.Properties)
 	st.HaveQuorum = quorum
 	st.DC = c.cfg.Node
 	if st.FeatureSet == "" {

@@ -42,6 +42,11 @@ func States(in Input) ([]Status, error) {
 	if in.Config == nil || len(VMs(in.Config)) == 0 {
 		return nil, nil
 	}
+	// As the controller plans (have-watchdog with stonith enabled), so
+	// that an unplaced VM is explained by the plan's reasons.
+	cfg := *in.Config
+	cfg.Properties = model.PlanningProperties(cfg.Properties)
+	in.Config = &cfg
 	out, err := Translate(in)
 	if err != nil {
 		return nil, err
@@ -157,22 +162,35 @@ func states(cfg *model.Config, view sched.ClusterView) []Status {
 				s.Reason = "stopped by the user"
 			}
 		case hostState == "standby":
-			if vm.Storage == StorageShared {
-				s.State, s.Reason = Migrating, "host "+s.Host+" is evacuated"
-			} else {
+			switch {
+			case vm.Storage != StorageShared:
 				s.State, s.Reason = Stopping, "host "+s.Host+" is evacuated (local storage)"
+			case !migrates(r):
+				s.State, s.Reason = Stopping, "host "+s.Host+" is evacuated (allow-migrate=false: restarted elsewhere)"
+			default:
+				s.State, s.Reason = Migrating, "host "+s.Host+" is evacuated"
 			}
 		case hostState == "maintenance":
 			s.State, s.Reason = Running, "host "+s.Host+" in maintenance: unmanaged"
 		default:
 			s.State = Running
-			if to := preferred(cfg, vm.ID); to != "" && to != s.Host && vm.Storage == StorageShared {
+			if to := preferred(cfg, vm.ID); to != "" && to != s.Host && vm.Storage == StorageShared && migrates(r) {
 				s.State, s.Reason = Migrating, fmt.Sprintf("to %s", to)
 			}
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// migrates reports whether a VM live-migrates: its (translated)
+// allow-migrate is true.
+func migrates(r *model.Resource) bool {
+	switch strings.ToLower(r.Meta["allow-migrate"]) {
+	case "true", "on", "yes", "y", "1":
+		return true
+	}
+	return false
 }
 
 // preferred is the node a move (cli-prefer-ID) sends a resource to.
