@@ -34,6 +34,7 @@ type Guest struct {
 	XMLPath   string // the domain XML, in the test's directory
 	Disk      string // the disk as the hosts see it (SharedMnt or LocalMnt)
 	MemoryMiB int
+	VCPUs     int // <vcpu>: 1 unless the test sets it before WriteXML
 	Kernel    string
 	Initrd    string
 	Bridge    string
@@ -75,7 +76,7 @@ func (n *Net) NewGuest(i int, storage string, host *Host) *Guest {
 	kernel, initrd := guestImage(t)
 	g := &Guest{Name: fmt.Sprintf("g%d", i), UUID: fmt.Sprintf("6b1c2f0e-7a3d-4e5f-9a10-%012d", i),
 		IP: subnet + strconv.Itoa(100+i), MAC: fmt.Sprintf("52:54:00:79:00:%02x", i),
-		MemoryMiB: 96, Kernel: kernel, Initrd: initrd, Bridge: GuestBr}
+		MemoryMiB: 96, VCPUs: 1, Kernel: kernel, Initrd: initrd, Bridge: GuestBr}
 	var diskFile string
 	if storage == "local" {
 		g.Disk = LocalMnt + "/" + g.Name + ".img"
@@ -95,12 +96,20 @@ func (n *Net) NewGuest(i int, storage string, host *Host) *Guest {
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.XMLPath = filepath.Join(n.Dir, g.Name+".xml")
+	g.WriteXML(t)
+	return g
+}
+
+// WriteXML writes the guest's domain XML (again: after a change of its
+// fields) from guest.xml.
+func (g *Guest) WriteXML(t *testing.T) {
+	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	tmpl, err := template.ParseFiles(filepath.Join(filepath.Dir(file), "guest.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.XMLPath = filepath.Join(n.Dir, g.Name+".xml")
 	out, err := os.Create(g.XMLPath)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +118,6 @@ func (n *Net) NewGuest(i int, storage string, host *Host) *Guest {
 	if err := tmpl.Execute(out, g); err != nil {
 		t.Fatal(err)
 	}
-	return g
 }
 
 // agentClass is what runs an agent's operations (builtin.Class, ocf.Class).
