@@ -15,7 +15,7 @@ import (
 // same API calls as the resource commands (vm stop is a disable, vm start
 // an enable, vm migrate a move).
 func newVMCmd(s streams) *cobra.Command {
-	return groupCmd("vm", "List, start, stop and migrate VMs (builtin:vm resources) and set their HA level",
+	return groupCmd("vm", "List, start, stop and migrate VMs (builtin:vm and VirtualDomain resources) and set their HA level",
 		newVMListCmd(s),
 		newVMShowCmd(s),
 		newVMStartCmd(s),
@@ -25,14 +25,15 @@ func newVMCmd(s streams) *cobra.Command {
 	)
 }
 
-// vmResource finds the VM id in cfg: a top-level builtin:vm primitive.
+// vmResource finds the VM id in cfg: a top-level builtin:vm or
+// VirtualDomain primitive.
 func vmResource(cfg *api.Config, id string) (*api.Resource, error) {
 	r := findResource(cfg.Resources, id)
 	if r == nil {
 		return nil, fmt.Errorf("VM %s not found", quote(id))
 	}
 	if !r.IsVM() || !slices.ContainsFunc(cfg.Resources, func(t api.Resource) bool { return t.ID == id }) {
-		return nil, fmt.Errorf("resource %s is not a VM (a builtin:vm resource outside groups and clones)", quote(id))
+		return nil, fmt.Errorf("resource %s is not a VM (a builtin:vm or ocf:heartbeat:VirtualDomain resource outside groups and clones)", quote(id))
 	}
 	return r, nil
 }
@@ -58,12 +59,5 @@ func haLevel(arg string) (string, error) {
 	return "", usagef("HA level %q: want NeverStop or None", arg)
 }
 
-// vmStorage is a VM's storage parameter (local unless shared).
-func vmStorage(r *api.Resource) string {
-	for _, p := range r.Params {
-		if p.Name == model.ParamVMStorage && p.Value == model.VMStorageShared {
-			return model.VMStorageShared
-		}
-	}
-	return model.VMStorageLocal
-}
+// vmStorage is a VM's storage (model.Resource.VMStorage).
+func vmStorage(r *api.Resource) string { return r.VMStorage() }

@@ -13,7 +13,8 @@ func newVMListCmd(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [--json]",
 		Short: "List the VMs with their state, host and HA level",
-		Long: `List the VMs (builtin:vm resources) in configuration order: state
+		Long: `List the VMs (builtin:vm and ocf:heartbeat:VirtualDomain resources) in
+configuration order: state
 (Starting, Running, Stopping, Stopped, Migrating, Unknown when the host is
 unreachable, Recovering), host, HA level, storage and why. --json prints
 status --json's "vms" array: id, state, host, ha_level, storage, reason.`,
@@ -85,6 +86,9 @@ func newVMShowCmd(s streams) *cobra.Command {
 			params := map[string]string{}
 			for _, p := range r.Params {
 				params[p.Name] = p.Value
+			}
+			if r.Class == "ocf" { // VirtualDomain's words for the same
+				params["xml"], params["uri"] = params["config"], params["hypervisor"]
 			}
 			tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 			for _, kv := range [][2]string{{"VM", id}, {"State", v.State}, {"Host", dash(v.Host)}, {"HA level", v.HALevel},

@@ -95,3 +95,34 @@ func TestVMCommands(t *testing.T) {
 		t.Errorf("refused commands changed the configuration: epoch %d -> %d", epoch, e)
 	}
 }
+
+// An ocf:heartbeat:VirtualDomain resource is a VM for the vm words and
+// status: its HA level from meta ha-level, its storage from meta
+// vm-storage (shared unless local), its definition file and hypervisor
+// shown by vm show.
+func TestVirtualDomainIsAVM(t *testing.T) {
+	c := newTestCluster(t)
+	ok(t, "resource", "create", "vd1", "ocf:heartbeat:VirtualDomain", "config=/vm/vd1.xml", "hypervisor=qemu:///system",
+		"--meta", "ha-level=NeverStop", "allow-migrate=true")
+	ok(t, "resource", "create", "vd2", "ocf:heartbeat:VirtualDomain", "config=/vm/vd2.xml", "--meta", "vm-storage=local")
+	vms := vmList(t)
+	if v := vms["vd1"]; len(vms) != 2 || v.HALevel != "NeverStop" || v.Storage != "shared" {
+		t.Errorf("vm list: %+v", vms)
+	}
+	if v := vms["vd2"]; v.HALevel != "None" || v.Storage != "local" {
+		t.Errorf("vd2: %+v", v)
+	}
+	if out := ok(t, "vm", "show", "vd1"); !strings.Contains(out, "/vm/vd1.xml") || !strings.Contains(out, "qemu:///system") {
+		t.Errorf("vm show vd1:\n%s", out)
+	}
+	ok(t, "vm", "ha", "vd2", "NeverStop")
+	ok(t, "vm", "migrate", "vd1", "n2")
+	epoch := c.backend.Config().Epoch
+	fails(t, ExitError, "VM 'vd2' has local storage: it cannot migrate to 'n2'", "vm", "migrate", "vd2", "n2")
+	if e := c.backend.Config().Epoch; e != epoch {
+		t.Errorf("a refused migration changed the configuration: epoch %d -> %d", epoch, e)
+	}
+	if v := vmList(t)["vd2"]; v.HALevel != "NeverStop" {
+		t.Errorf("after vm ha vd2 NeverStop: %+v", v)
+	}
+}

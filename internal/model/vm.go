@@ -1,7 +1,8 @@
 package model
 
 // VM high availability's words (internal/vmha acts on them; the CLI and
-// the API set them): a VM is a primitive of builtin:vm.
+// the API set them): a VM is a primitive of builtin:vm or of
+// ocf:heartbeat:VirtualDomain.
 const (
 	// MetaHALevel is a VM's HA level: HALevelNeverStop or HALevelNone
 	// (the default).
@@ -45,7 +46,42 @@ func VMNeedsAttrs(id string) (cpus, memory string) {
 	return AttrVMCPUsPrefix + id, AttrVMMemoryPrefix + id
 }
 
-// IsVM reports whether r is a VM: a primitive of builtin:vm.
+// IsVM reports whether r is a VM: a primitive of builtin:vm or of
+// Pacemaker's ocf:heartbeat:VirtualDomain (IsVMAgent).
 func (r *Resource) IsVM() bool {
-	return r.Kind == KindPrimitive && r.Class == "builtin" && r.Type == "vm"
+	return r.Kind == KindPrimitive && IsVMAgent(r.Class, r.Type)
+}
+
+// IsVMAgent reports whether an agent (class, type) runs a VM: builtin:vm,
+// or ocf:*:VirtualDomain (resource-agents' VirtualDomain, unmodified).
+func IsVMAgent(class, typ string) bool {
+	return (class == "builtin" && typ == "vm") || (class == "ocf" && typ == VirtualDomainType)
+}
+
+// VirtualDomainType is resource-agents' libvirt agent
+// (ocf:heartbeat:VirtualDomain).
+const VirtualDomainType = "VirtualDomain"
+
+// MetaVMStorage is a VirtualDomain VM's storage (VMStorageShared, the
+// default, or VMStorageLocal): VirtualDomain has no storage parameter of
+// its own, and Pacemaker recovers it on another node, as for a disk every
+// node reaches.
+const MetaVMStorage = "vm-storage"
+
+// VMStorage returns a VM's storage: builtin:vm's storage parameter
+// (VMStorageLocal unless shared), or a VirtualDomain's meta-attribute
+// MetaVMStorage (VMStorageShared unless local).
+func (r *Resource) VMStorage() string {
+	if r.Class == "ocf" {
+		if r.Meta[MetaVMStorage] == VMStorageLocal {
+			return VMStorageLocal
+		}
+		return VMStorageShared
+	}
+	for _, p := range r.Params {
+		if p.Name == ParamVMStorage && p.Value == VMStorageShared {
+			return VMStorageShared
+		}
+	}
+	return VMStorageLocal
 }

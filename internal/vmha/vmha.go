@@ -35,11 +35,13 @@ const (
 	AttrHostMemory = model.AttrVMHostMemory
 )
 
-// IsVM reports whether r is a VM: a primitive of builtin:vm.
+// IsVM reports whether r is a VM: a primitive of builtin:vm or
+// ocf:heartbeat:VirtualDomain.
 func IsVM(r *model.Resource) bool { return r.IsVM() }
 
-// IsVMAgent reports whether an agent (class, type) is builtin:vm.
-func IsVMAgent(class, typ string) bool { return class == "builtin" && typ == "vm" }
+// IsVMAgent reports whether an agent (class, type) runs a VM
+// (model.IsVMAgent).
+func IsVMAgent(class, typ string) bool { return model.IsVMAgent(class, typ) }
 
 // VM is one VM as the translation reads it.
 type VM struct {
@@ -50,8 +52,8 @@ type VM struct {
 	Storage string
 }
 
-// VMs lists the configuration's VMs (top-level builtin:vm primitives) in
-// configuration order.
+// VMs lists the configuration's VMs (top-level builtin:vm and
+// VirtualDomain primitives) in configuration order.
 func VMs(cfg *model.Config) []VM {
 	var out []VM
 	for i := range cfg.Resources {
@@ -64,14 +66,9 @@ func VMs(cfg *model.Config) []VM {
 }
 
 func describe(r *model.Resource) VM {
-	vm := VM{ID: r.ID, Level: LevelNone, Storage: StorageLocal}
+	vm := VM{ID: r.ID, Level: LevelNone, Storage: r.VMStorage()}
 	if strings.EqualFold(r.Meta[MetaHALevel], LevelNeverStop) {
 		vm.Level = LevelNeverStop
-	}
-	for _, p := range r.Params {
-		if p.Name == ParamStorage && p.Value == StorageShared {
-			vm.Storage = StorageShared
-		}
 	}
 	return vm
 }

@@ -26,6 +26,7 @@ import (
 //
 //	cluster nodes=(n1,n2,...)
 //	vm ID [ha=NeverStop|None] [storage=shared|local] [target-role=R] [cpu=N memory=N] [stop-reason=WHY]
+//	vd ID [ha=...] [vm-storage=shared|local] [allow-migrate=B] ...  an ocf:heartbeat:VirtualDomain VM (vm's other words)
 //	rsc ID                                       a builtin:dummy primitive
 //	property NAME=VALUE
 //	location ID RSC NODE SCORE
@@ -130,14 +131,20 @@ func lines(input string) []string {
 func (s *scenario) configLine(line string) error {
 	f := strings.Fields(line)
 	switch f[0] {
-	case "vm":
+	case "vm", "vd":
 		r := model.Resource{ID: f[1], Kind: model.KindPrimitive, Class: "builtin", Type: "vm",
 			Params: []model.NV{{Name: "domain", Value: f[1]}, {Name: "xml", Value: "/vm/" + f[1] + ".xml"}},
 			Meta:   map[string]string{},
 			Ops:    []model.Op{{Name: "monitor", Interval: 10 * time.Second}}}
+		if f[0] == "vd" {
+			r.Class, r.Provider, r.Type = "ocf", "heartbeat", model.VirtualDomainType
+			r.Params = []model.NV{{Name: "config", Value: "/vm/" + f[1] + ".xml"}}
+		}
 		for _, kv := range f[2:] {
 			k, v, _ := strings.Cut(kv, "=")
 			switch k {
+			case model.MetaVMStorage, "allow-migrate":
+				r.Meta[k] = v
 			case "ha":
 				r.Meta[vmha.MetaHALevel] = v
 			case "storage":
