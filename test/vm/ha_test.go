@@ -193,7 +193,7 @@ func TestVMHAOnItsHost(t *testing.T) {
 	}
 	c.Must("node", "unmaintenance", h2.Node)
 	c.WaitVM("g2", "Running", h2.Node, 120*time.Second)
-	t.Log("maintenance of h2: local g2 stopped (its disk is only there); after it, g2 Running on h2 again")
+	t.Logf("maintenance of %s: local g2 stopped (its disk is only there); after it, g2 Running on %s again", h2.Node, h2.Node)
 
 	// Bad input: one clear line each, no VM lost.
 	before := n.qemuAnywhere("g1")
@@ -287,7 +287,7 @@ func TestVMHAHostCrash(t *testing.T) {
 	}
 	c.Must("vm", "start", "g2")
 	c.WaitVM("g2", "Running", h2.Node, 120*time.Second)
-	t.Log("h2 back: g2 stays Stopped; vm start g2: Running on h2")
+	t.Logf("%s back: g2 stays Stopped; vm start g2: Running on %s", h2.Node, h2.Node)
 
 	// Force: the shared VM's host crashes, the VM runs elsewhere.
 	var recovered []time.Duration
