@@ -111,6 +111,9 @@ type Raft interface {
 	// after (or ctx ends) and returns the current index
 	// (consensus.Node.WaitChange).
 	WaitChange(ctx context.Context, after uint64) (uint64, error)
+	// Applied is the index of the last log entry applied here; ops are
+	// stamped with it (Op.Index).
+	Applied() uint64
 }
 
 // Fencer carries out fence actions (the node runtime's, running fence
@@ -150,6 +153,12 @@ type Op struct {
 	Term uint64
 	// Controller identifies the controller that asks (see Busy).
 	Controller string
+	// Index is the leader's applied Raft index when it asked, passed to
+	// the agent (agents.Request.StateIndex): an agent that reads the
+	// cluster's state (a database looking for its primary) first waits
+	// until the node's copy is as new as the plan's. A node back from a
+	// partition is asked to start before its copy has caught up.
+	Index uint64 `json:",omitempty"`
 }
 
 // Busy is an operation a node has accepted and not yet reported to a

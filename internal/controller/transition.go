@@ -144,6 +144,7 @@ func (c *Controller) op(a *plan.Action) Op {
 		Params: a.Params, Meta: a.Meta, TargetRC: a.TargetRC,
 		TransitionKey: c.eng.key(a),
 		Term:          c.term, Controller: c.id,
+		Index: c.raft.Applied(),
 	}
 }
 

@@ -472,6 +472,22 @@ func (a nodeAttrs) SetNodeAttrs(ctx context.Context, attrs map[string]string) er
 // (builtin:postgresql finds its primary there).
 type nodePeers struct{ b *Backend }
 
+// Sync waits until the local store has applied index (a leader's
+// applied index: controller.Op.Index), polling: a node that lags is
+// catching up, which is rare and short.
+func (p nodePeers) Sync(ctx context.Context, index uint64) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !p.b.Reached(index) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
 func (p nodePeers) Peers() []builtin.Peer {
 	var out []builtin.Peer
 	for _, m := range p.b.Members() {

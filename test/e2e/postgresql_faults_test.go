@@ -301,6 +301,9 @@ func pgFailover(t *testing.T, fault string) {
 		}
 		d, ok := pc.waitStreaming(primary, 90*time.Second)
 		if !ok {
+			if b, err := h.ReadFile(RunDir(primary) + "/pgsql-db.log"); err == nil {
+				t.Logf("--- %s's PostgreSQL log ---\n%s", primary, tail(b, 6000))
+			}
 			t.Fatalf("the old primary %s is not streaming from %s 90 s after its return (roles %v)", primary, newPrimary, pgRoles(c))
 		}
 		rejoin = append(rejoin, time.Since(back))
