@@ -120,6 +120,9 @@ func (pc *pgCluster) waitHealthy(limit time.Duration, want string) string {
 			return p
 		}
 	}
+	if out, err := pc.c.Paceline(pc.c.Net.Client, "status"); err == nil {
+		pc.t.Logf("status:\n%s", out)
+	}
 	pc.t.Fatalf("no primary %s with a synchronous standby and the VIP after %v: %v", want, limit, roles)
 	return ""
 }
