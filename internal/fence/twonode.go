@@ -2,8 +2,13 @@ package fence
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/paceline/paceline/internal/model"
 )
 
 // Two-node clusters (docs/two-node.md): when one of two voters is lost the
@@ -176,4 +181,125 @@ func NodePriority(rs []Running) int {
 		}
 	}
 	return sum
+}
+
+// The member roles TwoNodeGate counts (the store's role names).
+const (
+	RoleServer  = "server"
+	RoleWitness = "witness"
+)
+
+// TwoNodeGate returns what a two-node cluster lacks before it may run
+// anything but fence devices and ping resources (GateExempt), in one line
+// that says what to add; "" when nothing is missing. A two-node cluster
+// is one whose voters are exactly two servers (no witness) with
+// stonith-enabled=true: without a device able to fence each of them, the
+// survivor of a crash could never go on alone (docs/two-node.md). A device
+// covers a server when its pcmk_host_list or pcmk_host_map names it, when
+// it has no static list (its agent's list or status decides at fencing
+// time), or when a fencing level targets the server. With
+// stonith-enabled=false the gate is off: such a cluster never goes on
+// alone and needs both nodes, as any Raft cluster does. roles maps every
+// member to its role (server, witness, client). It is pure.
+func TwoNodeGate(cfg *model.Config, roles map[string]string) string {
+	var servers []string
+	witnesses := 0
+	for n, r := range roles {
+		switch r {
+		case RoleServer:
+			servers = append(servers, n)
+		case RoleWitness:
+			witnesses++
+		}
+	}
+	if cfg == nil || len(servers) != 2 || witnesses > 0 || !model.ParseClusterOptions(cfg.Properties).StonithEnabled {
+		return ""
+	}
+	var missing []string
+	for _, n := range slices.Sorted(slices.Values(servers)) {
+		if !covered(cfg, n) {
+			missing = append(missing, n)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return ""
+	case 1:
+		n := missing[0]
+		return fmt.Sprintf("two-node cluster: %s has no fence device: add one (paceline resource create fence-%s stonith:fence_ipmilan ip=BMC username=USER password=PASSWORD lanplus=1 pcmk_host_list=%s) or join a witness; until then only fence devices and ping resources run", n, n, n)
+	}
+	return fmt.Sprintf("two-node cluster: %s have no fence device: add one for each (paceline resource create fence-NODE stonith:fence_ipmilan ip=BMC username=USER password=PASSWORD lanplus=1 pcmk_host_list=NODE) or join a witness; until then only fence devices and ping resources run", strings.Join(missing, " and "))
+}
+
+// covered reports whether a device or level of cfg can fence node.
+func covered(cfg *model.Config, node string) bool {
+	for _, l := range cfg.FencingLevels {
+		if l.Target == node && len(l.Devices) > 0 {
+			return true
+		}
+	}
+	for _, r := range cfg.FenceDevices() {
+		params := map[string]string{}
+		for _, nv := range r.Params {
+			params[nv.Name] = nv.Value
+		}
+		d, err := ParseDevice(r.ID, r.Type, params)
+		if err != nil {
+			continue // a broken device fences nobody
+		}
+		if d.InStaticList(node) {
+			return true
+		}
+		if len(d.HostList) == 0 && len(d.HostMap) == 0 && (!d.hostCheckSet || d.HostCheck != CheckStaticList) {
+			return true
+		}
+	}
+	return false
+}
+
+// GateExempt reports whether r runs in a two-node cluster the gate holds
+// (TwoNodeGate): a fence device (class stonith), a ping resource
+// (builtin:ping, ocf:pacemaker:ping) or a group or clone of only those.
+func GateExempt(r *model.Resource) bool {
+	if r.Kind != model.KindPrimitive {
+		for i := range r.Children {
+			if !GateExempt(&r.Children[i]) {
+				return false
+			}
+		}
+		return len(r.Children) > 0
+	}
+	switch {
+	case r.Class == "stonith":
+		return true
+	case r.Type == "ping" && (r.Class == "builtin" || r.Class == "ocf" && r.Provider == "pacemaker"):
+		return true
+	}
+	return false
+}
+
+// GateInput is the scheduler's input of a cluster the two-node gate
+// holds (TwoNodeGate): every top-level resource but those GateExempt
+// lets run is planned as target-role=Stopped, so nothing else starts (and
+// what runs stops) until each node has a device or a witness joined. It
+// returns cfg itself when the gate is open, else a copy, and the gate's
+// line ("" when open). It is pure.
+func GateInput(cfg *model.Config, roles map[string]string) (*model.Config, string) {
+	line := TwoNodeGate(cfg, roles)
+	if line == "" {
+		return cfg, ""
+	}
+	out := *cfg
+	out.Resources = make([]model.Resource, len(cfg.Resources))
+	for i, r := range cfg.Resources {
+		if !GateExempt(&r) {
+			r.Meta = maps.Clone(r.Meta)
+			if r.Meta == nil {
+				r.Meta = map[string]string{}
+			}
+			r.Meta["target-role"] = "Stopped"
+		}
+		out.Resources[i] = r
+	}
+	return &out, line
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/internal/model"
 )
 
 func TestGatewayReach(t *testing.T) {
@@ -107,5 +109,102 @@ func TestRace(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestTwoNodeGate(t *testing.T) {
+	dev := func(id string, params ...string) model.Resource {
+		r := model.Resource{ID: id, Kind: model.KindPrimitive, Class: "stonith", Type: "fence_ipmilan"}
+		for i := 0; i+1 < len(params); i += 2 {
+			r.Params = append(r.Params, model.NV{Name: params[i], Value: params[i+1]})
+		}
+		return r
+	}
+	vip := model.Resource{ID: "vip", Kind: model.KindPrimitive, Class: "builtin", Type: "vip"}
+	two := map[string]string{"n2": "server", "n1": "server", "c1": "client"}
+	for _, c := range []struct {
+		name  string
+		cfg   model.Config
+		roles map[string]string
+		want  string // "" or a part of the line
+	}{
+		{"no device", model.Config{Resources: []model.Resource{vip}}, two,
+			"two-node cluster: n1 and n2 have no fence device: add one for each"},
+		{"a device for n1 only", model.Config{Resources: []model.Resource{dev("f1", "pcmk_host_list", "n1")}}, two,
+			"two-node cluster: n2 has no fence device: add one (paceline resource create fence-n2 stonith:fence_ipmilan"},
+		{"one device per node", model.Config{Resources: []model.Resource{dev("f1", "pcmk_host_list", "n1"), dev("f2", "pcmk_host_map", "n2:2")}}, two, ""},
+		{"one device with a list of both", model.Config{Resources: []model.Resource{dev("f", "pcmk_host_list", "n1 n2")}}, two, ""},
+		{"a device with no static list (its agent's list decides)", model.Config{Resources: []model.Resource{dev("f")}}, two, ""},
+		{"static-list with no list covers nobody", model.Config{Resources: []model.Resource{dev("f", "pcmk_host_check", "static-list")}}, two, "n1 and n2"},
+		{"a level for n2", model.Config{Resources: []model.Resource{dev("f1", "pcmk_host_list", "n1"), dev("f9", "pcmk_host_list", "n1")},
+			FencingLevels: []model.FencingLevel{{Target: "n2", Index: 1, Devices: []string{"f9"}}}}, two, ""},
+		{"a witness joined", model.Config{}, map[string]string{"n1": "server", "n2": "server", "w": "witness"}, ""},
+		{"three servers", model.Config{}, map[string]string{"n1": "server", "n2": "server", "n3": "server"}, ""},
+		{"one server (the second has not joined)", model.Config{}, map[string]string{"n1": "server"}, ""},
+		{"stonith-enabled=false: off", model.Config{Properties: map[string]string{"stonith-enabled": "false"}}, two, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := TwoNodeGate(&c.cfg, c.roles)
+			if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+				t.Errorf("TwoNodeGate = %q, want %q", got, c.want)
+			}
+			if strings.Contains(got, "\n") {
+				t.Errorf("not one line: %q", got)
+			}
+		})
+	}
+}
+
+func TestGateExempt(t *testing.T) {
+	prim := func(class, provider, typ string) model.Resource {
+		return model.Resource{ID: "r", Kind: model.KindPrimitive, Class: class, Provider: provider, Type: typ}
+	}
+	clone := func(children ...model.Resource) model.Resource {
+		return model.Resource{ID: "c", Kind: model.KindClone, Children: children}
+	}
+	for _, c := range []struct {
+		r    model.Resource
+		want bool
+	}{
+		{prim("stonith", "", "fence_ipmilan"), true},
+		{prim("builtin", "", "ping"), true},
+		{prim("ocf", "pacemaker", "ping"), true},
+		{clone(prim("builtin", "", "ping")), true},
+		{prim("builtin", "", "vip"), false},
+		{prim("ocf", "heartbeat", "ping"), false},
+		{clone(prim("builtin", "", "dummy")), false},
+		{model.Resource{ID: "g", Kind: model.KindGroup, Children: []model.Resource{prim("builtin", "", "ping"), prim("builtin", "", "vip")}}, false},
+		{model.Resource{ID: "g", Kind: model.KindGroup}, false},
+	} {
+		if got := GateExempt(&c.r); got != c.want {
+			t.Errorf("GateExempt(%s:%s:%s %s) = %v, want %v", c.r.Class, c.r.Provider, c.r.Type, c.r.Kind, got, c.want)
+		}
+	}
+}
+
+// TestGateInput: only fence devices and ping resources keep their
+// target-role; the caller's configuration is not changed.
+func TestGateInput(t *testing.T) {
+	ping := model.Resource{ID: "gw-clone", Kind: model.KindClone, Children: []model.Resource{{ID: "gw", Kind: model.KindPrimitive, Class: "builtin", Type: "ping"}}}
+	dev := model.Resource{ID: "f1", Kind: model.KindPrimitive, Class: "stonith", Type: "fence_ipmilan", Params: []model.NV{{Name: "pcmk_host_list", Value: "n1"}}}
+	vip := model.Resource{ID: "vip", Kind: model.KindPrimitive, Class: "builtin", Type: "vip", Meta: map[string]string{"priority": "10"}}
+	cfg := &model.Config{Resources: []model.Resource{ping, dev, vip}}
+	roles := map[string]string{"n1": "server", "n2": "server"}
+	out, line := GateInput(cfg, roles)
+	if !strings.Contains(line, "n2 has no fence device") {
+		t.Fatalf("line %q", line)
+	}
+	for _, r := range out.Resources {
+		if got, want := r.Meta["target-role"], map[string]string{"vip": "Stopped"}[r.ID]; got != want {
+			t.Errorf("%s: target-role %q, want %q", r.ID, got, want)
+		}
+	}
+	if out.Resources[2].Meta["priority"] != "10" || cfg.Resources[2].Meta["target-role"] != "" {
+		t.Errorf("the input changed or lost its meta: %v, %v", cfg.Resources[2].Meta, out.Resources[2].Meta)
+	}
+	cfg.Resources = append(cfg.Resources, model.Resource{ID: "f2", Kind: model.KindPrimitive, Class: "stonith", Type: "fence_ipmilan",
+		Params: []model.NV{{Name: "pcmk_host_list", Value: "n2"}}})
+	if out, line := GateInput(cfg, roles); line != "" || out != cfg {
+		t.Errorf("with a device for each node: %q, same config %v", line, out == cfg)
 	}
 }
