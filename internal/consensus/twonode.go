@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/paceline/paceline/internal/store"
 )
 
 // Two-node clusters (docs/two-node.md). With two voters the survivor of
@@ -183,4 +186,21 @@ func writeFileAtomic(file string, b []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// Promote makes the non-voting server id a voter again (on the leader):
+// the peer a two-node survivor went on without, back and caught up. It
+// blocks until the change commits (which needs id's acknowledgement) or
+// ctx ends. Promoting a voter is a no-op.
+func (n *Node) Promote(ctx context.Context, id string) error {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return mapErr("promote "+id, err, n)
+	}
+	for _, s := range f.Configuration().Servers {
+		if string(s.ID) == id {
+			return n.addServer(ctx, id, string(s.Address), store.RoleServer)
+		}
+	}
+	return fmt.Errorf("consensus: promote %s: not in the configuration", id)
 }

@@ -62,9 +62,8 @@ func TestTwoNodeSurvivorGoesOnAloneAndPeerRejoins(t *testing.T) {
 	if v, nv := n1.Voters(); !slices.Equal(v, []string{"n1"}) || !slices.Equal(nv, []string{"n2"}) {
 		t.Fatalf("voters %v non-voters %v before the promotion", v, nv)
 	}
-	addr := string(c.trans["n2"].LocalAddr())
-	if r, err := n1.JoinAt(context.Background(), "n2", addr, addr, store.RoleServer); err != nil || r.Err != nil {
-		t.Fatalf("promote n2: %v %v", err, r.Err)
+	if err := n1.Promote(context.Background(), "n2"); err != nil {
+		t.Fatalf("promote n2: %v", err)
 	}
 	if v, _ := n1.Voters(); len(v) != 2 {
 		t.Fatalf("voters %v after the promotion", v)

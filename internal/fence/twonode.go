@@ -217,7 +217,7 @@ func TwoNodeGate(cfg *model.Config, roles map[string]string) string {
 	}
 	var missing []string
 	for _, n := range slices.Sorted(slices.Values(servers)) {
-		if !covered(cfg, n) {
+		if !Covered(cfg, n) {
 			missing = append(missing, n)
 		}
 	}
@@ -231,8 +231,9 @@ func TwoNodeGate(cfg *model.Config, roles map[string]string) string {
 	return fmt.Sprintf("two-node cluster: %s have no fence device: add one for each (paceline resource create fence-NODE stonith:fence_ipmilan ip=BMC username=USER password=PASSWORD lanplus=1 pcmk_host_list=NODE) or join a witness; until then only fence devices and ping resources run", strings.Join(missing, " and "))
 }
 
-// covered reports whether a device or level of cfg can fence node.
-func covered(cfg *model.Config, node string) bool {
+// Covered reports whether a device or level of cfg can fence node (as
+// far as the configuration says: a device without a static list counts).
+func Covered(cfg *model.Config, node string) bool {
 	for _, l := range cfg.FencingLevels {
 		if l.Target == node && len(l.Devices) > 0 {
 			return true
