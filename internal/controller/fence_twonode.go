@@ -25,3 +25,30 @@ func (c *Controller) gate(cfg *model.Config, members []store.Member) *model.Conf
 	c.gateLine = line
 	return out
 }
+
+// voterLister is the optional part of Raft that says who votes
+// (consensus.Node.Voters).
+type voterLister interface {
+	Voters() (voters, nonvoters []string)
+}
+
+// raftVoters returns the Raft voters by name, or nil when Raft does not
+// say: quorum counts the Raft voters, so that a two-node survivor that
+// went on alone after fencing its peer (docs/two-node.md: the peer is a
+// non-voter until it is back) has quorum, as corosync's two_node gives
+// it.
+func (c *Controller) raftVoters() map[string]bool {
+	vl, ok := c.raft.(voterLister)
+	if !ok {
+		return nil
+	}
+	v, _ := vl.Voters()
+	if len(v) == 0 {
+		return nil
+	}
+	out := make(map[string]bool, len(v))
+	for _, n := range v {
+		out[n] = true
+	}
+	return out
+}

@@ -276,7 +276,8 @@ func (s *twoNode) recordPending(ctx context.Context) {
 }
 
 // promote makes a peer this node went on without a voter again once its
-// agent renewed its lease with this leader (online).
+// agent renewed its lease with this leader (online, and its fence mark
+// cleared by that renewal).
 func (s *twoNode) promote(ctx context.Context) {
 	alone, others := s.cn.Alone()
 	if !alone {
@@ -286,7 +287,9 @@ func (s *twoNode) promote(ctx context.Context) {
 		var m store.Member
 		var ok bool
 		s.cn.Read(func(st *store.Store) { m, ok = st.MemberState(o) })
-		if !ok || m.Role != store.RoleServer || m.State != store.StateOnline {
+		// Online and not fenced since: it renewed with this leader after
+		// the fence (store: a member online again is no longer fenced).
+		if !ok || m.Role != store.RoleServer || m.State != store.StateOnline || m.Fenced != nil {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
