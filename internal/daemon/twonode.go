@@ -49,10 +49,16 @@ type twoNode struct {
 
 // run watches until ctx ends.
 func (s *twoNode) run(ctx context.Context) {
-	tick := time.NewTicker(100 * time.Millisecond)
+	// A quarter of a second: the loss is noticed a lease TTL after it
+	// anyway; an idle agent wakes four times a second for two reads.
+	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var lostSince time.Time
 	said := ""
+	// The record of a fence run before this start (written just before
+	// the restart that made this node the only voter).
+	_, err := os.Stat(filepath.Join(s.dataDir, twoNodeFenceFile))
+	pending := err == nil
 	for {
 		select {
 		case <-ctx.Done():
@@ -62,7 +68,9 @@ func (s *twoNode) run(ctx context.Context) {
 		switch {
 		case s.cn.IsLeader():
 			lostSince = time.Time{}
-			s.recordPending(ctx)
+			if pending {
+				pending = !s.recordPending(ctx)
+			}
 			s.promote(ctx)
 			continue
 		case s.cn.LeaderID() != "":
@@ -245,12 +253,13 @@ func baseID(id string) string {
 
 // recordPending records, once this node leads alone, the fence it ran
 // before its restart, so the controller's judge sees the peer fenced and
-// recovers its resources at once.
-func (s *twoNode) recordPending(ctx context.Context) {
+// recovers its resources at once. It reports whether it is done (false:
+// try again).
+func (s *twoNode) recordPending(ctx context.Context) bool {
 	file := filepath.Join(s.dataDir, twoNodeFenceFile)
 	b, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
-		return
+		return true
 	}
 	var rec store.FenceRecord
 	if err == nil {
@@ -259,20 +268,21 @@ func (s *twoNode) recordPending(ctx context.Context) {
 	if err != nil {
 		s.logf("two-node: %s: %v (removed)", file, err)
 		os.Remove(file)
-		return
+		return true
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	res, err := s.propose(cctx, store.NewFenceRecord(rec))
 	if err != nil {
 		s.logf("two-node: record the fence of %s: %v (trying again)", rec.Target, err)
-		return
+		return false
 	}
 	if res.Err != nil {
 		s.logf("two-node: record the fence of %s: %v", rec.Target, res.Err)
 	}
 	os.Remove(file)
 	s.logf("two-node: recorded the fence of %s: %s leads alone", rec.Target, s.name)
+	return true
 }
 
 // promote makes a peer this node went on without a voter again once its
