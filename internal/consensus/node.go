@@ -105,6 +105,12 @@ func NewNode(cfg Config, trans raft.Transport) (*Node, error) {
 			return nil, fmt.Errorf("consensus: log cache: %w", err)
 		}
 	}
+	if _, err := recoverAlone(cfg, rc, logs, stable, snaps, trans); err != nil { // twonode.go
+		if n.bolt != nil {
+			n.bolt.Close()
+		}
+		return nil, err
+	}
 	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, trans)
 	if err != nil {
 		if n.bolt != nil {

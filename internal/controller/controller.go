@@ -197,6 +197,9 @@ var (
 type Config struct {
 	// Node is the leader's own node name (the DC). Required.
 	Node string
+	// Gate holds resources back before the scheduler plans (the two-node
+	// gate: fence.GateInput). Default nil: nothing is held.
+	Gate Gate
 	// Leases are the lease timings. Default membership.DefaultConfig().
 	Leases membership.Config
 	// Tick is the longest the controller's loop sleeps when no event
@@ -294,6 +297,10 @@ type Controller struct {
 	// the Raft term it leads in. Set by Run before the first plan.
 	id   string
 	term uint64
+
+	// gateLine is the Gate's last line ("" when open), logged when it
+	// changes; the loop's goroutine owns it.
+	gateLine string
 
 	reports chan report
 	kick    chan struct{}

@@ -43,8 +43,11 @@ func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bo
 		cfg *model.Config
 		st  *model.Status
 	)
-	var opts model.ClusterOptions
-	c.raft.Read(func(s *store.Store) { cfg, st, opts = s.Config(), s.Status(), s.Options() })
+	var (
+		opts    model.ClusterOptions
+		members []store.Member
+	)
+	c.raft.Read(func(s *store.Store) { cfg, st, opts, members = s.Config(), s.Status(), s.Options(), s.MemberStates() })
 	if opts.StonithEnabled {
 		// Self-fencing on lease expiry is watchdog fencing (Pacemaker's
 		// have-watchdog): the scheduler may rely on it, and the fence
@@ -66,6 +69,7 @@ func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bo
 		c.apply(ctx, store.NewFailCountClear(f))
 	}
 	cfg, st = c.translateVMs(ctx, cfg, st, now)
+	cfg = c.gate(cfg, members)
 	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: now})
 	if err != nil {
 		c.cfg.Logf("controller: schedule: %v", err)

@@ -358,6 +358,14 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	if err := completeJoin(ctx, c, peers, logf); err != nil {
 		return err
 	}
+	if c.Role == "server" {
+		// Two-node clusters without a witness (docs/two-node.md).
+		tn := &twoNode{name: c.Name, dataDir: c.DataDir, cn: cn, rt: rt, ttl: leases.TTL, propose: backend.Propose,
+			logf: logf, restart: reexec(cn)}
+		tnDone := make(chan struct{})
+		go func() { tn.run(rctx); close(tnDone) }()
+		defer func() { stop(); <-tnDone }()
+	}
 	logf("paceline agent %s (%s) serving on %s, raft on %s", c.Name, c.Role, c.Listen, c.RaftListen)
 	select {
 	case <-ctx.Done():

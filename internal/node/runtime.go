@@ -176,7 +176,7 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.Controller == nil {
 		cfg.Controller = func(d controller.Dispatcher, f controller.Fencer) (*controller.Controller, error) {
 			return controller.New(controller.Config{Node: cfg.Name, Leases: cfg.Leases, Clock: cfg.Clock, Dispatcher: d,
-				Fencer: f, Logf: cfg.Logf}, cfg.Node)
+				Fencer: f, Gate: fence.GateInput, Logf: cfg.Logf}, cfg.Node)
 		}
 	}
 	var b [8]byte
