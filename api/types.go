@@ -64,6 +64,10 @@ type Status struct {
 	// VMs are the VMs (builtin:vm primitives at the top level) in
 	// configuration order, each with its VM state.
 	VMs []VMStatus `json:"vms"`
+	// Gate says what a two-node cluster lacks before it runs anything
+	// but fence devices and ping resources, in one line (docs/two-node.md;
+	// absent when nothing is held).
+	Gate string `json:"gate,omitempty"`
 }
 
 // VMStatus is one VM in Status: its state as VM high availability sees

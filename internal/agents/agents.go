@@ -51,6 +51,10 @@ type Request struct {
 	// Node is the name of the node the operation runs on
 	// (CRM_meta_on_node).
 	Node string
+	// StateIndex is the index of the cluster state the leader planned the
+	// operation from (0: unknown). An agent that reads the cluster's state
+	// waits until this node's copy has reached it (builtin:postgresql).
+	StateIndex uint64
 }
 
 // DefaultTimeout is Pacemaker's default operation timeout, used when

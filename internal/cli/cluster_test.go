@@ -69,6 +69,13 @@ func newTestClusterAgents(t *testing.T, cat httpapi.AgentCatalog) *testCluster {
 			t.Fatal(r.Err)
 		}
 	}
+	// Two servers without fence devices would be a gated two-node cluster
+	// (docs/two-node.md; TestTwoNodeGateOneLine turns this back on).
+	cfg := st.Config()
+	cfg.Properties = map[string]string{"stonith-enabled": "false"}
+	if r := st.Apply(store.NewConfigPut(cfg.Epoch, *cfg, store.Change{Message: "test fixture"})); r.Err != nil {
+		t.Fatal(r.Err)
+	}
 	b := httpapi.NewMemBackend(st, "n1")
 	srv := httpapi.New(httpapi.Config{
 		Backend: b,
@@ -450,7 +457,7 @@ func TestConfigExportApply(t *testing.T) {
 	if !strings.Contains(show, "web") || !strings.Contains(show, "builtin:dummy") {
 		t.Errorf("config show:\n%s", show)
 	}
-	cfg.Properties = map[string]string{"stonith-enabled": "false"}
+	cfg.Properties = map[string]string{"stonith-enabled": "false", "stonith-timeout": "90s"}
 	b, _ := api.EncodeConfigYAML(cfg)
 	file := filepath.Join(t.TempDir(), "cluster.yaml")
 	if err := os.WriteFile(file, b, 0o600); err != nil {
@@ -458,13 +465,13 @@ func TestConfigExportApply(t *testing.T) {
 	}
 	ok(t, "property", "set", "no-quorum-policy=stop") // someone else changes it
 	fails(t, ExitError, "--force", "config", "apply", "-f", file)
-	if c.backend.Config().Properties["stonith-enabled"] != "" {
+	if c.backend.Config().Properties["stonith-timeout"] != "" {
 		t.Error("a refused apply changed the configuration")
 	}
 	if out := ok(t, "config", "apply", "-f", file, "--force"); !strings.Contains(out, "applied") {
 		t.Errorf("apply --force printed %q", out)
 	}
-	if p := c.backend.Config().Properties; p["stonith-enabled"] != "false" || p["no-quorum-policy"] != "" {
+	if p := c.backend.Config().Properties; p["stonith-timeout"] != "90s" || p["no-quorum-policy"] != "" {
 		t.Errorf("after apply: %+v", p)
 	}
 	fails(t, ExitUsage, "-f FILE", "config", "apply")

@@ -95,6 +95,9 @@ func (v statusView) print(w io.Writer, st *api.Status) error {
 			fmt.Fprintf(&b, "  * %s fenced by %s\n", n.Name, n.FencedBy)
 		}
 	}
+	if st.Gate != "" {
+		fmt.Fprintf(&b, "  * %s\n", v.paint(colRed, st.Gate))
+	}
 	fmt.Fprintf(&b, "\nResources (%d):\n", len(st.Resources))
 	v.resources(&b, st)
 	v.vms(&b, st.VMs)

@@ -430,3 +430,22 @@ func TestWaitChangeOnFollower(t *testing.T) {
 		t.Fatal("follower never saw the change")
 	}
 }
+
+// TestFollowerReachesLeaderIndex: a follower's store reaches the index the
+// leader applied (controller.Op.Index), also when the cluster is idle
+// after the change (the leader's commit reaches followers without a next
+// entry).
+func TestFollowerReachesLeaderIndex(t *testing.T) {
+	c := newCluster(t, 3, false)
+	leader := c.waitLeader()
+	e := leader.Epoch()
+	c.waitEpoch(e)
+	put(t, leader, e, "idle-after-this")
+	index := leader.Applied()
+	for _, n := range c.nodes {
+		waitFor(t, n.ID()+" to reach the leader's index", func() bool { return n.Reached(index) })
+	}
+	if leader.Reached(index + 1000) {
+		t.Errorf("the leader reports an index it has not applied as reached")
+	}
+}

@@ -22,3 +22,15 @@ func (n *Node) WaitChange(ctx context.Context, after uint64) (uint64, error) {
 		}
 	}
 }
+
+// Applied returns the index of the last Raft log entry this node has
+// applied. A leader stamps the ops it asks for with it (controller.Op.Index)
+// so that the node running one first sees at least the state it was
+// planned from (Reached).
+func (n *Node) Applied() uint64 { return n.raft.AppliedIndex() }
+
+// Reached reports whether this node's store has applied every entry up to
+// index (of the leader's log: Applied on the leader).
+func (n *Node) Reached(index uint64) bool {
+	return n.raft.AppliedIndex() >= index && n.fsmReached(index)
+}

@@ -111,6 +111,9 @@ type Raft interface {
 	// after (or ctx ends) and returns the current index
 	// (consensus.Node.WaitChange).
 	WaitChange(ctx context.Context, after uint64) (uint64, error)
+	// Applied is the index of the last log entry applied here; ops are
+	// stamped with it (Op.Index).
+	Applied() uint64
 }
 
 // Fencer carries out fence actions (the node runtime's, running fence
@@ -150,6 +153,12 @@ type Op struct {
 	Term uint64
 	// Controller identifies the controller that asks (see Busy).
 	Controller string
+	// Index is the leader's applied Raft index when it asked, passed to
+	// the agent (agents.Request.StateIndex): an agent that reads the
+	// cluster's state (a database looking for its primary) first waits
+	// until the node's copy is as new as the plan's. A node back from a
+	// partition is asked to start before its copy has caught up.
+	Index uint64 `json:",omitempty"`
 }
 
 // Busy is an operation a node has accepted and not yet reported to a
@@ -188,6 +197,9 @@ var (
 type Config struct {
 	// Node is the leader's own node name (the DC). Required.
 	Node string
+	// Gate holds resources back before the scheduler plans (the two-node
+	// gate: fence.GateInput). Default nil: nothing is held.
+	Gate Gate
 	// Leases are the lease timings. Default membership.DefaultConfig().
 	Leases membership.Config
 	// Tick is the longest the controller's loop sleeps when no event
@@ -285,6 +297,10 @@ type Controller struct {
 	// the Raft term it leads in. Set by Run before the first plan.
 	id   string
 	term uint64
+
+	// gateLine is the Gate's last line ("" when open), logged when it
+	// changes; the loop's goroutine owns it.
+	gateLine string
 
 	reports chan report
 	kick    chan struct{}

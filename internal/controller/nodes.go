@@ -116,6 +116,7 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		}
 	}
 	voters, alive := 0, 0
+	raftVoters := c.raftVoters()
 	out := liveness{next: next}
 	for _, m := range members {
 		lv := views[m.Name].lv
@@ -138,7 +139,7 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 			}
 			c.apply(ctx, store.NewFenceHold(m.Name, verdict.Hold))
 		}
-		if m.Role.Voter() {
+		if m.Role.Voter() && (raftVoters == nil || raftVoters[m.Name]) {
 			voters++
 			if lv == membership.Alive && (renewed[m.Name] || m.State == store.StateOnline) {
 				alive++

@@ -42,7 +42,8 @@ func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bo
 		cfg *model.Config
 		st  *model.Status
 	)
-	c.raft.Read(func(s *store.Store) { cfg, st = s.Config(), s.Status() })
+	var members []store.Member
+	c.raft.Read(func(s *store.Store) { cfg, st, members = s.Config(), s.Status(), s.MemberStates() })
 	cfg.Properties = model.PlanningProperties(cfg.Properties)
 	st.HaveQuorum = quorum
 	st.DC = c.cfg.Node
@@ -55,6 +56,7 @@ func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bo
 		c.apply(ctx, store.NewFailCountClear(f))
 	}
 	cfg, st = c.translateVMs(ctx, cfg, st, now)
+	cfg = c.gate(cfg, members)
 	res, err := sched.Schedule(sched.Input{Config: cfg, Status: st, Now: now})
 	if err != nil {
 		c.cfg.Logf("controller: schedule: %v", err)
@@ -133,6 +135,7 @@ func (c *Controller) op(a *plan.Action) Op {
 		Params: a.Params, Meta: a.Meta, TargetRC: a.TargetRC,
 		TransitionKey: c.eng.key(a),
 		Term:          c.term, Controller: c.id,
+		Index: c.raft.Applied(),
 	}
 }
 

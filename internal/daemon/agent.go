@@ -358,6 +358,14 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	if err := completeJoin(ctx, c, peers, logf); err != nil {
 		return err
 	}
+	if c.Role == "server" {
+		// Two-node clusters without a witness (docs/two-node.md).
+		tn := &twoNode{name: c.Name, dataDir: c.DataDir, cn: cn, rt: rt, ttl: leases.TTL, propose: backend.Propose,
+			logf: logf, restart: reexec(cn)}
+		tnDone := make(chan struct{})
+		go func() { tn.run(rctx); close(tnDone) }()
+		defer func() { stop(); <-tnDone }()
+	}
 	logf("paceline agent %s (%s) serving on %s, raft on %s", c.Name, c.Role, c.Listen, c.RaftListen)
 	select {
 	case <-ctx.Done():
@@ -471,6 +479,22 @@ func (a nodeAttrs) SetNodeAttrs(ctx context.Context, attrs map[string]string) er
 // nodePeers lists the members and their attributes from the local store
 // (builtin:postgresql finds its primary there).
 type nodePeers struct{ b *Backend }
+
+// Sync waits until the local store has applied index (a leader's
+// applied index: controller.Op.Index), polling: a node that lags is
+// catching up, which is rare and short.
+func (p nodePeers) Sync(ctx context.Context, index uint64) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !p.b.Reached(index) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
 
 func (p nodePeers) Peers() []builtin.Peer {
 	var out []builtin.Peer

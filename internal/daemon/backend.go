@@ -51,6 +51,10 @@ func (b *Backend) Members() (ms []store.Member) {
 	return ms
 }
 
+// Reached reports whether the local store has applied a leader's index
+// (consensus.Node.Reached).
+func (b *Backend) Reached(index uint64) bool { return b.node.Reached(index) }
+
 func (b *Backend) Token(id string) (t store.Token, ok bool) {
 	b.node.Read(func(s *store.Store) { t, ok = s.Token(id) })
 	return t, ok

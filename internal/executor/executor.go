@@ -81,6 +81,8 @@ type Op struct {
 	// TransitionKey and TargetRC are copied into the record.
 	TransitionKey string
 	TargetRC      int
+	// StateIndex is passed to the agent (agents.Request.StateIndex).
+	StateIndex uint64
 }
 
 // Result is the outcome of one execution of an Op.
@@ -337,6 +339,12 @@ func (e *Executor) exec(op Op) int {
 		for _, rec := range r.recurring {
 			e.cancel(r, rec)
 		}
+		if j := r.running; j != nil && j.rec != nil && j.rec.cancelled && j.cancel != nil {
+			// A monitor of the old role still running (an agent that
+			// waits on the cluster, cut off from it): the change does
+			// not wait for it (its result is reported cancelled).
+			j.cancel()
+		}
 	}
 	if op.Interval > 0 {
 		key := opKey(op.Name, op.Interval)
@@ -393,6 +401,7 @@ func (e *Executor) next(r *resource) {
 	req := agents.Request{
 		ResourceID: j.op.Resource, Agent: j.op.Agent, Op: j.op.Name, Interval: j.op.Interval,
 		Timeout: j.op.Timeout, Params: maps.Clone(j.op.Params), Meta: maps.Clone(j.op.Meta), Node: e.cfg.Node,
+		StateIndex: j.op.StateIndex,
 	}
 	agent := e.cfg.Agents[j.op.Agent.Class]
 	ctx, cancel := context.WithCancel(e.baseCtx)

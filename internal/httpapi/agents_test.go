@@ -34,7 +34,8 @@ func (m mapCatalog) Meta(_ context.Context, agent string) (*model.AgentMeta, err
 // An agent catalogue set after the server was built (as the daemon does,
 // once the agent classes exist) lists agents and checks new resources.
 func TestSetAgentsLater(t *testing.T) {
-	srv, b, _, _ := newLocalServer(t)
+	srv, b, st, _ := newLocalServer(t)
+	noStonith(t, st)
 	admin := httpapi.LocalPrincipal("t", pki.RoleAdmin)
 	if code, _ := serveLocal(srv, admin, "GET", "/v1/agents", ""); code != http.StatusNotImplemented {
 		t.Errorf("without a catalogue: %d, want 501", code)

@@ -34,6 +34,18 @@ func newLocalServer(t *testing.T) (*httpapi.Server, *httpapi.MemBackend, *store.
 	return httpapi.New(httpapi.Config{Backend: b, Tokens: pki.NewTokenSet(rec)}), b, st, admin
 }
 
+// noStonith sets stonith-enabled=false: the fixtures' two servers without
+// fence devices would otherwise be a gated two-node cluster
+// (docs/two-node.md; the CLI's TestTwoNodeGateOneLine covers the gate).
+func noStonith(t *testing.T, st *store.Store) {
+	t.Helper()
+	cfg := st.Config()
+	cfg.Properties = map[string]string{"stonith-enabled": "false"}
+	if r := st.Apply(store.NewConfigPut(cfg.Epoch, *cfg, store.Change{Message: "test fixture"})); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+}
+
 // serveLocal sends one request through ServeLocal and returns the status
 // and the error message (if any).
 func serveLocal(s *httpapi.Server, p pki.Principal, method, path, body string, header ...string) (int, string) {

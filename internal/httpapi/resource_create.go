@@ -6,8 +6,10 @@ import (
 	"slices"
 
 	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/fence"
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/store"
 )
 
 // createResource adds a primitive: at the top level, as a member of a
@@ -41,6 +43,9 @@ func (s *Server) createResource(w http.ResponseWriter, r *http.Request, p pki.Pr
 	}
 	s.markDeviceSecrets(&prim)
 	res, err := s.update(r.Context(), p, "create resource "+req.ID, func(cfg *model.Config) error {
+		if line := s.twoNodeGate(cfg); line != "" && !fence.GateExempt(&prim) {
+			return errorf(http.StatusConflict, "%s", line)
+		}
 		return placeNew(cfg, &req, prim)
 	})
 	if err != nil {
@@ -120,4 +125,11 @@ func placeNew(cfg *model.Config, req *api.ResourceRequest, prim model.Resource) 
 		cfg.Resources = append(cfg.Resources, prim)
 	}
 	return nil
+}
+
+// twoNodeGate is what a two-node cluster lacks before it may run anything
+// but fence devices and ping resources (fence.TwoNodeGate; "" when
+// nothing): `resource create` of anything else answers this line.
+func (s *Server) twoNodeGate(cfg *model.Config) string {
+	return fence.TwoNodeGate(cfg, store.Roles(s.cfg.Backend.Members()))
 }

@@ -64,6 +64,7 @@ func newCluster(t *testing.T) *cluster {
 			t.Fatal(r.Err)
 		}
 	}
+	noStonith(t, st)
 	b := httpapi.NewMemBackend(st, "n1")
 	srv := httpapi.New(httpapi.Config{
 		Backend: b,

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"github.com/paceline/paceline/internal/fence"
 	"net/http"
 	"slices"
 	"strconv"
@@ -77,6 +78,7 @@ func BuildStatus(cfg *model.Config, members []store.Member, leader string, quoru
 		ms.Nodes = append(ms.Nodes, m.NodeStatus())
 		st.FailedActions = append(st.FailedActions, failedActions(m)...)
 	}
+	st.Gate = fence.TwoNodeGate(cfg, store.Roles(members))
 	leaves := map[string][]sched.ResourceView{}
 	if view, err := sched.CurrentView(sched.Input{Config: cfg, Status: ms, Now: now}); err == nil {
 		collectLeaves(view.Resources, leaves)

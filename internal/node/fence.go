@@ -331,6 +331,21 @@ func (r *Runtime) FenceNow(target, action, origin string) (store.FenceRecord, er
 	return rec, err
 }
 
+// FenceUnrecorded fences target through this node's fencer and returns
+// what to record (every agent run, and the fence mark when a device
+// confirmed it off) without recording it: for a node that has no leader
+// to record through (a two-node survivor, docs/two-node.md), which
+// records it once it leads alone. origin names who asked.
+func (r *Runtime) FenceUnrecorded(target, action, origin string) (store.FenceRecord, error) {
+	if r.fencing == nil {
+		return store.FenceRecord{}, ErrNoFencer
+	}
+	if target == r.cfg.Name {
+		return store.FenceRecord{}, fmt.Errorf("%w: %s", ErrSelfFence, target)
+	}
+	return r.fencing.fence(target, action, origin)
+}
+
 // ErrNoFencer: this node was built without a fencer.
 var ErrNoFencer = errors.New("node: no fencer on this node")
 

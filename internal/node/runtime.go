@@ -176,7 +176,7 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.Controller == nil {
 		cfg.Controller = func(d controller.Dispatcher, f controller.Fencer) (*controller.Controller, error) {
 			return controller.New(controller.Config{Node: cfg.Name, Leases: cfg.Leases, Clock: cfg.Clock, Dispatcher: d,
-				Fencer: f, Logf: cfg.Logf}, cfg.Node)
+				Fencer: f, Gate: fence.GateInput, Logf: cfg.Logf}, cfg.Node)
 		}
 	}
 	var b [8]byte
@@ -526,6 +526,10 @@ func (r *Runtime) selfFence() {
 	r.mu.Unlock()
 	stops = r.vmSelfFence(stops)
 	r.cfg.Logf("node: %s lost its lease: self-fencing, stopping %d resources", r.cfg.Name, len(stops))
+	// Handed over at once, every stop runs in parallel (the executor
+	// serialises only ops of the same resource): cut off, nothing can be
+	// ordered with the cluster, and each must be done by the time the
+	// leader may start it elsewhere, a slow one holding up no other.
 	for _, op := range stops {
 		if _, err := r.cfg.Executor.Exec(op); err != nil {
 			r.cfg.Logf("node: self-fence stop %s: %v", op.Resource, err)
@@ -680,7 +684,7 @@ func (r *Runtime) exec(op controller.Op) error {
 	eop := executor.Op{
 		Resource: op.Resource.ID, Agent: agents.Type{Class: op.Resource.Class, Provider: op.Resource.Provider, Name: op.Resource.Type},
 		Name: op.Name, Interval: op.Interval, Timeout: op.Timeout, Params: op.Params, Meta: op.Meta,
-		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC,
+		TransitionKey: op.TransitionKey, TargetRC: op.TargetRC, StateIndex: op.Index,
 	}
 	r.mu.Lock()
 	r.lastOp[eop.Resource] = eop

@@ -254,3 +254,13 @@ func cloneHistory(rs []model.ResourceHistory) []model.ResourceHistory {
 	}
 	return out
 }
+
+// Roles maps every member of ms to its role's name (for rules that count
+// voters by role, such as fence.TwoNodeGate).
+func Roles(ms []Member) map[string]string {
+	roles := make(map[string]string, len(ms))
+	for _, m := range ms {
+		roles[m.Name] = string(m.Role)
+	}
+	return roles
+}

@@ -35,13 +35,28 @@ func fenceCluster(t *testing.T, fencing bool) (*Cluster, string) {
 }
 
 func member(c *Cluster, name string) (m store.Member) {
-	c.Node(c.Leader()).Raft.Read(func(s *store.Store) { m, _ = s.Member(name) })
+	leaderNode(c).Raft.Read(func(s *store.Store) { m, _ = s.Member(name) })
 	return m
 }
 
 func fenceHistory(c *Cluster, target string) (h []store.FenceEntry) {
-	c.Node(c.Leader()).Raft.Read(func(s *store.Store) { h = s.FenceHistory(target) })
+	leaderNode(c).Raft.Read(func(s *store.Store) { h = s.FenceHistory(target) })
 	return h
+}
+
+// leaderNode returns the leader, waiting (real time) through an election
+// a loaded machine may cause.
+func leaderNode(c *Cluster) *Node {
+	c.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if l := c.Leader(); l != "" {
+			if n := c.Node(l); n != nil {
+				return n
+			}
+		}
+	}
+	c.t.Fatal("no leader within 10s")
+	return nil
 }
 
 // DESIGN.md, Safety: with stonith-enabled=true, a lost node with neither a

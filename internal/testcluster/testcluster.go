@@ -209,7 +209,7 @@ func (c *Cluster) startNode(name, dir string) {
 		Controller: func(d controller.Dispatcher, f controller.Fencer) (*controller.Controller, error) {
 			return controller.New(controller.Config{
 				Node: name, Leases: c.opts.Leases, Tick: time.Hour, Clock: c.Clock,
-				Dispatcher: d, Fencer: f, Logf: c.opts.Logf, Debug: os.Getenv("PACELINE_DEBUG") != "",
+				Dispatcher: d, Fencer: f, Gate: fence.GateInput, Logf: c.opts.Logf, Debug: os.Getenv("PACELINE_DEBUG") != "",
 			}, rn)
 		},
 		Dispatcher: func(controller.Dispatcher) controller.Dispatcher { return dispatcher{c: c, from: name} },

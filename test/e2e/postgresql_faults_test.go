@@ -120,6 +120,9 @@ func (pc *pgCluster) waitHealthy(limit time.Duration, want string) string {
 			return p
 		}
 	}
+	if out, err := pc.c.Paceline(pc.c.Net.Client, "status"); err == nil {
+		pc.t.Logf("status:\n%s", out)
+	}
 	pc.t.Fatalf("no primary %s with a synchronous standby and the VIP after %v: %v", want, limit, roles)
 	return ""
 }
@@ -301,6 +304,9 @@ func pgFailover(t *testing.T, fault string) {
 		}
 		d, ok := pc.waitStreaming(primary, 90*time.Second)
 		if !ok {
+			if b, err := h.ReadFile(RunDir(primary) + "/pgsql-db.log"); err == nil {
+				t.Logf("--- %s's PostgreSQL log ---\n%s", primary, tail(b, 6000))
+			}
 			t.Fatalf("the old primary %s is not streaming from %s 90 s after its return (roles %v)", primary, newPrimary, pgRoles(c))
 		}
 		rejoin = append(rejoin, time.Since(back))

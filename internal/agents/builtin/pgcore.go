@@ -499,6 +499,10 @@ func conninfo(kv ...string) string {
 // belongs to another database cluster than the primary's.
 var ErrOtherSystem = errors.New("postgresql: different database system")
 
+// ErrRejoin is returned by a standby's monitor whose data is an old
+// primary's not yet rewound onto the current primary's timeline.
+var ErrRejoin = errors.New("postgresql: must rejoin")
+
 // checkSameSystem refuses to follow (or rewind onto) a primary whose
 // database system identifier differs from the local data's: neither
 // streaming nor pg_rewind can join them, and the local data is not ours to

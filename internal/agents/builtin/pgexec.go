@@ -130,6 +130,18 @@ func (h *pgHost) isStandbyData() bool {
 	return err == nil
 }
 
+// rewindMark marks the data of an old primary started as a standby with
+// no primary to follow: it must be rewound before it follows one. It lives
+// in pgdata (PostgreSQL ignores it; pg_rewind removes it, as a file the
+// source lacks) so that it survives a reboot as the data does.
+func (h *pgHost) rewindMark() string { return filepath.Join(h.p.PGData, "paceline.rewind") }
+
+// mustRewind reports whether rewindMark is there.
+func (h *pgHost) mustRewind() bool {
+	_, err := os.Stat(h.rewindMark())
+	return err == nil
+}
+
 // ensureEmptyDir makes sure pgdata exists, belongs to the user, has mode
 // 0700 and holds nothing: a directory with files but no PG_VERSION is
 // refused (it is not ours to clear).

@@ -195,6 +195,12 @@ func (in *pgInstance) standbyUpkeep(ctx context.Context, promoted string) error 
 			}
 		}
 	}
+	if ok && in.h.mustRewind() {
+		// Started as an old primary with nobody to follow, and now
+		// another node is the primary: following it needs a rewind,
+		// which a restart (the cluster's recovery of this failure) does.
+		return fmt.Errorf("%w: this old primary's data must be rewound before it follows %s", ErrRejoin, primary.Name)
+	}
 	if ok {
 		changed, err := in.h.setAuto(map[string]string{"primary_conninfo": in.standbyConninfo(primary), "primary_slot_name": slotName(in.self)})
 		if err != nil {
@@ -254,6 +260,8 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 		if row[0][0] == "f" {
 			return ok() // already the primary
 		}
+		// Promoted, this old primary's data is the cluster's history.
+		defer os.Remove(in.h.rewindMark())
 		received, _ := ParseLSN(row[0][1])
 		// The cluster promotes only once the old primary's node is known
 		// down or demoted, but this node's copy of the store may be a few

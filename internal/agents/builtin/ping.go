@@ -354,3 +354,16 @@ const pingMetadata = `<?xml version="1.0"?>
 </actions>
 </resource-agent>
 `
+
+// PingValue checks a ping resource's targets now, as its monitor does,
+// and returns the value it would publish (multiplier × reachable
+// targets): for a node that cannot publish (no leader) but must know
+// whether it reaches its gateway (the two-node race, docs/two-node.md).
+func PingValue(ctx context.Context, params map[string]string) (string, error) {
+	cfg, err := parsePing(params)
+	if err != nil {
+		return "", err
+	}
+	up, _ := checkTargets(ctx, cfg)
+	return strconv.Itoa(cfg.multiplier * up), nil
+}

@@ -21,6 +21,13 @@ type Peers interface {
 	Peers() []Peer
 }
 
+// PeersSyncer is optional behaviour of Peers: Sync waits until the local
+// copy of the cluster's state has reached index (agents.Request.StateIndex)
+// or ctx ends.
+type PeersSyncer interface {
+	Sync(ctx context.Context, index uint64) error
+}
+
 // Peer is one cluster member as the local store knows it.
 type Peer struct {
 	Name   string
@@ -56,6 +63,14 @@ func (c *Class) postgresql(ctx context.Context, req *agents.Request) agents.Resu
 		return res
 	}
 	switch req.Op {
+	case "start", "monitor", "promote", "demote", "notify":
+		// Each reads the other members' published state: not from an
+		// older copy than the one the leader planned from (a node back
+		// from a partition is asked to start before its copy caught up,
+		// and would find no primary to follow).
+		in.syncState(ctx, req.StateIndex)
+	}
+	switch req.Op {
 	case "validate-all":
 		return ok0()
 	case "start":
@@ -75,6 +90,24 @@ func (c *Class) postgresql(ctx context.Context, req *agents.Request) agents.Resu
 }
 
 func ok0() agents.Result { return ok() }
+
+// maxSync bounds how long an operation waits for this node's copy of the
+// cluster's state (syncState); past it the operation goes on with what it
+// has (its own checks still hold: a promotion still refuses with another
+// online primary).
+const maxSync = 5 * time.Second
+
+// syncState waits until the node's copy of the cluster's state has
+// reached index, when the node can tell (Config.Peers is a PeersSyncer).
+func (in *pgInstance) syncState(ctx context.Context, index uint64) {
+	s, ok := in.c.cfg.Peers.(PeersSyncer)
+	if !ok || index == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(maxSync, in.req.EffectiveTimeout()/4))
+	defer cancel()
+	s.Sync(ctx, index)
+}
 
 // pgSetup checks the parameters and the host (validate-all's checks,
 // done before every action): bindir holds the programs, the user exists,
@@ -198,12 +231,23 @@ func (in *pgInstance) start(ctx context.Context) agents.Result {
 			return rc(agents.RCNotConfigured, "%v", err)
 		}
 	}
-	if in.h.hasData() && havePrimary && !in.h.isStandbyData() {
+	oldPrimary := in.h.hasData() && (!in.h.isStandbyData() || in.h.mustRewind())
+	switch {
+	case oldPrimary && havePrimary:
 		// This data directory was a primary's and another node is the
 		// online primary now (on a newer or the same timeline): rewind it
 		// to the new primary's history before following it.
 		if err := in.rewind(ctx, primary); err != nil {
 			return fail("rejoin %s: %v", primary.Name, err)
+		}
+		os.Remove(in.h.rewindMark())
+	case oldPrimary:
+		// An old primary's data started with no primary to follow (the
+		// whole cluster starting): if another node is promoted, this one
+		// may have WAL the new timeline lacks and must be rewound before
+		// it can follow (standbyUpkeep).
+		if err := in.h.writeOwned(in.h.rewindMark(), "", 0o600); err != nil {
+			return fail("%v", err)
 		}
 	}
 	if err := in.configureStandby(primary, havePrimary); err != nil {
@@ -314,24 +358,29 @@ func (in *pgInstance) stop(ctx context.Context) agents.Result {
 		v, err := in.h.value(ctx, "SELECT pg_is_in_recovery()")
 		wasPrimary = err == nil && v == "f"
 	}
-	if wasPrimary {
-		in.publishScore(ctx, RoleStopped, "", 0, 0)
-	}
+	// The server stops first: a node that lost its lease stops its
+	// resources cut off from the cluster, and its primary must refuse
+	// writes before another node may be promoted; publishing (which waits
+	// for the cluster) comes after, bounded.
 	if err := in.h.stopServer(ctx, in.grace()); err != nil {
 		return fail("stop: %v", err)
 	}
+	pctx, cancel := context.WithTimeout(ctx, publishAfterStop)
+	defer cancel()
 	if wasPrimary {
 		// A primary stopped cleanly (the whole cluster stopping, or this
 		// node leaving): its standbys that have its shutdown checkpoint
-		// may take over.
-		if err := in.publishFinal(ctx); err != nil {
-			return fail("%v", err)
-		}
+		// may take over. Not published (cut off): they may not, which is
+		// the safe side; the server is stopped all the same.
+		in.publishFinal(pctx)
 	}
-	in.publish(ctx, map[string]string{in.attr("role"): "stopped"})
-	in.publishScore(ctx, RoleStopped, "", 0, 0)
+	in.publish(pctx, map[string]string{in.attr("role"): "stopped"})
+	in.publishScore(pctx, RoleStopped, "", 0, 0)
 	return ok()
 }
+
+// publishAfterStop bounds what a stop publishes once the server is down.
+const publishAfterStop = 2 * time.Second
 
 // publishScore computes and publishes this instance's promotion score.
 func (in *pgInstance) publishScore(ctx context.Context, role Role, syncState string, received, primary LSN) {

@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// docs/two-node.md, the gate: two servers, no witness, stonith-enabled:
+// `resource create` of anything but a fence device or a ping resource
+// answers the line status shows, exits 1 and creates nothing, until each
+// node has a fence device.
+func TestTwoNodeGateOneLine(t *testing.T) {
+	c := newTestCluster(t)
+	ok(t, "property", "set", "stonith-enabled=true")
+	line := "two-node cluster: n1 and n2 have no fence device: add one for each"
+	epoch := c.backend.Config().Epoch
+	fails(t, ExitError, line, "resource", "create", "vip", "builtin:vip", "ip=192.0.2.10", "cidr=24")
+	if cfg := c.backend.Config(); cfg.Epoch != epoch || len(cfg.Resources) != 0 {
+		t.Fatalf("a refused create changed the configuration: epoch %d -> %d, %d resources", epoch, cfg.Epoch, len(cfg.Resources))
+	}
+	if out := ok(t, "status"); !strings.Contains(out, line) {
+		t.Errorf("status does not say what to add:\n%s", out)
+	}
+	if st := statusJSON(t); !strings.HasPrefix(st.Gate, line) {
+		t.Errorf("status --json gate %q", st.Gate)
+	}
+	// What the gate lets run.
+	ok(t, "resource", "create", "gw", "builtin:ping", "host_list=192.0.2.1", "--clone")
+	ok(t, "resource", "create", "fence-n1", "stonith:fence_ipmilan", "ip=192.0.2.101", "username=admin", "password=secret", "pcmk_host_list=n1")
+	fails(t, ExitError, "two-node cluster: n2 has no fence device: add one (paceline resource create fence-n2 stonith:fence_ipmilan",
+		"resource", "create", "vip", "builtin:vip", "ip=192.0.2.10", "cidr=24")
+	ok(t, "resource", "create", "fence-n2", "stonith:fence_ipmilan", "ip=192.0.2.102", "username=admin", "password=secret", "pcmk_host_list=n2")
+	ok(t, "resource", "create", "vip", "builtin:vip", "ip=192.0.2.10", "cidr=24")
+	if st := statusJSON(t); st.Gate != "" {
+		t.Errorf("gate %q with a device for each node", st.Gate)
+	}
+	if out := ok(t, "status"); strings.Contains(out, "two-node cluster") {
+		t.Errorf("status still says the cluster is gated:\n%s", out)
+	}
+}
