@@ -7,15 +7,17 @@ import (
 	"time"
 )
 
-// TestVMNeedsFromItsXML runs a two-host cluster: each VM's needs are its
-// domain XML's <vcpu> and <memory> (builtin:vm publishes them), each
-// host's capacity is its libvirtd's (logical CPUs, memory):
+// TestVMNeedsFromItsXML runs a three-host cluster (two servers without a
+// witness would hold every VM until each node has a fence device: the
+// two-node gate): each VM's needs are its domain XML's <vcpu> and
+// <memory> (builtin:vm publishes them), each host's capacity is its
+// libvirtd's (logical CPUs, memory):
 //   - g5 with as many vCPUs as a host has runs (it fits);
 //   - g6 with one more vCPU than any host has is not started anywhere,
 //     and status says why (not enough capacity on each node);
 //   - the needs and the capacity are in the node attributes.
 func TestVMNeedsFromItsXML(t *testing.T) {
-	n := NewNet(t, 2)
+	n := NewNet(t, 3)
 	w := n.Watch()
 	c := NewCluster(t, n)
 	lv, err := n.Hosts[0].Dial()
