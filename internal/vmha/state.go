@@ -174,7 +174,9 @@ func states(cfg *model.Config, view sched.ClusterView) []Status {
 			s.State, s.Reason = Running, "host "+s.Host+" in maintenance: unmanaged"
 		default:
 			s.State = Running
-			if to := preferred(cfg, vm.ID); to != "" && to != s.Host && vm.Storage == StorageShared && migrates(r) {
+			// A move's target that cannot take it (offline, standby) is no
+			// migration under way.
+			if to := preferred(cfg, vm.ID); to != "" && to != s.Host && nodeState[to] == "online" && vm.Storage == StorageShared && migrates(r) {
 				s.State, s.Reason = Migrating, fmt.Sprintf("to %s", to)
 			}
 		}

@@ -127,6 +127,7 @@ func TestVMHAPermissiveFence(t *testing.T) {
 			if h != host {
 				c.Must("vm", "migrate", "g1", h.Node)
 				c.WaitVM("g1", "Running", h.Node, 180*time.Second)
+				c.Must("resource", "clear", "g1") // no preference left after the crash
 				return h
 			}
 		}
