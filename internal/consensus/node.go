@@ -51,6 +51,7 @@ type Node struct {
 	// synced is set once CaughtUp has held since the node started.
 	synced atomic.Bool
 	logs   raft.LogStore
+	logger hclog.Logger
 }
 
 // NewNode starts a node: it opens (or creates) the log in cfg.DataDir,
@@ -85,7 +86,7 @@ func NewNode(cfg Config, trans raft.Transport) (*Node, error) {
 	notify := make(chan bool, 1)
 	rc.NotifyCh = notify
 
-	n := &Node{cfg: cfg, fsm: newFSM(), trans: trans, leaderCh: make(chan bool, 1), done: make(chan struct{})}
+	n := &Node{cfg: cfg, fsm: newFSM(), trans: trans, leaderCh: make(chan bool, 1), done: make(chan struct{}), logger: logger}
 	var (
 		logs   raft.LogStore
 		stable raft.StableStore
@@ -154,12 +155,35 @@ func (n *Node) forwardLeadership(notify <-chan bool) {
 		case <-n.done:
 			return
 		case v := <-notify:
+			n.setLeaderTimings(v)
 			select {
 			case <-n.leaderCh:
 			default:
 			}
 			n.leaderCh <- v
 		}
+	}
+}
+
+// setLeaderTimings sets the heartbeat timeout raft uses while this node
+// leads (Config.HeartbeatInterval: ten times the interval, so raft sends a
+// heartbeat every interval) or follows (Config.HeartbeatTimeout). Only
+// forwardLeadership calls it, so the read-modify-write of raft's
+// reloadable configuration has one writer.
+func (n *Node) setLeaderTimings(leading bool) {
+	if n.cfg.HeartbeatInterval == 0 {
+		return
+	}
+	rc := n.raft.ReloadableConfig()
+	rc.HeartbeatTimeout, rc.ElectionTimeout = n.cfg.HeartbeatTimeout, n.cfg.ElectionTimeout
+	if leading {
+		rc.HeartbeatTimeout = 10 * n.cfg.HeartbeatInterval
+		rc.ElectionTimeout = max(rc.ElectionTimeout, rc.HeartbeatTimeout)
+	}
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		// Config.Validate admitted these values; raft refusing them is a
+		// bug, and the node goes on with raft's current timings.
+		n.logger.Error("setting the leader's heartbeat interval failed", "error", err)
 	}
 }
 
