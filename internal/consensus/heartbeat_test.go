@@ -42,23 +42,29 @@ func heartbeatsPerFollower(t *testing.T, c *cluster, counters map[string]*counti
 // of its successor as fast as any follower; and the cluster still
 // elects a new leader when the leader is lost.
 func TestLeaderHeartbeatInterval(t *testing.T) {
+	// The daemon's ratio (a 275 ms timeout, a heartbeat every quarter),
+	// with timeouts long enough for a loaded test host.
+	const timeout = 200 * time.Millisecond
 	for _, tc := range []struct {
 		name     string
 		interval time.Duration // 0: raft's own tenth of the timeout
-	}{{"raft's-tenth", 0}, {"quarter", 50 * time.Millisecond / 4}} {
+	}{{"raft's-tenth", 0}, {"quarter", timeout / 4}} {
 		t.Run(tc.name, func(t *testing.T) {
 			counters := map[string]*countingTransport{}
 			c := newClusterWith(t, 3, &cluster{
-				config: func(cfg *Config) { cfg.HeartbeatInterval = tc.interval },
+				config: func(cfg *Config) {
+					cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = timeout, timeout, timeout*3/4
+					cfg.HeartbeatInterval = tc.interval
+				},
 				wrap: func(id string, tr raft.Transport) raft.Transport {
 					counters[id] = &countingTransport{Transport: tr}
 					return counters[id]
 				},
 			})
-			per, leader := heartbeatsPerFollower(t, c, counters)
+			per, _ := heartbeatsPerFollower(t, c, counters)
 			every := tc.interval
 			if every == 0 {
-				every = 50 * time.Millisecond / 10
+				every = timeout / 10
 			}
 			t.Logf("interval %v: %.0f heartbeats a second to each follower", every, per)
 			// Raft waits between the interval and twice it: at most one
@@ -69,21 +75,19 @@ func TestLeaderHeartbeatInterval(t *testing.T) {
 			if tc.interval == 0 {
 				return
 			}
-			if got := leader.raft.ReloadableConfig().HeartbeatTimeout; got != 10*tc.interval {
-				t.Fatalf("leader's raft heartbeat timeout %v, want %v", got, 10*tc.interval)
-			}
+			leader := c.waitLeader()
+			waitFor(t, "the leader to heartbeat every interval", func() bool {
+				return leader.raft.ReloadableConfig().HeartbeatTimeout == 10*tc.interval
+			})
 			// A transfer: the old leader follows with the follower's
 			// timeout, the new one heartbeats every interval.
 			if err := leader.TransferLeadership(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "the old leader to use the follower's timeout", func() bool {
-				return leader.raft.ReloadableConfig().HeartbeatTimeout == 50*time.Millisecond
+				return !leader.IsLeader() && leader.raft.ReloadableConfig().HeartbeatTimeout == timeout
 			})
 			next := c.waitLeader()
-			if next == leader {
-				t.Fatal("leadership did not move")
-			}
 			waitFor(t, "the new leader to heartbeat every interval", func() bool {
 				return next.raft.ReloadableConfig().HeartbeatTimeout == 10*tc.interval
 			})

@@ -26,7 +26,6 @@ func testConfig(id, dir string) Config {
 		c.DataDir = dir
 	}
 	c.HeartbeatTimeout = 50 * time.Millisecond
-	c.HeartbeatInterval = c.HeartbeatTimeout / 4 // as the daemon sets it
 	c.ElectionTimeout = 50 * time.Millisecond
 	c.LeaderLeaseTimeout = 50 * time.Millisecond
 	c.CommitTimeout = 5 * time.Millisecond
