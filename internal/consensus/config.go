@@ -56,6 +56,15 @@ type Config struct {
 	// CommitTimeout is the longest the leader waits before it sends an
 	// append (heartbeat) after new entries. Default 50 ms; at least 1 ms.
 	CommitTimeout time.Duration
+	// PromptCommits makes the leader tell the followers its commit index
+	// as soon as a change proposed here (Apply, Join, Leave, Barrier)
+	// commits, with a barrier entry whose append carries it (one at a
+	// time: the changes committed meanwhile go with the next), instead
+	// of at the next CommitTimeout. Followers then apply a change about
+	// one round trip after the leader, so CommitTimeout can be long,
+	// which spares an idle leader an append per follower every 50 to 100
+	// ms. Default false.
+	PromptCommits bool
 	// ApplyTimeout bounds Apply and membership changes when the caller's
 	// context has no earlier deadline. Default 5 s; must be positive.
 	ApplyTimeout time.Duration

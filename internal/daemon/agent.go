@@ -183,6 +183,10 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// appends that carry the commit index, a follower still hears from
 	// the leader several times per timeout (consensus.Config).
 	rc.HeartbeatInterval = rc.HeartbeatTimeout / 4
+	// Followers learn of a change about a round trip after the leader
+	// (a barrier's append tells them), not at the next commit timeout, so
+	// an idle leader need not append to every follower every 50-100 ms.
+	rc.CommitTimeout, rc.PromptCommits = 500*time.Millisecond, true
 	cn, err := consensus.NewNode(rc, trans.Transport())
 	if err != nil {
 		trans.Close()

@@ -2,11 +2,15 @@ package consensus
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/paceline/paceline/internal/store"
 )
 
 // countingTransport counts the heartbeats (empty appends without a log
@@ -102,4 +106,45 @@ func TestLeaderHeartbeatInterval(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPromptCommitsReachFollowers: with PromptCommits, followers apply a
+// change about a round trip after the leader even though raft's
+// CommitTimeout, the other way they learn of it, is far longer than the
+// test waits; changes proposed together (one barrier on its way while
+// others commit) all reach them.
+func TestPromptCommitsReachFollowers(t *testing.T) {
+	c := newClusterWith(t, 3, &cluster{config: func(cfg *Config) {
+		cfg.CommitTimeout, cfg.PromptCommits = time.Minute, true
+	}})
+	leader := c.waitLeader()
+	epoch := leader.Epoch()
+	for round := range 3 {
+		start := time.Now()
+		epoch = put(t, leader, epoch, fmt.Sprint("round-", round))
+		c.waitEpoch(epoch) // fails after 5 s; without the prompt: a minute
+		t.Logf("round %d: every follower at epoch %d %v after the put began", round, epoch, time.Since(start))
+	}
+	// Several proposals at once: the last commits while a barrier for an
+	// earlier one may be on its way.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := leader.Apply(context.Background(), store.NewNodeAttrSet("n1", map[string]string{fmt.Sprint("a", i): "v"})); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	want := snapshotOf(t, leader)
+	waitFor(t, "every follower to hold the leader's state", func() bool {
+		for _, n := range c.nodes {
+			if snapshotOf(t, n) != want {
+				return false
+			}
+		}
+		return true
+	})
 }
