@@ -115,6 +115,8 @@ func TestLeaderHeartbeatInterval(t *testing.T) {
 // others commit) all reach them.
 func TestPromptCommitsReachFollowers(t *testing.T) {
 	c := newClusterWith(t, 3, &cluster{config: func(cfg *Config) {
+		// Timeouts a loaded test host keeps (no election mid-test).
+		cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 200*time.Millisecond, 200*time.Millisecond, 150*time.Millisecond
 		cfg.CommitTimeout, cfg.PromptCommits = time.Minute, true
 	}})
 	leader := c.waitLeader()
