@@ -8,10 +8,15 @@
 # directory, removed at the end (also on failure); SETTLE seconds (default
 # 15, over one monitor interval) pass before the measure. BIN=PATH measures
 # another build of paceline (say, main's, for a before/after figure).
+# RUNS (default 1) repeats each count on a new cluster; with more than one
+# run, a summary line per count and role gives min/median/max (the machine
+# is shared: take figures under flock /tmp/pl-heavy.lock and give uptime's
+# load average with them).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 COUNTS=${COUNTS:-"300 1000"}
 IDLE=${IDLE:-30}
+RUNS=${RUNS:-1}
 SETTLE=${SETTLE:-15}
 if [[ -z ${BIN:-} ]]; then
 	make -s build
@@ -98,7 +103,7 @@ PY
 	wait_for 600 "$count resources started" bash -c "[[ \$($(declare -f status_json started_count); bin=$bin started_count) -ge $count ]]"
 	local took
 	took=$(python3 -c "import time; print(f'{time.time()-$t0n:.1f}')")
-	echo "IDLE count=$count start_all=${took}s"
+	echo "IDLE count=$count start_all=${took}s" | tee -a "$results"
 	sleep "$SETTLE" # let the first monitor results (one interval: 10 s) come in
 	local leader
 	leader=$(status_json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("leader",""))')
@@ -110,11 +115,32 @@ PY
 		local after role=follower
 		after=$(cpu_ticks "$p")
 		[[ $n == "$leader" ]] && role=leader
-		python3 -c "print(f'IDLE count=$count node=$n role=$role cpu={100.0*($after-${before[$n]})/$hz/$IDLE:.1f}%')"
+		python3 -c "print(f'IDLE count=$count node=$n role=$role cpu={100.0*($after-${before[$n]})/$hz/$IDLE:.1f}%')" | tee -a "$results"
 	done
 	cleanup
 }
 
+results=$(mktemp /tmp/pl-idle-results-XXXXXX)
+trap 'cleanup; rm -f "$results"' EXIT
 for c in $COUNTS; do
-	run_one "$c"
+	for ((i = 0; i < RUNS; i++)); do
+		run_one "$c"
+	done
 done
+if ((RUNS > 1)); then
+	python3 - "$results" <<'PY'
+import re, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    m = re.search(r"count=(\d+) start_all=([0-9.]+)s", line)
+    if m:
+        rows.setdefault((int(m.group(1)), "start_all"), []).append(float(m.group(2)))
+    m = re.search(r"count=(\d+) node=\S+ role=(\w+) cpu=([0-9.]+)%", line)
+    if m:
+        rows.setdefault((int(m.group(1)), m.group(2)), []).append(float(m.group(3)))
+for (count, what), xs in sorted(rows.items()):
+    unit = "s" if what == "start_all" else "%"
+    print(f"IDLE-SUMMARY count={count} {what} n={len(xs)} min={min(xs):.1f}{unit} median={statistics.median(xs):.1f}{unit} max={max(xs):.1f}{unit}")
+PY
+fi
+rm -f "$results"

@@ -35,6 +35,17 @@ type Config struct {
 	// the leader before it starts an election. Default 500 ms; at least
 	// 5 ms.
 	HeartbeatTimeout time.Duration
+	// HeartbeatInterval is how often the leader sends each follower a
+	// heartbeat: hashicorp/raft waits between it and twice it. Zero means
+	// a tenth of HeartbeatTimeout, raft's own choice; otherwise it must be
+	// between that and a quarter of HeartbeatTimeout, so a follower hears
+	// at least twice per HeartbeatTimeout even when one heartbeat is
+	// late. Raft has no such setting: the leader's HeartbeatTimeout is
+	// raised to ten times it while this node leads (a leader does not use
+	// it otherwise) and restored when it stops leading, so followers
+	// detect a lost leader as fast as before. Each heartbeat is a round
+	// trip per follower, the main cost of an idle leader. Default 0.
+	HeartbeatInterval time.Duration
 	// ElectionTimeout is how long a candidate waits for votes before it
 	// starts a new election. Default 500 ms; at least HeartbeatTimeout.
 	ElectionTimeout time.Duration
@@ -45,6 +56,15 @@ type Config struct {
 	// CommitTimeout is the longest the leader waits before it sends an
 	// append (heartbeat) after new entries. Default 50 ms; at least 1 ms.
 	CommitTimeout time.Duration
+	// PromptCommits makes the leader tell the followers its commit index
+	// as soon as a change proposed here (Apply, Join, Leave, Barrier)
+	// commits, with a barrier entry whose append carries it (one at a
+	// time: the changes committed meanwhile go with the next), instead
+	// of at the next CommitTimeout. Followers then apply a change about
+	// one round trip after the leader, so CommitTimeout can be long,
+	// which spares an idle leader an append per follower every 50 to 100
+	// ms. Default false.
+	PromptCommits bool
 	// ApplyTimeout bounds Apply and membership changes when the caller's
 	// context has no earlier deadline. Default 5 s; must be positive.
 	ApplyTimeout time.Duration
@@ -106,6 +126,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HeartbeatTimeout < 5*time.Millisecond {
 		bad("heartbeat timeout %s is below 5ms", c.HeartbeatTimeout)
+	}
+	if c.HeartbeatInterval != 0 && (c.HeartbeatInterval < c.HeartbeatTimeout/10 || c.HeartbeatInterval > c.HeartbeatTimeout/4) {
+		bad("heartbeat interval %s is not between a tenth (%s) and a quarter (%s) of the heartbeat timeout", c.HeartbeatInterval, c.HeartbeatTimeout/10, c.HeartbeatTimeout/4)
 	}
 	if c.ElectionTimeout < c.HeartbeatTimeout {
 		bad("election timeout %s is below the heartbeat timeout %s", c.ElectionTimeout, c.HeartbeatTimeout)

@@ -51,6 +51,13 @@ type Node struct {
 	// synced is set once CaughtUp has held since the node started.
 	synced atomic.Bool
 	logs   raft.LogStore
+	logger hclog.Logger
+	// prompt is the state of committed's barriers: one on its way
+	// (busy), another wanted after it (again).
+	prompt struct {
+		sync.Mutex
+		busy, again bool
+	}
 }
 
 // NewNode starts a node: it opens (or creates) the log in cfg.DataDir,
@@ -85,7 +92,7 @@ func NewNode(cfg Config, trans raft.Transport) (*Node, error) {
 	notify := make(chan bool, 1)
 	rc.NotifyCh = notify
 
-	n := &Node{cfg: cfg, fsm: newFSM(), trans: trans, leaderCh: make(chan bool, 1), done: make(chan struct{})}
+	n := &Node{cfg: cfg, fsm: newFSM(), trans: trans, leaderCh: make(chan bool, 1), done: make(chan struct{}), logger: logger}
 	var (
 		logs   raft.LogStore
 		stable raft.StableStore
@@ -160,12 +167,35 @@ func (n *Node) forwardLeadership(notify <-chan bool) {
 		case <-n.done:
 			return
 		case v := <-notify:
+			n.setLeaderTimings(v)
 			select {
 			case <-n.leaderCh:
 			default:
 			}
 			n.leaderCh <- v
 		}
+	}
+}
+
+// setLeaderTimings sets the heartbeat timeout raft uses while this node
+// leads (Config.HeartbeatInterval: ten times the interval, so raft sends a
+// heartbeat every interval) or follows (Config.HeartbeatTimeout). Only
+// forwardLeadership calls it, so the read-modify-write of raft's
+// reloadable configuration has one writer.
+func (n *Node) setLeaderTimings(leading bool) {
+	if n.cfg.HeartbeatInterval == 0 {
+		return
+	}
+	rc := n.raft.ReloadableConfig()
+	rc.HeartbeatTimeout, rc.ElectionTimeout = n.cfg.HeartbeatTimeout, n.cfg.ElectionTimeout
+	if leading {
+		rc.HeartbeatTimeout = 10 * n.cfg.HeartbeatInterval
+		rc.ElectionTimeout = max(rc.ElectionTimeout, rc.HeartbeatTimeout)
+	}
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		// Config.Validate admitted these values; raft refusing them is a
+		// bug, and the node goes on with raft's current timings.
+		n.logger.Error("setting the leader's heartbeat interval failed", "error", err)
 	}
 }
 
@@ -296,7 +326,7 @@ func (n *Node) addServer(ctx context.Context, id, addr string, role store.Role) 
 	} else {
 		fut = n.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, time.Until(timeout))
 	}
-	return n.wait(ctx, "join "+id, fut)
+	return n.waitEntry(ctx, "join "+id, fut)
 }
 
 // Leave removes a member (on the leader): from the store first, then from
@@ -310,7 +340,7 @@ func (n *Node) Leave(ctx context.Context, id string) (store.Result, error) {
 		return res, nil
 	}
 	timeout := n.deadline(ctx)
-	return res, n.wait(ctx, "leave "+id, n.raft.RemoveServer(raft.ServerID(id), 0, time.Until(timeout)))
+	return res, n.waitEntry(ctx, "leave "+id, n.raft.RemoveServer(raft.ServerID(id), 0, time.Until(timeout)))
 }
 
 // Apply proposes a command (on the leader) and waits until it is committed
@@ -326,7 +356,7 @@ func (n *Node) Apply(ctx context.Context, cmd store.Command) (store.Result, erro
 	}
 	timeout := n.deadline(ctx)
 	f := n.raft.Apply(b, time.Until(timeout))
-	if err := n.wait(ctx, "apply "+string(cmd.Type), f); err != nil {
+	if err := n.waitEntry(ctx, "apply "+string(cmd.Type), f); err != nil {
 		return store.Result{}, err
 	}
 	res, ok := f.Response().(store.Result)
@@ -341,7 +371,7 @@ func (n *Node) Apply(ctx context.Context, cmd store.Command) (store.Result, erro
 // to act on it.
 func (n *Node) Barrier(ctx context.Context) error {
 	timeout := n.deadline(ctx)
-	return n.wait(ctx, "barrier", n.raft.Barrier(time.Until(timeout)))
+	return n.waitEntry(ctx, "barrier", n.raft.Barrier(time.Until(timeout)))
 }
 
 // Snapshot takes a snapshot now and compacts the log (leaving
@@ -413,8 +443,25 @@ func (n *Node) deadline(ctx context.Context) time.Time {
 
 // wait waits for a raft future until the deadline or ctx ends.
 func (n *Node) wait(ctx context.Context, what string, f raft.Future) error {
+	return n.waitFuture(ctx, what, f, false)
+}
+
+// waitEntry is wait for the future of a log entry this node proposed:
+// once it is committed, the followers are told (Config.PromptCommits),
+// also when the caller stopped waiting.
+func (n *Node) waitEntry(ctx context.Context, what string, f raft.Future) error {
+	return n.waitFuture(ctx, what, f, n.cfg.PromptCommits)
+}
+
+func (n *Node) waitFuture(ctx context.Context, what string, f raft.Future, prompt bool) error {
 	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
+	go func() {
+		err := f.Error()
+		if err == nil && prompt {
+			n.committed()
+		}
+		done <- err
+	}()
 	d := n.deadline(ctx)
 	t := time.NewTimer(time.Until(d))
 	defer t.Stop()
@@ -426,6 +473,37 @@ func (n *Node) wait(ctx context.Context, what string, f raft.Future) error {
 	case <-t.C:
 		return fmt.Errorf("consensus: %s: %w", what, ErrTimeout)
 	}
+}
+
+// committed tells the followers the leader's commit index now
+// (Config.PromptCommits): a barrier entry, whose append carries it, unless
+// one is on its way already; then another once that one is done, for
+// what committed meanwhile. Raft itself tells them only with the next
+// append, at the latest CommitTimeout later.
+func (n *Node) committed() {
+	n.prompt.Lock()
+	if n.prompt.busy {
+		n.prompt.again = true
+		n.prompt.Unlock()
+		return
+	}
+	n.prompt.busy = true
+	n.prompt.Unlock()
+	go func() {
+		for {
+			// An error (no longer the leader, shut down) leaves nothing to
+			// tell: a new leader's first append carries its commit index.
+			n.raft.Barrier(n.cfg.ApplyTimeout).Error()
+			n.prompt.Lock()
+			if !n.prompt.again {
+				n.prompt.busy = false
+				n.prompt.Unlock()
+				return
+			}
+			n.prompt.again = false
+			n.prompt.Unlock()
+		}
+	}()
 }
 
 // mapErr wraps raft's errors with the package's.

@@ -44,11 +44,22 @@ type cluster struct {
 	trans  map[string]*raft.InmemTransport
 	dirs   map[string]string
 	onDisk bool
+	// config, if set, adjusts each node's testConfig.
+	config func(*Config)
+	// wrap, if set, wraps each node's transport (to count what it sends).
+	wrap func(id string, t raft.Transport) raft.Transport
 }
 
 func newCluster(t *testing.T, size int, onDisk bool) *cluster {
 	t.Helper()
-	c := &cluster{t: t, nodes: map[string]*Node{}, trans: map[string]*raft.InmemTransport{}, dirs: map[string]string{}, onDisk: onDisk}
+	return newClusterWith(t, size, &cluster{onDisk: onDisk})
+}
+
+// newClusterWith is newCluster with c's config and wrap.
+func newClusterWith(t *testing.T, size int, c *cluster) *cluster {
+	t.Helper()
+	c.t, c.nodes, c.trans, c.dirs = t, map[string]*Node{}, map[string]*raft.InmemTransport{}, map[string]string{}
+	onDisk := c.onDisk
 	for i := 1; i <= size; i++ {
 		id := fmt.Sprintf("n%d", i)
 		if onDisk {
@@ -100,7 +111,15 @@ func (c *cluster) start(id string) *Node {
 			ot.Connect(tr.LocalAddr(), tr)
 		}
 	}
-	n, err := NewNode(testConfig(id, c.dirs[id]), tr)
+	cfg := testConfig(id, c.dirs[id])
+	if c.config != nil {
+		c.config(&cfg)
+	}
+	var trans raft.Transport = tr
+	if c.wrap != nil {
+		trans = c.wrap(id, tr)
+	}
+	n, err := NewNode(cfg, trans)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -338,6 +357,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad role", func(c *Config) { c.Role = "voter" }, `role "voter"`},
 		{"no data dir", func(c *Config) { c.DataDir = "" }, "data dir is empty"},
 		{"heartbeat", func(c *Config) { c.HeartbeatTimeout = time.Millisecond }, "heartbeat timeout 1ms is below 5ms"},
+		{"heartbeat interval fast", func(c *Config) { c.HeartbeatInterval = 10 * time.Millisecond }, "heartbeat interval 10ms is not between a tenth (50ms) and a quarter (125ms)"},
+		{"heartbeat interval slow", func(c *Config) { c.HeartbeatInterval = 200 * time.Millisecond }, "heartbeat interval 200ms is not between"},
 		{"election", func(c *Config) { c.ElectionTimeout = 100 * time.Millisecond }, "election timeout 100ms is below the heartbeat timeout 500ms"},
 		{"lease", func(c *Config) { c.LeaderLeaseTimeout = time.Second }, "leader lease timeout 1s"},
 		{"commit", func(c *Config) { c.CommitTimeout = 0 }, "commit timeout 0s"},

@@ -178,6 +178,14 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// before any successor can be elected (followers wait a whole timeout),
 	// yet not at every scheduling hiccup of a loaded host.
 	rc.ElectionTimeout, rc.LeaderLeaseTimeout = rc.HeartbeatTimeout, rc.HeartbeatTimeout*3/4
+	// Raft's heartbeat rate (a tenth of the timeout) and commit timeout
+	// (50 ms) stay: consensus.Config.HeartbeatInterval (a heartbeat every
+	// quarter) and PromptCommits with a 500 ms commit timeout lowered an
+	// idle leader's CPU (bench/idle-cpu.sh), but with fewer messages
+	// keeping contact, leaders of test clusters on a loaded host (load
+	// average 20-30 on 2 cores) stepped down for lack of contact more
+	// often than with these, so they are left off until a soak shows
+	// otherwise.
 	cn, err := consensus.NewNode(rc, trans.Transport())
 	if err != nil {
 		trans.Close()

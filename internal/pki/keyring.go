@@ -5,7 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Keyring is a node's TLS material that may change while connections
@@ -29,7 +31,19 @@ type material struct {
 	leaf *x509.Certificate
 	node *tls.Config // node-to-node, both ways (NodeTLSRevoking)
 	api  *tls.Config // the API server (APIServerTLS)
+	// trusted remembers the chains Trusts verified against pool (key:
+	// their DER bytes, one after the other) with the earliest NotAfter
+	// among them: a peer calls many times per second on one connection,
+	// and each verification is an ECDSA signature check. New material
+	// starts with none.
+	trusted sync.Map
+	// ntrusted counts trusted's entries (at most maxTrusted).
+	ntrusted atomic.Int64
 }
+
+// maxTrusted bounds the chains a material remembers as verified (a
+// cluster has a node certificate per node, two during a renewal).
+const maxTrusted = 4096
 
 // NewKeyring returns a keyring holding ca and cert; revoked (may be nil)
 // is the revocation check of every node-to-node handshake.
@@ -75,8 +89,31 @@ func (k *Keyring) Leaf() *x509.Certificate { return k.cur.Load().leaf }
 
 // Trusts reports whether chain (a peer's certificates, leaf first, the
 // rest intermediates) verifies against the CAs the keyring trusts now.
+// A chain verified before against the same CAs is not verified again
+// until the first of its certificates expires.
 func (k *Keyring) Trusts(chain ...*x509.Certificate) bool {
-	return len(chain) > 0 && verifyChain(k.cur.Load().pool, chain...) == nil
+	if len(chain) == 0 {
+		return false
+	}
+	m := k.cur.Load()
+	var key []byte
+	until := chain[0].NotAfter
+	for _, c := range chain {
+		key = append(key, c.Raw...) // DER delimits each certificate
+		if c.NotAfter.Before(until) {
+			until = c.NotAfter
+		}
+	}
+	if v, ok := m.trusted.Load(string(key)); ok && time.Now().Before(v.(time.Time)) {
+		return true
+	}
+	if verifyChain(m.pool, chain...) != nil {
+		return false
+	}
+	if m.ntrusted.Add(1) <= maxTrusted {
+		m.trusted.Store(string(key), until)
+	}
+	return true
 }
 
 // verifyChain verifies chain[0] against roots, with chain[1:] as

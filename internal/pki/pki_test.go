@@ -477,3 +477,45 @@ func TestCrossSignedCALetsOldNodesVerifyNewCertificates(t *testing.T) {
 		t.Error("a CA that allows no CA below it cross-signed")
 	}
 }
+
+// TestTrustsRemembersOnlyWhatStillHolds: Trusts remembers a verified
+// chain, but never past its certificate's expiry nor past a change of
+// the trusted CAs.
+func TestTrustsRemembersOnlyWhatStillHolds(t *testing.T) {
+	oldCA, _ := NewCA("c1", time.Now(), time.Hour)
+	newCA, _ := NewCA("c2", time.Now(), time.Hour)
+	bundle := &CA{Cert: newCA.Cert, Key: newCA.Key, Trust: []*x509.Certificate{oldCA.Cert}}
+	k, err := NewKeyring(bundle, node(t, newCA, "n1", RoleServer), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := mustLeaf(t, node(t, oldCA, "n2", RoleServer))
+	for i := range 2 { // verified, then remembered
+		if !k.Trusts(old) {
+			t.Fatalf("call %d: a certificate of a trusted CA is refused", i)
+		}
+	}
+	if err := k.Set(newCA, k.Certificate()); err != nil {
+		t.Fatal(err)
+	}
+	if k.Trusts(old) {
+		t.Fatal("a certificate of a CA no longer trusted is still trusted")
+	}
+	// A certificate that expires in a moment: trusted now, refused after.
+	nc, err := newCA.Issue("n3", RoleServer, []string{"127.0.0.1"}, time.Now().Add(-time.Hour+2*time.Second), time.Hour) // NotAfter in whole seconds
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := nc.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := mustLeaf(t, c)
+	if !k.Trusts(short) {
+		t.Fatal("a valid certificate is refused")
+	}
+	time.Sleep(time.Until(short.NotAfter) + 50*time.Millisecond)
+	if k.Trusts(short) {
+		t.Fatalf("a certificate that expired at %v is still trusted", short.NotAfter)
+	}
+}
