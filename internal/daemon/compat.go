@@ -141,11 +141,32 @@ func (h compatHandler) Get(_ context.Context, scope compat.Scope, node, name str
 		}
 	case compat.ScopeConfig:
 		v, ok = h.b.Config().Properties[name]
+	case compat.ScopeMeta:
+		return resourceMeta(h.b.Config(), node, name)
 	}
 	if !ok {
 		return "", compat.ErrNotFound
 	}
 	return v, nil
+}
+
+// resourceMeta is resource rsc's meta-attribute name: its own, or else
+// the nearest enclosing group's or clone's (Pacemaker's inheritance).
+func resourceMeta(cfg *model.Config, rsc, name string) (string, error) {
+	if model.FindResource(cfg.Resources, rsc) == nil {
+		return "", fmt.Errorf("%w: resource %s", compat.ErrNoNode, rsc)
+	}
+	for id := rsc; id != ""; {
+		r := model.FindResource(cfg.Resources, id)
+		if v, ok := r.Meta[name]; ok {
+			return v, nil
+		}
+		id = ""
+		if p := model.ParentOf(cfg.Resources, r.ID); p != nil {
+			id = p.ID
+		}
+	}
+	return "", compat.ErrNotFound
 }
 
 func (h compatHandler) Set(ctx context.Context, scope compat.Scope, node, name, value string) error {

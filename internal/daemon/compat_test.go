@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/compat"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/peer"
@@ -230,4 +231,28 @@ func TestCompatPermanentAttributesRetry(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// crm_resource --meta --get-parameter, as PAF's pgsqlms asks whether its
+// clone has notify=true: the primitive's own meta-attribute, else its
+// clone's (an instance suffix :N is ignored); exit 105 for one that is not
+// set or a resource that does not exist.
+func TestCompatResourceMeta(t *testing.T) {
+	c, _, f := newFollowerCompat(t)
+	if _, err := c.client(t, c.leader()).CreateResource(context.Background(), api.ResourceRequest{ID: "pg", Agent: "builtin:dummy",
+		Meta:  map[string]string{"resource-stickiness": "10"},
+		Clone: &api.CloneSpec{Promotable: true, Meta: map[string]string{"notify": "true", "resource-stickiness": "99"}}}); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(t, "true\n", "crm_resource", "--resource", "pg:1", "--meta", "--get-parameter", "notify")
+	f.expect(t, "10\n", "crm_resource", "-r", "pg", "--meta", "-g", "resource-stickiness")
+	f.expect(t, "99\n", "crm_resource", "-r", "pg-clone", "--meta", "-g", "resource-stickiness")
+	for _, args := range [][]string{{"-r", "pg", "--meta", "-g", "globally-unique"}, {"-r", "nope", "--meta", "-g", "notify"}} {
+		if code, out := f.tool("crm_resource", args...); code != compat.ExitNoSuch || strings.Count(out, "\n") != 1 {
+			t.Errorf("crm_resource %q: exit %d, %q; want exit %d and one line", args, code, out, compat.ExitNoSuch)
+		}
+	}
+	if code, out := f.tool("crm_resource", "-r", "pg", "-g", "notify"); code != compat.ExitUsage || !strings.Contains(out, "--meta") {
+		t.Errorf("an instance parameter: exit %d, %q; want a usage error", code, out)
+	}
 }
