@@ -28,6 +28,10 @@ const (
 	// ScopeConfig is a cluster option (crm_config): the configuration's
 	// properties. Node is empty.
 	ScopeConfig Scope = "crm_config"
+	// ScopePrivate is a private transient node attribute
+	// (attrd_updater --private): shared with every node like a transient
+	// one, but the scheduler never reads it and its change plans nothing.
+	ScopePrivate Scope = "private"
 	// ScopeMeta is a resource's meta-attribute (crm_resource --meta),
 	// read-only: Node names the resource (its id without a clone instance
 	// suffix), and ErrNoNode means there is no such resource. A meta-
@@ -38,7 +42,7 @@ const (
 
 // Valid reports whether s is one of the scopes.
 func (s Scope) Valid() bool {
-	return s == ScopeStatus || s == ScopeNodes || s == ScopeConfig || s == ScopeMeta
+	return s == ScopeStatus || s == ScopeNodes || s == ScopeConfig || s == ScopeMeta || s == ScopePrivate
 }
 
 // Member is one cluster member as crm_node lists it.

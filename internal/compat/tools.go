@@ -456,9 +456,9 @@ func (r *run) attrErr(err error, req Request) error {
 }
 
 // attrdUpdater: -n NAME with -U VALUE (or -B VALUE), -Q (with -A: every
-// node), -D; -N NODE; -d, -p, -l reboot, -R, -Y accepted (Paceline writes
-// through the replicated store at once and keeps no private attributes:
-// a private attribute is stored like any transient one).
+// node), -D; -N NODE; -p (a private attribute: ScopePrivate); -d, -l
+// reboot, -R, -Y accepted (Paceline writes through the replicated store at
+// once).
 func (r *run) attrdUpdater(args []string) error {
 	flags, err := getopt(args, []option{
 		{short: 'n', long: "name", arg: requiredArg}, {short: 'U', long: "update", arg: requiredArg},
@@ -474,10 +474,13 @@ func (r *run) attrdUpdater(args []string) error {
 	}
 	var cmd, name, value, node string
 	all := false
+	scope := ScopeStatus
 	for _, f := range flags {
 		switch f.key {
 		case "version":
 			return r.version()
+		case "private":
+			scope = ScopePrivate
 		case "name":
 			name = f.value
 		case "update":
@@ -511,7 +514,7 @@ func (r *run) attrdUpdater(args []string) error {
 	if node == "" {
 		node = info.Local
 	}
-	req := Request{Scope: ScopeStatus, Node: node, Name: name}
+	req := Request{Scope: scope, Node: node, Name: name}
 	switch cmd {
 	case "update":
 		req.Op, req.Value = "set", value

@@ -139,6 +139,12 @@ func (h compatHandler) Get(_ context.Context, scope compat.Scope, node, name str
 		if i := slices.IndexFunc(cfg.Nodes, func(n model.Node) bool { return n.Name == node }); i >= 0 {
 			v, ok = cfg.Nodes[i].Attributes[name]
 		}
+	case compat.ScopePrivate:
+		m, err := h.member(node)
+		if err != nil {
+			return "", err
+		}
+		v, ok = m.Private[name]
 	case compat.ScopeConfig:
 		v, ok = h.b.Config().Properties[name]
 	case compat.ScopeMeta:
@@ -193,6 +199,9 @@ func (h compatHandler) write(ctx context.Context, scope compat.Scope, node, name
 	switch scope {
 	case compat.ScopeStatus:
 		_, err := h.serve(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(node)+"/attributes", map[string]string{name: v})
+		return err
+	case compat.ScopePrivate:
+		_, err := h.serve(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(node)+"/attributes?private=true", map[string]string{name: v})
 		return err
 	case compat.ScopeConfig:
 		_, err := h.serve(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name), api.Property{Value: v})

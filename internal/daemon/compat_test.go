@@ -256,3 +256,25 @@ func TestCompatResourceMeta(t *testing.T) {
 		t.Errorf("an instance parameter: exit %d, %q; want a usage error", code, out)
 	}
 }
+
+// attrd_updater --private, as PAF's pre-promote notification records
+// each instance's LSN: written through the API (PUT
+// /v1/nodes/NODE/attributes?private=true), read back on the follower, kept
+// apart from the transient attributes the scheduler reads.
+func TestCompatPrivateAttribute(t *testing.T) {
+	c, follower, f := newFollowerCompat(t)
+	f.must(t, "attrd_updater", "--private", "--lifetime", "reboot", "--name", "lsn_location-db", "--update", "0/5000")
+	f.expect(t, `name="lsn_location-db" host="`+follower+`" value="0/5000"`+"\n", "attrd_updater", "--private", "--lifetime", "reboot", "--name", "lsn_location-db", "--query")
+	for name, n := range c.nodes {
+		waitUntil(t, "the private attribute on "+name, func() bool {
+			ok := false
+			n.Read(func(s *store.Store) {
+				m, _ := s.Member(follower)
+				ok = m.Private["lsn_location-db"] == "0/5000" && m.Attributes["lsn_location-db"] == ""
+			})
+			return ok
+		})
+	}
+	f.must(t, "attrd_updater", "-p", "-n", "lsn_location-db", "-D")
+	f.expect(t, "attrd_updater: Could not query value of lsn_location-db: attribute does not exist\n", "attrd_updater", "-p", "-n", "lsn_location-db", "-Q")
+}
