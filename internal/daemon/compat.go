@@ -204,8 +204,24 @@ func (h compatHandler) write(ctx context.Context, scope compat.Scope, node, name
 		_, err := h.serve(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(node)+"/attributes?private=true", map[string]string{name: v})
 		return err
 	case compat.ScopeConfig:
-		_, err := h.serve(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name), api.Property{Value: v})
-		return err
+		if _, option := model.LookupProperty(name); option {
+			_, err := h.serve(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name), api.Property{Value: v})
+			return err
+		}
+		// No cluster option: an agent's data (ocf:heartbeat:mysql's
+		// NAME_REPL_INFO), which operators may change.
+		return h.updateConfig(ctx, func(cfg *model.Config) bool {
+			old, had := cfg.Properties[name]
+			if value == nil {
+				delete(cfg.Properties, name)
+				return had
+			}
+			if cfg.Properties == nil {
+				cfg.Properties = map[string]string{}
+			}
+			cfg.Properties[name] = *value
+			return !had || old != *value
+		})
 	}
 	return h.updateConfig(ctx, func(cfg *model.Config) bool {
 		i := slices.IndexFunc(cfg.Nodes, func(n model.Node) bool { return n.Name == node })

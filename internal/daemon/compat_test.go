@@ -278,3 +278,17 @@ func TestCompatPrivateAttribute(t *testing.T) {
 	f.must(t, "attrd_updater", "-p", "-n", "lsn_location-db", "-D")
 	f.expect(t, "attrd_updater: Could not query value of lsn_location-db: attribute does not exist\n", "attrd_updater", "-p", "-n", "lsn_location-db", "-Q")
 }
+
+// ocf:heartbeat:mysql keeps the master's binlog position as a
+// crm_config attribute: a property that is no cluster option is agents'
+// data, which the local socket (role operator) may set and read back;
+// a cluster option still needs admin (TestCompatWritesAreAuditedAndChecked).
+func TestCompatAgentDataProperty(t *testing.T) {
+	c, _, f := newFollowerCompat(t)
+	const info = "10.77.0.11|mysql-bin.000002|342"
+	f.must(t, "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-s", "mysql_replication", "-v", info)
+	f.expect(t, info+"\n", "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-s", "mysql_replication", "--query", "-q")
+	waitUntil(t, "the property on the leader", func() bool { return c.nodes[c.leader()].Config().Properties["db_REPL_INFO"] == info })
+	f.must(t, "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-D")
+	f.expect(t, "crm_attribute: Error performing operation: No such device or address\n", "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-G", "-q")
+}
