@@ -17,7 +17,9 @@
 #   RUNS=5            trials per fault and profile (default 5)
 #   FAULTS="kill link crash"
 #   PROFILES="fast default"
-#   BENCH_PATRONI=1   not yet: see the end of this script
+#   PACELINE=0        skip Paceline (with BENCH_PATRONI=1: Patroni only)
+#   BENCH_PATRONI=1   then the same against Patroni (defaults, then tuned),
+#                     test/e2e's TestPatroniFailoverBench
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need_root db.sh
@@ -31,6 +33,7 @@ export PL_E2E_PREFIX=${PL_E2E_PREFIX:-pl-bd-}
 
 declare -A test_of=([kill]=TestPostgreSQLFailoverKill [link]=TestPostgreSQLFailoverLinkCut [crash]=TestPostgreSQLFailover)
 summary=()
+[[ ${PACELINE:-1} == 1 ]] || profiles=""
 for profile in $profiles; do
 	for fault in $faults; do
 		name=${test_of[$fault]:-}
@@ -46,10 +49,21 @@ for profile in $profiles; do
 		summary+=("${line#SUMMARY }")
 	done
 done
-echo "== write unavailability, paceline (min/median/max over the trials)"
-printf '%s\n' "${summary[@]}"
-
-if [[ ${BENCH_PATRONI:-0} == 1 ]]; then
-	echo "bench/db.sh: BENCH_PATRONI=1: the Patroni side of the benchmark is not built yet" >&2
-	exit 1
+if [[ -n $profiles ]]; then
+	echo "== write unavailability, paceline (min/median/max over the trials)"
+	printf '%s\n' "${summary[@]}"
 fi
+
+[[ ${BENCH_PATRONI:-0} == 1 ]] || exit 0
+# The same hosts, writer and faults against Patroni (Debian's patroni,
+# etcd-server and vip-manager, which puts the VIP where Patroni's leader
+# key says): its defaults and the tuned setting (ttl 10, loop_wait 1).
+need patroni patroni
+need etcd etcd-server
+need vip-manager vip-manager
+for tuned in 0 1; do
+	echo "== patroni (tuned=$tuned), faults $faults, $runs trials (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+	PL_BENCH_PATRONI=1 PL_PATRONI_TUNED=$tuned PL_PATRONI_FAULTS="$faults" PL_PG_RUNS=$runs \
+		go test ./test/e2e -run '^TestPatroniFailoverBench$' -count=1 -v -timeout 90m 2>&1 |
+		grep --line-buffered -E '^(PATRONI|SUMMARY|--- |ok|FAIL)|patroni_bench_test.go' || true
+done
