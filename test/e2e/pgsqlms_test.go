@@ -231,7 +231,7 @@ func promotedIn(c *Cluster, rsc, node string) bool {
 // TestPAFPromotableClone: PAF's pgsqlms, unmodified, under Paceline. The
 // cluster promotes the instance that was the primary (PAF's master score
 // 1 for a cleanly shut down primary), the VIP follows it, and a client
-// writes through the VIP every 20 ms. Then, PL_PG_RUNS times (default 3),
+// writes through the VIP every 20 ms. Then, PL_PG_RUNS times (default 1),
 // the primary's host crashes (Host.Crash: every process SIGKILLed, its
 // addresses gone, its link down, as a watchdog reset leaves it), a
 // standby is promoted (PAF's pre-promote election of the most advanced
@@ -245,10 +245,7 @@ func promotedIn(c *Cluster, rsc, node string) bool {
 // again.
 func TestPAFPromotableClone(t *testing.T) {
 	needPAF(t)
-	runs := 3
-	if os.Getenv("PL_PG_RUNS") != "" {
-		runs = pgRuns(t)
-	}
+	runs := pgRuns(t) // PL_PG_RUNS, default 1: 3 or more for the figures
 	n := NewNet(t, 3)
 	privatePGDirs(t, n)
 	pafSetup(t, n)
