@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -111,9 +113,20 @@ func mysqlSetup(t *testing.T, n *Net) {
 		if err := writeAs(h, "mysql", mysqlDir+"/init.sql", mysqlInit, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.Exec("mariadb-install-db", "--defaults-file="+mysqlDir+"/my.cnf", "--user=mysql",
-			"--datadir="+mysqlDir+"/data", "--skip-test-db", "--auth-root-authentication-method=socket"); err != nil {
-			t.Fatalf("mariadb-install-db on %s: %v", h.Name, err)
+		// Up to two minutes: on a loaded machine it takes longer than
+		// Exec's 20 s.
+		argv := h.in("mariadb-install-db", "--defaults-file="+mysqlDir+"/my.cnf", "--user=mysql",
+			"--datadir="+mysqlDir+"/data", "--skip-test-db", "--auth-root-authentication-method=socket")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Env = h.Env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = time.Second
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("mariadb-install-db on %s: %v: %s", h.Name, err, tail(out, 2000))
 		}
 	}
 }
