@@ -1,7 +1,7 @@
 # Paceline build, test and measurement entry points.
 GO ?= go
 
-.PHONY: build deb test lint race fuzz conformance bench bench-go bench-failover bench-idle bench-vip soak-cpu soak-leader clean
+.PHONY: build deb test lint race fuzz conformance bench bench-go bench-failover bench-idle bench-vip bench-db soak-cpu soak-leader clean
 
 
 # The package version (packaging/version.sh: from the latest v* tag, or the
@@ -69,6 +69,13 @@ bench-failover:
 ## namespace hosts (root; RUNS=7 per system and fault, SYSTEMS=...)
 bench-vip:
 	bench/failover.sh
+
+## bench-db: write unavailability of a replicated PostgreSQL behind a VIP
+## when the primary's host is killed, cut off or crashed, with --profile
+## fast and the defaults (root; RUNS=5 per fault and profile, FAULTS=...,
+## PROFILES=...)
+bench-db:
+	bench/db.sh
 
 ## soak-cpu: ten minutes per profile of both cores busy and no fault,
 ## counting VIP moves and self-fences (root; MINUTES=10)

@@ -1,7 +1,9 @@
 // Package compat answers the Pacemaker helper commands that unmodified
 // OCF resource agents (Debian's resource-agents) call: crm_node,
-// crm_attribute, crm_master, attrd_updater, and pacemakerd --version
-// (ocf_local_nodename asks it before trusting crm_node -n).
+// crm_attribute, crm_master, attrd_updater, pacemakerd --version
+// (ocf_local_nodename asks it before trusting crm_node -n), and
+// crm_resource --resource RSC --meta --get-parameter NAME (PAF's pgsqlms
+// checks its clone's notify=true with it).
 //
 // # How an agent reaches them
 //

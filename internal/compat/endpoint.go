@@ -28,10 +28,22 @@ const (
 	// ScopeConfig is a cluster option (crm_config): the configuration's
 	// properties. Node is empty.
 	ScopeConfig Scope = "crm_config"
+	// ScopePrivate is a private transient node attribute
+	// (attrd_updater --private): shared with every node like a transient
+	// one, but the scheduler never reads it and its change plans nothing.
+	ScopePrivate Scope = "private"
+	// ScopeMeta is a resource's meta-attribute (crm_resource --meta),
+	// read-only: Node names the resource (its id without a clone instance
+	// suffix), and ErrNoNode means there is no such resource. A meta-
+	// attribute the resource does not set itself is its parent's (group
+	// or clone), as Pacemaker resolves it.
+	ScopeMeta Scope = "meta"
 )
 
 // Valid reports whether s is one of the scopes.
-func (s Scope) Valid() bool { return s == ScopeStatus || s == ScopeNodes || s == ScopeConfig }
+func (s Scope) Valid() bool {
+	return s == ScopeStatus || s == ScopeNodes || s == ScopeConfig || s == ScopeMeta || s == ScopePrivate
+}
 
 // Member is one cluster member as crm_node lists it.
 type Member struct {
@@ -173,6 +185,8 @@ func handle(ctx context.Context, h Handler, req Request) Response {
 			return fail(errors.New("no attribute name"))
 		case (req.Scope == ScopeConfig) != (req.Node == ""):
 			return fail(fmt.Errorf("scope %s with node %q", req.Scope, req.Node))
+		case req.Scope == ScopeMeta && req.Op != "get":
+			return fail(fmt.Errorf("%w: meta-attributes are read-only here", ErrPermission))
 		}
 	}
 	switch req.Op {

@@ -10,7 +10,7 @@ import (
 
 // Tools are the names the paceline binary answers to as a Pacemaker
 // helper (the links InstallLinks makes).
-var Tools = []string{"crm_node", "crm_attribute", "crm_master", "attrd_updater", "pacemakerd"}
+var Tools = []string{"crm_node", "crm_attribute", "crm_master", "attrd_updater", "pacemakerd", "crm_resource"}
 
 // IsTool reports whether name (a program's base name) is one of Tools.
 func IsTool(name string) bool {
@@ -91,6 +91,8 @@ func Main(tool string, args []string, env Env) int {
 		err = r.attrdUpdater(args)
 	case "pacemakerd":
 		err = r.pacemakerd(args)
+	case "crm_resource":
+		err = r.crmResource(args)
 	default:
 		err = &toolError{code: ExitUsage, raw: true,
 			msg: fmt.Sprintf("paceline compat: unknown tool %q (one of %s)", tool, strings.Join(Tools, ", "))}
@@ -454,9 +456,9 @@ func (r *run) attrErr(err error, req Request) error {
 }
 
 // attrdUpdater: -n NAME with -U VALUE (or -B VALUE), -Q (with -A: every
-// node), -D; -N NODE; -d, -p, -l reboot, -R, -Y accepted (Paceline writes
-// through the replicated store at once and keeps no private attributes:
-// a private attribute is stored like any transient one).
+// node), -D; -N NODE; -p (a private attribute: ScopePrivate); -d, -l
+// reboot, -R, -Y accepted (Paceline writes through the replicated store at
+// once).
 func (r *run) attrdUpdater(args []string) error {
 	flags, err := getopt(args, []option{
 		{short: 'n', long: "name", arg: requiredArg}, {short: 'U', long: "update", arg: requiredArg},
@@ -472,10 +474,13 @@ func (r *run) attrdUpdater(args []string) error {
 	}
 	var cmd, name, value, node string
 	all := false
+	scope := ScopeStatus
 	for _, f := range flags {
 		switch f.key {
 		case "version":
 			return r.version()
+		case "private":
+			scope = ScopePrivate
 		case "name":
 			name = f.value
 		case "update":
@@ -509,7 +514,7 @@ func (r *run) attrdUpdater(args []string) error {
 	if node == "" {
 		node = info.Local
 	}
-	req := Request{Scope: ScopeStatus, Node: node, Name: name}
+	req := Request{Scope: scope, Node: node, Name: name}
 	switch cmd {
 	case "update":
 		req.Op, req.Value = "set", value
@@ -556,4 +561,51 @@ func (r *run) attrdErr(err error, name, node string) error {
 		return &toolError{code: ExitPermission, msg: fmt.Sprintf("Could not update %s: %v", name, err)}
 	}
 	return &toolError{code: ExitError, msg: fmt.Sprintf("Could not update %s: %v", name, err)}
+}
+
+// crmResource answers the one query agents make of crm_resource:
+// -r RSC --meta -g NAME prints RSC's meta-attribute NAME (its own or the
+// one it inherits from its group or clone, as Pacemaker resolves it) alone
+// on a line; exit 105 when it is not set. PAF's pgsqlms asks it whether
+// its clone has notify=true. Anything else is a usage error.
+func (r *run) crmResource(args []string) error {
+	flags, err := getopt(args, []option{
+		{short: 'r', long: "resource", arg: requiredArg}, {short: 'm', long: "meta"},
+		{short: 'g', long: "get-parameter", arg: requiredArg}, {short: 'q', long: "quiet"},
+		{short: 'Q', long: "quiet-output", key: "quiet"}, {short: 'V', long: "verbose"}, {short: '$', long: "version"},
+	})
+	if err != nil {
+		return usage("%v", err)
+	}
+	var rsc, name string
+	meta := false
+	for _, f := range flags {
+		switch f.key {
+		case "version":
+			return r.version()
+		case "resource":
+			rsc = f.value
+		case "meta":
+			meta = true
+		case "get-parameter":
+			name = f.value
+		}
+	}
+	switch {
+	case name == "" || !meta:
+		return usage("only --resource RSC --meta --get-parameter NAME is supported (a resource's meta-attribute)")
+	case rsc == "":
+		return usage("Must supply a resource id with -r")
+	}
+	res, err := r.c.Do(Request{Op: "get", Scope: ScopeMeta, Node: cloneSuffix.ReplaceAllString(rsc, ""), Name: name})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return &toolError{code: ExitNoSuch, msg: fmt.Sprintf("Attribute '%s' not found for '%s'", name, rsc)}
+	case errors.Is(err, ErrNoNode):
+		return &toolError{code: ExitNoSuch, msg: fmt.Sprintf("Resource '%s' not found", rsc)}
+	case err != nil:
+		return err
+	}
+	_, err = fmt.Fprintln(r.env.Out, res.Value)
+	return err
 }

@@ -39,7 +39,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return store.Result{Err: err, Epoch: f.st.Epoch()}
 	}
 	res := f.st.Apply(cmd)
-	if res.Err == nil && res.Changed {
+	if res.Err == nil && res.Changed && !res.Quiet {
+		// A quiet change (private node attributes) wakes no watcher:
+		// nothing that plans or shows status reads them.
 		f.bump()
 	}
 	return res

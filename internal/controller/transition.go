@@ -200,7 +200,8 @@ func (c *Controller) apply(ctx context.Context, cmd store.Command) {
 		c.cfg.Logf("controller: apply %s: %v", cmd.Type, err)
 		return
 	}
-	if r.Changed && c.known == before {
+	if r.Changed && !r.Quiet && c.known == before {
+		// A quiet change does not move the change index.
 		c.known = before + 1
 	}
 }

@@ -139,13 +139,40 @@ func (h compatHandler) Get(_ context.Context, scope compat.Scope, node, name str
 		if i := slices.IndexFunc(cfg.Nodes, func(n model.Node) bool { return n.Name == node }); i >= 0 {
 			v, ok = cfg.Nodes[i].Attributes[name]
 		}
+	case compat.ScopePrivate:
+		m, err := h.member(node)
+		if err != nil {
+			return "", err
+		}
+		v, ok = m.Private[name]
 	case compat.ScopeConfig:
 		v, ok = h.b.Config().Properties[name]
+	case compat.ScopeMeta:
+		return resourceMeta(h.b.Config(), node, name)
 	}
 	if !ok {
 		return "", compat.ErrNotFound
 	}
 	return v, nil
+}
+
+// resourceMeta is resource rsc's meta-attribute name: its own, or else
+// the nearest enclosing group's or clone's (Pacemaker's inheritance).
+func resourceMeta(cfg *model.Config, rsc, name string) (string, error) {
+	if model.FindResource(cfg.Resources, rsc) == nil {
+		return "", fmt.Errorf("%w: resource %s", compat.ErrNoNode, rsc)
+	}
+	for id := rsc; id != ""; {
+		r := model.FindResource(cfg.Resources, id)
+		if v, ok := r.Meta[name]; ok {
+			return v, nil
+		}
+		id = ""
+		if p := model.ParentOf(cfg.Resources, r.ID); p != nil {
+			id = p.ID
+		}
+	}
+	return "", compat.ErrNotFound
 }
 
 func (h compatHandler) Set(ctx context.Context, scope compat.Scope, node, name, value string) error {
@@ -173,9 +200,28 @@ func (h compatHandler) write(ctx context.Context, scope compat.Scope, node, name
 	case compat.ScopeStatus:
 		_, err := h.serve(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(node)+"/attributes", map[string]string{name: v})
 		return err
-	case compat.ScopeConfig:
-		_, err := h.serve(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name), api.Property{Value: v})
+	case compat.ScopePrivate:
+		_, err := h.serve(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(node)+"/attributes?private=true", map[string]string{name: v})
 		return err
+	case compat.ScopeConfig:
+		if _, option := model.LookupProperty(name); option {
+			_, err := h.serve(ctx, http.MethodPut, "/v1/properties/"+url.PathEscape(name), api.Property{Value: v})
+			return err
+		}
+		// No cluster option: an agent's data (ocf:heartbeat:mysql's
+		// NAME_REPL_INFO), which operators may change.
+		return h.updateConfig(ctx, func(cfg *model.Config) bool {
+			old, had := cfg.Properties[name]
+			if value == nil {
+				delete(cfg.Properties, name)
+				return had
+			}
+			if cfg.Properties == nil {
+				cfg.Properties = map[string]string{}
+			}
+			cfg.Properties[name] = *value
+			return !had || old != *value
+		})
 	}
 	return h.updateConfig(ctx, func(cfg *model.Config) bool {
 		i := slices.IndexFunc(cfg.Nodes, func(n model.Node) bool { return n.Name == node })

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/compat"
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/peer"
@@ -230,4 +231,64 @@ func TestCompatPermanentAttributesRetry(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// crm_resource --meta --get-parameter, as PAF's pgsqlms asks whether its
+// clone has notify=true: the primitive's own meta-attribute, else its
+// clone's (an instance suffix :N is ignored); exit 105 for one that is not
+// set or a resource that does not exist.
+func TestCompatResourceMeta(t *testing.T) {
+	c, _, f := newFollowerCompat(t)
+	if _, err := c.client(t, c.leader()).CreateResource(context.Background(), api.ResourceRequest{ID: "pg", Agent: "builtin:dummy",
+		Meta:  map[string]string{"resource-stickiness": "10"},
+		Clone: &api.CloneSpec{Promotable: true, Meta: map[string]string{"notify": "true", "resource-stickiness": "99"}}}); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(t, "true\n", "crm_resource", "--resource", "pg:1", "--meta", "--get-parameter", "notify")
+	f.expect(t, "10\n", "crm_resource", "-r", "pg", "--meta", "-g", "resource-stickiness")
+	f.expect(t, "99\n", "crm_resource", "-r", "pg-clone", "--meta", "-g", "resource-stickiness")
+	for _, args := range [][]string{{"-r", "pg", "--meta", "-g", "globally-unique"}, {"-r", "nope", "--meta", "-g", "notify"}} {
+		if code, out := f.tool("crm_resource", args...); code != compat.ExitNoSuch || strings.Count(out, "\n") != 1 {
+			t.Errorf("crm_resource %q: exit %d, %q; want exit %d and one line", args, code, out, compat.ExitNoSuch)
+		}
+	}
+	if code, out := f.tool("crm_resource", "-r", "pg", "-g", "notify"); code != compat.ExitUsage || !strings.Contains(out, "--meta") {
+		t.Errorf("an instance parameter: exit %d, %q; want a usage error", code, out)
+	}
+}
+
+// attrd_updater --private, as PAF's pre-promote notification records
+// each instance's LSN: written through the API (PUT
+// /v1/nodes/NODE/attributes?private=true), read back on the follower, kept
+// apart from the transient attributes the scheduler reads.
+func TestCompatPrivateAttribute(t *testing.T) {
+	c, follower, f := newFollowerCompat(t)
+	f.must(t, "attrd_updater", "--private", "--lifetime", "reboot", "--name", "lsn_location-db", "--update", "0/5000")
+	f.expect(t, `name="lsn_location-db" host="`+follower+`" value="0/5000"`+"\n", "attrd_updater", "--private", "--lifetime", "reboot", "--name", "lsn_location-db", "--query")
+	for name, n := range c.nodes {
+		waitUntil(t, "the private attribute on "+name, func() bool {
+			ok := false
+			n.Read(func(s *store.Store) {
+				m, _ := s.Member(follower)
+				ok = m.Private["lsn_location-db"] == "0/5000" && m.Attributes["lsn_location-db"] == ""
+			})
+			return ok
+		})
+	}
+	f.must(t, "attrd_updater", "-p", "-n", "lsn_location-db", "-D")
+	f.expect(t, "attrd_updater: Could not query value of lsn_location-db: attribute does not exist\n", "attrd_updater", "-p", "-n", "lsn_location-db", "-Q")
+}
+
+// ocf:heartbeat:mysql keeps the master's binlog position as a
+// crm_config attribute: a property that is no cluster option is agents'
+// data, which the local socket (role operator) may set and read back;
+// a cluster option still needs admin (TestCompatWritesAreAuditedAndChecked).
+func TestCompatAgentDataProperty(t *testing.T) {
+	c, _, f := newFollowerCompat(t)
+	const info = "10.77.0.11|mysql-bin.000002|342"
+	f.must(t, "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-s", "mysql_replication", "-v", info)
+	f.expect(t, info+"\n", "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-s", "mysql_replication", "--query", "-q")
+	waitUntil(t, "the property on the leader", func() bool { return c.nodes[c.leader()].Config().Properties["db_REPL_INFO"] == info })
+	f.must(t, "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-D")
+	f.expect(t, "crm_attribute: Error performing operation: No such device or address\n", "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-G", "-q")
 }

@@ -127,7 +127,10 @@ func (s *Server) record(r *http.Request, p pki.Principal, body []byte, status in
 	// The caller may have gone: the entry is still written.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.ProposeTimeout)
 	defer cancel()
-	res, perr := s.cfg.Backend.Propose(ctx, store.NewAuditAppend(store.AuditAppend{Entry: e}))
+	// A private attribute write (attrd_updater --private) is recorded
+	// quietly, as the write itself is.
+	quiet := r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/attributes") && r.URL.Query().Get("private") == "true"
+	res, perr := s.cfg.Backend.Propose(ctx, store.NewAuditAppend(store.AuditAppend{Entry: e, Quiet: quiet}))
 	if perr == nil {
 		perr = res.Err
 	}

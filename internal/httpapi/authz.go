@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -23,7 +24,10 @@ import (
 //     such as pgsql keep with crm_attribute -l forever) may differ; a
 //     node entry holding nothing but attributes may be added or dropped,
 //     but its other fields (type, score, utilization, attribute sets with
-//     rules) need admin;
+//     rules) need admin; and so may properties that are no cluster option
+//     (model.LookupProperty does not know them): agents' data, such as
+//     the master's binlog position ocf:heartbeat:mysql keeps with
+//     crm_attribute --type crm_config (NAME_REPL_INFO);
 //   - POST /v1/constraints: only a location constraint with such an id;
 //   - DELETE /v1/constraints/{id}: only such an id (clear).
 
@@ -62,6 +66,13 @@ func withoutOperational(c, other *model.Config) *model.Config {
 		return c // compared as is: any difference needs admin
 	}
 	out.Epoch = 0
+	maps.DeleteFunc(out.Properties, func(name, _ string) bool {
+		_, option := model.LookupProperty(name)
+		return !option
+	})
+	if len(out.Properties) == 0 {
+		out.Properties = nil
+	}
 	out.Nodes = slices.DeleteFunc(out.Nodes, func(n model.Node) bool {
 		return bareNode(n) && !slices.ContainsFunc(other.Nodes, func(m model.Node) bool { return m.Name == n.Name })
 	})

@@ -21,7 +21,9 @@ func (s *Server) listNodes(w http.ResponseWriter, r *http.Request, _ pki.Princip
 }
 
 // setNodeAttributes sets a member's transient attributes; an empty value
-// deletes the attribute.
+// deletes the attribute. With ?private=true they are its private
+// attributes (attrd_updater --private: shared, but never read by the
+// scheduler, and their change plans nothing).
 func (s *Server) setNodeAttributes(w http.ResponseWriter, r *http.Request, _ pki.Principal) error {
 	name := r.PathValue("name")
 	var attrs map[string]string
@@ -48,15 +50,23 @@ func (s *Server) setNodeAttributes(w http.ResponseWriter, r *http.Request, _ pki
 		}
 	}
 	slices.Sort(del)
+	setCmd, delCmd := store.NewNodeAttrSet, store.NewNodeAttrDelete
+	switch r.URL.Query().Get("private") {
+	case "", "false":
+	case "true":
+		setCmd, delCmd = store.NewPrivateAttrSet, store.NewPrivateAttrDelete
+	default:
+		return errorf(http.StatusBadRequest, "private=%q: want true or false", r.URL.Query().Get("private"))
+	}
 	if len(set) > 0 {
-		res, err := s.propose(r.Context(), store.NewNodeAttrSet(name, set))
+		res, err := s.propose(r.Context(), setCmd(name, set))
 		if err != nil {
 			return err
 		}
 		epoch = res.Epoch
 	}
 	if len(del) > 0 {
-		res, err := s.propose(r.Context(), store.NewNodeAttrDelete(name, del...))
+		res, err := s.propose(r.Context(), delCmd(name, del...))
 		if err != nil {
 			return err
 		}

@@ -41,6 +41,11 @@ type AuditEntry struct {
 // payload's Seq, Prev and Hash are ignored).
 type AuditAppend struct {
 	Entry AuditEntry `json:"entry"`
+	// Quiet records the entry of a request that changed only private node
+	// attributes: its append is a quiet change too (Result.Quiet), or
+	// every audited private write would wake the controller, which plans
+	// nothing from either.
+	Quiet bool `json:"quiet,omitempty"`
 }
 
 // link is what the hash chain covers of e.

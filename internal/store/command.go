@@ -146,6 +146,11 @@ type NodeBoot struct {
 type NodeAttrSet struct {
 	Name  string            `json:"name"`
 	Attrs map[string]string `json:"attrs"`
+	// Private sets the member's private attributes instead (attrd_updater
+	// --private): shared with every node, but not in what the scheduler
+	// reads, and their change is quiet (Result.Quiet): Pacemaker keeps
+	// them out of the CIB, so setting one aborts no transition.
+	Private bool `json:"private,omitempty"`
 }
 
 // NodeAttrDelete deletes transient attributes of a member. Deleting an
@@ -153,6 +158,8 @@ type NodeAttrSet struct {
 type NodeAttrDelete struct {
 	Name  string   `json:"name"`
 	Attrs []string `json:"attrs"`
+	// Private deletes private attributes (NodeAttrSet.Private).
+	Private bool `json:"private,omitempty"`
 }
 
 // OpResult records the result of one operation of a resource on a node
@@ -254,6 +261,21 @@ func NewNodeAttrSet(name string, attrs map[string]string) Command {
 // NewNodeAttrDelete returns a NodeAttrDelete command.
 func NewNodeAttrDelete(name string, attrs ...string) Command {
 	return Command{Version: Version, Type: TypeNodeAttrDelete, NodeAttrDelete: &NodeAttrDelete{Name: name, Attrs: attrs}}
+}
+
+// NewPrivateAttrSet returns a NodeAttrSet command for private attributes.
+func NewPrivateAttrSet(name string, attrs map[string]string) Command {
+	c := NewNodeAttrSet(name, attrs)
+	c.NodeAttrSet.Private = true
+	return c
+}
+
+// NewPrivateAttrDelete returns a NodeAttrDelete command for private
+// attributes.
+func NewPrivateAttrDelete(name string, attrs ...string) Command {
+	c := NewNodeAttrDelete(name, attrs...)
+	c.NodeAttrDelete.Private = true
+	return c
 }
 
 // NewOpResult returns an OpResult command.

@@ -71,7 +71,7 @@ func (s *Store) nodeBoot(p *NodeBoot) (bool, error) {
 	if m.Boot == p.Boot {
 		return false, nil
 	}
-	m.Boot, m.Resources = p.Boot, nil
+	m.Boot, m.Resources, m.Private = p.Boot, nil, nil
 	return true, nil
 }
 
@@ -85,19 +85,22 @@ func (s *Store) nodeAttrSet(p *NodeAttrSet) (bool, error) {
 			return false, fmt.Errorf("%w: attribute name on node %q", ErrEmptyName, p.Name)
 		}
 	}
-	return setAttrs(m, p.Attrs), nil
+	if p.Private {
+		return setAttrs(&m.Private, p.Attrs), nil
+	}
+	return setAttrs(&m.Attributes, p.Attrs), nil
 }
 
-func setAttrs(m *Member, attrs map[string]string) bool {
+func setAttrs(to *map[string]string, attrs map[string]string) bool {
 	changed := false
 	for k, v := range attrs {
-		if old, ok := m.Attributes[k]; ok && old == v {
+		if old, ok := (*to)[k]; ok && old == v {
 			continue
 		}
-		if m.Attributes == nil {
-			m.Attributes = map[string]string{}
+		if *to == nil {
+			*to = map[string]string{}
 		}
-		m.Attributes[k] = v
+		(*to)[k] = v
 		changed = true
 	}
 	return changed
@@ -108,10 +111,14 @@ func (s *Store) nodeAttrDelete(p *NodeAttrDelete) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	attrs := m.Attributes
+	if p.Private {
+		attrs = m.Private
+	}
 	changed := false
 	for _, k := range p.Attrs {
-		if _, ok := m.Attributes[k]; ok {
-			delete(m.Attributes, k)
+		if _, ok := attrs[k]; ok {
+			delete(attrs, k)
 			changed = true
 		}
 	}
@@ -189,7 +196,7 @@ func (s *Store) MemberState(name string) (Member, bool) {
 		return Member{}, false
 	}
 	c := *m
-	c.Attributes, c.Resources = nil, nil
+	c.Attributes, c.Private, c.Resources = nil, nil, nil
 	return c, true
 }
 
@@ -199,7 +206,7 @@ func (s *Store) MemberStates() []Member {
 	ms := make([]Member, 0, len(s.members))
 	for _, n := range s.memberNames() {
 		m := *s.members[n]
-		m.Attributes, m.Resources = nil, nil
+		m.Attributes, m.Private, m.Resources = nil, nil, nil
 		ms = append(ms, m)
 	}
 	return ms
@@ -233,6 +240,7 @@ func (s *Store) OpRecord(node, rsc, operation string, interval int64) (model.OpR
 func cloneMember(m *Member) Member {
 	c := *m
 	c.Attributes = maps.Clone(m.Attributes)
+	c.Private = maps.Clone(m.Private)
 	c.Resources = cloneHistory(m.Resources)
 	if m.Fenced != nil {
 		f := *m.Fenced

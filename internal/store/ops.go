@@ -76,7 +76,7 @@ func (s *Store) opResult(p *OpResult) (bool, error) {
 		if when == 0 {
 			when = p.Op.LastRun
 		}
-		setAttrs(m, map[string]string{
+		setAttrs(&m.Attributes, map[string]string{
 			"fail-count-" + suffix:   model.AddScores(old, p.FailCountAdd).String(),
 			"last-failure-" + suffix: strconv.FormatInt(when, 10),
 		})

@@ -92,6 +92,10 @@ type Member struct {
 	Boot string `json:"boot,omitempty"`
 	// Attributes are the transient node attributes.
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Private are the private transient attributes (NodeAttrSet.Private),
+	// which the scheduler never reads; a new boot of the member's agent
+	// clears them (Pacemaker's attrd forgets them when it restarts).
+	Private map[string]string `json:"private,omitempty"`
 	// Resources is the operation history per resource, in the order the
 	// resources were first recorded.
 	Resources []model.ResourceHistory `json:"resources,omitempty"`
@@ -147,6 +151,9 @@ type Result struct {
 	// Changed reports whether the command changed the state (setting an
 	// attribute to its current value does not).
 	Changed bool
+	// Quiet reports a change of private node attributes only: nothing the
+	// scheduler reads changed, so watchers that plan need not wake.
+	Quiet bool
 }
 
 // Store is the cluster's replicated state machine. It is not safe for
@@ -195,7 +202,7 @@ func (s *Store) Apply(c Command) Result {
 	case n > 1:
 		return s.reject(fmt.Errorf("%w: %s with %d payloads", ErrMalformed, c.Type, n))
 	}
-	var changed bool
+	var changed, quiet bool
 	var err error
 	switch c.Type {
 	case TypeConfigPut:
@@ -212,8 +219,10 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.nodeBoot(c.NodeBoot)
 	case TypeNodeAttrSet:
 		changed, err = s.nodeAttrSet(c.NodeAttrSet)
+		quiet = c.NodeAttrSet.Private
 	case TypeNodeAttrDelete:
 		changed, err = s.nodeAttrDelete(c.NodeAttrDelete)
+		quiet = c.NodeAttrDelete.Private
 	case TypeOpResult:
 		changed, err = s.opResult(c.OpResult)
 	case TypeFailCountClear:
@@ -224,6 +233,7 @@ func (s *Store) Apply(c Command) Result {
 		changed, err = s.tokenRevoke(c.TokenRevoke)
 	case TypeAuditAppend:
 		changed, err = s.auditAppend(c.AuditAppend)
+		quiet = c.AuditAppend.Quiet
 	case TypeNodeCert:
 		changed, err = s.nodeCert(c.NodeCert)
 	case TypeCertRevoke:
@@ -244,7 +254,7 @@ func (s *Store) Apply(c Command) Result {
 	if err != nil {
 		return s.reject(err)
 	}
-	return Result{Epoch: s.config.Epoch, Changed: changed}
+	return Result{Epoch: s.config.Epoch, Changed: changed, Quiet: changed && quiet}
 }
 
 func (s *Store) reject(err error) Result {

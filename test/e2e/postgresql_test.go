@@ -156,6 +156,15 @@ type writer struct {
 }
 
 func startWriter(n *Net) *writer {
+	return startWriterWith(func(i int) bool {
+		_, ok := pgSQL(n, pgVIP, fmt.Sprintf("INSERT INTO t VALUES (%d)", i), 2*time.Second)
+		return ok
+	})
+}
+
+// startWriterWith is startWriter with another database's insert: insert
+// writes row i through the VIP and reports whether it was acknowledged.
+func startWriterWith(insert func(i int) bool) *writer {
 	w := &writer{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
@@ -166,7 +175,7 @@ func startWriter(n *Net) *writer {
 			case <-time.After(20 * time.Millisecond):
 			}
 			sent := time.Now()
-			if _, ok := pgSQL(n, pgVIP, fmt.Sprintf("INSERT INTO t VALUES (%d)", i), 2*time.Second); ok {
+			if insert(i) {
 				w.mu.Lock()
 				w.acked, w.times, w.starts = append(w.acked, i), append(w.times, time.Now()), append(w.starts, sent)
 				w.mu.Unlock()
