@@ -25,8 +25,8 @@ import (
 //     and cleaned up, n3 streams;
 //  4. a data directory of another database cluster (n2: its own initdb,
 //     another system identifier): one line naming it, n2's data
-//     untouched, nothing started over it (n1 should stay primary: see
-//     the KNOWN DEFECT below).
+//     untouched, nothing started over it, n1 still the primary and n3
+//     its standby (the failure bans n2 only).
 func TestPostgreSQLBadInputInCluster(t *testing.T) {
 	needPostgres(t)
 	n := NewNet(t, 3)
@@ -128,13 +128,9 @@ func TestPostgreSQLBadInputInCluster(t *testing.T) {
 		t.Errorf("a server runs on n2 over another cluster's data: roles %v", roles)
 	}
 	if roles["n1"] != "primary" || roles["n3"] != "standby" {
-		// builtin:postgresql answers this start (and a pgdata owned by
-		// another user) with rc 6, OCF_ERR_CONFIGURED, which Pacemaker's
-		// rules (and so the scheduler) treat as fatal for the resource on
-		// every node: the healthy primary is demoted and stopped. A
-		// node-local rc (4 or 5) would ban n2 only. The fix belongs to
-		// postgresql.go, another engineer's at the time of writing.
-		t.Logf("KNOWN DEFECT: one bad node stopped the whole clone (roles %v, want n1 primary, n3 standby)", roles)
+		// A node-local failure (rc 4) bans n2 only; rc 6 would have been
+		// fatal for the clone on every node, the healthy primary included.
+		t.Errorf("one bad node changed the others: roles %v, want n1 primary, n3 standby", roles)
 	}
 	ps.finish()
 	if ps.most > 1 {

@@ -124,11 +124,13 @@ func (c *Class) pgSetup(req *agents.Request) (*pgInstance, agents.Result, bool) 
 	}
 	uid, gid, err := lookupUser(p.User)
 	if err != nil {
-		return nil, rc(agents.RCNotConfigured, "%v", err), false
+		// This node's own set-up (another may have the user): rc 5 bans
+		// the resource from this node only; rc 6 would stop it everywhere.
+		return nil, rc(agents.RCNotInstalled, "%v", err), false
 	}
 	if st, err := os.Stat(p.PGData); err == nil {
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != uid {
-			return nil, rc(agents.RCNotConfigured, "pgdata %s is owned by uid %d, not by %s (uid %d)", p.PGData, sys.Uid, p.User, uid), false
+			return nil, rc(agents.RCInsufficientPriv, "pgdata %s is owned by uid %d, not by %s (uid %d)", p.PGData, sys.Uid, p.User, uid), false
 		}
 	}
 	base, _, _ := strings.Cut(req.ResourceID, ":")
@@ -210,7 +212,7 @@ func (in *pgInstance) start(ctx context.Context) agents.Result {
 	if !in.h.hasData() {
 		if !havePrimary {
 			if err := in.h.ensureEmptyDir(); err != nil {
-				return rc(agents.RCNotConfigured, "%v", err)
+				return rc(agents.RCInsufficientPriv, "%v", err)
 			}
 			if err := writeFile(in.emptyFile(), "empty\n"); err != nil {
 				return fail("%v", err)
@@ -228,7 +230,10 @@ func (in *pgInstance) start(ctx context.Context) agents.Result {
 			return fail("read pgdata's control file: %v", err)
 		}
 		if err := checkSameSystem(local, primary); err != nil {
-			return rc(agents.RCNotConfigured, "%v", err)
+			// This node's data, not the resource's configuration: the
+			// resource is banned from this node only (rc 6 is fatal for
+			// the clone on every node, the healthy primary included).
+			return rc(agents.RCInsufficientPriv, "%v", err)
 		}
 	}
 	oldPrimary := in.h.hasData() && (!in.h.isStandbyData() || in.h.mustRewind())

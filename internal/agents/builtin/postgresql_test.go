@@ -320,7 +320,7 @@ func TestPostgreSQLBadInput(t *testing.T) {
 	n1.params["bindir"] = pgBin
 	os.MkdirAll(n1.params["pgdata"], 0o700) // owned by root, not postgres
 	res = n1.run(t, "start", nil)
-	if res.RC != agents.RCNotConfigured || !strings.Contains(res.ExitReason, "owned by uid 0") {
+	if res.RC != agents.RCInsufficientPriv || !strings.Contains(res.ExitReason, "owned by uid 0") {
 		t.Errorf("pgdata owned by another user: rc %v %q", res.RC, res.ExitReason)
 	}
 	os.Remove(n1.params["pgdata"])
@@ -337,7 +337,7 @@ func TestPostgreSQLBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = n2.run(t, "start", nil)
-	if res.RC != agents.RCNotConfigured || !strings.Contains(res.ExitReason, "system identifier") {
+	if res.RC != agents.RCInsufficientPriv || !strings.Contains(res.ExitReason, "system identifier") {
 		t.Errorf("another system's data: rc %v %q", res.RC, res.ExitReason)
 	}
 	if _, err := os.Stat(filepath.Join(n2.params["pgdata"], "PG_VERSION")); err != nil {
