@@ -352,24 +352,12 @@ func mysqlHealthyOf(t *testing.T, c *Cluster, old string) string {
 
 // mysqlMissing says how many acknowledged writes the master at node lacks.
 func mysqlMissing(n *Net, w *writer, node string) string {
-	w.mu.Lock()
-	acked := append([]int(nil), w.acked...)
-	w.mu.Unlock()
 	rows, ok := mysqlSQL(n, nil, subnet+strconv.Itoa(11+nodeIndex(node)), "SELECT i FROM pl.t", 5*time.Second)
 	if !ok {
 		return "rows not readable"
 	}
-	have := map[string]bool{}
-	for _, r := range strings.Fields(rows) {
-		have[r] = true
-	}
-	missing := 0
-	for _, i := range acked {
-		if !have[strconv.Itoa(i)] {
-			missing++
-		}
-	}
-	return fmt.Sprintf("%d rows, %d of %d acknowledged writes missing (asynchronous replication)", len(have), missing, len(acked))
+	have, missing, acked := w.missing(rows)
+	return fmt.Sprintf("%d rows, %d of %d acknowledged writes missing (asynchronous replication)", have, missing, acked)
 }
 
 // nodeIndex is the 0-based host index of node nI.

@@ -159,27 +159,34 @@ func (pc *pgCluster) syncStandby() string {
 // in table t on node's server; it returns the row count.
 func (pc *pgCluster) checkRows(node string) int {
 	pc.t.Helper()
-	pc.w.mu.Lock()
-	acked := slices.Clone(pc.w.acked)
-	pc.w.mu.Unlock()
 	rows, ok := pgSQL(pc.n, pc.c.Host(node).Addr, "SELECT i FROM t", 5*time.Second)
 	if !ok {
 		pc.t.Fatalf("reading t on %s failed", node)
 	}
-	have := map[string]bool{}
-	for _, r := range strings.Fields(rows) {
-		have[r] = true
+	have, missing, acked := pc.w.missing(rows)
+	if missing > 0 {
+		pc.t.Errorf("%d of %d acknowledged rows missing on %s (synchronous=on)", missing, acked, node)
 	}
-	missing := 0
-	for _, i := range acked {
-		if !have[strconv.Itoa(i)] {
+	return have
+}
+
+// missing compares rows (the values of column i, one per line) with the
+// writes w had acknowledged: how many rows, how many acknowledged values
+// are missing, of how many.
+func (w *writer) missing(rows string) (have, missing, acked int) {
+	w.mu.Lock()
+	ack := slices.Clone(w.acked)
+	w.mu.Unlock()
+	in := map[string]bool{}
+	for _, r := range strings.Fields(rows) {
+		in[r] = true
+	}
+	for _, i := range ack {
+		if !in[strconv.Itoa(i)] {
 			missing++
 		}
 	}
-	if missing > 0 {
-		pc.t.Errorf("%d of %d acknowledged rows missing on %s (synchronous=on)", missing, len(acked), node)
-	}
-	return len(have)
+	return len(in), missing, len(ack)
 }
 
 // waitStreaming waits until node's server streams from the primary.
