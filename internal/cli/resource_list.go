@@ -138,7 +138,7 @@ operation's last result, newest first, with exit codes).`,
 			fmt.Fprintln(s.Out, "\nFailed actions:")
 			n = 0
 			for _, fa := range st.FailedActions {
-				if related[fa.Resource] || related[baseID(fa.Resource)] {
+				if related[fa.Resource] || related[model.BaseID(fa.Resource)] {
 					fmt.Fprintf(s.Out, "  %s_%s_%d on %s: exit %d (%s), %s, %s\n", fa.Resource, fa.Operation, fa.Interval, fa.Node,
 						fa.ExitCode, model.ExitCodeName(fa.ExitCode), fa.Status, dash(fa.ExitReason))
 					n++
@@ -183,14 +183,6 @@ func writeOperations(w io.Writer, ops []api.Operation, max int) {
 		fmt.Fprintf(w, "  %s  %s  %s_%s_%d call %d: exit %d (%s), %s%s\n", at, o.Node, o.Resource, o.Operation, o.Interval,
 			o.CallID, o.ExitCode, model.ExitCodeName(o.ExitCode), o.Status, extra)
 	}
-}
-
-// baseID strips a clone instance number: "api:1" -> "api".
-func baseID(id string) string {
-	if i := strings.LastIndexByte(id, ':'); i >= 0 {
-		return id[:i]
-	}
-	return id
 }
 
 // indentLines prefixes every line of s.

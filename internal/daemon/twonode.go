@@ -223,7 +223,7 @@ func running(cfg *model.Config, views []sched.ResourceView, node string, inherit
 	var out []fence.Running
 	for _, v := range views {
 		prio := inherited
-		if r := model.FindResource(cfg.Resources, baseID(v.ID)); r != nil {
+		if r := model.FindResource(cfg.Resources, model.BaseID(v.ID)); r != nil {
 			if p, err := strconv.Atoi(r.Meta["priority"]); err == nil {
 				prio = p
 			}
@@ -239,16 +239,6 @@ func running(cfg *model.Config, views []sched.ResourceView, node string, inherit
 		}
 	}
 	return out
-}
-
-// baseID strips a clone instance's ":N".
-func baseID(id string) string {
-	for i := len(id) - 1; i >= 0; i-- {
-		if id[i] == ':' {
-			return id[:i]
-		}
-	}
-	return id
 }
 
 // recordPending records, once this node leads alone, the fence it ran

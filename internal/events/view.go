@@ -91,7 +91,7 @@ func FromStatus(self string, st api.Status, members []store.Member, who, message
 			best := -1
 			for _, op := range rh.Ops {
 				if op.Interval == 0 && op.Operation != "monitor" && op.CallID > best && !strings.HasSuffix(op.ID, "_last_failure_0") {
-					best, via[[2]string{m.Name, baseID(rh.ID)}] = op.CallID, op.Operation
+					best, via[[2]string{m.Name, model.BaseID(rh.ID)}] = op.CallID, op.Operation
 				}
 			}
 		}
@@ -113,7 +113,7 @@ func FromStatus(self string, st api.Status, members []store.Member, who, message
 		v.Resources[rs.ID] = r
 	}
 	for _, fa := range st.FailedActions {
-		f := Failure{Resource: baseID(fa.Resource), Node: fa.Node, Operation: fa.Operation, Interval: fa.Interval,
+		f := Failure{Resource: model.BaseID(fa.Resource), Node: fa.Node, Operation: fa.Operation, Interval: fa.Interval,
 			RC: fa.ExitCode, CallID: fa.CallID, Reason: fa.ExitReason}
 		if f.Reason == "" && fa.Status != "complete" {
 			f.Reason = fa.Status
@@ -127,15 +127,6 @@ func FromStatus(self string, st api.Status, members []store.Member, who, message
 		v.Failures[FailureKey(f)] = f
 	}
 	return v
-}
-
-// baseID is a clone instance's resource id without its instance number
-// ("web:1" -> "web").
-func baseID(id string) string {
-	if i := strings.LastIndexByte(id, ':'); i > 0 {
-		return id[:i]
-	}
-	return id
 }
 
 // sortedKeys returns m's keys in order.

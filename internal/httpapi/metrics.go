@@ -63,7 +63,7 @@ func failCount(m *store.Member, id string) int64 {
 		if i := strings.IndexByte(rest, '#'); i >= 0 {
 			rest = rest[:i]
 		}
-		if baseID(rest) != id {
+		if model.BaseID(rest) != id {
 			continue
 		}
 		if sc, err := model.ParseScore(v); err == nil {
@@ -77,7 +77,7 @@ func failCount(m *store.Member, id string) int64 {
 // id (or of one of its clone instances).
 func hasHistory(m *store.Member, id string) bool {
 	for _, rh := range m.Resources {
-		if baseID(rh.ID) == id {
+		if model.BaseID(rh.ID) == id {
 			return true
 		}
 	}

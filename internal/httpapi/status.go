@@ -1,12 +1,12 @@
 package httpapi
 
 import (
-	"github.com/paceline/paceline/internal/fence"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paceline/paceline/internal/fence"
 
 	"github.com/paceline/paceline/api"
 	"github.com/paceline/paceline/internal/model"
@@ -147,20 +147,8 @@ func collectLeaves(rvs []sched.ResourceView, out map[string][]sched.ResourceView
 		if rv.Kind != "primitive" {
 			continue
 		}
-		out[baseID(rv.ID)] = append(out[baseID(rv.ID)], rv)
+		out[model.BaseID(rv.ID)] = append(out[model.BaseID(rv.ID)], rv)
 	}
-}
-
-// baseID strips a clone instance number: "api:1" -> "api".
-func baseID(id string) string {
-	i := strings.LastIndexByte(id, ':')
-	if i < 0 {
-		return id
-	}
-	if _, err := strconv.Atoi(id[i+1:]); err != nil {
-		return id
-	}
-	return id[:i]
 }
 
 type primitive struct {

@@ -170,7 +170,7 @@ func planSwitchover(cfg *model.Config, members []store.Member, st api.Status, id
 		return pl, fmt.Errorf("schedule: %w", err)
 	}
 	if !slices.ContainsFunc(res.Changes, func(c sched.Change) bool {
-		return baseID(c.Resource) == pl.Primitive && c.To == pl.To && c.ToRole == api.RolePromoted
+		return model.BaseID(c.Resource) == pl.Primitive && c.To == pl.To && c.ToRole == api.RolePromoted
 	}) {
 		var keep []string
 		for _, l := range cfg.Locations {
@@ -280,7 +280,7 @@ func switchoverDone(pl switchoverPlan, cfg *model.Config, members []store.Member
 		return false, ""
 	}
 	for _, c := range res.Changes {
-		if dependents[baseID(c.Resource)] {
+		if dependents[model.BaseID(c.Resource)] {
 			return false, ""
 		}
 	}

@@ -68,7 +68,7 @@ func switchoverStore(t *testing.T) *store.Store {
 // historyOf is the history record of a switchoverStore resource (its
 // agent: a different one would make the scheduler restart it).
 func historyOf(id string) model.ResourceHistory {
-	switch baseID(id) {
+	switch model.BaseID(id) {
 	case "db":
 		return model.ResourceHistory{ID: id, Class: "ocf", Provider: "pacemaker", Type: "Stateful"}
 	case "vip":
