@@ -60,6 +60,19 @@ func (c *Class) postgresql(ctx context.Context, req *agents.Request) agents.Resu
 	}
 	in, res, ok := c.pgSetup(req)
 	if !ok {
+		if res.RC == agents.RCNotInstalled || res.RC == agents.RCInsufficientPriv {
+			// This node cannot run the server (no programs, no user, a
+			// pgdata that is not the user's), so none of ours runs here:
+			// a stop succeeds and a probe says not running, as OCF agents
+			// do; a failed stop would get the node fenced. The start
+			// reports the reason (and bans the resource from this node).
+			switch {
+			case req.Op == "stop":
+				return ok0()
+			case req.Op == "monitor" && req.Interval == 0:
+				return rc(agents.RCNotRunning, "%s", res.ExitReason)
+			}
+		}
 		return res
 	}
 	switch req.Op {
