@@ -60,6 +60,22 @@ func (b *builder) notifyClone(insts []*sched.Instance) {
 		}
 	}
 	vars := notifyVars(insts, active, byKind)
+	// The clone's own actions carry the same lists (Pacemaker adds the
+	// notification data to their meta-attributes too): an agent learns at
+	// start who the promoted instance is (ocf:heartbeat:mysql starts a
+	// returning node as a replica of notify_master_uname).
+	for _, acts := range byKind {
+		for _, a := range acts {
+			if a.Meta == nil {
+				a.Meta = map[string]string{}
+			}
+			for k, v := range vars {
+				if _, set := a.Meta[k]; !set {
+					a.Meta[k] = v
+				}
+			}
+		}
+	}
 	var prevPost []int
 	// postOf maps each action of the clone's phases to the post
 	// notifications of its phase.
