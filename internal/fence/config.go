@@ -18,11 +18,7 @@ func TopologyFromConfig(cfg *model.Config, levels []model.FencingLevel) (Topolog
 	var errs []error
 	t := Topology{}
 	for _, r := range cfg.FenceDevices() {
-		params := map[string]string{}
-		for _, nv := range r.Params {
-			params[nv.Name] = nv.Value
-		}
-		d, err := ParseDevice(r.ID, r.Type, params)
+		d, err := deviceOf(r)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -44,4 +40,13 @@ func TopologyFromConfig(cfg *model.Config, levels []model.FencingLevel) (Topolog
 		}
 	}
 	return t, errors.Join(errs...)
+}
+
+// deviceOf parses a stonith resource of the configuration as a Device.
+func deviceOf(r *model.Resource) (*Device, error) {
+	params := map[string]string{}
+	for _, nv := range r.Params {
+		params[nv.Name] = nv.Value
+	}
+	return ParseDevice(r.ID, r.Type, params)
 }

@@ -240,11 +240,7 @@ func Covered(cfg *model.Config, node string) bool {
 		}
 	}
 	for _, r := range cfg.FenceDevices() {
-		params := map[string]string{}
-		for _, nv := range r.Params {
-			params[nv.Name] = nv.Value
-		}
-		d, err := ParseDevice(r.ID, r.Type, params)
+		d, err := deviceOf(r)
 		if err != nil {
 			continue // a broken device fences nobody
 		}
