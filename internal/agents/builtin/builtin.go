@@ -72,6 +72,24 @@ type Class struct {
 
 	mu        sync.Mutex
 	published map[string]string // node attributes this process has set, by name
+	syncMarks map[string]syncMark // builtin:postgresql primaries' synchronous standby, by pgdata
+}
+
+// syncMark is what this process knows of the synchronous standby of the
+// primary in pgdata (zero: nothing yet).
+func (c *Class) syncMark(pgdata string) syncMark {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.syncMarks[pgdata]
+}
+
+func (c *Class) setSyncMark(pgdata string, m syncMark) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.syncMarks == nil {
+		c.syncMarks = map[string]syncMark{}
+	}
+	c.syncMarks[pgdata] = m
 }
 
 // New returns the builtin class.

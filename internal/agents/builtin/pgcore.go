@@ -250,22 +250,42 @@ func lagBytes(primary, pos LSN) uint64 {
 	return uint64(primary - pos)
 }
 
-// syncStandbyNames is the synchronous_standby_names the primary sets:
-// off: none; on: the first of the streaming standbys (sorted) while one
-// streams, none otherwise (the primary goes on alone); strict: the first
-// of every other member, streaming or not (writes wait for one).
-// Names are the standbys' application_name: their node names.
-func syncStandbyNames(mode Sync, streaming, members []string) string {
-	var names []string
-	switch mode {
-	case SyncOn:
-		names = slices.Clone(streaming)
-	case SyncStrict:
-		names = slices.Clone(members)
+// syncStandbyNames is the synchronous_standby_names the primary sets. It
+// names one standby alone, never a list: with a list the server moves the
+// synchronous role from one standby to another by itself, and commits
+// acknowledged by the new one could be missing on the one the cluster
+// last heard was synchronous. The named standby (current, parsed from the
+// present setting) is kept while it streams; otherwise the first (sorted)
+// streaming standby is named. With none streaming, on names none (the
+// primary goes on alone) and strict keeps the one it names (writes wait
+// for it), or names every member when it names none yet (writes wait for
+// any). Names are the standbys' application_name: their node names.
+func syncStandbyNames(mode Sync, current string, streaming, members []string) string {
+	if mode == SyncOff {
+		return ""
 	}
+	if current != "" && slices.Contains(streaming, current) {
+		return quoteSyncNames(current)
+	}
+	if len(streaming) > 0 {
+		return quoteSyncNames(slices.Min(streaming))
+	}
+	if mode == SyncOn {
+		return ""
+	}
+	if current != "" && slices.Contains(members, current) {
+		return quoteSyncNames(current)
+	}
+	return quoteSyncNames(members...)
+}
+
+// quoteSyncNames renders FIRST 1 ("a", "b") (sorted, without duplicates;
+// "" for none).
+func quoteSyncNames(names ...string) string {
 	if len(names) == 0 {
 		return ""
 	}
+	names = slices.Clone(names)
 	slices.Sort(names)
 	names = slices.Compact(names)
 	q := make([]string, len(names))
@@ -273,6 +293,81 @@ func syncStandbyNames(mode Sync, streaming, members []string) string {
 		q[i] = `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
 	}
 	return "FIRST 1 (" + strings.Join(q, ", ") + ")"
+}
+
+// soleSyncName is the standby a synchronous_standby_names value names
+// alone ("" for none or several).
+func soleSyncName(setting string) string {
+	in, ok := strings.CutPrefix(setting, `FIRST 1 ("`)
+	if !ok {
+		return ""
+	}
+	in, ok = strings.CutSuffix(in, `")`)
+	if !ok {
+		return ""
+	}
+	name := strings.ReplaceAll(in, `""`, `"`)
+	if strings.Contains(strings.ReplaceAll(in, `""`, ""), `"`) {
+		return "" // several names
+	}
+	return name
+}
+
+// standbyStat is one row of the primary's pg_stat_replication.
+type standbyStat struct {
+	State string // streaming, catchup ...
+	Sync  string // sync, potential, async
+	Flush LSN    // what it has flushed
+}
+
+// syncMark is what a primary remembers of the standby its setting names
+// alone: Setting is that synchronous_standby_names, Since the primary's
+// position when the server was first seen waiting for that standby only.
+// Every commit acknowledged after Since waited for it; the ones before may
+// have been acknowledged by another, so it is published synchronous only
+// once it has flushed Since.
+type syncMark struct {
+	Setting string
+	Since   LSN
+}
+
+// confirmSync decides what the primary publishes of its standbys: the
+// server's sync states, except that "sync" is published only for the
+// standby setting names alone, once the server waits for it alone (every
+// other standby async) and it has flushed mark.Since. Others the server
+// calls sync are published potential. pos is the primary's position now;
+// the result is the mark to keep.
+func confirmSync(setting string, stats map[string]standbyStat, mark syncMark, pos LSN) (map[string]string, syncMark) {
+	out := make(map[string]string, len(stats))
+	for n, s := range stats {
+		out[n] = s.Sync
+		if s.Sync == "sync" {
+			out[n] = "potential"
+		}
+	}
+	sole := soleSyncName(setting)
+	if sole == "" {
+		return out, syncMark{}
+	}
+	if mark.Setting != setting {
+		mark = syncMark{}
+	}
+	s, ok := stats[sole]
+	if !ok || s.Sync != "sync" {
+		return out, mark
+	}
+	for n, o := range stats {
+		if n != sole && o.Sync != "async" {
+			return out, mark // a walsender still under an older setting
+		}
+	}
+	if mark.Setting == "" {
+		return out, syncMark{Setting: setting, Since: pos}
+	}
+	if s.Flush >= mark.Since {
+		out[sole] = "sync"
+	}
+	return out, mark
 }
 
 // standbyStates renders the primary's view of its standbys for the

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -73,19 +74,72 @@ func TestPromotionScore(t *testing.T) {
 func TestSyncStandbyNames(t *testing.T) {
 	for _, c := range []struct {
 		mode               Sync
+		current            string
 		streaming, members []string
 		want               string
 	}{
-		{SyncOff, []string{"h2"}, []string{"h2", "h3"}, ""},
-		{SyncOn, nil, []string{"h2", "h3"}, ""}, // alone: commits do not wait
-		{SyncOn, []string{"h3", "h2"}, []string{"h2", "h3"}, `FIRST 1 ("h2", "h3")`},
-		{SyncOn, []string{"h3"}, []string{"h2", "h3"}, `FIRST 1 ("h3")`},
-		{SyncStrict, nil, []string{"h3", "h2"}, `FIRST 1 ("h2", "h3")`}, // writes wait
-		{SyncOn, []string{`a"b`}, nil, `FIRST 1 ("a""b")`},
+		{SyncOff, "", []string{"h2"}, []string{"h2", "h3"}, ""},
+		{SyncOn, "", nil, []string{"h2", "h3"}, ""}, // alone: commits do not wait
+		// One name, never a list: the server must not move the role by itself.
+		{SyncOn, "", []string{"h3", "h2"}, []string{"h2", "h3"}, `FIRST 1 ("h2")`},
+		{SyncOn, "h3", []string{"h3", "h2"}, []string{"h2", "h3"}, `FIRST 1 ("h3")`}, // kept while it streams
+		{SyncOn, "h2", []string{"h3"}, []string{"h2", "h3"}, `FIRST 1 ("h3")`},
+		{SyncOn, "h2", nil, []string{"h2", "h3"}, ""},
+		{SyncStrict, "", nil, []string{"h3", "h2"}, `FIRST 1 ("h2", "h3")`}, // writes wait for any
+		{SyncStrict, "h3", nil, []string{"h3", "h2"}, `FIRST 1 ("h3")`},     // writes wait for it
+		{SyncStrict, "h3", []string{"h2"}, []string{"h3", "h2"}, `FIRST 1 ("h2")`},
+		{SyncOn, "", []string{`a"b`}, nil, `FIRST 1 ("a""b")`},
 	} {
-		if got := syncStandbyNames(c.mode, c.streaming, c.members); got != c.want {
-			t.Errorf("%v %v %v: %q, want %q", c.mode, c.streaming, c.members, got, c.want)
+		got := syncStandbyNames(c.mode, c.current, c.streaming, c.members)
+		if got != c.want {
+			t.Errorf("%v %q %v %v: %q, want %q", c.mode, c.current, c.streaming, c.members, got, c.want)
 		}
+		if n := soleSyncName(got); len(c.streaming) > 0 && c.mode != SyncOff && (n == "" || !slices.Contains(c.streaming, n)) {
+			t.Errorf("%q names %q alone, not a streaming standby", got, n)
+		}
+	}
+	for setting, want := range map[string]string{`FIRST 1 ("h2")`: "h2", `FIRST 1 ("h2", "h3")`: "", "": "", `FIRST 1 ("a""b")`: `a"b`, `FIRST 1 ("a"", ""b")`: `a", "b`} {
+		if got := soleSyncName(setting); got != want {
+			t.Errorf("soleSyncName(%q) = %q, want %q", setting, got, want)
+		}
+	}
+}
+
+// A standby is published synchronous only once every commit acknowledged
+// could not have been acknowledged without it.
+func TestConfirmSync(t *testing.T) {
+	one := `FIRST 1 ("h2")`
+	streaming := func(sync string, flush LSN) standbyStat {
+		return standbyStat{State: "streaming", Sync: sync, Flush: flush}
+	}
+	// The server waits for h2 alone: the first sight marks the position.
+	states, mark := confirmSync(one, map[string]standbyStat{"h2": streaming("sync", 900), "h3": streaming("async", 950)}, syncMark{}, 1000)
+	if states["h2"] != "potential" || states["h3"] != "async" || mark != (syncMark{one, 1000}) {
+		t.Fatalf("first sight: %v %v", states, mark)
+	}
+	// Not yet flushed to the mark: h3 may have acknowledged what h2 lacks.
+	if states, _ = confirmSync(one, map[string]standbyStat{"h2": streaming("sync", 999)}, mark, 1200); states["h2"] != "potential" {
+		t.Errorf("before the mark: %v", states)
+	}
+	states, kept := confirmSync(one, map[string]standbyStat{"h2": streaming("sync", 1000), "h3": streaming("async", 1000)}, mark, 1300)
+	if states["h2"] != "sync" || kept != mark {
+		t.Errorf("at the mark: %v %v", states, kept)
+	}
+	// A walsender still under the older list (h3 potential): not yet.
+	if states, m := confirmSync(one, map[string]standbyStat{"h2": streaming("sync", 900), "h3": streaming("potential", 900)}, syncMark{}, 1000); states["h2"] != "potential" || m != (syncMark{}) {
+		t.Errorf("older setting still in force: %v %v", states, m)
+	}
+	// A mark of another setting does not count.
+	if states, m := confirmSync(one, map[string]standbyStat{"h2": streaming("sync", 5000)}, syncMark{`FIRST 1 ("h3")`, 10}, 6000); states["h2"] != "potential" || m != (syncMark{one, 6000}) {
+		t.Errorf("another setting's mark: %v %v", states, m)
+	}
+	// A list (strict, none named yet) or none: nobody synchronous.
+	if states, m := confirmSync(`FIRST 1 ("h2", "h3")`, map[string]standbyStat{"h2": streaming("sync", 5000)}, mark, 6000); states["h2"] != "potential" || m != (syncMark{}) {
+		t.Errorf("a list: %v %v", states, m)
+	}
+	// h2 gone for a moment while still named alone: the mark stays (commits waited).
+	if _, m := confirmSync(one, map[string]standbyStat{"h3": streaming("async", 5000)}, mark, 6000); m != mark {
+		t.Errorf("named standby away: mark %v", m)
 	}
 }
 

@@ -77,7 +77,7 @@ func (in *pgInstance) primaryUpkeepAfter(ctx context.Context, checkpoint bool, f
 	// One psql for the slots, the standbys' states and the primary's own
 	// position (every program started costs more than the queries).
 	sql := "SELECT " + slotsSQL(peers) + ", " +
-		"(SELECT coalesce(string_agg(application_name || ' ' || state || ' ' || sync_state, ','), '') FROM pg_stat_replication), " +
+		"(SELECT coalesce(string_agg(application_name || ' ' || state || ' ' || sync_state || ' ' || coalesce(flush_lsn::text, '0/0'), ','), '') FROM pg_stat_replication), " +
 		"pg_current_wal_lsn(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, " +
 		"(SELECT timeline_id FROM pg_control_checkpoint()), (SELECT system_identifier FROM pg_control_system())"
 	want := 1
@@ -103,15 +103,16 @@ func (in *pgInstance) primaryUpkeepAfter(ctx context.Context, checkpoint bool, f
 
 // publishPrimary sets synchronous_standby_names from the standbys' states
 // and publishes the primary's state, from row: slots created, standbys
-// ("NAME STATE SYNC_STATE,..."), position, timeline, checkpoint timeline,
-// system identifier.
+// ("NAME STATE SYNC_STATE FLUSH,..."), position, timeline, checkpoint
+// timeline, system identifier.
 func (in *pgInstance) publishPrimary(ctx context.Context, checkpoint bool, peers []peerView, row []string) error {
 	lsn, timeline, ckptTimeline, sysid := row[2], row[3], row[4], row[5]
-	states := map[string]string{}
+	stats := map[string]standbyStat{}
 	var streaming []string
 	for _, r := range strings.Split(row[1], ",") {
-		if f := strings.Fields(r); len(f) == 3 {
-			states[f[0]] = f[2]
+		if f := strings.Fields(r); len(f) == 4 {
+			flush, _ := ParseLSN(f[3])
+			stats[f[0]] = standbyStat{State: f[1], Sync: f[2], Flush: flush}
 			if f[1] == "streaming" {
 				streaming = append(streaming, f[0])
 			}
@@ -121,20 +122,14 @@ func (in *pgInstance) publishPrimary(ctx context.Context, checkpoint bool, peers
 	for _, p := range peers {
 		members = append(members, p.Name)
 	}
-	want := syncStandbyNames(in.p.Sync, streaming, members)
-	if have := in.h.autoSetting("synchronous_standby_names"); have != want {
-		// The first name of the new setting is the only one that can be
-		// synchronous: everybody else is published as not synchronous
-		// before the server stops waiting for them.
-		next := ""
-		if strings.HasPrefix(want, `FIRST 1 ("`) {
-			next, _, _ = strings.Cut(strings.TrimPrefix(want, `FIRST 1 ("`), `"`)
-		}
-		for n, s := range states {
-			if s == "sync" && n != next {
-				states[n] = "potential"
-			}
-		}
+	have := in.h.autoSetting("synchronous_standby_names")
+	want := syncStandbyNames(in.p.Sync, soleSyncName(have), streaming, members)
+	pos, _ := ParseLSN(lsn)
+	if have != want {
+		// Nobody is published synchronous before the server stops waiting
+		// for the standby it waits for now; the new one is once it has
+		// everything (confirmSync, in later monitors).
+		states, _ := confirmSync("", stats, syncMark{}, pos)
 		if err := in.publish(ctx, map[string]string{in.attr("standbys"): standbyStates(states)}); err != nil {
 			// Not published: the server keeps its setting (and waits for
 			// its present synchronous standby) rather than leave that
@@ -142,6 +137,7 @@ func (in *pgInstance) publishPrimary(ctx context.Context, checkpoint bool, peers
 			// monitor failure: the primary itself is healthy.
 			return nil
 		}
+		in.c.setSyncMark(in.p.PGData, syncMark{})
 		if _, err := in.h.setAuto(map[string]string{"synchronous_standby_names": want}); err != nil {
 			return err
 		}
@@ -149,6 +145,8 @@ func (in *pgInstance) publishPrimary(ctx context.Context, checkpoint bool, peers
 			return err
 		}
 	} else {
+		states, mark := confirmSync(have, stats, in.c.syncMark(in.p.PGData), pos)
+		in.c.setSyncMark(in.p.PGData, mark)
 		in.publish(ctx, map[string]string{in.attr("standbys"): standbyStates(states)})
 	}
 	if checkpoint && timeline != ckptTimeline {
@@ -291,7 +289,8 @@ func (in *pgInstance) promote(ctx context.Context) agents.Result {
 		}
 		// (primary_conninfo stays: a primary ignores it, and a demotion
 		// rewrites it.)
-		changed, err := in.h.setAuto(map[string]string{"synchronous_standby_names": syncStandbyNames(in.p.Sync, nil, members)})
+		in.c.setSyncMark(in.p.PGData, syncMark{})
+		changed, err := in.h.setAuto(map[string]string{"synchronous_standby_names": syncStandbyNames(in.p.Sync, "", nil, members)})
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -353,7 +352,7 @@ func (in *pgInstance) bootstrap(ctx context.Context) error {
 	for _, p := range in.peers() {
 		members = append(members, p.Name)
 	}
-	if _, err := in.h.setAuto(map[string]string{"synchronous_standby_names": syncStandbyNames(in.p.Sync, nil, members)}); err != nil {
+	if _, err := in.h.setAuto(map[string]string{"synchronous_standby_names": syncStandbyNames(in.p.Sync, "", nil, members)}); err != nil {
 		return err
 	}
 	if err := in.h.startServer(ctx); err != nil {

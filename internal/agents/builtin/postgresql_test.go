@@ -179,6 +179,17 @@ func freePGPort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// waitSyncN2 runs n1's monitors until n2 streams as the synchronous
+// standby, n3 as an asynchronous one, and n1 has published n2 synchronous.
+func waitSyncN2(t *testing.T, cl *pgCluster, n1 *pgNode) {
+	t.Helper()
+	waitFor(t, "two streaming standbys, n2 synchronous", 20*time.Second, func() bool {
+		n1.run(t, "monitor", nil)
+		return n1.sql(t, "SELECT string_agg(application_name || '=' || sync_state, ',' ORDER BY application_name) FROM pg_stat_replication WHERE state = 'streaming'") == "n2=sync,n3=async" &&
+			cl.attr("n1", "pgsql-db-standbys") == "n2=sync,n3=async"
+	})
+}
+
 func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -216,10 +227,7 @@ func TestPostgreSQLFailoverOneHost(t *testing.T) {
 			t.Fatalf("%s is not a standby: %s", n.name, v)
 		}
 	}
-	waitFor(t, "two streaming standbys, n2 synchronous", 20*time.Second, func() bool {
-		n1.run(t, "monitor", nil)
-		return n1.sql(t, "SELECT string_agg(application_name || '=' || sync_state, ',' ORDER BY application_name) FROM pg_stat_replication WHERE state = 'streaming'") == "n2=sync,n3=potential"
-	})
+	waitSyncN2(t, cl, n1)
 	if slots := n1.sql(t, "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots WHERE active"); slots != "pl_n2,pl_n3" {
 		t.Errorf("active slots on n1: %q", slots)
 	}
