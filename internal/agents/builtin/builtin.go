@@ -71,7 +71,7 @@ type Class struct {
 	cfg Config
 
 	mu        sync.Mutex
-	published map[string]string // node attributes this process has set, by name
+	published map[string]string   // node attributes this process has set, by name
 	syncMarks map[string]syncMark // builtin:postgresql primaries' synchronous standby, by pgdata
 }
 
