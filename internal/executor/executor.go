@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -348,6 +349,14 @@ func (e *Executor) exec(op Op) int {
 	}
 	if op.Interval > 0 {
 		key := opKey(op.Name, op.Interval)
+		if old := r.recurring[key]; old != nil && sameRecurring(old.op, op) {
+			// Asked again for the monitor it runs (a transition planned
+			// before the first result was stored): it goes on under the
+			// newer transition key rather than start over behind itself,
+			// and its next result is reported even if unchanged.
+			e.renew(r, old, op)
+			return old.callID
+		}
 		if old := r.recurring[key]; old != nil {
 			e.cancel(r, old)
 		}
@@ -357,6 +366,25 @@ func (e *Executor) exec(op Op) int {
 	r.queue = append(r.queue, j)
 	e.next(r)
 	return j.callID
+}
+
+// sameRecurring reports whether b asks for the very recurring op a is:
+// same agent, parameters, meta-attributes, timeout and expected rc.
+func sameRecurring(a, b Op) bool {
+	return a.Agent == b.Agent && a.Timeout == b.Timeout && a.TargetRC == b.TargetRC &&
+		maps.Equal(a.Params, b.Params) && maps.Equal(a.Meta, b.Meta)
+}
+
+// renew gives a recurring op, its queued or running run included, the
+// transition key and state index of op; runs on the loop.
+func (e *Executor) renew(r *resource, rec *recurring, op Op) {
+	rec.op.TransitionKey, rec.op.StateIndex = op.TransitionKey, op.StateIndex
+	rec.reported = false
+	for _, j := range append(slices.Clone(r.queue), r.running) {
+		if j != nil && j.rec == rec {
+			j.op.TransitionKey, j.op.StateIndex = op.TransitionKey, op.StateIndex
+		}
+	}
 }
 
 // cancel ends a recurring op; runs on the loop.

@@ -347,3 +347,47 @@ func TestRoleChangeCancelsMonitors(t *testing.T) {
 		t.Fatalf("the monitor still recurs after the promote: %v", err)
 	}
 }
+
+// The controller asking again for the recurring monitor it already asked
+// for (planned again before the first result was stored) does not start
+// it over: the run in progress goes on and reports under the newer
+// transition key; a monitor with other parameters replaces it.
+func TestSameRecurringMonitorGoesOn(t *testing.T) {
+	g := newGate()
+	e, err := New(Config{Node: "n1", Agents: map[string]Agent{"test": g}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	mon := Op{Resource: "a", Agent: gateType, Name: "monitor", Interval: time.Hour, Params: map[string]string{"block": "yes"}, TransitionKey: "c:1:1"}
+	id, _ := e.Exec(mon)
+	for range 3 {
+		mon.TransitionKey = mon.TransitionKey + "+"
+		if again, _ := e.Exec(mon); again != id {
+			t.Fatalf("asked again: call %d, want the running call %d", again, id)
+		}
+	}
+	quiet(t, e)
+	g.release <- struct{}{}
+	r := recv(t, e).Record
+	if r.CallID != id || r.TransitionKey != "c:1:1+++" || r.OpStatus != 0 {
+		t.Fatalf("result %+v, want call %d under the last transition key", r, id)
+	}
+	quiet(t, e)
+	g.mu.Lock()
+	runs := len(g.log)
+	g.mu.Unlock()
+	if runs != 1 {
+		t.Fatalf("the monitor ran %d times, want once", runs)
+	}
+	other := mon
+	other.Params = map[string]string{"block": "no"}
+	if nid, _ := e.Exec(other); nid == id {
+		t.Fatal("a monitor with other parameters did not replace the old one")
+	}
+	for i := 0; i < 2; i++ {
+		if r := recv(t, e).Record; r.CallID == id && r.OpStatus != int(agents.StatusCancelled) {
+			t.Fatalf("old monitor: %+v", r)
+		}
+	}
+}

@@ -145,11 +145,15 @@ func pgRoles(c *Cluster) map[string]string {
 }
 
 // writer inserts 0, 1, 2 ... through the VIP every 20 ms and records which
-// inserts were acknowledged and when.
+// inserts were acknowledged and when. Each insert is its own client
+// session, sent on its tick whether or not earlier ones have returned (as
+// an application's many clients do): an insert stuck on a lost primary
+// until its timeout does not hold back the ones after it, so the
+// unavailability measured is the cluster's, not one client's timeout.
 type writer struct {
 	mu     sync.Mutex
 	acked  []int
-	times  []time.Time // when each acknowledged insert returned
+	times  []time.Time // when each acknowledged insert returned, in that order
 	starts []time.Time // when it was sent
 	stop   chan struct{}
 	done   chan struct{}
@@ -162,24 +166,41 @@ func startWriter(n *Net) *writer {
 	})
 }
 
+// writerInFlight bounds the inserts outstanding at once (2 s of ticks: an
+// insert's timeout).
+const writerInFlight = 100
+
 // startWriterWith is startWriter with another database's insert: insert
 // writes row i through the VIP and reports whether it was acknowledged.
 func startWriterWith(insert func(i int) bool) *writer {
 	w := &writer{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		slots := make(chan struct{}, writerInFlight)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
 		for i := 0; ; i++ {
 			select {
 			case <-w.stop:
 				return
-			case <-time.After(20 * time.Millisecond):
+			case <-tick.C:
 			}
-			sent := time.Now()
-			if insert(i) {
-				w.mu.Lock()
-				w.acked, w.times, w.starts = append(w.acked, i), append(w.times, time.Now()), append(w.starts, sent)
-				w.mu.Unlock()
+			select {
+			case slots <- struct{}{}:
+			case <-w.stop:
+				return
 			}
+			wg.Add(1)
+			go func(i int, sent time.Time) {
+				defer func() { <-slots; wg.Done() }()
+				if insert(i) {
+					w.mu.Lock()
+					w.acked, w.times, w.starts = append(w.acked, i), append(w.times, time.Now()), append(w.starts, sent)
+					w.mu.Unlock()
+				}
+			}(i, time.Now())
 		}
 	}()
 	return w
