@@ -19,11 +19,7 @@ func TestPostgreSQLOldPrimaryStartedAloneRejoins(t *testing.T) {
 	needPostgres(t)
 	cl, nodes := newPGNodes(t, 2, "off")
 	n1, n2 := nodes[0], nodes[1]
-	for _, n := range nodes {
-		expect(t, n.run(t, "start", nil), agents.RCOK, n.name+" start (empty)")
-	}
-	expect(t, n1.run(t, "promote", nil), agents.RCOK, "n1 promote (initdb)")
-	expect(t, n2.run(t, "monitor", nil), agents.RCOK, "n2 monitor (seeds)")
+	bootstrapPG(t, nodes)
 	waitFor(t, "n2 streaming", 20*time.Second, func() bool {
 		n1.run(t, "monitor", nil)
 		return n1.sql(t, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == "1"

@@ -21,13 +21,7 @@ func TestPostgreSQLSyncMovesOnlyThroughTheCluster(t *testing.T) {
 	needPostgres(t)
 	cl, nodes := newPGNodes(t, 3, "on")
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
-	for _, n := range nodes {
-		expect(t, n.run(t, "start", nil), agents.RCOK, n.name+" start (empty)")
-	}
-	expect(t, n1.run(t, "promote", nil), agents.RCOK, "n1 promote (initdb)")
-	for _, n := range []*pgNode{n2, n3} {
-		expect(t, n.run(t, "monitor", nil), agents.RCOK, n.name+" monitor (seeds)")
-	}
+	bootstrapPG(t, nodes)
 	waitSyncN2(t, cl, n1)
 	n1.sql(t, "CREATE TABLE t (i int PRIMARY KEY)")
 	for i := range 50 {

@@ -179,6 +179,19 @@ func freePGPort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// bootstrapPG starts every node empty, promotes the first (initdb) and
+// has the others seeded from it by their first monitor.
+func bootstrapPG(t *testing.T, nodes []*pgNode) {
+	t.Helper()
+	for _, n := range nodes {
+		expect(t, n.run(t, "start", nil), agents.RCOK, n.name+" start (empty)")
+	}
+	expect(t, nodes[0].run(t, "promote", nil), agents.RCOK, nodes[0].name+" promote (initdb)")
+	for _, n := range nodes[1:] {
+		expect(t, n.run(t, "monitor", nil), agents.RCOK, n.name+" monitor (seeds)")
+	}
+}
+
 // waitSyncN2 runs n1's monitors until n2 streams as the synchronous
 // standby, n3 as an asynchronous one, and n1 has published n2 synchronous.
 func waitSyncN2(t *testing.T, cl *pgCluster, n1 *pgNode) {
