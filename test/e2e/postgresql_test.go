@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -97,6 +98,8 @@ type primarySampler struct {
 	rounds int
 	stop   chan struct{}
 	done   chan struct{}
+	// cleanup, when set, runs once the writer has stopped.
+	cleanup func()
 }
 
 func samplePrimaries(c *Cluster) *primarySampler {
@@ -145,11 +148,11 @@ func pgRoles(c *Cluster) map[string]string {
 }
 
 // writer inserts 0, 1, 2 ... through the VIP every 20 ms and records which
-// inserts were acknowledged and when. Each insert is its own client
-// session, sent on its tick whether or not earlier ones have returned (as
-// an application's many clients do): an insert stuck on a lost primary
-// until its timeout does not hold back the ones after it, so the
-// unavailability measured is the cluster's, not one client's timeout.
+// inserts were acknowledged and when. Each insert is sent on its tick
+// whether or not earlier ones have returned (as an application's many
+// clients do): an insert stuck on a lost primary until its timeout does
+// not hold back the ones after it, so the unavailability measured is the
+// cluster's, not one client's timeout.
 type writer struct {
 	mu     sync.Mutex
 	acked  []int
@@ -157,13 +160,19 @@ type writer struct {
 	starts []time.Time // when it was sent
 	stop   chan struct{}
 	done   chan struct{}
+	// cleanup, when set, runs once the writer has stopped.
+	cleanup func()
 }
 
+// startWriter writes to the PostgreSQL server behind the VIP from the
+// client host, over pooled connections (pgwire.go).
 func startWriter(n *Net) *writer {
-	return startWriterWith(func(i int) bool {
-		_, ok := pgSQL(n, pgVIP, fmt.Sprintf("INSERT INTO t VALUES (%d)", i), 2*time.Second)
-		return ok
+	pool := &pgPool{ns: n.Client.NS, addr: net.JoinHostPort(pgVIP, "5432")}
+	w := startWriterWith(func(i int) bool {
+		return pool.exec(fmt.Sprintf("INSERT INTO t VALUES (%d)", i), 2*time.Second) == nil
 	})
+	w.cleanup = pool.close
+	return w
 }
 
 // writerInFlight bounds the inserts outstanding at once (2 s of ticks: an
@@ -206,7 +215,13 @@ func startWriterWith(insert func(i int) bool) *writer {
 	return w
 }
 
-func (w *writer) finish() { close(w.stop); <-w.done }
+func (w *writer) finish() {
+	close(w.stop)
+	<-w.done
+	if w.cleanup != nil {
+		w.cleanup()
+	}
+}
 
 // firstAfter is when the first insert sent after since was acknowledged
 // (one sent before and acknowledged after a crash was committed before it).
