@@ -239,6 +239,10 @@ func pgFailover(t *testing.T, fault string) {
 	var unavail, firstAck, rejoin, detect, dispatch, promote, vip []time.Duration
 	for run := range pgRuns(t) {
 		time.Sleep(3 * time.Second)
+		// Steady state: the synchronous standby's own monitor has
+		// published it synchronous (its promotion score), as it is a few
+		// seconds after the role last moved.
+		pc.waitPublishedSync(pc.syncStandby())
 		primary := pc.primary
 		h := c.Host(primary)
 		m := Watch(pgVIP, n.Hosts)

@@ -98,14 +98,26 @@ type primarySampler struct {
 	rounds int
 	stop   chan struct{}
 	done   chan struct{}
-	// cleanup, when set, runs once the writer has stopped.
-	cleanup func()
 }
+
+// isPrimary fails on a server in recovery (a standby).
+const isPrimary = `DO $$BEGIN IF pg_is_in_recovery() THEN RAISE EXCEPTION 'in recovery'; END IF; END$$`
 
 func samplePrimaries(c *Cluster) *primarySampler {
 	s := &primarySampler{stop: make(chan struct{}), done: make(chan struct{})}
+	// One pooled connection per host, from inside it (pgwire.go): a psql
+	// per host and round cost more CPU than the cluster under test.
+	pools := make([]*pgPool, len(c.Net.Hosts))
+	for i, h := range c.Net.Hosts {
+		pools[i] = &pgPool{ns: h.NS, addr: net.JoinHostPort(h.Addr, "5432")}
+	}
 	go func() {
 		defer close(s.done)
+		defer func() {
+			for _, p := range pools {
+				p.close()
+			}
+		}()
 		for {
 			select {
 			case <-s.stop:
@@ -113,8 +125,8 @@ func samplePrimaries(c *Cluster) *primarySampler {
 			case <-time.After(100 * time.Millisecond):
 			}
 			var who []string
-			for i, h := range c.Net.Hosts {
-				if v, ok := pgLocal(h, "SELECT pg_is_in_recovery()", time.Second); ok && v == "f" {
+			for i, p := range pools {
+				if p.exec(isPrimary, time.Second) == nil {
 					who = append(who, NodeName(i))
 				}
 			}
