@@ -352,11 +352,12 @@ func mysqlHealthyOf(t *testing.T, c *Cluster, old string) string {
 
 // mysqlMissing says how many acknowledged writes the master at node lacks.
 func mysqlMissing(n *Net, w *writer, node string) string {
+	asked := time.Now()
 	rows, ok := mysqlSQL(n, nil, subnet+strconv.Itoa(11+nodeIndex(node)), "SELECT i FROM pl.t", 5*time.Second)
 	if !ok {
 		return "rows not readable"
 	}
-	have, missing, acked := w.missing(rows)
+	have, missing, acked := w.missing(rows, asked)
 	return fmt.Sprintf("%d rows, %d of %d acknowledged writes missing (asynchronous replication)", have, missing, acked)
 }
 

@@ -159,23 +159,31 @@ func (pc *pgCluster) syncStandby() string {
 // in table t on node's server; it returns the row count.
 func (pc *pgCluster) checkRows(node string) int {
 	pc.t.Helper()
+	asked := time.Now()
 	rows, ok := pgSQL(pc.n, pc.c.Host(node).Addr, "SELECT i FROM t", 5*time.Second)
 	if !ok {
 		pc.t.Fatalf("reading t on %s failed", node)
 	}
-	have, missing, acked := pc.w.missing(rows)
+	have, missing, acked := pc.w.missing(rows, asked)
 	if missing > 0 {
 		pc.t.Errorf("%d of %d acknowledged rows missing on %s (synchronous=on)", missing, acked, node)
 	}
 	return have
 }
 
-// missing compares rows (the values of column i, one per line) with the
-// writes w had acknowledged: how many rows, how many acknowledged values
-// are missing, of how many.
-func (w *writer) missing(rows string) (have, missing, acked int) {
+// missing compares rows (the values of column i, one per line, read by a
+// query sent at asked) with the writes w had acknowledged before asked:
+// how many rows, how many of those acknowledged values are missing, of how
+// many. (A write acknowledged after asked may have committed after the
+// query's snapshot.)
+func (w *writer) missing(rows string, asked time.Time) (have, missing, acked int) {
 	w.mu.Lock()
-	ack := slices.Clone(w.acked)
+	var ack []int
+	for i, at := range w.times {
+		if at.Before(asked) {
+			ack = append(ack, w.acked[i])
+		}
+	}
 	w.mu.Unlock()
 	in := map[string]bool{}
 	for _, r := range strings.Fields(rows) {
