@@ -146,14 +146,20 @@ func (e *engine) planFailed(retry time.Time) {
 
 // ready returns the actions to hand over now, in id order: the ready
 // actions of the transition not sent yet (of an aborted one only its post
-// notifications), except those of held resources (by base history id)
-// and operations in their failure backoff. Fence actions are included;
-// the caller calls sent for each it hands over.
-func (e *engine) ready(now time.Time, held map[string]bool) []*plan.Action {
+// notifications), except those of held resources (by base history id),
+// operations in their failure backoff, and operations beyond limit
+// (batch-limit: at most limit operations in flight; 0 or less: no
+// limit). Fence actions are included and never held back; the caller
+// calls sent for each it hands over.
+func (e *engine) ready(now time.Time, held map[string]bool, limit int) []*plan.Action {
 	if e.tr == nil || len(e.tr.sent) >= len(e.tr.p.Actions) {
 		// Nothing left to hand over (a settled cluster's transition is
 		// all sent): the idle controller's every turn stops here.
 		return nil
+	}
+	room := len(e.tr.p.Actions)
+	if limit > 0 {
+		room = limit - e.opsInflight()
 	}
 	var out []*plan.Action
 	for _, a := range plan.Ready(e.tr.p, e.tr.done) {
@@ -167,11 +173,19 @@ func (e *engine) ready(now time.Time, held map[string]bool) []*plan.Action {
 			if f, ok := e.failures[a.Key()]; ok && now.Sub(f.at) < backoff(f.count) {
 				continue
 			}
+			if room <= 0 {
+				continue
+			}
+			room--
 		}
 		out = append(out, a)
 	}
 	return out
 }
+
+// opsInflight counts the operations handed over whose first result is
+// not in yet (a recurring monitor's first result ends its flight).
+func (e *engine) opsInflight() int { return len(e.inflight) }
 
 // sent records that a was handed over (err nil) or that handing it over
 // failed: the transition is then aborted, and the caller should hand over

@@ -25,10 +25,11 @@ import (
 //
 // is the plan the engine gets the next time it wants one (output: empty).
 //
-//	turn [at=SECONDS] [held=RSC,...] [fail=ID]
+//	turn [at=SECONDS] [held=RSC,...] [fail=ID] [limit=N]
 //	----
 //
-// runs one turn at that time (default: the last one): if the engine wants
+// runs one turn at that time (default: the last one), with batch-limit N
+// (default 0: none): if the engine wants
 // a plan it gets the one given last ("planned: N actions"), then every
 // action it hands over is listed ("dispatch ID KEY"); fail=ID makes
 // handing that one over fail. "due in D" says when the engine wants to be
@@ -65,7 +66,7 @@ func TestEngine(t *testing.T) {
 			case "turn":
 				var out strings.Builder
 				held := map[string]bool{}
-				fail := -1
+				fail, limit := -1, 0
 				for _, arg := range d.CmdArgs {
 					switch arg.Key {
 					case "at":
@@ -77,6 +78,8 @@ func TestEngine(t *testing.T) {
 						}
 					case "fail":
 						fail, _ = strconv.Atoi(arg.Vals[0])
+					case "limit":
+						limit, _ = strconv.Atoi(arg.Vals[0])
 					}
 				}
 				if e.wantPlan(now) {
@@ -91,7 +94,7 @@ func TestEngine(t *testing.T) {
 					}
 					fmt.Fprintf(&out, "planned: %d actions\n", len(p.Actions))
 				}
-				for _, a := range e.ready(now, held) {
+				for _, a := range e.ready(now, held, limit) {
 					var err error
 					if a.ID == fail {
 						err = errors.New("unreachable")

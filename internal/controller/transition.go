@@ -76,7 +76,9 @@ func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bo
 // nodes, fence actions to the Fencer (without one, a fence action
 // completes when its target turns offline).
 func (c *Controller) dispatch(now time.Time, held map[string]bool) {
-	for _, a := range c.eng.ready(now, held) {
+	var limit int
+	c.raft.Read(func(s *store.Store) { limit = s.Options().BatchLimit })
+	for _, a := range c.eng.ready(now, held, limit) {
 		if a.Kind == plan.Fence {
 			if c.cfg.Fencer == nil {
 				continue

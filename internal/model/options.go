@@ -77,7 +77,16 @@ type ClusterOptions struct {
 	// its VMs when it loses its lease) or Force (recovered after the lease;
 	// the host destroys its VMs when it loses it) (vm-ha-strategy).
 	VMHAStrategy string
+	// BatchLimit is how many operations the controller keeps in flight at
+	// once, cluster-wide (batch-limit; 0, the default, is
+	// DefaultBatchLimit). Fencing is never held back.
+	BatchLimit int
 }
+
+// DefaultBatchLimit is the batch-limit of a cluster that sets none (or 0):
+// enough to start a small cluster's resources at once, few enough that a
+// large one's thousands of first probes do not starve the leader.
+const DefaultBatchLimit = 64
 
 // The values of ClusterOptions.VMHAStrategy.
 const (
@@ -143,6 +152,7 @@ func ParseClusterOptions(props map[string]string) ClusterOptions {
 		ClusterRecheckInterval: dur("cluster-recheck-interval", 15*time.Minute),
 		VMHA:                   b("vm-ha", true),
 		VMHAStrategy:           VMHAPermissive,
+		BatchLimit:             count(DefaultBatchLimit, "batch-limit"),
 	}
 	if strings.EqualFold(strings.TrimSpace(props["vm-ha-strategy"]), VMHAForce) {
 		o.VMHAStrategy = VMHAForce

@@ -62,7 +62,7 @@ func ClusterProperties() []PropertyDef {
 	}
 	ro := func(d PropertyDef) PropertyDef { d.ReadOnly = true; return d }
 	return []PropertyDef{
-		i("batch-limit", "0", "maximum number of actions the cluster runs in parallel (0: derived from load)"),
+		i("batch-limit", "0", "maximum number of operations the cluster runs in parallel, fencing aside (0: 64)"),
 		t("cluster-delay", "60s", "maximum round-trip delay over the network, excluding action execution"),
 		ro(PropertyDef{Name: "cluster-infrastructure", Type: PropString, Description: "the messaging layer the cluster runs on"}),
 		i("cluster-ipc-limit", "500", "maximum IPC message backlog before a client is disconnected"),

@@ -33,6 +33,12 @@ const (
 	// VM's own needs (see VMNeedsAttrs).
 	AttrVMCPUsPrefix   = "vm-cpus-"
 	AttrVMMemoryPrefix = "vm-memory-"
+	// AttrVMUnknownPrefix, followed by a VM's id, names the node attribute
+	// builtin:vm sets while the host's libvirtd does not answer but the
+	// VM's qemu process still runs there: its value says why the VM's
+	// state is unknown (empty once libvirtd answers again). VM HA shows
+	// the VM Unknown; the monitor succeeds, so nothing restarts it.
+	AttrVMUnknownPrefix = "vm-unknown-"
 
 	HALevelNeverStop = "NeverStop"
 	HALevelNone      = "None"

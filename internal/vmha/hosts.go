@@ -18,6 +18,14 @@ func (t *translation) maintenance(opts model.ClusterOptions) {
 	for _, vm := range VMs(t.in.Config) {
 		isVM[vm.ID] = true
 	}
+	// A fence device is no service of the host's: it moves away with the
+	// standby as anything else, and the host is still a VM host.
+	isFence := map[string]bool{}
+	for _, r := range t.in.Config.Resources {
+		if r.Class == "stonith" {
+			isFence[r.ID] = true
+		}
+	}
 	for _, n := range t.in.Config.Nodes {
 		if !t.nodeAttrTrue(n, "maintenance") {
 			continue
@@ -29,7 +37,7 @@ func (t *translation) maintenance(opts model.ClusterOptions) {
 			}
 			if isVM[id] {
 				vms = append(vms, id)
-			} else if !t.hasChildren(id) {
+			} else if !t.hasChildren(id) && !isFence[id] {
 				others = append(others, id)
 			}
 		}

@@ -55,7 +55,7 @@ func States(in Input) ([]Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vmha: %w", err)
 	}
-	sts := states(out.Config, view)
+	sts := states(out.Config, out.Status, view)
 	explainUnplaced(sts, out, in.Now)
 	return sts, nil
 }
@@ -104,10 +104,24 @@ func explainUnplaced(sts []Status, out Output, now time.Time) {
 	}
 }
 
-func states(cfg *model.Config, view sched.ClusterView) []Status {
+func states(cfg *model.Config, st *model.Status, view sched.ClusterView) []Status {
 	nodeState := map[string]string{}
 	for _, n := range view.Nodes {
 		nodeState[n.Name] = n.State
+	}
+	// unknown is why a VM's state is unknown on a node (builtin:vm's
+	// monitor: its libvirtd does not answer, its qemu still runs), by
+	// node and VM.
+	unknown := func(node, id string) string {
+		if st == nil {
+			return ""
+		}
+		for i := range st.Nodes {
+			if st.Nodes[i].Name == node {
+				return st.Nodes[i].Attributes[model.AttrVMUnknownPrefix+id]
+			}
+		}
+		return ""
 	}
 	rvs := map[string]sched.ResourceView{}
 	for _, rv := range view.Resources {
@@ -172,6 +186,10 @@ func states(cfg *model.Config, view sched.ClusterView) []Status {
 			}
 		case hostState == "maintenance":
 			s.State, s.Reason = Running, "host "+s.Host+" in maintenance: unmanaged"
+		case unknown(s.Host, vm.ID) != "":
+			// Running as far as the cluster knows (its monitor succeeds):
+			// not restarted, not started elsewhere.
+			s.State, s.Reason = Unknown, unknown(s.Host, vm.ID)
 		default:
 			s.State = Running
 			// A move's target that cannot take it (offline, standby) is no

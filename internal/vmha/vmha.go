@@ -234,6 +234,10 @@ func (t *translation) vm(vm VM, ha bool) {
 			t.note("%s: stopped for good: %s", vm.ID, why)
 		}
 	}
+	if !t.stickinessSet(meta) {
+		t.setMeta(vm.ID, "resource-stickiness", Stickiness)
+		t.note("%s: resource-stickiness=%s", vm.ID, Stickiness)
+	}
 	switch vm.Storage {
 	case StorageShared:
 		if _, set := meta["allow-migrate"]; !set {
@@ -243,6 +247,34 @@ func (t *translation) vm(vm VM, ha bool) {
 	case StorageLocal:
 		t.pinLocal(vm, rv)
 	}
+}
+
+// Stickiness is a VM's resource-stickiness unless the VM or the
+// resource defaults set one: a running VM stays where it runs when another
+// host fails, joins or comes back (a balance of equal scores would
+// otherwise restart or migrate healthy VMs); a move (INFINITY), a
+// standby, a maintenance or a ban still moves it.
+const Stickiness = "1000"
+
+// stickinessSet reports whether the VM's meta-attributes or the resource
+// defaults (the map or any default set) set its stickiness.
+func (t *translation) stickinessSet(meta map[string]string) bool {
+	has := func(m map[string]string) bool {
+		_, a := m["resource-stickiness"]
+		_, b := m["stickiness"]
+		return a || b
+	}
+	if has(meta) || has(t.in.Config.RscDefaults) {
+		return true
+	}
+	for _, set := range t.in.Config.RscDefaultSets {
+		for _, nv := range set.Values {
+			if nv.Name == "resource-stickiness" || nv.Name == "stickiness" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // stopReason says why a VM that should run is stopped for good, or "".
@@ -295,23 +327,17 @@ func (t *translation) lostRuns(id string) []string {
 	return out
 }
 
-// pinLocal keeps a running local-storage VM on its host.
+// pinLocal keeps a running local-storage VM on its host: one location
+// whose rule bans every other node (#uname ne HOST), however many hosts
+// the cluster has.
 func (t *translation) pinLocal(vm VM, rv sched.ResourceView) {
 	if len(rv.Nodes) == 0 {
 		return
 	}
 	host := rv.Nodes[0]
-	var banned []string
-	for _, n := range t.in.Config.Nodes {
-		if n.Name == host || (n.Type != "" && n.Type != model.NodeMember) {
-			continue
-		}
-		cfg := t.config()
-		cfg.Locations = append(cfg.Locations, model.Location{ID: "vmha-local-" + vm.ID + "-" + n.Name,
-			Resource: vm.ID, Node: n.Name, Score: -model.Infinity})
-		banned = append(banned, n.Name)
-	}
-	if len(banned) > 0 {
-		t.note("%s: local storage on %s: banned from %s", vm.ID, host, strings.Join(banned, " "))
-	}
+	cfg := t.config()
+	cfg.Locations = append(cfg.Locations, model.Location{ID: "vmha-local-" + vm.ID, Resource: vm.ID,
+		Rules: []model.Rule{{ID: "vmha-local-" + vm.ID + "-rule", Score: -model.Infinity, HasScore: true,
+			Expressions: []model.Expr{{Attribute: "#uname", Operation: "ne", Value: host}}}}})
+	t.note("%s: local storage on %s: banned from every other node", vm.ID, host)
 }

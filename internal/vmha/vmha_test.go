@@ -28,6 +28,7 @@ import (
 //	vm ID [ha=NeverStop|None] [storage=shared|local] [target-role=R] [cpu=N memory=N] [stop-reason=WHY]
 //	vd ID [ha=...] [vm-storage=shared|local] [allow-migrate=B] ...  an ocf:heartbeat:VirtualDomain VM (vm's other words)
 //	rsc ID                                       a builtin:dummy primitive
+//	fence ID NODE                                a stonith:fence_ipmilan device for NODE
 //	property NAME=VALUE
 //	location ID RSC NODE SCORE
 //	----
@@ -166,6 +167,9 @@ func (s *scenario) configLine(line string) error {
 	case "rsc":
 		s.cfg.Resources = append(s.cfg.Resources, model.Resource{ID: f[1], Kind: model.KindPrimitive, Class: "builtin", Type: "dummy",
 			Ops: []model.Op{{Name: "monitor", Interval: 10 * time.Second}}})
+	case "fence":
+		s.cfg.Resources = append(s.cfg.Resources, model.Resource{ID: f[1], Kind: model.KindPrimitive, Class: "stonith", Type: "fence_ipmilan",
+			Params: []model.NV{{Name: "pcmk_host_list", Value: f[2]}}, Ops: []model.Op{{Name: "monitor", Interval: 60 * time.Second}}})
 	case "property":
 		k, v, _ := strings.Cut(f[1], "=")
 		s.cfg.Properties[k] = v

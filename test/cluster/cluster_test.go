@@ -64,6 +64,8 @@ type harness struct {
 	env    []string
 	agents map[string]*exec.Cmd
 	ports  map[string]int
+	// poll is how often waitVMs asks for the status.
+	poll time.Duration
 }
 
 // freePort returns a loopback port p with p+1000 also free (the agent's
@@ -186,21 +188,19 @@ func (h *harness) waitStatus(what string, limit time.Duration, cond func(*status
 	return nil
 }
 
-// startCluster builds paceline and brings up n1, n2 and n3 on loopback
-// with the exact commands of the cluster issue, and web (builtin:dummy)
-// Started; the agents are killed when the test ends.
-func startCluster(t *testing.T) (*harness, *status) {
+// newHarness builds paceline into a temporary directory and returns a
+// harness with a free port pair for each named node and an environment
+// without the caller's PACELINE_* variables; every agent it starts is
+// killed when the test ends (a failed test's logs are printed first).
+func newHarness(t *testing.T, names ...string) *harness {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("multi-process cluster test skipped in -short mode")
-	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "paceline")
 	build := exec.Command("go", "build", "-o", bin, "github.com/paceline/paceline/cmd/paceline")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	h := &harness{t: t, bin: bin, dir: dir, agents: map[string]*exec.Cmd{}, ports: map[string]int{}}
+	h := &harness{t: t, bin: bin, dir: dir, agents: map[string]*exec.Cmd{}, ports: map[string]int{}, poll: 100 * time.Millisecond}
 	t.Cleanup(func() {
 		// PL_DEBUG_DUMP=1: a failed test's agents dump their goroutines
 		// (SIGQUIT) into their logs before they are killed.
@@ -221,17 +221,27 @@ func startCluster(t *testing.T) (*harness, *status) {
 		}
 	})
 	taken := map[int]bool{}
-	for _, n := range []string{"n1", "n2", "n3"} {
+	for _, n := range names {
 		h.ports[n] = freePort(t, taken)
 	}
-	addr := h.addr
-	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PACELINE_") {
-			env = append(env, kv)
+			h.env = append(h.env, kv)
 		}
 	}
-	h.env = env
+	return h
+}
+
+// startCluster builds paceline and brings up n1, n2 and n3 on loopback
+// with the exact commands of the cluster issue, and web (builtin:dummy)
+// Started; the agents are killed when the test ends.
+func startCluster(t *testing.T) (*harness, *status) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("multi-process cluster test skipped in -short mode")
+	}
+	h := newHarness(t, "n1", "n2", "n3")
+	dir, addr, env := h.dir, h.addr, h.env
 
 	// The exact commands of the issue, with this test's ports.
 	h.must("init", "--name", "n1", "--data-dir", filepath.Join(dir, "n1"), "--listen", addr("n1"))

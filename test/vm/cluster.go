@@ -25,9 +25,11 @@ type Status = e2e.Status
 
 // NewCluster runs init on h1 and join on every other host, starts every
 // agent and waits until every node is online with quorum.
-func NewCluster(t *testing.T, n *Net) *Cluster {
+// roles, when given, are the --role of each host's node in order (the
+// first must be server; e2e.Options.Roles).
+func NewCluster(t *testing.T, n *Net, roles ...string) *Cluster {
 	t.Helper()
-	c := &Cluster{Cluster: e2e.NewClusterWith(t, n.Net, e2e.Options{KeepStonith: true}), t: t, n: n}
+	c := &Cluster{Cluster: e2e.NewClusterWith(t, n.Net, e2e.Options{KeepStonith: true, Roles: roles}), t: t, n: n}
 	t.Cleanup(func() {
 		if t.Failed() {
 			if out, err := c.Run("status", "--failcounts"); err == nil {

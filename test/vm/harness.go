@@ -294,6 +294,22 @@ func (h *Host) KillLibvirtd() {
 	t.Fatalf("vm: libvirtd on %s does not die", h.Name)
 }
 
+// SignalLibvirtd sends sig to the host's libvirtd (SIGSTOP hangs it: it
+// accepts connections and answers nothing; SIGCONT wakes it).
+func (h *Host) SignalLibvirtd(sig syscall.Signal) {
+	t := h.net.t
+	t.Helper()
+	pids := h.pidsOf("libvirtd", "")
+	if len(pids) == 0 {
+		t.Fatalf("vm: no libvirtd on %s", h.Name)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Fatalf("vm: %v to libvirtd %d on %s: %v", sig, pid, h.Name, err)
+		}
+	}
+}
+
 // RestartLibvirtd starts libvirtd again inside the host (in the UTS
 // namespace its bindfs still holds), where it finds its running guests
 // again, and waits until it answers.

@@ -127,11 +127,13 @@ func TestVMLifecycle(t *testing.T) {
 	must(t, h.Run(c, vmType, "vm1", "stop", p, nil, 30*time.Second), agents.RCOK, "second stop")
 }
 
-// TestVMLibvirtdDown: when the host's libvirtd is gone, monitor and stop
-// fail with one line naming the unreachable libvirtd (never "not
+// TestVMLibvirtdDown: when the libvirtd a tcp uri names is gone, monitor
+// and stop fail with one line naming the unreachable libvirtd (never "not
 // running", which would get the guest started elsewhere while it still
-// runs here); the guest keeps running, and a libvirtd started again finds
-// it and monitor says so.
+// runs here: through a tcp uri the agent cannot look at the guest's qemu
+// process); the guest keeps running, and a libvirtd started again finds
+// it and monitor says so. With the default qemu:///system the agent looks
+// at the qemu process instead (TestVMLibvirtdUnreachableInCluster).
 func TestVMLibvirtdDown(t *testing.T) {
 	n := NewNet(t, 1)
 	h := n.Hosts[0]

@@ -39,7 +39,20 @@ import (
 // scheduler, not here. Every process publishes its host's capacity once
 // (vmCapacity), and each VM's needs from its XML (vmNeeds).
 func (c *Class) vm(ctx context.Context, req *agents.Request) agents.Result {
-	res := c.vmOp(ctx, req)
+	var res agents.Result
+	if p, err := parseVM(req.Params); err == nil && req.Op == "monitor" {
+		var unknown string
+		var answered bool
+		res, unknown, answered = p.monitor(ctx)
+		c.vmUnknown(ctx, req.ResourceID, unknown)
+		if !answered {
+			// libvirtd does not answer: nothing more to ask it.
+			res.ExitReason = strings.Join(strings.Fields(res.ExitReason), " ")
+			return res
+		}
+	} else {
+		res = c.vmOp(ctx, req)
+	}
 	if (req.Op == "monitor" || req.Op == "start") && (res.RC == agents.RCOK || res.RC == agents.RCNotRunning) {
 		// libvirtd answered: this host's capacity and the VM's needs, for
 		// placement.
@@ -84,7 +97,8 @@ func (c *Class) vmOp(ctx context.Context, req *agents.Request) agents.Result {
 		}
 		return p.stop(ctx)
 	case "monitor":
-		return p.monitor(ctx)
+		res, _, _ := p.monitor(ctx)
+		return res
 	case "migrate_to":
 		return p.migrateTo(ctx, req.Meta["migrate_target"])
 	}
@@ -232,7 +246,7 @@ func (p *vmParams) parseXML() (string, *domainXML, *agents.Result) {
 
 // connect opens the session or returns the failure as a result.
 func (p *vmParams) connect(ctx context.Context) (*vmSession, *agents.Result) {
-	s, err := dialVM(ctx, p.uri)
+	s, err := dialVM(ctx, ctx, p.uri)
 	if err != nil {
 		r := rc(agents.RCUnknownError, "domain %s: %v", p.domain, err)
 		return nil, &r
@@ -243,15 +257,37 @@ func (p *vmParams) connect(ctx context.Context) (*vmSession, *agents.Result) {
 // open connects and looks the domain up: the session (closed by the
 // caller), the domain and its state, or the failure as a result.
 func (p *vmParams) open(ctx context.Context) (*vmSession, libvirt.Domain, domainState, *agents.Result) {
-	s, res := p.connect(ctx)
-	if res != nil {
-		return nil, libvirt.Domain{}, domainState{}, res
-	}
-	dom, st, err := s.lookup(p.domain)
+	s, dom, st, err := p.session(ctx, 0)
 	if err != nil {
-		s.close()
 		r := rc(agents.RCUnknownError, "%v", err)
 		return nil, libvirt.Domain{}, domainState{}, &r
+	}
+	return s, dom, st, nil
+}
+
+// session is open with the failure as an error: one wrapping
+// ErrVMUnreachable when libvirtd cannot be reached, or did not answer
+// within answer (0: until ctx ends). The session lives until ctx ends.
+func (p *vmParams) session(ctx context.Context, answer time.Duration) (*vmSession, libvirt.Domain, domainState, error) {
+	hctx, cancel := ctx, context.CancelFunc(func() {})
+	if answer > 0 {
+		hctx, cancel = context.WithTimeout(ctx, answer)
+	}
+	defer cancel()
+	s, err := dialVM(ctx, hctx, p.uri)
+	if err != nil {
+		return nil, libvirt.Domain{}, domainState{}, fmt.Errorf("domain %s: %w", p.domain, err)
+	}
+	// The look-up too ends with hctx.
+	quiet := context.AfterFunc(hctx, func() { s.conn.Close() })
+	dom, st, err := s.lookup(p.domain)
+	quiet()
+	if err != nil {
+		s.close()
+		if hctx.Err() != nil {
+			err = fmt.Errorf("domain %s: %w at %s: no answer (%v)", p.domain, ErrVMUnreachable, s.uri, context.Cause(hctx))
+		}
+		return nil, libvirt.Domain{}, domainState{}, err
 	}
 	return s, dom, st, nil
 }
@@ -293,9 +329,20 @@ func (p *vmParams) start(ctx context.Context) agents.Result {
 const stopMargin = 3 * time.Second
 
 func (p *vmParams) stop(ctx context.Context) agents.Result {
-	s, dom, st, res := p.open(ctx)
-	if res != nil {
-		return *res
+	s, dom, st, err := p.answering(ctx)
+	if errors.Is(err, ErrVMUnreachable) {
+		if pid, known := p.qemuPID(); known && pid == 0 {
+			// Nothing runs the domain here: stopped (libvirtd keeps its
+			// definition until it is back; a start redefines it).
+			r := ok()
+			r.Output = fmt.Sprintf("%v; no qemu process runs domain %s here: stopped", err, p.domain)
+			return r
+		} else if pid != 0 {
+			return rc(agents.RCUnknownError, "%v; its qemu (pid %d) still runs here: cannot stop it", err, pid)
+		}
+	}
+	if err != nil {
+		return rc(agents.RCUnknownError, "%v", err)
 	}
 	defer s.close()
 	if !st.defined {
@@ -355,18 +402,38 @@ func (p *vmParams) shutdown(ctx context.Context, s *vmSession, dom libvirt.Domai
 	return st
 }
 
-func (p *vmParams) monitor(ctx context.Context) agents.Result {
-	s, _, st, res := p.open(ctx)
-	if res != nil {
-		return *res
+// monitor reports libvirtd's state of the domain. When libvirtd does not
+// answer (answered false), the domain's qemu process says what it can
+// (vmParams.qemuPID): none runs it here, so it is not running (7); one
+// still runs it, so it runs although libvirtd cannot say how: 0, with
+// unknown saying why its state is unknown (never "not running", which
+// would get the VM started a second time elsewhere, nor a failure, whose
+// recovery would stop it). Without a local qemu to look at (a remote
+// uri) the failure stands.
+func (p *vmParams) monitor(ctx context.Context) (res agents.Result, unknown string, answered bool) {
+	s, _, st, err := p.answering(ctx)
+	if errors.Is(err, ErrVMUnreachable) {
+		switch pid, known := p.qemuPID(); {
+		case pid != 0:
+			r := ok()
+			unknown = fmt.Sprintf("%v; its qemu (pid %d) still runs", err, pid)
+			r.Output = unknown
+			return r, unknown, false
+		case known:
+			return rc(agents.RCNotRunning, "%v; no qemu process runs domain %s here", err, p.domain), "", false
+		}
+		return rc(agents.RCUnknownError, "%v", err), "", false
+	}
+	if err != nil {
+		return rc(agents.RCUnknownError, "%v", err), "", true
 	}
 	defer s.close()
 	if !st.active() {
-		return rc(agents.RCNotRunning, "domain %s is %s on %s", p.domain, st, s.uri)
+		return rc(agents.RCNotRunning, "domain %s is %s on %s", p.domain, st, s.uri), "", true
 	}
 	r := ok()
 	r.Output = fmt.Sprintf("domain %s is %s on %s", p.domain, st, s.uri)
-	return r
+	return r, "", true
 }
 
 // migrateFlags are the flags of every live migration: live, peer to peer

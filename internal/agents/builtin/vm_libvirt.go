@@ -66,7 +66,9 @@ func libvirtEndpoint(u *url.URL) (network, addr string, err error) {
 type ctxDialer struct {
 	ctx           context.Context
 	network, addr string
-	conn          net.Conn
+
+	mu   sync.Mutex
+	conn net.Conn
 }
 
 func (d *ctxDialer) Dial() (net.Conn, error) {
@@ -75,8 +77,19 @@ func (d *ctxDialer) Dial() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.mu.Lock()
 	d.conn = c
+	d.mu.Unlock()
 	return c, nil
+}
+
+// close closes the connection, if one was made.
+func (d *ctxDialer) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.conn != nil {
+		d.conn.Close()
+	}
 }
 
 // vmSession is one open connection to a libvirtd.
@@ -93,16 +106,25 @@ type vmSession struct {
 // dialVM opens a connection to the libvirtd u names. Every call on the
 // session returns an error once ctx ends (the connection is closed then).
 // The caller closes the session.
-func dialVM(ctx context.Context, u *url.URL) (*vmSession, error) {
+//
+// The connection and handshake end at the latest when hctx does (a
+// libvirtd that accepts connections but never answers, stopped or hung,
+// would otherwise hold them until ctx ends); hctx is ctx or one derived
+// from it.
+func dialVM(ctx, hctx context.Context, u *url.URL) (*vmSession, error) {
 	network, addr, err := libvirtEndpoint(u)
 	if err != nil {
 		return nil, err
 	}
-	d := &ctxDialer{ctx: ctx, network: network, addr: addr}
+	d := &ctxDialer{ctx: hctx, network: network, addr: addr}
 	lv := libvirt.NewWithDialer(d)
-	if err := lv.ConnectToURI(libvirt.RemoteURI(u)); err != nil {
-		if d.conn != nil {
-			d.conn.Close()
+	early := context.AfterFunc(hctx, d.close)
+	err = lv.ConnectToURI(libvirt.RemoteURI(u))
+	early()
+	if err != nil {
+		d.close()
+		if hctx.Err() != nil {
+			return nil, fmt.Errorf("%w at %s: no answer (%v)", ErrVMUnreachable, u.Redacted(), context.Cause(hctx))
 		}
 		return nil, fmt.Errorf("%w at %s: %v", ErrVMUnreachable, u.Redacted(), err)
 	}
