@@ -148,8 +148,10 @@ func (e *engine) planFailed(retry time.Time) {
 // actions of the transition not sent yet (of an aborted one only its post
 // notifications), except those of held resources (by base history id)
 // and operations in their failure backoff. Fence actions are included;
-// the caller calls sent for each it hands over.
-func (e *engine) ready(now time.Time, held map[string]bool) []*plan.Action {
+// the caller calls sent for each it hands over. With fencesOnly not nil
+// only the fence actions whose target it names are returned (while the
+// controller may dispatch nothing else: Controller.control).
+func (e *engine) ready(now time.Time, held, fencesOnly map[string]bool) []*plan.Action {
 	if e.tr == nil || len(e.tr.sent) >= len(e.tr.p.Actions) {
 		// Nothing left to hand over (a settled cluster's transition is
 		// all sent): the idle controller's every turn stops here.
@@ -158,6 +160,9 @@ func (e *engine) ready(now time.Time, held map[string]bool) []*plan.Action {
 	var out []*plan.Action
 	for _, a := range plan.Ready(e.tr.p, e.tr.done) {
 		if e.tr.sent[a.ID] || (e.tr.aborted && !isPost(a)) {
+			continue
+		}
+		if fencesOnly != nil && (a.Kind != plan.Fence || !fencesOnly[a.Node]) {
 			continue
 		}
 		if a.Kind != plan.Fence {

@@ -25,13 +25,15 @@ import (
 //
 // is the plan the engine gets the next time it wants one (output: empty).
 //
-//	turn [at=SECONDS] [held=RSC,...] [fail=ID]
+//	turn [at=SECONDS] [held=RSC,...] [fail=ID] [fences=NODE,...]
 //	----
 //
 // runs one turn at that time (default: the last one): if the engine wants
 // a plan it gets the one given last ("planned: N actions"), then every
 // action it hands over is listed ("dispatch ID KEY"); fail=ID makes
-// handing that one over fail. "due in D" says when the engine wants to be
+// handing that one over fail; fences=NODE,... hands over only the fence
+// actions of those targets (the controller while a node is unheard).
+// "due in D" says when the engine wants to be
 // looked at again without an event (a failure backoff ending, a recheck).
 //
 //	result ID rc=N [target=N] [status=N] [same] [fatal] [node=NODE]
@@ -65,6 +67,7 @@ func TestEngine(t *testing.T) {
 			case "turn":
 				var out strings.Builder
 				held := map[string]bool{}
+				var fences map[string]bool
 				fail := -1
 				for _, arg := range d.CmdArgs {
 					switch arg.Key {
@@ -77,6 +80,11 @@ func TestEngine(t *testing.T) {
 						}
 					case "fail":
 						fail, _ = strconv.Atoi(arg.Vals[0])
+					case "fences":
+						fences = map[string]bool{}
+						for _, v := range arg.Vals {
+							fences[v] = true
+						}
 					}
 				}
 				if e.wantPlan(now) {
@@ -91,7 +99,7 @@ func TestEngine(t *testing.T) {
 					}
 					fmt.Fprintf(&out, "planned: %d actions\n", len(p.Actions))
 				}
-				for _, a := range e.ready(now, held) {
+				for _, a := range e.ready(now, held, fences) {
 					var err error
 					if a.ID == fail {
 						err = errors.New("unreachable")
