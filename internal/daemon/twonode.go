@@ -99,29 +99,12 @@ func (s *twoNode) run(ctx context.Context) {
 }
 
 // peer returns the other server when this node and it are the only two
-// voters (both servers, no witness) and both are Raft voters.
+// voters (both servers, no witness: fence.TwoNodePeer).
 func (s *twoNode) peer() (string, bool) {
 	roles := map[string]string{}
 	s.cn.Read(func(st *store.Store) { roles = store.Roles(st.MemberStates()) })
-	var servers []string
-	for n, r := range roles {
-		switch r {
-		case fence.RoleServer:
-			servers = append(servers, n)
-		case fence.RoleWitness:
-			return "", false
-		}
-	}
-	if len(servers) != 2 || roles[s.name] != fence.RoleServer {
-		return "", false
-	}
-	if v, _ := s.cn.Voters(); len(v) != 2 {
-		return "", false
-	}
-	if servers[0] == s.name {
-		return servers[1], true
-	}
-	return servers[0], true
+	v, _ := s.cn.Voters()
+	return fence.TwoNodePeer(roles, v, s.name)
 }
 
 // race decides and waits as fence.Race says, checking the facts again

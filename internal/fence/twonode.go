@@ -300,3 +300,60 @@ func GateInput(cfg *model.Config, roles map[string]string) (*model.Config, strin
 	}
 	return &out, line
 }
+
+// TwoNodePeer returns self's peer when self is one of the two servers of
+// a two-node cluster as self sees it (docs/two-node.md): the members are
+// exactly two servers and no witness, and the Raft voters of self's
+// configuration are those two. roles maps every member to its role
+// (server, witness, client). It is pure.
+func TwoNodePeer(roles map[string]string, voters []string, self string) (string, bool) {
+	var servers []string
+	for n, r := range roles {
+		switch r {
+		case RoleServer:
+			servers = append(servers, n)
+		case RoleWitness:
+			return "", false
+		}
+	}
+	if len(servers) != 2 || roles[self] != RoleServer || len(voters) != 2 {
+		return "", false
+	}
+	peer := servers[0]
+	if peer == self {
+		peer = servers[1]
+	}
+	if !slices.Contains(voters, self) || !slices.Contains(voters, peer) {
+		return "", false
+	}
+	return peer, true
+}
+
+// KeepOnLeaseLoss reports whether self, whose lease lapsed, keeps what it
+// runs instead of stopping it (self-fencing, DESIGN.md Safety), with the
+// reason in one line when it does. It keeps in a two-node cluster
+// (TwoNodePeer) with stonith-enabled=true whose gate is open (TwoNodeGate:
+// a device can fence each node) when self feeds no lease watchdog. Then
+// nobody starts self's resources elsewhere before a device confirmed self
+// off, so keeping them is never a second copy, and the survivor of its
+// peer's loss serves on without a gap (docs/two-node.md, "Why it is
+// safe"):
+//
+//   - its peer goes on alone only after fencing it (Race, then a device's
+//     confirmation), and no leader without self has quorum;
+//   - a leader recovers a lost node whose lease no watchdog guards only
+//     after a device or an operator confirmed it off (the controller's
+//     judge).
+//
+// With a witness (the other side may have quorum and recover by a
+// watchdog's lease), a lease watchdog (its lease is taken as guarded, and
+// the watchdog resets the node anyway), stonith-enabled=false (a lost
+// node is recovered once its lease expired) or no device for a node,
+// self stops what it runs as every node does. It is pure.
+func KeepOnLeaseLoss(cfg *model.Config, roles map[string]string, voters []string, self string, watchdog bool) (bool, string) {
+	peer, ok := TwoNodePeer(roles, voters, self)
+	if !ok || cfg == nil || watchdog || !model.ParseClusterOptions(cfg.Properties).StonithEnabled || TwoNodeGate(cfg, roles) != "" {
+		return false, ""
+	}
+	return true, fmt.Sprintf("two-node cluster: %s keeps what it runs: %s runs it only after a device fenced %s", self, peer, self)
+}

@@ -208,3 +208,46 @@ func TestGateInput(t *testing.T) {
 		t.Errorf("with a device for each node: %q, same config %v", line, out == cfg)
 	}
 }
+
+// docs/two-node.md, "Meanwhile": only a node of a two-node cluster whose
+// every node a device can fence, with stonith-enabled and no lease
+// watchdog, keeps what it runs when its lease lapses; every other node
+// stops it (DESIGN.md, Safety).
+func TestKeepOnLeaseLoss(t *testing.T) {
+	dev := model.Resource{ID: "f", Kind: model.KindPrimitive, Class: "stonith", Type: "fence_ipmilan",
+		Params: []model.NV{{Name: "pcmk_host_list", Value: "n1,n2"}}}
+	covered := &model.Config{Resources: []model.Resource{dev}}
+	two := map[string]string{"n1": "server", "n2": "server", "c1": "client"}
+	both := []string{"n1", "n2"}
+	for _, c := range []struct {
+		name     string
+		cfg      *model.Config
+		roles    map[string]string
+		voters   []string
+		self     string
+		watchdog bool
+		keep     bool
+	}{
+		{"two-node, a device for each, no watchdog", covered, two, both, "n1", false, true},
+		{"the other node too", covered, two, both, "n2", false, true},
+		{"a lease watchdog", covered, two, both, "n1", true, false},
+		{"no device (the gate holds)", &model.Config{}, two, both, "n1", false, false},
+		{"stonith-enabled=false", &model.Config{Resources: []model.Resource{dev}, Properties: map[string]string{"stonith-enabled": "false"}},
+			two, both, "n1", false, false},
+		{"a witness", covered, map[string]string{"n1": "server", "n2": "server", "w": "witness"}, []string{"n1", "n2", "w"}, "n1", false, false},
+		{"three servers", covered, map[string]string{"n1": "server", "n2": "server", "n3": "server"}, []string{"n1", "n2", "n3"}, "n1", false, false},
+		{"alone (the peer a non-voter after its fence)", covered, two, []string{"n1"}, "n1", false, false},
+		{"a client", covered, two, both, "c1", false, false},
+		{"voters that are not the two servers", covered, two, []string{"n1", "x"}, "n1", false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			keep, why := KeepOnLeaseLoss(c.cfg, c.roles, c.voters, c.self, c.watchdog)
+			if keep != c.keep {
+				t.Fatalf("KeepOnLeaseLoss = %v (%q), want %v", keep, why, c.keep)
+			}
+			if keep && (!strings.Contains(why, c.self+" keeps what it runs") || strings.Contains(why, "\n")) {
+				t.Errorf("reason %q", why)
+			}
+		})
+	}
+}
