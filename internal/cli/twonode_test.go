@@ -38,3 +38,24 @@ func TestTwoNodeGateOneLine(t *testing.T) {
 		t.Errorf("status still says the cluster is gated:\n%s", out)
 	}
 }
+
+// Status shows a two-node cluster as such (docs/two-node.md), and
+// whether it was declared with `paceline init --two-node` (the two-node
+// property).
+func TestStatusShowsTwoNode(t *testing.T) {
+	newTestCluster(t)
+	st := statusJSON(t)
+	if st.TwoNode == nil || strings.Join(st.TwoNode.Servers, ",") != "n1,n2" || st.TwoNode.Declared {
+		t.Fatalf("status --json two_node: %+v", st.TwoNode)
+	}
+	if out := ok(t, "status"); !strings.Contains(out, "Two-node cluster: n1 and n2 (no witness)") {
+		t.Errorf("status:\n%s", out)
+	}
+	ok(t, "property", "set", "two-node=true")
+	if st := statusJSON(t); st.TwoNode == nil || !st.TwoNode.Declared {
+		t.Fatalf("status --json two_node after two-node=true: %+v", st.TwoNode)
+	}
+	if out := ok(t, "status"); !strings.Contains(out, "Two-node cluster: n1 and n2 (no witness, paceline init --two-node)") {
+		t.Errorf("status:\n%s", out)
+	}
+}

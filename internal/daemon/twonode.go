@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +26,31 @@ import (
 // before it went on alone, written before its restart and recorded
 // through Raft once it leads (0600).
 const twoNodeFenceFile = "two-node-fence.json"
+
+// twoNodeMark is the line of the bootstrap mark that `paceline init
+// --two-node` adds: the bootstrap then declares the cluster two-node.
+const twoNodeMark = "two-node"
+
+// declareTwoNode sets the two-node property of a cluster just
+// bootstrapped (`paceline init --two-node`): a witness or a third server
+// cannot join (fence.TwoNodeJoin), and status says it is a two-node
+// cluster.
+func declareTwoNode(ctx context.Context, cn *consensus.Node) error {
+	cfg := cn.Config()
+	if cfg.Properties == nil {
+		cfg.Properties = map[string]string{}
+	}
+	cfg.Properties["two-node"] = "true"
+	res, err := cn.Apply(ctx, store.NewConfigPut(cfg.Epoch, *cfg, store.Change{Author: "paceline init --two-node",
+		Message: "two servers without a witness (docs/two-node.md)", At: time.Now().UnixMilli()}))
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil {
+		return fmt.Errorf("declare the cluster two-node: %w", err)
+	}
+	return nil
+}
 
 // twoNode is the shell of docs/two-node.md on every server: when this
 // node and its peer are the cluster's only two voters and it has had no
@@ -45,7 +71,21 @@ type twoNode struct {
 	// restart replaces the agent's process with a new one (the same
 	// command line): Raft then starts from the recovered configuration.
 	restart func() error
+	// lost is what this node does about its lost peer, for status
+	// (Lost); "" while it has a leader.
+	lost atomic.Pointer[string]
 }
+
+// Lost returns what this node does about its lost peer, in one line (""
+// while it has a leader): status shows it (httpapi.TwoNodeReporter).
+func (s *twoNode) Lost() string {
+	if p := s.lost.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func (s *twoNode) setLost(line string) { s.lost.Store(&line) }
 
 // run watches until ctx ends.
 func (s *twoNode) run(ctx context.Context) {
@@ -64,6 +104,9 @@ func (s *twoNode) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if s.cn.LeaderID() != "" {
+			s.setLost("")
 		}
 		switch {
 		case s.cn.IsLeader():
@@ -91,6 +134,9 @@ func (s *twoNode) run(ctx context.Context) {
 			continue
 		}
 		why := s.race(ctx, peer)
+		if why != "restarting" && why != "stopped" {
+			s.setLost(why)
+		}
 		if why != said {
 			s.logf("two-node: %s", why)
 			said = why
@@ -120,8 +166,10 @@ func (s *twoNode) race(ctx context.Context, peer string) string {
 		}
 		if time.Since(start) >= d.Delay {
 			s.logf("two-node: lost %s: %s", peer, d.Reason)
+			s.setLost(fmt.Sprintf("lost %s: fencing it now (%s)", peer, d.Reason))
 			break
 		}
+		s.setLost(fmt.Sprintf("lost %s: %s", peer, d.Reason))
 		select {
 		case <-ctx.Done():
 			return "stopped"

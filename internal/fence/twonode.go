@@ -1,6 +1,7 @@
 package fence
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -202,21 +203,12 @@ const (
 // alone and needs both nodes, as any Raft cluster does. roles maps every
 // member to its role (server, witness, client). It is pure.
 func TwoNodeGate(cfg *model.Config, roles map[string]string) string {
-	var servers []string
-	witnesses := 0
-	for n, r := range roles {
-		switch r {
-		case RoleServer:
-			servers = append(servers, n)
-		case RoleWitness:
-			witnesses++
-		}
-	}
-	if cfg == nil || len(servers) != 2 || witnesses > 0 || !model.ParseClusterOptions(cfg.Properties).StonithEnabled {
+	servers, ok := TwoServers(roles)
+	if cfg == nil || !ok || !model.ParseClusterOptions(cfg.Properties).StonithEnabled {
 		return ""
 	}
 	var missing []string
-	for _, n := range slices.Sorted(slices.Values(servers)) {
+	for _, n := range servers {
 		if !Covered(cfg, n) {
 			missing = append(missing, n)
 		}
@@ -301,22 +293,34 @@ func GateInput(cfg *model.Config, roles map[string]string) (*model.Config, strin
 	return &out, line
 }
 
-// TwoNodePeer returns self's peer when self is one of the two servers of
-// a two-node cluster as self sees it (docs/two-node.md): the members are
-// exactly two servers and no witness, and the Raft voters of self's
-// configuration are those two. roles maps every member to its role
-// (server, witness, client). It is pure.
-func TwoNodePeer(roles map[string]string, voters []string, self string) (string, bool) {
+// TwoServers returns the two servers, sorted, when the members are a
+// two-node cluster's: exactly two servers and no witness (clients may
+// be members too). roles maps every member to its role. It is pure.
+func TwoServers(roles map[string]string) ([]string, bool) {
 	var servers []string
 	for n, r := range roles {
 		switch r {
 		case RoleServer:
 			servers = append(servers, n)
 		case RoleWitness:
-			return "", false
+			return nil, false
 		}
 	}
-	if len(servers) != 2 || roles[self] != RoleServer || len(voters) != 2 {
+	if len(servers) != 2 {
+		return nil, false
+	}
+	slices.Sort(servers)
+	return servers, true
+}
+
+// TwoNodePeer returns self's peer when self is one of the two servers of
+// a two-node cluster as self sees it (docs/two-node.md): the members are
+// exactly two servers and no witness, and the Raft voters of self's
+// configuration are those two. roles maps every member to its role
+// (server, witness, client). It is pure.
+func TwoNodePeer(roles map[string]string, voters []string, self string) (string, bool) {
+	servers, ok := TwoServers(roles)
+	if !ok || roles[self] != RoleServer || len(voters) != 2 {
 		return "", false
 	}
 	peer := servers[0]
@@ -356,4 +360,38 @@ func KeepOnLeaseLoss(cfg *model.Config, roles map[string]string, voters []string
 		return false, ""
 	}
 	return true, fmt.Sprintf("two-node cluster: %s keeps what it runs: %s runs it only after a device fenced %s", self, peer, self)
+}
+
+// ErrTwoNodeVoter refuses a third voter of a cluster created as two
+// servers without a witness (`paceline init --two-node`).
+var ErrTwoNodeVoter = errors.New("fence: two-node cluster")
+
+// TwoNodeJoin checks the join of node name with role (server, witness,
+// client) against a cluster declared two-node (the two-node property,
+// set by `paceline init --two-node`): a witness never joins, a server
+// only while fewer than two are members; a client (no vote) always.
+// roles maps the members to their roles. The error (ErrTwoNodeVoter) is
+// one line that says what to do instead; nil when the join may go on.
+// It is pure.
+func TwoNodeJoin(cfg *model.Config, roles map[string]string, name, role string) error {
+	if cfg == nil || !model.ParseClusterOptions(cfg.Properties).TwoNode || role == "client" {
+		return nil
+	}
+	var servers []string
+	for n, r := range roles {
+		if r == RoleServer && n != name {
+			servers = append(servers, n)
+		}
+	}
+	slices.Sort(servers)
+	switch {
+	case role == RoleWitness:
+		return fmt.Errorf("%w (paceline init --two-node): %s cannot join as a witness: a two-node cluster has no witness; "+
+			"join it as a client, or run `paceline property set two-node=false` first to make a three-voter cluster", ErrTwoNodeVoter, name)
+	case role == RoleServer && len(servers) >= 2:
+		return fmt.Errorf("%w (paceline init --two-node): %s cannot join as a server: %s are its two voters; "+
+			"join it as a client, or run `paceline property set two-node=false` first to make a three-voter cluster",
+			ErrTwoNodeVoter, name, strings.Join(servers, " and "))
+	}
+	return nil
 }

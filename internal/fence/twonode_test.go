@@ -1,6 +1,7 @@
 package fence
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -247,6 +248,44 @@ func TestKeepOnLeaseLoss(t *testing.T) {
 			}
 			if keep && (!strings.Contains(why, c.self+" keeps what it runs") || strings.Contains(why, "\n")) {
 				t.Errorf("reason %q", why)
+			}
+		})
+	}
+}
+
+// `paceline init --two-node` (issue 13, part 5): a cluster declared
+// two-node takes a second server and clients, never a witness or a third
+// server, each refused in one line that says what to do.
+func TestTwoNodeJoin(t *testing.T) {
+	declared := &model.Config{Properties: map[string]string{"two-node": "true"}}
+	one := map[string]string{"n1": "server"}
+	two := map[string]string{"n1": "server", "n2": "server"}
+	for _, c := range []struct {
+		name  string
+		cfg   *model.Config
+		roles map[string]string
+		node  string
+		role  string
+		want  string // "" or a part of the error
+	}{
+		{"the second server", declared, one, "n2", "server", ""},
+		{"a client", declared, two, "c1", "client", ""},
+		{"a third server", declared, two, "n3", "server", "n3 cannot join as a server: n1 and n2 are its two voters"},
+		{"a witness", declared, two, "w", "witness", "w cannot join as a witness: a two-node cluster has no witness"},
+		{"a witness before the second server", declared, one, "w", "witness", "cannot join as a witness"},
+		{"a server rejoining under its own name", declared, two, "n2", "server", ""},
+		{"not declared: a witness joins", &model.Config{}, two, "w", "witness", ""},
+		{"declared false", &model.Config{Properties: map[string]string{"two-node": "false"}}, two, "n3", "server", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := TwoNodeJoin(c.cfg, c.roles, c.node, c.role)
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, ErrTwoNodeVoter)):
+				t.Fatalf("TwoNodeJoin = %v, want %q", err, c.want)
+			case err != nil && strings.Contains(err.Error(), "\n"):
+				t.Errorf("not one line: %q", err)
 			}
 		})
 	}
