@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -74,6 +75,11 @@ type twoNode struct {
 	// lost is what this node does about its lost peer, for status
 	// (Lost); "" while it has a leader.
 	lost atomic.Pointer[string]
+	// failed counts the fences of the peer that failed in a row since
+	// the leader was lost (fence.RaceFacts.Failed); lastFail is the last
+	// one's reason. The run loop's goroutine owns them.
+	failed   int
+	lastFail string
 }
 
 // Lost returns what this node does about its lost peer, in one line (""
@@ -107,6 +113,7 @@ func (s *twoNode) run(ctx context.Context) {
 		}
 		if s.cn.LeaderID() != "" {
 			s.setLost("")
+			s.failed, s.lastFail = 0, ""
 		}
 		switch {
 		case s.cn.IsLeader():
@@ -160,16 +167,18 @@ func (s *twoNode) peer() (string, bool) {
 func (s *twoNode) race(ctx context.Context, peer string) string {
 	start := time.Now()
 	for {
-		d := fence.Race(s.facts(ctx, peer))
+		f := s.facts(ctx, peer)
+		f.Failed = s.failed
+		d := fence.Race(f)
 		if !d.Fence {
 			return d.Reason
 		}
 		if time.Since(start) >= d.Delay {
 			s.logf("two-node: lost %s: %s", peer, d.Reason)
-			s.setLost(fmt.Sprintf("lost %s: fencing it now (%s)", peer, d.Reason))
+			s.setLost(s.failedLine(peer, fmt.Sprintf("fencing it now (%s)", d.Reason)))
 			break
 		}
-		s.setLost(fmt.Sprintf("lost %s: %s", peer, d.Reason))
+		s.setLost(s.failedLine(peer, d.Reason))
 		select {
 		case <-ctx.Done():
 			return "stopped"
@@ -181,8 +190,14 @@ func (s *twoNode) race(ctx context.Context, peer string) string {
 	}
 	rec, err := s.rt.FenceUnrecorded(peer, "", s.name+" (two-node)")
 	if rec.Fenced == nil {
-		return fmt.Sprintf("fencing %s failed, %s cannot go on alone: %v", peer, s.name, err)
+		s.failed++
+		s.lastFail = strings.TrimPrefix(fmt.Sprint(err), "fence: ")
+		if i := strings.IndexByte(s.lastFail, '\n'); i >= 0 {
+			s.lastFail = s.lastFail[:i]
+		}
+		return s.failedLine(peer, "")
 	}
+	s.failed, s.lastFail = 0, ""
 	b, err := json.Marshal(rec)
 	if err == nil {
 		err = pki.WriteFile(filepath.Join(s.dataDir, twoNodeFenceFile), b, 0o600)
@@ -198,6 +213,20 @@ func (s *twoNode) race(ctx context.Context, peer string) string {
 		return fmt.Sprintf("restart: %v", err)
 	}
 	return "restarting"
+}
+
+// failedLine is what status says while this node races for its lost
+// peer: after failed fences, that it cannot go on alone and why (it
+// holds what it runs, docs/two-node.md); then what it does now.
+func (s *twoNode) failedLine(peer, now string) string {
+	if s.failed == 0 {
+		return fmt.Sprintf("lost %s: %s", peer, now)
+	}
+	line := fmt.Sprintf("fencing %s failed (%d in a row), %s cannot go on alone and keeps what it runs: %s", peer, s.failed, s.name, s.lastFail)
+	if now != "" {
+		line += "; next: " + now
+	}
+	return line
 }
 
 // facts gathers fence.Race's input: from the local copy of the state

@@ -93,6 +93,20 @@ type RaceFacts struct {
 	// PriorityDelay is priority-fencing-delay (0: not set, then
 	// DefaultTwoNodePriorityDelay).
 	PriorityDelay time.Duration
+	// Failed counts this node's fences of Peer that failed in a row
+	// since it lost it: the next waits RetryDelay(Failed) more.
+	Failed int
+}
+
+// RetryDelay is the wait added before a two-node fence after n failed in
+// a row: 0, 1 s, 2 s, 4 s ... at most 30 s, so a dead BMC is not run in a
+// tight loop and one that comes back is used within half a minute (the
+// fencer's stonith-max-attempts does not stop a survivor for good).
+func RetryDelay(n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return min(time.Second<<min(n-1, 5), 30*time.Second)
 }
 
 // RaceDecision is Race's answer.
@@ -116,7 +130,8 @@ type RaceDecision struct {
 //     larger priority sum) waits the priority delay, so the more important
 //     node wins (Pacemaker's priority-fencing-delay);
 //   - equal sums: the node whose name sorts last waits half the priority
-//     delay, so two live nodes never start fencing each other at once.
+//     delay, so two live nodes never start fencing each other at once;
+//   - after failed fences the next waits RetryDelay more.
 //
 // The delays add up, so a reachable node always fences before an
 // isolated one, and of two nodes equally placed the priorities, then the
@@ -150,6 +165,9 @@ func Race(f RaceFacts) RaceDecision {
 		add(pd, fmt.Sprintf("%s runs the more important resources (priority %d > %d, +%v)", f.Peer, f.PeerPriority, f.SelfPriority, pd))
 	case f.PeerPriority == f.SelfPriority && f.Self > f.Peer:
 		add(pd/2, fmt.Sprintf("equal priority %d: %s sorts after %s (+%v)", f.SelfPriority, f.Self, f.Peer, pd/2))
+	}
+	if f.Failed > 0 {
+		add(RetryDelay(f.Failed), fmt.Sprintf("%d failed fences in a row (+%v)", f.Failed, RetryDelay(f.Failed)))
 	}
 	if why == "" {
 		why = "no delay"

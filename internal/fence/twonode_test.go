@@ -68,6 +68,9 @@ func TestRace(t *testing.T) {
 		{"gateway unreachable and peer more important", with(func(f *RaceFacts) { f.Gateway = Unreachable; f.PeerPriority = 1 }), true, IsolatedDelay + 4*time.Second, "more important"},
 		{"no ping resource: priorities only", with(func(f *RaceFacts) { f.Gateway = ReachUnknown; f.PeerPriority = 1 }), true, 4 * time.Second, ""},
 		{"priority-fencing-delay unset: the two-node default", with(func(f *RaceFacts) { f.PriorityDelay = 0; f.PeerPriority = 1 }), true, DefaultTwoNodePriorityDelay, ""},
+		{"after a failed fence: 1 s more", with(func(f *RaceFacts) { f.Failed = 1 }), true, time.Second, "1 failed fences in a row"},
+		{"after 4 failed fences: 8 s more", with(func(f *RaceFacts) { f.Failed = 4; f.PeerPriority = 1 }), true, 12 * time.Second, "4 failed fences"},
+		{"after many: 30 s at most", with(func(f *RaceFacts) { f.Failed = 40 }), true, 30 * time.Second, "40 failed fences"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := Race(c.f)

@@ -343,6 +343,10 @@ func (r *Runtime) FenceUnrecorded(target, action, origin string) (store.FenceRec
 	if target == r.cfg.Name {
 		return store.FenceRecord{}, fmt.Errorf("%w: %s", ErrSelfFence, target)
 	}
+	// The caller paces its attempts (fence.RetryDelay): the fencer's own
+	// limit (stonith-max-attempts in a row) would stop a two-node
+	// survivor for good once its peer's BMC was down for a while.
+	r.fencing.f.Reset(target)
 	return r.fencing.fence(target, action, origin)
 }
 

@@ -61,7 +61,13 @@ type Status struct {
 	// Collectives are the groups and clones.
 	Collectives []struct{ ID, Kind string }
 	// Gate is what a two-node cluster lacks (docs/two-node.md).
-	Gate      string `json:"gate"`
+	Gate string `json:"gate"`
+	// TwoNode is the two-node part (docs/two-node.md).
+	TwoNode *struct {
+		Servers  []string
+		Declared bool
+		Lost     string
+	} `json:"two_node"`
 	Resources []struct {
 		ID, Agent, Role, Parent string
 		Nodes                   []string
@@ -176,6 +182,9 @@ type Options struct {
 	// --socket PATH --netns HOST --timeout WatchdogTimeout` outside every
 	// host and starts each agent with --watchdog sim:unix:PATH.
 	WatchdogTimeout time.Duration
+	// InitArgs are extra `paceline init` flags for n1, such as
+	// "--two-node".
+	InitArgs []string
 	// KeepStonith leaves stonith-enabled at its default (true) instead of
 	// setting it to false: a lost node's resources are then held until a
 	// fence device or `node confirm-down` (or a watchdog) releases them.
@@ -200,7 +209,7 @@ func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
 		}
 	}
 	h1 := n.Hosts[0]
-	c.must(h1, "init", "--name", "n1", "--data-dir", c.DataDir("n1"), "--listen", Listen(h1))
+	c.must(h1, append([]string{"init", "--name", "n1", "--data-dir", c.DataDir("n1"), "--listen", Listen(h1)}, o.InitArgs...)...)
 	c.StartAgent(h1)
 	n.Client.Env = append(n.Client.Env, "PACELINE_ADDR=https://"+Listen(h1),
 		"PACELINE_TOKEN_FILE="+filepath.Join(c.DataDir("n1"), "admin.token"),
