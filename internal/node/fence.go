@@ -171,7 +171,7 @@ func (fc *fencing) topology() error {
 	if cfg.Epoch == fc.epoch && fc.epoch != 0 {
 		return nil
 	}
-	t, err := fence.TopologyFromConfig(cfg, cfg.FencingLevels)
+	t, err := fence.TopologyFor(cfg, cfg.FencingLevels, fc.rt.cfg.Name)
 	if err != nil {
 		return err
 	}
@@ -255,6 +255,11 @@ func (fc *fencing) fence(target, action, origin string) (store.FenceRecord, erro
 		if e.Result == fence.ResultSuccess && e.Action != "on" && !slices.Contains(by, e.Device) {
 			by = append(by, e.Device)
 		}
+	}
+	if len(rec.Entries) == 0 && err != nil {
+		// Nothing ran (no device may fence the target from here): the
+		// refusal is the attempt, so history and hold say why.
+		return fail(err)
 	}
 	if err == nil && res.Verdict == fence.Fenced && res.Action != "on" {
 		rec.Fenced = &store.FenceMark{At: now(), By: strings.Join(by, ","), Action: res.Action}

@@ -1,6 +1,7 @@
 package testcluster
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -99,4 +100,48 @@ func storedActiveOn(c *Cluster, rsc string) []string {
 		}
 	})
 	return on
+}
+
+// A device banned from the leader (a -INFINITY location there) is not run
+// by the leader: the leader hands the fence to a node that may run it
+// (Pacemaker's fencer registers a device only where it may run). A
+// disabled device (target-role=Stopped) fences from nowhere: the lost
+// node is held, and the hold says why.
+func TestBannedDeviceRunsElsewhereAndDisabledNowhere(t *testing.T) {
+	for _, disabled := range []bool{false, true} {
+		name := "banned from the leader"
+		if disabled {
+			name = "disabled"
+		}
+		t.Run(name, func(t *testing.T) {
+			c, x := fenceCluster(t, true) // the power switch, for every node
+			leader := c.Leader()
+			c.Update("the power switch, "+name, func(cfg *model.Config) {
+				if disabled {
+					r := model.FindResource(cfg.Resources, "power")
+					r.Meta = map[string]string{"target-role": "Stopped"}
+				} else {
+					cfg.Locations = append(cfg.Locations, model.Location{ID: "power-not-on-leader", Resource: "power", Node: leader, Score: -model.Infinity})
+				}
+			})
+			c.Pause(x)
+			if disabled {
+				c.Eventually("the hold names the disabled device", func() bool {
+					return strings.Contains(member(c, x).Hold, "device power is disabled")
+				})
+				if ns := c.ActiveOn("web"); len(ns) != 1 || ns[0] != x {
+					t.Fatalf("web active on %v with only a disabled device, want it held on %s", ns, x)
+				}
+				t.Logf("hold: %s", member(c, x).Hold)
+				return
+			}
+			to := runningOn(c, "web", x)
+			h := fenceHistory(c, x)
+			last := h[len(h)-1]
+			if last.Result != "success" || last.Device != "power" || last.Executor == leader || last.Executor == x {
+				t.Fatalf("fence history of %s: %+v, want power run by a node other than the leader %s", x, h, leader)
+			}
+			t.Logf("%s fenced by power run on %s (banned from the leader %s); web on %s", x, last.Executor, leader, to)
+		})
+	}
 }
