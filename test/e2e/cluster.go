@@ -217,7 +217,7 @@ func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
 	c.WaitStatus(nil, "n1 leads", 20*time.Second, func(st *Status) bool { return st.Leader == "n1" })
 	for i, h := range n.Hosts[1:] {
 		name := NodeName(i + 1)
-		tok := strings.TrimSpace(c.must(n.Client, "token", "create", "--ttl", "10m"))
+		tok := strings.TrimSpace(c.MustSetUp("token", "create", "--ttl", "10m"))
 		args := []string{"join", "--name", name, "--data-dir", c.DataDir(name), "--listen", Listen(h), "--token", tok, Listen(h1)}
 		if i+1 < len(o.Roles) && o.Roles[i+1] != "" {
 			args = append(args, "--role", o.Roles[i+1])
@@ -228,7 +228,7 @@ func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
 	// From now on the CLI tries every node.
 	c.SetAddrs(n.Client, n.Hosts...)
 	if !o.KeepStonith {
-		c.must(n.Client, "property", "set", "stonith-enabled=false")
+		c.MustSetUp("property", "set", "stonith-enabled=false")
 	}
 	c.WaitStatus(nil, "every node online with quorum", 30*time.Second, func(st *Status) bool {
 		return st.Quorum && st.Online() == len(n.Hosts)
