@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/paceline/paceline/internal/store"
 )
 
 // docs/two-node.md, the gate: two servers, no witness, stonith-enabled:
@@ -57,5 +60,19 @@ func TestStatusShowsTwoNode(t *testing.T) {
 	}
 	if out := ok(t, "status"); !strings.Contains(out, "Two-node cluster: n1 and n2 (no witness, paceline init --two-node)") {
 		t.Errorf("status:\n%s", out)
+	}
+}
+
+// two-node=true on a cluster with a witness is refused in one line, exit
+// 1, nothing changed.
+func TestTwoNodePropertyRefusedWithAWitness(t *testing.T) {
+	c := newTestCluster(t)
+	if res, err := c.backend.Propose(context.Background(), store.NewNodeJoin("w", store.RoleWitness, "127.0.0.1:7109")); err != nil || res.Err != nil {
+		t.Fatal(err, res.Err)
+	}
+	epoch := c.backend.Config().Epoch
+	fails(t, ExitError, "two-node cluster: two-node=true: w is a witness, and a two-node cluster has none", "property", "set", "two-node=true")
+	if cfg := c.backend.Config(); cfg.Epoch != epoch || cfg.Properties["two-node"] != "" {
+		t.Errorf("a refused property set changed the configuration: epoch %d -> %d, two-node=%q", epoch, cfg.Epoch, cfg.Properties["two-node"])
 	}
 }

@@ -413,3 +413,29 @@ func TwoNodeJoin(cfg *model.Config, roles map[string]string, name, role string) 
 	}
 	return nil
 }
+
+// TwoNodeDeclare checks setting the two-node property to true against the
+// members (roles maps each to its role): a cluster with a witness or more
+// than two servers is not a two-node cluster. The error
+// (ErrTwoNodeVoter) is one line; nil when the members fit. It is pure.
+func TwoNodeDeclare(roles map[string]string) error {
+	var servers, witnesses []string
+	for n, r := range roles {
+		switch r {
+		case RoleServer:
+			servers = append(servers, n)
+		case RoleWitness:
+			witnesses = append(witnesses, n)
+		}
+	}
+	slices.Sort(servers)
+	slices.Sort(witnesses)
+	switch {
+	case len(witnesses) > 0:
+		return fmt.Errorf("%w: two-node=true: %s is a witness, and a two-node cluster has none (remove it first: paceline node remove %s)",
+			ErrTwoNodeVoter, strings.Join(witnesses, ", "), witnesses[0])
+	case len(servers) > 2:
+		return fmt.Errorf("%w: two-node=true: the cluster has %d servers (%s), a two-node cluster two", ErrTwoNodeVoter, len(servers), strings.Join(servers, ", "))
+	}
+	return nil
+}

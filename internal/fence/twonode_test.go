@@ -293,3 +293,22 @@ func TestTwoNodeJoin(t *testing.T) {
 		})
 	}
 }
+
+// Setting two-node=true on a cluster that is not two servers without a
+// witness is refused in one line.
+func TestTwoNodeDeclare(t *testing.T) {
+	for _, c := range []struct {
+		roles map[string]string
+		want  string
+	}{
+		{map[string]string{"n1": "server"}, ""},
+		{map[string]string{"n1": "server", "n2": "server", "c1": "client"}, ""},
+		{map[string]string{"n1": "server", "n2": "server", "w": "witness"}, "w is a witness, and a two-node cluster has none"},
+		{map[string]string{"n1": "server", "n2": "server", "n3": "server"}, "the cluster has 3 servers (n1, n2, n3)"},
+	} {
+		err := TwoNodeDeclare(c.roles)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, ErrTwoNodeVoter)) {
+			t.Errorf("TwoNodeDeclare(%v) = %v, want %q", c.roles, err, c.want)
+		}
+	}
+}
