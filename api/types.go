@@ -68,6 +68,23 @@ type Status struct {
 	// but fence devices and ping resources, in one line (docs/two-node.md;
 	// absent when nothing is held).
 	Gate string `json:"gate,omitempty"`
+	// TwoNode is set in a cluster of two servers without a witness, or
+	// one created with `paceline init --two-node` (docs/two-node.md).
+	TwoNode *TwoNodeStatus `json:"two_node,omitempty"`
+}
+
+// TwoNodeStatus is the two-node part of Status.
+type TwoNodeStatus struct {
+	// Servers are the servers, sorted (two once both joined).
+	Servers []string `json:"servers"`
+	// Declared: the cluster was created with `paceline init --two-node`
+	// (the two-node property): a witness or a third server cannot join.
+	Declared bool `json:"declared"`
+	// Lost is, while the node that answers has no leader, what it does
+	// about its lost peer in one line: the race, the fence, or why it
+	// holds on to what it runs without going on alone (a fence that
+	// failed). Empty while it has a leader.
+	Lost string `json:"lost,omitempty"`
 }
 
 // VMStatus is one VM in Status: its state as VM high availability sees

@@ -37,7 +37,7 @@ func main() {
 type node struct{}
 
 func (node) Init(o cli.InitOptions) (string, string, error) {
-	r, err := daemon.Init(daemon.InitOptions{Name: o.Name, Role: o.Role, DataDir: o.DataDir, Listen: o.Listen, Advertise: o.Advertise})
+	r, err := daemon.Init(daemon.InitOptions{Name: o.Name, Role: o.Role, DataDir: o.DataDir, Listen: o.Listen, Advertise: o.Advertise, TwoNode: o.TwoNode})
 	return r.AdminToken, r.CACert, err
 }
 

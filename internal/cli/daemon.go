@@ -36,6 +36,8 @@ type Daemon interface {
 // InitOptions are the flags of "paceline init".
 type InitOptions struct {
 	Name, Role, DataDir, Listen, Advertise string
+	// TwoNode: init --two-node (docs/two-node.md).
+	TwoNode bool
 }
 
 var errNoDaemon = errors.New("this build of paceline has no agent (use the paceline binary built from cmd/paceline)")

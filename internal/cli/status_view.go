@@ -98,6 +98,16 @@ func (v statusView) print(w io.Writer, st *api.Status) error {
 	if st.Gate != "" {
 		fmt.Fprintf(&b, "  * %s\n", v.paint(colRed, st.Gate))
 	}
+	if tn := st.TwoNode; tn != nil {
+		how := "no witness"
+		if tn.Declared {
+			how += ", paceline init --two-node"
+		}
+		fmt.Fprintf(&b, "  * Two-node cluster: %s (%s)\n", strings.Join(tn.Servers, " and "), how)
+		if tn.Lost != "" {
+			fmt.Fprintf(&b, "  * %s\n", v.paint(colRed, tn.Lost))
+		}
+	}
 	fmt.Fprintf(&b, "\nResources (%d):\n", len(st.Resources))
 	v.resources(&b, st)
 	v.vms(&b, st.VMs)

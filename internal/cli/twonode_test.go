@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/paceline/paceline/internal/store"
 )
 
 // docs/two-node.md, the gate: two servers, no witness, stonith-enabled:
@@ -36,5 +39,40 @@ func TestTwoNodeGateOneLine(t *testing.T) {
 	}
 	if out := ok(t, "status"); strings.Contains(out, "two-node cluster") {
 		t.Errorf("status still says the cluster is gated:\n%s", out)
+	}
+}
+
+// Status shows a two-node cluster as such (docs/two-node.md), and
+// whether it was declared with `paceline init --two-node` (the two-node
+// property).
+func TestStatusShowsTwoNode(t *testing.T) {
+	newTestCluster(t)
+	st := statusJSON(t)
+	if st.TwoNode == nil || strings.Join(st.TwoNode.Servers, ",") != "n1,n2" || st.TwoNode.Declared {
+		t.Fatalf("status --json two_node: %+v", st.TwoNode)
+	}
+	if out := ok(t, "status"); !strings.Contains(out, "Two-node cluster: n1 and n2 (no witness)") {
+		t.Errorf("status:\n%s", out)
+	}
+	ok(t, "property", "set", "two-node=true")
+	if st := statusJSON(t); st.TwoNode == nil || !st.TwoNode.Declared {
+		t.Fatalf("status --json two_node after two-node=true: %+v", st.TwoNode)
+	}
+	if out := ok(t, "status"); !strings.Contains(out, "Two-node cluster: n1 and n2 (no witness, paceline init --two-node)") {
+		t.Errorf("status:\n%s", out)
+	}
+}
+
+// two-node=true on a cluster with a witness is refused in one line, exit
+// 1, nothing changed.
+func TestTwoNodePropertyRefusedWithAWitness(t *testing.T) {
+	c := newTestCluster(t)
+	if res, err := c.backend.Propose(context.Background(), store.NewNodeJoin("w", store.RoleWitness, "127.0.0.1:7109")); err != nil || res.Err != nil {
+		t.Fatal(err, res.Err)
+	}
+	epoch := c.backend.Config().Epoch
+	fails(t, ExitError, "two-node cluster: two-node=true: w is a witness, and a two-node cluster has none", "property", "set", "two-node=true")
+	if cfg := c.backend.Config(); cfg.Epoch != epoch || cfg.Properties["two-node"] != "" {
+		t.Errorf("a refused property set changed the configuration: epoch %d -> %d, two-node=%q", epoch, cfg.Epoch, cfg.Properties["two-node"])
 	}
 }

@@ -298,6 +298,11 @@ type Controller struct {
 	id   string
 	term uint64
 
+	// plannedUnheard: a transition was planned while a node was unheard
+	// (for the fencing of unclean nodes alone); it is replaced by a new
+	// plan once every node was heard from. The loop's goroutine owns it.
+	plannedUnheard bool
+
 	// gateLine is the Gate's last line ("" when open), logged when it
 	// changes; the loop's goroutine owns it.
 	gateLine string

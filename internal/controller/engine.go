@@ -112,6 +112,11 @@ func (e *engine) start(p *plan.Plan, recheck time.Time) {
 	e.step++
 	e.recheck = recheck
 	e.tr = nil
+	// What is still in flight belongs to the last transition (recurring
+	// monitors: a new plan waits for every one-shot op): its results can
+	// no longer match an action, so it would count against batch-limit
+	// for good.
+	clear(e.inflight)
 	if !p.Empty() {
 		e.tr = &transition{step: e.step, p: p, done: map[int]bool{}, sent: map[int]bool{}}
 	}
@@ -150,8 +155,10 @@ func (e *engine) planFailed(retry time.Time) {
 // operations in their failure backoff, and operations beyond limit
 // (batch-limit: at most limit operations in flight; 0 or less: no
 // limit). Fence actions are included and never held back; the caller
-// calls sent for each it hands over.
-func (e *engine) ready(now time.Time, held map[string]bool, limit int) []*plan.Action {
+// calls sent for each it hands over. With fencesOnly not nil only the
+// fence actions whose target it names are returned (while the
+// controller may dispatch nothing else: Controller.control).
+func (e *engine) ready(now time.Time, held, fencesOnly map[string]bool, limit int) []*plan.Action {
 	if e.tr == nil || len(e.tr.sent) >= len(e.tr.p.Actions) {
 		// Nothing left to hand over (a settled cluster's transition is
 		// all sent): the idle controller's every turn stops here.
@@ -164,6 +171,9 @@ func (e *engine) ready(now time.Time, held map[string]bool, limit int) []*plan.A
 	var out []*plan.Action
 	for _, a := range plan.Ready(e.tr.p, e.tr.done) {
 		if e.tr.sent[a.ID] || (e.tr.aborted && !isPost(a)) {
+			continue
+		}
+		if fencesOnly != nil && (a.Kind != plan.Fence || !fencesOnly[a.Node]) {
 			continue
 		}
 		if a.Kind != plan.Fence {

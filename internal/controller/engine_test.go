@@ -25,14 +25,16 @@ import (
 //
 // is the plan the engine gets the next time it wants one (output: empty).
 //
-//	turn [at=SECONDS] [held=RSC,...] [fail=ID] [limit=N]
+//	turn [at=SECONDS] [held=RSC,...] [fail=ID] [limit=N] [fences=NODE,...]
 //	----
 //
 // runs one turn at that time (default: the last one), with batch-limit N
 // (default 0: none): if the engine wants
 // a plan it gets the one given last ("planned: N actions"), then every
 // action it hands over is listed ("dispatch ID KEY"); fail=ID makes
-// handing that one over fail. "due in D" says when the engine wants to be
+// handing that one over fail; fences=NODE,... hands over only the fence
+// actions of those targets (the controller while a node is unheard).
+// "due in D" says when the engine wants to be
 // looked at again without an event (a failure backoff ending, a recheck).
 //
 //	result ID rc=N [target=N] [status=N] [same] [fatal] [node=NODE]
@@ -66,6 +68,7 @@ func TestEngine(t *testing.T) {
 			case "turn":
 				var out strings.Builder
 				held := map[string]bool{}
+				var fences map[string]bool
 				fail, limit := -1, 0
 				for _, arg := range d.CmdArgs {
 					switch arg.Key {
@@ -80,6 +83,11 @@ func TestEngine(t *testing.T) {
 						fail, _ = strconv.Atoi(arg.Vals[0])
 					case "limit":
 						limit, _ = strconv.Atoi(arg.Vals[0])
+					case "fences":
+						fences = map[string]bool{}
+						for _, v := range arg.Vals {
+							fences[v] = true
+						}
 					}
 				}
 				if e.wantPlan(now) {
@@ -94,7 +102,7 @@ func TestEngine(t *testing.T) {
 					}
 					fmt.Fprintf(&out, "planned: %d actions\n", len(p.Actions))
 				}
-				for _, a := range e.ready(now, held, limit) {
+				for _, a := range e.ready(now, held, fences, limit) {
 					var err error
 					if a.ID == fail {
 						err = errors.New("unreachable")

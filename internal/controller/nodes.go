@@ -19,6 +19,9 @@ type liveness struct {
 	// controller has no result of (another controller's, or one whose
 	// dispatch failed after the node took it).
 	held map[string]bool
+	// unclean are the nodes judged unclean: their fencing is dispatched
+	// even while a node is unheard.
+	unclean map[string]bool
 	// next is when a node's liveness changes next if nobody renews (zero:
 	// no such change is pending).
 	next time.Time
@@ -152,6 +155,12 @@ func (c *Controller) nodes(ctx context.Context, now time.Time) liveness {
 		// in no store, so the resource would look stopped on it.
 		if (want == store.StateOnline || want == store.StateUnclean) && !heard[m.Name] {
 			out.unheard = append(out.unheard, m.Name)
+		}
+		if want == store.StateUnclean {
+			if out.unclean == nil {
+				out.unclean = map[string]bool{}
+			}
+			out.unclean[m.Name] = true
 		}
 		guard := views[m.Name].guard
 		if want == m.State && (guard == m.Lease.Watchdog || !renewed[m.Name]) {

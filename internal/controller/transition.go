@@ -18,17 +18,31 @@ func (c *Controller) control(ctx context.Context) time.Time {
 	if c.latest.Load() > c.known {
 		c.eng.changed()
 	}
+	var fencesOnly map[string]bool
 	if len(lv.unheard) > 0 {
 		// They may be running ops a previous leader asked for.
 		if c.cfg.Debug {
 			c.cfg.Logf("controller: waiting for the first renewal of %v before dispatching", lv.unheard)
 		}
-		return lv.next
+		if len(lv.unclean) == 0 {
+			return lv.next
+		}
+		// Except the fencing of unclean nodes: a lost node that never
+		// renews with this controller (the previous leader, a node lost
+		// during the election) would otherwise hold everything for ever.
+		// A fence starts nothing, so no op a predecessor asked for can
+		// run twice because of it; the plan made meanwhile is replaced
+		// once every node was heard from.
+		fencesOnly = lv.unclean
+		c.plannedUnheard = true
+	} else if c.plannedUnheard {
+		c.plannedUnheard = false
+		c.eng.changed()
 	}
 	if c.eng.wantPlan(now) {
 		c.newTransition(ctx, now, lv.quorum)
 	}
-	c.dispatch(now, lv.held)
+	c.dispatch(now, lv.held, fencesOnly)
 	if at := c.eng.due(now); !at.IsZero() && (lv.next.IsZero() || at.Before(lv.next)) {
 		return at
 	}
@@ -74,11 +88,12 @@ func (c *Controller) newTransition(ctx context.Context, now time.Time, quorum bo
 
 // dispatch hands over what the engine says is ready: ops to their
 // nodes, fence actions to the Fencer (without one, a fence action
-// completes when its target turns offline).
-func (c *Controller) dispatch(now time.Time, held map[string]bool) {
+// completes when its target turns offline); with fencesOnly not nil only
+// the fence actions of those targets.
+func (c *Controller) dispatch(now time.Time, held, fencesOnly map[string]bool) {
 	var limit int
 	c.raft.Read(func(s *store.Store) { limit = s.Options().BatchLimit })
-	for _, a := range c.eng.ready(now, held, limit) {
+	for _, a := range c.eng.ready(now, held, fencesOnly, limit) {
 		if a.Kind == plan.Fence {
 			if c.cfg.Fencer == nil {
 				continue

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -46,6 +48,9 @@ type InitOptions struct {
 	Name, Role, DataDir, Listen, Advertise string
 	// Cluster names the cluster in its CA (default "paceline").
 	Cluster string
+	// TwoNode declares a two-node cluster (`paceline init --two-node`):
+	// the bootstrap sets the two-node property (docs/two-node.md).
+	TwoNode bool
 }
 
 // InitResult tells where init wrote what the operator needs.
@@ -80,7 +85,11 @@ func Init(o InitOptions) (InitResult, error) {
 	if err := writeNodeFile(c); err != nil {
 		return InitResult{}, err
 	}
-	if err := pki.WriteFile(filepath.Join(c.DataDir, bootstrapFile), []byte("bootstrap on first start\n"), 0o600); err != nil {
+	mark := "bootstrap on first start\n"
+	if o.TwoNode {
+		mark += twoNodeMark + "\n"
+	}
+	if err := pki.WriteFile(filepath.Join(c.DataDir, bootstrapFile), []byte(mark), 0o600); err != nil {
 		return InitResult{}, err
 	}
 	return InitResult{AdminToken: p.AdminToken(), CACert: p.CACert()}, nil
@@ -370,6 +379,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 		// Two-node clusters without a witness (docs/two-node.md).
 		tn := &twoNode{name: c.Name, dataDir: c.DataDir, cn: cn, rt: rt, ttl: leases.TTL, propose: backend.Propose,
 			logf: logf, restart: reexec(cn)}
+		backend.twoNode.Store(tn)
 		tnDone := make(chan struct{})
 		go func() { tn.run(rctx); close(tnDone) }()
 		defer func() { stop(); <-tnDone }()
@@ -402,7 +412,8 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 // it as a member, then drops the mark.
 func bootstrap(ctx context.Context, c Config, node *consensus.Node, keys *pki.Keyring, logf func(string, ...any)) error {
 	mark := filepath.Join(c.DataDir, bootstrapFile)
-	if _, err := os.Stat(mark); err != nil {
+	what, err := os.ReadFile(mark)
+	if err != nil {
 		return nil
 	}
 	if err := node.Bootstrap(); err != nil && !errors.Is(err, consensus.ErrAlreadyBootstrapped) {
@@ -429,12 +440,15 @@ func bootstrap(ctx context.Context, c Config, node *consensus.Node, keys *pki.Ke
 	for _, t := range ca.Trust {
 		bundle = append(bundle, string(pki.EncodeCert(t)))
 	}
-	err := recordCert(ctx, node, certRecord(c.Name, keys.Leaf(), pki.Fingerprint(ca.Cert)))
+	err = recordCert(ctx, node, certRecord(c.Name, keys.Leaf(), pki.Fingerprint(ca.Cert)))
 	if err == nil {
 		var res store.Result
 		if res, err = node.Apply(ctx, store.NewCASet(store.CASet{Certs: bundle, Holder: c.Name, At: time.Now().UnixMilli()})); err == nil {
 			err = res.Err
 		}
+	}
+	if err == nil && slices.Contains(strings.Split(string(what), "\n"), twoNodeMark) {
+		err = declareTwoNode(ctx, node)
 	}
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

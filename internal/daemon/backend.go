@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
@@ -29,14 +30,26 @@ type Backend struct {
 	fwd  Forwarder
 	ca   *caManager    // nil: /v1/ca answers an error
 	rt   *node.Runtime // nil: /v1/nodes/NAME/fence answers an error
+	// twoNode is this server's two-node watch (nil on other nodes), set
+	// once the agent started it, while the API serves.
+	twoNode atomic.Pointer[twoNode]
 }
 
 var (
-	_ httpapi.Backend     = (*Backend)(nil)
-	_ httpapi.Freshness   = (*Backend)(nil)
-	_ httpapi.NodeRemover = (*Backend)(nil)
-	_ httpapi.CAManager   = (*Backend)(nil)
+	_ httpapi.Backend         = (*Backend)(nil)
+	_ httpapi.Freshness       = (*Backend)(nil)
+	_ httpapi.NodeRemover     = (*Backend)(nil)
+	_ httpapi.CAManager       = (*Backend)(nil)
+	_ httpapi.TwoNodeReporter = (*Backend)(nil)
 )
+
+// TwoNodeLost implements httpapi.TwoNodeReporter.
+func (b *Backend) TwoNodeLost() string {
+	if tn := b.twoNode.Load(); tn != nil {
+		return tn.Lost()
+	}
+	return ""
+}
 
 // NewBackend returns the backend of node; fwd nil makes a follower refuse
 // writes with consensus.ErrNotLeader.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/internal/consensus"
+	"github.com/paceline/paceline/internal/fence"
 	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
@@ -116,10 +117,20 @@ func (h *joinHandler) join(w http.ResponseWriter, r *http.Request) {
 		}
 		hosts = append(hosts, host)
 	}
-	var exists bool
-	h.node.Read(func(s *store.Store) { _, exists = s.MemberState(req.Name) })
+	var (
+		exists  bool
+		twoNode error
+	)
+	h.node.Read(func(s *store.Store) {
+		_, exists = s.MemberState(req.Name)
+		twoNode = fence.TwoNodeJoin(s.Config(), store.Roles(s.MemberStates()), req.Name, req.Role)
+	})
 	if exists {
 		peer.Error(w, http.StatusConflict, fmt.Sprintf("node %q is already a member", req.Name))
+		return
+	}
+	if twoNode != nil {
+		peer.Error(w, http.StatusConflict, strings.TrimPrefix(twoNode.Error(), "fence: "))
 		return
 	}
 	// The token is spent only by a request that is otherwise acceptable.

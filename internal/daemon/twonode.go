@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +27,31 @@ import (
 // before it went on alone, written before its restart and recorded
 // through Raft once it leads (0600).
 const twoNodeFenceFile = "two-node-fence.json"
+
+// twoNodeMark is the line of the bootstrap mark that `paceline init
+// --two-node` adds: the bootstrap then declares the cluster two-node.
+const twoNodeMark = "two-node"
+
+// declareTwoNode sets the two-node property of a cluster just
+// bootstrapped (`paceline init --two-node`): a witness or a third server
+// cannot join (fence.TwoNodeJoin), and status says it is a two-node
+// cluster.
+func declareTwoNode(ctx context.Context, cn *consensus.Node) error {
+	cfg := cn.Config()
+	if cfg.Properties == nil {
+		cfg.Properties = map[string]string{}
+	}
+	cfg.Properties["two-node"] = "true"
+	res, err := cn.Apply(ctx, store.NewConfigPut(cfg.Epoch, *cfg, store.Change{Author: "paceline init --two-node",
+		Message: "two servers without a witness (docs/two-node.md)", At: time.Now().UnixMilli()}))
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil {
+		return fmt.Errorf("declare the cluster two-node: %w", err)
+	}
+	return nil
+}
 
 // twoNode is the shell of docs/two-node.md on every server: when this
 // node and its peer are the cluster's only two voters and it has had no
@@ -45,7 +72,26 @@ type twoNode struct {
 	// restart replaces the agent's process with a new one (the same
 	// command line): Raft then starts from the recovered configuration.
 	restart func() error
+	// lost is what this node does about its lost peer, for status
+	// (Lost); "" while it has a leader.
+	lost atomic.Pointer[string]
+	// failed counts the fences of the peer that failed in a row since
+	// the leader was lost (fence.RaceFacts.Failed); lastFail is the last
+	// one's reason. The run loop's goroutine owns them.
+	failed   int
+	lastFail string
 }
+
+// Lost returns what this node does about its lost peer, in one line (""
+// while it has a leader): status shows it (httpapi.TwoNodeReporter).
+func (s *twoNode) Lost() string {
+	if p := s.lost.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func (s *twoNode) setLost(line string) { s.lost.Store(&line) }
 
 // run watches until ctx ends.
 func (s *twoNode) run(ctx context.Context) {
@@ -64,6 +110,10 @@ func (s *twoNode) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if s.cn.LeaderID() != "" {
+			s.setLost("")
+			s.failed, s.lastFail = 0, ""
 		}
 		switch {
 		case s.cn.IsLeader():
@@ -91,6 +141,9 @@ func (s *twoNode) run(ctx context.Context) {
 			continue
 		}
 		why := s.race(ctx, peer)
+		if why != "restarting" && why != "stopped" {
+			s.setLost(why)
+		}
 		if why != said {
 			s.logf("two-node: %s", why)
 			said = why
@@ -99,29 +152,12 @@ func (s *twoNode) run(ctx context.Context) {
 }
 
 // peer returns the other server when this node and it are the only two
-// voters (both servers, no witness) and both are Raft voters.
+// voters (both servers, no witness: fence.TwoNodePeer).
 func (s *twoNode) peer() (string, bool) {
 	roles := map[string]string{}
 	s.cn.Read(func(st *store.Store) { roles = store.Roles(st.MemberStates()) })
-	var servers []string
-	for n, r := range roles {
-		switch r {
-		case fence.RoleServer:
-			servers = append(servers, n)
-		case fence.RoleWitness:
-			return "", false
-		}
-	}
-	if len(servers) != 2 || roles[s.name] != fence.RoleServer {
-		return "", false
-	}
-	if v, _ := s.cn.Voters(); len(v) != 2 {
-		return "", false
-	}
-	if servers[0] == s.name {
-		return servers[1], true
-	}
-	return servers[0], true
+	v, _ := s.cn.Voters()
+	return fence.TwoNodePeer(roles, v, s.name)
 }
 
 // race decides and waits as fence.Race says, checking the facts again
@@ -131,14 +167,18 @@ func (s *twoNode) peer() (string, bool) {
 func (s *twoNode) race(ctx context.Context, peer string) string {
 	start := time.Now()
 	for {
-		d := fence.Race(s.facts(ctx, peer))
+		f := s.facts(ctx, peer)
+		f.Failed = s.failed
+		d := fence.Race(f)
 		if !d.Fence {
 			return d.Reason
 		}
 		if time.Since(start) >= d.Delay {
 			s.logf("two-node: lost %s: %s", peer, d.Reason)
+			s.setLost(s.failedLine(peer, fmt.Sprintf("fencing it now (%s)", d.Reason)))
 			break
 		}
+		s.setLost(s.failedLine(peer, d.Reason))
 		select {
 		case <-ctx.Done():
 			return "stopped"
@@ -150,8 +190,14 @@ func (s *twoNode) race(ctx context.Context, peer string) string {
 	}
 	rec, err := s.rt.FenceUnrecorded(peer, "", s.name+" (two-node)")
 	if rec.Fenced == nil {
-		return fmt.Sprintf("fencing %s failed, %s cannot go on alone: %v", peer, s.name, err)
+		s.failed++
+		s.lastFail = strings.TrimPrefix(fmt.Sprint(err), "fence: ")
+		if i := strings.IndexByte(s.lastFail, '\n'); i >= 0 {
+			s.lastFail = s.lastFail[:i]
+		}
+		return s.failedLine(peer, "")
 	}
+	s.failed, s.lastFail = 0, ""
 	b, err := json.Marshal(rec)
 	if err == nil {
 		err = pki.WriteFile(filepath.Join(s.dataDir, twoNodeFenceFile), b, 0o600)
@@ -167,6 +213,20 @@ func (s *twoNode) race(ctx context.Context, peer string) string {
 		return fmt.Sprintf("restart: %v", err)
 	}
 	return "restarting"
+}
+
+// failedLine is what status says while this node races for its lost
+// peer: after failed fences, that it cannot go on alone and why (it
+// holds what it runs, docs/two-node.md); then what it does now.
+func (s *twoNode) failedLine(peer, now string) string {
+	if s.failed == 0 {
+		return fmt.Sprintf("lost %s: %s", peer, now)
+	}
+	line := fmt.Sprintf("fencing %s failed (%d in a row), %s cannot go on alone and keeps what it runs: %s", peer, s.failed, s.name, s.lastFail)
+	if now != "" {
+		line += "; next: " + now
+	}
+	return line
 }
 
 // facts gathers fence.Race's input: from the local copy of the state

@@ -44,6 +44,9 @@ func (h HostCheck) String() string {
 type Device struct {
 	// ID is the device's resource ID.
 	ID string
+	// Unusable says why the fencer's node may not run the device
+	// (TopologyFor, Usable); "" when it may.
+	Unusable string
 	// Agent is the fence agent's name (fence_ipmilan).
 	Agent string
 	// Params are the agent's parameters, pcmk_* attributes removed.

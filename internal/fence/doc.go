@@ -42,7 +42,9 @@
 // The caller owns when to fence: the leader's controller plans it, and
 // the node runtime (internal/node, fence.go) runs each operation through
 // Fence with the devices and levels of the replicated configuration
-// (TopologyFromConfig), writes every attempt to the replicated fence
+// (TopologyFor: any configured device, started anywhere or not, except
+// one that is disabled or banned from the node, Usable; another node may
+// run it), writes every attempt to the replicated fence
 // history and marks a target a device confirmed as fenced. Fencer.Submit
 // runs an operation without blocking the caller's loop.
 //

@@ -516,6 +516,9 @@ func (f *Fencer) metadata(ctx context.Context, d *Device) (agents.Metadata, erro
 // canFence applies d's host check to target, running the agent's list or
 // status action when the check is dynamic.
 func (f *Fencer) canFence(ctx context.Context, d *Device, target string, def time.Duration) error {
+	if d.Unusable != "" {
+		return fmt.Errorf("%w: %s", ErrCannotFence, d.Unusable)
+	}
 	md, err := f.metadata(ctx, d)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package fence
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -92,6 +93,20 @@ type RaceFacts struct {
 	// PriorityDelay is priority-fencing-delay (0: not set, then
 	// DefaultTwoNodePriorityDelay).
 	PriorityDelay time.Duration
+	// Failed counts this node's fences of Peer that failed in a row
+	// since it lost it: the next waits RetryDelay(Failed) more.
+	Failed int
+}
+
+// RetryDelay is the wait added before a two-node fence after n failed in
+// a row: 0, 1 s, 2 s, 4 s ... at most 30 s, so a dead BMC is not run in a
+// tight loop and one that comes back is used within half a minute (the
+// fencer's stonith-max-attempts does not stop a survivor for good).
+func RetryDelay(n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return min(time.Second<<min(n-1, 5), 30*time.Second)
 }
 
 // RaceDecision is Race's answer.
@@ -115,7 +130,8 @@ type RaceDecision struct {
 //     larger priority sum) waits the priority delay, so the more important
 //     node wins (Pacemaker's priority-fencing-delay);
 //   - equal sums: the node whose name sorts last waits half the priority
-//     delay, so two live nodes never start fencing each other at once.
+//     delay, so two live nodes never start fencing each other at once;
+//   - after failed fences the next waits RetryDelay more.
 //
 // The delays add up, so a reachable node always fences before an
 // isolated one, and of two nodes equally placed the priorities, then the
@@ -149,6 +165,9 @@ func Race(f RaceFacts) RaceDecision {
 		add(pd, fmt.Sprintf("%s runs the more important resources (priority %d > %d, +%v)", f.Peer, f.PeerPriority, f.SelfPriority, pd))
 	case f.PeerPriority == f.SelfPriority && f.Self > f.Peer:
 		add(pd/2, fmt.Sprintf("equal priority %d: %s sorts after %s (+%v)", f.SelfPriority, f.Self, f.Peer, pd/2))
+	}
+	if f.Failed > 0 {
+		add(RetryDelay(f.Failed), fmt.Sprintf("%d failed fences in a row (+%v)", f.Failed, RetryDelay(f.Failed)))
 	}
 	if why == "" {
 		why = "no delay"
@@ -202,21 +221,12 @@ const (
 // alone and needs both nodes, as any Raft cluster does. roles maps every
 // member to its role (server, witness, client). It is pure.
 func TwoNodeGate(cfg *model.Config, roles map[string]string) string {
-	var servers []string
-	witnesses := 0
-	for n, r := range roles {
-		switch r {
-		case RoleServer:
-			servers = append(servers, n)
-		case RoleWitness:
-			witnesses++
-		}
-	}
-	if cfg == nil || len(servers) != 2 || witnesses > 0 || !model.ParseClusterOptions(cfg.Properties).StonithEnabled {
+	servers, ok := TwoServers(roles)
+	if cfg == nil || !ok || !model.ParseClusterOptions(cfg.Properties).StonithEnabled {
 		return ""
 	}
 	var missing []string
-	for _, n := range slices.Sorted(slices.Values(servers)) {
+	for _, n := range servers {
 		if !Covered(cfg, n) {
 			missing = append(missing, n)
 		}
@@ -299,4 +309,133 @@ func GateInput(cfg *model.Config, roles map[string]string) (*model.Config, strin
 		out.Resources[i] = r
 	}
 	return &out, line
+}
+
+// TwoServers returns the two servers, sorted, when the members are a
+// two-node cluster's: exactly two servers and no witness (clients may
+// be members too). roles maps every member to its role. It is pure.
+func TwoServers(roles map[string]string) ([]string, bool) {
+	var servers []string
+	for n, r := range roles {
+		switch r {
+		case RoleServer:
+			servers = append(servers, n)
+		case RoleWitness:
+			return nil, false
+		}
+	}
+	if len(servers) != 2 {
+		return nil, false
+	}
+	slices.Sort(servers)
+	return servers, true
+}
+
+// TwoNodePeer returns self's peer when self is one of the two servers of
+// a two-node cluster as self sees it (docs/two-node.md): the members are
+// exactly two servers and no witness, and the Raft voters of self's
+// configuration are those two. roles maps every member to its role
+// (server, witness, client). It is pure.
+func TwoNodePeer(roles map[string]string, voters []string, self string) (string, bool) {
+	servers, ok := TwoServers(roles)
+	if !ok || roles[self] != RoleServer || len(voters) != 2 {
+		return "", false
+	}
+	peer := servers[0]
+	if peer == self {
+		peer = servers[1]
+	}
+	if !slices.Contains(voters, self) || !slices.Contains(voters, peer) {
+		return "", false
+	}
+	return peer, true
+}
+
+// KeepOnLeaseLoss reports whether self, whose lease lapsed, keeps what it
+// runs instead of stopping it (self-fencing, DESIGN.md Safety), with the
+// reason in one line when it does. It keeps in a two-node cluster
+// (TwoNodePeer) with stonith-enabled=true whose gate is open (TwoNodeGate:
+// a device can fence each node) when self feeds no lease watchdog. Then
+// nobody starts self's resources elsewhere before a device confirmed self
+// off, so keeping them is never a second copy, and the survivor of its
+// peer's loss serves on without a gap (docs/two-node.md, "Why it is
+// safe"):
+//
+//   - its peer goes on alone only after fencing it (Race, then a device's
+//     confirmation), and no leader without self has quorum;
+//   - a leader recovers a lost node whose lease no watchdog guards only
+//     after a device or an operator confirmed it off (the controller's
+//     judge).
+//
+// With a witness (the other side may have quorum and recover by a
+// watchdog's lease), a lease watchdog (its lease is taken as guarded, and
+// the watchdog resets the node anyway), stonith-enabled=false (a lost
+// node is recovered once its lease expired) or no device for a node,
+// self stops what it runs as every node does. It is pure.
+func KeepOnLeaseLoss(cfg *model.Config, roles map[string]string, voters []string, self string, watchdog bool) (bool, string) {
+	peer, ok := TwoNodePeer(roles, voters, self)
+	if !ok || cfg == nil || watchdog || !model.ParseClusterOptions(cfg.Properties).StonithEnabled || TwoNodeGate(cfg, roles) != "" {
+		return false, ""
+	}
+	return true, fmt.Sprintf("two-node cluster: %s keeps what it runs: %s runs it only after a device fenced %s", self, peer, self)
+}
+
+// ErrTwoNodeVoter refuses a third voter of a cluster created as two
+// servers without a witness (`paceline init --two-node`).
+var ErrTwoNodeVoter = errors.New("fence: two-node cluster")
+
+// TwoNodeJoin checks the join of node name with role (server, witness,
+// client) against a cluster declared two-node (the two-node property,
+// set by `paceline init --two-node`): a witness never joins, a server
+// only while fewer than two are members; a client (no vote) always.
+// roles maps the members to their roles. The error (ErrTwoNodeVoter) is
+// one line that says what to do instead; nil when the join may go on.
+// It is pure.
+func TwoNodeJoin(cfg *model.Config, roles map[string]string, name, role string) error {
+	if cfg == nil || !model.ParseClusterOptions(cfg.Properties).TwoNode || role == "client" {
+		return nil
+	}
+	var servers []string
+	for n, r := range roles {
+		if r == RoleServer && n != name {
+			servers = append(servers, n)
+		}
+	}
+	slices.Sort(servers)
+	switch {
+	case role == RoleWitness:
+		return fmt.Errorf("%w (paceline init --two-node): %s cannot join as a witness: a two-node cluster has no witness; "+
+			"join it as a client, or run `paceline property set two-node=false` first to make a three-voter cluster", ErrTwoNodeVoter, name)
+	case role == RoleServer && len(servers) >= 2:
+		return fmt.Errorf("%w (paceline init --two-node): %s cannot join as a server: %s are its two voters; "+
+			"join it as a client, or run `paceline property set two-node=false` first to make a three-voter cluster",
+			ErrTwoNodeVoter, name, strings.Join(servers, " and "))
+	}
+	return nil
+}
+
+// TwoNodeDeclare checks setting the two-node property to true against the
+// members (roles maps each to its role): a cluster with a witness or more
+// than two servers is not a two-node cluster. The error
+// (ErrTwoNodeVoter) is one line; nil when the members fit. It is pure.
+func TwoNodeDeclare(roles map[string]string) error {
+	var servers, witnesses []string
+	for n, r := range roles {
+		switch r {
+		case RoleServer:
+			servers = append(servers, n)
+		case RoleWitness:
+			witnesses = append(witnesses, n)
+		}
+	}
+	slices.Sort(servers)
+	slices.Sort(witnesses)
+	switch {
+	case len(witnesses) > 0:
+		return fmt.Errorf("%w: two-node=true: %s is a witness, and a two-node cluster has none (remove it first: paceline node remove %s)",
+			ErrTwoNodeVoter, strings.Join(witnesses, ", "), witnesses[0])
+	case len(servers) > 2:
+		return fmt.Errorf("%w: two-node=true: the cluster has %d servers (%s), a two-node cluster two", ErrTwoNodeVoter, len(servers), strings.Join(servers, ", "))
+	}
+	return nil
 }

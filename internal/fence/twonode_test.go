@@ -1,6 +1,7 @@
 package fence
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,9 @@ func TestRace(t *testing.T) {
 		{"gateway unreachable and peer more important", with(func(f *RaceFacts) { f.Gateway = Unreachable; f.PeerPriority = 1 }), true, IsolatedDelay + 4*time.Second, "more important"},
 		{"no ping resource: priorities only", with(func(f *RaceFacts) { f.Gateway = ReachUnknown; f.PeerPriority = 1 }), true, 4 * time.Second, ""},
 		{"priority-fencing-delay unset: the two-node default", with(func(f *RaceFacts) { f.PriorityDelay = 0; f.PeerPriority = 1 }), true, DefaultTwoNodePriorityDelay, ""},
+		{"after a failed fence: 1 s more", with(func(f *RaceFacts) { f.Failed = 1 }), true, time.Second, "1 failed fences in a row"},
+		{"after 4 failed fences: 8 s more", with(func(f *RaceFacts) { f.Failed = 4; f.PeerPriority = 1 }), true, 12 * time.Second, "4 failed fences"},
+		{"after many: 30 s at most", with(func(f *RaceFacts) { f.Failed = 40 }), true, 30 * time.Second, "40 failed fences"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := Race(c.f)
@@ -206,5 +210,105 @@ func TestGateInput(t *testing.T) {
 		Params: []model.NV{{Name: "pcmk_host_list", Value: "n2"}}})
 	if out, line := GateInput(cfg, roles); line != "" || out != cfg {
 		t.Errorf("with a device for each node: %q, same config %v", line, out == cfg)
+	}
+}
+
+// docs/two-node.md, "Meanwhile": only a node of a two-node cluster whose
+// every node a device can fence, with stonith-enabled and no lease
+// watchdog, keeps what it runs when its lease lapses; every other node
+// stops it (DESIGN.md, Safety).
+func TestKeepOnLeaseLoss(t *testing.T) {
+	dev := model.Resource{ID: "f", Kind: model.KindPrimitive, Class: "stonith", Type: "fence_ipmilan",
+		Params: []model.NV{{Name: "pcmk_host_list", Value: "n1,n2"}}}
+	covered := &model.Config{Resources: []model.Resource{dev}}
+	two := map[string]string{"n1": "server", "n2": "server", "c1": "client"}
+	both := []string{"n1", "n2"}
+	for _, c := range []struct {
+		name     string
+		cfg      *model.Config
+		roles    map[string]string
+		voters   []string
+		self     string
+		watchdog bool
+		keep     bool
+	}{
+		{"two-node, a device for each, no watchdog", covered, two, both, "n1", false, true},
+		{"the other node too", covered, two, both, "n2", false, true},
+		{"a lease watchdog", covered, two, both, "n1", true, false},
+		{"no device (the gate holds)", &model.Config{}, two, both, "n1", false, false},
+		{"stonith-enabled=false", &model.Config{Resources: []model.Resource{dev}, Properties: map[string]string{"stonith-enabled": "false"}},
+			two, both, "n1", false, false},
+		{"a witness", covered, map[string]string{"n1": "server", "n2": "server", "w": "witness"}, []string{"n1", "n2", "w"}, "n1", false, false},
+		{"three servers", covered, map[string]string{"n1": "server", "n2": "server", "n3": "server"}, []string{"n1", "n2", "n3"}, "n1", false, false},
+		{"alone (the peer a non-voter after its fence)", covered, two, []string{"n1"}, "n1", false, false},
+		{"a client", covered, two, both, "c1", false, false},
+		{"voters that are not the two servers", covered, two, []string{"n1", "x"}, "n1", false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			keep, why := KeepOnLeaseLoss(c.cfg, c.roles, c.voters, c.self, c.watchdog)
+			if keep != c.keep {
+				t.Fatalf("KeepOnLeaseLoss = %v (%q), want %v", keep, why, c.keep)
+			}
+			if keep && (!strings.Contains(why, c.self+" keeps what it runs") || strings.Contains(why, "\n")) {
+				t.Errorf("reason %q", why)
+			}
+		})
+	}
+}
+
+// `paceline init --two-node` (issue 13, part 5): a cluster declared
+// two-node takes a second server and clients, never a witness or a third
+// server, each refused in one line that says what to do.
+func TestTwoNodeJoin(t *testing.T) {
+	declared := &model.Config{Properties: map[string]string{"two-node": "true"}}
+	one := map[string]string{"n1": "server"}
+	two := map[string]string{"n1": "server", "n2": "server"}
+	for _, c := range []struct {
+		name  string
+		cfg   *model.Config
+		roles map[string]string
+		node  string
+		role  string
+		want  string // "" or a part of the error
+	}{
+		{"the second server", declared, one, "n2", "server", ""},
+		{"a client", declared, two, "c1", "client", ""},
+		{"a third server", declared, two, "n3", "server", "n3 cannot join as a server: n1 and n2 are its two voters"},
+		{"a witness", declared, two, "w", "witness", "w cannot join as a witness: a two-node cluster has no witness"},
+		{"a witness before the second server", declared, one, "w", "witness", "cannot join as a witness"},
+		{"a server rejoining under its own name", declared, two, "n2", "server", ""},
+		{"not declared: a witness joins", &model.Config{}, two, "w", "witness", ""},
+		{"declared false", &model.Config{Properties: map[string]string{"two-node": "false"}}, two, "n3", "server", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := TwoNodeJoin(c.cfg, c.roles, c.node, c.role)
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, ErrTwoNodeVoter)):
+				t.Fatalf("TwoNodeJoin = %v, want %q", err, c.want)
+			case err != nil && strings.Contains(err.Error(), "\n"):
+				t.Errorf("not one line: %q", err)
+			}
+		})
+	}
+}
+
+// Setting two-node=true on a cluster that is not two servers without a
+// witness is refused in one line.
+func TestTwoNodeDeclare(t *testing.T) {
+	for _, c := range []struct {
+		roles map[string]string
+		want  string
+	}{
+		{map[string]string{"n1": "server"}, ""},
+		{map[string]string{"n1": "server", "n2": "server", "c1": "client"}, ""},
+		{map[string]string{"n1": "server", "n2": "server", "w": "witness"}, "w is a witness, and a two-node cluster has none"},
+		{map[string]string{"n1": "server", "n2": "server", "n3": "server"}, "the cluster has 3 servers (n1, n2, n3)"},
+	} {
+		err := TwoNodeDeclare(c.roles)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, ErrTwoNodeVoter)) {
+			t.Errorf("TwoNodeDeclare(%v) = %v, want %q", c.roles, err, c.want)
+		}
 	}
 }

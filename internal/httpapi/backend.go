@@ -46,6 +46,14 @@ type Backend interface {
 	Alerts() []store.Alert
 }
 
+// TwoNodeReporter is implemented by the backend of a server of a
+// two-node cluster (docs/two-node.md): TwoNodeLost returns what this node
+// does about its lost peer, in one line ("" while it has a leader). It
+// does not block.
+type TwoNodeReporter interface {
+	TwoNodeLost() string
+}
+
 // Freshness is implemented by a backend whose copy of the state may be
 // older than the cluster's (a follower that restarted or was cut off).
 // Fresh returns nil when requests may be answered from this copy, after

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paceline/paceline/api"
+	"github.com/paceline/paceline/internal/fence"
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/pki"
 	"github.com/paceline/paceline/internal/store"
@@ -340,6 +341,11 @@ func (s *Server) setProperty(w http.ResponseWriter, r *http.Request, p pki.Princ
 	if r.URL.Query().Get("force") != "true" {
 		if err := model.CheckProperty(name, prop.Value); err != nil {
 			return errorf(http.StatusBadRequest, "%v", err)
+		}
+	}
+	if name == "two-node" && model.ParseClusterOptions(map[string]string{name: prop.Value}).TwoNode {
+		if err := fence.TwoNodeDeclare(store.Roles(s.cfg.Backend.Members())); err != nil {
+			return errorf(http.StatusConflict, "%s", strings.TrimPrefix(err.Error(), "fence: "))
 		}
 	}
 	res, err := s.update(r.Context(), p, "set property "+name, func(cfg *model.Config) error {

@@ -26,6 +26,9 @@ func (s *Server) status() api.Status {
 	leader, quorum := s.cfg.Backend.Leader()
 	st := BuildStatus(s.cfg.Backend.Config(), s.cfg.Backend.Members(), leader, quorum, s.cfg.Now())
 	st.LastChange = lastChange(s.cfg.Backend.Audit())
+	if tn, ok := s.cfg.Backend.(TwoNodeReporter); ok && st.TwoNode != nil {
+		st.TwoNode.Lost = tn.TwoNodeLost()
+	}
 	return st
 }
 
@@ -78,7 +81,19 @@ func BuildStatus(cfg *model.Config, members []store.Member, leader string, quoru
 		ms.Nodes = append(ms.Nodes, m.NodeStatus())
 		st.FailedActions = append(st.FailedActions, failedActions(m)...)
 	}
-	st.Gate = fence.TwoNodeGate(cfg, store.Roles(members))
+	roles := store.Roles(members)
+	st.Gate = fence.TwoNodeGate(cfg, roles)
+	if servers, ok := fence.TwoServers(roles); ok || model.ParseClusterOptions(cfg.Properties).TwoNode {
+		if !ok {
+			for n, r := range roles {
+				if r == fence.RoleServer {
+					servers = append(servers, n)
+				}
+			}
+			slices.Sort(servers)
+		}
+		st.TwoNode = &api.TwoNodeStatus{Servers: servers, Declared: model.ParseClusterOptions(cfg.Properties).TwoNode}
+	}
 	leaves := map[string][]sched.ResourceView{}
 	if view, err := sched.CurrentView(sched.Input{Config: cfg, Status: ms, Now: now}); err == nil {
 		collectLeaves(view.Resources, leaves)

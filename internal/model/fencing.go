@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -100,4 +101,30 @@ func (c *Config) ValidateFencingLevels(levels []FencingLevel) error {
 		}
 	}
 	return errors.Join(v.errs...)
+}
+
+// UnfenceDigestsAttr is the node attribute the cluster sets when it
+// unfenced a node: the definitions of the unfencing devices then
+// (UnfencingDigests). A node whose value differs from the configuration's
+// is unfenced again (Pacemaker's #digests-all).
+const UnfenceDigestsAttr = "#unfence-digests"
+
+// UnfencingDigests summarises the definitions of c's devices that
+// provide unfencing (meta provides=unfencing): "ID:AGENT:DIGEST," for
+// each, by ID, the digest over all its parameters (ParamDigest). A
+// changed parameter, device added or removed changes it.
+func (c *Config) UnfencingDigests() string {
+	var out []string
+	for _, r := range c.FenceDevices() {
+		if r.Meta["provides"] != "unfencing" {
+			continue
+		}
+		params := map[string]string{}
+		for _, nv := range r.Params {
+			params[nv.Name] = nv.Value
+		}
+		out = append(out, r.ID+":"+r.Type+":"+ParamDigest(params)+",")
+	}
+	sort.Strings(out)
+	return strings.Join(out, "")
 }

@@ -59,6 +59,10 @@ type ClusterOptions struct {
 	// more important resources when a partition's nodes race to fence
 	// each other (priority-fencing-delay, default 0: none).
 	PriorityFencingDelay time.Duration
+	// TwoNode: the cluster was created as two servers without a witness
+	// (two-node, set by `paceline init --two-node`; default false): a
+	// third voter cannot join (docs/two-node.md).
+	TwoNode bool
 	// ShutdownLock keeps the resources of a cleanly stopped node on it
 	// (shutdown-lock, default false), for at most ShutdownLockLimit when
 	// set (shutdown-lock-limit, 0: no limit).
@@ -147,6 +151,7 @@ func ParseClusterOptions(props map[string]string) ClusterOptions {
 		StonithTimeout:         dur("stonith-timeout", 60*time.Second),
 		StonithMaxAttempts:     count(10, "stonith-max-attempts", "fencing-max-attempts"),
 		PriorityFencingDelay:   dur("priority-fencing-delay", 0),
+		TwoNode:                b("two-node", false),
 		ShutdownLock:           b("shutdown-lock", false),
 		ShutdownLockLimit:      dur("shutdown-lock-limit", 0),
 		ClusterRecheckInterval: dur("cluster-recheck-interval", 15*time.Minute),

@@ -113,6 +113,7 @@ func ClusterProperties() []PropertyDef {
 		b("stop-orphan-resources", "true", "stop resources no longer configured"),
 		b("symmetric-cluster", "true", "resources may run on any node unless a location constraint says otherwise"),
 		t("transition-delay", "0s", "wait this long before running a transition"),
+		b("two-node", "false", "two servers without a witness (paceline init --two-node): a third voter cannot join; docs/two-node.md"),
 		b("vm-ha", "true", "VM high availability: NeverStop VMs are restarted, a lost host's VMs recovered or stopped by their storage"),
 		sel("vm-ha-strategy", "Permissive", "when a lost host's VMs are recovered: Permissive once the host is fenced or confirmed down "+
 			"(the host keeps its VMs when it loses its lease), Force after its lease (the host destroys them)", "Permissive", "Force"),

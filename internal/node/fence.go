@@ -12,6 +12,7 @@ import (
 
 	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/fence"
+	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/store"
 )
@@ -78,13 +79,13 @@ func (fc *fencing) Fence(target, action string) error {
 			if delay > 0 {
 				time.Sleep(delay)
 			}
-			rec := fc.once(target, action)
-			fc.counted(target, rec)
+			ok := fc.once(target, action)
+			fc.counted(target, ok)
 			fc.mu.Lock()
 			// After a confirmed fence a request that came meanwhile was
 			// for the same loss: a second reboot could hit the node as it
 			// comes back.
-			if !fc.again[target] || rec.Fenced != nil {
+			if !fc.again[target] || ok {
 				delete(fc.again, target)
 				delete(fc.inflight, target)
 				fc.mu.Unlock()
@@ -99,35 +100,40 @@ func (fc *fencing) Fence(target, action string) error {
 }
 
 // once runs one controller fence operation: through this node's fencer,
-// unless it is the target, and through another node when that failed.
-func (fc *fencing) once(target, action string) store.FenceRecord {
+// unless it is the target, and through another node when that failed. It
+// reports whether the operation succeeded (a fence confirmed, or an
+// unfencing done: an "on" marks no fence).
+func (fc *fencing) once(target, action string) bool {
 	// The pacing is failBackoff's: the fencer's own limit
 	// (stonith-max-attempts in a row) would stop fencing a lost node for
 	// good once a BMC was down for a while.
 	fc.f.Reset(target)
-	var rec store.FenceRecord
 	if target != fc.rt.cfg.Name {
-		var err error
-		rec, err = fc.attempt(target, action, "controller")
-		if rec.Fenced != nil || errors.Is(err, fence.ErrTooManyAttempts) {
-			return rec
+		_, err := fc.attempt(target, action, "controller")
+		if err == nil {
+			return true
+		}
+		if errors.Is(err, fence.ErrTooManyAttempts) {
+			return false
 		}
 	}
-	if other, orec, oerr := fc.delegate(target, action); other != "" {
+	other, orec, oerr := fc.delegate(target, action)
+	switch {
+	case other != "":
 		fc.rt.cfg.Logf("node: %s fenced %s for the leader: fenced=%v %v", other, target, orec.Fenced != nil, oerr)
-		rec = orec
-	} else if target == fc.rt.cfg.Name {
+		return oerr == nil
+	case target == fc.rt.cfg.Name:
 		fc.rt.cfg.Logf("node: no other node can fence %s (this node): %v", target, oerr)
 	}
-	return rec
+	return false
 }
 
 // counted counts a failed operation against target (failBackoff), or
 // forgets the failures after a success.
-func (fc *fencing) counted(target string, rec store.FenceRecord) {
+func (fc *fencing) counted(target string, ok bool) {
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
-	if rec.Fenced != nil {
+	if ok {
 		delete(fc.failed, target)
 	} else {
 		fc.failed[target]++
@@ -171,7 +177,7 @@ func (fc *fencing) topology() error {
 	if cfg.Epoch == fc.epoch && fc.epoch != 0 {
 		return nil
 	}
-	t, err := fence.TopologyFromConfig(cfg, cfg.FencingLevels)
+	t, err := fence.TopologyFor(cfg, cfg.FencingLevels, fc.rt.cfg.Name)
 	if err != nil {
 		return err
 	}
@@ -190,6 +196,8 @@ func (fc *fencing) topology() error {
 // its attempts (and the fence mark) through Raft and calls the OnFenced
 // hook.
 func (fc *fencing) attempt(target, action, origin string) (store.FenceRecord, error) {
+	// Taken before: a change while the unfencing runs unfences again.
+	digests := fc.rt.cfg.Node.Config().UnfencingDigests()
 	rec, err := fc.fence(target, action, origin)
 	if len(rec.Entries) > 0 || rec.Fenced != nil {
 		if rerr := fc.record(rec); rerr != nil {
@@ -203,7 +211,10 @@ func (fc *fencing) attempt(target, action, origin string) (store.FenceRecord, er
 		// Unfenced: the scheduler no longer requires it (sched/unfence.go).
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		at := strconv.FormatInt(fc.rt.cfg.Clock.Now().Unix(), 10)
-		if r, aerr := fc.rt.propose(ctx, store.NewNodeAttrSet(target, map[string]string{UnfencedAttr: at})); aerr != nil || r.Err != nil {
+		// With the devices' definitions it was unfenced with: a change
+		// unfences it again (sched/unfence.go).
+		attrs := map[string]string{UnfencedAttr: at, model.UnfenceDigestsAttr: digests}
+		if r, aerr := fc.rt.propose(ctx, store.NewNodeAttrSet(target, attrs)); aerr != nil || r.Err != nil {
 			err = fmt.Errorf("node: %s was unfenced but it could not be recorded: %w", target, errors.Join(aerr, r.Err))
 		}
 		cancel()
@@ -255,6 +266,11 @@ func (fc *fencing) fence(target, action, origin string) (store.FenceRecord, erro
 		if e.Result == fence.ResultSuccess && e.Action != "on" && !slices.Contains(by, e.Device) {
 			by = append(by, e.Device)
 		}
+	}
+	if len(rec.Entries) == 0 && err != nil {
+		// Nothing ran (no device may fence the target from here): the
+		// refusal is the attempt, so history and hold say why.
+		return fail(err)
 	}
 	if err == nil && res.Verdict == fence.Fenced && res.Action != "on" {
 		rec.Fenced = &store.FenceMark{At: now(), By: strings.Join(by, ","), Action: res.Action}
@@ -327,7 +343,7 @@ func (r *Runtime) FenceNow(target, action, origin string) (store.FenceRecord, er
 		fc.mu.Unlock()
 	}()
 	rec, err := fc.attempt(target, action, origin)
-	fc.counted(target, rec)
+	fc.counted(target, err == nil)
 	return rec, err
 }
 
@@ -343,6 +359,10 @@ func (r *Runtime) FenceUnrecorded(target, action, origin string) (store.FenceRec
 	if target == r.cfg.Name {
 		return store.FenceRecord{}, fmt.Errorf("%w: %s", ErrSelfFence, target)
 	}
+	// The caller paces its attempts (fence.RetryDelay): the fencer's own
+	// limit (stonith-max-attempts in a row) would stop a two-node
+	// survivor for good once its peer's BMC was down for a while.
+	r.fencing.f.Reset(target)
 	return r.fencing.fence(target, action, origin)
 }
 

@@ -378,7 +378,9 @@ func (r *Runtime) Renew(ctx context.Context, now time.Time) error {
 }
 
 // CheckLease self-fences (stops every resource this node runs) once the
-// lease is due to lapse at now (fenceAt), and reports whether it did.
+// lease is due to lapse at now (fenceAt), and reports whether the lease
+// lapsed; a node of a two-node cluster keeps what it runs instead
+// (keepOnLeaseLoss).
 // Run calls it every quarter heartbeat; with Config.Manual the caller
 // does.
 func (r *Runtime) CheckLease(now time.Time) bool {
@@ -389,8 +391,25 @@ func (r *Runtime) CheckLease(now time.Time) bool {
 	r.mu.Lock()
 	r.holder.Reset()
 	r.mu.Unlock()
+	if keep, why := r.keepOnLeaseLoss(); keep {
+		r.cfg.Logf("node: %s lost its lease: %s", r.cfg.Name, why)
+		return true
+	}
 	r.selfFence()
 	return true
+}
+
+// keepOnLeaseLoss applies fence.KeepOnLeaseLoss to this node: a node of a
+// two-node cluster keeps what it runs when its lease lapses, as only a
+// device's fence of it lets its peer run it (docs/two-node.md).
+func (r *Runtime) keepOnLeaseLoss() (bool, string) {
+	var (
+		cfg   *model.Config
+		roles map[string]string
+	)
+	r.cfg.Node.Read(func(s *store.Store) { cfg, roles = s.Config(), store.Roles(s.MemberStates()) })
+	voters, _ := r.cfg.Node.Voters()
+	return fence.KeepOnLeaseLoss(cfg, roles, voters, r.cfg.Name, r.cfg.Watchdog > 0)
 }
 
 // fenceAt is when this node must start stopping its resources: one

@@ -63,6 +63,7 @@ func Schedule(in Input) (res *Result, err error) {
 	}
 	ws.orderRemoteActions()
 	ws.scheduleFencing()
+	ws.unfenceChanged()
 	ws.applyOrderings()
 	ws.finishMigrations()
 	res = &Result{Current: current, Explain: map[string]*Explanation{}}

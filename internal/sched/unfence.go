@@ -1,5 +1,7 @@
 package sched
 
+import "github.com/paceline/paceline/internal/model"
+
 // Unfencing (Pacemaker's pe_flag_enable_unfencing): fence devices that
 // say provides=unfencing (fence_mpath, fence_scsi: a node must register
 // with the shared storage before it may use it) make every other
@@ -67,6 +69,42 @@ func (ws *workingSet) orderVsUnfence(r *resource, n *node, action *Action, flags
 		if u.is(afOptional) {
 			u.clear(afOptional)
 			u.reason = "required by " + r.id + " " + action.Task
+		}
+	}
+}
+
+// unfenceChanged is Pacemaker 2.1's unfencing after a device change: a
+// node unfenced while the unfencing devices were defined otherwise (its
+// model.UnfenceDigestsAttr differs from the configuration's; a node
+// without the attribute is taken as current) is unfenced again, and the
+// starts there of resources that require unfencing wait for it.
+func (ws *workingSet) unfenceChanged() {
+	if !ws.enableUnfencing {
+		return
+	}
+	want := ws.cfg.UnfencingDigests()
+	for _, n := range ws.nodes {
+		got, ok := n.attrs[model.UnfenceDigestsAttr]
+		if !ok || got == want || !n.online || n.remote || n.unclean || !nodeUnfenced(n) {
+			continue
+		}
+		u := ws.unfenceAction(n)
+		if u.is(afOptional) {
+			u.clear(afOptional)
+			u.reason = "its unfencing devices changed"
+		}
+		for _, r := range ws.resources {
+			for _, p := range r.primitives() {
+				isFence := p.cfg != nil && p.cfg.Class == "stonith"
+				if !isFence && !p.needsUnfencing {
+					continue
+				}
+				for _, a := range p.actions {
+					if a.node == n && a.Task == "start" {
+						orderActions(u, a, ofOptional)
+					}
+				}
+			}
 		}
 	}
 }

@@ -231,18 +231,82 @@ func TestUnfencingBeforeResourcesStart(t *testing.T) {
 			_, ok := member(c, n).Attributes["#node-unfenced"]
 			return ok
 		})
-		h := fenceHistory(c, n)
-		if len(h) == 0 || h[0].Action != "on" || h[0].Result != "success" {
-			t.Errorf("fence history of %s: %+v, want an unfencing first", n, h)
+		if h := firstSuccess(fenceHistory(c, n)); h.Action != "on" {
+			t.Errorf("fence history of %s: %+v, want an unfencing first", n, fenceHistory(c, n))
 		}
 	}
 	// The unfencing of web's node came before web's start there.
 	start, _ := lastEvent(c, "web", on, true)
-	h := fenceHistory(c, on)
-	if start.Real.Before(time.UnixMilli(h[0].End)) {
-		t.Errorf("web started on %s at %v, before %s was unfenced at %v", on, start.Real, on, time.UnixMilli(h[0].End))
+	h := firstSuccess(fenceHistory(c, on))
+	if start.Real.Before(time.UnixMilli(h.End)) {
+		t.Errorf("web started on %s at %v, before %s was unfenced at %v", on, start.Real, on, time.UnixMilli(h.End))
 	}
 	if m := member(c, on); m.State != "online" || m.Fenced != nil {
 		t.Errorf("%s after its unfencing: %+v", on, m)
+	}
+}
+
+// firstSuccess is the first successful entry of a fence history (the
+// zero entry when none). A failed attempt may come first: a node asked
+// to unfence the leader may not have the device in its copy of the
+// configuration yet, and its refusal is recorded.
+func firstSuccess(h []store.FenceEntry) store.FenceEntry {
+	for _, e := range h {
+		if e.Result == "success" {
+			return e
+		}
+	}
+	return store.FenceEntry{}
+}
+
+// Unfencing again (Pacemaker 2.1): the cluster records with each
+// unfencing the definitions of the devices that unfenced the node
+// (model.UnfenceDigestsAttr); once a device's definition changes, every
+// node is unfenced again, and its record follows.
+func TestUnfencingAgainAfterADeviceChanged(t *testing.T) {
+	logf := func(string, ...any) {}
+	if testing.Verbose() {
+		logf = t.Logf
+	}
+	c := New(t, Options{Nodes: 3, Logf: logf, Fencing: true})
+	t.Cleanup(c.CheckNeverActiveTwice)
+	c.Update("fence device power, providing unfencing", func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: "power", Kind: model.KindPrimitive, Class: "stonith",
+			Type: FenceAgent, Params: []model.NV{{Name: "pcmk_host_list", Value: "n1,n2,n3"}},
+			Meta: map[string]string{"provides": "unfencing"}})
+	})
+	c.CreateDummy("web", time.Second, nil)
+	runningOn(c, "web")
+	unfencings := func(n string) (k int) {
+		for _, e := range fenceHistory(c, n) {
+			if e.Action == "on" && e.Result == "success" {
+				k++
+			}
+		}
+		return k
+	}
+	before := map[string]string{}
+	count := map[string]int{}
+	for _, n := range []string{"n1", "n2", "n3"} {
+		c.Eventually(n+" unfenced, with the devices' definitions", func() bool {
+			before[n] = member(c, n).Attributes[model.UnfenceDigestsAttr]
+			count[n] = unfencings(n)
+			return count[n] > 0 && strings.HasPrefix(before[n], "power:"+FenceAgent+":")
+		})
+	}
+	c.Update("power's definition changes", func(cfg *model.Config) {
+		r := model.FindResource(cfg.Resources, "power")
+		r.Params = append(r.Params, model.NV{Name: "port_as_ip", Value: "1"})
+	})
+	for _, n := range []string{"n1", "n2", "n3"} {
+		c.Eventually(n+" unfenced again", func() bool {
+			d := member(c, n).Attributes[model.UnfenceDigestsAttr]
+			return unfencings(n) > count[n] && d != before[n] && strings.HasPrefix(d, "power:"+FenceAgent+":")
+		})
+		t.Logf("%s: unfenced %d times before the change, %d after; %s -> %s", n, count[n], unfencings(n),
+			before[n], member(c, n).Attributes[model.UnfenceDigestsAttr])
+	}
+	if ns := c.ActiveOn("web"); len(ns) != 1 {
+		t.Errorf("web active on %v after the unfencings", ns)
 	}
 }

@@ -61,7 +61,13 @@ type Status struct {
 	// Collectives are the groups and clones.
 	Collectives []struct{ ID, Kind string }
 	// Gate is what a two-node cluster lacks (docs/two-node.md).
-	Gate      string `json:"gate"`
+	Gate string `json:"gate"`
+	// TwoNode is the two-node part (docs/two-node.md).
+	TwoNode *struct {
+		Servers  []string
+		Declared bool
+		Lost     string
+	} `json:"two_node"`
 	Resources []struct {
 		ID, Agent, Role, Parent string
 		Nodes                   []string
@@ -176,6 +182,9 @@ type Options struct {
 	// --socket PATH --netns HOST --timeout WatchdogTimeout` outside every
 	// host and starts each agent with --watchdog sim:unix:PATH.
 	WatchdogTimeout time.Duration
+	// InitArgs are extra `paceline init` flags for n1, such as
+	// "--two-node".
+	InitArgs []string
 	// KeepStonith leaves stonith-enabled at its default (true) instead of
 	// setting it to false: a lost node's resources are then held until a
 	// fence device or `node confirm-down` (or a watchdog) releases them.
@@ -200,7 +209,7 @@ func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
 		}
 	}
 	h1 := n.Hosts[0]
-	c.must(h1, "init", "--name", "n1", "--data-dir", c.DataDir("n1"), "--listen", Listen(h1))
+	c.must(h1, append([]string{"init", "--name", "n1", "--data-dir", c.DataDir("n1"), "--listen", Listen(h1)}, o.InitArgs...)...)
 	c.StartAgent(h1)
 	n.Client.Env = append(n.Client.Env, "PACELINE_ADDR=https://"+Listen(h1),
 		"PACELINE_TOKEN_FILE="+filepath.Join(c.DataDir("n1"), "admin.token"),
@@ -208,7 +217,7 @@ func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
 	c.WaitStatus(nil, "n1 leads", 20*time.Second, func(st *Status) bool { return st.Leader == "n1" })
 	for i, h := range n.Hosts[1:] {
 		name := NodeName(i + 1)
-		tok := strings.TrimSpace(c.must(n.Client, "token", "create", "--ttl", "10m"))
+		tok := strings.TrimSpace(c.MustSetUp("token", "create", "--ttl", "10m"))
 		args := []string{"join", "--name", name, "--data-dir", c.DataDir(name), "--listen", Listen(h), "--token", tok, Listen(h1)}
 		if i+1 < len(o.Roles) && o.Roles[i+1] != "" {
 			args = append(args, "--role", o.Roles[i+1])
@@ -219,7 +228,7 @@ func NewClusterWith(t *testing.T, n *Net, o Options) *Cluster {
 	// From now on the CLI tries every node.
 	c.SetAddrs(n.Client, n.Hosts...)
 	if !o.KeepStonith {
-		c.must(n.Client, "property", "set", "stonith-enabled=false")
+		c.MustSetUp("property", "set", "stonith-enabled=false")
 	}
 	c.WaitStatus(nil, "every node online with quorum", 30*time.Second, func(st *Status) bool {
 		return st.Quorum && st.Online() == len(n.Hosts)

@@ -19,9 +19,15 @@ const bmcPassword = "pl-e-bmc-pw"
 // its state can be checked).
 func fencingCluster(t *testing.T, hosts int) (*Net, *Cluster, []*BMC) {
 	t.Helper()
+	return fencingClusterWith(t, hosts, Options{})
+}
+
+// fencingClusterWith is fencingCluster with NewClusterWith's options.
+func fencingClusterWith(t *testing.T, hosts int, o Options) (*Net, *Cluster, []*BMC) {
+	t.Helper()
 	NeedBMC(t)
 	n := NewNet(t, hosts)
-	c := NewCluster(t, n)
+	c := NewClusterWith(t, n, o)
 	bmcs := c.AddIPMIDevices(bmcPassword)
 	c.MustSetUp("property", "set", "stonith-action=off")
 	c.MustSetUp("property", "set", "stonith-enabled=true")

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,21 +11,59 @@ import (
 )
 
 // twoNodeCluster is docs/two-node.md's set-up with the CLI's words: two
-// servers and no witness, each host with a simulated BMC and a
+// servers and no witness (paceline init --two-node), each host with a
+// simulated BMC and a
 // fence_ipmilan device for its node (fencingCluster: stonith-enabled,
 // stonith-action=off), the client's address as the gateway every node
 // pings (a builtin:ping clone), and a VIP of priority 10 preferring n1.
 func twoNodeCluster(t *testing.T) (*Net, *Cluster, []*BMC) {
 	t.Helper()
-	n, c, bmcs := fencingCluster(t, 2)
+	n, c, bmcs := fencingClusterWith(t, 2, Options{InitArgs: []string{"--two-node"}})
 	c.MustSetUp("resource", "create", "gw", "builtin:ping", "host_list="+n.Client.Addr, "dampen=0", "timeout=1s",
 		"--clone", "--op", "monitor", "interval=1s")
 	c.MustSetUp("property", "set", "priority-fencing-delay=5s")
 	createVIPMeta(t, c, "n1", "priority=10")
-	if st, err := c.Status(); err != nil || st.Gate != "" {
+	st, err := c.Status()
+	if err != nil || st.Gate != "" {
 		t.Fatalf("status gate %q (%v) with a device for each node", st.Gate, err)
 	}
+	if st.TwoNode == nil || !st.TwoNode.Declared || strings.Join(st.TwoNode.Servers, ",") != "n1,n2" {
+		t.Fatalf("status two_node %+v after paceline init --two-node", st.TwoNode)
+	}
 	return n, c, bmcs
+}
+
+// paceline init --two-node, bad input: a witness (or a third server)
+// joining is refused in one line, exit non-zero, and nothing changes (no
+// member added, nothing written in its data directory); init
+// --two-node --role witness is refused before anything is written.
+func twoNodeRefusesAThirdVoter(t *testing.T, c *Cluster) {
+	t.Helper()
+	cl := c.Net.Client
+	dir := filepath.Join(t.TempDir(), "w")
+	tok := strings.TrimSpace(c.Must("token", "create", "--ttl", "10m"))
+	for _, role := range []string{"witness", "server"} {
+		_, err := c.Paceline(cl, "join", "--name", "w", "--role", role, "--data-dir", dir, "--listen", Listen(cl), "--token", tok, Listen(c.Host("n1")))
+		line := lastLine(fmt.Sprint(err))
+		if err == nil || !strings.Contains(line, "two-node cluster (paceline init --two-node): w cannot join as a "+role) {
+			t.Errorf("join --role %s of a two-node cluster: %v", role, err)
+		}
+		t.Logf("join --role %s: %s", role, line)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ca.pem")); err == nil {
+		t.Errorf("a refused join wrote %s", filepath.Join(dir, "ca.pem"))
+	}
+	if st, err := c.Status(); err != nil || len(st.Nodes) != 2 {
+		t.Errorf("members after the refused joins: %v %v", st, err)
+	}
+	idir := filepath.Join(t.TempDir(), "i")
+	_, err := c.Paceline(cl, "init", "--two-node", "--role", "witness", "--name", "x", "--data-dir", idir, "--listen", Listen(cl))
+	if err == nil || !strings.Contains(lastLine(err.Error()), "init --two-node: --role witness") {
+		t.Errorf("init --two-node --role witness: %v", err)
+	}
+	if _, err := os.Stat(idir); err == nil {
+		t.Errorf("a refused init created %s", idir)
+	}
 }
 
 // createVIPMeta is createVIP with meta attributes.
@@ -149,6 +189,7 @@ func vipGap(m *Monitor, t0 time.Time) time.Duration {
 // held it is 0 in every run.
 func TestTwoNodeClusterSurvivesEitherNode(t *testing.T) {
 	n, c, bmcs := twoNodeCluster(t)
+	twoNodeRefusesAThirdVoter(t, c)
 	m := Watch(fenceVIP, n.Hosts)
 	defer m.Stop()
 	runs := 1
@@ -167,6 +208,11 @@ func TestTwoNodeClusterSurvivesEitherNode(t *testing.T) {
 			gap := vipGap(m, t0)
 			if lost == 1 {
 				keepTimes = append(keepTimes, d)
+				if gap > 0 {
+					// The survivor keeps what it runs through its lost
+					// lease (fence.KeepOnLeaseLoss).
+					t.Errorf("run %d: the VIP was down %v on n1 after n2 crashed", r+1, gap)
+				}
 			} else {
 				takeTimes = append(takeTimes, d)
 			}
@@ -187,6 +233,9 @@ func TestTwoNodeClusterSurvivesEitherNode(t *testing.T) {
 	n.Partition([]*Host{n.Hosts[0]}, []*Host{n.Hosts[1]}, false)
 	d := survived(t, c, bmcs, 0, 1, t0)
 	n.Heal()
+	if gap := vipGap(m, t0); gap > 0 {
+		t.Errorf("link cut: the VIP was down %v on n1, the winner", gap)
+	}
 	t.Logf("link cut: n1 kept the VIP and fenced n2: serving alone %v after the cut (VIP gap %v)", d.Round(time.Millisecond), vipGap(m, t0).Round(time.Millisecond))
 	if bmcs[0].PoweredOn() != true {
 		t.Errorf("both nodes were fenced")
@@ -206,6 +255,59 @@ func TestTwoNodeClusterSurvivesEitherNode(t *testing.T) {
 	}
 	rejoins = append(rejoins, rejoin(t, c, bmcs, 0))
 	waitVIPOn(t, c, "n1", 90*time.Second)
+
+	// The link cut while no fence device works (both BMCs down): neither
+	// node can fence the other, so neither goes on alone; each keeps what
+	// it runs (n1 the VIP, never down) and status on n1 says why. Once
+	// the link and the BMCs are back the cluster is whole again, nobody
+	// fenced, the VIP still on n1.
+	// A dead BMC's fence fails at its timeout (fence_ipmilan cannot log
+	// in); 10 s keeps the wait short.
+	c.Must("property", "set", "stonith-timeout=10s")
+	for _, b := range bmcs {
+		b.Stop()
+	}
+	t0 = time.Now()
+	n.Partition([]*Host{n.Hosts[0]}, []*Host{n.Hosts[1]}, false)
+	var why string
+	var seen []string
+	c.WaitStatus([]*Host{n.Hosts[0]}, "n1's status says why it holds", 180*time.Second, func(st *Status) bool {
+		if st.TwoNode != nil && st.TwoNode.Lost != why {
+			why = st.TwoNode.Lost
+			seen = append(seen, fmt.Sprintf("%v: %q", time.Since(t0).Round(time.Millisecond), why))
+			t.Logf("n1 status at %s", seen[len(seen)-1])
+		}
+		return strings.Contains(why, "fencing n2 failed") && strings.Contains(why, "n1 cannot go on alone")
+	})
+	cl := *n.Client // the same namespace, asking n1
+	c.SetAddrs(&cl, n.Hosts[0])
+	out := c.must(&cl, "status")
+	if !strings.Contains(out, "n1 cannot go on alone and keeps what it runs") {
+		t.Errorf("status on n1 does not say why it holds:\n%s", out)
+	}
+	time.Sleep(15 * time.Second) // both keep trying
+	if out := c.must(&cl, "status"); !strings.Contains(out, "n1 cannot go on alone and keeps what it runs") {
+		t.Errorf("status on n1 no longer says why it holds:\n%s", out)
+	}
+	if gap := vipGap(m, t0); gap > 0 {
+		t.Errorf("no device: the VIP was down %v on n1", gap)
+	}
+	if ok, _ := Holds(n.Hosts[0], fenceVIP); !ok {
+		t.Errorf("n1 dropped the VIP while it could not fence n2")
+	}
+	t.Logf("link cut with both BMCs down, after %v: n1 status: %s", time.Since(t0).Round(time.Millisecond), why)
+	for _, b := range bmcs {
+		b.Start()
+	}
+	n.Heal()
+	c.WaitStatus(nil, "both nodes online again", 120*time.Second, func(st *Status) bool { return st.Quorum && st.Online() == 2 })
+	if !bmcs[0].PoweredOn() || !bmcs[1].PoweredOn() {
+		t.Errorf("a node was fenced while no device worked")
+	}
+	waitVIPOn(t, c, "n1", 30*time.Second)
+	if gap := vipGap(m, t0); gap > 0 {
+		t.Errorf("no device, then healed: the VIP was down %v on n1", gap)
+	}
 
 	m.Stop()
 	if dt := m.DualTime(); dt > 0 {
