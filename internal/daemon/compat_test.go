@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -291,4 +292,35 @@ func TestCompatAgentDataProperty(t *testing.T) {
 	waitUntil(t, "the property on the leader", func() bool { return c.nodes[c.leader()].Config().Properties["db_REPL_INFO"] == info })
 	f.must(t, "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-D")
 	f.expect(t, "crm_attribute: Error performing operation: No such device or address\n", "crm_attribute", "--type", "crm_config", "--name", "db_REPL_INFO", "-G", "-q")
+}
+
+// An agent setting its promotion score to the value it has (ocf:heartbeat:
+// mysql and PAF do at every monitor) changes nothing the controller plans
+// from: the write is audited, quietly, and the store's change index (what
+// wakes the controller, whose every wake aborted the transition under
+// way) stays where it was.
+func TestCompatUnchangedAttributeWakesNothing(t *testing.T) {
+	c, follower, f := newFollowerCompat(t)
+	f.must(t, "crm_attribute", "--node", follower, "--lifetime", "reboot", "--name", "master-db", "--update", "5")
+	leader := c.nodes[c.leader()]
+	audited := func() int {
+		n := 0
+		leader.Read(func(s *store.Store) { n = len(s.Audit()) })
+		return n
+	}
+	waitUntil(t, "the write audited", func() bool { return audited() > 0 })
+	index := func() uint64 {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		n, _ := leader.WaitChange(ctx, math.MaxUint64)
+		return n
+	}
+	before, entries := index(), audited()
+	f.must(t, "crm_attribute", "--node", follower, "--lifetime", "reboot", "--name", "master-db", "--update", "5")
+	waitUntil(t, "the second write audited", func() bool { return audited() > entries })
+	if after := index(); after != before {
+		t.Errorf("an unchanged attribute moved the change index from %d to %d", before, after)
+	}
+	f.must(t, "crm_attribute", "--node", follower, "--lifetime", "reboot", "--name", "master-db", "--update", "6")
+	waitUntil(t, "a changed attribute moves the change index", func() bool { return index() > before })
 }

@@ -127,9 +127,13 @@ func (s *Server) record(r *http.Request, p pki.Principal, body []byte, status in
 	// The caller may have gone: the entry is still written.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.ProposeTimeout)
 	defer cancel()
-	// A private attribute write (attrd_updater --private) is recorded
-	// quietly, as the write itself is.
-	quiet := r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/attributes") && r.URL.Query().Get("private") == "true"
+	// A node attribute write is recorded quietly: the write itself wakes
+	// the controller when it changed an attribute the scheduler reads; an
+	// unchanged one (ocf:heartbeat:mysql and PAF set their promotion
+	// score at every monitor) or a private one must not, or every monitor
+	// aborted the transition under way (a promotion never got past its
+	// pre-promote notifications).
+	quiet := r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/attributes")
 	res, perr := s.cfg.Backend.Propose(ctx, store.NewAuditAppend(store.AuditAppend{Entry: e, Quiet: quiet}))
 	if perr == nil {
 		perr = res.Err

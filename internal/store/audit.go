@@ -41,10 +41,11 @@ type AuditEntry struct {
 // payload's Seq, Prev and Hash are ignored).
 type AuditAppend struct {
 	Entry AuditEntry `json:"entry"`
-	// Quiet records the entry of a request that changed only private node
-	// attributes: its append is a quiet change too (Result.Quiet), or
-	// every audited private write would wake the controller, which plans
-	// nothing from either.
+	// Quiet records the entry of a node attribute write: its append is a
+	// quiet change (Result.Quiet), or every audited write, unchanged or
+	// private, would wake the controller, which plans nothing from an
+	// audit entry (the write, when it changed what the scheduler reads,
+	// wakes it by itself).
 	Quiet bool `json:"quiet,omitempty"`
 }
 
