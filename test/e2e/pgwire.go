@@ -138,7 +138,10 @@ func errorMessage(body []byte) string {
 
 // pgPool hands out connections to one address from inside a namespace:
 // an idle one when there is, a new one otherwise. A connection whose
-// statement failed is closed, never reused.
+// statement failed is closed, never reused, and at most pgPoolIdle are
+// kept: after a failover the inserts held up meanwhile connect at once,
+// and keeping them all would take the server's connections from its
+// agent (PAF's monitor then failed with "too many clients").
 type pgPool struct {
 	ns, addr string
 	mu       sync.Mutex
@@ -165,10 +168,17 @@ func (pp *pgPool) exec(sql string, limit time.Duration) error {
 		return err
 	}
 	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if len(pp.idle) >= pgPoolIdle {
+		p.Close()
+		return nil
+	}
 	pp.idle = append(pp.idle, p)
-	pp.mu.Unlock()
 	return nil
 }
+
+// pgPoolIdle is how many idle connections a pgPool keeps.
+const pgPoolIdle = 4
 
 // close closes the idle connections.
 func (pp *pgPool) close() {
