@@ -253,7 +253,7 @@ func TestMySQLPromotableClone(t *testing.T) {
 	if _, ok := mysqlSQL(n, nil, pgVIP, "CREATE DATABASE pl; CREATE TABLE pl.t (i int PRIMARY KEY)", 5*time.Second); !ok {
 		t.Fatal("CREATE TABLE through the VIP failed")
 	}
-	w := startWriterWith(func(i int) bool {
+	w := startWriterWith(1, func(i int) bool {
 		_, ok := mysqlSQL(n, nil, pgVIP, fmt.Sprintf("INSERT INTO pl.t VALUES (%d)", i), 2*time.Second)
 		return ok
 	})

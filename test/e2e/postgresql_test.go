@@ -180,7 +180,7 @@ type writer struct {
 // client host, over pooled connections (pgwire.go).
 func startWriter(n *Net) *writer {
 	pool := &pgPool{ns: n.Client.NS, addr: net.JoinHostPort(pgVIP, "5432")}
-	w := startWriterWith(func(i int) bool {
+	w := startWriterWith(writerInFlight, func(i int) bool {
 		return pool.exec(fmt.Sprintf("INSERT INTO t VALUES (%d)", i), 2*time.Second) == nil
 	})
 	w.cleanup = pool.close
@@ -192,14 +192,17 @@ func startWriter(n *Net) *writer {
 const writerInFlight = 100
 
 // startWriterWith is startWriter with another database's insert: insert
-// writes row i through the VIP and reports whether it was acknowledged.
-func startWriterWith(insert func(i int) bool) *writer {
+// writes row i through the VIP and reports whether it was acknowledged;
+// at most inFlight are outstanding at once (1: one after the other, for
+// a client that starts a process per insert, whose starts at 50 a second
+// would take the CPU the cluster under test needs).
+func startWriterWith(inFlight int, insert func(i int) bool) *writer {
 	w := &writer{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		var wg sync.WaitGroup
 		defer wg.Wait()
-		slots := make(chan struct{}, writerInFlight)
+		slots := make(chan struct{}, inFlight)
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; ; i++ {
