@@ -187,9 +187,12 @@ func startWriter(n *Net) *writer {
 	return w
 }
 
-// writerInFlight bounds the inserts outstanding at once (2 s of ticks: an
-// insert's timeout).
-const writerInFlight = 100
+// writerInFlight bounds the inserts outstanding at once, as an
+// application's connection pool does: when the VIP moves, every insert
+// waiting to connect connects to the new primary at once, and 100 took
+// all of the server's connections (max_connections 100), so its agent's
+// own check was refused (PAF's monitor failed on the new primary).
+const writerInFlight = 20
 
 // startWriterWith is startWriter with another database's insert: insert
 // writes row i through the VIP and reports whether it was acknowledged;
