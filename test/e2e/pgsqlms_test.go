@@ -68,7 +68,7 @@ wal_receiver_timeout = '5s'
 wal_retrieve_retry_interval = '1s'
 synchronous_standby_names = 'ANY 1 (n1, n2, n3)'
 shared_buffers = '16MB'
-max_connections = 30
+max_connections = 100
 logging_collector = on
 log_directory = 'log'
 `

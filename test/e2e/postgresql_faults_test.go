@@ -21,17 +21,7 @@ import (
 // with --profile fast (default: the default timings).
 
 // pgRuns is PL_PG_RUNS.
-func pgRuns(t *testing.T) int {
-	v := os.Getenv("PL_PG_RUNS")
-	if v == "" {
-		return 1
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("PL_PG_RUNS %q: want a positive number", v)
-	}
-	return n
-}
+func pgRuns(t *testing.T) int { return envCount(t, "PL_PG_RUNS", 1) }
 
 // pgProfile is PL_PG_PROFILE: "fast" or "default".
 func pgProfile(t *testing.T) string {
