@@ -141,7 +141,7 @@ func TestPatroniFailoverBench(t *testing.T) {
 		_, err := n.Client.Exec(filepath.Join(pgBinDir, "psql"), "-X", "-h", pgVIP, "-U", "postgres", "-d", "postgres", "-c", "SELECT 1")
 		t.Fatalf("CREATE TABLE through the VIP failed: %q (roles %v; psql: %v)", out, pgRoles(c), err)
 	}
-	pc.w = startWriter(n)
+	pc.w = startWriter(n, pgInFlight)
 	defer pc.w.finish()
 	for _, fault := range faults {
 		var unavail []time.Duration

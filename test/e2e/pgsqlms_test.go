@@ -273,7 +273,7 @@ func TestPAFPromotableClone(t *testing.T) {
 	if _, ok := pgSQL(n, pgVIP, "CREATE TABLE t (i int PRIMARY KEY)", 5*time.Second); !ok {
 		t.Fatal("CREATE TABLE through the VIP failed")
 	}
-	pc := &pgCluster{t: t, c: c, n: n, primary: primary, w: startWriter(n)}
+	pc := &pgCluster{t: t, c: c, n: n, primary: primary, w: startWriter(n, pafInFlight)}
 	t.Cleanup(func() {
 		select {
 		case <-pc.w.done:

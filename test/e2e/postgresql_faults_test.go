@@ -79,7 +79,7 @@ func startPG(t *testing.T, watchdog bool) *pgCluster {
 	if _, ok := pgSQL(n, pgVIP, "CREATE TABLE t (i int PRIMARY KEY)", 5*time.Second); !ok {
 		t.Fatal("CREATE TABLE through the VIP failed")
 	}
-	pc.w = startWriter(n)
+	pc.w = startWriter(n, pgInFlight)
 	t.Cleanup(func() {
 		select {
 		case <-pc.w.done:

@@ -177,22 +177,29 @@ type writer struct {
 }
 
 // startWriter writes to the PostgreSQL server behind the VIP from the
-// client host, over pooled connections (pgwire.go).
-func startWriter(n *Net) *writer {
+// client host, over pooled connections (pgwire.go), with at most inFlight
+// inserts outstanding (as an application's connection pool bounds them).
+// Every insert stuck on a lost host holds its place until its 2 s timeout:
+// pgInFlight (2 s of ticks) never runs out of places, so the first insert
+// sent after the failover measures it; pafInFlight does, for PAF's
+// instances, whose commits wait for a synchronous standby after a
+// failover (ANY 1): inserts the client gave up on still hold a connection
+// on the server, and 100 of them with the writer's own took all of them
+// (PAF's monitor was refused).
+func startWriter(n *Net, inFlight int) *writer {
 	pool := &pgPool{ns: n.Client.NS, addr: net.JoinHostPort(pgVIP, "5432")}
-	w := startWriterWith(writerInFlight, func(i int) bool {
+	w := startWriterWith(inFlight, func(i int) bool {
 		return pool.exec(fmt.Sprintf("INSERT INTO t VALUES (%d)", i), 2*time.Second) == nil
 	})
 	w.cleanup = pool.close
 	return w
 }
 
-// writerInFlight bounds the inserts outstanding at once, as an
-// application's connection pool does: when the VIP moves, every insert
-// waiting to connect connects to the new primary at once, and 100 took
-// all of the server's connections (max_connections 100), so its agent's
-// own check was refused (PAF's monitor failed on the new primary).
-const writerInFlight = 20
+// The writer's bounds on inserts outstanding (startWriter).
+const (
+	pgInFlight  = 100
+	pafInFlight = 20
+)
 
 // startWriterWith is startWriter with another database's insert: insert
 // writes row i through the VIP and reports whether it was acknowledged;
