@@ -145,8 +145,45 @@ func (r *Runtime) Drain(ctx context.Context, timeout time.Duration) (DrainResult
 		}
 	}
 	res.Left = r.leave() == nil
+	if !res.Left {
+		// Not let go: an op a leader sent may have come in after the node
+		// looked idle (a leader refuses the leave of a node with
+		// operations not reported). Its heartbeats have stopped: whatever
+		// runs or is starting here is stopped here, as a lapsed lease
+		// would have it, before the agent exits.
+		time.Sleep(r.cfg.Leases.Heartbeat)
+		if !r.idle() {
+			res.Local = r.stopHere(ctx, "left without the leader's consent")
+		}
+	}
 	r.cfg.Logf("node: %s drained (left cleanly: %v)", r.cfg.Name, res.Left)
 	return res, nil
+}
+
+// stopHere stops what runs or is starting on this node, here, and waits
+// (until ctx ends) for the stops to be done; it returns how many
+// resources ran.
+func (r *Runtime) stopHere(ctx context.Context, why string) int {
+	r.mu.Lock()
+	n := len(r.active)
+	r.mu.Unlock()
+	r.cfg.Logf("node: %s: %s: stopping its resources itself", r.cfg.Name, why)
+	r.selfFence()
+	t := time.NewTicker(r.cfg.Leases.Heartbeat / 4)
+	defer t.Stop()
+	for {
+		r.mu.Lock()
+		active := len(r.active)
+		r.mu.Unlock()
+		if active == 0 && len(r.busy.List()) == 0 {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-t.C:
+		}
+	}
 }
 
 // inMaintenance reports whether this node's resources stay as they are
