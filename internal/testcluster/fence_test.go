@@ -213,17 +213,7 @@ func TestFenceOfTheLeaderRunsOnAnotherNode(t *testing.T) {
 // or started there; the cluster records #node-unfenced and the plan then
 // needs no more unfencing; web starts.
 func TestUnfencingBeforeResourcesStart(t *testing.T) {
-	logf := func(string, ...any) {}
-	if testing.Verbose() {
-		logf = t.Logf
-	}
-	c := New(t, Options{Nodes: 3, Logf: logf, Fencing: true})
-	t.Cleanup(c.CheckNeverActiveTwice)
-	c.Update("fence device power, providing unfencing", func(cfg *model.Config) {
-		cfg.Resources = append(cfg.Resources, model.Resource{ID: "power", Kind: model.KindPrimitive, Class: "stonith",
-			Type: FenceAgent, Params: []model.NV{{Name: "pcmk_host_list", Value: "n1,n2,n3"}},
-			Meta: map[string]string{"provides": "unfencing"}})
-	})
+	c := unfencingCluster(t)
 	c.CreateDummy("web", time.Second, nil)
 	on := runningOn(c, "web")
 	for _, n := range []string{"n1", "n2", "n3"} {
@@ -246,6 +236,24 @@ func TestUnfencingBeforeResourcesStart(t *testing.T) {
 	}
 }
 
+// unfencingCluster is three nodes with fencing and one fence device,
+// power, for all of them, that provides unfencing.
+func unfencingCluster(t *testing.T) *Cluster {
+	t.Helper()
+	logf := func(string, ...any) {}
+	if testing.Verbose() {
+		logf = t.Logf
+	}
+	c := New(t, Options{Nodes: 3, Logf: logf, Fencing: true})
+	t.Cleanup(c.CheckNeverActiveTwice)
+	c.Update("fence device power, providing unfencing", func(cfg *model.Config) {
+		cfg.Resources = append(cfg.Resources, model.Resource{ID: "power", Kind: model.KindPrimitive, Class: "stonith",
+			Type: FenceAgent, Params: []model.NV{{Name: "pcmk_host_list", Value: "n1,n2,n3"}},
+			Meta: map[string]string{"provides": "unfencing"}})
+	})
+	return c
+}
+
 // firstSuccess is the first successful entry of a fence history (the
 // zero entry when none). A failed attempt may come first: a node asked
 // to unfence the leader may not have the device in its copy of the
@@ -264,17 +272,7 @@ func firstSuccess(h []store.FenceEntry) store.FenceEntry {
 // (model.UnfenceDigestsAttr); once a device's definition changes, every
 // node is unfenced again, and its record follows.
 func TestUnfencingAgainAfterADeviceChanged(t *testing.T) {
-	logf := func(string, ...any) {}
-	if testing.Verbose() {
-		logf = t.Logf
-	}
-	c := New(t, Options{Nodes: 3, Logf: logf, Fencing: true})
-	t.Cleanup(c.CheckNeverActiveTwice)
-	c.Update("fence device power, providing unfencing", func(cfg *model.Config) {
-		cfg.Resources = append(cfg.Resources, model.Resource{ID: "power", Kind: model.KindPrimitive, Class: "stonith",
-			Type: FenceAgent, Params: []model.NV{{Name: "pcmk_host_list", Value: "n1,n2,n3"}},
-			Meta: map[string]string{"provides": "unfencing"}})
-	})
+	c := unfencingCluster(t)
 	c.CreateDummy("web", time.Second, nil)
 	runningOn(c, "web")
 	unfencings := func(n string) (k int) {
