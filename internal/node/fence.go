@@ -108,6 +108,8 @@ func (fc *fencing) once(target, action string) bool {
 	// (stonith-max-attempts in a row) would stop fencing a lost node for
 	// good once a BMC was down for a while.
 	fc.f.Reset(target)
+	// The devices' definitions this leader planned with, taken before.
+	digests := fc.rt.cfg.Node.Config().UnfencingDigests()
 	if target != fc.rt.cfg.Name {
 		_, err := fc.attempt(target, action, "controller")
 		if err == nil {
@@ -121,6 +123,15 @@ func (fc *fencing) once(target, action string) bool {
 	switch {
 	case other != "":
 		fc.rt.cfg.Logf("node: %s fenced %s for the leader: fenced=%v %v", other, target, orec.Fenced != nil, oerr)
+		if oerr == nil && action == "on" {
+			// The node that ran it recorded the definitions of its copy of
+			// the configuration, which may lag this leader's: an unchanged
+			// record woke no new plan, and the node was never unfenced
+			// again. The leader's own are recorded after it.
+			if err := fc.recordUnfenced(target, digests); err != nil {
+				fc.rt.cfg.Logf("node: %v", err)
+			}
+		}
 		return oerr == nil
 	case target == fc.rt.cfg.Name:
 		fc.rt.cfg.Logf("node: no other node can fence %s (this node): %v", target, oerr)
@@ -208,21 +219,26 @@ func (fc *fencing) attempt(target, action, origin string) (store.FenceRecord, er
 		}
 	}
 	if err == nil && action == "on" {
-		// Unfenced: the scheduler no longer requires it (sched/unfence.go).
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		at := strconv.FormatInt(fc.rt.cfg.Clock.Now().Unix(), 10)
-		// With the devices' definitions it was unfenced with: a change
-		// unfences it again (sched/unfence.go).
-		attrs := map[string]string{UnfencedAttr: at, model.UnfenceDigestsAttr: digests}
-		if r, aerr := fc.rt.propose(ctx, store.NewNodeAttrSet(target, attrs)); aerr != nil || r.Err != nil {
-			err = fmt.Errorf("node: %s was unfenced but it could not be recorded: %w", target, errors.Join(aerr, r.Err))
-		}
-		cancel()
+		err = fc.recordUnfenced(target, digests)
 	}
 	if fc.rt.cfg.OnFenced != nil {
 		fc.rt.cfg.OnFenced(rec, err)
 	}
 	return rec, err
+}
+
+// recordUnfenced records that target was unfenced: the scheduler no
+// longer requires it (sched/unfence.go), until the devices' definitions
+// differ from digests, those it was unfenced with.
+func (fc *fencing) recordUnfenced(target, digests string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	at := strconv.FormatInt(fc.rt.cfg.Clock.Now().Unix(), 10)
+	attrs := map[string]string{UnfencedAttr: at, model.UnfenceDigestsAttr: digests}
+	if r, aerr := fc.rt.propose(ctx, store.NewNodeAttrSet(target, attrs)); aerr != nil || r.Err != nil {
+		return fmt.Errorf("node: %s was unfenced but it could not be recorded: %w", target, errors.Join(aerr, r.Err))
+	}
+	return nil
 }
 
 // UnfencedAttr is the node attribute set after a node was unfenced (a
