@@ -199,19 +199,29 @@ func replicating(n *Net, h *Host) bool {
 // holding the VIP and the two others replicate; it returns the master.
 func mysqlHealthy(t *testing.T, c *Cluster, limit time.Duration, not string) string {
 	t.Helper()
+	m, roles, ok := mysqlMaster(c, limit, 2, not)
+	if !ok {
+		t.Fatalf("no writable master with two replicas and the VIP after %v: %v", limit, roles)
+	}
+	return m
+}
+
+// mysqlMaster waits up to limit for one writable server other than not,
+// holding the VIP, with replicas others replicating; it returns the
+// master, or the roles last seen and false.
+func mysqlMaster(c *Cluster, limit time.Duration, replicas int, not string) (string, map[string]string, bool) {
 	var roles map[string]string
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		roles = mysqlRoles(c)
 		m, nm := oneOf(roles, "master")
-		if _, nr := oneOf(roles, "replica"); nm != 1 || nr != 2 || m == not {
+		if _, nr := oneOf(roles, "replica"); nm != 1 || nr != replicas || m == not {
 			continue
 		}
 		if ok, _ := Holds(c.Host(m), pgVIP); ok {
-			return m
+			return m, roles, true
 		}
 	}
-	t.Fatalf("no writable master with two replicas and the VIP after %v: %v", limit, roles)
-	return ""
+	return "", roles, false
 }
 
 // TestMySQLPromotableClone: ocf:heartbeat:mysql, unmodified, under
@@ -335,19 +345,11 @@ func TestMySQLPromotableClone(t *testing.T) {
 // server other than old holding the VIP, the third server replicating.
 func mysqlHealthyOf(t *testing.T, c *Cluster, old string) string {
 	t.Helper()
-	var roles map[string]string
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		roles = mysqlRoles(c)
-		m, nm := oneOf(roles, "master")
-		if _, nr := oneOf(roles, "replica"); nm != 1 || nr != 1 || m == old {
-			continue
-		}
-		if ok, _ := Holds(c.Host(m), pgVIP); ok {
-			return m
-		}
+	m, roles, ok := mysqlMaster(c, 60*time.Second, 1, old)
+	if !ok {
+		t.Fatalf("after the crash of %s: no new master with a replica and the VIP: %v", old, roles)
 	}
-	t.Fatalf("after the crash of %s: no new master with a replica and the VIP: %v", old, roles)
-	return ""
+	return m
 }
 
 // mysqlMissing says how many acknowledged writes the master at node lacks.
