@@ -11,10 +11,16 @@
 # RUNS (default 1) repeats each count on a new cluster; with more than one
 # run, a summary line per count and role gives min/median/max (the machine
 # is shared: take figures under flock /tmp/pl-heavy.lock and give uptime's
-# load average with them).
+# load average with them). CLIENTS=N (default 0) also joins N client
+# hosts (`join --role client`: Raft non-voters that run resources) and
+# prints their CPU (min/median/max over the clients), with a 0 COUNT for
+# the cost of the hosts alone. PROFILE=DIR writes a CPU profile of each
+# voter (and of the first client) over the measured window to
+# DIR/NAME.pprof (PACELINE_CPU_PROFILE; read with go tool pprof).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 COUNTS=${COUNTS:-"300 1000"}
+CLIENTS=${CLIENTS:-0}
 IDLE=${IDLE:-30}
 RUNS=${RUNS:-1}
 SETTLE=${SETTLE:-15}
@@ -58,10 +64,10 @@ wait_for() { # SECONDS WHAT CMD...
 	done
 }
 
-online3() { [[ $(status_json | python3 -c 'import json,sys; st=json.load(sys.stdin); print(sum(1 for n in st.get("nodes") or [] if n.get("state")=="online"))' 2>/dev/null) == 3 ]]; }
+online_n() { [[ $(status_json | python3 -c 'import json,sys; st=json.load(sys.stdin); print(sum(1 for n in st.get("nodes") or [] if n.get("state")=="online"))' 2>/dev/null) == "$1" ]]; }
 
 start_agent() { # NAME
-	setsid "$bin" agent --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1 &
+	PACELINE_CPU_PROFILE=${PROFILE:+$PROFILE/$1.pprof} setsid "$bin" agent --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1 &
 	pids+=($!)
 	eval "pid_$1=$!"
 }
@@ -86,7 +92,15 @@ run_one() { # COUNT
 		"$bin" join --name "$n" --data-dir "$tmp/$n" --listen "127.0.0.1:$p" --token "$("$bin" token create 2>/dev/null)" "127.0.0.1:$p1" >/dev/null
 		start_agent "$n"
 	done
-	wait_for 60 "3 nodes online" online3
+	wait_for 60 "3 nodes online" online_n 3
+	local clients=() c
+	for ((c = 1; c <= CLIENTS; c++)); do
+		p=$(freeport)
+		"$bin" join --name "c$c" --role client --data-dir "$tmp/c$c" --listen "127.0.0.1:$p" --token "$("$bin" token create 2>/dev/null)" "127.0.0.1:$p1" >/dev/null
+		start_agent "c$c"
+		clients+=("c$c")
+	done
+	((CLIENTS == 0)) || wait_for 300 "$((3 + CLIENTS)) nodes online" online_n $((3 + CLIENTS))
 	"$bin" config export >"$tmp/config.yaml"
 	python3 - "$tmp/config.yaml" "$count" <<'PY'
 import sys
@@ -108,8 +122,10 @@ PY
 	local leader
 	leader=$(status_json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("leader",""))')
 	declare -A before
-	for n in n1 n2 n3; do eval "p=\$pid_$n"; before[$n]=$(cpu_ticks "$p"); done
+	for n in n1 n2 n3 "${clients[@]}"; do eval "p=\$pid_$n"; before[$n]=$(cpu_ticks "$p"); done
+	if [[ -n ${PROFILE:-} ]]; then for n in n1 n2 n3 ${clients[0]:-}; do eval "kill -USR1 \$pid_$n"; done; fi
 	sleep "$IDLE"
+	if [[ -n ${PROFILE:-} ]]; then for n in n1 n2 n3 ${clients[0]:-}; do eval "kill -USR1 \$pid_$n"; done; sleep 1; echo "IDLE profiles in $PROFILE (leader $leader)"; fi
 	for n in $leader $(echo n1 n2 n3 | tr ' ' '\n' | grep -v "^$leader$"); do
 		eval "p=\$pid_$n"
 		local after role=follower
@@ -117,6 +133,11 @@ PY
 		[[ $n == "$leader" ]] && role=leader
 		python3 -c "print(f'IDLE count=$count node=$n role=$role cpu={100.0*($after-${before[$n]})/$hz/$IDLE:.1f}%')" | tee -a "$results"
 	done
+	if ((CLIENTS > 0)); then
+		local ticks=()
+		for n in "${clients[@]}"; do eval "p=\$pid_$n"; ticks+=($(($(cpu_ticks "$p") - before[$n]))); done
+		python3 -c "import statistics as s; xs=[100.0*t/$hz/$IDLE for t in [${ticks[*]/%/,}]]; print(f'IDLE count=$count clients=$CLIENTS client_cpu min={min(xs):.1f}% median={s.median(xs):.1f}% max={max(xs):.1f}% total={sum(xs):.1f}%')" | tee -a "$results"
+	fi
 	cleanup
 }
 

@@ -46,6 +46,14 @@ type Config struct {
 	// detect a lost leader as fast as before. Each heartbeat is a round
 	// trip per follower, the main cost of an idle leader. Default 0.
 	HeartbeatInterval time.Duration
+	// ClientHeartbeat is how often the leader heartbeats a client (a
+	// non-voter): raft's rate, kept for voters, costs the leader a round
+	// trip per client every few tens of milliseconds, though a client's
+	// contact keeps no one leader. A client hears the leader's appends of
+	// new entries at once either way; set its own HeartbeatTimeout to a
+	// few times this, or it will lose track of the leader between
+	// heartbeats. Zero: as often as a voter. Default 0; not negative.
+	ClientHeartbeat time.Duration
 	// ElectionTimeout is how long a candidate waits for votes before it
 	// starts a new election. Default 500 ms; at least HeartbeatTimeout.
 	ElectionTimeout time.Duration
@@ -129,6 +137,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HeartbeatInterval != 0 && (c.HeartbeatInterval < c.HeartbeatTimeout/10 || c.HeartbeatInterval > c.HeartbeatTimeout/4) {
 		bad("heartbeat interval %s is not between a tenth (%s) and a quarter (%s) of the heartbeat timeout", c.HeartbeatInterval, c.HeartbeatTimeout/10, c.HeartbeatTimeout/4)
+	}
+	if c.ClientHeartbeat < 0 {
+		bad("client heartbeat %s is negative", c.ClientHeartbeat)
 	}
 	if c.ElectionTimeout < c.HeartbeatTimeout {
 		bad("election timeout %s is below the heartbeat timeout %s", c.ElectionTimeout, c.HeartbeatTimeout)

@@ -13,19 +13,71 @@ import (
 	"github.com/paceline/paceline/internal/store"
 )
 
-// countingTransport counts the heartbeats (empty appends without a log
-// position or commit index, as raft's heartbeat loop sends them) a node
-// sends.
+// countingTransport counts the heartbeats (isHeartbeat) a node sends, in
+// all and to each target, and its pipelined appends to each target.
 type countingTransport struct {
 	raft.Transport
 	heartbeats atomic.Int64
+	mu         sync.Mutex
+	to         map[raft.ServerID]int64
+	appends    map[raft.ServerID]int64
+}
+
+func (c *countingTransport) AppendEntriesPipeline(id raft.ServerID, target raft.ServerAddress) (raft.AppendPipeline, error) {
+	p, err := c.Transport.AppendEntriesPipeline(id, target)
+	if err != nil {
+		return nil, err
+	}
+	return &countingPipeline{AppendPipeline: p, c: c, id: id}, nil
+}
+
+type countingPipeline struct {
+	raft.AppendPipeline
+	c  *countingTransport
+	id raft.ServerID
+}
+
+func (p *countingPipeline) AppendEntries(args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) (raft.AppendFuture, error) {
+	p.c.mu.Lock()
+	if p.c.appends == nil {
+		p.c.appends = map[raft.ServerID]int64{}
+	}
+	p.c.appends[p.id]++
+	p.c.mu.Unlock()
+	return p.AppendPipeline.AppendEntries(args, resp)
+}
+
+// appendedTo returns how many appends went to id on the pipeline.
+func (c *countingTransport) appendedTo(id string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.appends[raft.ServerID(id)]
 }
 
 func (c *countingTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
-	if args.PrevLogEntry == 0 && args.PrevLogTerm == 0 && args.LeaderCommitIndex == 0 && len(args.Entries) == 0 {
+	if isHeartbeat(args) {
 		c.heartbeats.Add(1)
+		c.mu.Lock()
+		if c.to == nil {
+			c.to = map[raft.ServerID]int64{}
+		}
+		c.to[id]++
+		c.mu.Unlock()
 	}
 	return c.Transport.AppendEntries(id, target, args, resp)
+}
+
+// sentTo returns how many heartbeats went to id.
+func (c *countingTransport) sentTo(id string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.to[raft.ServerID(id)]
+}
+
+// RequestPreVote keeps the wrapped transport's pre-vote (raft uses it
+// only when the transport offers it, and the node paces only such).
+func (c *countingTransport) RequestPreVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestPreVoteRequest, resp *raft.RequestPreVoteResponse) error {
+	return c.Transport.(raft.WithPreVote).RequestPreVote(id, target, args, resp)
 }
 
 // heartbeatsPerFollower counts the heartbeats c's leader sends each
@@ -149,4 +201,102 @@ func TestPromptCommitsReachFollowers(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestClientHeartbeatsPaced: with ClientHeartbeat set, the leader
+// heartbeats a client (a non-voter), and sends it idle appends, about
+// once per ClientHeartbeat while the voters get raft's rates; the client still knows the leader all
+// along (its own timeout is a few heartbeats), applies changes as they
+// commit (appends are never held), and learns a new leader after a
+// transfer.
+func TestClientHeartbeatsPaced(t *testing.T) {
+	const timeout, every = 200 * time.Millisecond, 250 * time.Millisecond
+	counters := map[string]*countingTransport{}
+	c := newClusterWith(t, 4, &cluster{
+		roles: map[string]store.Role{"n4": store.RoleClient},
+		config: func(cfg *Config) {
+			cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = timeout, timeout, timeout*3/4
+			cfg.ClientHeartbeat = every
+			if cfg.Role == store.RoleClient {
+				cfg.HeartbeatTimeout, cfg.ElectionTimeout = 4*every, 4*every
+			}
+		},
+		wrap: func(id string, tr raft.Transport) raft.Transport {
+			counters[id] = &countingTransport{Transport: tr}
+			return counters[id]
+		},
+	})
+	leader := c.waitLeader()
+	if leader.ID() == "n4" {
+		t.Fatal("the client leads")
+	}
+	client := c.nodes["n4"]
+	before, appended := map[string]int64{}, map[string]int64{}
+	for id := range c.nodes {
+		before[id], appended[id] = counters[leader.ID()].sentTo(id), counters[leader.ID()].appendedTo(id)
+	}
+	const window = 2 * time.Second
+	lost := 0
+	epoch := leader.Epoch()
+	for end := time.Now().Add(window); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if client.LeaderID() != leader.ID() {
+			lost++
+		}
+	}
+	for id := range c.nodes {
+		if id == leader.ID() {
+			continue
+		}
+		sent := counters[leader.ID()].sentTo(id) - before[id]
+		apps := counters[leader.ID()].appendedTo(id) - appended[id]
+		t.Logf("%s: %d heartbeats and %d idle appends in %v", id, sent, apps, window)
+		if id == "n4" {
+			if limit := int64(window/every) + 2; apps > limit {
+				t.Errorf("the client got %d idle appends in %v, want at most %d (one per %v)", apps, window, limit, every)
+			}
+			if limit := int64(window/every) + 2; sent > limit {
+				t.Errorf("the client got %d heartbeats in %v, want at most %d (one per %v)", sent, window, limit, every)
+			}
+			if sent == 0 {
+				t.Error("the client got no heartbeat")
+			}
+		} else if floor := int64(window / (timeout / 5)); sent < floor {
+			// Raft's rate for voters: one every tenth to fifth of the
+			// timeout.
+			t.Errorf("voter %s got %d heartbeats in %v, want at least %d", id, sent, window, floor)
+		}
+	}
+	if lost > 0 {
+		t.Errorf("the client did not know the leader in %d of its samples", lost)
+	}
+	// Changes reach the client as they commit.
+	epoch = put(t, leader, epoch, "paced")
+	c.waitEpoch(epoch)
+	if got, want := snapshotOf(t, client), snapshotOf(t, leader); got != want {
+		t.Fatal("the client's store differs from the leader's")
+	}
+	// A transfer: the client follows the new leader.
+	if err := leader.TransferLeadership(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	next := c.waitLeader()
+	waitFor(t, "the client to know the new leader", func() bool { return client.LeaderID() == next.ID() })
+}
+
+// TestIsHeartbeat: only raft's heartbeats are held, never an append
+// that carries a log position, entries or a commit index.
+func TestIsHeartbeat(t *testing.T) {
+	for _, tc := range []struct {
+		req  raft.AppendEntriesRequest
+		want bool
+	}{
+		{raft.AppendEntriesRequest{Term: 3}, true},
+		{raft.AppendEntriesRequest{Term: 3, PrevLogEntry: 7, PrevLogTerm: 3}, false},
+		{raft.AppendEntriesRequest{Term: 3, LeaderCommitIndex: 7}, false},
+		{raft.AppendEntriesRequest{Term: 3, Entries: []*raft.Log{{Index: 1}}}, false},
+	} {
+		if got := isHeartbeat(&tc.req); got != tc.want {
+			t.Errorf("isHeartbeat(%+v) = %v, want %v", tc.req, got, tc.want)
+		}
+	}
 }

@@ -52,6 +52,9 @@ type Node struct {
 	synced atomic.Bool
 	logs   raft.LogStore
 	logger hclog.Logger
+	// pace holds idle messages to clients (Config.ClientHeartbeat); nil
+	// when nothing is held.
+	pace *pacedTransport
 	// prompt is the state of committed's barriers: one on its way
 	// (busy), another wanted after it (again).
 	prompt struct {
@@ -118,7 +121,12 @@ func NewNode(cfg Config, trans raft.Transport) (*Node, error) {
 		}
 		return nil, err
 	}
-	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, trans)
+	paced := newPacedTransport(trans, cfg.ClientHeartbeat, n.fsm.clientOf, n.IsLeader, n.done) // pace.go
+	raftLogs := logs
+	if pt, ok := paced.(*pacedTransport); ok {
+		n.pace, raftLogs = pt, kickingLogs{LogStore: logs, kick: pt.kick}
+	}
+	r, err := raft.NewRaft(rc, n.fsm, raftLogs, stable, snaps, paced)
 	if err != nil {
 		if n.bolt != nil {
 			n.bolt.Close()
@@ -168,6 +176,9 @@ func (n *Node) forwardLeadership(notify <-chan bool) {
 			return
 		case v := <-notify:
 			n.setLeaderTimings(v)
+			if !v && n.pace != nil {
+				n.pace.kick() // held messages of a former leader end
+			}
 			select {
 			case <-n.leaderCh:
 			default:

@@ -48,6 +48,17 @@ type cluster struct {
 	config func(*Config)
 	// wrap, if set, wraps each node's transport (to count what it sends).
 	wrap func(id string, t raft.Transport) raft.Transport
+	// roles, if set, gives nodes another role than server (a client
+	// joins as a non-voter).
+	roles map[string]store.Role
+}
+
+// role is id's role in c.
+func (c *cluster) role(id string) store.Role {
+	if r, ok := c.roles[id]; ok {
+		return r
+	}
+	return store.RoleServer
 }
 
 func newCluster(t *testing.T, size int, onDisk bool) *cluster {
@@ -81,7 +92,7 @@ func newClusterWith(t *testing.T, size int, c *cluster) *cluster {
 	ctx := context.Background()
 	for i := 1; i <= size; i++ {
 		id := fmt.Sprintf("n%d", i)
-		if r, err := n1.Join(ctx, id, string(c.trans[id].LocalAddr()), store.RoleServer); err != nil || r.Err != nil {
+		if r, err := n1.Join(ctx, id, string(c.trans[id].LocalAddr()), c.role(id)); err != nil || r.Err != nil {
 			t.Fatalf("join %s: %v %v", id, err, r.Err)
 		}
 	}
@@ -112,6 +123,7 @@ func (c *cluster) start(id string) *Node {
 		}
 	}
 	cfg := testConfig(id, c.dirs[id])
+	cfg.Role = c.role(id)
 	if c.config != nil {
 		c.config(&cfg)
 	}

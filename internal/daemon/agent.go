@@ -126,6 +126,10 @@ func raftAdvertise(c Config) string {
 // Run runs `paceline agent` until ctx ends: Raft over mutual TLS, the
 // executor (builtin and OCF agents), the runtime, and the API with the
 // peer endpoints on Listen. logw receives the log.
+// clientHeartbeat is how often the leader heartbeats a client
+// (consensus.Config.ClientHeartbeat).
+const clientHeartbeat = 500 * time.Millisecond
+
 func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// With log_file, everything logged goes to the rotated file too (the
 	// report collects it through GET /v1/node/log).
@@ -195,6 +199,17 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// average 20-30 on 2 cores) stepped down for lack of contact more
 	// often than with these, so they are left off until a soak shows
 	// otherwise.
+	// Clients (VM hosts and the like, up to hundreds) are heartbeaten
+	// twice a second, not at raft's rate: their contact keeps no leader,
+	// and at raft's rate each one cost the leader about 1% of a core
+	// (bench/idle-cpu.sh CLIENTS=10). A client waits five of them before
+	// it counts the leader lost; it learns a new leader from the new
+	// leader's first append, sent at its election.
+	rc.ClientHeartbeat = clientHeartbeat
+	if rc.Role == store.RoleClient {
+		rc.HeartbeatTimeout = 5 * clientHeartbeat
+		rc.ElectionTimeout = rc.HeartbeatTimeout
+	}
 	cn, err := consensus.NewNode(rc, trans.Transport())
 	if err != nil {
 		trans.Close()

@@ -1,0 +1,247 @@
+package consensus
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/paceline/paceline/internal/store"
+)
+
+// errNotLeading is what a held heartbeat or append returns when this node stopped
+// leading while it waited: raft's heartbeat loop of a former leader ends
+// (its stop channel is closed) instead of sending it.
+var errNotLeading = errors.New("consensus: held message not sent: this node no longer leads")
+
+// isHeartbeat reports whether args is one of raft's heartbeats: an empty
+// append without a log position or commit index, as raft's heartbeat loop
+// sends them (replication's appends always carry a position).
+func isHeartbeat(args *raft.AppendEntriesRequest) bool {
+	return args.PrevLogEntry == 0 && args.PrevLogTerm == 0 && args.LeaderCommitIndex == 0 && len(args.Entries) == 0
+}
+
+// pacedTransport is the transport raft runs on. It passes everything to
+// the caller's transport, except that it holds the leader's heartbeats to
+// a client (a non-voter) to one per every (Config.ClientHeartbeat):
+// raft heartbeats every follower at one rate, but a client does not vote
+// and never stands for election, so its contact does not keep anyone
+// leader and it needs to hear only often enough to know the leader
+// (Config.HeartbeatTimeout, longer on a client). Each heartbeat is a
+// round trip per follower, so at raft's rate (every 27-55 ms with the
+// daemon's timings) a leader's cost grows fast with its clients.
+// Appends carrying entries or a commit index are never held, and
+// voters' heartbeats never.
+type pacedTransport struct {
+	raft.Transport
+	every time.Duration
+	// client reports whether id is a client, and false when it cannot
+	// tell at once (the store is being written).
+	client  func(id raft.ServerID) (client, known bool)
+	leading func() bool
+	done    <-chan struct{}
+
+	mu    sync.Mutex
+	peers map[raft.ServerID]*pacedPeer
+	// kicked is closed (and replaced) when the leader stores new log
+	// entries or stops leading: held appends go at once.
+	kicked chan struct{}
+}
+
+type pacedPeer struct {
+	client  bool
+	checked time.Time // when client was last looked up
+	sent    time.Time // when the last heartbeat went out
+	// appended is when the last append went out on the pipeline, and
+	// commit the commit index it carried.
+	appended time.Time
+	commit   uint64
+}
+
+// newPacedTransport returns t itself when every is zero (nothing held),
+// or when t has no pre-vote (the wrapper offers it, and raft would use
+// it).
+func newPacedTransport(t raft.Transport, every time.Duration, client func(raft.ServerID) (bool, bool), leading func() bool, done <-chan struct{}) raft.Transport {
+	if _, ok := t.(raft.WithPreVote); !ok || every <= 0 {
+		return t
+	}
+	return &pacedTransport{Transport: t, every: every, client: client, leading: leading, done: done, peers: map[raft.ServerID]*pacedPeer{}, kicked: make(chan struct{})}
+}
+
+// AppendEntries holds a heartbeat to a client until every has passed since
+// the last one to it, then sends it if this node still leads.
+func (p *pacedTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
+	if isHeartbeat(args) {
+		if wait := p.hold(id, time.Now()); wait > 0 {
+			if err := p.wait(wait, nil); err != nil {
+				return err
+			}
+			p.mu.Lock()
+			p.peers[id].sent = time.Now()
+			p.mu.Unlock()
+		}
+	}
+	return p.Transport.AppendEntries(id, target, args, resp)
+}
+
+// wait waits d, or less when kicked is closed first (nil: not woken
+// early), and reports whether the held message may still go.
+func (p *pacedTransport) wait(d time.Duration, kicked <-chan struct{}) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-kicked:
+	case <-p.done:
+		return ErrShutdown
+	}
+	if !p.leading() {
+		return errNotLeading
+	}
+	return nil
+}
+
+// kick lets every held append go (the leader stored new entries, or
+// stopped leading).
+func (p *pacedTransport) kick() {
+	p.mu.Lock()
+	close(p.kicked)
+	p.kicked = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// AppendEntriesPipeline paces the pipeline to a client (pacedPipeline).
+func (p *pacedTransport) AppendEntriesPipeline(id raft.ServerID, target raft.ServerAddress) (raft.AppendPipeline, error) {
+	pl, err := p.Transport.AppendEntriesPipeline(id, target)
+	if err != nil {
+		return nil, err
+	}
+	return &pacedPipeline{AppendPipeline: pl, p: p, id: id}, nil
+}
+
+// pacedPipeline holds an idle append to a client: one that carries no
+// entries and the same commit index as the last one sent, which raft's
+// replication sends every CommitTimeout (50-100 ms) to keep in touch. It
+// waits until every has passed since the last append, or until the leader
+// stores new entries (kick), so nothing new is held up. An append with
+// entries or a new commit index goes at once; voters' appends are never
+// held.
+type pacedPipeline struct {
+	raft.AppendPipeline
+	p  *pacedTransport
+	id raft.ServerID
+}
+
+func (pp *pacedPipeline) AppendEntries(args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) (raft.AppendFuture, error) {
+	p, now := pp.p, time.Now()
+	peer := p.peer(pp.id, now)
+	p.mu.Lock()
+	kicked := p.kicked
+	idle := peer.client && len(args.Entries) == 0 && args.LeaderCommitIndex == peer.commit
+	wait := peer.appended.Add(p.every).Sub(now)
+	p.mu.Unlock()
+	if idle && wait > 0 {
+		if err := p.wait(wait, kicked); err != nil {
+			return nil, err
+		}
+	}
+	p.mu.Lock()
+	peer.appended, peer.commit = time.Now(), args.LeaderCommitIndex
+	p.mu.Unlock()
+	return pp.AppendPipeline.AppendEntries(args, resp)
+}
+
+// hold returns how long a heartbeat to id must wait (0: send now, and it
+// is recorded as sent).
+func (p *pacedTransport) hold(id raft.ServerID, now time.Time) time.Duration {
+	pp := p.peer(id, now)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !pp.client {
+		return 0
+	}
+	if wait := pp.sent.Add(p.every).Sub(now); wait > 0 {
+		return wait
+	}
+	pp.sent = now
+	return 0
+}
+
+// peer returns id's pacing state. Its role is looked up until the store
+// has it (it is treated as a voter until then), then again every second.
+func (p *pacedTransport) peer(id raft.ServerID, now time.Time) *pacedPeer {
+	p.mu.Lock()
+	pp := p.peers[id]
+	if pp == nil {
+		pp = &pacedPeer{}
+		p.peers[id] = pp
+	}
+	stale := now.Sub(pp.checked) >= time.Second
+	p.mu.Unlock()
+	if stale {
+		// Outside p.mu: the lookup reads the store (without waiting).
+		if c, known := p.client(id); known {
+			p.mu.Lock()
+			pp.client, pp.checked = c, now
+			p.mu.Unlock()
+		}
+	}
+	return pp
+}
+
+// Close closes the caller's transport (raft.WithClose).
+func (p *pacedTransport) Close() error {
+	if c, ok := p.Transport.(raft.WithClose); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// RequestPreVote passes pre-votes on (raft.WithPreVote: raft uses
+// pre-vote only when its transport offers it).
+func (p *pacedTransport) RequestPreVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestPreVoteRequest, resp *raft.RequestPreVoteResponse) error {
+	return p.Transport.(raft.WithPreVote).RequestPreVote(id, target, args, resp)
+}
+
+// clientOf is pacedTransport.client over this node's store: known only
+// when the store holds the member and is not being written at that moment
+// (a heartbeat never waits for an apply or a snapshot restore).
+func (f *fsm) clientOf(id raft.ServerID) (client, known bool) {
+	if !f.mu.TryRLock() {
+		return false, false
+	}
+	defer f.mu.RUnlock()
+	m, ok := f.st.MemberState(string(id))
+	if !ok {
+		return false, false // not recorded yet: asked again next time
+	}
+	return m.Role == store.RoleClient, true
+}
+
+// kickingLogs is the log store raft writes through when messages to
+// clients are paced: every store of new entries (the leader's, or a
+// follower's, where nothing is held) lets held appends go, so the
+// entries follow at once.
+type kickingLogs struct {
+	raft.LogStore
+	kick func()
+}
+
+// IsMonotonic passes the wrapped store's answer on (raft.MonotonicLogStore).
+func (k kickingLogs) IsMonotonic() bool {
+	m, ok := k.LogStore.(raft.MonotonicLogStore)
+	return ok && m.IsMonotonic()
+}
+
+func (k kickingLogs) StoreLog(l *raft.Log) error {
+	err := k.LogStore.StoreLog(l)
+	k.kick()
+	return err
+}
+
+func (k kickingLogs) StoreLogs(ls []*raft.Log) error {
+	err := k.LogStore.StoreLogs(ls)
+	k.kick()
+	return err
+}
