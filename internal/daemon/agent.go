@@ -243,7 +243,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 			Platform: v.Platform, Raft: cn.Stats()}
 	}
 	// Cluster events and alerts (events.go): recorded and delivered by the leader.
-	evp, err := newEventParts(c.Name, cn, backend, logf)
+	evp, err := newEventParts(c.Name, store.Role(c.Role), cn, backend, logf)
 	if err != nil {
 		return err
 	}

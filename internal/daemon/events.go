@@ -19,11 +19,19 @@ type eventParts struct {
 	deliverer *alerts.Deliverer
 }
 
-func newEventParts(name string, cn *consensus.Node, b *Backend, logf func(string, ...any)) (*eventParts, error) {
+func newEventParts(name string, role store.Role, cn *consensus.Node, b *Backend, logf func(string, ...any)) (*eventParts, error) {
 	view := func() events.View {
 		leader, quorum := b.Leader()
+		if role == store.RoleClient {
+			// A client never leads, so it records only its own quorum
+			// events: it does not build the status (with the VMs'
+			// states, which may run the scheduler) at every change, as
+			// voters do to take over the record when one becomes leader.
+			// Hundreds of clients did so at every change.
+			return events.View{Self: name, Leader: leader, Quorum: quorum}
+		}
 		members := b.Members()
-		st := httpapi.BuildStatus(b.Config(), members, leader, quorum, time.Now())
+		st := httpapi.BuildStatusWithoutVMs(b.Config(), members, leader, quorum, time.Now())
 		var ch store.Change
 		cn.Read(func(s *store.Store) { ch = s.LastChange() })
 		return events.FromStatus(name, st, members, ch.Author, ch.Message)

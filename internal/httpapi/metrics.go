@@ -35,7 +35,7 @@ func MetricsState(cfg *model.Config, members []store.Member, leader string, quor
 	for _, m := range members {
 		st.Nodes = append(st.Nodes, metrics.NodeUp{Name: m.Name, Up: m.State == store.StateOnline})
 	}
-	for _, rs := range BuildStatus(cfg, members, leader, quorum, now).Resources {
+	for _, rs := range BuildStatusWithoutVMs(cfg, members, leader, quorum, now).Resources {
 		for _, in := range rs.Instances {
 			st.Active = append(st.Active, metrics.Active{Resource: rs.ID, Node: in.Node, Role: in.Role})
 		}

@@ -64,6 +64,19 @@ func configChange(action string) bool {
 // instances whether recorded under the base id or instance ids, failed
 // operations, promotions.
 func BuildStatus(cfg *model.Config, members []store.Member, leader string, quorum bool, now time.Time) api.Status {
+	return buildStatus(cfg, members, leader, quorum, now, true)
+}
+
+// BuildStatusWithoutVMs is BuildStatus without the VMs' states, for
+// views that do not show them (the event recorder, metrics, a
+// switchover's progress): a VM's state may take a schedule of the whole
+// cluster (a VM that should start, explained), which the event recorder
+// did at every change.
+func BuildStatusWithoutVMs(cfg *model.Config, members []store.Member, leader string, quorum bool, now time.Time) api.Status {
+	return buildStatus(cfg, members, leader, quorum, now, false)
+}
+
+func buildStatus(cfg *model.Config, members []store.Member, leader string, quorum bool, now time.Time, vms bool) api.Status {
 	st := api.Status{Leader: leader, Quorum: quorum, Epoch: cfg.Epoch,
 		Nodes: []api.NodeStatus{}, Resources: []api.ResourceStatus{},
 		Collectives: collectives(cfg.Resources, ""), FailedActions: []api.FailedAction{}, VMs: []api.VMStatus{}}
@@ -125,6 +138,9 @@ func BuildStatus(cfg *model.Config, members []store.Member, leader string, quoru
 		slices.Sort(rs.Nodes)
 		slices.SortFunc(rs.Instances, func(a, b api.Instance) int { return strings.Compare(a.Node, b.Node) })
 		st.Resources = append(st.Resources, rs)
+	}
+	if !vms {
+		return st
 	}
 	if vms, err := vmha.States(vmha.Input{Config: cfg, Status: ms, Now: now}); err == nil {
 		for _, v := range vms {

@@ -342,7 +342,7 @@ func (s *Server) Switchover(ctx context.Context, p pki.Principal, id string, req
 	}
 	cfg, members := s.cfg.Backend.Config(), s.cfg.Backend.Members()
 	now := s.cfg.Now()
-	pl, err := planSwitchover(cfg, members, BuildStatus(cfg, members, leader, quorum, now), id, req.Node, now)
+	pl, err := planSwitchover(cfg, members, BuildStatusWithoutVMs(cfg, members, leader, quorum, now), id, req.Node, now)
 	if err != nil {
 		return api.SwitchoverResult{}, err
 	}
@@ -381,7 +381,7 @@ func (s *Server) Switchover(ctx context.Context, p pki.Principal, id string, req
 		now := s.cfg.Now()
 		done, failed := false, ""
 		if cfg.Epoch >= added.Epoch {
-			done, failed = switchoverDone(pl, cfg, members, BuildStatus(cfg, members, leader, quorum, now), now)
+			done, failed = switchoverDone(pl, cfg, members, BuildStatusWithoutVMs(cfg, members, leader, quorum, now), now)
 		}
 		if failed != "" {
 			return api.SwitchoverResult{}, refuse(http.StatusConflict, "switchover of %s to %s failed: %s (constraint %s removed; see 'paceline status')",

@@ -123,6 +123,11 @@ func (h *harness) agent(name string) {
 	}
 	cmd := exec.Command(h.bin, "agent", "--data-dir", filepath.Join(h.dir, name), "--run-dir", filepath.Join(h.dir, name, "run"))
 	cmd.Env = h.env
+	if dir := os.Getenv("PL_PROFILE_DIR"); dir != "" {
+		// A developer's aid: SIGUSR1 starts and ends a CPU profile of
+		// the agent into DIR/NAME.pprof (cmd/paceline/profile.go).
+		cmd.Env = append(slices.Clone(h.env), "PACELINE_CPU_PROFILE="+filepath.Join(dir, name+".pprof"))
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
