@@ -24,6 +24,10 @@ type fsm struct {
 	// the snapshot the node started from); Raft counts entries as applied
 	// when it hands them to the FSM goroutine, before Apply runs.
 	raftIndex uint64
+	// onApply, if set (before raft starts), is called after each command
+	// applied: on the leader, a commit index its held appends should
+	// carry (pacedTransport.kick).
+	onApply func()
 }
 
 var _ raft.FSM = (*fsm)(nil)
@@ -31,6 +35,9 @@ var _ raft.FSM = (*fsm)(nil)
 func newFSM() *fsm { return &fsm{st: store.New(), index: 1, changed: make(chan struct{})} }
 
 func (f *fsm) Apply(l *raft.Log) any {
+	if f.onApply != nil {
+		defer f.onApply() // after the unlock below (deferred calls run last first)
+	}
 	cmd, err := store.Decode(l.Data)
 	f.mu.Lock()
 	defer f.mu.Unlock()

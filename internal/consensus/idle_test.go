@@ -300,3 +300,31 @@ func TestIsHeartbeat(t *testing.T) {
 		}
 	}
 }
+
+// TestClientGetsChangesWhileHeld: a client's idle appends are held for
+// ClientHeartbeat (here a minute), yet a change reaches it at once,
+// entries and the commit index alike: storing entries and applying a
+// command let held appends go. (Held until the minute passed, the client
+// would miss waitEpoch's 5 s.)
+func TestClientGetsChangesWhileHeld(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	c := newClusterWith(t, 4, &cluster{
+		roles: map[string]store.Role{"n4": store.RoleClient},
+		config: func(cfg *Config) {
+			cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = timeout, timeout, timeout*3/4
+			cfg.ClientHeartbeat = time.Minute
+			if cfg.Role == store.RoleClient {
+				cfg.HeartbeatTimeout, cfg.ElectionTimeout = 4*time.Minute, 4*time.Minute
+			}
+		},
+	})
+	leader := c.waitLeader()
+	epoch := leader.Epoch()
+	for round := range 3 {
+		time.Sleep(300 * time.Millisecond) // an idle append to the client is held by now
+		start := time.Now()
+		epoch = put(t, leader, epoch, fmt.Sprint("held-", round))
+		c.waitEpoch(epoch)
+		t.Logf("round %d: every node, the client too, at epoch %d %v after the put began", round, epoch, time.Since(start))
+	}
+}

@@ -121,10 +121,13 @@ func NewNode(cfg Config, trans raft.Transport) (*Node, error) {
 		}
 		return nil, err
 	}
-	paced := newPacedTransport(trans, cfg.ClientHeartbeat, n.fsm.clientOf, n.IsLeader, n.done) // pace.go
+	paced := newPacedTransport(trans, cfg.ClientHeartbeat, n.fsm.clientOf, n.IsLeader) // pace.go
 	raftLogs := logs
 	if pt, ok := paced.(*pacedTransport); ok {
+		// Held appends go when the leader stores new entries or commits a
+		// command (so its new commit index follows within a CommitTimeout).
 		n.pace, raftLogs = pt, kickingLogs{LogStore: logs, kick: pt.kick}
+		n.fsm.onApply = pt.kick
 	}
 	r, err := raft.NewRaft(rc, n.fsm, raftLogs, stable, snaps, paced)
 	if err != nil {
@@ -431,6 +434,9 @@ func (n *Node) TransferLeadership(ctx context.Context) error {
 func (n *Node) Shutdown() error {
 	var err error
 	n.stopOnce.Do(func() {
+		if n.pace != nil {
+			n.pace.shutdown() // raft's shutdown waits for held heartbeats
+		}
 		err = n.raft.Shutdown().Error()
 		close(n.done)
 		n.wg.Wait()

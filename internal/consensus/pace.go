@@ -23,16 +23,20 @@ func isHeartbeat(args *raft.AppendEntriesRequest) bool {
 }
 
 // pacedTransport is the transport raft runs on. It passes everything to
-// the caller's transport, except that it holds the leader's heartbeats to
-// a client (a non-voter) to one per every (Config.ClientHeartbeat):
-// raft heartbeats every follower at one rate, but a client does not vote
-// and never stands for election, so its contact does not keep anyone
-// leader and it needs to hear only often enough to know the leader
-// (Config.HeartbeatTimeout, longer on a client). Each heartbeat is a
-// round trip per follower, so at raft's rate (every 27-55 ms with the
-// daemon's timings) a leader's cost grows fast with its clients.
-// Appends carrying entries or a commit index are never held, and
-// voters' heartbeats never.
+// the caller's transport, except that it holds back messages to a client
+// (a non-voter) that tell it nothing new, to one per every
+// (Config.ClientHeartbeat):
+//   - heartbeats: raft heartbeats every follower at one rate, but a
+//     client does not vote and never stands for election, so its contact
+//     keeps no one leader and it needs to hear only often enough to know
+//     the leader (Config.HeartbeatTimeout, longer on a client);
+//   - idle appends (no entries, the commit index it was last sent), which
+//     raft's replication sends every CommitTimeout (50-100 ms) to keep in
+//     touch.
+//
+// At raft's rates (a heartbeat every 27-55 ms with the daemon's timings)
+// a leader's cost grew fast with its clients. Appends that carry entries
+// or a new commit index are never held, and nothing to a voter.
 type pacedTransport struct {
 	raft.Transport
 	every time.Duration
@@ -40,12 +44,16 @@ type pacedTransport struct {
 	// tell at once (the store is being written).
 	client  func(id raft.ServerID) (client, known bool)
 	leading func() bool
-	done    <-chan struct{}
+	// done is closed by shutdown: held messages end at once (raft's
+	// shutdown waits for its replication goroutines).
+	done     chan struct{}
+	doneOnce sync.Once
 
 	mu    sync.Mutex
 	peers map[raft.ServerID]*pacedPeer
 	// kicked is closed (and replaced) when the leader stores new log
-	// entries or stops leading: held appends go at once.
+	// entries, applies a command (its commit index moved) or stops
+	// leading: held appends go at once.
 	kicked chan struct{}
 }
 
@@ -62,11 +70,12 @@ type pacedPeer struct {
 // newPacedTransport returns t itself when every is zero (nothing held),
 // or when t has no pre-vote (the wrapper offers it, and raft would use
 // it).
-func newPacedTransport(t raft.Transport, every time.Duration, client func(raft.ServerID) (bool, bool), leading func() bool, done <-chan struct{}) raft.Transport {
+func newPacedTransport(t raft.Transport, every time.Duration, client func(raft.ServerID) (bool, bool), leading func() bool) raft.Transport {
 	if _, ok := t.(raft.WithPreVote); !ok || every <= 0 {
 		return t
 	}
-	return &pacedTransport{Transport: t, every: every, client: client, leading: leading, done: done, peers: map[raft.ServerID]*pacedPeer{}, kicked: make(chan struct{})}
+	return &pacedTransport{Transport: t, every: every, client: client, leading: leading, done: make(chan struct{}),
+		peers: map[raft.ServerID]*pacedPeer{}, kicked: make(chan struct{})}
 }
 
 // AppendEntries holds a heartbeat to a client until every has passed since
@@ -102,8 +111,11 @@ func (p *pacedTransport) wait(d time.Duration, kicked <-chan struct{}) error {
 	return nil
 }
 
-// kick lets every held append go (the leader stored new entries, or
-// stopped leading).
+// shutdown ends every held message, now and later.
+func (p *pacedTransport) shutdown() { p.doneOnce.Do(func() { close(p.done) }) }
+
+// kick lets every held append go (the leader stored new entries, applied
+// a command, or stopped leading).
 func (p *pacedTransport) kick() {
 	p.mu.Lock()
 	close(p.kicked)
@@ -120,13 +132,11 @@ func (p *pacedTransport) AppendEntriesPipeline(id raft.ServerID, target raft.Ser
 	return &pacedPipeline{AppendPipeline: pl, p: p, id: id}, nil
 }
 
-// pacedPipeline holds an idle append to a client: one that carries no
-// entries and the same commit index as the last one sent, which raft's
-// replication sends every CommitTimeout (50-100 ms) to keep in touch. It
-// waits until every has passed since the last append, or until the leader
-// stores new entries (kick), so nothing new is held up. An append with
-// entries or a new commit index goes at once; voters' appends are never
-// held.
+// pacedPipeline holds an idle append to a client (pacedTransport) until
+// every has passed since the last append to it, or until the leader
+// stores new entries or applies a command (kick), so nothing new is held
+// up: the entries go next, and the new commit index with the next append
+// (within a CommitTimeout), as without pacing.
 type pacedPipeline struct {
 	raft.AppendPipeline
 	p  *pacedTransport
@@ -219,8 +229,8 @@ func (f *fsm) clientOf(id raft.ServerID) (client, known bool) {
 	return m.Role == store.RoleClient, true
 }
 
-// kickingLogs is the log store raft writes through when messages to
-// clients are paced: every store of new entries (the leader's, or a
+// kickingLogs is the log store raft writes through when messages are
+// paced: every store of new entries (the leader's, or a
 // follower's, where nothing is held) lets held appends go, so the
 // entries follow at once.
 type kickingLogs struct {

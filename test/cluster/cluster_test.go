@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,6 +67,10 @@ type harness struct {
 	ports  map[string]int
 	// poll is how often waitVMs asks for the status.
 	poll time.Duration
+	// nice, if set, is the niceness agents are started with, by name:
+	// hosts that would be machines of their own (VM hosts at scale) do
+	// not take the CPU the voters need on a shared test machine.
+	nice map[string]int
 }
 
 // freePort returns a loopback port p with p+1000 also free (the agent's
@@ -121,7 +126,11 @@ func (h *harness) agent(name string) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	cmd := exec.Command(h.bin, "agent", "--data-dir", filepath.Join(h.dir, name), "--run-dir", filepath.Join(h.dir, name, "run"))
+	args := []string{h.bin, "agent", "--data-dir", filepath.Join(h.dir, name), "--run-dir", filepath.Join(h.dir, name, "run")}
+	if n := h.nice[name]; n != 0 {
+		args = append([]string{"nice", "-n", strconv.Itoa(n)}, args...) // nice execs the agent: same pid
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = h.env
 	if dir := os.Getenv("PL_PROFILE_DIR"); dir != "" {
 		// A developer's aid: SIGUSR1 starts and ends a CPU profile of
