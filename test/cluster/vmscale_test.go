@@ -350,7 +350,10 @@ func TestVMHostsAsClientsAtScale(t *testing.T) {
 		}
 		return n
 	}
-	st := h.waitVMs(fmt.Sprintf("%d VMs Running", len(vms)), 300*time.Second, func(st *vmStatus) bool { return running(st) == len(vms) })
+	// PL_SCALE_WAIT_SECONDS (default 300) bounds the first start: every
+	// VM is probed on every host first (30 hosts: 5,940 probes).
+	wait := time.Duration(scaleEnv(t, "PL_SCALE_WAIT_SECONDS", 300)) * time.Second
+	st := h.waitVMs(fmt.Sprintf("%d VMs Running", len(vms)), wait, func(st *vmStatus) bool { return running(st) == len(vms) })
 	allUp := time.Since(applied)
 	placed := map[string]string{}
 	perClient := map[string]int{}
