@@ -25,6 +25,8 @@ import (
 //   - start defines the domain from the xml file on this host and starts it;
 //   - stop asks the guest to shut down, destroys it after shutdown_timeout
 //     and undefines it, so a domain is known only to the host running it;
+//     a self-fence under vm-ha-strategy Force destroys it at once, and
+//     kills its qemu itself when libvirtd does not answer (vm_unknown.go);
 //   - monitor reports libvirtd's state: 0 while a qemu process runs the
 //     domain (running, paused, blocked, shutting down, suspended), 7 when
 //     it is undefined or shut off (with the reason: crashed, destroyed,
@@ -92,10 +94,11 @@ func (c *Class) vmOp(ctx context.Context, req *agents.Request) agents.Result {
 	case "start":
 		return p.start(ctx)
 	case "stop":
-		if req.Meta[model.MetaVMDestroy] == "true" {
+		destroy := req.Meta[model.MetaVMDestroy] == "true"
+		if destroy {
 			p.shutdownTimeout = 0 // a self-fence: no time for a graceful shutdown
 		}
-		return p.stop(ctx)
+		return p.stop(ctx, destroy)
 	case "monitor":
 		res, _, _ := p.monitor(ctx)
 		return res
@@ -328,7 +331,10 @@ func (p *vmParams) start(ctx context.Context) agents.Result {
 // after a graceful shutdown that did not finish.
 const stopMargin = 3 * time.Second
 
-func (p *vmParams) stop(ctx context.Context) agents.Result {
+// stop stops the domain; destroy (a self-fence under Force) skips the
+// graceful shutdown, and kills the domain's qemu itself when libvirtd
+// does not answer.
+func (p *vmParams) stop(ctx context.Context, destroy bool) agents.Result {
 	s, dom, st, err := p.answering(ctx)
 	if errors.Is(err, ErrVMUnreachable) {
 		if pid, known := p.qemuPID(); known && pid == 0 {
@@ -337,6 +343,8 @@ func (p *vmParams) stop(ctx context.Context) agents.Result {
 			r := ok()
 			r.Output = fmt.Sprintf("%v; no qemu process runs domain %s here: stopped", err, p.domain)
 			return r
+		} else if pid != 0 && destroy {
+			return p.killQemu(err, pid)
 		} else if pid != 0 {
 			return rc(agents.RCUnknownError, "%v; its qemu (pid %d) still runs here: cannot stop it", err, pid)
 		}

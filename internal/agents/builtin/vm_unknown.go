@@ -3,14 +3,18 @@ package builtin
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	libvirt "github.com/digitalocean/go-libvirt"
 
+	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/model"
 )
 
@@ -99,4 +103,24 @@ func (c *Class) vmUnknown(ctx context.Context, id, why string) {
 		return
 	}
 	c.publish(ctx, map[string]string{name: why})
+}
+
+// killQemu destroys the domain without libvirtd, as libvirt's destroy
+// does (SIGKILL of its qemu), for a self-fence under Force: the leader
+// starts the VM elsewhere once this host's lease and self-fence deadline
+// have run out, so the host must not wait for a libvirtd that does not
+// answer (unreached is why). It succeeds once no qemu of the domain runs
+// here; libvirtd, when back, finds the domain shut off.
+func (p *vmParams) killQemu(unreached error, pid int) agents.Result {
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return rc(agents.RCUnknownError, "%v; kill its qemu (pid %d): %v", unreached, pid, err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if now, _ := p.qemuPID(); now == 0 {
+			r := ok()
+			r.Output = fmt.Sprintf("%v; destroyed: killed its qemu (pid %d)", unreached, pid)
+			return r
+		}
+	}
+	return rc(agents.RCUnknownError, "%v; its qemu (pid %d) still runs 2s after SIGKILL", unreached, pid)
 }

@@ -3,6 +3,7 @@ package builtin
 import (
 	"context"
 	"net"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -36,7 +37,8 @@ func fakeQemu(t *testing.T, domain string) *exec.Cmd {
 // A libvirtd that is gone (no socket) or hung (accepts, never answers):
 // while the domain's qemu process runs, monitor succeeds and the node
 // attribute vm-unknown-ID says why its state is unknown, and stop fails
-// (it cannot stop it); with no qemu, monitor says not running and stop
+// (it cannot stop it) unless it is a self-fence's destroy, which kills the
+// qemu; with no qemu, monitor says not running and stop
 // succeeds. A libvirtd that comes back is test/vm's (TestVMLibvirtdDown).
 func TestVMLibvirtdGoneOrHung(t *testing.T) {
 	dir := t.TempDir()
@@ -99,7 +101,17 @@ func TestVMLibvirtdGoneOrHung(t *testing.T) {
 			t.Errorf("%s: stop: %q", uri, res.ExitReason)
 		}
 	}
-	q.Process.Kill()
+	// A self-fence under Force (destroy) does not wait for libvirtd: it
+	// kills the domain's qemu itself.
+	res := c.Run(context.Background(), agents.Request{ResourceID: "vm1", Agent: agents.Type{Class: "builtin", Name: "vm"},
+		Op: "stop", Params: params(hung), Meta: map[string]string{model.MetaVMDestroy: "true"}, Timeout: 20 * time.Second})
+	expect(t, res, agents.RCOK, "destroy with libvirtd hung and qemu running")
+	if pid, _ := (&vmParams{domain: domain, uri: mustURI(t, hung)}).qemuPID(); pid != 0 {
+		t.Errorf("qemu of %s (pid %d) still runs after the destroy", domain, pid)
+	}
+	if !strings.Contains(res.Output, "killed its qemu (pid "+strconv.Itoa(q.Process.Pid)+")") {
+		t.Errorf("destroy: output %q", res.Output)
+	}
 	q.Wait()
 	for _, uri := range []string{gone, hung} {
 		res := run(t, c, "vm", "vm1", "monitor", params(uri))
@@ -112,4 +124,13 @@ func TestVMLibvirtdGoneOrHung(t *testing.T) {
 		}
 		expect(t, run(t, c, "vm", "vm1", "stop", params(uri)), agents.RCOK, "stop without qemu, "+uri)
 	}
+}
+
+func mustURI(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
