@@ -350,9 +350,9 @@ func TestVMHostsAsClientsAtScale(t *testing.T) {
 		}
 		return n
 	}
-	// PL_SCALE_WAIT_SECONDS (default 300) bounds the first start: every
-	// VM is probed on every host first (30 hosts: 5,940 probes).
-	wait := time.Duration(scaleEnv(t, "PL_SCALE_WAIT_SECONDS", 300)) * time.Second
+	// PL_SCALE_WAIT_SECONDS (default 600) bounds the first start: every
+	// VM is probed on every host first (30 hosts: 5,940 probes, 5 min here).
+	wait := time.Duration(scaleEnv(t, "PL_SCALE_WAIT_SECONDS", 600)) * time.Second
 	st := h.waitVMs(fmt.Sprintf("%d VMs Running", len(vms)), wait, func(st *vmStatus) bool { return running(st) == len(vms) })
 	allUp := time.Since(applied)
 	placed := map[string]string{}
