@@ -123,13 +123,13 @@ func raftAdvertise(c Config) string {
 	return net.JoinHostPort(host, port)
 }
 
-// Run runs `paceline agent` until ctx ends: Raft over mutual TLS, the
-// executor (builtin and OCF agents), the runtime, and the API with the
-// peer endpoints on Listen. logw receives the log.
 // clientHeartbeat is how often the leader heartbeats a client
 // (consensus.Config.ClientHeartbeat).
 const clientHeartbeat = 500 * time.Millisecond
 
+// Run runs `paceline agent` until ctx ends: Raft over mutual TLS, the
+// executor (builtin and OCF agents), the runtime, and the API with the
+// peer endpoints on Listen. logw receives the log.
 func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// With log_file, everything logged goes to the rotated file too (the
 	// report collects it through GET /v1/node/log).
