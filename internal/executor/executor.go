@@ -349,15 +349,15 @@ func (e *Executor) exec(op Op) int {
 	}
 	if op.Interval > 0 {
 		key := opKey(op.Name, op.Interval)
-		if old := r.recurring[key]; old != nil && sameRecurring(old.op, op) {
-			// Asked again for the monitor it runs (a transition planned
-			// before the first result was stored): it goes on under the
-			// newer transition key rather than start over behind itself,
-			// and its next result is reported even if unchanged.
-			e.renew(r, old, op)
-			return old.callID
-		}
 		if old := r.recurring[key]; old != nil {
+			if sameRecurring(old.op, op) {
+				// Asked again for the monitor it runs (a transition planned
+				// before the first result was stored): it goes on under the
+				// newer transition key rather than start over behind itself,
+				// and its next result is reported even if unchanged.
+				e.renew(r, old, op)
+				return old.callID
+			}
 			e.cancel(r, old)
 		}
 		j.rec = &recurring{op: op, callID: j.callID, queued: true}
