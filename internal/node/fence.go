@@ -109,7 +109,7 @@ func (fc *fencing) once(target, action string) bool {
 	// good once a BMC was down for a while.
 	fc.f.Reset(target)
 	// The devices' definitions this leader planned with, taken before.
-	digests := fc.rt.cfg.Node.Config().UnfencingDigests()
+	digests := fc.unfencingDigests(action)
 	if target != fc.rt.cfg.Name {
 		_, err := fc.attempt(target, action, "controller")
 		if err == nil {
@@ -208,7 +208,7 @@ func (fc *fencing) topology() error {
 // hook.
 func (fc *fencing) attempt(target, action, origin string) (store.FenceRecord, error) {
 	// Taken before: a change while the unfencing runs unfences again.
-	digests := fc.rt.cfg.Node.Config().UnfencingDigests()
+	digests := fc.unfencingDigests(action)
 	rec, err := fc.fence(target, action, origin)
 	if len(rec.Entries) > 0 || rec.Fenced != nil {
 		if rerr := fc.record(rec); rerr != nil {
@@ -225,6 +225,17 @@ func (fc *fencing) attempt(target, action, origin string) (store.FenceRecord, er
 		fc.rt.cfg.OnFenced(rec, err)
 	}
 	return rec, err
+}
+
+// unfencingDigests returns, for an unfencing (action "on"), the
+// definitions of the unfencing devices now, to be recorded with it
+// (recordUnfenced); "" for other actions, which record none (it copies
+// the configuration).
+func (fc *fencing) unfencingDigests(action string) string {
+	if action != "on" {
+		return ""
+	}
+	return fc.rt.cfg.Node.Config().UnfencingDigests()
 }
 
 // recordUnfenced records that target was unfenced: the scheduler no
