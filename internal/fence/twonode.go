@@ -315,20 +315,24 @@ func GateInput(cfg *model.Config, roles map[string]string) (*model.Config, strin
 // two-node cluster's: exactly two servers and no witness (clients may
 // be members too). roles maps every member to its role. It is pure.
 func TwoServers(roles map[string]string) ([]string, bool) {
-	var servers []string
-	for n, r := range roles {
-		switch r {
-		case RoleServer:
-			servers = append(servers, n)
-		case RoleWitness:
-			return nil, false
-		}
-	}
-	if len(servers) != 2 {
+	servers := Members(roles, RoleServer)
+	if len(servers) != 2 || len(Members(roles, RoleWitness)) > 0 {
 		return nil, false
 	}
-	slices.Sort(servers)
 	return servers, true
+}
+
+// Members returns the names of the members with role, sorted. roles maps
+// every member to its role. It is pure.
+func Members(roles map[string]string, role string) []string {
+	var out []string
+	for n, r := range roles {
+		if r == role {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // TwoNodePeer returns self's peer when self is one of the two servers of
@@ -395,13 +399,7 @@ func TwoNodeJoin(cfg *model.Config, roles map[string]string, name, role string) 
 	if cfg == nil || !model.ParseClusterOptions(cfg.Properties).TwoNode || role == "client" {
 		return nil
 	}
-	var servers []string
-	for n, r := range roles {
-		if r == RoleServer && n != name {
-			servers = append(servers, n)
-		}
-	}
-	slices.Sort(servers)
+	servers := slices.DeleteFunc(Members(roles, RoleServer), func(n string) bool { return n == name })
 	switch {
 	case role == RoleWitness:
 		return fmt.Errorf("%w (paceline init --two-node): %s cannot join as a witness: a two-node cluster has no witness; "+
@@ -419,17 +417,7 @@ func TwoNodeJoin(cfg *model.Config, roles map[string]string, name, role string) 
 // than two servers is not a two-node cluster. The error
 // (ErrTwoNodeVoter) is one line; nil when the members fit. It is pure.
 func TwoNodeDeclare(roles map[string]string) error {
-	var servers, witnesses []string
-	for n, r := range roles {
-		switch r {
-		case RoleServer:
-			servers = append(servers, n)
-		case RoleWitness:
-			witnesses = append(witnesses, n)
-		}
-	}
-	slices.Sort(servers)
-	slices.Sort(witnesses)
+	servers, witnesses := Members(roles, RoleServer), Members(roles, RoleWitness)
 	switch {
 	case len(witnesses) > 0:
 		return fmt.Errorf("%w: two-node=true: %s is a witness, and a two-node cluster has none (remove it first: paceline node remove %s)",

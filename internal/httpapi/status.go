@@ -96,16 +96,9 @@ func buildStatus(cfg *model.Config, members []store.Member, leader string, quoru
 	}
 	roles := store.Roles(members)
 	st.Gate = fence.TwoNodeGate(cfg, roles)
-	if servers, ok := fence.TwoServers(roles); ok || model.ParseClusterOptions(cfg.Properties).TwoNode {
-		if !ok {
-			for n, r := range roles {
-				if r == fence.RoleServer {
-					servers = append(servers, n)
-				}
-			}
-			slices.Sort(servers)
-		}
-		st.TwoNode = &api.TwoNodeStatus{Servers: servers, Declared: model.ParseClusterOptions(cfg.Properties).TwoNode}
+	declared := model.ParseClusterOptions(cfg.Properties).TwoNode
+	if _, ok := fence.TwoServers(roles); ok || declared {
+		st.TwoNode = &api.TwoNodeStatus{Servers: fence.Members(roles, fence.RoleServer), Declared: declared}
 	}
 	leaves := map[string][]sched.ResourceView{}
 	if view, err := sched.CurrentView(sched.Input{Config: cfg, Status: ms, Now: now}); err == nil {
