@@ -82,14 +82,19 @@ func newPacedTransport(t raft.Transport, every time.Duration, client func(raft.S
 // the last one to it, then sends it if this node still leads.
 func (p *pacedTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
 	if isHeartbeat(args) {
-		if wait := p.hold(id, time.Now()); wait > 0 {
+		now := time.Now()
+		peer := p.peer(id, now)
+		p.mu.Lock()
+		client, wait := peer.client, peer.sent.Add(p.every).Sub(now)
+		p.mu.Unlock()
+		if client && wait > 0 {
 			if err := p.wait(wait, nil); err != nil {
 				return err
 			}
-			p.mu.Lock()
-			p.peers[id].sent = time.Now()
-			p.mu.Unlock()
 		}
+		p.mu.Lock()
+		peer.sent = time.Now()
+		p.mu.Unlock()
 	}
 	return p.Transport.AppendEntries(id, target, args, resp)
 }
@@ -160,22 +165,6 @@ func (pp *pacedPipeline) AppendEntries(args *raft.AppendEntriesRequest, resp *ra
 	peer.appended, peer.commit = time.Now(), args.LeaderCommitIndex
 	p.mu.Unlock()
 	return pp.AppendPipeline.AppendEntries(args, resp)
-}
-
-// hold returns how long a heartbeat to id must wait (0: send now, and it
-// is recorded as sent).
-func (p *pacedTransport) hold(id raft.ServerID, now time.Time) time.Duration {
-	pp := p.peer(id, now)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !pp.client {
-		return 0
-	}
-	if wait := pp.sent.Add(p.every).Sub(now); wait > 0 {
-		return wait
-	}
-	pp.sent = now
-	return 0
 }
 
 // peer returns id's pacing state. Its role is looked up until the store
