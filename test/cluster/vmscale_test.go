@@ -350,9 +350,10 @@ func TestVMHostsAsClientsAtScale(t *testing.T) {
 		}
 		return n
 	}
-	// PL_SCALE_WAIT_SECONDS (default 600) bounds the first start: every
-	// VM is probed on every host first (30 hosts: 5,940 probes, 5 min here).
-	wait := time.Duration(scaleEnv(t, "PL_SCALE_WAIT_SECONDS", 600)) * time.Second
+	// PL_SCALE_WAIT_SECONDS bounds the first start: every VM is probed on
+	// every host first (30 hosts: 5,940 probes, 5 min here). Default 300
+	// s, 20 s per client beyond 15 (600 s for 30).
+	wait := time.Duration(scaleEnv(t, "PL_SCALE_WAIT_SECONDS", max(300, 20*nClients))) * time.Second
 	st := h.waitVMs(fmt.Sprintf("%d VMs Running", len(vms)), wait, func(st *vmStatus) bool { return running(st) == len(vms) })
 	allUp := time.Since(applied)
 	placed := map[string]string{}
