@@ -296,11 +296,21 @@ func TestTwoNodeClusterSurvivesEitherNode(t *testing.T) {
 		t.Errorf("n1 dropped the VIP while it could not fence n2")
 	}
 	t.Logf("link cut with both BMCs down, after %v: n1 status: %s", time.Since(t0).Round(time.Millisecond), why)
+	// The link first, then the BMCs: a fence attempt under way when the
+	// link heals runs to its end (the agent keeps trying to log in until
+	// its timeout), and a BMC back meanwhile would let it through (CI: n2
+	// fenced n1 so, and n1 never came back). Each node has ended its race
+	// once its status says nothing about a lost peer.
+	n.Heal()
+	c.WaitStatus(nil, "both nodes online again", 120*time.Second, func(st *Status) bool { return st.Quorum && st.Online() == 2 })
+	for _, h := range n.Hosts[:2] {
+		c.WaitStatus([]*Host{h}, h.Name+" done racing for its peer", 60*time.Second, func(st *Status) bool {
+			return st.TwoNode != nil && st.TwoNode.Lost == ""
+		})
+	}
 	for _, b := range bmcs {
 		b.Start()
 	}
-	n.Heal()
-	c.WaitStatus(nil, "both nodes online again", 120*time.Second, func(st *Status) bool { return st.Quorum && st.Online() == 2 })
 	if !bmcs[0].PoweredOn() || !bmcs[1].PoweredOn() {
 		t.Errorf("a node was fenced while no device worked")
 	}
