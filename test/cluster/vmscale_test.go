@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/test/testenv"
 )
 
 // fakeVirtualDomain stands in for ocf:heartbeat:VirtualDomain in the
@@ -45,20 +47,6 @@ validate-all) exit 0;;
 *) exit 3;;
 esac
 `
-
-// scaleEnv reads a positive integer from the environment, or def.
-func scaleEnv(t *testing.T, name string, def int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q is not a positive number", name, v)
-	}
-	return n
-}
 
 // vmStatus is status --json's VM list.
 type vmStatus struct {
@@ -225,8 +213,8 @@ func TestVMHostsAsClientsAtScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process scale test skipped in -short mode")
 	}
-	nClients := scaleEnv(t, "PL_SCALE_CLIENTS", 8)
-	perHost := scaleEnv(t, "PL_SCALE_VMS", 6)
+	nClients := testenv.Count(t, "PL_SCALE_CLIENTS", 8)
+	perHost := testenv.Count(t, "PL_SCALE_VMS", 6)
 	voters := []string{"n1", "n2", "n3"}
 	var clients []string
 	for i := 1; i <= nClients; i++ {
@@ -237,7 +225,7 @@ func TestVMHostsAsClientsAtScale(t *testing.T) {
 	// PL_SCALE_NICE=N starts the clients with niceness N: on one test
 	// machine they stand for hosts of their own, whose work (their copy
 	// of the log, their probes) does not compete with the voters'.
-	if n := scaleEnv(t, "PL_SCALE_NICE", 0); n != 0 {
+	if n := testenv.Count(t, "PL_SCALE_NICE", 0); n != 0 {
 		h.nice = map[string]int{}
 		for _, c := range clients {
 			h.nice[c] = n
@@ -353,7 +341,7 @@ func TestVMHostsAsClientsAtScale(t *testing.T) {
 	// PL_SCALE_WAIT_SECONDS bounds the first start: every VM is probed on
 	// every host first (30 hosts: 5,940 probes, 5 min here). Default 300
 	// s, 20 s per client beyond 15 (600 s for 30).
-	wait := time.Duration(scaleEnv(t, "PL_SCALE_WAIT_SECONDS", max(300, 20*nClients))) * time.Second
+	wait := time.Duration(testenv.Count(t, "PL_SCALE_WAIT_SECONDS", max(300, 20*nClients))) * time.Second
 	st := h.waitVMs(fmt.Sprintf("%d VMs Running", len(vms)), wait, func(st *vmStatus) bool { return running(st) == len(vms) })
 	allUp := time.Since(applied)
 	placed := map[string]string{}
@@ -378,7 +366,7 @@ func TestVMHostsAsClientsAtScale(t *testing.T) {
 	time.Sleep(15 * time.Second)
 	st = h.waitVMs("a leader", 10*time.Second, func(st *vmStatus) bool { return st.Leader != "" })
 	leader := st.Leader
-	idle := scaleEnv(t, "PL_SCALE_IDLE_SECONDS", 20)
+	idle := testenv.Count(t, "PL_SCALE_IDLE_SECONDS", 20)
 	pids := map[string]int{}
 	for n, cmd := range h.agents {
 		pids[n] = cmd.Process.Pid

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/test/testenv"
 )
 
 // The failover benchmark (issue 4, bench/failover): in one run and one
@@ -35,7 +37,7 @@ func TestFailoverBench(t *testing.T) {
 	if os.Getenv("PACELINE_BENCH_FAILOVER") != "1" {
 		t.Skip("benchmark: run bench/failover.sh (PACELINE_BENCH_FAILOVER=1)")
 	}
-	runs := envCount(t, "BENCH_RUNS", 7)
+	runs := testenv.Count(t, "BENCH_RUNS", 7)
 	systems := []benchSystem{
 		{name: "paceline-fast", start: startPaceline("fast")},
 		{name: "paceline-default", start: startPaceline("default")},

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/test/testenv"
 )
 
 // Issue 12's faults on the primary's host and its planned switchover,
@@ -21,7 +23,7 @@ import (
 // with --profile fast (default: the default timings).
 
 // pgRuns is PL_PG_RUNS.
-func pgRuns(t *testing.T) int { return envCount(t, "PL_PG_RUNS", 1) }
+func pgRuns(t *testing.T) int { return testenv.Count(t, "PL_PG_RUNS", 1) }
 
 // pgProfile is PL_PG_PROFILE: "fast" or "default".
 func pgProfile(t *testing.T) string {

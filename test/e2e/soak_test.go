@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/test/testenv"
 )
 
 // The CPU-pressure soak (issue 4): both cores kept busy by stress
@@ -89,7 +91,7 @@ func TestSoakLeaderKill(t *testing.T) {
 	if os.Getenv("PACELINE_SOAK") != "1" {
 		t.Skip("soak: run bench/soak-leader.sh (PACELINE_SOAK=1)")
 	}
-	runs := envCount(t, "RUNS", 25)
+	runs := testenv.Count(t, "RUNS", 25)
 	for _, profile := range soakProfiles("fast,default") {
 		t.Run(profile, func(t *testing.T) {
 			n, c := startSoakCluster(t, profile)
@@ -151,21 +153,6 @@ func soakProfiles(def string) []string {
 		def = v
 	}
 	return strings.Split(def, ",")
-}
-
-// envCount returns the positive number in the environment variable name,
-// def when it is unset; anything else fails the test.
-func envCount(t *testing.T, name string, def int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q: want a positive number", name, v)
-	}
-	return n
 }
 
 // startSoakCluster runs startVIPCluster on three new namespace hosts.

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/test/testenv"
 )
 
 // twoNodeCluster is docs/two-node.md's set-up with the CLI's words: two
@@ -192,10 +193,7 @@ func TestTwoNodeClusterSurvivesEitherNode(t *testing.T) {
 	twoNodeRefusesAThirdVoter(t, c)
 	m := Watch(fenceVIP, n.Hosts)
 	defer m.Stop()
-	runs := 1
-	if v, err := strconv.Atoi(os.Getenv("PL_TWONODE_RUNS")); err == nil && v > 0 {
-		runs = v
-	}
+	runs := testenv.Count(t, "PL_TWONODE_RUNS", 1)
 	var takeTimes, keepTimes, gaps, rejoins []time.Duration
 	for r := range runs {
 		for _, lost := range []int{1, 0} { // n2 (no VIP: n1 keeps it), then n1 (n2 takes it)

@@ -67,9 +67,9 @@ func TestVMOnClientHosts(t *testing.T) {
 		return nil
 	}
 
-	// The qemu killed, rounds() times.
+	// The qemu killed, rounds(t) times.
 	var restarts []time.Duration
-	for range rounds() {
+	for range rounds(t) {
 		pid := host.QemuPID("g1")
 		syscall.Kill(pid, syscall.SIGKILL)
 		killed := time.Now()
@@ -85,11 +85,11 @@ func TestVMOnClientHosts(t *testing.T) {
 		}
 	}
 
-	// Maintenance of g1's client, rounds() times: live-migrated to the
+	// Maintenance of g1's client, rounds(t) times: live-migrated to the
 	// other client, the guest running on (same boot).
 	var migrations []time.Duration
 	var losses []int
-	for range rounds() {
+	for range rounds(t) {
 		_, boot0, err := n.WaitUptime(g1.IP, 60*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -115,9 +115,9 @@ func TestVMOnClientHosts(t *testing.T) {
 		host = to
 	}
 
-	// g1's client crashed, rounds() times: fenced, recovered on the other.
+	// g1's client crashed, rounds(t) times: fenced, recovered on the other.
 	var recoveries, fences []time.Duration
-	for i := range rounds() {
+	for i := range rounds(t) {
 		if i > 0 {
 			if _, err := n.WaitPing(g1.IP, 180*time.Second); err != nil {
 				t.Fatal(err)
@@ -149,6 +149,6 @@ func TestVMOnClientHosts(t *testing.T) {
 	}
 	slices.Sort(losses)
 	t.Logf("FIGURES on client hosts, %d rounds each: qemu killed -> Running again: %s; maintenance -> live-migrated: %s (ping lost min %d median %d max %d ms); "+
-		"host crashed -> fenced: %s, -> Running on the other client: %s", rounds(), spread(restarts), spread(migrations),
+		"host crashed -> fenced: %s, -> Running on the other client: %s", rounds(t), spread(restarts), spread(migrations),
 		losses[0], losses[len(losses)/2], losses[len(losses)-1], spread(fences), spread(recoveries))
 }

@@ -147,7 +147,7 @@ func TestVMHAPermissiveFence(t *testing.T) {
 		h2.Node, fen.Round(time.Millisecond), to, rec.Round(time.Millisecond), v2.State, v2.Reason)
 	recovered, fences := []time.Duration{rec}, []time.Duration{fen}
 	c.bootHost(h2)
-	for len(recovered) < rounds() {
+	for len(recovered) < rounds(t) {
 		host := offLeader()
 		rec, fen, to := crash(host)
 		t.Logf("%s crashed: fenced after %s, g1 Running on %s after %s", host.Node, fen.Round(time.Millisecond), to, rec.Round(time.Millisecond))

@@ -1,23 +1,18 @@
 package vm
 
 import (
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/test/testenv"
 )
 
 // rounds is how many times the timed faults are repeated: 5, or
 // $PL_VM_ROUNDS.
-func rounds() int {
-	if v, err := strconv.Atoi(os.Getenv("PL_VM_ROUNDS")); err == nil && v > 0 {
-		return v
-	}
-	return 5
-}
+func rounds(t testing.TB) int { return testenv.Count(t, "PL_VM_ROUNDS", 5) }
 
 // createVM creates guest g as a builtin:vm resource with the issue's
 // words (monitor every 2 s, generous timeouts).
@@ -95,7 +90,7 @@ func TestVMHAOnItsHost(t *testing.T) {
 
 	// The NeverStop VM's qemu killed: restarted on the same host.
 	var restarted, pinged []time.Duration
-	for range rounds() {
+	for range rounds(t) {
 		host := n.hostOf(c.WaitVM("g1", "Running", "", 60*time.Second).Host)
 		pid := host.QemuPID("g1")
 		if pid == 0 {
@@ -291,7 +286,7 @@ func TestVMHAHostCrash(t *testing.T) {
 
 	// Force: the shared VM's host crashes, the VM runs elsewhere.
 	var recovered []time.Duration
-	for range rounds() {
+	for range rounds(t) {
 		v := c.WaitVM("g1", "Running", "", 120*time.Second)
 		host := n.hostOf(v.Host)
 		host.Crash()

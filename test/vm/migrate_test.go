@@ -2,12 +2,12 @@ package vm
 
 import (
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/test/testenv"
 
 	"github.com/paceline/paceline/internal/agents"
 )
@@ -73,10 +73,8 @@ func TestVMLiveMigration(t *testing.T) {
 	}
 	// Back and forth: 2 migrations, or $PL_VM_MIGRATIONS (rounded up to
 	// an even number, so the guest ends on h1).
-	runs := 2
-	if v, err := strconv.Atoi(os.Getenv("PL_VM_MIGRATIONS")); err == nil && v > 2 {
-		runs = v + v%2
-	}
+	runs := testenv.Count(t, "PL_VM_MIGRATIONS", 2)
+	runs += runs % 2
 	var took, lost, gaps []time.Duration
 	for i := range runs {
 		src, dst := h1, h2

@@ -1,13 +1,13 @@
 package vm
 
 import (
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/paceline/paceline/test/testenv"
 
 	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/builtin"
@@ -69,10 +69,7 @@ func TestVMLifecycle(t *testing.T) {
 	}
 
 	// Kill qemu and start again: once, or $PL_VM_ROUNDS times.
-	rounds := 1
-	if v, err := strconv.Atoi(os.Getenv("PL_VM_ROUNDS")); err == nil && v > 1 {
-		rounds = v
-	}
+	rounds := testenv.Count(t, "PL_VM_ROUNDS", 1)
 	boots := []time.Duration{started + boot}
 	var detects []time.Duration
 	for range rounds {
