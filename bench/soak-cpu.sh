@@ -3,8 +3,9 @@
 # cluster (namespace hosts, simulated watchdogs, a VIP) with both cores
 # kept busy and no fault, MINUTES (default 10) per profile (SOAK_PROFILES,
 # default "default,fast"). Prints one SOAK line per profile: VIP holder
-# changes, watchdog resets, self-fences, dual-holder time. Fails if the
-# default profile had any. Needs root.
+# changes, watchdog resets, self-fences, leader changes (status, once a
+# second), dual-holder time. Fails if the default profile had a VIP move,
+# a reset or a self-fence. Needs root.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need_root soak-cpu.sh

@@ -46,8 +46,17 @@ func TestSoakCPU(t *testing.T) {
 			start := time.Now()
 			deadline := start.Add(time.Duration(minutes * float64(time.Minute)))
 			resets := 0
+			// Leader changes, from status once a second (a leader that
+			// stepped down and was re-elected within it is not counted).
+			leaderChanges, leader := 0, ""
 			for time.Now().Before(deadline) {
 				time.Sleep(time.Second)
+				if st, err := c.Status(); err == nil && st.Leader != "" {
+					if leader != "" && st.Leader != leader {
+						leaderChanges++
+					}
+					leader = st.Leader
+				}
 				for _, h := range n.Hosts {
 					if c.Agents[nodeOf(c, h)].Exited() {
 						resets++
@@ -66,8 +75,8 @@ func TestSoakCPU(t *testing.T) {
 			for _, p := range c.allAgents() {
 				fences += strings.Count(p.ReadLog(), "lost its lease: self-fencing")
 			}
-			fmt.Printf("SOAK profile=%s minutes=%g vip-holder-changes=%d watchdog-resets=%d self-fences=%d dual=%v sample-gap-max=%v\n",
-				profile, minutes, moves, resets, fences, m.DualTime(), m.MaxGap().Round(time.Millisecond))
+			fmt.Printf("SOAK profile=%s minutes=%g vip-holder-changes=%d watchdog-resets=%d self-fences=%d leader-changes=%d dual=%v sample-gap-max=%v\n",
+				profile, minutes, moves, resets, fences, leaderChanges, m.DualTime(), m.MaxGap().Round(time.Millisecond))
 			if d := m.DualTime(); d > 0 {
 				t.Errorf("%s held by two hosts for %v: %v", benchVIP, d, m)
 			}
