@@ -54,6 +54,17 @@ type Config struct {
 	// few times this, or it will lose track of the leader between
 	// heartbeats. Zero: as often as a voter. Default 0; not negative.
 	ClientHeartbeat time.Duration
+	// HoldIdleAppends is the longest the leader holds back an append to a
+	// voter that tells it nothing new: no entries, the commit index it was
+	// last sent. Raft's replication sends one every CommitTimeout (50-100
+	// ms) to keep in touch, which its heartbeats (on their own connection,
+	// every tenth of the timeout) already do: held, an idle voter costs
+	// the leader a third fewer round trips. A held append goes at once
+	// when the leader stores new entries, applies a command or stops
+	// leading, so changes reach the voters as fast as without holding.
+	// At most HeartbeatTimeout, so a voter whose heartbeats fail still
+	// hears an append within its timeout. Zero: never held. Default 0.
+	HoldIdleAppends time.Duration
 	// ElectionTimeout is how long a candidate waits for votes before it
 	// starts a new election. Default 500 ms; at least HeartbeatTimeout.
 	ElectionTimeout time.Duration
@@ -140,6 +151,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ClientHeartbeat < 0 {
 		bad("client heartbeat %s is negative", c.ClientHeartbeat)
+	}
+	if c.HoldIdleAppends < 0 || c.HoldIdleAppends > c.HeartbeatTimeout {
+		bad("hold of idle appends %s is not between 0 and the heartbeat timeout %s", c.HoldIdleAppends, c.HeartbeatTimeout)
 	}
 	if c.ElectionTimeout < c.HeartbeatTimeout {
 		bad("election timeout %s is below the heartbeat timeout %s", c.ElectionTimeout, c.HeartbeatTimeout)

@@ -328,3 +328,61 @@ func TestClientGetsChangesWhileHeld(t *testing.T) {
 		t.Logf("round %d: every node, the client too, at epoch %d %v after the put began", round, epoch, time.Since(start))
 	}
 }
+
+// TestVoterIdleAppendsHeld: with HoldIdleAppends, the leader sends a
+// voter about one idle append per hold instead of one per CommitTimeout
+// (50-100 ms), while its heartbeats keep raft's rate; a change still
+// reaches every voter at once, far sooner than the hold: storing entries
+// and applying a command let held appends go.
+func TestVoterIdleAppendsHeld(t *testing.T) {
+	const timeout = time.Second
+	counters := map[string]*countingTransport{}
+	c := newClusterWith(t, 3, &cluster{
+		config: func(cfg *Config) {
+			cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = timeout, timeout, timeout*3/4
+			cfg.HoldIdleAppends = timeout
+		},
+		wrap: func(id string, tr raft.Transport) raft.Transport {
+			counters[id] = &countingTransport{Transport: tr}
+			return counters[id]
+		},
+	})
+	leader := c.waitLeader()
+	epoch := put(t, leader, leader.Epoch(), "start") // the pipelines are up
+	c.waitEpoch(epoch)
+	before, appended := map[string]int64{}, map[string]int64{}
+	for id := range c.nodes {
+		before[id], appended[id] = counters[leader.ID()].sentTo(id), counters[leader.ID()].appendedTo(id)
+	}
+	const window = 2 * time.Second
+	time.Sleep(window)
+	for id := range c.nodes {
+		if id == leader.ID() {
+			continue
+		}
+		sent := counters[leader.ID()].sentTo(id) - before[id]
+		apps := counters[leader.ID()].appendedTo(id) - appended[id]
+		t.Logf("%s: %d heartbeats and %d idle appends in %v", id, sent, apps, window)
+		if limit := int64(window/timeout) + 2; apps > limit {
+			t.Errorf("voter %s got %d idle appends in %v, want at most %d (one per %v)", id, apps, window, limit, timeout)
+		}
+		if floor := int64(window / (timeout / 5)); sent < floor {
+			t.Errorf("voter %s got %d heartbeats in %v, want at least %d (raft's rate)", id, sent, window, floor)
+		}
+	}
+	if !leader.IsLeader() {
+		t.Fatal("the leader lost its office while idle")
+	}
+	for round := range 3 {
+		time.Sleep(200 * time.Millisecond) // an idle append is held by now
+		start := time.Now()
+		epoch = put(t, leader, epoch, fmt.Sprint("held-", round))
+		c.waitEpoch(epoch)
+		took := time.Since(start)
+		t.Logf("round %d: every voter at epoch %d %v after the put began", round, epoch, took)
+		// Held until the hold ran out, the change would wait most of it.
+		if took > timeout*45/100 {
+			t.Errorf("round %d: the change reached every voter %v after the put began; held appends were not let go (hold %v)", round, took, timeout)
+		}
+	}
+}

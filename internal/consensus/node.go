@@ -52,7 +52,7 @@ type Node struct {
 	synced atomic.Bool
 	logs   raft.LogStore
 	logger hclog.Logger
-	// pace holds idle messages to clients (Config.ClientHeartbeat); nil
+	// pace holds idle messages (Config.ClientHeartbeat, HoldIdleAppends); nil
 	// when nothing is held.
 	pace *pacedTransport
 	// prompt is the state of committed's barriers: one on its way
@@ -121,7 +121,7 @@ func NewNode(cfg Config, trans raft.Transport) (*Node, error) {
 		}
 		return nil, err
 	}
-	paced := newPacedTransport(trans, cfg.ClientHeartbeat, n.fsm.clientOf, n.IsLeader) // pace.go
+	paced := newPacedTransport(trans, cfg.ClientHeartbeat, cfg.HoldIdleAppends, n.fsm.clientOf, n.IsLeader) // pace.go
 	raftLogs := logs
 	if pt, ok := paced.(*pacedTransport); ok {
 		// Held appends go when the leader stores new entries or commits a

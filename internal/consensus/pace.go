@@ -23,23 +23,26 @@ func isHeartbeat(args *raft.AppendEntriesRequest) bool {
 }
 
 // pacedTransport is the transport raft runs on. It passes everything to
-// the caller's transport, except that it holds back messages to a client
-// (a non-voter) that tell it nothing new, to one per every
-// (Config.ClientHeartbeat):
-//   - heartbeats: raft heartbeats every follower at one rate, but a
-//     client does not vote and never stands for election, so its contact
-//     keeps no one leader and it needs to hear only often enough to know
-//     the leader (Config.HeartbeatTimeout, longer on a client);
-//   - idle appends (no entries, the commit index it was last sent), which
-//     raft's replication sends every CommitTimeout (50-100 ms) to keep in
+// the caller's transport, except that it holds back messages that tell
+// their follower nothing new:
+//   - to a client (a non-voter), to one per every
+//     (Config.ClientHeartbeat): heartbeats, since a client does not vote
+//     and never stands for election, so its contact keeps no one leader
+//     and it needs to hear only often enough to know the leader
+//     (Config.HeartbeatTimeout, longer on a client); and idle appends (no
+//     entries, the commit index it was last sent), which raft's
+//     replication sends every CommitTimeout (50-100 ms) to keep in touch;
+//   - to a voter, idle appends for up to voterHold
+//     (Config.HoldIdleAppends): its heartbeats, never held, keep it in
 //     touch.
 //
 // At raft's rates (a heartbeat every 27-55 ms with the daemon's timings)
-// a leader's cost grew fast with its clients. Appends that carry entries
-// or a new commit index are never held, and nothing to a voter.
+// a leader's cost grew fast with its clients, and an idle voter cost it
+// a round trip every 20 ms or so. Appends that carry entries or a new
+// commit index are never held, nor heartbeats to a voter.
 type pacedTransport struct {
 	raft.Transport
-	every time.Duration
+	every, voterHold time.Duration
 	// client reports whether id is a client, and false when it cannot
 	// tell at once (the store is being written).
 	client  func(id raft.ServerID) (client, known bool)
@@ -67,15 +70,15 @@ type pacedPeer struct {
 	commit   uint64
 }
 
-// newPacedTransport returns t itself when every is zero (nothing held),
-// or when t has no pre-vote (the wrapper offers it, and raft would use
-// it).
-func newPacedTransport(t raft.Transport, every time.Duration, client func(raft.ServerID) (bool, bool), leading func() bool) raft.Transport {
-	if _, ok := t.(raft.WithPreVote); !ok || every <= 0 {
+// newPacedTransport returns t itself when every and voterHold are zero
+// (nothing held), or when t has no pre-vote (the wrapper offers it, and
+// raft would use it).
+func newPacedTransport(t raft.Transport, every, voterHold time.Duration, client func(raft.ServerID) (bool, bool), leading func() bool) raft.Transport {
+	if _, ok := t.(raft.WithPreVote); !ok || (every <= 0 && voterHold <= 0) {
 		return t
 	}
-	return &pacedTransport{Transport: t, every: every, client: client, leading: leading, done: make(chan struct{}),
-		peers: map[raft.ServerID]*pacedPeer{}, kicked: make(chan struct{})}
+	return &pacedTransport{Transport: t, every: every, voterHold: voterHold, client: client, leading: leading,
+		done: make(chan struct{}), peers: map[raft.ServerID]*pacedPeer{}, kicked: make(chan struct{})}
 }
 
 // AppendEntries holds a heartbeat to a client until every has passed since
@@ -87,7 +90,7 @@ func (p *pacedTransport) AppendEntries(id raft.ServerID, target raft.ServerAddre
 		p.mu.Lock()
 		client, wait := peer.client, peer.sent.Add(p.every).Sub(now)
 		p.mu.Unlock()
-		if client && wait > 0 {
+		if client && p.every > 0 && wait > 0 {
 			if err := p.wait(wait, nil); err != nil {
 				return err
 			}
@@ -137,11 +140,12 @@ func (p *pacedTransport) AppendEntriesPipeline(id raft.ServerID, target raft.Ser
 	return &pacedPipeline{AppendPipeline: pl, p: p, id: id}, nil
 }
 
-// pacedPipeline holds an idle append to a client (pacedTransport) until
-// every has passed since the last append to it, or until the leader
-// stores new entries or applies a command (kick), so nothing new is held
-// up: the entries go next, and the new commit index with the next append
-// (within a CommitTimeout), as without pacing.
+// pacedPipeline holds an idle append (pacedTransport) until every (to a
+// client) or voterHold (to a voter) has passed since the last append to
+// its follower, or until the leader stores new entries or applies a
+// command (kick), so nothing new is held up: the entries go next, and the
+// new commit index with the next append (within a CommitTimeout), as
+// without holding.
 type pacedPipeline struct {
 	raft.AppendPipeline
 	p  *pacedTransport
@@ -153,8 +157,12 @@ func (pp *pacedPipeline) AppendEntries(args *raft.AppendEntriesRequest, resp *ra
 	peer := p.peer(pp.id, now)
 	p.mu.Lock()
 	kicked := p.kicked
-	idle := peer.client && len(args.Entries) == 0 && args.LeaderCommitIndex == peer.commit
-	wait := peer.appended.Add(p.every).Sub(now)
+	hold := p.voterHold
+	if peer.client {
+		hold = p.every
+	}
+	idle := hold > 0 && len(args.Entries) == 0 && args.LeaderCommitIndex == peer.commit
+	wait := peer.appended.Add(hold).Sub(now)
 	p.mu.Unlock()
 	if idle && wait > 0 {
 		if err := p.wait(wait, kicked); err != nil {
