@@ -191,14 +191,21 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// before any successor can be elected (followers wait a whole timeout),
 	// yet not at every scheduling hiccup of a loaded host.
 	rc.ElectionTimeout, rc.LeaderLeaseTimeout = rc.HeartbeatTimeout, rc.HeartbeatTimeout*3/4
-	// Raft's heartbeat rate (a tenth of the timeout) and commit timeout
-	// (50 ms) stay: consensus.Config.HeartbeatInterval (a heartbeat every
-	// quarter) and PromptCommits with a 500 ms commit timeout lowered an
-	// idle leader's CPU (bench/idle-cpu.sh), but with fewer messages
-	// keeping contact, leaders of test clusters on a loaded host (load
-	// average 20-30 on 2 cores) stepped down for lack of contact more
-	// often than with these, so they are left off until a soak shows
-	// otherwise.
+	// An idle leader's cost was mostly its round trips with the voters
+	// (bench/idle-cpu.sh): raft heartbeats each every tenth of the
+	// timeout (27-55 ms) and its replication sends an append with nothing
+	// in it every commit timeout (50-100 ms). The leader heartbeats every
+	// sixth (46-92 ms: three to six per timeout, so a follower never
+	// misses the leader for one late heartbeat, nor the leader its quorum
+	// within its lease) and holds appends that carry nothing new up to a
+	// timeout (consensus.Config.HoldIdleAppends; changes go at once). At
+	// 1,000 resources that cut the idle leader's CPU by about 40%, and
+	// under the CPU-pressure soak (bench/soak-cpu.sh) no leader changed.
+	// A heartbeat every quarter saved no more, with less margin.
+	if rc.Role != store.RoleClient {
+		rc.HeartbeatInterval = rc.HeartbeatTimeout / 6
+	}
+	rc.HoldIdleAppends = rc.HeartbeatTimeout
 	// Clients (VM hosts and the like, up to hundreds) are heartbeaten
 	// twice a second, not at raft's rate: their contact keeps no leader,
 	// and at raft's rate each one cost the leader about 1% of a core
