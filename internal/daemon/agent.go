@@ -199,9 +199,10 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// misses the leader for one late heartbeat, nor the leader its quorum
 	// within its lease) and holds appends that carry nothing new up to a
 	// timeout (consensus.Config.HoldIdleAppends; changes go at once). At
-	// 1,000 resources that cut the idle leader's CPU by about 40%, and
-	// under the CPU-pressure soak (bench/soak-cpu.sh) no leader changed.
-	// A heartbeat every quarter saved no more, with less margin.
+	// 1,000 resources that cut the idle leader's CPU by about 40%; with
+	// both cores kept busy (bench/soak-cpu.sh) no leader changed, in the
+	// default or the fast profile. A heartbeat every quarter saved no
+	// more, with less margin.
 	if rc.Role != store.RoleClient {
 		rc.HeartbeatInterval = rc.HeartbeatTimeout / 6
 	}
