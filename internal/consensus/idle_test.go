@@ -47,13 +47,6 @@ func (p *countingPipeline) AppendEntries(args *raft.AppendEntriesRequest, resp *
 	return p.AppendPipeline.AppendEntries(args, resp)
 }
 
-// appendedTo returns how many appends went to id on the pipeline.
-func (c *countingTransport) appendedTo(id string) int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.appends[raft.ServerID(id)]
-}
-
 func (c *countingTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
 	if isHeartbeat(args) {
 		c.heartbeats.Add(1)
@@ -67,11 +60,50 @@ func (c *countingTransport) AppendEntries(id raft.ServerID, target raft.ServerAd
 	return c.Transport.AppendEntries(id, target, args, resp)
 }
 
-// sentTo returns how many heartbeats went to id.
-func (c *countingTransport) sentTo(id string) int64 {
+// traffic is what a leader sent one follower: heartbeats and pipelined
+// appends.
+type traffic struct{ heartbeats, appends int64 }
+
+// traffic returns what c has sent to each node so far.
+func (c *countingTransport) traffic() map[string]traffic {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.to[raft.ServerID(id)]
+	m := map[string]traffic{}
+	for id, n := range c.to {
+		tr := m[string(id)]
+		tr.heartbeats = n
+		m[string(id)] = tr
+	}
+	for id, n := range c.appends {
+		tr := m[string(id)]
+		tr.appends = n
+		m[string(id)] = tr
+	}
+	return m
+}
+
+// since logs and returns what c sent each of the followers since before
+// (a traffic snapshot), over window.
+func (c *countingTransport) since(t *testing.T, before map[string]traffic, followers []string, window time.Duration) map[string]traffic {
+	t.Helper()
+	now, out := c.traffic(), map[string]traffic{}
+	for _, id := range followers {
+		d := traffic{now[id].heartbeats - before[id].heartbeats, now[id].appends - before[id].appends}
+		t.Logf("%s: %d heartbeats and %d idle appends in %v", id, d.heartbeats, d.appends, window)
+		out[id] = d
+	}
+	return out
+}
+
+// followersOf returns every node of c but leader.
+func followersOf(c *cluster, leader *Node) []string {
+	var ids []string
+	for id := range c.nodes {
+		if id != leader.ID() {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // RequestPreVote keeps the wrapped transport's pre-vote (raft uses it
@@ -231,10 +263,7 @@ func TestClientHeartbeatsPaced(t *testing.T) {
 		t.Fatal("the client leads")
 	}
 	client := c.nodes["n4"]
-	before, appended := map[string]int64{}, map[string]int64{}
-	for id := range c.nodes {
-		before[id], appended[id] = counters[leader.ID()].sentTo(id), counters[leader.ID()].appendedTo(id)
-	}
+	before := counters[leader.ID()].traffic()
 	const window = 2 * time.Second
 	lost := 0
 	epoch := leader.Epoch()
@@ -243,13 +272,8 @@ func TestClientHeartbeatsPaced(t *testing.T) {
 			lost++
 		}
 	}
-	for id := range c.nodes {
-		if id == leader.ID() {
-			continue
-		}
-		sent := counters[leader.ID()].sentTo(id) - before[id]
-		apps := counters[leader.ID()].appendedTo(id) - appended[id]
-		t.Logf("%s: %d heartbeats and %d idle appends in %v", id, sent, apps, window)
+	for id, tr := range counters[leader.ID()].since(t, before, followersOf(c, leader), window) {
+		sent, apps := tr.heartbeats, tr.appends
 		if id == "n4" {
 			if limit := int64(window/every) + 2; apps > limit {
 				t.Errorf("the client got %d idle appends in %v, want at most %d (one per %v)", apps, window, limit, every)
@@ -350,19 +374,11 @@ func TestVoterIdleAppendsHeld(t *testing.T) {
 	leader := c.waitLeader()
 	epoch := put(t, leader, leader.Epoch(), "start") // the pipelines are up
 	c.waitEpoch(epoch)
-	before, appended := map[string]int64{}, map[string]int64{}
-	for id := range c.nodes {
-		before[id], appended[id] = counters[leader.ID()].sentTo(id), counters[leader.ID()].appendedTo(id)
-	}
+	before := counters[leader.ID()].traffic()
 	const window = 2 * time.Second
 	time.Sleep(window)
-	for id := range c.nodes {
-		if id == leader.ID() {
-			continue
-		}
-		sent := counters[leader.ID()].sentTo(id) - before[id]
-		apps := counters[leader.ID()].appendedTo(id) - appended[id]
-		t.Logf("%s: %d heartbeats and %d idle appends in %v", id, sent, apps, window)
+	for id, tr := range counters[leader.ID()].since(t, before, followersOf(c, leader), window) {
+		sent, apps := tr.heartbeats, tr.appends
 		if limit := int64(window/timeout) + 2; apps > limit {
 			t.Errorf("voter %s got %d idle appends in %v, want at most %d (one per %v)", id, apps, window, limit, timeout)
 		}
