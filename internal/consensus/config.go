@@ -58,8 +58,8 @@ type Config struct {
 	// voter that tells it nothing new: no entries, the commit index it was
 	// last sent. Raft's replication sends one every CommitTimeout (50-100
 	// ms) to keep in touch, which its heartbeats (on their own connection,
-	// every tenth of the timeout) already do: held, an idle voter costs
-	// the leader a third fewer round trips. A held append goes at once
+	// every HeartbeatInterval) already do: held, an idle voter costs the
+	// leader a third fewer round trips at raft's heartbeat rate. A held append goes at once
 	// when the leader stores new entries, applies a command or stops
 	// leading, so changes reach the voters as fast as without holding.
 	// At most HeartbeatTimeout, so a voter whose heartbeats fail still

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paceline/paceline/test/testenv"
-
 	"github.com/paceline/paceline/internal/agents"
+	"github.com/paceline/paceline/test/testenv"
 )
 
 // migrate moves g from src to dst as Pacemaker does: migrate_to on the

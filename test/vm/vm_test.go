@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paceline/paceline/test/testenv"
-
 	"github.com/paceline/paceline/internal/agents"
 	"github.com/paceline/paceline/internal/agents/builtin"
+	"github.com/paceline/paceline/test/testenv"
 )
 
 var vmType = agents.Type{Class: "builtin", Name: "vm"}
