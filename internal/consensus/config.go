@@ -54,17 +54,19 @@ type Config struct {
 	// few times this, or it will lose track of the leader between
 	// heartbeats. Zero: as often as a voter. Default 0; not negative.
 	ClientHeartbeat time.Duration
-	// HoldIdleAppends is the longest the leader holds back an append to a
-	// voter that tells it nothing new: no entries, the commit index it was
-	// last sent. Raft's replication sends one every CommitTimeout (50-100
-	// ms) to keep in touch, which its heartbeats (on their own connection,
-	// every HeartbeatInterval) already do: held, an idle voter costs the
-	// leader a third fewer round trips at raft's heartbeat rate. A held append goes at once
-	// when the leader stores new entries, applies a command or stops
-	// leading, so changes reach the voters as fast as without holding.
-	// At most HeartbeatTimeout, so a voter whose heartbeats fail still
-	// hears an append within its timeout. Zero: never held. Default 0.
-	HoldIdleAppends time.Duration
+	// QuietHeartbeats holds the leader's heartbeats to a voter while the
+	// voter answers: a heartbeat waits until the voter has not answered
+	// an append or a heartbeat for this long. Raft's replication sends an
+	// idle voter an append every CommitTimeout to twice it (pipelined:
+	// not one round trip after another), and raft's leader lease counts
+	// an answer to it as contact, as it does a heartbeat's; the
+	// heartbeats then tell the voter nothing. They go when the answers
+	// stop: a voter answers a heartbeat apart from its log, so a voter
+	// whose log waits on a slow disk still keeps the leader in office.
+	// At most half of LeaderLeaseTimeout, and to be of use over
+	// twice CommitTimeout (the longest gap between idle appends). Zero:
+	// raft's heartbeat rate. Default 0.
+	QuietHeartbeats time.Duration
 	// ElectionTimeout is how long a candidate waits for votes before it
 	// starts a new election. Default 500 ms; at least HeartbeatTimeout.
 	ElectionTimeout time.Duration
@@ -152,8 +154,8 @@ func (c *Config) Validate() error {
 	if c.ClientHeartbeat < 0 {
 		bad("client heartbeat %s is negative", c.ClientHeartbeat)
 	}
-	if c.HoldIdleAppends < 0 || c.HoldIdleAppends > c.HeartbeatTimeout {
-		bad("hold of idle appends %s is not between 0 and the heartbeat timeout %s", c.HoldIdleAppends, c.HeartbeatTimeout)
+	if c.QuietHeartbeats < 0 || c.QuietHeartbeats > c.LeaderLeaseTimeout/2 {
+		bad("quiet heartbeats %s is not between 0 and half the leader lease timeout (%s)", c.QuietHeartbeats, c.LeaderLeaseTimeout/2)
 	}
 	if c.ElectionTimeout < c.HeartbeatTimeout {
 		bad("election timeout %s is below the heartbeat timeout %s", c.ElectionTimeout, c.HeartbeatTimeout)

@@ -50,9 +50,11 @@ type Node struct {
 	stopOnce sync.Once
 	// synced is set once CaughtUp has held since the node started.
 	synced atomic.Bool
-	logs   raft.LogStore
-	logger hclog.Logger
-	// pace holds idle messages (Config.ClientHeartbeat, HoldIdleAppends); nil
+	// ledUntil is when this node last stopped leading (Unix nanoseconds).
+	ledUntil atomic.Int64
+	logs     raft.LogStore
+	logger   hclog.Logger
+	// pace holds idle messages (Config.ClientHeartbeat, QuietHeartbeats); nil
 	// when nothing is held.
 	pace *pacedTransport
 	// prompt is the state of committed's barriers: one on its way
@@ -121,7 +123,7 @@ func NewNode(cfg Config, trans raft.Transport) (*Node, error) {
 		}
 		return nil, err
 	}
-	paced := newPacedTransport(trans, cfg.ClientHeartbeat, cfg.HoldIdleAppends, n.fsm.clientOf, n.IsLeader) // pace.go
+	paced := newPacedTransport(trans, cfg.ClientHeartbeat, cfg.QuietHeartbeats, n.fsm.clientOf, n.IsLeader) // pace.go
 	raftLogs := logs
 	if pt, ok := paced.(*pacedTransport); ok {
 		// Held appends go when the leader stores new entries or commits a
@@ -179,6 +181,9 @@ func (n *Node) forwardLeadership(notify <-chan bool) {
 			return
 		case v := <-notify:
 			n.setLeaderTimings(v)
+			if !v {
+				n.ledUntil.Store(time.Now().UnixNano())
+			}
 			if !v && n.pace != nil {
 				n.pace.kick() // held messages of a former leader end
 			}
@@ -237,6 +242,20 @@ func (n *Node) Stats() map[string]string { return n.raft.Stats() }
 func (n *Node) LeaderID() string {
 	_, id := n.raft.LeaderWithID()
 	return string(id)
+}
+
+// LeaderSeen returns when this node last knew a leader: now while it
+// knows one (itself or another), else the later of its last contact with
+// a leader and the end of its own office.
+func (n *Node) LeaderSeen() time.Time {
+	if n.LeaderID() != "" {
+		return time.Now()
+	}
+	seen := n.raft.LastContact()
+	if led := time.Unix(0, n.ledUntil.Load()); led.After(seen) {
+		seen = led
+	}
+	return seen
 }
 
 // CaughtUp reports whether this node knows a leader, has learnt from it
