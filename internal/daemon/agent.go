@@ -191,13 +191,11 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	// before any successor can be elected (followers wait a whole timeout),
 	// yet not at every scheduling hiccup of a loaded host.
 	rc.ElectionTimeout, rc.LeaderLeaseTimeout = rc.HeartbeatTimeout, rc.HeartbeatTimeout*3/4
-	// Raft's heartbeat rate and its idle appends stay for voters:
-	// consensus.Config.HoldIdleAppends (and a heartbeat every sixth) cut
-	// an idle leader's CPU at 1,000 resources by a quarter (a third), but
-	// in clean CI runs with either, TestWebUIInChromium's new leader, left
-	// with one follower on a host busy with the browser, was out of
-	// office when the browser posted a change; not yet understood, so
-	// neither is on until it is (issue 10).
+	// An idle voter answers raft's idle appends every 50-100 ms; while
+	// it does, the leader's heartbeats to it (every 27-55 ms) wait: they
+	// go after half the lease without an answer (consensus.Config.
+	// QuietHeartbeats). That halves an idle leader's round trips.
+	rc.QuietHeartbeats = rc.LeaderLeaseTimeout / 2
 	// Clients (VM hosts and the like, up to hundreds) are heartbeaten
 	// twice a second, not at raft's rate: their contact keeps no leader,
 	// and at raft's rate each one cost the leader about 1% of a core
