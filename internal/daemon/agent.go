@@ -244,7 +244,7 @@ func Run(ctx context.Context, c Config, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	apiSrv := httpapi.New(httpapi.Config{Backend: backend, Tokens: pki.NewTokenSet(recs...),
+	apiSrv := httpapi.New(httpapi.Config{Backend: apiBackend{backend}, Tokens: pki.NewTokenSet(recs...),
 		Join: joins, Logger: logger, Node: c.Name, Metrics: ms.Handler(), Info: info, Log: logRead,
 		Alerts: evp.deliverer})
 

@@ -129,6 +129,42 @@ func (b *Backend) Propose(ctx context.Context, cmd store.Command) (store.Result,
 	return b.fwd.Forward(ctx, leader, cmd)
 }
 
+// apiBackend is the Backend the API server proposes through (the CLI's
+// and the web UI's changes, the audit trail): a change made while no
+// leader is known, or sent to one that has just stepped down, waits out
+// the election (until the request's timeout) and goes to the new leader,
+// as crm_resource waits out a DC election, instead of failing at once. A
+// node that has known no leader for electionWait (cut off from the
+// majority) refuses at once. Only refusals are tried again
+// (consensus.ErrNotLeader: nothing was appended); a change that may have
+// been committed (leadership lost while committing, a timeout) is not.
+type apiBackend struct{ *Backend }
+
+const (
+	// electionWait is how long after a leader was last known apiBackend
+	// still waits for one: several elections with the slowest profile.
+	electionWait = 3 * time.Second
+	// electionPoll is how often apiBackend tries again meanwhile.
+	electionPoll = 50 * time.Millisecond
+)
+
+func (b apiBackend) Propose(ctx context.Context, cmd store.Command) (store.Result, error) {
+	for {
+		res, err := b.Backend.Propose(ctx, cmd)
+		if !errors.Is(err, consensus.ErrNotLeader) || errors.Is(err, consensus.ErrLeadershipLost) ||
+			time.Since(b.node.LeaderSeen()) > electionWait {
+			return res, err
+		}
+		t := time.NewTimer(electionPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, err
+		case <-t.C:
+		}
+	}
+}
+
 func (b *Backend) Wait(ctx context.Context, after uint64) (uint64, error) {
 	return b.node.WaitChange(ctx, after)
 }

@@ -36,6 +36,7 @@ type apiCluster struct {
 	rts   map[string]*node.Runtime // node -> its runtime (with a runtime)
 	token string
 	nodes map[string]*consensus.Node
+	trans map[string]*consensus.MemTransport
 	srv   map[string]*httptest.Server
 	mu    sync.Mutex
 	addrs map[string]string // node -> API host:port
@@ -60,6 +61,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 	tokens := pki.NewTokenSet(rec)
 	c := &apiCluster{t: t, kill: map[string]func(){}, rts: map[string]*node.Runtime{}, ca: ca, token: tok, nodes: map[string]*consensus.Node{}, srv: map[string]*httptest.Server{}, addrs: map[string]string{}}
 	trans := map[string]*consensus.MemTransport{}
+	c.trans = trans
 	names := []string{"n1", "n2", "n3"}
 	for _, name := range names {
 		trans[name] = consensus.NewMemTransport("raft-" + name)
@@ -112,7 +114,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 		}
 		mux := http.NewServeMux()
 		mux.Handle(peer.Prefix, newPeerHandler(n, hooks, nil, nil))
-		mux.Handle("/", httpapi.New(httpapi.Config{Backend: NewBackend(n, peers), Tokens: tokens}))
+		mux.Handle("/", httpapi.New(httpapi.Config{Backend: apiBackend{NewBackend(n, peers)}, Tokens: tokens}))
 		s := httptest.NewUnstartedServer(mux)
 		s.TLS = pki.APIServerTLS(ca, cert)
 		s.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
@@ -156,6 +158,23 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 		}
 	}
 	return c
+}
+
+// cut cuts name's Raft links to every other node, both ways (off), or
+// restores them.
+func (c *apiCluster) cut(name string, off bool) {
+	for other, tr := range c.trans {
+		if other == name {
+			continue
+		}
+		if off {
+			c.trans[name].Disconnect(tr)
+			tr.Disconnect(c.trans[name])
+		} else {
+			c.trans[name].Connect(tr)
+			tr.Connect(c.trans[name])
+		}
+	}
 }
 
 func (c *apiCluster) resolve(node string) (string, bool) {
@@ -221,6 +240,51 @@ func TestFollowerAPIForwardsWrites(t *testing.T) {
 	}
 	if st.Leader != leader || !st.Quorum || len(st.Nodes) != 3 {
 		t.Errorf("status through n3: leader %q quorum %v nodes %v; want leader %q, quorum, 3 nodes", st.Leader, st.Quorum, st.Nodes, leader)
+	}
+}
+
+// A change made through a node that lost its leader waits for one and is
+// committed once the node hears from a leader again; a node that has
+// known no leader for electionWait refuses a change at once, with one
+// error, and nothing changes.
+func TestAPIWritesWaitForALeader(t *testing.T) {
+	c := newAPICluster(t)
+	leader := c.leader()
+	lone := "n2"
+	if leader == lone {
+		lone = "n3"
+	}
+	ctx := context.Background()
+	// A read first: lone is then known caught up since it started, and
+	// answers from its copy once cut off (Backend.Fresh).
+	if _, err := c.client(t, lone).Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.cut(lone, true)
+	waitUntil(t, lone+" to know no leader", func() bool { return c.nodes[lone].LeaderID() == "" })
+	done := make(chan error, 1)
+	go func() { done <- c.client(t, lone).SetProperty(ctx, "stonith-enabled", "false") }()
+	time.Sleep(electionWait / 3)
+	c.cut(lone, false)
+	if err := <-done; err != nil {
+		t.Fatalf("set property through %s, its links back within the wait: %v", lone, err)
+	}
+	for name, n := range c.nodes {
+		waitUntil(t, name+" applies the change", func() bool { return n.Config().Properties["stonith-enabled"] == "false" })
+	}
+
+	c.cut(lone, true)
+	waitUntil(t, lone+" to know no leader", func() bool { return c.nodes[lone].LeaderID() == "" })
+	time.Sleep(electionWait)
+	epoch := c.nodes[leader].Epoch()
+	start := time.Now()
+	err := c.client(t, lone).SetProperty(ctx, "stonith-enabled", "true")
+	t.Logf("cut off for %v: %v after %v", electionWait, err, time.Since(start))
+	if err == nil || !strings.Contains(err.Error(), "not the leader") {
+		t.Fatalf("set property through %s, cut off: %v, want a not-the-leader error", lone, err)
+	}
+	if e := c.nodes[leader].Epoch(); e != epoch {
+		t.Fatalf("epoch %d -> %d after a refused change", epoch, e)
 	}
 }
 
