@@ -21,8 +21,15 @@ import (
 // Client calls other nodes' peer endpoints with this node's
 // certificate.
 type Client struct {
-	tr      atomic.Pointer[http.Transport]
-	newTr   func() *http.Transport
+	// tr carries every call but lease renewals, over HTTP/2: one
+	// connection per peer, many calls at once (dispatches and results
+	// when many resources start). hb carries the renewals, over HTTP/1.1:
+	// one at a time, five times a second from every node to the leader,
+	// they are an idle cluster's steady traffic, and Go's HTTP/2 server
+	// switches goroutines about thirteen times per call, its HTTP/1.1
+	// server a few: the leader woke about 130 times a second for them.
+	tr, hb  atomic.Pointer[http.Transport]
+	newTr   func(http2 bool) *http.Transport
 	timeout time.Duration
 	resolve func(node string) (apiAddr string, ok bool)
 }
@@ -42,20 +49,27 @@ func NewClientFunc(tlsFor func() *tls.Config, resolve func(node string) (string,
 		timeout = 10 * time.Second
 	}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	c := &Client{timeout: timeout, resolve: resolve, newTr: func() *http.Transport {
-		return &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute,
+	c := &Client{timeout: timeout, resolve: resolve, newTr: func(http2 bool) *http.Transport {
+		protos := []string{"http/1.1"}
+		if http2 {
+			protos = []string{"h2", "http/1.1"}
+		}
+		return &http.Transport{ForceAttemptHTTP2: http2, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute,
 			DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 				cfg := tlsFor().Clone()
-				cfg.NextProtos = []string{"h2", "http/1.1"}
+				cfg.NextProtos = protos
 				return (&tls.Dialer{NetDialer: dialer, Config: cfg}).DialContext(ctx, network, addr)
 			},
 			// A peer that died without closing its connection (a crash, a
 			// watchdog reset) leaves it half-open, and HTTP/2 would send
 			// every call to it into the void: ping an idle connection and
-			// drop it when the ping goes unanswered.
+			// drop it when the ping goes unanswered. (Over HTTP/1.1 a call
+			// has its connection to itself, and a failed call drops the
+			// idle ones: postAddr.)
 			HTTP2: &http.HTTP2Config{SendPingTimeout: time.Second, PingTimeout: time.Second}}
 	}}
-	c.tr.Store(c.newTr())
+	c.tr.Store(c.newTr(true))
+	c.hb.Store(c.newTr(false))
 	return c
 }
 
@@ -64,9 +78,11 @@ func NewClientFunc(tlsFor func() *tls.Config, resolve func(node string) (string,
 // busy with heartbeats) would go on presenting the old one. Calls in
 // flight finish on the old connections, which are closed shortly after.
 func (c *Client) Reset() {
-	old := c.tr.Swap(c.newTr())
-	old.CloseIdleConnections()
-	time.AfterFunc(c.timeout, old.CloseIdleConnections)
+	for _, p := range []*atomic.Pointer[http.Transport]{&c.tr, &c.hb} {
+		old := p.Swap(c.newTr(p == &c.tr))
+		old.CloseIdleConnections()
+		time.AfterFunc(c.timeout, old.CloseIdleConnections)
+	}
 }
 
 // Forward proposes cmd on the leader.
@@ -94,7 +110,7 @@ func (c *Client) Post(ctx context.Context, node, path string, in, out any) error
 
 // PostAddr is Post to a node known by its API address.
 func (c *Client) PostAddr(ctx context.Context, addr, path string, in, out any) error {
-	return c.postAddr(ctx, addr, path, in, out, c.timeout)
+	return c.postAddr(ctx, &c.tr, addr, path, in, out, c.timeout)
 }
 
 // postLong is Post bounded by ctx alone, for a call that may take longer
@@ -104,11 +120,12 @@ func (c *Client) postLong(ctx context.Context, node, path string, in, out any) e
 	if !ok {
 		return fmt.Errorf("%w: no API address known for node %q", ErrCall, node)
 	}
-	return c.postAddr(ctx, addr, path, in, out, 0)
+	return c.postAddr(ctx, &c.tr, addr, path, in, out, 0)
 }
 
-// postAddr posts with an HTTP client timeout (0: none but ctx's).
-func (c *Client) postAddr(ctx context.Context, addr, path string, in, out any, timeout time.Duration) error {
+// postAddr posts over the transport in via with an HTTP client timeout
+// (0: none but ctx's).
+func (c *Client) postAddr(ctx context.Context, via *atomic.Pointer[http.Transport], addr, path string, in, out any, timeout time.Duration) error {
 	node := addr
 	b, err := json.Marshal(in)
 	if err != nil {
@@ -119,7 +136,7 @@ func (c *Client) postAddr(ctx context.Context, addr, path string, in, out any, t
 		return fmt.Errorf("%w: %v", ErrCall, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	tr := c.tr.Load()
+	tr := via.Load()
 	resp, err := (&http.Client{Transport: tr, Timeout: timeout}).Do(req)
 	if err != nil {
 		// The connection may be half-open: the next call dials afresh.
@@ -153,7 +170,11 @@ func (c *Client) postAddr(ctx context.Context, addr, path string, in, out any, t
 // Heartbeat asks the leader to renew this node's lease (the leader takes
 // the node's name from its certificate, not from r.Node).
 func (c *Client) Heartbeat(ctx context.Context, leader string, r controller.Renewal) error {
-	return c.Post(ctx, leader, "heartbeat", Heartbeat{WatchdogMS: r.Watchdog.Milliseconds(), Boot: r.Boot, Busy: r.Busy, Leaving: r.Leaving}, nil)
+	addr, ok := c.resolve(leader)
+	if !ok {
+		return fmt.Errorf("%w: no API address known for node %q", ErrCall, leader)
+	}
+	return c.postAddr(ctx, &c.hb, addr, "heartbeat", Heartbeat{WatchdogMS: r.Watchdog.Milliseconds(), Boot: r.Boot, Busy: r.Busy, Leaving: r.Leaving}, nil, c.timeout)
 }
 
 // Report sends an op result to the leader.
@@ -167,4 +188,7 @@ func (c *Client) Exec(ctx context.Context, node string, op controller.Op) error 
 }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.tr.Load().CloseIdleConnections() }
+func (c *Client) Close() {
+	c.tr.Load().CloseIdleConnections()
+	c.hb.Load().CloseIdleConnections()
+}
