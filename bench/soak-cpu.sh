@@ -4,8 +4,11 @@
 # kept busy and no fault, MINUTES (default 10) per profile (SOAK_PROFILES,
 # default "default,fast"). Prints one SOAK line per profile: VIP holder
 # changes, watchdog resets, self-fences, leader changes (status, once a
-# second), dual-holder time. Fails if the default profile had a VIP move,
-# a reset or a self-fence. Needs root.
+# second), raft's elections and leader step-downs (agents' logs),
+# dual-holder time. SOAK_DOWN=1 crashes a follower that does not hold
+# the VIP first and leaves it down: the leader then keeps its office with
+# one follower. Fails if the default profile had a VIP move, a reset or a
+# self-fence. Needs root.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need_root soak-cpu.sh

@@ -37,6 +37,21 @@ func TestSoakCPU(t *testing.T) {
 		t.Run(profile, func(t *testing.T) {
 			n, c := startSoakCluster(t, profile, "--meta", "resource-stickiness=100")
 			holder := vipHolder(t, n, benchVIP, 30*time.Second)
+			// SOAK_DOWN=1: a follower that does not hold the VIP is
+			// crashed first and stays down, so the leader keeps its
+			// office with one follower.
+			var down *Host
+			if os.Getenv("SOAK_DOWN") == "1" {
+				st := c.WaitStatus(nil, "a leader", 10*time.Second, func(st *Status) bool { return st.Leader != "" })
+				for _, h := range n.Hosts {
+					if h != holder && nodeOf(c, h) != st.Leader {
+						down = h
+						break
+					}
+				}
+				down.Crash()
+				t.Logf("SOAK profile=%s: %s crashed and stays down (leader %s, VIP on %s)", profile, down.Name, st.Leader, holder.Name)
+			}
 			m := watchSettled(t, benchVIP, n.Hosts, holder)
 			// Two busy loops, one per core, outside the hosts.
 			var stress []*Proc
@@ -58,7 +73,7 @@ func TestSoakCPU(t *testing.T) {
 					leader = st.Leader
 				}
 				for _, h := range n.Hosts {
-					if c.Agents[nodeOf(c, h)].Exited() {
+					if h != down && c.Agents[nodeOf(c, h)].Exited() {
 						resets++
 						t.Logf("SOAK profile=%s +%v: %s's agent was reset by its watchdog; restarting it", profile, time.Since(start).Round(time.Second), h.Name)
 						h.Restore()
@@ -71,12 +86,18 @@ func TestSoakCPU(t *testing.T) {
 			}
 			m.Stop()
 			moves := len(m.Timeline()) - 1 // the first entry is the settled holder
-			fences := 0
+			// Self-fences, and raft's elections and step-downs (a leader
+			// re-elected within a second is not a leader change above),
+			// from the agents' logs.
+			fences, elections, stepdowns := 0, 0, 0
 			for _, p := range c.allAgents() {
-				fences += strings.Count(p.ReadLog(), "lost its lease: self-fencing")
+				l := p.ReadLog()
+				fences += strings.Count(l, "lost its lease: self-fencing")
+				elections += strings.Count(l, "heartbeat timeout reached, starting election")
+				stepdowns += strings.Count(l, "failed to contact quorum of nodes, stepping down")
 			}
-			fmt.Printf("SOAK profile=%s minutes=%g vip-holder-changes=%d watchdog-resets=%d self-fences=%d leader-changes=%d dual=%v sample-gap-max=%v\n",
-				profile, minutes, moves, resets, fences, leaderChanges, m.DualTime(), m.MaxGap().Round(time.Millisecond))
+			fmt.Printf("SOAK profile=%s minutes=%g down=%v vip-holder-changes=%d watchdog-resets=%d self-fences=%d leader-changes=%d elections=%d leader-stepdowns=%d dual=%v sample-gap-max=%v\n",
+				profile, minutes, down != nil, moves, resets, fences, leaderChanges, elections, stepdowns, m.DualTime(), m.MaxGap().Round(time.Millisecond))
 			if d := m.DualTime(); d > 0 {
 				t.Errorf("%s held by two hosts for %v: %v", benchVIP, d, m)
 			}
