@@ -20,6 +20,7 @@ import (
 	"github.com/paceline/paceline/internal/httpapi"
 	"github.com/paceline/paceline/internal/model"
 	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/pki/pkitest"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -44,18 +45,7 @@ func newTestCluster(t *testing.T) *testCluster {
 func newTestClusterAgents(t *testing.T, cat httpapi.AgentCatalog) *testCluster {
 	t.Helper()
 	now := time.Now()
-	ca, err := pki.NewCA("test", now, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := ca.Issue("n1", pki.RoleServer, []string{"127.0.0.1"}, now, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := nc.TLSCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert := pkitest.Node(t, "n1")
 	admin, adminRec, _ := pki.NewToken(pki.RoleAdmin, now, 0)
 	operator, operatorRec, _ := pki.NewToken(pki.RoleOperator, now, 0)
 	viewer, viewerRec, _ := pki.NewToken(pki.RoleViewer, now, 0)

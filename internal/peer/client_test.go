@@ -12,6 +12,7 @@ import (
 
 	"github.com/paceline/paceline/internal/controller"
 	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/pki/pkitest"
 )
 
 // Lease renewals go over HTTP/1.1 (one at a time, the idle cluster's
@@ -19,19 +20,7 @@ import (
 // every other call over HTTP/2 (many at once when resources start); both
 // reach the same server, and both keep their connection from call to call.
 func TestRenewalsOverHTTP1OtherCallsOverHTTP2(t *testing.T) {
-	now := time.Now()
-	ca, err := pki.NewCA("test", now, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := ca.Issue("n1", pki.RoleServer, []string{"127.0.0.1"}, now, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := nc.TLSCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert := pkitest.Node(t, "n1")
 	var mu sync.Mutex
 	protos := map[string][]string{} // path -> protocol of each call
 	conns := map[string]map[string]bool{}
