@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/pki/pkitest"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -28,21 +29,7 @@ import (
 // dial) for a server named name with a certificate for 127.0.0.1 from ca.
 func testTLS(t *testing.T, ca *pki.CA, name string) *tls.Config {
 	t.Helper()
-	return pki.NodeTLS(ca, testCert(t, ca, name))
-}
-
-// testCert is a server certificate for 127.0.0.1 named name, from ca.
-func testCert(t *testing.T, ca *pki.CA, name string) tls.Certificate {
-	t.Helper()
-	nc, err := ca.Issue(name, pki.RoleServer, []string{"127.0.0.1"}, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := nc.TLSCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
+	return pki.NodeTLS(ca, pkitest.Cert(t, ca, name))
 }
 
 func testCA(t *testing.T, cluster string) *pki.CA {
@@ -408,7 +395,7 @@ func TestCloseWhereCutsARevokedPeer(t *testing.T) {
 	serials := map[string]string{}
 	var mu sync.Mutex
 	c := newTLSClusterWith(t, 3, func(t *testing.T, ca *pki.CA, name string) *tls.Config {
-		cert := testCert(t, ca, name)
+		cert := pkitest.Cert(t, ca, name)
 		leaf, err := x509.ParseCertificate(cert.Certificate[0])
 		if err != nil {
 			t.Fatal(err)

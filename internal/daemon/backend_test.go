@@ -23,6 +23,7 @@ import (
 	"github.com/paceline/paceline/internal/node"
 	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/pki/pkitest"
 	"github.com/paceline/paceline/internal/store"
 )
 
@@ -83,14 +84,7 @@ func newCluster(t *testing.T, withRuntime bool) *apiCluster {
 			t.Fatal(err)
 		}
 		c.nodes[name] = n
-		nc, err := ca.Issue(name, pki.RoleServer, []string{"127.0.0.1"}, now, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, err := nc.TLSCertificate()
-		if err != nil {
-			t.Fatal(err)
-		}
+		cert := pkitest.Cert(t, ca, name)
 		peers := peer.NewClient(pki.NodeTLS(ca, cert), c.resolve, 5*time.Second)
 		hooks := peer.Hooks{}
 		var rt *node.Runtime
@@ -193,6 +187,16 @@ func (c *apiCluster) leader() string {
 	return ""
 }
 
+// follower returns a node that does not lead.
+func (c *apiCluster) follower() string {
+	for _, name := range []string{"n1", "n2", "n3"} {
+		if !c.nodes[name].IsLeader() {
+			return name
+		}
+	}
+	return ""
+}
+
 func (c *apiCluster) client(t *testing.T, nodes ...string) *api.Client {
 	t.Helper()
 	var addrs []string
@@ -222,11 +226,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // leader with quorum.
 func TestFollowerAPIForwardsWrites(t *testing.T) {
 	c := newAPICluster(t)
-	leader := c.leader()
-	follower := "n2"
-	if leader == follower {
-		follower = "n3"
-	}
+	leader, follower := c.leader(), c.follower()
 	ctx := context.Background()
 	if err := c.client(t, follower).SetProperty(ctx, "stonith-enabled", "false"); err != nil {
 		t.Fatalf("set property through follower %s: %v", follower, err)
@@ -249,11 +249,7 @@ func TestFollowerAPIForwardsWrites(t *testing.T) {
 // error, and nothing changes.
 func TestAPIWritesWaitForALeader(t *testing.T) {
 	c := newAPICluster(t)
-	leader := c.leader()
-	lone := "n2"
-	if leader == lone {
-		lone = "n3"
-	}
+	leader, lone := c.leader(), c.follower()
 	ctx := context.Background()
 	// A read first: lone is then known caught up since it started, and
 	// answers from its copy once cut off (Backend.Fresh).
@@ -292,14 +288,7 @@ func TestAPIWritesWaitForALeader(t *testing.T) {
 // same error (a compare-and-set conflict stays a 409).
 func TestForwardedRejectionKeepsItsKind(t *testing.T) {
 	c := newAPICluster(t)
-	leader := c.leader()
-	var follower *consensus.Node
-	for name, n := range c.nodes {
-		if name != leader {
-			follower = n
-			break
-		}
-	}
+	follower := c.nodes[c.follower()]
 	b := NewBackend(follower, peer.NewClient(c.peerTLS(t, "n1"), c.resolve, 5*time.Second))
 	e := follower.Epoch()
 	res, err := b.Propose(context.Background(), store.NewConfigPut(e+5, *follower.Config(), store.Change{}))

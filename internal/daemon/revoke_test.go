@@ -60,11 +60,7 @@ func (c *apiCluster) peerCall(t *testing.T, hc *http.Client, node, endpoint stri
 // (joins, removals, liveness, op results, certificates). Nothing changes.
 func TestPeerEndpointsCheckRoles(t *testing.T) {
 	c := newAPICluster(t)
-	leader := c.leader()
-	follower := "n1"
-	if leader == follower {
-		follower = "n2"
-	}
+	leader, follower := c.leader(), c.follower()
 	client, _ := c.certClient(t, "c1", pki.RoleClient)
 	witness, _ := c.certClient(t, "w1", pki.RoleWitness)
 	server, _ := c.certClient(t, "n2", pki.RoleServer)

@@ -143,10 +143,7 @@ func TestRuntimeRefusesOldTermsAndReportsBusyOps(t *testing.T) {
 	waitStatus(t, c, cl, "all nodes online", 10*time.Second, func(st *api.Status) bool {
 		return len(st.Nodes) == 3 && !slices.ContainsFunc(st.Nodes, func(n api.NodeStatus) bool { return n.State != api.NodeOnline })
 	})
-	follower := "n1"
-	if c.leader() == follower {
-		follower = "n2"
-	}
+	follower := c.follower()
 	rt, term := c.rts[follower], c.nodes[follower].Term()
 	probe := controller.Op{Resource: model.ResourceHistory{ID: "probe-me", Class: "builtin", Type: "dummy"}, Name: "monitor",
 		Params: map[string]string{"op_sleep": "300ms"}, Timeout: 5 * time.Second, TargetRC: 7, Controller: "test", TransitionKey: "test:1:1"}

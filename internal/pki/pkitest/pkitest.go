@@ -15,12 +15,18 @@ import (
 // on error.
 func Node(t testing.TB, name string) (*pki.CA, tls.Certificate) {
 	t.Helper()
-	now := time.Now()
-	ca, err := pki.NewCA("test", now, time.Hour)
+	ca, err := pki.NewCA("test", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := ca.Issue(name, pki.RoleServer, []string{"127.0.0.1"}, now, time.Hour)
+	return ca, Cert(t, ca, name)
+}
+
+// Cert returns the certificate ca issues to server node name for
+// 127.0.0.1, valid for an hour; it fails t on error.
+func Cert(t testing.TB, ca *pki.CA, name string) tls.Certificate {
+	t.Helper()
+	nc, err := ca.Issue(name, pki.RoleServer, []string{"127.0.0.1"}, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,5 +34,5 @@ func Node(t testing.TB, name string) (*pki.CA, tls.Certificate) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ca, cert
+	return cert
 }
