@@ -101,11 +101,7 @@ func (c *Client) Forward(ctx context.Context, leader string, cmd store.Command) 
 // Post calls path on node with a JSON body and decodes a JSON answer.
 // 421 becomes consensus.ErrNotLeader.
 func (c *Client) Post(ctx context.Context, node, path string, in, out any) error {
-	addr, ok := c.resolve(node)
-	if !ok {
-		return fmt.Errorf("%w: no API address known for node %q", ErrCall, node)
-	}
-	return c.PostAddr(ctx, addr, path, in, out)
+	return c.postNode(ctx, &c.tr, node, path, in, out, c.timeout)
 }
 
 // PostAddr is Post to a node known by its API address.
@@ -116,11 +112,16 @@ func (c *Client) PostAddr(ctx context.Context, addr, path string, in, out any) e
 // postLong is Post bounded by ctx alone, for a call that may take longer
 // than the client's timeout (a fence).
 func (c *Client) postLong(ctx context.Context, node, path string, in, out any) error {
+	return c.postNode(ctx, &c.tr, node, path, in, out, 0)
+}
+
+// postNode is postAddr to node's API address.
+func (c *Client) postNode(ctx context.Context, via *atomic.Pointer[http.Transport], node, path string, in, out any, timeout time.Duration) error {
 	addr, ok := c.resolve(node)
 	if !ok {
 		return fmt.Errorf("%w: no API address known for node %q", ErrCall, node)
 	}
-	return c.postAddr(ctx, &c.tr, addr, path, in, out, 0)
+	return c.postAddr(ctx, via, addr, path, in, out, timeout)
 }
 
 // postAddr posts over the transport in via with an HTTP client timeout
@@ -170,11 +171,7 @@ func (c *Client) postAddr(ctx context.Context, via *atomic.Pointer[http.Transpor
 // Heartbeat asks the leader to renew this node's lease (the leader takes
 // the node's name from its certificate, not from r.Node).
 func (c *Client) Heartbeat(ctx context.Context, leader string, r controller.Renewal) error {
-	addr, ok := c.resolve(leader)
-	if !ok {
-		return fmt.Errorf("%w: no API address known for node %q", ErrCall, leader)
-	}
-	return c.postAddr(ctx, &c.hb, addr, "heartbeat", Heartbeat{WatchdogMS: r.Watchdog.Milliseconds(), Boot: r.Boot, Busy: r.Busy, Leaving: r.Leaving}, nil, c.timeout)
+	return c.postNode(ctx, &c.hb, leader, "heartbeat", Heartbeat{WatchdogMS: r.Watchdog.Milliseconds(), Boot: r.Boot, Busy: r.Busy, Leaving: r.Leaving}, nil, c.timeout)
 }
 
 // Report sends an op result to the leader.
