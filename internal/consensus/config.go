@@ -35,17 +35,6 @@ type Config struct {
 	// the leader before it starts an election. Default 500 ms; at least
 	// 5 ms.
 	HeartbeatTimeout time.Duration
-	// HeartbeatInterval is how often the leader sends each follower a
-	// heartbeat: hashicorp/raft waits between it and twice it. Zero means
-	// a tenth of HeartbeatTimeout, raft's own choice; otherwise it must be
-	// between that and a quarter of HeartbeatTimeout, so a follower hears
-	// at least twice per HeartbeatTimeout even when one heartbeat is
-	// late. Raft has no such setting: the leader's HeartbeatTimeout is
-	// raised to ten times it while this node leads (a leader does not use
-	// it otherwise) and restored when it stops leading, so followers
-	// detect a lost leader as fast as before. Each heartbeat is a round
-	// trip per follower, the main cost of an idle leader. Default 0.
-	HeartbeatInterval time.Duration
 	// ClientHeartbeat is how often the leader heartbeats a client (a
 	// non-voter): raft's rate, kept for voters, costs the leader a round
 	// trip per client every few tens of milliseconds, though a client's
@@ -147,9 +136,6 @@ func (c *Config) Validate() error {
 	}
 	if c.HeartbeatTimeout < 5*time.Millisecond {
 		bad("heartbeat timeout %s is below 5ms", c.HeartbeatTimeout)
-	}
-	if c.HeartbeatInterval != 0 && (c.HeartbeatInterval < c.HeartbeatTimeout/10 || c.HeartbeatInterval > c.HeartbeatTimeout/4) {
-		bad("heartbeat interval %s is not between a tenth (%s) and a quarter (%s) of the heartbeat timeout", c.HeartbeatInterval, c.HeartbeatTimeout/10, c.HeartbeatTimeout/4)
 	}
 	if c.ClientHeartbeat < 0 {
 		bad("client heartbeat %s is negative", c.ClientHeartbeat)

@@ -180,7 +180,6 @@ func (n *Node) forwardLeadership(notify <-chan bool) {
 		case <-n.done:
 			return
 		case v := <-notify:
-			n.setLeaderTimings(v)
 			if !v {
 				n.ledUntil.Store(time.Now().UnixNano())
 			}
@@ -193,28 +192,6 @@ func (n *Node) forwardLeadership(notify <-chan bool) {
 			}
 			n.leaderCh <- v
 		}
-	}
-}
-
-// setLeaderTimings sets the heartbeat timeout raft uses while this node
-// leads (Config.HeartbeatInterval: ten times the interval, so raft sends a
-// heartbeat every interval) or follows (Config.HeartbeatTimeout). Only
-// forwardLeadership calls it, so the read-modify-write of raft's
-// reloadable configuration has one writer.
-func (n *Node) setLeaderTimings(leading bool) {
-	if n.cfg.HeartbeatInterval == 0 {
-		return
-	}
-	rc := n.raft.ReloadableConfig()
-	rc.HeartbeatTimeout, rc.ElectionTimeout = n.cfg.HeartbeatTimeout, n.cfg.ElectionTimeout
-	if leading {
-		rc.HeartbeatTimeout = 10 * n.cfg.HeartbeatInterval
-		rc.ElectionTimeout = max(rc.ElectionTimeout, rc.HeartbeatTimeout)
-	}
-	if err := n.raft.ReloadConfig(rc); err != nil {
-		// Config.Validate admitted these values; raft refusing them is a
-		// bug, and the node goes on with raft's current timings.
-		n.logger.Error("setting the leader's heartbeat interval failed", "error", err)
 	}
 }
 

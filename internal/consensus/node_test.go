@@ -369,8 +369,6 @@ func TestConfigValidate(t *testing.T) {
 		{"bad role", func(c *Config) { c.Role = "voter" }, `role "voter"`},
 		{"no data dir", func(c *Config) { c.DataDir = "" }, "data dir is empty"},
 		{"heartbeat", func(c *Config) { c.HeartbeatTimeout = time.Millisecond }, "heartbeat timeout 1ms is below 5ms"},
-		{"heartbeat interval fast", func(c *Config) { c.HeartbeatInterval = 10 * time.Millisecond }, "heartbeat interval 10ms is not between a tenth (50ms) and a quarter (125ms)"},
-		{"heartbeat interval slow", func(c *Config) { c.HeartbeatInterval = 200 * time.Millisecond }, "heartbeat interval 200ms is not between"},
 		{"client heartbeat", func(c *Config) { c.ClientHeartbeat = -time.Second }, "client heartbeat -1s is negative"},
 		{"quiet too long", func(c *Config) { c.QuietHeartbeats = 200 * time.Millisecond }, "quiet heartbeats 200ms is not between 0 and half the leader lease timeout (125ms)"},
 		{"quiet negative", func(c *Config) { c.QuietHeartbeats = -time.Second }, "quiet heartbeats -1s"},
