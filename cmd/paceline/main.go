@@ -27,6 +27,8 @@ func main() {
 	if tool := filepath.Base(os.Args[0]); compat.IsTool(tool) {
 		os.Exit(compat.Main(tool, os.Args[1:], compat.Env{Getenv: os.Getenv, Out: os.Stdout, Err: os.Stderr}))
 	}
+	// The agent runs with the runtime's system monitor polling (sysmon.go).
+	quietSysmon(os.Args, os.Environ())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.MainDaemon(ctx, os.Args[1:], os.Stdout, os.Stderr, node{})
 	stop()

@@ -302,6 +302,21 @@ func TestThreeNodeClusterOnLoopback(t *testing.T) {
 	epoch := st.Epoch
 	export := h.must("config", "export")
 
+	// Each agent executed itself again at start, in place (the PID the
+	// harness started answers), with the runtime's system monitor polling
+	// (cmd/paceline/sysmon.go).
+	for _, n := range []string{"n1", "n2", "n3"} {
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", h.agents[n].Process.Pid))
+		if err != nil {
+			t.Fatalf("%s's environment: %v", n, err)
+		}
+		if !slices.ContainsFunc(strings.Split(string(environ), "\x00"), func(kv string) bool {
+			return strings.HasPrefix(kv, "GODEBUG=") && strings.Contains(kv, "schedtrace=2147483647")
+		}) {
+			t.Errorf("%s runs without GODEBUG=schedtrace=2147483647 in its environment", n)
+		}
+	}
+
 	// An API call without a token is refused.
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	if resp, err := hc.Get("https://" + addr("n1") + "/v1/status"); err != nil {
