@@ -136,14 +136,17 @@ func (r *Recorder) Run(ctx context.Context) {
 			}
 		}
 		last = r.cfg.Now()
+		var evs []store.Event
 		if idx != built || r.cfg.Leader == nil || built == 0 {
 			v, built = r.cfg.View(), idx
+			evs = t.Step(v, last)
 		} else {
 			v.Leader, v.Quorum = r.cfg.Leader()
+			evs = t.Unchanged(v.Leader, v.Quorum, last)
 		}
 		var mine []store.Event
 		leader := r.cfg.IsLeader()
-		for _, e := range t.Step(v, last) {
+		for _, e := range evs {
 			if Local(e.Kind) || leader {
 				mine = append(mine, e)
 			}

@@ -65,7 +65,25 @@ func Local(k store.EventKind) bool {
 
 // Step compares v with the previous view and returns what happened, in a
 // stable order: leader, quorum, configuration, nodes, failures, resources.
-func (t *Tracker) Step(v View, now time.Time) []store.Event {
+func (t *Tracker) Step(v View, now time.Time) []store.Event { return t.step(v, now, false) }
+
+// Unchanged is Step with the previous view again, but for its leader and
+// quorum: the state has not changed since (the same change index). It
+// spares comparing every node, failure and resource (an idle recorder
+// compares once a second, for quorum and the stops that wait out
+// StopGrace). Before a first view it does nothing.
+func (t *Tracker) Unchanged(leader string, quorum bool, now time.Time) []store.Event {
+	if t.last == nil {
+		return nil
+	}
+	v := *t.last
+	v.Leader, v.Quorum = leader, quorum
+	return t.step(v, now, true)
+}
+
+// step is Step; with same, v's nodes, failures and resources are the
+// last view's and are not compared.
+func (t *Tracker) step(v View, now time.Time, same bool) []store.Event {
 	ms := now.UnixMilli()
 	var out []store.Event
 	add := func(e store.Event) {
@@ -102,6 +120,34 @@ func (t *Tracker) Step(v View, now time.Time) []store.Event {
 	}
 	old := t.last
 	t.last = &v
+	if !same {
+		for _, e := range t.changes(old, &v, ms) {
+			add(e)
+		}
+	}
+	for _, key := range sortedKeys(t.gone) {
+		g := t.gone[key]
+		switch {
+		case v.Resources[g.id].Instances == nil:
+			delete(t.gone, key) // deleted from the configuration
+		case g.lost || g.announced:
+		case nodeLost(v, g.from):
+			g.lost = true
+			t.gone[key] = g
+		case ms-g.at >= StopGrace.Milliseconds():
+			out = append(out, store.Event{At: g.at, Kind: store.EventResourceStopped, Resource: g.id, Node: g.from})
+			g.announced = true
+			t.gone[key] = g
+		}
+	}
+	return out
+}
+
+// changes returns the events between two views of different states:
+// epoch, nodes, failures and resources (their At left for Step).
+func (t *Tracker) changes(old, v *View, ms int64) []store.Event {
+	var out []store.Event
+	add := func(e store.Event) { out = append(out, e) }
 	if v.Epoch > old.Epoch {
 		add(store.Event{Kind: store.EventConfigChanged, Epoch: v.Epoch, Who: v.Who, Detail: v.Message})
 	}
@@ -130,23 +176,8 @@ func (t *Tracker) Step(v View, now time.Time) []store.Event {
 			Interval: f.Interval, RC: f.RC, Reason: f.Reason})
 	}
 	for _, id := range sortedKeys(v.Resources) {
-		for _, e := range t.resource(id, old.Resources[id], v.Resources[id], v, ms) {
+		for _, e := range t.resource(id, old.Resources[id], v.Resources[id], *v, ms) {
 			add(e)
-		}
-	}
-	for _, key := range sortedKeys(t.gone) {
-		g := t.gone[key]
-		switch {
-		case v.Resources[g.id].Instances == nil:
-			delete(t.gone, key) // deleted from the configuration
-		case g.lost || g.announced:
-		case nodeLost(v, g.from):
-			g.lost = true
-			t.gone[key] = g
-		case ms-g.at >= StopGrace.Milliseconds():
-			out = append(out, store.Event{At: g.at, Kind: store.EventResourceStopped, Resource: g.id, Node: g.from})
-			g.announced = true
-			t.gone[key] = g
 		}
 	}
 	return out

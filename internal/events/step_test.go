@@ -15,9 +15,11 @@ import (
 
 // TestStep runs the scenarios in testdata/*.txt: each "view" directive is
 // one view of the cluster given to one Tracker, and prints the events
-// Step returns (JSON lines, "none" when there are none).
+// Step returns (JSON lines, "none" when there are none); "same" gives
+// the last view again with only its leader and quorum (Unchanged).
 //
 //	view t=<seconds> [self=N] [leader=N] [quorum=false] [epoch=E who=W msg=M]
+//	same t=<seconds> [leader=N] [quorum=false]
 //	node NAME STATE [shutdown]
 //	rsc ID [clone] [vip=ADDR] NODE=ROLE[/VIA] ...
 //	fail RSC NODE OP rc=N call=N [at=S] [interval=MS] reason=TEXT (rest of line)
@@ -27,11 +29,16 @@ func TestStep(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		var tr Tracker
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-			if d.Cmd != "view" {
+			v, now := parseView(t, d)
+			var evs []store.Event
+			switch d.Cmd {
+			case "view":
+				evs = tr.Step(v, now)
+			case "same":
+				evs = tr.Unchanged(v.Leader, v.Quorum, now)
+			default:
 				t.Fatalf("unknown directive %q", d.Cmd)
 			}
-			v, now := parseView(t, d)
-			evs := tr.Step(v, now)
 			if len(evs) == 0 {
 				return "none\n"
 			}
