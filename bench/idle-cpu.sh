@@ -3,7 +3,8 @@
 # 9): for each COUNT in COUNTS (default "300 1000") builtin:dummy
 # resources with a 10 s monitor, it prints the time to start them all and
 # then each agent's CPU use over IDLE seconds (default 30) of doing
-# nothing, as percent of one core, the leader first. No root needed:
+# nothing, as percent of one core, the leader first, with its context
+# switches a second (cs). No root needed:
 # agents listen on loopback and keep their data in a private temporary
 # directory, removed at the end (also on failure); SETTLE seconds (default
 # 15, over one monitor interval) pass before the measure. BIN=PATH measures
@@ -75,6 +76,10 @@ start_agent() { # NAME
 # cpu_ticks PID: utime+stime of the process and its threads.
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
+# ctx_switches PID: context switches of the threads alive now (voluntary
+# and not): steadier from run to run than the CPU they cost here.
+ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {n += $2} END {print n + 0}'; }
+
 run_one() { # COUNT
 	local count=$1
 	tmp=$(mktemp -d /tmp/pl-idle-XXXXXX)
@@ -121,17 +126,17 @@ PY
 	sleep "$SETTLE" # let the first monitor results (one interval: 10 s) come in
 	local leader
 	leader=$(status_json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("leader",""))')
-	declare -A before
-	for n in n1 n2 n3 "${clients[@]}"; do eval "p=\$pid_$n"; before[$n]=$(cpu_ticks "$p"); done
+	declare -A before cs_before
+	for n in n1 n2 n3 "${clients[@]}"; do eval "p=\$pid_$n"; before[$n]=$(cpu_ticks "$p") cs_before[$n]=$(ctx_switches "$p"); done
 	if [[ -n ${PROFILE:-} ]]; then for n in n1 n2 n3 ${clients[0]:-}; do eval "kill -USR1 \$pid_$n"; done; fi
 	sleep "$IDLE"
 	if [[ -n ${PROFILE:-} ]]; then for n in n1 n2 n3 ${clients[0]:-}; do eval "kill -USR1 \$pid_$n"; done; sleep 1; echo "IDLE profiles in $PROFILE (leader $leader)"; fi
 	for n in $leader $(echo n1 n2 n3 | tr ' ' '\n' | grep -v "^$leader$"); do
 		eval "p=\$pid_$n"
-		local after role=follower
-		after=$(cpu_ticks "$p")
+		local after cs role=follower
+		after=$(cpu_ticks "$p") cs=$(ctx_switches "$p")
 		[[ $n == "$leader" ]] && role=leader
-		python3 -c "print(f'IDLE count=$count node=$n role=$role cpu={100.0*($after-${before[$n]})/$hz/$IDLE:.1f}%')" | tee -a "$results"
+		python3 -c "print(f'IDLE count=$count node=$n role=$role cpu={100.0*($after-${before[$n]})/$hz/$IDLE:.1f}% cs={($cs-${cs_before[$n]})/$IDLE:.0f}/s')" | tee -a "$results"
 	done
 	if ((CLIENTS > 0)); then
 		local ticks=()
@@ -156,11 +161,12 @@ for line in open(sys.argv[1]):
     m = re.search(r"count=(\d+) start_all=([0-9.]+)s", line)
     if m:
         rows.setdefault((int(m.group(1)), "start_all"), []).append(float(m.group(2)))
-    m = re.search(r"count=(\d+) node=\S+ role=(\w+) cpu=([0-9.]+)%", line)
+    m = re.search(r"count=(\d+) node=\S+ role=(\w+) cpu=([0-9.]+)% cs=(\d+)/s", line)
     if m:
         rows.setdefault((int(m.group(1)), m.group(2)), []).append(float(m.group(3)))
+        rows.setdefault((int(m.group(1)), m.group(2) + "_cs"), []).append(float(m.group(4)))
 for (count, what), xs in sorted(rows.items()):
-    unit = "s" if what == "start_all" else "%"
+    unit = {"start_all": "s"}.get(what, "/s" if what.endswith("_cs") else "%")
     print(f"IDLE-SUMMARY count={count} {what} n={len(xs)} min={min(xs):.1f}{unit} median={statistics.median(xs):.1f}{unit} max={max(xs):.1f}{unit}")
 PY
 fi
