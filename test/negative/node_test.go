@@ -18,6 +18,7 @@ import (
 	"github.com/paceline/paceline/internal/daemon"
 	"github.com/paceline/paceline/internal/peer"
 	"github.com/paceline/paceline/internal/pki"
+	"github.com/paceline/paceline/internal/pki/pkitest"
 )
 
 // agentEnv is one real agent (daemon.Run in this process) on loopback:
@@ -120,15 +121,7 @@ func foreignCert(t *testing.T) tls.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := other.Issue("n1", pki.RoleServer, []string{"127.0.0.1"}, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := nc.TLSCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return pkitest.Cert(t, other, "n1")
 }
 
 // TestNegativeNode is the node-level part of the negative suite: each
